@@ -1,0 +1,503 @@
+//! The HTTP client for one Octopus server: builds requests (pure, unit-tested), sends them with
+//! retries for idempotent methods, and decodes JSON with errors that name the failing path.
+
+use super::error::{ErrorBody, OctopusError, RequestLine};
+use super::paging::Page;
+use super::retry::{parse_retry_after, RetryPolicy};
+use crate::secret::Secret;
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use url::Url;
+
+/// Everything needed to talk to one server.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The server's address, with or without a path prefix (`https://host/octopus/`).
+    pub base_url: Url,
+    pub api_key: Secret,
+    /// An extra PEM CA certificate to trust (private CAs); the system roots stay trusted.
+    pub ca_file: Option<PathBuf>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: Url, api_key: Secret) -> Self {
+        ClientConfig {
+            base_url,
+            api_key,
+            ca_file: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientBuildError {
+    #[error("cannot read the CA certificate file {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the CA certificate file {path} holds no usable PEM certificate")]
+    CaPem { path: PathBuf },
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+/// A cheap-to-clone handle to one Octopus server.
+#[derive(Clone)]
+pub struct OctopusClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    /// Always ends with `/`, so `api/...` joins under any path prefix.
+    base: Url,
+    api_key: Secret,
+    retry: RetryPolicy,
+    /// Requests sent, retries included: the benchmarks and tests read it.
+    requests_sent: AtomicU64,
+    writes_sent: AtomicU64,
+}
+
+impl fmt::Debug for OctopusClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OctopusClient")
+            .field("base", &self.inner.base.as_str())
+            .field("api_key", &self.inner.api_key)
+            .finish()
+    }
+}
+
+/// What to send: method, a path relative to the server root (`api/spaces`) or a server link
+/// (`/api/Spaces-1/...`), query pairs and an optional JSON body.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<serde_json::Value>,
+}
+
+impl ApiRequest {
+    pub fn get(path: impl Into<String>) -> Self {
+        ApiRequest {
+            method: Method::GET,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn with_method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    pub fn query(mut self, key: &str, value: impl ToString) -> Self {
+        self.query.push((key.to_owned(), value.to_string()));
+        self
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Repeating it cannot create a second resource.
+    fn is_idempotent(&self) -> bool {
+        self.method == Method::GET
+            || self.method == Method::PUT
+            || self.method == Method::DELETE
+            || self.method == Method::HEAD
+    }
+
+    fn request_line(&self) -> RequestLine {
+        RequestLine {
+            method: self.method.clone(),
+            path: self.path.clone(),
+        }
+    }
+}
+
+/// A raw answer: status and body bytes.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub body: Vec<u8>,
+}
+
+impl OctopusClient {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.ca_file {
+            let pem = std::fs::read(path).map_err(|source| ClientBuildError::CaFile {
+                path: path.clone(),
+                source,
+            })?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|_| ClientBuildError::CaPem { path: path.clone() })?;
+            if certificates.is_empty() {
+                return Err(ClientBuildError::CaPem { path: path.clone() });
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(ClientBuildError::Http)?;
+        Ok(OctopusClient {
+            inner: Arc::new(Inner {
+                http,
+                base: normalized_base(&config.base_url),
+                api_key: config.api_key,
+                retry: config.retry,
+                requests_sent: AtomicU64::new(0),
+                writes_sent: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// Requests sent so far (retries counted), and how many of them were writes.
+    pub fn request_counts(&self) -> (u64, u64) {
+        (
+            self.inner.requests_sent.load(Ordering::Relaxed),
+            self.inner.writes_sent.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The URL for a path or link: relative paths join under the base (and its prefix); links
+    /// the server returned (`/octopus/api/...` or `/api/...`) are placed under the same prefix once.
+    pub fn url_for(&self, path: &str, query: &[(String, String)]) -> Result<Url, OctopusError> {
+        let mut url = resolve_path(&self.inner.base, path)?;
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in query {
+                pairs.append_pair(key, value);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Build the HTTP request without sending it.
+    pub fn build(&self, request: &ApiRequest) -> Result<reqwest::Request, OctopusError> {
+        let url = self.url_for(&request.path, &request.query)?;
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method.clone(), url)
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        let mut key = HeaderValue::from_str(self.inner.api_key.expose()).map_err(|_| {
+            OctopusError::Url("the API key holds characters not allowed in a header".into())
+        })?;
+        key.set_sensitive(true);
+        builder = builder.header("X-Octopus-ApiKey", key);
+        if let Some(body) = &request.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(body).expect("a JSON value always serializes"));
+        }
+        builder.build().map_err(|source| OctopusError::Transport {
+            request: request.request_line(),
+            source,
+        })
+    }
+
+    /// Send once, no retry: any status comes back as `Ok` unless it is an error status.
+    async fn send_once(&self, request: &ApiRequest) -> Result<RawResponse, OctopusError> {
+        let http_request = self.build(request)?;
+        self.inner.requests_sent.fetch_add(1, Ordering::Relaxed);
+        if request.method != Method::GET && request.method != Method::HEAD {
+            self.inner.writes_sent.fetch_add(1, Ordering::Relaxed);
+        }
+        let started = Instant::now();
+        let transport = |source| OctopusError::Transport {
+            request: request.request_line(),
+            source,
+        };
+        let response = self
+            .inner
+            .http
+            .execute(http_request)
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let retry_after = parse_retry_after(
+            response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|value| value.to_str().ok()),
+        );
+        let body = response.bytes().await.map_err(transport)?.to_vec();
+        tracing::debug!(
+            method = %request.method,
+            path = %request.path,
+            status = status.as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "octopus request"
+        );
+        if status.is_success() {
+            return Ok(RawResponse { status, body });
+        }
+        let error_body: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+        let message = error_body.message.or_else(|| {
+            (status == StatusCode::UNAUTHORIZED).then(|| "the API key was not accepted".to_owned())
+        });
+        Err(OctopusError::Api {
+            request: request.request_line(),
+            status,
+            message,
+            errors: error_body.errors.unwrap_or_default(),
+            retry_after,
+        })
+    }
+
+    /// Send; idempotent methods are retried on transient failures with backoff. POST is sent
+    /// once: the caller decides (by re-reading) whether repeating it is safe.
+    pub async fn send(&self, request: &ApiRequest) -> Result<RawResponse, OctopusError> {
+        let policy = self.inner.retry;
+        let mut attempt = 1;
+        loop {
+            match self.send_once(request).await {
+                Ok(response) => return Ok(response),
+                Err(error)
+                    if request.is_idempotent()
+                        && error.is_transient()
+                        && attempt < policy.max_attempts =>
+                {
+                    let wait = policy.delay(attempt, error.retry_after());
+                    tracing::debug!(%error, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+                    tokio::time::sleep(wait).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: &ApiRequest,
+    ) -> Result<T, OctopusError> {
+        let response = self.send(request).await?;
+        decode(request, &response.body)
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, OctopusError> {
+        self.send_json(&ApiRequest::get(path)).await
+    }
+
+    /// `GET`, with 404 as `None`.
+    pub async fn get_opt<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, OctopusError> {
+        match self.get(path).await {
+            Ok(value) => Ok(Some(value)),
+            Err(error) if error.is_not_found() => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    pub async fn put<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<RawResponse, OctopusError> {
+        let body = serde_json::to_value(body).expect("request bodies always serialize");
+        self.send(&ApiRequest::get(path).with_method(Method::PUT).json(body))
+            .await
+    }
+
+    /// One POST, never retried here.
+    pub async fn post<B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<RawResponse, OctopusError> {
+        let body = serde_json::to_value(body).expect("request bodies always serialize");
+        self.send(&ApiRequest::get(path).with_method(Method::POST).json(body))
+            .await
+    }
+
+    /// Every item of a paged collection, following `Links["Page.Next"]`.
+    pub async fn list_all<T: DeserializeOwned>(
+        &self,
+        request: ApiRequest,
+    ) -> Result<Vec<T>, OctopusError> {
+        let mut items = Vec::new();
+        let mut next = Some(request);
+        // A server that links a page to itself must not loop us forever.
+        let mut seen = std::collections::HashSet::new();
+        while let Some(request) = next.take() {
+            let page: Page<T> = self.send_json(&request).await?;
+            if let Some(link) = page.next_link() {
+                if seen.insert(link.to_owned()) {
+                    next = Some(ApiRequest::get(link));
+                }
+            }
+            items.extend(page.items);
+        }
+        Ok(items)
+    }
+}
+
+pub fn decode<T: DeserializeOwned>(request: &ApiRequest, body: &[u8]) -> Result<T, OctopusError> {
+    let deserializer = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| OctopusError::Decode {
+        request: request.request_line(),
+        path: error.path().to_string(),
+        message: error.inner().to_string(),
+    })
+}
+
+fn normalized_base(url: &Url) -> Url {
+    let mut base = url.clone();
+    base.set_query(None);
+    base.set_fragment(None);
+    if !base.path().ends_with('/') {
+        let path = format!("{}/", base.path());
+        base.set_path(&path);
+    }
+    base
+}
+
+fn resolve_path(base: &Url, path: &str) -> Result<Url, OctopusError> {
+    let invalid = || OctopusError::Url(path.to_owned());
+    if path.starts_with("http://") || path.starts_with("https://") {
+        return Url::parse(path).map_err(|_| invalid());
+    }
+    let relative = match path.strip_prefix('/') {
+        // A server link: it already carries the prefix when Octopus knows its virtual
+        // directory, and does not when a proxy strips it.
+        Some(rooted) => {
+            let prefix = base.path().trim_start_matches('/');
+            rooted
+                .strip_prefix(prefix)
+                .filter(|_| !prefix.is_empty())
+                .unwrap_or(rooted)
+        }
+        None => path,
+    };
+    base.join(relative).map_err(|_| invalid())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(base: &str) -> OctopusClient {
+        OctopusClient::new(ClientConfig::new(
+            Url::parse(base).unwrap(),
+            Secret::new("API-TEST123"),
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn base_with_or_without_trailing_slash_and_prefix() {
+        for base in ["https://octo.example.com", "https://octo.example.com/"] {
+            let url = client(base).url_for("api/spaces", &[]).unwrap();
+            assert_eq!(url.as_str(), "https://octo.example.com/api/spaces");
+        }
+        for base in ["https://h/octopus", "https://h/octopus/"] {
+            let c = client(base);
+            assert_eq!(
+                c.url_for("api/spaces", &[]).unwrap().as_str(),
+                "https://h/octopus/api/spaces"
+            );
+            // Links with and without the virtual directory land in the same place.
+            assert_eq!(
+                c.url_for("/octopus/api/tenants/Tenants-1/variables", &[])
+                    .unwrap()
+                    .as_str(),
+                "https://h/octopus/api/tenants/Tenants-1/variables"
+            );
+            assert_eq!(
+                c.url_for("/api/Spaces-1/environments?skip=30&take=30", &[])
+                    .unwrap()
+                    .as_str(),
+                "https://h/octopus/api/Spaces-1/environments?skip=30&take=30"
+            );
+        }
+    }
+
+    #[test]
+    fn query_pairs_are_encoded() {
+        let url = client("http://h")
+            .url_for(
+                "api/spaces",
+                &[("partialName".into(), "Europe & Co".into())],
+            )
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            "http://h/api/spaces?partialName=Europe+%26+Co"
+        );
+    }
+
+    #[test]
+    fn built_request_carries_key_header_and_json() {
+        let c = client("http://h/prefix");
+        let request = ApiRequest::get("api/Spaces-1/environments")
+            .with_method(Method::POST)
+            .json(serde_json::json!({"Name": "Dev"}));
+        let built = c.build(&request).unwrap();
+        assert_eq!(built.method(), Method::POST);
+        assert_eq!(
+            built.url().as_str(),
+            "http://h/prefix/api/Spaces-1/environments"
+        );
+        let key = built.headers().get("X-Octopus-ApiKey").unwrap();
+        assert!(key.is_sensitive());
+        assert_eq!(key.to_str().unwrap(), "API-TEST123");
+        assert_eq!(built.headers()[CONTENT_TYPE], "application/json");
+        assert!(!format!("{c:?}").contains("API-TEST123"));
+    }
+
+    #[test]
+    fn decode_errors_name_the_json_path() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Item {
+            #[serde(rename = "Items")]
+            items: Vec<Inner>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Inner {
+            #[serde(rename = "SortOrder")]
+            sort_order: i32,
+        }
+        let error = decode::<Item>(
+            &ApiRequest::get("api/environments"),
+            br#"{"Items":[{"SortOrder":1},{"SortOrder":"x"}]}"#,
+        )
+        .unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("Items[1].SortOrder"), "{text}");
+        assert!(text.contains("GET api/environments"), "{text}");
+    }
+}

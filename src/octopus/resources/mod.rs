@@ -1,0 +1,229 @@
+//! Typed Octopus resources and one generic handle, `Api<T>`, that lists, finds, creates and updates any of them.
+//!
+//! Every model keeps the fields it does not know in `extra`, so a read-modify-write never drops
+//! what a newer server added. Every field tolerates `null` and absence: real servers from 2016
+//! to 2026 omit or null different fields.
+
+/// `impl Resource` for a space-scoped model with `id: Option<String>` and `name: String`.
+macro_rules! space_resource {
+    ($ty:ty, $kind:literal, $collection:literal) => {
+        impl super::Resource for $ty {
+            const KIND: &'static str = $kind;
+            const COLLECTION: &'static str = $collection;
+
+            fn id(&self) -> Option<&str> {
+                self.id.as_deref()
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    };
+}
+
+mod environment;
+mod feed;
+mod git_credential;
+mod library_variable_set;
+mod lifecycle;
+mod project_group;
+mod sensitive;
+mod space;
+mod tag_set;
+mod team;
+mod tenant;
+mod tenant_variables;
+mod variable_set;
+
+pub use environment::Environment;
+pub use feed::{Feed, FeedType};
+pub use git_credential::{GitCredential, GitCredentialDetails, RepositoryRestrictions};
+pub use library_variable_set::{ActionTemplateParameter, LibraryVariableSet};
+pub use lifecycle::{Lifecycle, Phase, RetentionPolicy};
+pub use project_group::ProjectGroup;
+pub use sensitive::{PropertyValue, SensitiveValue};
+pub use space::Space;
+pub use tag_set::{Tag, TagSet};
+pub use team::Team;
+pub use tenant::Tenant;
+pub use tenant_variables::{
+    CommonVariable, CommonVariableScope, CommonVariables, LegacyLibraryVariables,
+    LegacyTenantVariables,
+};
+pub use variable_set::{Variable, VariableSet, VariableSetWrite, VariableSets};
+
+use super::client::{ApiRequest, OctopusClient};
+use super::error::OctopusError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::marker::PhantomData;
+
+/// Fields a model does not know, kept for the next write.
+pub type Extra = serde_json::Map<String, serde_json::Value>;
+
+/// `null` and absent both mean the type's default (`[]`, `false`, `0`, `{}`).
+pub fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A resource that lives in an Octopus collection (`/api/{space}/environments`).
+pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
+    /// For messages: "environment", "git credential".
+    const KIND: &'static str;
+    /// The collection's route segment.
+    const COLLECTION: &'static str;
+    /// Spaces and teams live at `/api/...`; everything else inside a space.
+    const SPACE_SCOPED: bool = true;
+    /// Whether POST answers with the whole resource (git credentials answer `{Id, Links}`).
+    const CREATE_RETURNS_RESOURCE: bool = true;
+
+    fn id(&self) -> Option<&str>;
+    fn name(&self) -> &str;
+}
+
+/// The collection of `T` in one space (or the system collection for spaces and teams).
+#[derive(Debug, Clone)]
+pub struct Api<T> {
+    client: OctopusClient,
+    space_id: Option<String>,
+    _resource: PhantomData<fn() -> T>,
+}
+
+impl<T: Resource> Api<T> {
+    /// The collection in `space_id`; `None` means the server's default space (legacy routes).
+    pub fn new(client: &OctopusClient, space_id: Option<&str>) -> Self {
+        Api {
+            client: client.clone(),
+            space_id: space_id.map(str::to_owned),
+            _resource: PhantomData,
+        }
+    }
+
+    pub fn collection_path(&self) -> String {
+        match (&self.space_id, T::SPACE_SCOPED) {
+            (Some(space), true) => format!("api/{space}/{}", T::COLLECTION),
+            _ => format!("api/{}", T::COLLECTION),
+        }
+    }
+
+    pub fn item_path(&self, id: &str) -> String {
+        format!("{}/{}", self.collection_path(), encode_segment(id))
+    }
+
+    /// A request for the collection; `take` is large so most collections fit one page.
+    pub fn list_request(&self) -> ApiRequest {
+        ApiRequest::get(self.collection_path())
+            .query("skip", 0)
+            .query("take", 1000)
+    }
+
+    /// Every item, across all pages.
+    pub async fn list(&self) -> Result<Vec<T>, OctopusError> {
+        self.client.list_all(self.list_request()).await
+    }
+
+    pub async fn get(&self, id: &str) -> Result<T, OctopusError> {
+        self.client.get(&self.item_path(id)).await
+    }
+
+    /// 404 → `None`.
+    pub async fn get_opt(&self, id: &str) -> Result<Option<T>, OctopusError> {
+        self.client.get_opt(&self.item_path(id)).await
+    }
+
+    /// The item whose name is exactly `name`. Octopus filters names by substring
+    /// (`partialName=Europe` also returns "Europe-West"), so the exact match is made here.
+    pub async fn find_by_name(&self, name: &str) -> Result<Option<T>, OctopusError> {
+        let request = self.list_request().query("partialName", name);
+        let items: Vec<T> = self.client.list_all(request).await?;
+        Ok(items.into_iter().find(|item| item.name() == name))
+    }
+
+    /// POST a new resource. A POST is never repeated blindly: after an ambiguous failure (the
+    /// connection dropped, a 5xx, a 429) or a 400 such as "name already exists", the collection is
+    /// re-read by name, and an item found there is the result.
+    pub async fn create(&self, resource: &T) -> Result<T, OctopusError> {
+        let policy = self.client.retry_policy();
+        let mut attempt = 1;
+        loop {
+            let error = match self.client.post(&self.collection_path(), resource).await {
+                Ok(response) if T::CREATE_RETURNS_RESOURCE => {
+                    let request = ApiRequest::get(self.collection_path());
+                    return super::client::decode(&request, &response.body);
+                }
+                Ok(response) => {
+                    let created: CreatedId = super::client::decode(
+                        &ApiRequest::get(self.collection_path()),
+                        &response.body,
+                    )?;
+                    return self.get(&created.id).await;
+                }
+                Err(error) => error,
+            };
+            let ambiguous = error.is_transient();
+            let rejected = error.status() == Some(reqwest::StatusCode::BAD_REQUEST)
+                || error.status() == Some(reqwest::StatusCode::CONFLICT);
+            if !(ambiguous || rejected) {
+                return Err(error);
+            }
+            if let Some(existing) = self.find_by_name(resource.name()).await? {
+                tracing::debug!(
+                    kind = T::KIND,
+                    name = resource.name(),
+                    "created by an earlier attempt or a concurrent run"
+                );
+                return Ok(existing);
+            }
+            if rejected || attempt >= policy.max_attempts {
+                return Err(error);
+            }
+            tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
+            attempt += 1;
+        }
+    }
+
+    /// PUT the resource to its item route (retried: a PUT is idempotent).
+    pub async fn update(&self, resource: &T) -> Result<(), OctopusError> {
+        let id = resource.id().ok_or_else(|| {
+            OctopusError::Url(format!(
+                "{} `{}` has no Id to update",
+                T::KIND,
+                resource.name()
+            ))
+        })?;
+        self.client
+            .put(&self.item_path(id), resource)
+            .await
+            .map(|_| ())
+    }
+
+    /// Find by exact name, or create from `make()` when missing. Returns the resource and
+    /// whether it was created.
+    pub async fn get_or_create(
+        &self,
+        name: &str,
+        make: impl FnOnce() -> T,
+    ) -> Result<(T, bool), OctopusError> {
+        match self.find_by_name(name).await? {
+            Some(existing) => Ok((existing, false)),
+            None => Ok((self.create(&make()).await?, true)),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CreatedId {
+    #[serde(rename = "Id")]
+    id: String,
+}
+
+/// IDs are plain (`Environments-1`, `feeds-builtin`), but a slug or a name must not break the path.
+fn encode_segment(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
