@@ -1,5 +1,10 @@
 //! octofleet: run a fleet of managed Octopus Deploy spaces from template projects.
 
+pub mod actions;
+pub mod apply;
+pub mod blueprint;
+pub mod cli;
+pub mod config;
 pub mod octopus;
 pub mod secret;
 pub mod service_messages;

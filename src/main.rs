@@ -1,1 +1,93 @@
-fn main() {}
+//! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
+
+use clap::Parser;
+use octofleet::actions::{create_space, ActionError};
+use octofleet::cli::{Cli, Command, OutputFormat};
+use octofleet::config::CreateSpaceConfig;
+use octofleet::service_messages::{emit, ServiceMessage};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("the tokio runtime starts");
+    match runtime.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report(&error, cli.output);
+            ExitCode::from(error.exit_code() as u8)
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> Result<(), ActionError> {
+    match &cli.command {
+        Command::CreateSpace(args) => {
+            let config = CreateSpaceConfig::from_args(args)?;
+            let report = create_space::run(&config).await?;
+            tracing::info!(
+                "space `{}` ({}): {}; tenant variable {}",
+                report.space_name,
+                report.space_id,
+                report.summary,
+                report.tenant_variable
+            );
+            match cli.output {
+                OutputFormat::Text => {
+                    emit(&[ServiceMessage::set_variable("SpaceId", &report.space_id)])
+                }
+                OutputFormat::Json => print_json(&report),
+            }
+            Ok(())
+        }
+        Command::Serialize(_) => Err(ActionError::NotImplemented("serialize")),
+        Command::Fork(_) => Err(ActionError::NotImplemented("fork")),
+        Command::Deploy(_) => Err(ActionError::NotImplemented("deploy")),
+        Command::Plan(_) => Err(ActionError::NotImplemented("plan")),
+    }
+}
+
+fn print_json<T: serde::Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("reports serialize")
+    );
+}
+
+/// The one place errors reach the user: the message with its whole cause chain on stderr, and
+/// Octopus's `resultMessage` on stdout so the task summary shows it instead of "exit code 1".
+fn report(error: &ActionError, output: OutputFormat) {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(&format!("\n  caused by: {cause_text}"));
+        }
+        source = cause.source();
+    }
+    eprintln!("error: {text}");
+    match output {
+        OutputFormat::Text => emit(&[ServiceMessage::result_message(
+            text.lines().next().unwrap_or(""),
+        )]),
+        OutputFormat::Json => {
+            print_json(&serde_json::json!({"error": text, "exit_code": error.exit_code()}))
+        }
+    }
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,129 @@
+//! `create-space`: find or create the tenant's space, converge it to the blueprint, write the
+//! space ID back to the tenant, report. Orchestration only; the work is in `octopus` and `apply`.
+
+use super::ActionError;
+use crate::apply::space_blueprint;
+use crate::apply::{Outcome, OutcomeAction, Summary};
+use crate::config::{CreateSpaceConfig, ServerConfig, WriteBackConfig};
+use crate::octopus::resources::Space;
+use crate::octopus::tenant_variables::{self, TenantVariableWrite};
+use crate::octopus::{Api, ClientConfig, OctopusClient};
+use serde::Serialize;
+
+/// The name of the tenant variable template the space ID is written to (the article's name).
+pub const SPACE_ID_TEMPLATE: &str = "ManagedTenant.Octopus.SpaceId";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateSpaceReport {
+    pub space_id: String,
+    pub space_name: String,
+    pub space: OutcomeAction,
+    pub resources: Vec<Outcome>,
+    pub summary: Summary,
+    /// "updated", "unchanged", or "skipped" when no management inputs were given.
+    pub tenant_variable: &'static str,
+}
+
+pub fn connect(server: &ServerConfig) -> Result<OctopusClient, ActionError> {
+    let mut config = ClientConfig::new(server.url.clone(), server.api_key.clone());
+    config.ca_file = server.ca_file.clone();
+    OctopusClient::new(config).map_err(ActionError::client_build)
+}
+
+pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, ActionError> {
+    let target_name = format!("the managed space's server {}", config.target.url);
+    let client = connect(&config.target)?;
+    tracing::info!(space = %config.space_name, blueprint = %config.blueprint_source, "converging managed space");
+
+    let spaces = Api::<Space>::new(&client, None);
+    let (space, created) = spaces
+        .get_or_create(&config.space_name, || {
+            Space::new(&config.space_name, config.space_managers.clone())
+        })
+        .await
+        .map_err(ActionError::octopus(&target_name))?;
+    let space_id = space.id.clone().unwrap_or_default();
+    tracing::info!(space_id = %space_id, "{} space `{}`", if created { "created" } else { "found" }, space.name);
+
+    // The blueprint and the write-back touch different servers (or spaces): run them together.
+    let converge = async {
+        space_blueprint::converge(&client, &space_id, &config.blueprint)
+            .await
+            .map_err(ActionError::converge(&target_name))
+    };
+    let write_back = async {
+        match &config.write_back {
+            Some(write_back) => write_space_id(write_back, &space_id).await.map(Some),
+            None => Ok(None),
+        }
+    };
+    let (resources, tenant_write) = tokio::try_join!(converge, write_back)?;
+    for outcome in &resources {
+        tracing::info!("{outcome}");
+    }
+    let tenant_variable = match tenant_write {
+        Some(TenantVariableWrite::Updated) => "updated",
+        Some(TenantVariableWrite::Unchanged) => "unchanged",
+        None => "skipped",
+    };
+    Ok(CreateSpaceReport {
+        summary: Summary::of(&resources),
+        space_id,
+        space_name: space.name,
+        space: if created {
+            OutcomeAction::Created
+        } else {
+            OutcomeAction::Unchanged
+        },
+        resources,
+        tenant_variable,
+    })
+}
+
+async fn write_space_id(
+    config: &WriteBackConfig,
+    space_id: &str,
+) -> Result<TenantVariableWrite, ActionError> {
+    let server_name = format!("the management server {}", config.server.url);
+    let client = connect(&config.server)?;
+    let management_space = if is_space_id(&config.space) {
+        config.space.clone()
+    } else {
+        Api::<Space>::new(&client, None)
+            .find_by_name(&config.space)
+            .await
+            .map_err(ActionError::octopus(&server_name))?
+            .and_then(|space| space.id)
+            .ok_or_else(|| ActionError::Input(format!("management space `{}` was not found on {}: give its ID (Spaces-N) or exact name", config.space, config.server.url)))?
+    };
+    let write = tenant_variables::set_common_variable(
+        &client,
+        &management_space,
+        &config.tenant_id,
+        SPACE_ID_TEMPLATE,
+        space_id,
+    )
+    .await
+    .map_err(|source| ActionError::TenantVariable {
+        server: server_name.clone(),
+        source,
+    })?;
+    tracing::info!(tenant = %config.tenant_id, "{} tenant variable {SPACE_ID_TEMPLATE}", if write == TenantVariableWrite::Updated { "wrote" } else { "unchanged:" });
+    Ok(write)
+}
+
+fn is_space_id(value: &str) -> bool {
+    value
+        .strip_prefix("Spaces-")
+        .is_some_and(|number| !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn space_ids_and_names() {
+        assert!(super::is_space_id("Spaces-12"));
+        assert!(!super::is_space_id("Spaces-"));
+        assert!(!super::is_space_id("Default"));
+    }
+}

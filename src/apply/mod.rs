@@ -1,0 +1,6 @@
+//! Converging Octopus resources to a desired state: pure desired-state and diff functions, then the writes.
+
+pub mod outcome;
+pub mod space_blueprint;
+
+pub use outcome::{Outcome, OutcomeAction, Summary};

@@ -1,0 +1,140 @@
+//! What converging did to each resource, and the created/updated/unchanged summary.
+
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "action", content = "fields")]
+pub enum OutcomeAction {
+    Created,
+    /// The fields that differed.
+    Updated(Vec<String>),
+    Unchanged,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Outcome {
+    pub kind: &'static str,
+    pub name: String,
+    #[serde(flatten)]
+    pub action: OutcomeAction,
+}
+
+impl Outcome {
+    pub fn new(kind: &'static str, name: &str, action: OutcomeAction) -> Self {
+        Outcome {
+            kind,
+            name: name.to_owned(),
+            action,
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.action {
+            OutcomeAction::Created => write!(f, "created   {} `{}`", self.kind, self.name),
+            OutcomeAction::Updated(fields) => {
+                write!(
+                    f,
+                    "updated   {} `{}` ({})",
+                    self.kind,
+                    self.name,
+                    fields.join(", ")
+                )
+            }
+            OutcomeAction::Unchanged => write!(f, "unchanged {} `{}`", self.kind, self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+}
+
+impl Summary {
+    pub fn of(outcomes: &[Outcome]) -> Self {
+        let mut summary = Summary::default();
+        for outcome in outcomes {
+            match outcome.action {
+                OutcomeAction::Created => summary.created += 1,
+                OutcomeAction::Updated(_) => summary.updated += 1,
+                OutcomeAction::Unchanged => summary.unchanged += 1,
+            }
+        }
+        summary
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} created, {} updated, {} unchanged",
+            self.created, self.updated, self.unchanged
+        )
+    }
+}
+
+/// The top-level fields whose JSON differs between what the server has and what we want.
+/// Both sides come from the same model, so only the fields we changed can differ.
+pub fn changed_fields<T: Serialize>(current: &T, desired: &T) -> Vec<String> {
+    let current = serde_json::to_value(current).expect("models serialize");
+    let desired = serde_json::to_value(desired).expect("models serialize");
+    let (Some(current), Some(desired)) = (current.as_object(), desired.as_object()) else {
+        return if current == desired {
+            Vec::new()
+        } else {
+            vec!["(value)".to_owned()]
+        };
+    };
+    let mut fields: Vec<String> = current
+        .keys()
+        .chain(desired.keys())
+        .filter(|key| current.get(*key) != desired.get(*key))
+        .cloned()
+        .collect();
+    fields.sort();
+    fields.dedup();
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_fields_lists_only_differences() {
+        let a = serde_json::json!({"Name": "Dev", "Description": "x", "SortOrder": 1});
+        let b = serde_json::json!({"Name": "Dev", "Description": "y", "SortOrder": 1, "New": true});
+        assert_eq!(
+            changed_fields(&a, &b),
+            vec!["Description".to_owned(), "New".to_owned()]
+        );
+        assert!(changed_fields(&a, &a).is_empty());
+    }
+
+    #[test]
+    fn summary_counts() {
+        let outcomes = vec![
+            Outcome::new("environment", "A", OutcomeAction::Created),
+            Outcome::new(
+                "environment",
+                "B",
+                OutcomeAction::Updated(vec!["Description".into()]),
+            ),
+            Outcome::new("feed", "C", OutcomeAction::Unchanged),
+        ];
+        assert_eq!(
+            Summary::of(&outcomes).to_string(),
+            "1 created, 1 updated, 1 unchanged"
+        );
+        assert_eq!(
+            outcomes[1].to_string(),
+            "updated   environment `B` (Description)"
+        );
+    }
+}

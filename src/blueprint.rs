@@ -1,0 +1,607 @@
+//! The space blueprint: the shared resources a managed space must hold, read from YAML or JSON
+//! (secrets only as references to environment variables), and the built-in default.
+
+use crate::octopus::resources::FeedType;
+use crate::secret::Secret;
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BlueprintSource {
+    BuiltIn,
+    File(PathBuf),
+}
+
+impl fmt::Display for BlueprintSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlueprintSource::BuiltIn => f.write_str("the built-in default blueprint"),
+            BlueprintSource::File(path) => write!(f, "blueprint {}", path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Blueprint {
+    #[serde(default)]
+    pub environments: Vec<EnvironmentSpec>,
+    #[serde(default)]
+    pub lifecycles: Vec<LifecycleSpec>,
+    #[serde(default)]
+    pub project_groups: Vec<ProjectGroupSpec>,
+    #[serde(default)]
+    pub feeds: Vec<FeedSpec>,
+    #[serde(default)]
+    pub git_credentials: Vec<GitCredentialSpec>,
+    #[serde(default)]
+    pub library_variable_sets: Vec<LibraryVariableSetSpec>,
+    #[serde(default)]
+    pub tag_sets: Vec<TagSetSpec>,
+}
+
+/// Fields left out are not managed: octofleet neither sets nor resets them.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub use_guided_failure: Option<bool>,
+    pub allow_dynamic_infrastructure: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub release_retention: Option<RetentionSpec>,
+    pub tentacle_retention: Option<RetentionSpec>,
+    /// The lifecycle's phases, in order; they replace the lifecycle's phases exactly.
+    #[serde(default)]
+    pub phases: Vec<PhaseSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSpec {
+    #[serde(default)]
+    pub keep_forever: bool,
+    pub quantity_to_keep: Option<u32>,
+    pub unit: Option<RetentionUnit>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RetentionUnit {
+    Days,
+    Items,
+}
+
+impl RetentionUnit {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            RetentionUnit::Days => "Days",
+            RetentionUnit::Items => "Items",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseSpec {
+    pub name: String,
+    /// Environment names deployed to automatically when a release enters the phase.
+    #[serde(default)]
+    pub automatic_deployment_targets: Vec<String>,
+    #[serde(default)]
+    pub optional_deployment_targets: Vec<String>,
+    #[serde(default)]
+    pub minimum_environments_before_promotion: u32,
+    #[serde(default)]
+    pub is_optional_phase: bool,
+    #[serde(default)]
+    pub is_priority_phase: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectGroupSpec {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FeedSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: FeedType,
+    pub feed_uri: String,
+    pub username: Option<String>,
+    pub password: Option<SecretRef>,
+    /// Docker only (e.g. `v1` for Docker Hub).
+    pub api_version: Option<String>,
+    /// Docker only.
+    pub registry_path: Option<String>,
+    pub download_attempts: Option<i32>,
+    pub download_retry_backoff_seconds: Option<i32>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GitCredentialSpec {
+    pub name: String,
+    pub description: Option<String>,
+    pub username: String,
+    pub password: SecretRef,
+    /// When given, the credential may only be used for these repository URLs.
+    pub allowed_repositories: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryVariableSetSpec {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub variables: Vec<LibraryVariableSpec>,
+    #[serde(default)]
+    pub templates: Vec<TemplateSpec>,
+}
+
+/// A variable: identified by its name and environment scope; exactly one of `value` and `secret`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryVariableSpec {
+    pub name: String,
+    pub value: Option<String>,
+    pub secret: Option<SecretRef>,
+    pub description: Option<String>,
+    /// Environment names the value is scoped to; empty means unscoped.
+    #[serde(default)]
+    pub environments: Vec<String>,
+}
+
+/// A variable template: what each tenant must define (a tenant common variable).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateSpec {
+    pub name: String,
+    pub label: Option<String>,
+    pub help_text: Option<String>,
+    pub default_value: Option<String>,
+    #[serde(default)]
+    pub control_type: ControlType,
+    /// For `select`: value → label pairs, in order.
+    #[serde(default)]
+    pub select_options: Vec<SelectOption>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SelectOption {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlType {
+    #[default]
+    SingleLineText,
+    MultiLineText,
+    Checkbox,
+    Sensitive,
+    Select,
+}
+
+impl ControlType {
+    pub fn api_name(self) -> &'static str {
+        match self {
+            ControlType::SingleLineText => "SingleLineText",
+            ControlType::MultiLineText => "MultiLineText",
+            ControlType::Checkbox => "Checkbox",
+            ControlType::Sensitive => "Sensitive",
+            ControlType::Select => "Select",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TagSetSpec {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<TagSpec>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TagSpec {
+    pub name: String,
+    /// `#RRGGBB`; Octopus's default grey when absent.
+    pub color: Option<String>,
+    pub description: Option<String>,
+}
+
+/// A secret in a blueprint: always `{from_env: NAME}`, never the value itself, so blueprint
+/// files can live in git. The value is read from the environment when the blueprint loads.
+#[derive(Clone, PartialEq)]
+pub struct SecretRef {
+    pub from_env: String,
+    pub value: Option<Secret>,
+}
+
+impl SecretRef {
+    pub fn resolved(value: Secret, from_env: &str) -> Self {
+        SecretRef {
+            from_env: from_env.to_owned(),
+            value: Some(value),
+        }
+    }
+
+    /// The value; loading fails for unset variables, so a loaded blueprint always has one.
+    pub fn secret(&self) -> Secret {
+        self.value.clone().unwrap_or_default()
+    }
+}
+
+impl fmt::Debug for SecretRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretRef(from_env: {})", self.from_env)
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretRef {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SecretRefVisitor;
+        impl<'de> Visitor<'de> for SecretRefVisitor {
+            type Value = SecretRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a reference to an environment variable, `{from_env: NAME}`")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<SecretRef, E> {
+                // The literal is not echoed: it is probably a real secret.
+                Err(E::custom(
+                    "secret values in a blueprint are references to environment variables, never literals: write `{from_env: NAME}` and export NAME",
+                ))
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<SecretRef, M::Error> {
+                let mut from_env = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "from_env" {
+                        from_env = Some(map.next_value::<String>()?);
+                    } else {
+                        return Err(de::Error::unknown_field(&key, &["from_env"]));
+                    }
+                }
+                let from_env = from_env.ok_or_else(|| de::Error::missing_field("from_env"))?;
+                Ok(SecretRef {
+                    from_env,
+                    value: None,
+                })
+            }
+        }
+        deserializer.deserialize_any(SecretRefVisitor)
+    }
+}
+
+/// Blueprint files are small; anything bigger is a mistake (or an attack on the YAML parser).
+const MAX_BLUEPRINT_BYTES: u64 = 1024 * 1024;
+
+impl Blueprint {
+    /// Read, parse, check and resolve secrets; every problem is returned, each naming its place.
+    pub fn load_file(
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Blueprint, Vec<String>> {
+        let shown = path.display();
+        let metadata = std::fs::metadata(path)
+            .map_err(|error| vec![format!("cannot read blueprint {shown}: {error}")])?;
+        if metadata.len() > MAX_BLUEPRINT_BYTES {
+            return Err(vec![format!("blueprint {shown} is larger than 1 MiB")]);
+        }
+        let text = std::fs::read_to_string(path)
+            .map_err(|error| vec![format!("cannot read blueprint {shown}: {error}")])?;
+        let is_json = path
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+        let mut blueprint = Self::parse(&text, is_json)
+            .map_err(|error| vec![format!("blueprint {shown}: {error}")])?;
+        let mut problems = blueprint.check();
+        problems.extend(blueprint.resolve_secrets(env));
+        if problems.is_empty() {
+            Ok(blueprint)
+        } else {
+            Err(problems
+                .into_iter()
+                .map(|problem| format!("blueprint {shown}: {problem}"))
+                .collect())
+        }
+    }
+
+    /// Parse YAML or JSON; errors name the field path and the line.
+    pub fn parse(text: &str, is_json: bool) -> Result<Blueprint, String> {
+        if is_json {
+            let deserializer = &mut serde_json::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(deserializer).map_err(|error| {
+                let inner = error.inner();
+                format!(
+                    "at `{}`: {inner} — fix that field (see the blueprint format in the README)",
+                    error.path()
+                )
+            })
+        } else {
+            let deserializer = serde_yaml::Deserializer::from_str(text);
+            serde_path_to_error::deserialize(deserializer).map_err(|error| {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                let place = if path == "." {
+                    String::new()
+                } else {
+                    format!("at `{path}`: ")
+                };
+                format!("{place}{inner} — fix that field (see the blueprint format in the README)")
+            })
+        }
+    }
+
+    /// Rules serde cannot express: unique names, one value per variable, retention settings.
+    pub fn check(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        fn unique<'a>(
+            kind: &str,
+            names: impl Iterator<Item = &'a str>,
+            problems: &mut Vec<String>,
+        ) {
+            let mut seen = HashSet::new();
+            for name in names {
+                if name.trim().is_empty() {
+                    problems.push(format!("a {kind} has an empty name"));
+                } else if !seen.insert(name.to_owned()) {
+                    problems.push(format!("{kind} `{name}` is listed twice"));
+                }
+            }
+        }
+        unique(
+            "environment",
+            self.environments.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "lifecycle",
+            self.lifecycles.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "project group",
+            self.project_groups.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "feed",
+            self.feeds.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "git credential",
+            self.git_credentials.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "library variable set",
+            self.library_variable_sets.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "tag set",
+            self.tag_sets.iter().map(|e| e.name.as_str()),
+            &mut problems,
+        );
+        for lifecycle in &self.lifecycles {
+            unique(
+                &format!("phase of lifecycle `{}`", lifecycle.name),
+                lifecycle.phases.iter().map(|p| p.name.as_str()),
+                &mut problems,
+            );
+            for (which, retention) in [
+                ("release_retention", &lifecycle.release_retention),
+                ("tentacle_retention", &lifecycle.tentacle_retention),
+            ] {
+                if let Some(retention) = retention {
+                    match (retention.keep_forever, retention.quantity_to_keep) {
+                        (true, Some(_)) => problems.push(format!("lifecycle `{}` {which}: give keep_forever or quantity_to_keep, not both", lifecycle.name)),
+                        (false, None) => problems.push(format!("lifecycle `{}` {which}: give keep_forever: true or a quantity_to_keep", lifecycle.name)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for set in &self.library_variable_sets {
+            unique(
+                &format!("template of library variable set `{}`", set.name),
+                set.templates.iter().map(|t| t.name.as_str()),
+                &mut problems,
+            );
+            let mut identities = HashSet::new();
+            for variable in &set.variables {
+                if variable.value.is_some() == variable.secret.is_some() {
+                    problems.push(format!("library variable set `{}` variable `{}`: give exactly one of value and secret", set.name, variable.name));
+                }
+                let mut scope = variable.environments.clone();
+                scope.sort();
+                if !identities.insert((variable.name.clone(), scope)) {
+                    problems.push(format!("library variable set `{}` variable `{}` is listed twice with the same environments", set.name, variable.name));
+                }
+            }
+        }
+        for set in &self.tag_sets {
+            unique(
+                &format!("tag of tag set `{}`", set.name),
+                set.tags.iter().map(|t| t.name.as_str()),
+                &mut problems,
+            );
+        }
+        problems
+    }
+
+    /// Fill every `{from_env: NAME}` from the environment; unset or empty variables are errors.
+    pub fn resolve_secrets(&mut self, env: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut resolve = |place: String, secret: &mut SecretRef| {
+            match env(&secret.from_env).filter(|value| !value.is_empty()) {
+            Some(value) => secret.value = Some(Secret::new(value)),
+            None => problems.push(format!("{place} reads environment variable {} which is not set: export it before running octofleet", secret.from_env)),
+        }
+        };
+        for feed in &mut self.feeds {
+            if let Some(password) = &mut feed.password {
+                resolve(format!("feed `{}` password", feed.name), password);
+            }
+        }
+        for credential in &mut self.git_credentials {
+            resolve(
+                format!("git credential `{}` password", credential.name),
+                &mut credential.password,
+            );
+        }
+        for set in &mut self.library_variable_sets {
+            for variable in &mut set.variables {
+                if let Some(secret) = &mut variable.secret {
+                    resolve(
+                        format!(
+                            "library variable set `{}` variable `{}`",
+                            set.name, variable.name
+                        ),
+                        secret,
+                    );
+                }
+            }
+        }
+        problems
+    }
+
+    /// The article's minimum for a managed space: Development, Test and Production, a lifecycle
+    /// through them, a Docker Hub feed, and the shared git credential when one is given.
+    pub fn built_in(git_credential: Option<(String, Secret)>) -> Blueprint {
+        let environment = |name: &str, description: &str| EnvironmentSpec {
+            name: name.to_owned(),
+            description: Some(description.to_owned()),
+            use_guided_failure: None,
+            allow_dynamic_infrastructure: None,
+        };
+        let phase = |name: &str| PhaseSpec {
+            name: name.to_owned(),
+            automatic_deployment_targets: Vec::new(),
+            optional_deployment_targets: vec![name.to_owned()],
+            minimum_environments_before_promotion: 0,
+            is_optional_phase: false,
+            is_priority_phase: false,
+        };
+        Blueprint {
+            environments: vec![
+                environment(
+                    "Development",
+                    "Where changes are first deployed and tested.",
+                ),
+                environment("Test", "Where releases are verified before production."),
+                environment("Production", "Where customers are served."),
+            ],
+            lifecycles: vec![LifecycleSpec {
+                name: "Application".to_owned(),
+                description: Some("Development, then Test, then Production.".to_owned()),
+                release_retention: None,
+                tentacle_retention: None,
+                phases: vec![phase("Development"), phase("Test"), phase("Production")],
+            }],
+            project_groups: Vec::new(),
+            feeds: vec![FeedSpec {
+                name: "Docker Hub".to_owned(),
+                kind: FeedType::Docker,
+                feed_uri: "https://index.docker.io".to_owned(),
+                username: None,
+                password: None,
+                api_version: Some("v1".to_owned()),
+                registry_path: None,
+                download_attempts: None,
+                download_retry_backoff_seconds: None,
+            }],
+            git_credentials: git_credential
+                .map(|(username, password)| GitCredentialSpec {
+                    name: "Git".to_owned(),
+                    description: Some(
+                        "The shared credential for Config-as-Code repositories.".to_owned(),
+                    ),
+                    username,
+                    password: SecretRef::resolved(password, "GIT_CREDENTIALS_PASSWORD"),
+                    allowed_repositories: None,
+                })
+                .into_iter()
+                .collect(),
+            library_variable_sets: Vec::new(),
+            tag_sets: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = include_str!("../examples/blueprint.yaml");
+
+    #[test]
+    fn the_example_file_parses_checks_and_resolves() {
+        let mut blueprint = Blueprint::parse(EXAMPLE, false).unwrap();
+        assert!(blueprint.check().is_empty(), "{:?}", blueprint.check());
+        let problems = blueprint.resolve_secrets(|name| Some(format!("value-of-{name}")));
+        assert!(problems.is_empty());
+        assert_eq!(blueprint.environments.len(), 4);
+        assert!(!format!("{blueprint:?}").contains("value-of-"));
+    }
+
+    #[test]
+    fn literal_secrets_are_refused_without_echoing_them() {
+        let text = "git_credentials:\n  - name: Git\n    username: octo\n    password: hunter2\n";
+        let error = Blueprint::parse(text, false).unwrap_err();
+        assert!(error.contains("git_credentials[0].password"), "{error}");
+        assert!(error.contains("from_env"), "{error}");
+        assert!(!error.contains("hunter2"), "{error}");
+    }
+
+    #[test]
+    fn unknown_fields_and_feed_types_name_the_path() {
+        let error =
+            Blueprint::parse("environments:\n  - name: Dev\n    colour: red\n", false).unwrap_err();
+        assert!(
+            error.contains("environments[0]") && error.contains("colour"),
+            "{error}"
+        );
+        let error = Blueprint::parse(
+            "feeds:\n  - name: A\n    type: artifactory\n    feed_uri: https://a\n",
+            false,
+        )
+        .unwrap_err();
+        assert!(
+            error.contains("feeds[0].type") && error.contains("artifactory"),
+            "{error}"
+        );
+        let error = Blueprint::parse(r#"{"environments": [{"name": 3}]}"#, true).unwrap_err();
+        assert!(error.contains("environments[0].name"), "{error}");
+    }
+
+    #[test]
+    fn semantic_rules() {
+        let text = "environments: [{name: A}, {name: A}]\nlifecycles:\n  - name: L\n    release_retention: {keep_forever: true, quantity_to_keep: 3}\nlibrary_variable_sets:\n  - name: S\n    variables:\n      - name: V\n";
+        let problems = Blueprint::parse(text, false).unwrap().check();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        let mut blueprint = Blueprint::parse("feeds:\n  - {name: F, type: docker, feed_uri: 'https://x', password: {from_env: NOPE_UNSET}}\n", false).unwrap();
+        let problems = blueprint.resolve_secrets(|_| None);
+        assert!(problems[0].contains("NOPE_UNSET"), "{problems:?}");
+    }
+}

@@ -1,0 +1,176 @@
+//! The command line: clap derive, every input with its flag and environment alias. Values are
+//! raw here; `config` validates them into typed settings.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "octofleet",
+    version,
+    about = "Run a fleet of managed Octopus Deploy spaces from template projects",
+    long_about = "Run a fleet of managed Octopus Deploy spaces from template projects.\n\n\
+        Every input has an Octopus variable name, an environment alias (upper case, `.` → `_`) and \
+        a flag; a flag beats the environment. Octopus step templates export each parameter to its \
+        alias before running octofleet."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// How to report the result on stdout: Octopus service messages (text) or one JSON summary.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "OCTOFLEET_OUTPUT")]
+    pub output: OutputFormat,
+
+    /// Log filter for stderr (`info`, `debug`, `octofleet=debug`, ...).
+    #[arg(long, global = true, default_value = "info", env = "OCTOFLEET_LOG")]
+    pub log: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Find or create the tenant's space, converge it to a space blueprint, and write the space ID
+    /// back to the tenant variable `ManagedTenant.Octopus.SpaceId`.
+    CreateSpace(Box<CreateSpaceArgs>),
+    /// Serialize a template project to a template package (not implemented yet).
+    Serialize(PendingArgs),
+    /// Fork a Config-as-Code repository for a tenant (not implemented yet).
+    Fork(PendingArgs),
+    /// Deploy a template package into a managed space (not implemented yet).
+    Deploy(PendingArgs),
+    /// Show what deploy would change (not implemented yet).
+    Plan(PendingArgs),
+}
+
+/// Accepts anything, so that scripts written for later versions fail with a clear message.
+#[derive(Debug, Args)]
+pub struct PendingArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub args: Vec<String>,
+}
+
+/// The managed space's Octopus server (`ManagedTenant.*`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct TargetArgs {
+    /// URL of the Octopus server that hosts the managed space. [Octopus: ManagedTenant.Octopus.Url]
+    #[arg(long = "url", env = "MANAGEDTENANT_OCTOPUS_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// API key for that server (`API-...`). [Octopus: ManagedTenant.Octopus.ApiKey]
+    #[arg(
+        long = "api-key",
+        env = "MANAGEDTENANT_OCTOPUS_APIKEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: Option<String>,
+
+    /// Extra CA certificate (PEM) to trust for that server. [Octopus: Octofleet.CaCertificateFile]
+    #[arg(
+        long = "ca-certificate",
+        env = "OCTOFLEET_CACERTIFICATEFILE",
+        value_name = "FILE"
+    )]
+    pub ca_certificate: Option<PathBuf>,
+}
+
+/// The management instance, where the tenants live (`Management.*`, Octopus system variables).
+#[derive(Debug, Args, Clone, Default)]
+pub struct ManagementArgs {
+    /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri. [Octopus: Management.Octopus.Url]
+    #[arg(
+        long = "management-url",
+        env = "MANAGEMENT_OCTOPUS_URL",
+        value_name = "URL"
+    )]
+    pub management_url: Option<String>,
+
+    /// The server running this step. [Octopus: Octopus.Web.ServerUri]
+    #[arg(long = "server-uri", env = "OCTOPUS_WEB_SERVERURI", value_name = "URL")]
+    pub server_uri: Option<String>,
+
+    /// API key for the management server. [Octopus: Management.Octopus.ApiKey]
+    #[arg(
+        long = "management-api-key",
+        env = "MANAGEMENT_OCTOPUS_APIKEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub management_api_key: Option<String>,
+
+    /// Management space (ID or name); defaults to Octopus.Space.Id. [Octopus: Management.Octopus.SpaceId]
+    #[arg(
+        long = "management-space-id",
+        env = "MANAGEMENT_OCTOPUS_SPACEID",
+        value_name = "SPACE"
+    )]
+    pub management_space_id: Option<String>,
+
+    /// The space running this step. [Octopus: Octopus.Space.Id]
+    #[arg(long = "space-id", env = "OCTOPUS_SPACE_ID", value_name = "SPACE")]
+    pub space_id: Option<String>,
+
+    /// The tenant this step runs for. [Octopus: Octopus.Deployment.Tenant.Id]
+    #[arg(
+        long = "tenant-id",
+        env = "OCTOPUS_DEPLOYMENT_TENANT_ID",
+        value_name = "ID"
+    )]
+    pub tenant_id: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct CreateSpaceArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    #[command(flatten)]
+    pub management: ManagementArgs,
+
+    /// The tenant's name: the managed space is named after it. [Octopus: Octopus.Deployment.Tenant.Name]
+    #[arg(
+        long = "tenant-name",
+        env = "OCTOPUS_DEPLOYMENT_TENANT_NAME",
+        value_name = "NAME"
+    )]
+    pub tenant_name: Option<String>,
+
+    /// Name of the space, instead of the tenant's name. [Octopus: Octofleet.Space.Name]
+    #[arg(long = "space-name", env = "OCTOFLEET_SPACE_NAME", value_name = "NAME")]
+    pub space_name: Option<String>,
+
+    /// Space manager teams for a new space, comma separated (default teams-administrators). [Octopus: Octofleet.Space.Managers]
+    #[arg(
+        long = "space-managers",
+        env = "OCTOFLEET_SPACE_MANAGERS",
+        value_name = "TEAMS"
+    )]
+    pub space_managers: Option<String>,
+
+    /// Space blueprint file (YAML or JSON); the built-in default when absent. [Octopus: Octofleet.Blueprint]
+    #[arg(long = "blueprint", env = "OCTOFLEET_BLUEPRINT", value_name = "FILE")]
+    pub blueprint: Option<String>,
+
+    /// Username of the shared git credential in the default blueprint. [Octopus: Git.Credentials.Username]
+    #[arg(
+        long = "git-username",
+        env = "GIT_CREDENTIALS_USERNAME",
+        value_name = "USER"
+    )]
+    pub git_username: Option<String>,
+
+    /// Password or token of the shared git credential in the default blueprint. [Octopus: Git.Credentials.Password]
+    #[arg(
+        long = "git-password",
+        env = "GIT_CREDENTIALS_PASSWORD",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub git_password: Option<String>,
+}
