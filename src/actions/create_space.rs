@@ -106,7 +106,7 @@ async fn write_space_id(
     .await
     .map_err(|source| ActionError::TenantVariable {
         server: server_name.clone(),
-        source,
+        source: Box::new(source),
     })?;
     tracing::info!(tenant = %config.tenant_id, "{} tenant variable {SPACE_ID_TEMPLATE}", if write == TenantVariableWrite::Updated { "wrote" } else { "unchanged:" });
     Ok(write)

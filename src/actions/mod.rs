@@ -23,13 +23,13 @@ pub enum ActionError {
         /// Which server, said for people: "the managed space's server https://…".
         server: String,
         #[source]
-        source: OctopusError,
+        source: Box<OctopusError>,
     },
     #[error("writing the space ID back to the tenant on {server}: {source}")]
     TenantVariable {
         server: String,
         #[source]
-        source: TenantVariableError,
+        source: Box<TenantVariableError>,
     },
     #[error("`octofleet {0}` is not implemented yet; this version implements create-space")]
     NotImplemented(&'static str),
@@ -56,7 +56,7 @@ impl ActionError {
     pub fn octopus(server: &str) -> impl FnOnce(OctopusError) -> ActionError + '_ {
         move |source| ActionError::Octopus {
             server: server.to_owned(),
-            source,
+            source: Box::new(source),
         }
     }
 
@@ -65,7 +65,7 @@ impl ActionError {
             ConvergeError::UnknownReferences(_) => ActionError::Input(error.to_string()),
             ConvergeError::Octopus(source) => ActionError::Octopus {
                 server: server.to_owned(),
-                source,
+                source: Box::new(source),
             },
         }
     }

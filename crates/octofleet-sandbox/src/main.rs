@@ -1,1 +1,176 @@
-fn main() {}
+//! `octofleet-sandbox`: the whole workflow on one machine. Starts the Octopus emulator in-process,
+//! seeds the article's management space, and runs the real `octofleet` binary for each tenant with
+//! the environment a step template would export, printing what happened.
+
+use octofleet_sandbox::{
+    output_variables, seed_management_space, ManagementSpace, MANAGEMENT_SPACE,
+};
+use octopus_emulator::{Emulator, EmulatorConfig};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+
+const API_KEY: &str = "API-SANDBOX00000000000000000000";
+const TENANTS: [&str; 2] = ["America", "Europe"];
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("sandbox failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let octofleet = octofleet_binary()?;
+    let emulator = Emulator::start(EmulatorConfig {
+        api_key: API_KEY.to_owned(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .map_err(|error| format!("cannot start the Octopus emulator: {error}"))?;
+    let url = emulator.url();
+    println!("Octopus emulator listening on {url} (API key {API_KEY})");
+
+    // One emulator plays both the management instance and the managed instance, as in the
+    // article's reference implementation where the spaces share one server.
+    let management = seed_management_space(&emulator, &url, API_KEY, &TENANTS);
+    println!(
+        "seeded management space {}: library variable set \"Octopus Server\" ({}), project \"__ Client Space\", tenants {}",
+        management.space_id,
+        management.library_variable_set_id,
+        TENANTS.join(", ")
+    );
+
+    for tenant in TENANTS {
+        println!("\n== create-space for tenant {tenant}");
+        emulator.clear_requests();
+        let (stdout, stderr, status) = create_space(&octofleet, &url, &management, tenant).await?;
+        for line in stderr.lines() {
+            println!("   | {line}");
+        }
+        let variables = output_variables(&stdout);
+        for (name, value) in &variables {
+            println!("   output variable {name} = {value}");
+        }
+        if !status {
+            return Err(format!("octofleet create-space failed for {tenant}"));
+        }
+        let requests = emulator.requests();
+        println!(
+            "   {} requests, {} writes",
+            requests.len(),
+            emulator.writes().len()
+        );
+        let stored = tenant_space_id(&url, &management, tenant).await?;
+        println!("   tenant variable ManagedTenant.Octopus.SpaceId on the management space is now `{stored}`");
+    }
+
+    println!("\n== create-space for tenant America again (nothing changed upstream)");
+    emulator.clear_requests();
+    let (_, stderr, status) = create_space(&octofleet, &url, &management, "America").await?;
+    if let Some(summary) = stderr.lines().last() {
+        println!("   | {summary}");
+    }
+    if !status {
+        return Err("the second run failed".into());
+    }
+    println!(
+        "   {} requests, {} writes",
+        emulator.requests().len(),
+        emulator.writes().len()
+    );
+    emulator.shutdown().await;
+    Ok(())
+}
+
+/// Run `octofleet create-space` with the environment the create-space step template exports.
+async fn create_space(
+    octofleet: &PathBuf,
+    url: &str,
+    management: &ManagementSpace,
+    tenant: &str,
+) -> Result<(String, String, bool), String> {
+    let output = tokio::process::Command::new(octofleet)
+        .arg("create-space")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MANAGEDTENANT_OCTOPUS_URL", url)
+        .env("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY)
+        .env("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant)
+        .env("OCTOPUS_DEPLOYMENT_TENANT_ID", management.tenant_id(tenant))
+        .env("OCTOPUS_WEB_SERVERURI", url)
+        .env("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE)
+        .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
+        .env("GIT_CREDENTIALS_USERNAME", "octopus")
+        .env("GIT_CREDENTIALS_PASSWORD", "sandbox-git-token")
+        .output()
+        .await
+        .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;
+    Ok((
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.success(),
+    ))
+}
+
+/// Read the tenant's `ManagedTenant.Octopus.SpaceId` back through the API.
+async fn tenant_space_id(
+    url: &str,
+    management: &ManagementSpace,
+    tenant: &str,
+) -> Result<String, String> {
+    let response: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{url}/api/{}/tenants/{}/commonvariables",
+            management.space_id,
+            management.tenant_id(tenant)
+        ))
+        .header("X-Octopus-ApiKey", API_KEY)
+        .send()
+        .await
+        .and_then(|response| response.error_for_status())
+        .map_err(|error| error.to_string())?
+        .json()
+        .await
+        .map_err(|error| error.to_string())?;
+    let template_id = management.template_id("ManagedTenant.Octopus.SpaceId");
+    response["Variables"]
+        .as_array()
+        .and_then(|variables| variables.iter().find(|v| v["TemplateId"] == template_id))
+        .and_then(|variable| variable["Value"].as_str())
+        .map(str::to_owned)
+        .ok_or_else(|| "the tenant has no ManagedTenant.Octopus.SpaceId value".to_owned())
+}
+
+/// The `octofleet` binary beside this one (same cargo profile), built first when missing;
+/// `OCTOFLEET_BIN` overrides.
+fn octofleet_binary() -> Result<PathBuf, String> {
+    if let Some(path) = std::env::var_os("OCTOFLEET_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let here = std::env::current_exe().map_err(|error| error.to_string())?;
+    let dir = here.parent().ok_or("no directory for the sandbox binary")?;
+    let candidate = dir.join("octofleet");
+    let release = dir.file_name().is_some_and(|name| name == "release");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args(["build", "--quiet", "-p", "octofleet", "--bin", "octofleet"]);
+    if release {
+        build.arg("--release");
+    }
+    // Always ask cargo: it is a no-op when the binary is current, and a rebuild when it is stale.
+    match build.status() {
+        Ok(status) if status.success() => {}
+        _ if candidate.is_file() => {}
+        _ => {
+            return Err(format!(
+                "cannot build the octofleet binary; build it or set OCTOFLEET_BIN (looked for {})",
+                candidate.display()
+            ))
+        }
+    }
+    Ok(candidate)
+}

@@ -1,0 +1,381 @@
+//! An in-process emulator of the Octopus Deploy REST API subset octofleet uses, faithful to the
+//! real server's observable behaviour (see `reference/octopus-api.md` §1–5), with fault injection
+//! and a request log for tests.
+//!
+//! Documents are stored as raw JSON (`serde_json::Value`), never as a client's typed structs, so
+//! a client serde bug cannot be mirrored here.
+
+mod collections;
+mod config_as_code;
+mod documents;
+mod faults;
+mod kinds;
+mod packages;
+mod paging;
+mod processes;
+mod projects;
+mod reply;
+mod routes;
+mod secrets;
+mod server;
+mod spaces;
+mod state;
+mod system;
+mod tenant_variables;
+mod variables;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use reply::{PROBLEM, UNAUTHORIZED};
+
+use crate::documents::{find_by_id, same_id};
+use crate::server::Shared;
+use crate::state::State;
+
+/// Error texts clients may match on.
+pub mod messages {
+    pub use crate::config_as_code::UNREACHABLE as GIT_UNREACHABLE;
+    pub use crate::packages::{
+        DUPLICATE as PACKAGE_EXISTS, EMPTY_FILE as PACKAGE_EMPTY, NO_FILE as PACKAGE_MISSING,
+    };
+    pub use crate::processes::VERSION_CONFLICT as PROCESS_VERSION_CONFLICT;
+    pub use crate::reply::{PROBLEM, UNAUTHORIZED};
+    pub use crate::variables::VERSION_CONFLICT as VARIABLES_VERSION_CONFLICT;
+}
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    pub api_key: String,
+    pub listen: SocketAddr,
+    pub latency: Duration,
+    pub fault_rate: f64,
+    pub seed: u64,
+    /// Loaded at start when it exists; rewritten (atomically) after every committed write.
+    pub state_file: Option<PathBuf>,
+    /// Convert and persistence-settings updates GET `{Url}/info/refs?service=git-upload-pack` first.
+    pub check_git_urls: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            api_key: "API-EMULATOR0000000000000000000".to_string(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            latency: Duration::ZERO,
+            fault_rate: 0.0,
+            seed: 0,
+            state_file: None,
+            check_git_urls: false,
+        }
+    }
+}
+
+/// One request as the emulator saw it. `status` is what the server answered, or for a
+/// dropped-after-commit write what it would have answered (the write did commit).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// As sent, still percent-encoded.
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+}
+
+impl RequestRecord {
+    /// A committed write: not GET/HEAD, status below 400.
+    pub fn is_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD") && self.status < 400
+    }
+}
+
+struct Running {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A running emulator; clones are handles to the same server.
+#[derive(Clone)]
+pub struct Emulator {
+    running: Arc<Running>,
+}
+
+fn load_state(path: &std::path::Path) -> std::io::Result<State> {
+    let text = std::fs::read(path)?;
+    serde_json::from_slice(&text)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+impl Emulator {
+    pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
+        let state = match &config.state_file {
+            Some(path) if path.exists() => load_state(path)?,
+            _ => spaces::fresh_state(),
+        };
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(&config, state));
+        let (shutdown, signal) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, shared.clone(), signal));
+        Ok(Emulator {
+            running: Arc::new(Running {
+                shared,
+                addr,
+                shutdown,
+                task: Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.running.shared
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.running.addr)
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.running.shared.api_key
+    }
+
+    /// Every request in arrival-completion order, faulted ones included, `/_emulator/*` excluded.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared().log().clone()
+    }
+
+    /// Committed writes: non-GET/HEAD requests with status < 400 (dropped-after-commit included).
+    pub fn writes(&self) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(RequestRecord::is_write)
+            .collect()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared().log().clear();
+    }
+
+    pub fn set_latency(&self, d: Duration) {
+        self.shared().set_latency(d);
+    }
+
+    /// Each later request fails with probability `rate` (500, 503 or 429 + `Retry-After: 1`,
+    /// uniformly), drawn from a generator restarted with `seed`.
+    pub fn set_fault_rate(&self, rate: f64, seed: u64) {
+        self.shared().faults().set_rate(rate, seed);
+    }
+
+    /// The next `times` committed writes whose method matches and whose path contains
+    /// `path_contains` (case-insensitively) commit, then lose their connection before any
+    /// response byte is sent.
+    pub fn drop_connection_after_commit(&self, method: &str, path_contains: &str, times: usize) {
+        self.shared()
+            .faults()
+            .arm_drop(method, path_contains, times);
+    }
+
+    /// After `n` more committed writes, every write is answered 503 without committing.
+    pub fn fail_writes_after(&self, n: usize) {
+        self.shared().faults().fail_writes_after(n);
+    }
+
+    /// Remove the fault rate, drop rules and write budget (latency stays).
+    pub fn clear_faults(&self) {
+        self.shared().faults().clear();
+    }
+
+    fn space_index(state: &State, space_id: &str) -> usize {
+        state
+            .space_index(space_id)
+            .unwrap_or_else(|| panic!("the emulator has no space {space_id}"))
+    }
+
+    fn seeded(&self) {
+        self.shared().save();
+    }
+
+    /// Create a space as `POST /api/spaces` would (with its seeded defaults); returns it as GET does.
+    /// Panics when the space cannot be created (e.g. duplicate name).
+    pub fn seed_space(&self, name: &str) -> Value {
+        let doc = {
+            let mut state = self.shared().state();
+            let body = serde_json::json!({
+                "Name": name, "SpaceManagersTeams": ["teams-administrators"], "SpaceManagersTeamMembers": []
+            });
+            let index = spaces::create(&mut state, body)
+                .unwrap_or_else(|e| panic!("seed_space({name}): {:?}", e.body()));
+            spaces::render(&state.spaces[index].space)
+        };
+        self.seeded();
+        doc
+    }
+
+    /// Create a document as `POST /api/{space}/{collection}` would, with the same side effects
+    /// (a project's variable set, process and Default channel…). Returns it as GET does.
+    /// Panics on an unknown space/collection or a validation error.
+    pub fn seed(&self, space_id: &str, collection: &str, doc: Value) -> Value {
+        let rendered = {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let kind = kinds::kind(collection)
+                .unwrap_or_else(|| panic!("unknown collection {collection}"));
+            let stored = collections::create(&mut state.space_mut(index), kind, doc)
+                .unwrap_or_else(|e| panic!("seed({collection}): {:?}", e.body()));
+            collections::render(state.spaces[index].id(), kind, &stored)
+        };
+        self.seeded();
+        rendered
+    }
+
+    /// Replace the `Variables` of an owner's variable set (`Projects-1`, `LibraryVariableSets-1`
+    /// or `variableset-…`), no `Version` check; sensitive values are stored as secrets.
+    pub fn seed_variables(&self, space_id: &str, owner_id: &str, variables: Value) {
+        {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let space = &mut state.spaces[index];
+            let set = variables::position(space, owner_id)
+                .unwrap_or_else(|| panic!("no variable set for {owner_id}"));
+            variables::store_variables(space, set, variables)
+                .unwrap_or_else(|e| panic!("seed_variables({owner_id}): {:?}", e.body()));
+        }
+        self.seeded();
+    }
+
+    /// Set a tenant's unscoped common variable value for a library variable set template, by
+    /// template name (sensitive when the template's control type is Sensitive).
+    pub fn seed_tenant_common_variable(
+        &self,
+        space_id: &str,
+        tenant_id: &str,
+        lvs_id: &str,
+        template_name: &str,
+        value: &str,
+    ) {
+        {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let State { ids, spaces, .. } = &mut *state;
+            tenant_variables::seed_common(
+                &mut spaces[index],
+                ids,
+                tenant_id,
+                lvs_id,
+                template_name,
+                value,
+            )
+            .unwrap_or_else(|e| panic!("seed_tenant_common_variable: {:?}", e.body()));
+        }
+        self.seeded();
+    }
+
+    /// A document as GET returns it. `collection` is a collection route segment
+    /// (`environments`, `projects` — by ID or slug —, `feeds`, …) or one of `spaces`,
+    /// `variables` (set ID or owner ID), `deploymentprocesses`, `runbookprocesses`, `packages`
+    /// (`packages-<id>.<version>`).
+    pub fn get(&self, space_id: &str, collection: &str, id: &str) -> Option<Value> {
+        let state = self.shared().state();
+        if collection.eq_ignore_ascii_case("spaces") {
+            return state
+                .space_index(id)
+                .map(|i| spaces::render(&state.spaces[i].space));
+        }
+        let space = &state.spaces[state.space_index(space_id)?];
+        match collection.to_ascii_lowercase().as_str() {
+            "variables" | "variablesets" => variables::position(space, id).map(|i| {
+                let set = &space.variable_sets[i];
+                variables::render(
+                    space,
+                    set,
+                    &variables::self_link(space.id(), documents::id_of(set)),
+                )
+            }),
+            "deploymentprocesses" | "runbookprocesses" => processes::position(space, id).map(|i| {
+                let doc = &space.processes[i];
+                processes::render(space.id(), doc, &processes::db_self_link(space.id(), doc))
+            }),
+            "packages" => packages::get(space, id).ok(),
+            other => collections::get(space, kinds::kind(other)?, id).ok(),
+        }
+    }
+
+    /// Every document of a collection as GET returns them (no paging); `spaces` lists spaces.
+    pub fn list(&self, space_id: &str, collection: &str) -> Vec<Value> {
+        let state = self.shared().state();
+        let all = paging::Query::parse("");
+        if collection.eq_ignore_ascii_case("spaces") {
+            return spaces::all(&state, &all)
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+        }
+        let Some(index) = state.space_index(space_id) else {
+            return Vec::new();
+        };
+        let Some(kind) = kinds::kind(collection) else {
+            return Vec::new();
+        };
+        collections::all(&state.spaces[index], kind, &all)
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A stored secret, for assertions. `owner_or_resource_id` is a tenant (then `name` is a
+    /// template name), a variable-set owner or set ID (`name` = variable name), a process ID, or
+    /// any document ID (`name` = dotted path or suffix: `Password`, `Details.Password`,
+    /// `PersistenceSettings.Credentials.Password`, an action property name).
+    pub fn secret_value(
+        &self,
+        space_id: &str,
+        owner_or_resource_id: &str,
+        name: &str,
+    ) -> Option<String> {
+        let state = self.shared().state();
+        let space = &state.spaces[state.space_index(space_id)?];
+        let id = owner_or_resource_id;
+        if find_by_id(space.docs("tenants"), id).is_some() {
+            if let Some(secret) = tenant_variables::secret(space, id, name) {
+                return Some(secret);
+            }
+        }
+        let documents = space
+            .collections
+            .values()
+            .flatten()
+            .filter(|d| same_id(documents::id_of(d), id))
+            .chain(variables::position(space, id).map(|i| &space.variable_sets[i]))
+            .chain(space.processes.iter().filter(|p| {
+                same_id(documents::id_of(p), id)
+                    || same_id(documents::id_of(p), &processes::deployment_process_id(id))
+            }));
+        documents
+            .into_iter()
+            .find_map(|doc| secrets::find_secret(doc, name))
+    }
+
+    /// The whole state (what `--state` persists), secrets included.
+    pub fn state_json(&self) -> Value {
+        serde_json::to_value(&*self.shared().state()).unwrap_or(Value::Null)
+    }
+
+    /// Stop accepting connections, close open ones and wait for the server task.
+    pub async fn shutdown(self) {
+        let _ = self.running.shutdown.send(true);
+        let task = self.running.task.lock().ok().and_then(|mut t| t.take());
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Deployment and runbook processes: `Version`-checked replace, step/action IDs, slugs and defaults.
+
+use serde_json::{json, Map, Value};
+
+use crate::documents::{
+    guid, id_of, into_object, is_missing, now, slugify, str_field, with_links, MODIFIED_BY,
+};
+use crate::paging::{page, Query};
+use crate::reply::{ApiError, ApiResult};
+use crate::secrets::{absorb, redact};
+use crate::state::SpaceStore;
+use crate::variables::check_version;
+
+pub const VERSION_CONFLICT: &str =
+    "The document has been modified by another user since you last retrieved it. Please reload and try again.";
+
+const STEP_DEFAULTS: &str = r#"{"PackageRequirement":"LetOctopusDecide","Properties":{},"Condition":"Success","StartTrigger":"StartAfterPrevious","Actions":[]}"#;
+const ACTION_DEFAULTS: &str = r#"{"IsDisabled":false,"CanBeUsedForProjectVersioning":false,"IsRequired":false,"WorkerPoolId":null,"WorkerPoolVariable":null,"Container":{"FeedId":null,"Image":null},"Environments":[],"ExcludedEnvironments":[],"Channels":[],"TenantTags":[],"Packages":[],"GitDependencies":[],"Condition":"Success","Notes":null,"Properties":{},"Links":{}}"#;
+
+pub fn deployment_process_id(project_id: &str) -> String {
+    format!("deploymentprocess-{project_id}")
+}
+
+pub fn runbook_process_id(runbook_id: &str) -> String {
+    format!("RunbookProcess-{runbook_id}")
+}
+
+/// The empty process the server creates with a project (`runbook_id` None) or a runbook.
+pub fn new_process(space_id: &str, project_id: &str, runbook_id: Option<&str>) -> Value {
+    let mut doc = Map::new();
+    match runbook_id {
+        Some(runbook) => {
+            doc.insert("Id".into(), json!(runbook_process_id(runbook)));
+            doc.insert("RunbookId".into(), json!(runbook));
+        }
+        None => {
+            doc.insert("Id".into(), json!(deployment_process_id(project_id)));
+        }
+    }
+    doc.insert("SpaceId".into(), json!(space_id));
+    doc.insert("ProjectId".into(), json!(project_id));
+    doc.insert("Steps".into(), json!([]));
+    doc.insert("Version".into(), json!(0));
+    doc.insert("LastSnapshotId".into(), Value::Null);
+    doc.insert("LastModifiedOn".into(), json!(now()));
+    doc.insert("LastModifiedBy".into(), json!(MODIFIED_BY));
+    Value::Object(doc)
+}
+
+pub fn position(space: &SpaceStore, id: &str) -> Option<usize> {
+    crate::documents::position_by_id(&space.processes, id)
+}
+
+pub fn is_runbook_process(doc: &Value) -> bool {
+    doc.get("RunbookId").is_some()
+}
+
+/// The canonical database route of a process, used as `Links.Self` unless a Config-as-Code
+/// route was read.
+pub fn db_self_link(space_id: &str, doc: &Value) -> String {
+    if is_runbook_process(doc) {
+        format!("/api/{space_id}/runbookProcesses/{}", id_of(doc))
+    } else {
+        format!("/api/{space_id}/deploymentprocesses/{}", id_of(doc))
+    }
+}
+
+pub fn render(space_id: &str, doc: &Value, self_href: &str) -> Value {
+    let mut out = doc.clone();
+    redact(&mut out);
+    let project = str_field(doc, "ProjectId").unwrap_or_default();
+    let mut links = Map::new();
+    links.insert("Self".into(), json!(self_href));
+    links.insert(
+        "Project".into(),
+        json!(format!("/api/{space_id}/projects/{project}")),
+    );
+    if let Some(runbook) = str_field(doc, "RunbookId") {
+        links.insert(
+            "Runbook".into(),
+            json!(format!("/api/{space_id}/runbooks/{runbook}")),
+        );
+    } else {
+        links.insert(
+            "Template".into(),
+            json!(format!("{self_href}/template{{?channel,releaseId}}")),
+        );
+    }
+    with_links(out, links)
+}
+
+/// `GET /deploymentprocesses?ids&skip&take`.
+pub fn list(space: &SpaceStore, query: &Query) -> Value {
+    let ids = query.list("ids");
+    let items = space
+        .processes
+        .iter()
+        .filter(|p| !is_runbook_process(p))
+        .filter(|p| ids.is_empty() || ids.iter().any(|id| id.eq_ignore_ascii_case(id_of(p))))
+        .map(|p| render(space.id(), p, &db_self_link(space.id(), p)))
+        .collect();
+    page(
+        items,
+        "DeploymentProcess",
+        &format!("/api/{}/deploymentprocesses", space.id()),
+        "{/id}{?skip,take,ids}",
+        query,
+    )
+}
+
+/// The stored document after a PUT of `body` over `stored`: server fields kept, steps
+/// completed, secrets absorbed, `Version` incremented. `check` enforces the sent `Version`.
+pub fn replaced(stored: &Value, body: Value, check: bool) -> ApiResult<Value> {
+    if check {
+        check_version(stored, &body, VERSION_CONFLICT)?;
+    }
+    let body = into_object(body)?;
+    let mut steps = body.get("Steps").cloned().unwrap_or(json!([]));
+    complete_steps(&mut steps)?;
+    absorb(&mut steps, stored.get("Steps"));
+    let mut doc = stored.clone();
+    let version = stored.get("Version").and_then(Value::as_i64).unwrap_or(0) + 1;
+    doc["Steps"] = steps;
+    doc["Version"] = json!(version);
+    doc["LastModifiedOn"] = json!(now());
+    doc["LastModifiedBy"] = json!(MODIFIED_BY);
+    Ok(doc)
+}
+
+fn complete_steps(steps: &mut Value) -> ApiResult<()> {
+    let Value::Array(steps) = steps else {
+        return Err(ApiError::bad_request("The Steps field must be an array."));
+    };
+    let step_defaults: Value = serde_json::from_str(STEP_DEFAULTS).expect("valid JSON");
+    let action_defaults: Value = serde_json::from_str(ACTION_DEFAULTS).expect("valid JSON");
+    for step in steps.iter_mut() {
+        let Value::Object(step) = step else {
+            return Err(ApiError::bad_request("Each step must be a JSON object."));
+        };
+        identify(step)?;
+        crate::documents::fill_defaults(step, &step_defaults);
+        let Some(Value::Array(actions)) = step.get_mut("Actions") else {
+            return Err(ApiError::bad_request("The Actions field must be an array."));
+        };
+        for action in actions.iter_mut() {
+            let Value::Object(action) = action else {
+                return Err(ApiError::bad_request("Each action must be a JSON object."));
+            };
+            identify(action)?;
+            if is_missing(action, "ActionType") {
+                return Err(ApiError::required("ActionType"));
+            }
+            crate::documents::fill_defaults(action, &action_defaults);
+            let mut packages = Value::Object(action.clone());
+            crate::documents::assign_guid_ids(&mut packages, "Packages");
+            if let Some(p) = packages.get("Packages") {
+                action.insert("Packages".into(), p.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Steps and actions: `Name` required, GUID `Id` and `Slug` from the name when absent, `Id` first.
+fn identify(item: &mut Map<String, Value>) -> ApiResult<()> {
+    if is_missing(item, "Name") {
+        return Err(ApiError::required("Name"));
+    }
+    let id = match item.remove("Id") {
+        Some(Value::String(id)) if !id.is_empty() => id,
+        _ => guid(),
+    };
+    let rest = std::mem::take(item);
+    item.insert("Id".into(), json!(id));
+    item.extend(rest);
+    if is_missing(item, "Slug") {
+        let slug = slugify(item.get("Name").and_then(Value::as_str).unwrap_or_default());
+        item.insert("Slug".into(), json!(slug));
+    }
+    Ok(())
+}

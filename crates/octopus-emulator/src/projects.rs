@@ -1,0 +1,360 @@
+//! Projects and what hangs off them: creation side effects, links, deployment settings, channels and runbooks.
+
+use serde_json::{json, Map, Value};
+
+use crate::collections;
+use crate::documents::{
+    assign_guid_ids, find_by_id, id_of, into_object, same_id, str_field, string_list, with_links,
+};
+use crate::kinds::{kind, Change};
+use crate::processes::{self, deployment_process_id, new_process, runbook_process_id};
+use crate::reply::{ApiError, ApiResult};
+use crate::state::{SpaceMut, SpaceStore};
+use crate::variables;
+
+pub const PROJECT_DEFAULTS: &str = r##"{
+  "Description": "", "IsDisabled": false, "ClonedFromProjectId": null, "DiscreteChannelRelease": false,
+  "IncludedLibraryVariableSetIds": [], "DefaultToSkipIfAlreadyInstalled": false,
+  "TenantedDeploymentMode": "Untenanted", "DefaultGuidedFailureMode": "EnvironmentDefault",
+  "VersioningStrategy": {"Template": "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}", "DonorPackage": null},
+  "ReleaseCreationStrategy": {"ChannelId": null, "ReleaseCreationPackage": null, "ReleaseCreationPackageStepId": null},
+  "Templates": [], "AutoDeployReleaseOverrides": [], "ReleaseNotesTemplate": null, "DeploymentChangesTemplate": null,
+  "ForcePackageDownload": false, "Icon": null, "AllowIgnoreChannelRules": true, "ExtensionSettings": [],
+  "AutoCreateRelease": false, "IsVersionControlled": false, "PersistenceSettings": {"Type": "Database"},
+  "ProjectConnectivityPolicy": {"SkipMachineBehavior": "None", "TargetRoles": [], "AllowDeploymentsToNoTargets": false, "ExcludeUnhealthyTargets": false}
+}"##;
+
+pub const RUNBOOK_DEFAULTS: &str = r#"{
+  "Description": "", "PublishedRunbookSnapshotId": null, "EnvironmentScope": "All", "Environments": [],
+  "MultiTenancyMode": "Untenanted", "DefaultGuidedFailureMode": "EnvironmentDefault", "ForcePackageDownload": false,
+  "RunbookTags": [],
+  "ConnectivityPolicy": {"AllowDeploymentsToNoTargets": true, "ExcludeUnhealthyTargets": false, "SkipMachineBehavior": "None", "TargetRoles": []},
+  "RunRetentionPolicy": {"QuantityToKeep": 100, "ShouldKeepForever": false, "Unit": "Items", "Strategy": "Count"}
+}"#;
+
+/// Deployment-settings fields and the project fields they live in for database projects.
+const SETTINGS_FIELDS: &[(&str, &str)] = &[
+    ("ConnectivityPolicy", "ProjectConnectivityPolicy"),
+    ("DefaultGuidedFailureMode", "DefaultGuidedFailureMode"),
+    (
+        "DefaultToSkipIfAlreadyInstalled",
+        "DefaultToSkipIfAlreadyInstalled",
+    ),
+    ("DeploymentChangesTemplate", "DeploymentChangesTemplate"),
+    ("ReleaseNotesTemplate", "ReleaseNotesTemplate"),
+    ("VersioningStrategy", "VersioningStrategy"),
+    ("ReleaseCreationStrategy", "ReleaseCreationStrategy"),
+];
+
+pub fn is_version_controlled(project: &Value) -> bool {
+    project.get("IsVersionControlled").and_then(Value::as_bool) == Some(true)
+}
+
+fn persistence_type(doc: &Map<String, Value>) -> Option<&str> {
+    doc.get("PersistenceSettings")
+        .and_then(|p| p.get("Type"))
+        .and_then(Value::as_str)
+}
+
+fn require_reference(
+    space: &SpaceStore,
+    collection: &str,
+    id: Option<&str>,
+    what: &str,
+) -> ApiResult<()> {
+    match id {
+        Some(id) if find_by_id(space.docs(collection), id).is_some() => Ok(()),
+        Some(id) => Err(ApiError::bad_request(format!(
+            "The {what} '{id}' could not be found."
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub fn project_rule(
+    space: &mut SpaceMut<'_>,
+    doc: &mut Map<String, Value>,
+    change: &Change<'_>,
+) -> ApiResult<()> {
+    let lifecycle = doc.get("LifecycleId").and_then(Value::as_str);
+    require_reference(space.space, "lifecycles", lifecycle, "lifecycle")?;
+    let group = doc.get("ProjectGroupId").and_then(Value::as_str);
+    require_reference(space.space, "projectgroups", group, "project group")?;
+    for lvs in string_list(doc.get("IncludedLibraryVariableSetIds")) {
+        require_reference(
+            space.space,
+            "libraryvariablesets",
+            Some(&lvs),
+            "library variable set",
+        )?;
+    }
+    let wants_git = persistence_type(doc) == Some("VersionControlled");
+    match change.old {
+        None if wants_git => {
+            return Err(ApiError::bad_request(
+                "Projects cannot be created as version controlled. Create the project, then convert it with git/convert.",
+            ))
+        }
+        Some(old) if is_version_controlled(old) => {
+            if !wants_git {
+                // Omitted settings (filled with the Database default) keep the stored ones.
+                doc.insert("PersistenceSettings".into(), old["PersistenceSettings"].clone());
+            } else if let Some(state) = old.pointer("/PersistenceSettings/ConversionState") {
+                doc["PersistenceSettings"]["ConversionState"] = state.clone();
+            }
+            doc.insert("IsVersionControlled".into(), json!(true));
+        }
+        Some(_) if wants_git => {
+            return Err(ApiError::bad_request(
+                "Use the git/convert endpoint to convert a project to version control.",
+            ))
+        }
+        _ => {
+            doc.insert("IsVersionControlled".into(), json!(false));
+        }
+    }
+    // Server-owned references.
+    doc.insert(
+        "VariableSetId".into(),
+        json!(variables::set_id_for(change.id)),
+    );
+    doc.insert(
+        "DeploymentProcessId".into(),
+        json!(deployment_process_id(change.id)),
+    );
+    let mut templates = json!({ "Templates": doc.get("Templates").cloned().unwrap_or(json!([])) });
+    assign_guid_ids(&mut templates, "Templates");
+    doc.insert("Templates".into(), templates["Templates"].take());
+    Ok(())
+}
+
+/// A new project gets its variable set, an empty deployment process (Version 0) and a `Default` channel.
+pub fn project_created(space: &mut SpaceMut<'_>, project: &Value) {
+    let id = id_of(project).to_string();
+    let space_id = space.space.id().to_string();
+    variables::ensure_set(space.space, &id);
+    space
+        .space
+        .processes
+        .push(new_process(&space_id, &id, None));
+    let channels = kind("channels").expect("channels kind");
+    let channel = json!({"Name": "Default", "ProjectId": id, "Description": null, "IsDefault": true, "LifecycleId": null});
+    collections::create(space, channels, channel)
+        .expect("the Default channel of a new project is valid");
+}
+
+pub fn project_cascade(space: &mut SpaceMut<'_>, project: &Value) {
+    let id = id_of(project).to_string();
+    let owned = |d: &Value| same_id(str_field(d, "ProjectId").unwrap_or_default(), &id);
+    let store = &mut *space.space;
+    store.processes.retain(|p| !owned(p));
+    for collection in ["channels", "runbooks"] {
+        store.docs_mut(collection).retain(|d| !owned(d));
+    }
+    variables::remove_set(store, &id);
+    store.repos.remove(&id);
+    store.tenant_values.retain(|v| !same_id(&v.owner_id, &id));
+}
+
+/// Project links; Config-as-Code projects point process, settings (and migrated variables and
+/// runbooks) at the templated `{gitRef}` routes.
+pub fn project_links(space_id: &str, project: &Value, links: &mut Map<String, Value>) {
+    let base = format!("/api/{space_id}/projects/{}", id_of(project));
+    let cac = is_version_controlled(project);
+    let in_git = |flag: &str| {
+        project
+            .pointer(&format!("/PersistenceSettings/ConversionState/{flag}"))
+            .and_then(Value::as_bool)
+            == Some(true)
+    };
+    let git_ref = if cac { "/{gitRef}" } else { "" };
+    let variables_ref = if cac && in_git("VariablesAreInGit") {
+        "/{gitRef}"
+    } else {
+        ""
+    };
+    let runbooks_ref = if cac && in_git("RunbooksAreInGit") {
+        "/{gitRef}"
+    } else {
+        ""
+    };
+    let mut add = |rel: &str, href: String| {
+        links.insert(rel.to_string(), json!(href));
+    };
+    add("Variables", format!("{base}{variables_ref}/variables"));
+    if !variables_ref.is_empty() {
+        add("SensitiveVariables", format!("{base}/variables"));
+    }
+    add(
+        "Releases",
+        format!("{base}/releases{{/version}}{{?skip,take,searchByVersion}}"),
+    );
+    add(
+        "Channels",
+        format!("{base}/channels{{/id}}{{?skip,take,partialName}}"),
+    );
+    add("Triggers", format!("{base}/triggers{{?skip,take,partialName,triggerActionType,triggerActionCategory,runbooks}}"));
+    add("OrderChannels", format!("{base}/channels/order"));
+    add(
+        "DeploymentProcess",
+        format!("{base}{git_ref}/deploymentprocesses"),
+    );
+    add(
+        "DeploymentSettings",
+        format!("{base}{git_ref}/deploymentsettings"),
+    );
+    add(
+        "Web",
+        format!("/app#/{space_id}/projects/{}", id_of(project)),
+    );
+    add("Logo", format!("{base}/logo"));
+    add("Metadata", format!("{base}/metadata"));
+    add(
+        "Runbooks",
+        format!("{base}{runbooks_ref}/runbooks{{?skip,take,partialName}}"),
+    );
+    add(
+        "RunbookSnapshots",
+        format!("{base}/runbookSnapshots{{/name}}{{?skip,take,searchByName}}"),
+    );
+    add("Summary", format!("{base}{git_ref}/summary"));
+    add("GitConnectionTest", format!("{base}/git/connectivity-test"));
+    add(
+        "GitCompatibilityReport",
+        format!("{base}/git/compatibility-report"),
+    );
+    if cac {
+        add(
+            "Branches",
+            format!("{base}/git/branches{{/name}}{{?skip,take,searchByName,refresh}}"),
+        );
+        add(
+            "Tags",
+            format!("{base}/git/tags{{/name}}{{?skip,take,searchByName,refresh}}"),
+        );
+        add(
+            "Commits",
+            format!("{base}/git/commits{{/hash}}{{?skip,take,refresh}}"),
+        );
+        add(
+            "MigrateVariablesToGit",
+            format!("{base}/git/migrate-variables"),
+        );
+        add(
+            "MigrateRunbooksToGit",
+            format!("{base}/git/migrate-runbooks"),
+        );
+    } else {
+        add("ConvertToGit", format!("{base}/git/convert"));
+        add("ConvertToVcs", format!("{base}/git/convert"));
+    }
+}
+
+pub fn channel_rule(
+    space: &mut SpaceMut<'_>,
+    doc: &mut Map<String, Value>,
+    _: &Change<'_>,
+) -> ApiResult<()> {
+    let project = doc.get("ProjectId").and_then(Value::as_str);
+    require_reference(space.space, "projects", project, "project")?;
+    let lifecycle = doc.get("LifecycleId").and_then(Value::as_str);
+    require_reference(space.space, "lifecycles", lifecycle, "lifecycle")?;
+    let mut rules = json!({ "Rules": doc.get("Rules").cloned().unwrap_or(json!([])) });
+    assign_guid_ids(&mut rules, "Rules");
+    doc.insert("Rules".into(), rules["Rules"].take());
+    Ok(())
+}
+
+pub fn runbook_rule(
+    space: &mut SpaceMut<'_>,
+    doc: &mut Map<String, Value>,
+    change: &Change<'_>,
+) -> ApiResult<()> {
+    let project = doc.get("ProjectId").and_then(Value::as_str);
+    require_reference(space.space, "projects", project, "project")?;
+    if let Some(old) = change.old {
+        if !same_id(
+            str_field(old, "ProjectId").unwrap_or_default(),
+            project.unwrap_or_default(),
+        ) {
+            return Err(ApiError::bad_request(
+                "A runbook cannot be moved to another project.",
+            ));
+        }
+    }
+    doc.insert(
+        "RunbookProcessId".into(),
+        json!(runbook_process_id(change.id)),
+    );
+    Ok(())
+}
+
+/// A new runbook gets its empty process.
+pub fn runbook_created(space: &mut SpaceMut<'_>, runbook: &Value) {
+    let space_id = space.space.id().to_string();
+    let project = str_field(runbook, "ProjectId").unwrap_or_default();
+    let process = new_process(&space_id, project, Some(id_of(runbook)));
+    space.space.processes.push(process);
+}
+
+pub fn runbook_cascade(space: &mut SpaceMut<'_>, runbook: &Value) {
+    let process = runbook_process_id(id_of(runbook));
+    space
+        .space
+        .processes
+        .retain(|p| !same_id(id_of(p), &process));
+}
+
+/// The deployment settings document, built from the given source document (the project for
+/// database projects, where the fields live on the project).
+pub fn settings_from_project(space_id: &str, project: &Value) -> Value {
+    let id = id_of(project);
+    let mut doc = Map::new();
+    doc.insert("Id".into(), json!(format!("deploymentsettings-{id}")));
+    doc.insert("ProjectId".into(), json!(id));
+    doc.insert("SpaceId".into(), json!(space_id));
+    for (setting, field) in SETTINGS_FIELDS {
+        doc.insert(
+            setting.to_string(),
+            project.get(*field).cloned().unwrap_or(Value::Null),
+        );
+    }
+    Value::Object(doc)
+}
+
+pub fn render_settings(settings: &Value, self_href: &str) -> Value {
+    let mut links = Map::new();
+    links.insert("Self".into(), json!(self_href));
+    with_links(settings.clone(), links)
+}
+
+/// PUT deployment settings of a database project: the sent fields go back onto the project.
+pub fn put_db_settings(space: &mut SpaceStore, project_index: usize, body: Value) -> ApiResult<()> {
+    let body = into_object(body)?;
+    let project = &mut space.docs_mut("projects")[project_index];
+    for (setting, field) in SETTINGS_FIELDS {
+        if let Some(value) = body.get(*setting) {
+            project[*field] = value.clone();
+        }
+    }
+    crate::documents::touch(project);
+    Ok(())
+}
+
+/// The same settings document with the sent fields applied (Config-as-Code branches).
+pub fn merged_settings(stored: &Value, body: Value) -> ApiResult<Value> {
+    let body = into_object(body)?;
+    let mut doc = stored.clone();
+    for (setting, _) in SETTINGS_FIELDS {
+        if let Some(value) = body.get(*setting) {
+            doc[*setting] = value.clone();
+        }
+    }
+    Ok(doc)
+}
+
+/// The deployment process of a database project, from its stored ID.
+pub fn db_process_index(space: &SpaceStore, project: &Value) -> ApiResult<usize> {
+    let id = deployment_process_id(id_of(project));
+    processes::position(space, &id).ok_or_else(|| ApiError::not_found(&id))
+}

@@ -1,0 +1,1093 @@
+//! The emulator's HTTP behaviour, exercised with reqwest as a client would.
+
+use octopus_emulator::{Emulator, EmulatorConfig};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+struct Api {
+    emulator: Emulator,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn start() -> Api {
+        Api::with(EmulatorConfig::default()).await
+    }
+
+    async fn with(config: EmulatorConfig) -> Api {
+        let emulator = Emulator::start(config).await.expect("emulator starts");
+        Api {
+            emulator,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.emulator.url()))
+            .header("X-Octopus-ApiKey", self.emulator.api_key())
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.expect("body read");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).expect("JSON body")
+        };
+        (status, body)
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::PUT, path, Some(body)).await
+    }
+
+    /// A project in Spaces-1 with the seeded lifecycle and project group.
+    async fn project(&self, name: &str) -> Value {
+        let (status, project) = self
+            .post(
+                "/api/Spaces-1/projects",
+                json!({"Name": name, "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{project}");
+        project
+    }
+}
+
+fn errors(body: &Value) -> Vec<String> {
+    body["Errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_get_the_401_body() {
+    let api = Api::start().await;
+    let url = api.emulator.url();
+    let response = api
+        .http
+        .get(format!("{url}/api/spaces"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"ErrorMessage": "You must be logged in to request this resource or provide a valid API key. Your account may have been disabled, please contact your Octopus administrator.", "Errors": []})
+    );
+    let wrong = api
+        .http
+        .get(format!("{url}/api/spaces"))
+        .header("X-Octopus-ApiKey", "API-WRONG")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 401);
+    // The root document is anonymous; the query-string key works too.
+    let root: Value = api
+        .http
+        .get(format!("{url}/api"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(root["Application"], "Octopus Deploy");
+    assert_eq!(root["ApiVersion"], "3.0.0");
+    let by_query = api
+        .http
+        .get(format!(
+            "{url}/api/spaces?apikey={}",
+            api.emulator.api_key()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_query.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn collections_page_by_thirty_with_page_next() {
+    let api = Api::start().await;
+    for i in 0..35 {
+        api.emulator.seed(
+            "Spaces-1",
+            "environments",
+            json!({"Name": format!("Env {i:02}")}),
+        );
+    }
+    let (status, first) = api.get("/api/Spaces-1/environments").await;
+    assert_eq!(status, 200);
+    assert_eq!(first["ItemType"], "Environment");
+    assert_eq!(first["TotalResults"], 35);
+    assert_eq!(first["ItemsPerPage"], 30);
+    assert_eq!(first["NumberOfPages"], 2);
+    assert_eq!(first["LastPageNumber"], 1);
+    assert_eq!(first["Items"].as_array().unwrap().len(), 30);
+    assert_eq!(first["Items"][0]["SortOrder"], 0);
+    assert_eq!(first["Items"][29]["Name"], "Env 29");
+    let next = first["Links"]["Page.Next"].as_str().unwrap();
+    assert_eq!(next, "/api/Spaces-1/environments?skip=30&take=30");
+    let (_, second) = api.get(next).await;
+    assert_eq!(second["Items"].as_array().unwrap().len(), 5);
+    assert!(second["Links"].get("Page.Next").is_none());
+    assert_eq!(
+        second["Links"]["Page.Last"],
+        "/api/Spaces-1/environments?skip=30&take=30"
+    );
+    let (_, all) = api.get("/api/Spaces-1/environments/all").await;
+    assert_eq!(all.as_array().unwrap().len(), 35);
+}
+
+#[tokio::test]
+async fn name_is_exact_where_partial_name_is_contains() {
+    let api = Api::start().await;
+    for name in ["Production", "Pre-Production", "Dev"] {
+        api.post("/api/Spaces-1/environments", json!({"Name": name}))
+            .await;
+    }
+    let (_, exact) = api.get("/api/Spaces-1/environments?name=production").await;
+    assert_eq!(exact["TotalResults"], 1);
+    assert_eq!(exact["Items"][0]["Name"], "Production");
+    let (_, partial) = api
+        .get("/api/Spaces-1/environments?partialName=PRODUCTION")
+        .await;
+    assert_eq!(partial["TotalResults"], 2);
+    let (_, ids) = api
+        .get("/api/Spaces-1/environments?ids=Environments-1&ids=environments-3")
+        .await;
+    assert_eq!(ids["TotalResults"], 2);
+    // On projects `name` is the obsolete alias of partialName.
+    api.project("Web Shop").await;
+    api.project("Web").await;
+    let (_, projects) = api.get("/api/Spaces-1/projects?name=web").await;
+    assert_eq!(projects["TotalResults"], 2);
+}
+
+#[tokio::test]
+async fn duplicate_names_and_missing_fields_are_400s() {
+    let api = Api::start().await;
+    let (status, _) = api
+        .post("/api/Spaces-1/environments", json!({"Name": "Test"}))
+        .await;
+    assert_eq!(status, 201);
+    let (status, body) = api
+        .post("/api/Spaces-1/environments", json!({"Name": "test"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["ErrorMessage"],
+        "There was a problem with your request."
+    );
+    assert_eq!(
+        errors(&body),
+        vec!["An environment with this name already exists. Please choose a different name."]
+    );
+    let (status, body) = api.post("/api/Spaces-1/feeds", json!({"Name": "Octopus Server (built-in)", "FeedType": "NuGet", "FeedUri": "https://x"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        errors(&body),
+        vec!["A feed with this name already exists. Please choose a different name."]
+    );
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/environments",
+            json!({"Description": "no name"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(errors(&body), vec!["The Name field is required."]);
+    let (status, body) = api.post("/api/Spaces-1/projects", json!({"Name": "P", "LifecycleId": "Lifecycles-99", "ProjectGroupId": "ProjectGroups-1"})).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn unknown_ids_and_routes_are_404s() {
+    let api = Api::start().await;
+    let (status, body) = api.get("/api/Spaces-1/environments/Environments-99").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body,
+        json!({"ErrorMessage": "The resource 'Environments-99' was not found.", "Errors": []})
+    );
+    let (status, body) = api.get("/api/Spaces-1/nothing-here").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        body["ErrorMessage"],
+        "The resource you requested was not found."
+    );
+}
+
+#[tokio::test]
+async fn routes_and_ids_are_case_insensitive_with_all_space_forms() {
+    let api = Api::start().await;
+    let (status, env) = api
+        .post("/api/Spaces-1/Environments/", json!({"Name": "Dev"}))
+        .await;
+    assert_eq!(status, 201);
+    let id = env["Id"].as_str().unwrap();
+    for path in [
+        format!("/api/spaces-1/environments/{}", id.to_lowercase()),
+        format!("/api/Spaces/Spaces-1/Environments/{id}"),
+        format!("/api/spaces/default/environments/{id}?skip=0"),
+        format!("/api/environments/{id}"),
+        format!("/API/SPACES-1/ENVIRONMENTS/{}/", id.to_uppercase()),
+    ] {
+        let (status, body) = api.get(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(body["Id"], id);
+    }
+    let (status, space) = api.get("/api/Spaces/Spaces-1").await;
+    assert_eq!(status, 200);
+    assert_eq!(space["IsDefault"], true);
+    let (status, creds) = api.get("/api/Spaces-1/Git-Credentials").await;
+    assert_eq!(status, 200);
+    assert_eq!(creds["ItemType"], "GitCredential");
+}
+
+#[tokio::test]
+async fn a_new_space_is_seeded_like_a_real_server() {
+    let api = Api::start().await;
+    let (status, body) = api
+        .post(
+            "/api/spaces",
+            json!({"Name": "Team A", "SpaceManagersTeams": [], "SpaceManagersTeamMembers": []}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        errors(&body),
+        vec!["The SpaceManagersTeamMembers field is required."]
+    );
+    let (status, space) = api
+        .post("/api/spaces", json!({"Name": "Team A", "SpaceManagersTeams": ["teams-administrators"], "SpaceManagersTeamMembers": []}))
+        .await;
+    assert_eq!(status, 201);
+    let id = space["Id"].as_str().unwrap();
+    assert_eq!(id, "Spaces-2");
+    assert_eq!(space["Slug"], "team-a");
+    assert_eq!(
+        space["SpaceManagersTeams"],
+        json!(["teams-administrators", "teams-spacemanagers-Spaces-2"])
+    );
+    let (status, body) = api
+        .post("/api/spaces", json!({"Name": "team a", "SpaceManagersTeams": ["teams-administrators"], "SpaceManagersTeamMembers": []}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        errors(&body),
+        vec!["A space with this name already exists. Please choose a different name."]
+    );
+
+    let (_, lifecycles) = api.get(&format!("/api/{id}/lifecycles")).await;
+    assert_eq!(lifecycles["Items"][0]["Name"], "Default Lifecycle");
+    assert_eq!(lifecycles["Items"][0]["Phases"], json!([]));
+    assert_eq!(
+        lifecycles["Items"][0]["ReleaseRetentionPolicy"]["ShouldKeepForever"],
+        true
+    );
+    let (_, groups) = api.get(&format!("/api/{id}/projectgroups/all")).await;
+    assert_eq!(groups[0]["Name"], "Default Project Group");
+    let (status, feed) = api.get(&format!("/api/{id}/feeds/feeds-builtin")).await;
+    assert_eq!(status, 200);
+    assert_eq!(feed["FeedType"], "BuiltIn");
+    assert_eq!(feed["Name"], "Octopus Server (built-in)");
+    let (_, pools) = api.get(&format!("/api/{id}/workerpools")).await;
+    assert_eq!(pools["Items"][0]["Name"], "Default Worker Pool");
+    let (_, teams) = api.get("/api/teams").await;
+    let team_ids: Vec<&str> = teams["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["Id"].as_str().unwrap())
+        .collect();
+    assert!(team_ids.contains(&"teams-spacemanagers-Spaces-2"));
+    assert!(team_ids.contains(&"teams-everyone"));
+    // Deleting needs the task queue stopped first.
+    let path = format!("/api/spaces/{id}");
+    let (status, _) = api.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, 400);
+    let mut stopped = space.clone();
+    stopped["TaskQueueStopped"] = json!(true);
+    let (status, _) = api.put(&path, stopped).await;
+    assert_eq!(status, 200);
+    let (status, _) = api.call(Method::DELETE, &path, None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn creating_a_project_creates_its_process_variables_and_channel() {
+    let api = Api::start().await;
+    let project = api.project("Sample Project").await;
+    let id = project["Id"].as_str().unwrap();
+    assert_eq!(project["Slug"], "sample-project");
+    assert_eq!(project["VariableSetId"], format!("variableset-{id}"));
+    assert_eq!(
+        project["DeploymentProcessId"],
+        format!("deploymentprocess-{id}")
+    );
+    assert_eq!(project["PersistenceSettings"], json!({"Type": "Database"}));
+    assert_eq!(
+        project["Links"]["DeploymentProcess"],
+        format!("/api/Spaces-1/projects/{id}/deploymentprocesses")
+    );
+    let (_, by_slug) = api.get("/api/Spaces-1/projects/sample-project").await;
+    assert_eq!(by_slug["Id"], id);
+    let (_, process) = api
+        .get(&format!(
+            "/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}"
+        ))
+        .await;
+    assert_eq!(process["Version"], 0);
+    assert_eq!(process["Steps"], json!([]));
+    let (_, variables) = api
+        .get(&format!("/api/Spaces-1/variables/variableset-{id}"))
+        .await;
+    assert_eq!(variables["OwnerId"], id);
+    let (_, channels) = api
+        .get(&format!("/api/Spaces-1/projects/{id}/channels"))
+        .await;
+    assert_eq!(channels["Items"][0]["Name"], "Default");
+    assert_eq!(channels["Items"][0]["IsDefault"], true);
+    let (_, settings) = api
+        .get(&format!("/api/Spaces-1/projects/{id}/deploymentsettings"))
+        .await;
+    assert_eq!(settings["Id"], format!("deploymentsettings-{id}"));
+    // Version-controlled persistence is refused on create.
+    let (status, _) = api
+        .post(
+            "/api/Spaces-1/projects",
+            json!({"Name": "CaC", "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1",
+                   "PersistenceSettings": {"Type": "VersionControlled", "Url": "https://example.com/r.git"}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    // Runbooks get their process.
+    let (status, runbook) = api
+        .post(
+            &format!("/api/Spaces-1/projects/{id}/runbooks"),
+            json!({"Name": "Restart"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{runbook}");
+    let runbook_id = runbook["Id"].as_str().unwrap();
+    assert_eq!(
+        runbook["RunbookProcessId"],
+        format!("RunbookProcess-{runbook_id}")
+    );
+    let (status, _) = api
+        .get(&format!(
+            "/api/Spaces-1/runbookProcesses/RunbookProcess-{runbook_id}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn stale_versions_of_processes_and_variable_sets_are_refused() {
+    let api = Api::start().await;
+    let project = api.project("P").await;
+    let path = format!(
+        "/api/Spaces-1/projects/{}/deploymentprocesses",
+        project["Id"].as_str().unwrap()
+    );
+    let (_, mut process) = api.get(&path).await;
+    process["Steps"] = json!([{"Name": "Run a Script", "Actions": [{"Name": "Run a Script", "ActionType": "Octopus.Script",
+        "Properties": {"Octopus.Action.Script.ScriptBody": "echo hi"}}]}]);
+    let (status, saved) = api.put(&path, process.clone()).await;
+    assert_eq!(status, 200, "{saved}");
+    assert_eq!(saved["Version"], 1);
+    assert!(saved["Steps"][0]["Id"].as_str().unwrap().len() == 36);
+    assert_eq!(saved["Steps"][0]["Slug"], "run-a-script");
+    let (status, body) = api.put(&path, process).await;
+    assert_eq!(status, 400);
+    assert!(
+        errors(&body)[0].contains("modified by another user"),
+        "{body}"
+    );
+
+    let variables = format!(
+        "/api/Spaces-1/variables/{}",
+        project["VariableSetId"].as_str().unwrap()
+    );
+    let (_, mut set) = api.get(&variables).await;
+    set["Variables"] = json!([{"Name": "A", "Value": "1", "Type": "String"}]);
+    let (status, saved) = api.put(&variables, set.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(saved["Version"], 1);
+    let (status, body) = api.put(&variables, set.clone()).await;
+    assert_eq!(status, 400);
+    assert!(errors(&body)[0].contains("another user has made changes to the variables"));
+
+    set["Version"] = json!(1);
+    set["Variables"] = json!([{"Name": "A", "Value": "1"}]);
+    let (status, body) = api.put(&variables, set.clone()).await;
+    assert_eq!(status, 500);
+    assert!(body["FullException"]
+        .as_str()
+        .unwrap()
+        .starts_with("System.NullReferenceException"));
+    set["Variables"] = json!([{"Id": "x", "Name": "A", "Type": "String"}, {"Id": "x", "Name": "B", "Type": "String"}]);
+    let (status, body) = api.put(&variables, set).await;
+    assert_eq!(status, 400);
+    assert_eq!(errors(&body), vec!["Variable ids must be unique."]);
+}
+
+#[tokio::test]
+async fn sensitive_values_are_write_only_and_follow_keep_and_wipe_rules() {
+    let api = Api::start().await;
+    let project = api.project("P").await;
+    let pid = project["Id"].as_str().unwrap();
+    let path = format!("/api/Spaces-1/projects/{pid}/variables");
+    let (_, mut set) = api.get(&path).await;
+    set["Variables"] = json!([
+        {"Name": "Password", "Value": "s3cret", "Type": "Sensitive", "IsSensitive": true},
+        {"Name": "Other", "Value": "other-secret", "Type": "Sensitive"},
+        {"Name": "Plain", "Value": "visible", "Type": "String"}
+    ]);
+    let (status, body) = api.put(&path, set).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({}));
+    let (_, set) = api.get(&path).await;
+    let vars = set["Variables"].as_array().unwrap().clone();
+    assert_eq!(vars[0]["Value"], Value::Null);
+    assert_eq!(vars[0]["IsSensitive"], true);
+    assert_eq!(vars[2]["Value"], "visible");
+    assert!(!set.to_string().contains("s3cret"));
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", pid, "Password")
+            .as_deref(),
+        Some("s3cret")
+    );
+
+    // Re-sent with its Id and a null value: kept. Without its Id and empty: wiped.
+    let mut next = set.clone();
+    next["Variables"] = json!([
+        {"Id": vars[0]["Id"], "Name": "Password", "Value": null, "Type": "Sensitive", "IsSensitive": true},
+        {"Name": "Other", "Value": "", "Type": "Sensitive", "IsSensitive": true},
+        vars[2].clone()
+    ]);
+    let (status, _) = api.put(&path, next).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", pid, "Password")
+            .as_deref(),
+        Some("s3cret")
+    );
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", pid, "Other")
+            .as_deref(),
+        Some("")
+    );
+
+    // SensitiveValue objects: set, read back without value, keep, clear.
+    let (status, feed) = api
+        .post("/api/Spaces-1/feeds", json!({"Name": "NuGet", "FeedType": "NuGet", "FeedUri": "https://nuget.example", "Username": "u", "Password": {"HasValue": true, "NewValue": "feed-pass"}}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        feed["Password"],
+        json!({"HasValue": true, "NewValue": null})
+    );
+    let feed_id = feed["Id"].as_str().unwrap();
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", feed_id, "Password")
+            .as_deref(),
+        Some("feed-pass")
+    );
+    let feed_path = format!("/api/Spaces-1/feeds/{feed_id}");
+    let (_, read) = api.get(&feed_path).await;
+    let (status, kept) = api.put(&feed_path, read.clone()).await;
+    assert_eq!(status, 200);
+    assert_eq!(kept["Password"]["HasValue"], true);
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", feed_id, "Password")
+            .as_deref(),
+        Some("feed-pass")
+    );
+    let mut cleared = read;
+    cleared["Password"] = json!({"HasValue": false});
+    let (_, cleared) = api.put(&feed_path, cleared).await;
+    assert_eq!(cleared["Password"]["HasValue"], false);
+    assert_eq!(
+        api.emulator.secret_value("Spaces-1", feed_id, "Password"),
+        None
+    );
+
+    // Git credentials answer with the newer {Id, Links} / {} shapes.
+    let (status, created) = api
+        .post("/api/Spaces-1/git-credentials", json!({"Name": "gh", "Details": {"Type": "UsernamePassword", "Username": "bot", "Password": {"HasValue": true, "NewValue": "token"}}}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        created.as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["Id", "Links"]
+    );
+    let cred_id = created["Id"].as_str().unwrap();
+    let (_, listed) = api.get("/api/Spaces-1/git-credentials?name=gh").await;
+    assert_eq!(listed["TotalResults"], 1);
+    assert_eq!(
+        listed["Items"][0]["Details"]["Password"],
+        json!({"HasValue": true, "NewValue": null})
+    );
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", cred_id, "Details.Password")
+            .as_deref(),
+        Some("token")
+    );
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/git-credentials/{cred_id}"),
+            listed["Items"][0].clone(),
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({})));
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", cred_id, "Password")
+            .as_deref(),
+        Some("token")
+    );
+}
+
+fn zip_bytes(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+async fn upload(api: &Api, query: &str, file_name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string());
+    let form = reqwest::multipart::Form::new().part("fileData", part);
+    let response = api
+        .request(Method::POST, &format!("/api/Spaces-1/packages/raw{query}"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn packages_upload_with_overwrite_modes_and_download_identically() {
+    let api = Api::start().await;
+    let bytes = zip_bytes(4096);
+    let (status, package) = upload(&api, "", "hello-world.1.0.0.zip", bytes.clone()).await;
+    assert_eq!(status, 201, "{package}");
+    assert_eq!(package["Id"], "packages-hello-world.1.0.0");
+    assert_eq!(package["PackageId"], "hello-world");
+    assert_eq!(package["Version"], "1.0.0");
+    assert_eq!(package["PackageSizeBytes"], 4096);
+    let (status, body) = upload(&api, "", "hello-world.1.0.0.zip", bytes.clone()).await;
+    assert_eq!(status, 409);
+    assert!(body["ErrorMessage"]
+        .as_str()
+        .unwrap()
+        .contains("already exists"));
+    let (status, _) = upload(
+        &api,
+        "?overwriteMode=IgnoreIfExists",
+        "hello-world.1.0.0.zip",
+        zip_bytes(10),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = upload(
+        &api,
+        "?overwriteMode=FailIfExists",
+        "hello-world.1.10.0.zip",
+        zip_bytes(10),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (status, body) = upload(&api, "", "empty.1.0.0.zip", Vec::new()).await;
+    assert_eq!(status, 400);
+    assert!(errors(&body)[0].contains("length equal to 0"));
+
+    let raw = api
+        .request(
+            Method::GET,
+            "/api/Spaces-1/packages/packages-hello-world.1.0.0/raw",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.status().as_u16(), 200);
+    assert_eq!(raw.bytes().await.unwrap().to_vec(), bytes);
+    let (_, versions) = api
+        .get("/api/Spaces-1/packages?nuGetPackageId=hello-world")
+        .await;
+    assert_eq!(versions["Items"][0]["Version"], "1.10.0");
+    let (_, latest) = api
+        .get("/api/Spaces-1/feeds/feeds-builtin/packages/versions?packageId=hello-world&take=1")
+        .await;
+    assert_eq!(latest["Items"].as_array().unwrap().len(), 1);
+    assert_eq!(latest["Items"][0]["Version"], "1.10.0");
+    let (status, _) = api
+        .get("/api/Spaces-1/packages/packages-nope.1.0.0/raw")
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            "/api/Spaces-1/packages/packages-hello-world.1.0.0",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .get("/api/Spaces-1/packages/packages-hello-world.1.0.0")
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn legacy_and_scoped_tenant_variables_read_and_write_the_same_values() {
+    let api = Api::start().await;
+    let env = api
+        .emulator
+        .seed("Spaces-1", "environments", json!({"Name": "Production"}));
+    let env_id = env["Id"].as_str().unwrap().to_string();
+    let lvs = api.emulator.seed(
+        "Spaces-1",
+        "libraryvariablesets",
+        json!({"Name": "ManagedTenant", "Templates": [
+            {"Name": "ManagedTenant.Octopus.Url", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
+            {"Name": "ManagedTenant.Octopus.ApiKey", "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}
+        ]}),
+    );
+    let lvs_id = lvs["Id"].as_str().unwrap().to_string();
+    let url_template = lvs["Templates"][0]["Id"].as_str().unwrap().to_string();
+    let key_template = lvs["Templates"][1]["Id"].as_str().unwrap().to_string();
+    let project = api.emulator.seed(
+        "Spaces-1",
+        "projects",
+        json!({"Name": "P", "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1",
+               "IncludedLibraryVariableSetIds": [lvs_id], "Templates": [{"Name": "Region", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}]}),
+    );
+    let pid = project["Id"].as_str().unwrap().to_string();
+    let region_template = project["Templates"][0]["Id"].as_str().unwrap().to_string();
+    let (status, tenant) = api
+        .post(
+            "/api/Spaces-1/tenants",
+            json!({"Name": "Acme", "ProjectEnvironments": {pid.clone(): [env_id.clone()]}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let tid = tenant["Id"].as_str().unwrap().to_string();
+    assert_eq!(
+        tenant["Links"]["Variables"],
+        format!("/api/Spaces-1/tenants/{tid}/variables")
+    );
+
+    // Legacy shape: entries exist with empty Variables, never null.
+    let legacy_path = format!("/api/Spaces-1/tenants/{tid}/variables");
+    let (_, mut legacy) = api.get(&legacy_path).await;
+    assert_eq!(legacy["LibraryVariables"][&lvs_id]["Variables"], json!({}));
+    assert_eq!(
+        legacy["ProjectVariables"][&pid]["Variables"][&env_id],
+        json!({})
+    );
+
+    legacy["LibraryVariables"][&lvs_id]["Variables"] = json!({
+        url_template.clone(): "https://managed.example",
+        key_template.clone(): {"HasValue": true, "NewValue": "API-KEY1"}
+    });
+    legacy["ProjectVariables"][&pid]["Variables"][&env_id] = json!({region_template.clone(): "eu"});
+    let (status, written) = api.put(&legacy_path, legacy).await;
+    assert_eq!(status, 200, "{written}");
+    assert_eq!(
+        written["LibraryVariables"][&lvs_id]["Variables"][&key_template],
+        json!({"HasValue": true, "NewValue": null})
+    );
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", &tid, "ManagedTenant.Octopus.ApiKey")
+            .as_deref(),
+        Some("API-KEY1")
+    );
+
+    // The scoped API sees the same values.
+    let (_, common) = api
+        .get(&format!(
+            "/api/Spaces-1/tenants/{tid}/commonvariables?includeMissingVariables=true"
+        ))
+        .await;
+    let values = common["Variables"].as_array().unwrap();
+    assert_eq!(values.len(), 2);
+    let url_value = values
+        .iter()
+        .find(|v| v["TemplateId"] == url_template.as_str())
+        .unwrap();
+    assert_eq!(url_value["Value"], "https://managed.example");
+    assert_eq!(url_value["LibraryVariableSetId"], lvs_id.as_str());
+    assert_eq!(common["MissingVariables"], json!([]));
+    let (_, projectvars) = api
+        .get(&format!("/api/Spaces-1/tenants/{tid}/projectvariables"))
+        .await;
+    assert_eq!(projectvars["Variables"][0]["Value"], "eu");
+    assert_eq!(
+        projectvars["Variables"][0]["Scope"]["EnvironmentIds"],
+        json!([env_id.clone()])
+    );
+
+    // Scoped PUT (Go client naming, sensitive kept by Id, URL changed) shows through the legacy API.
+    let key_value = values
+        .iter()
+        .find(|v| v["TemplateId"] == key_template.as_str())
+        .unwrap();
+    let body = json!({"Variables": [
+        {"LibraryVariableSetId": lvs_id, "TemplateId": url_template, "Value": "https://changed.example", "Scope": {"EnvironmentIds": []}},
+        {"Id": key_value["Id"], "LibraryVariableSetId": lvs_id, "TemplateId": key_template, "Value": {"HasValue": true, "NewValue": null}, "Scope": {"EnvironmentIds": []}}
+    ]});
+    let (status, put) = api
+        .put(
+            &format!("/api/Spaces-1/tenants/{tid}/commonvariables?IncludeMissingVariables="),
+            body,
+        )
+        .await;
+    assert_eq!(status, 200, "{put}");
+    let (_, legacy) = api.get(&legacy_path).await;
+    assert_eq!(
+        legacy["LibraryVariables"][&lvs_id]["Variables"][&url_template],
+        "https://changed.example"
+    );
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", &tid, "ManagedTenant.Octopus.ApiKey")
+            .as_deref(),
+        Some("API-KEY1")
+    );
+
+    // The list is complete: an empty PUT deletes the common values.
+    let (status, _) = api
+        .put(
+            &format!("/api/Spaces-1/tenants/{tid}/commonvariables"),
+            json!({"Variables": []}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, legacy) = api.get(&legacy_path).await;
+    assert_eq!(legacy["LibraryVariables"][&lvs_id]["Variables"], json!({}));
+    assert_eq!(
+        legacy["ProjectVariables"][&pid]["Variables"][&env_id][&region_template],
+        "eu"
+    );
+    let (_, all) = api
+        .get(&format!(
+            "/api/Spaces-1/tenantvariables/all?projectId={pid}"
+        ))
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 1);
+
+    api.emulator.seed_tenant_common_variable(
+        "Spaces-1",
+        &tid,
+        &lvs_id,
+        "ManagedTenant.Octopus.Url",
+        "https://seeded",
+    );
+    let (_, legacy) = api.get(&legacy_path).await;
+    assert_eq!(
+        legacy["LibraryVariables"][&lvs_id]["Variables"][&url_template],
+        "https://seeded"
+    );
+}
+
+async fn statuses(seed: u64) -> Vec<u16> {
+    let api = Api::with(EmulatorConfig {
+        fault_rate: 0.5,
+        seed,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        let response = api
+            .request(Method::GET, "/api/Spaces-1/environments")
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 429 {
+            assert_eq!(response.headers()["retry-after"], "1");
+        }
+        out.push(response.status().as_u16());
+    }
+    assert_eq!(api.emulator.requests().len(), 40);
+    out
+}
+
+#[tokio::test]
+async fn seeded_faults_are_deterministic() {
+    let first = statuses(7).await;
+    assert_eq!(first, statuses(7).await);
+    assert_ne!(first, statuses(8).await);
+    for status in [200, 500, 503, 429] {
+        assert!(first.contains(&status), "{first:?} lacks {status}");
+    }
+}
+
+#[tokio::test]
+async fn a_dropped_write_commits_but_the_client_sees_a_connection_error() {
+    let api = Api::start().await;
+    api.emulator
+        .drop_connection_after_commit("POST", "/environments", 1);
+    let result = api
+        .request(Method::POST, "/api/Spaces-1/environments")
+        .json(&json!({"Name": "Lost Reply"}))
+        .send()
+        .await;
+    let error = result.expect_err("the connection must be dropped");
+    assert!(!error.is_status() && error.status().is_none(), "{error:?}");
+    let (_, envs) = api
+        .get("/api/Spaces-1/environments?name=Lost%20Reply")
+        .await;
+    assert_eq!(envs["TotalResults"], 1);
+    assert_eq!(api.emulator.writes().len(), 1);
+    // One shot: the retry now answers normally (with the duplicate-name 400).
+    let (status, _) = api
+        .post("/api/Spaces-1/environments", json!({"Name": "Lost Reply"}))
+        .await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test]
+async fn writes_fail_after_the_budget_without_committing() {
+    let api = Api::start().await;
+    api.emulator.fail_writes_after(2);
+    for (name, expected) in [("A", 201), ("B", 201), ("C", 503)] {
+        let (status, _) = api
+            .post("/api/Spaces-1/environments", json!({"Name": name}))
+            .await;
+        assert_eq!(status, expected);
+    }
+    assert_eq!(api.emulator.list("Spaces-1", "environments").len(), 2);
+    let (status, _) = api.get("/api/Spaces-1/environments").await;
+    assert_eq!(status, 200);
+    api.emulator.clear_faults();
+    let (status, _) = api
+        .post("/api/Spaces-1/environments", json!({"Name": "C"}))
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(api.emulator.writes().len(), 3);
+    let log: Value = reqwest::get(format!("{}/_emulator/requests", api.emulator.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().unwrap().len(), 5);
+    assert_eq!(
+        log[2],
+        json!({"method": "POST", "path": "/api/Spaces-1/environments", "query": "", "status": 503})
+    );
+}
+
+#[tokio::test]
+async fn config_as_code_conversion_serves_git_ref_routes() {
+    let api = Api::start().await;
+    let project = api.project("Git Project").await;
+    let pid = project["Id"].as_str().unwrap();
+    let convert = json!({"CommitMessage": "Initial", "VersionControlSettings": {
+        "Type": "VersionControlled", "Url": "https://git.example/repo.git", "DefaultBranch": "main", "BasePath": ".octopus",
+        "Credentials": {"Type": "UsernamePassword", "Username": "bot", "Password": {"HasValue": true, "NewValue": "git-pass"}}}});
+    let (status, body) = api
+        .post(
+            &format!("/api/Spaces-1/projects/{pid}/git/convert"),
+            convert,
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({})));
+    let (_, project) = api.get(&format!("/api/Spaces-1/projects/{pid}")).await;
+    assert_eq!(project["IsVersionControlled"], true);
+    assert_eq!(project["VersioningStrategy"], Value::Null);
+    assert_eq!(
+        project["PersistenceSettings"]["Credentials"]["Password"],
+        json!({"HasValue": true, "NewValue": null})
+    );
+    assert_eq!(
+        project["Links"]["DeploymentProcess"],
+        format!("/api/Spaces-1/projects/{pid}/{{gitRef}}/deploymentprocesses")
+    );
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", pid, "Credentials.Password")
+            .as_deref(),
+        Some("git-pass")
+    );
+
+    for git_ref in ["main", "refs%2Fheads%2Fmain", "refs/heads/main"] {
+        let (status, process) = api
+            .get(&format!(
+                "/api/Spaces-1/projects/{pid}/{git_ref}/deploymentprocesses"
+            ))
+            .await;
+        assert_eq!(status, 200, "{git_ref}");
+        assert_eq!(
+            process["Links"]["Self"],
+            format!("/api/Spaces-1/projects/{pid}/refs%2Fheads%2Fmain/deploymentprocesses")
+        );
+    }
+    let path = format!("/api/Spaces-1/projects/{pid}/refs%2Fheads%2Fmain/deploymentprocesses");
+    let (_, mut process) = api.get(&path).await;
+    process["Steps"] =
+        json!([{"Name": "Hello", "Actions": [{"Name": "Hello", "ActionType": "Octopus.Script"}]}]);
+    let (status, saved) = api.put(&path, process).await;
+    assert_eq!(status, 200);
+    assert_eq!(saved["Steps"][0]["Name"], "Hello");
+    let (status, _) = api
+        .get(&format!(
+            "/api/Spaces-1/projects/{pid}/main/deploymentsettings"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let (_, branches) = api
+        .get(&format!("/api/Spaces-1/projects/{pid}/git/branches"))
+        .await;
+    assert_eq!(branches["Items"][0]["Name"], "main");
+    let (status, _) = api
+        .get(&format!(
+            "/api/Spaces-1/projects/{pid}/nope/deploymentprocesses"
+        ))
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = api
+        .post(
+            &format!("/api/Spaces-1/projects/{pid}/git/migrate-variables"),
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, body), (200, json!({})));
+    let (_, project) = api.get(&format!("/api/Spaces-1/projects/{pid}")).await;
+    assert_eq!(
+        project["PersistenceSettings"]["ConversionState"]["VariablesAreInGit"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn git_urls_are_checked_when_configured() {
+    let api = Api::with(EmulatorConfig {
+        check_git_urls: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let project = api.project("Checked").await;
+    let pid = project["Id"].as_str().unwrap();
+    // Nothing listens on port 9 of localhost.
+    let convert = json!({"CommitMessage": "x", "VersionControlSettings": {"Type": "VersionControlled", "Url": "http://127.0.0.1:9/repo.git", "Credentials": {"Type": "Anonymous"}}});
+    let (status, body) = api
+        .post(
+            &format!("/api/Spaces-1/projects/{pid}/git/convert"),
+            convert,
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(errors(&body)[0].starts_with("Unable to connect to the specified Git repository."));
+    // A stand-in git server that answers 200 and reports the Authorization header it got.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let git_url = format!("http://{}/repo.git", listener.local_addr().unwrap());
+    let seen = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buffer = vec![0; 4096];
+        let n = stream.read(&mut buffer).await.unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        String::from_utf8_lossy(&buffer[..n]).into_owned()
+    });
+    let convert = json!({"CommitMessage": "x", "VersionControlSettings": {"Type": "VersionControlled", "Url": git_url,
+        "Credentials": {"Type": "UsernamePassword", "Username": "bot", "Password": {"HasValue": true, "NewValue": "pw"}}}});
+    let (status, body) = api
+        .post(
+            &format!("/api/Spaces-1/projects/{pid}/git/convert"),
+            convert,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let request = seen.await.unwrap();
+    assert!(
+        request.starts_with("GET /repo.git/info/refs?service=git-upload-pack "),
+        "{request}"
+    );
+    // bot:pw
+    assert!(
+        request
+            .to_lowercase()
+            .contains("authorization: basic ym90onb3"),
+        "{request}"
+    );
+}
+
+#[tokio::test]
+async fn the_state_file_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("state.json");
+    let config = EmulatorConfig {
+        state_file: Some(file.clone()),
+        ..EmulatorConfig::default()
+    };
+    let api = Api::with(config.clone()).await;
+    api.post("/api/Spaces-1/environments", json!({"Name": "Persisted"}))
+        .await;
+    let project = api.project("P").await;
+    let path = format!(
+        "/api/Spaces-1/projects/{}/variables",
+        project["Id"].as_str().unwrap()
+    );
+    let (_, mut set) = api.get(&path).await;
+    set["Variables"] = json!([{"Name": "S", "Value": "kept-secret", "Type": "Sensitive"}]);
+    api.put(&path, set).await;
+    upload(&api, "", "pkg.2.0.0.zip", zip_bytes(100)).await;
+    api.emulator.clone().shutdown().await;
+    assert!(file.exists());
+
+    let again = Api::with(config).await;
+    let (_, envs) = again.get("/api/Spaces-1/environments?name=Persisted").await;
+    assert_eq!(envs["TotalResults"], 1);
+    assert_eq!(
+        again
+            .emulator
+            .secret_value("Spaces-1", project["Id"].as_str().unwrap(), "S")
+            .as_deref(),
+        Some("kept-secret")
+    );
+    let raw = again
+        .request(Method::GET, "/api/Spaces-1/packages/packages-pkg.2.0.0/raw")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.bytes().await.unwrap().to_vec(), zip_bytes(100));
+    // IDs continue where they stopped.
+    let (_, env) = again
+        .post("/api/Spaces-1/environments", json!({"Name": "Next"}))
+        .await;
+    assert_eq!(env["Id"], "Environments-2");
+}

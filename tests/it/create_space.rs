@@ -1,0 +1,285 @@
+//! `octofleet create-space` through the real binary against the emulator.
+
+use crate::harness::{api_get, api_put, names, Fleet, API_KEY};
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_the_space_converges_it_and_writes_the_id_back() {
+    let fleet = Fleet::start().await;
+    let run = fleet.create_space("America", &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let space = fleet.space_named("America").expect("the space exists");
+    let space_id = space["Id"].as_str().unwrap();
+    assert_eq!(run.output_variable("SpaceId").as_deref(), Some(space_id));
+    assert!(space["SpaceManagersTeams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t == "teams-administrators"));
+
+    assert_eq!(
+        names(&fleet.emulator, space_id, "environments"),
+        ["Development", "Production", "Test"]
+    );
+    let lifecycle = fleet
+        .emulator
+        .list(space_id, "lifecycles")
+        .into_iter()
+        .find(|l| l["Name"] == "Application")
+        .unwrap();
+    let phases: Vec<_> = lifecycle["Phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(phases, ["Development", "Test", "Production"]);
+    let development = fleet
+        .emulator
+        .list(space_id, "environments")
+        .into_iter()
+        .find(|e| e["Name"] == "Development")
+        .unwrap();
+    assert_eq!(
+        lifecycle["Phases"][0]["OptionalDeploymentTargets"],
+        json!([development["Id"]])
+    );
+    let feed = fleet
+        .emulator
+        .list(space_id, "feeds")
+        .into_iter()
+        .find(|f| f["Name"] == "Docker Hub")
+        .unwrap();
+    assert_eq!(feed["FeedType"], "Docker");
+    assert_eq!(feed["FeedUri"], "https://index.docker.io");
+    let credential = fleet
+        .emulator
+        .list(space_id, "git-credentials")
+        .into_iter()
+        .find(|c| c["Name"] == "Git")
+        .unwrap();
+    assert_eq!(credential["Details"]["Username"], "octopus");
+    assert_eq!(
+        credential["Details"]["Password"]["NewValue"],
+        json!(null),
+        "never echoed"
+    );
+    let credential_id = credential["Id"].as_str().unwrap();
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(space_id, credential_id, "Password")
+            .as_deref(),
+        Some("git-token-value-42")
+    );
+
+    // The write-back is visible through both tenant variable APIs.
+    assert_eq!(
+        fleet.tenant_space_id("America").await.as_deref(),
+        Some(space_id)
+    );
+    let legacy = api_get(
+        &fleet.emulator,
+        &format!(
+            "/api/Spaces-1/tenants/{}/variables",
+            fleet.management.tenant_id("America")
+        ),
+    )
+    .await;
+    let template = fleet
+        .management
+        .template_id("ManagedTenant.Octopus.SpaceId");
+    assert_eq!(
+        legacy["LibraryVariables"][&fleet.management.library_variable_set_id]["Variables"]
+            [template],
+        json!(space_id)
+    );
+    // Europe is untouched.
+    assert_eq!(
+        fleet.tenant_space_id("Europe").await.as_deref(),
+        Some("TBD")
+    );
+    assert!(
+        !run.all_output().contains("git-token-value-42") && !run.all_output().contains(API_KEY)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_run_performs_zero_writes() {
+    let fleet = Fleet::start().await;
+    assert_eq!(fleet.create_space("Europe", &[], &[]).await.code, 0);
+    fleet.emulator.clear_requests();
+    let run = fleet.create_space("Europe", &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "writes on re-run: {:?}",
+        fleet.emulator.writes()
+    );
+    assert!(
+        run.stderr.contains("0 created, 0 updated, 6 unchanged"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.output_variable("SpaceId").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drifted_environment_description_is_restored() {
+    let fleet = Fleet::start().await;
+    assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);
+    let space_id = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut test = fleet
+        .emulator
+        .list(&space_id, "environments")
+        .into_iter()
+        .find(|e| e["Name"] == "Test")
+        .unwrap();
+    let original = test["Description"].clone();
+    test["Description"] = json!("edited by hand");
+    api_put(
+        &fleet.emulator,
+        &format!(
+            "/api/{space_id}/environments/{}",
+            test["Id"].as_str().unwrap()
+        ),
+        &test,
+    )
+    .await;
+
+    fleet.emulator.clear_requests();
+    let run = fleet.create_space("America", &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("updated   environment `Test` (Description)"),
+        "{}",
+        run.stderr
+    );
+    let restored = fleet
+        .emulator
+        .list(&space_id, "environments")
+        .into_iter()
+        .find(|e| e["Name"] == "Test")
+        .unwrap();
+    assert_eq!(restored["Description"], original);
+    let writes = fleet.emulator.writes();
+    assert_eq!(
+        writes.len(),
+        1,
+        "only the drifted environment is written: {writes:?}"
+    );
+    assert_eq!(writes[0].method, "PUT");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_blueprint_converges_and_is_idempotent() {
+    let fleet = Fleet::start().await;
+    let blueprint = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blueprint.yaml");
+    let secrets = [
+        ("NUGET_PASSWORD", "nuget-secret-1"),
+        ("DATABASE_PASSWORD", "db-secret-1"),
+    ];
+    let run = fleet
+        .create_space("Europe", &["--blueprint", blueprint], &secrets)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space_id = fleet.space_named("Europe").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        names(&fleet.emulator, &space_id, "environments"),
+        ["Development", "Production", "Sync", "Test"]
+    );
+    assert!(names(&fleet.emulator, &space_id, "projectgroups")
+        .contains(&"Template Projects".to_owned()));
+    let tag_set = fleet
+        .emulator
+        .list(&space_id, "tagsets")
+        .into_iter()
+        .find(|t| t["Name"] == "Region")
+        .unwrap();
+    assert_eq!(tag_set["Tags"].as_array().unwrap().len(), 2);
+    let set = fleet
+        .emulator
+        .list(&space_id, "libraryvariablesets")
+        .into_iter()
+        .find(|s| s["Name"] == "Shared Settings")
+        .unwrap();
+    assert_eq!(
+        set["Templates"][0]["DisplaySettings"]["Octopus.ControlType"],
+        "Select"
+    );
+    let variables = api_get(
+        &fleet.emulator,
+        &format!(
+            "/api/{space_id}/variables/{}",
+            set["VariableSetId"].as_str().unwrap()
+        ),
+    )
+    .await;
+    let password = variables["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["Name"] == "Database.Password")
+        .unwrap();
+    assert_eq!(password["Value"], json!(null));
+    assert_eq!(password["IsSensitive"], json!(true));
+    assert!(
+        !run.all_output().contains("db-secret-1") && !run.all_output().contains("nuget-secret-1")
+    );
+
+    fleet.emulator.clear_requests();
+    let rerun = fleet
+        .create_space("Europe", &["--blueprint", blueprint], &secrets)
+        .await;
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "writes on re-run: {:?}",
+        fleet.emulator.writes()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_is_one_summary() {
+    let fleet = Fleet::start().await;
+    let run = fleet
+        .create_space("America", &["--output", "json"], &[])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary: serde_json::Value =
+        serde_json::from_str(&run.stdout).expect("stdout is one JSON document");
+    assert_eq!(summary["space_name"], "America");
+    assert_eq!(summary["space"]["action"], "created");
+    assert_eq!(summary["summary"]["created"], 6);
+    assert_eq!(summary["tenant_variable"], "updated");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_management_inputs_there_is_no_write_back() {
+    let fleet = Fleet::start().await;
+    let env: Vec<(String, String)> = fleet
+        .step_env("America")
+        .into_iter()
+        .filter(|(key, _)| {
+            key.starts_with("MANAGEDTENANT_") || key == "OCTOPUS_DEPLOYMENT_TENANT_NAME"
+        })
+        .collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run =
+        crate::harness::octofleet(&["create-space", "--space-name", "Asia Pacific"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(fleet.space_named("Asia Pacific").is_some());
+    assert!(fleet.space_named("America").is_none());
+    assert_eq!(
+        fleet.tenant_space_id("America").await.as_deref(),
+        Some("TBD")
+    );
+}

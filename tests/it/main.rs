@@ -1,0 +1,8 @@
+//! The integration tests: the real client and the real `octofleet` binary against the emulator.
+
+mod bad_input;
+mod client;
+mod create_space;
+mod faults;
+mod harness;
+mod payloads;
