@@ -5,7 +5,7 @@ use super::ActionError;
 use crate::apply::space_blueprint;
 use crate::apply::{Outcome, OutcomeAction, Summary};
 use crate::config::{CreateSpaceConfig, ServerConfig, WriteBackConfig};
-use crate::octopus::resources::Space;
+use crate::octopus::resources::{Space, Team};
 use crate::octopus::tenant_variables::{self, TenantVariableWrite};
 use crate::octopus::{Api, ClientConfig, OctopusClient};
 use serde::Serialize;
@@ -36,12 +36,21 @@ pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, Action
     tracing::info!(space = %config.space_name, blueprint = %config.blueprint_source, "converging managed space");
 
     let spaces = Api::<Space>::new(&client, None);
-    let (space, created) = spaces
-        .get_or_create(&config.space_name, || {
-            Space::new(&config.space_name, config.space_managers.clone())
-        })
+    let existing = spaces
+        .find_by_name(&config.space_name)
         .await
         .map_err(ActionError::octopus(&target_name))?;
+    let (space, created) = match existing {
+        Some(space) => (space, false),
+        None => {
+            let managers = resolve_teams(&client, &config.space_managers, &target_name).await?;
+            let space = spaces
+                .create(&Space::new(&config.space_name, managers))
+                .await
+                .map_err(ActionError::octopus(&target_name))?;
+            (space, true)
+        }
+    };
     let space_id = space.id.clone().unwrap_or_default();
     tracing::info!(space_id = %space_id, "{} space `{}`", if created { "created" } else { "found" }, space.name);
 
@@ -78,6 +87,38 @@ pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, Action
         resources,
         tenant_variable,
     })
+}
+
+/// Space managers may be given as team IDs or exact team names; both become IDs, and a team that
+/// does not exist is an input error before anything is created.
+async fn resolve_teams(
+    client: &OctopusClient,
+    wanted: &[String],
+    server: &str,
+) -> Result<Vec<String>, ActionError> {
+    let teams = Api::<Team>::new(client, None)
+        .list()
+        .await
+        .map_err(ActionError::octopus(server))?;
+    let mut ids = Vec::new();
+    let mut unknown = Vec::new();
+    for entry in wanted {
+        match teams
+            .iter()
+            .find(|team| team.id.as_deref() == Some(entry.as_str()) || team.name == *entry)
+        {
+            Some(team) => ids.extend(team.id.clone()),
+            None => unknown.push(format!("`{entry}`")),
+        }
+    }
+    if unknown.is_empty() {
+        Ok(ids)
+    } else {
+        Err(ActionError::Input(format!(
+            "Octofleet.Space.Managers (env OCTOFLEET_SPACE_MANAGERS, flag --space-managers): no team {} on {server}; give team IDs (e.g. teams-administrators) or exact team names",
+            unknown.join(", ")
+        )))
+    }
 }
 
 async fn write_space_id(

@@ -271,3 +271,30 @@ async fn help_shows_octopus_names_and_aliases_but_not_secret_values() {
     }
     assert!(!run.stdout.contains(API_KEY));
 }
+
+#[tokio::test]
+async fn ca_certificate_missing_or_not_pem() {
+    let mut env = base_env();
+    env.push(("OCTOFLEET_CACERTIFICATEFILE", "/nonexistent/ca.pem"));
+    let run = octofleet(&["create-space"], &env).await;
+    assert_invalid(
+        &run,
+        &[
+            "Octofleet.CaCertificateFile",
+            "--ca-certificate",
+            "/nonexistent/ca.pem",
+        ],
+    );
+
+    let not_pem = blueprint_file("this is not a certificate\n");
+    let run = octofleet(
+        &[
+            "create-space",
+            "--ca-certificate",
+            not_pem.path().to_str().unwrap(),
+        ],
+        &base_env(),
+    )
+    .await;
+    assert_invalid(&run, &["no usable PEM certificate"]);
+}

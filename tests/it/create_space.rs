@@ -283,3 +283,89 @@ async fn without_management_inputs_there_is_no_write_back() {
         Some("TBD")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn space_managers_by_name_or_id_and_unknown_teams_are_refused() {
+    let fleet = Fleet::start().await;
+    let run = fleet
+        .create_space(
+            "America",
+            &["--space-managers", "Octopus Managers, teams-administrators"],
+            &[],
+        )
+        .await;
+    let teams = crate::harness::api_get(&fleet.emulator, "/api/teams").await;
+    let managers_id = teams["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["Name"] == "Octopus Managers")
+        .map(|t| t["Id"].clone())
+        .expect("Octopus servers have the built-in Octopus Managers team");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = fleet.space_named("America").unwrap();
+    let assigned = space["SpaceManagersTeams"].as_array().unwrap();
+    assert!(
+        assigned.contains(&managers_id) && assigned.contains(&json!("teams-administrators")),
+        "{assigned:?}"
+    );
+    fleet.emulator.clear_requests();
+    let run = fleet
+        .create_space("Europe", &["--space-managers", "No Such Team"], &[])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no team `No Such Team`"),
+        "{}",
+        run.stderr
+    );
+    assert!(fleet.emulator.writes().is_empty());
+    assert!(fleet.space_named("Europe").is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_before_2025_2_get_the_legacy_tenant_variables_document() {
+    let fleet = Fleet::start_with(octopus_emulator::EmulatorConfig {
+        legacy_tenant_variables: true,
+        ..Default::default()
+    })
+    .await;
+    let run = fleet.create_space("Europe", &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space_id = fleet.space_named("Europe").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tenant = fleet.management.tenant_id("Europe");
+    let legacy = api_get(
+        &fleet.emulator,
+        &format!("/api/Spaces-1/tenants/{tenant}/variables"),
+    )
+    .await;
+    let template = fleet
+        .management
+        .template_id("ManagedTenant.Octopus.SpaceId");
+    assert_eq!(
+        legacy["LibraryVariables"][&fleet.management.library_variable_set_id]["Variables"]
+            [template],
+        json!(space_id)
+    );
+    let puts: Vec<_> = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/variables") && r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1, "one legacy PUT");
+    // The sensitive API key value was sent back as "keep" and survives.
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value("Spaces-1", tenant, "ManagedTenant.Octopus.ApiKey")
+            .as_deref(),
+        Some(API_KEY)
+    );
+    fleet.emulator.clear_requests();
+    assert_eq!(fleet.create_space("Europe", &[], &[]).await.code, 0);
+    assert!(fleet.emulator.writes().is_empty());
+}

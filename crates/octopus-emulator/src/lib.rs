@@ -62,6 +62,9 @@ pub struct EmulatorConfig {
     pub state_file: Option<PathBuf>,
     /// Convert and persistence-settings updates GET `{Url}/info/refs?service=git-upload-pack` first.
     pub check_git_urls: bool,
+    /// Behave like a server before 2025.2: no scoped tenant-variable routes
+    /// (`commonvariables`/`projectvariables` are unknown routes) and the scoping toggle off.
+    pub legacy_tenant_variables: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -74,6 +77,7 @@ impl Default for EmulatorConfig {
             seed: 0,
             state_file: None,
             check_git_urls: false,
+            legacy_tenant_variables: false,
         }
     }
 }

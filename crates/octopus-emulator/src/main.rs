@@ -33,6 +33,9 @@ struct Args {
     /// Check that Config-as-Code repository URLs answer `info/refs` before converting.
     #[arg(long)]
     check_git_urls: bool,
+    /// Act like a server before 2025.2: only the legacy tenant variables API.
+    #[arg(long)]
+    legacy_tenant_variables: bool,
 }
 
 async fn terminated() {
@@ -66,6 +69,7 @@ async fn main() -> std::process::ExitCode {
         seed: args.seed,
         state_file: args.state,
         check_git_urls: args.check_git_urls,
+        legacy_tenant_variables: args.legacy_tenant_variables,
     };
     let emulator = match Emulator::start(config).await {
         Ok(emulator) => emulator,

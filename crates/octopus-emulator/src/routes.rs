@@ -107,11 +107,22 @@ pub async fn route(shared: &Shared, call: &Call) -> Reply {
 async fn route_checked(shared: &Shared, call: &Call) -> ApiResult<Reply> {
     let target = resolve(&shared.state(), &call.segments)?;
     let Target::Space { index, rest } = target else {
+        if shared.legacy_tenant_variables
+            && lower(&call.segments)
+                .ends_with(&["configuration".to_owned(), "feature-toggles".to_owned()])
+        {
+            return Ok(Reply::ok(system::feature_toggles(false)));
+        }
         return server_route(&mut shared.state(), call);
     };
     let l = lower(&rest);
     let l: Vec<&str> = l.iter().map(String::as_str).collect();
     match (call.verb(), l.as_slice()) {
+        (_, ["tenants", _, "commonvariables" | "projectvariables"])
+            if shared.legacy_tenant_variables =>
+        {
+            Err(ApiError::unknown_route())
+        }
         ("POST", ["packages", "raw"]) => upload(shared, call, index).await,
         ("POST", ["projects", _, "git", "convert"]) => convert(shared, call, index, &rest[1]).await,
         ("PUT", ["projects", _]) if shared.check_git_urls => {
@@ -160,7 +171,9 @@ fn server_route(state: &mut State, call: &Call) -> ApiResult<Reply> {
                 _ => Err(call.not_allowed()),
             }
         }
-        ("GET", ["configuration", "feature-toggles"]) => Ok(Reply::ok(system::feature_toggles())),
+        ("GET", ["configuration", "feature-toggles"]) => {
+            Ok(Reply::ok(system::feature_toggles(true)))
+        }
         ("GET", ["users", "me"]) => Ok(Reply::ok(system::current_user())),
         ("GET", ["tasks", _]) => Ok(Reply::ok(system::task(&s[1]))),
         ("GET", ["teams"]) => Ok(Reply::ok(spaces::list_teams(state, None, q))),

@@ -29,6 +29,7 @@ const BODY_LIMIT: usize = 512 * 1024 * 1024;
 pub struct Shared {
     pub api_key: String,
     pub check_git_urls: bool,
+    pub legacy_tenant_variables: bool,
     pub state_file: Option<PathBuf>,
     pub http: reqwest::Client,
     state: Mutex<State>,
@@ -48,6 +49,7 @@ impl Shared {
         Shared {
             api_key: config.api_key.clone(),
             check_git_urls: config.check_git_urls,
+            legacy_tenant_variables: config.legacy_tenant_variables,
             state_file: config.state_file.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))

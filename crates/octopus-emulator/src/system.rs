@@ -112,10 +112,10 @@ pub fn space_root(space_id: &str) -> Value {
 }
 
 /// TF1 switches to the scoped tenant-variable API when `CommonVariableScopingFeatureToggle` is on.
-pub fn feature_toggles() -> Value {
+pub fn feature_toggles(common_variable_scoping: bool) -> Value {
     json!({
         "FeatureToggles": [
-            {"Name": "CommonVariableScopingFeatureToggle", "IsEnabled": true},
+            {"Name": "CommonVariableScopingFeatureToggle", "IsEnabled": common_variable_scoping},
             {"Name": "ConfigAsCodeRunbooksFeatureToggle", "IsEnabled": true}
         ]
     })
