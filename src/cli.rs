@@ -38,8 +38,9 @@ pub enum Command {
     /// Find or create the tenant's space, converge it to a space blueprint, and write the space ID
     /// back to the tenant variable `ManagedTenant.Octopus.SpaceId`.
     CreateSpace(Box<CreateSpaceArgs>),
-    /// Serialize a template project to a template package (not implemented yet).
-    Serialize(PendingArgs),
+    /// Serialize a template project to a template package (project.json, secrets.json and a
+    /// Terraform module) and push it to the built-in feed.
+    Serialize(Box<SerializeArgs>),
     /// Fork a Config-as-Code repository for a tenant (not implemented yet).
     Fork(PendingArgs),
     /// Deploy a template package into a managed space (not implemented yet).
@@ -173,4 +174,147 @@ pub struct CreateSpaceArgs {
         value_name = "SECRET"
     )]
     pub git_password: Option<String>,
+}
+
+/// The management server, when it is the one being read (serialize) rather than written back to.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri. [Octopus: Management.Octopus.Url]
+    #[arg(
+        long = "management-url",
+        env = "MANAGEMENT_OCTOPUS_URL",
+        value_name = "URL"
+    )]
+    pub management_url: Option<String>,
+
+    /// The server running this step. [Octopus: Octopus.Web.ServerUri]
+    #[arg(long = "server-uri", env = "OCTOPUS_WEB_SERVERURI", value_name = "URL")]
+    pub server_uri: Option<String>,
+
+    /// API key for the management server. [Octopus: Management.Octopus.ApiKey]
+    #[arg(
+        long = "management-api-key",
+        env = "MANAGEMENT_OCTOPUS_APIKEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub management_api_key: Option<String>,
+
+    /// Management space (ID or name); defaults to Octopus.Space.Id. [Octopus: Management.Octopus.SpaceId]
+    #[arg(
+        long = "management-space-id",
+        env = "MANAGEMENT_OCTOPUS_SPACEID",
+        value_name = "SPACE"
+    )]
+    pub management_space_id: Option<String>,
+
+    /// The space running this step. [Octopus: Octopus.Space.Id]
+    #[arg(long = "space-id", env = "OCTOPUS_SPACE_ID", value_name = "SPACE")]
+    pub space_id: Option<String>,
+
+    /// Extra CA certificate (PEM) to trust for that server. [Octopus: Octofleet.CaCertificateFile]
+    #[arg(
+        long = "ca-certificate",
+        env = "OCTOFLEET_CACERTIFICATEFILE",
+        value_name = "FILE"
+    )]
+    pub ca_certificate: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct SerializeArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The template project to serialize (exact name). [Octopus: Octopus.Project.Name]
+    #[arg(
+        long = "project-name",
+        env = "OCTOPUS_PROJECT_NAME",
+        value_name = "NAME"
+    )]
+    pub project_name: Option<String>,
+
+    /// Library variable sets left out, comma separated (default "Export Options"; "-" for none). [Octopus: Octofleet.Exclude.LibraryVariableSets]
+    #[arg(
+        long = "exclude-library-variable-sets",
+        env = "OCTOFLEET_EXCLUDE_LIBRARYVARIABLESETS",
+        value_name = "NAMES"
+    )]
+    pub exclude_library_variable_sets: Option<String>,
+
+    /// Environments removed from variable scopes, comma separated (default "Sync"; "-" for none). [Octopus: Octofleet.Exclude.VariableEnvironmentScopes]
+    #[arg(
+        long = "exclude-variable-environment-scopes",
+        env = "OCTOFLEET_EXCLUDE_VARIABLEENVIRONMENTSCOPES",
+        value_name = "NAMES"
+    )]
+    pub exclude_variable_environment_scopes: Option<String>,
+
+    /// Runbooks left out, by regular expression on the name (default "^__ "; "-" for none). [Octopus: Octofleet.Exclude.Runbooks]
+    #[arg(
+        long = "exclude-runbooks",
+        env = "OCTOFLEET_EXCLUDE_RUNBOOKS",
+        value_name = "REGEX"
+    )]
+    pub exclude_runbooks: Option<String>,
+
+    /// Variables left out, by regular expression on the name (default none). [Octopus: Octofleet.Exclude.Variables]
+    #[arg(
+        long = "exclude-variables",
+        env = "OCTOFLEET_EXCLUDE_VARIABLES",
+        value_name = "REGEX"
+    )]
+    pub exclude_variables: Option<String>,
+
+    /// Config-as-Code: also read the process, variables and settings from the default branch. [Octopus: Octofleet.IncludeCacValues]
+    #[arg(long = "include-cac-values", env = "OCTOFLEET_INCLUDECACVALUES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub include_cac_values: Option<String>,
+
+    /// Export a sensitive name that has several scoped values (warns and names them). [Octopus: Octofleet.AllowAmbiguousSecrets]
+    #[arg(long = "allow-ambiguous-secrets", env = "OCTOFLEET_ALLOWAMBIGUOUSSECRETS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_ambiguous_secrets: Option<String>,
+
+    /// Terraform backend block for the module (pg, s3, azurerm, gcs, http, consul, kubernetes, remote, local). [Octopus: Octofleet.Terraform.Backend]
+    #[arg(
+        long = "terraform-backend",
+        env = "OCTOFLEET_TERRAFORM_BACKEND",
+        value_name = "TYPE"
+    )]
+    pub terraform_backend: Option<String>,
+
+    /// Package ID (default: the project name with every character outside A-Z, a-z, 0-9 as `_`). [Octopus: Octofleet.Package.Id]
+    #[arg(long = "package-id", env = "OCTOFLEET_PACKAGE_ID", value_name = "ID")]
+    pub package_id: Option<String>,
+
+    /// Package version (default: UTC YYYY.MM.DD.HHMMSS). [Octopus: Octofleet.Package.Version]
+    #[arg(
+        long = "package-version",
+        env = "OCTOFLEET_PACKAGE_VERSION",
+        value_name = "VERSION"
+    )]
+    pub package_version: Option<String>,
+
+    /// Space whose built-in feed receives the package (ID or name; default the management space). [Octopus: Octofleet.Package.UploadSpace]
+    #[arg(
+        long = "upload-space",
+        env = "OCTOFLEET_PACKAGE_UPLOADSPACE",
+        value_name = "SPACE"
+    )]
+    pub upload_space: Option<String>,
+
+    /// FailIfExists, OverwriteExisting (default) or IgnoreIfExists. [Octopus: Octofleet.Package.OverwriteMode]
+    #[arg(
+        long = "overwrite-mode",
+        env = "OCTOFLEET_PACKAGE_OVERWRITEMODE",
+        value_name = "MODE"
+    )]
+    pub overwrite_mode: Option<String>,
+
+    /// Also write the zip into this directory. [Octopus: Octofleet.OutputDir]
+    #[arg(long = "output-dir", env = "OCTOFLEET_OUTPUTDIR", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// Do not upload the package. [Octopus: Octofleet.NoPush]
+    #[arg(long = "no-push", env = "OCTOFLEET_NOPUSH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_push: Option<String>,
 }

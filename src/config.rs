@@ -40,6 +40,20 @@ inputs! {
     BLUEPRINT = "Octofleet.Blueprint", "OCTOFLEET_BLUEPRINT", "blueprint";
     GIT_USERNAME = "Git.Credentials.Username", "GIT_CREDENTIALS_USERNAME", "git-username";
     GIT_PASSWORD = "Git.Credentials.Password", "GIT_CREDENTIALS_PASSWORD", "git-password";
+    PROJECT_NAME = "Octopus.Project.Name", "OCTOPUS_PROJECT_NAME", "project-name";
+    EXCLUDE_LIBRARY_VARIABLE_SETS = "Octofleet.Exclude.LibraryVariableSets", "OCTOFLEET_EXCLUDE_LIBRARYVARIABLESETS", "exclude-library-variable-sets";
+    EXCLUDE_VARIABLE_ENVIRONMENTS = "Octofleet.Exclude.VariableEnvironmentScopes", "OCTOFLEET_EXCLUDE_VARIABLEENVIRONMENTSCOPES", "exclude-variable-environment-scopes";
+    EXCLUDE_RUNBOOKS = "Octofleet.Exclude.Runbooks", "OCTOFLEET_EXCLUDE_RUNBOOKS", "exclude-runbooks";
+    EXCLUDE_VARIABLES = "Octofleet.Exclude.Variables", "OCTOFLEET_EXCLUDE_VARIABLES", "exclude-variables";
+    INCLUDE_CAC_VALUES = "Octofleet.IncludeCacValues", "OCTOFLEET_INCLUDECACVALUES", "include-cac-values";
+    ALLOW_AMBIGUOUS_SECRETS = "Octofleet.AllowAmbiguousSecrets", "OCTOFLEET_ALLOWAMBIGUOUSSECRETS", "allow-ambiguous-secrets";
+    TERRAFORM_BACKEND = "Octofleet.Terraform.Backend", "OCTOFLEET_TERRAFORM_BACKEND", "terraform-backend";
+    PACKAGE_ID = "Octofleet.Package.Id", "OCTOFLEET_PACKAGE_ID", "package-id";
+    PACKAGE_VERSION = "Octofleet.Package.Version", "OCTOFLEET_PACKAGE_VERSION", "package-version";
+    UPLOAD_SPACE = "Octofleet.Package.UploadSpace", "OCTOFLEET_PACKAGE_UPLOADSPACE", "upload-space";
+    OVERWRITE_MODE = "Octofleet.Package.OverwriteMode", "OCTOFLEET_PACKAGE_OVERWRITEMODE", "overwrite-mode";
+    OUTPUT_DIR = "Octofleet.OutputDir", "OCTOFLEET_OUTPUTDIR", "output-dir";
+    NO_PUSH = "Octofleet.NoPush", "OCTOFLEET_NOPUSH", "no-push";
 }
 
 impl Input {
@@ -74,12 +88,10 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let count = self.problems.len();
-        write!(
-            f,
-            "invalid input ({count} problem{}):",
-            if count == 1 { "" } else { "s" }
-        )?;
+        if let [problem] = self.problems.as_slice() {
+            return write!(f, "invalid input: {}: {}", problem.input, problem.problem);
+        }
+        write!(f, "invalid input ({} problems):", self.problems.len())?;
         for problem in &self.problems {
             write!(f, "\n  - {}: {}", problem.input, problem.problem)?;
         }
@@ -227,6 +239,42 @@ pub struct WriteBackConfig {
     pub tenant_id: String,
 }
 
+/// The management server's URL: `Management.Octopus.Url`, else `Octopus.Web.ServerUri`.
+fn management_url(
+    explicit: Option<String>,
+    server_uri: &Option<String>,
+    problems: &mut Problems,
+) -> Option<Url> {
+    let input = if explicit.is_some() {
+        MANAGEMENT_URL
+    } else {
+        SERVER_URI
+    };
+    parse_url(
+        explicit.or_else(|| raw(server_uri, SERVER_URI)),
+        input,
+        problems,
+    )
+}
+
+/// The management space: `Management.Octopus.SpaceId`, else `Octopus.Space.Id` (an ID or a name).
+fn management_space(
+    explicit: Option<String>,
+    space_id: &Option<String>,
+    problems: &mut Problems,
+) -> Option<String> {
+    let input = if explicit.is_some() {
+        MANAGEMENT_SPACE
+    } else {
+        SPACE_ID
+    };
+    required(
+        explicit.or_else(|| raw(space_id, SPACE_ID)),
+        input,
+        problems,
+    )
+}
+
 /// Management inputs are optional as a whole: none given means no write-back. Given in part,
 /// the missing ones are reported (a half-configured write-back is a mistake, not a choice).
 pub fn parse_management(
@@ -241,27 +289,9 @@ pub fn parse_management(
     if api_key.is_none() && explicit_url.is_none() && explicit_space.is_none() {
         return None;
     }
-    let url_input = if explicit_url.is_some() {
-        MANAGEMENT_URL
-    } else {
-        SERVER_URI
-    };
-    let url = parse_url(
-        explicit_url.or_else(|| raw(&args.server_uri, SERVER_URI)),
-        url_input,
-        problems,
-    );
+    let url = management_url(explicit_url, &args.server_uri, problems);
     let api_key = parse_api_key(api_key, MANAGEMENT_API_KEY, problems);
-    let space_input = if explicit_space.is_some() {
-        MANAGEMENT_SPACE
-    } else {
-        SPACE_ID
-    };
-    let space = required(
-        explicit_space.or_else(|| raw(&args.space_id, SPACE_ID)),
-        space_input,
-        problems,
-    );
+    let space = management_space(explicit_space, &args.space_id, problems);
     let tenant_id = required(tenant_id, TENANT_ID, problems);
     Some(WriteBackConfig {
         server: ServerConfig {
@@ -272,6 +302,245 @@ pub fn parse_management(
         space: space?,
         tenant_id: tenant_id?,
     })
+}
+
+/// Octopus checkboxes send "True"/"False"; people type the rest.
+fn parse_bool(value: Option<String>, input: Input, problems: &mut Problems) -> bool {
+    match value.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("false" | "no" | "0" | "off") => false,
+        Some("true" | "yes" | "1" | "on") => true,
+        Some(other) => {
+            problems.add(
+                input,
+                format!("`{other}` is not a yes/no value: use True or False"),
+            );
+            false
+        }
+    }
+}
+
+/// A comma-separated list with a default; `-` means none.
+fn parse_list(value: Option<String>, default: &[&str]) -> Vec<String> {
+    match value.as_deref() {
+        None => default.iter().map(|item| item.to_string()).collect(),
+        Some("-") => Vec::new(),
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// A regular expression with a default; `-` means none.
+fn parse_regex(
+    value: Option<String>,
+    default: Option<&str>,
+    input: Input,
+    problems: &mut Problems,
+) -> Option<regex::Regex> {
+    let pattern = match value.as_deref() {
+        Some("-") => return None,
+        Some(pattern) => pattern.to_owned(),
+        None => default?.to_owned(),
+    };
+    match regex::Regex::new(&pattern) {
+        Ok(regex) => Some(regex),
+        Err(error) => {
+            let reason = error
+                .to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            problems.add(
+                input,
+                format!("`{pattern}` is not a valid regular expression ({reason})"),
+            );
+            None
+        }
+    }
+}
+
+/// Backends Terraform itself ships (`backend "<type>" {}`).
+const TERRAFORM_BACKENDS: &[&str] = &[
+    "azurerm",
+    "consul",
+    "cos",
+    "gcs",
+    "http",
+    "kubernetes",
+    "local",
+    "oci",
+    "oss",
+    "pg",
+    "remote",
+    "s3",
+];
+
+/// Validated settings for `serialize`.
+#[derive(Debug, Clone)]
+pub struct SerializeConfig {
+    pub source: ServerConfig,
+    /// Management space, an ID or a name.
+    pub space: String,
+    pub project_name: String,
+    pub filters: crate::portable::reader::Filters,
+    pub include_cac_values: bool,
+    pub terraform_backend: Option<String>,
+    pub package_id: Option<String>,
+    pub package_version: Option<String>,
+    /// Defaults to the management space.
+    pub upload_space: Option<String>,
+    pub overwrite_mode: crate::package::OverwriteMode,
+    pub output_dir: Option<PathBuf>,
+    pub push: bool,
+}
+
+impl SerializeConfig {
+    pub fn from_args(args: &crate::cli::SerializeArgs) -> Result<Self, ConfigError> {
+        let mut problems = Problems::default();
+        let source_args = &args.source;
+        let url = management_url(
+            raw(&source_args.management_url, MANAGEMENT_URL),
+            &source_args.server_uri,
+            &mut problems,
+        );
+        let api_key = parse_api_key(
+            raw(&source_args.management_api_key, MANAGEMENT_API_KEY),
+            MANAGEMENT_API_KEY,
+            &mut problems,
+        );
+        let ca_file = parse_ca_file(source_args.ca_certificate.clone(), &mut problems);
+        let space = management_space(
+            raw(&source_args.management_space_id, MANAGEMENT_SPACE),
+            &source_args.space_id,
+            &mut problems,
+        );
+        let project_name = required(
+            raw(&args.project_name, PROJECT_NAME),
+            PROJECT_NAME,
+            &mut problems,
+        );
+
+        let filters = crate::portable::reader::Filters {
+            excluded_library_variable_sets: parse_list(
+                raw(
+                    &args.exclude_library_variable_sets,
+                    EXCLUDE_LIBRARY_VARIABLE_SETS,
+                ),
+                &["Export Options"],
+            ),
+            excluded_variable_environments: parse_list(
+                raw(
+                    &args.exclude_variable_environment_scopes,
+                    EXCLUDE_VARIABLE_ENVIRONMENTS,
+                ),
+                &["Sync"],
+            ),
+            excluded_runbooks: parse_regex(
+                raw(&args.exclude_runbooks, EXCLUDE_RUNBOOKS),
+                Some("^__ "),
+                EXCLUDE_RUNBOOKS,
+                &mut problems,
+            ),
+            excluded_variables: parse_regex(
+                raw(&args.exclude_variables, EXCLUDE_VARIABLES),
+                None,
+                EXCLUDE_VARIABLES,
+                &mut problems,
+            ),
+            allow_ambiguous_secrets: parse_bool(
+                raw(&args.allow_ambiguous_secrets, ALLOW_AMBIGUOUS_SECRETS),
+                ALLOW_AMBIGUOUS_SECRETS,
+                &mut problems,
+            ),
+        };
+        let include_cac_values = parse_bool(
+            raw(&args.include_cac_values, INCLUDE_CAC_VALUES),
+            INCLUDE_CAC_VALUES,
+            &mut problems,
+        );
+        let push = !parse_bool(raw(&args.no_push, NO_PUSH), NO_PUSH, &mut problems);
+
+        let terraform_backend = raw(&args.terraform_backend, TERRAFORM_BACKEND)
+            .map(|backend| backend.to_ascii_lowercase());
+        if let Some(backend) = &terraform_backend {
+            if !TERRAFORM_BACKENDS.contains(&backend.as_str()) {
+                problems.add(
+                    TERRAFORM_BACKEND,
+                    format!(
+                        "`{backend}` is not a Terraform backend: use one of {}",
+                        TERRAFORM_BACKENDS.join(", ")
+                    ),
+                );
+            }
+        }
+        let package_id = raw(&args.package_id, PACKAGE_ID);
+        if let Some(id) = &package_id {
+            let valid = id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+                && id.starts_with(|c: char| c.is_ascii_alphanumeric());
+            if !valid || id.len() > 100 {
+                problems.add(PACKAGE_ID, format!("`{id}` is not a package ID: use letters, digits, `.`, `-` and `_`, starting with a letter or digit"));
+            }
+        }
+        let package_version = raw(&args.package_version, PACKAGE_VERSION);
+        if let Some(version) = &package_version {
+            let valid = version.starts_with(|c: char| c.is_ascii_digit())
+                && version
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+            if !valid {
+                problems.add(PACKAGE_VERSION, format!("`{version}` is not a package version: use a version such as 1.2.3 or 2026.11.26.120000"));
+            }
+        }
+        let overwrite_mode = match raw(&args.overwrite_mode, OVERWRITE_MODE) {
+            None => crate::package::OverwriteMode::default(),
+            Some(mode) => match crate::package::OverwriteMode::parse(&mode) {
+                Some(mode) => mode,
+                None => {
+                    problems.add(OVERWRITE_MODE, format!("`{mode}` is not an overwrite mode: use FailIfExists, OverwriteExisting or IgnoreIfExists"));
+                    crate::package::OverwriteMode::default()
+                }
+            },
+        };
+        let output_dir = args
+            .output_dir
+            .clone()
+            .or_else(|| std::env::var_os(OUTPUT_DIR.octopus).map(PathBuf::from))
+            .filter(|dir| !dir.as_os_str().is_empty());
+        if let Some(dir) = &output_dir {
+            if dir.exists() && !dir.is_dir() {
+                problems.add(
+                    OUTPUT_DIR,
+                    format!("{} exists and is not a directory", dir.display()),
+                );
+            }
+        }
+        let upload_space = raw(&args.upload_space, UPLOAD_SPACE);
+        problems.finish(|| SerializeConfig {
+            source: ServerConfig {
+                url: url.expect("no problems means a URL"),
+                api_key: api_key.expect("no problems means a key"),
+                ca_file,
+            },
+            space: space.expect("no problems means a space"),
+            project_name: project_name.expect("no problems means a project"),
+            filters,
+            include_cac_values,
+            terraform_backend,
+            package_id,
+            package_version,
+            upload_space,
+            overwrite_mode,
+            output_dir,
+            push,
+        })
+    }
 }
 
 /// Validated settings for `create-space`.

@@ -6,5 +6,8 @@ pub mod blueprint;
 pub mod cli;
 pub mod config;
 pub mod octopus;
+pub mod package;
+pub mod portable;
 pub mod secret;
 pub mod service_messages;
+pub mod terraform;

@@ -1,9 +1,9 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
 use clap::Parser;
-use octofleet::actions::{create_space, ActionError};
+use octofleet::actions::{create_space, serialize, ActionError};
 use octofleet::cli::{Cli, Command, OutputFormat};
-use octofleet::config::CreateSpaceConfig;
+use octofleet::config::{CreateSpaceConfig, SerializeConfig};
 use octofleet::service_messages::{emit, ServiceMessage};
 use std::process::ExitCode;
 
@@ -44,7 +44,33 @@ async fn run(cli: &Cli) -> Result<(), ActionError> {
             }
             Ok(())
         }
-        Command::Serialize(_) => Err(ActionError::NotImplemented("serialize")),
+        Command::Serialize(args) => {
+            let config = SerializeConfig::from_args(args)?;
+            let report = serialize::run(&config).await?;
+            tracing::info!(
+                "{} → {} {} ({} bytes, {} files, {} variables, {} secret placeholders, {} runbooks){}",
+                report.project,
+                report.package_id,
+                report.package_version,
+                report.bytes,
+                report.files,
+                report.variables,
+                report.secrets,
+                report.runbooks,
+                match (&report.upload, &report.upload_space_id) {
+                    (Some(outcome), Some(space)) => format!("; uploaded to the built-in feed of {space} ({outcome:?})"),
+                    _ => "; not uploaded".to_owned(),
+                }
+            );
+            match cli.output {
+                OutputFormat::Text => emit(&[
+                    ServiceMessage::set_variable("PackageId", &report.package_id),
+                    ServiceMessage::set_variable("PackageVersion", &report.package_version),
+                ]),
+                OutputFormat::Json => print_json(&report),
+            }
+            Ok(())
+        }
         Command::Fork(_) => Err(ActionError::NotImplemented("fork")),
         Command::Deploy(_) => Err(ActionError::NotImplemented("deploy")),
         Command::Plan(_) => Err(ActionError::NotImplemented("plan")),

@@ -127,16 +127,17 @@ async fn write_space_id(
 ) -> Result<TenantVariableWrite, ActionError> {
     let server_name = format!("the management server {}", config.server.url);
     let client = connect(&config.server)?;
-    let management_space = if is_space_id(&config.space) {
-        config.space.clone()
-    } else {
-        Api::<Space>::new(&client, None)
-            .find_by_name(&config.space)
-            .await
-            .map_err(ActionError::octopus(&server_name))?
-            .and_then(|space| space.id)
-            .ok_or_else(|| ActionError::Input(format!("management space `{}` was not found on {}: give its ID (Spaces-N) or exact name", config.space, config.server.url)))?
-    };
+    let management_space = Api::<Space>::new(&client, None)
+        .resolve(&config.space)
+        .await
+        .map_err(ActionError::octopus(&server_name))?
+        .and_then(|space| space.id)
+        .ok_or_else(|| {
+            ActionError::Input(format!(
+                "management space `{}` was not found on {}: give its ID (Spaces-N) or exact name",
+                config.space, config.server.url
+            ))
+        })?;
     let write = tenant_variables::set_common_variable(
         &client,
         &management_space,
@@ -151,20 +152,4 @@ async fn write_space_id(
     })?;
     tracing::info!(tenant = %config.tenant_id, "{} tenant variable {SPACE_ID_TEMPLATE}", if write == TenantVariableWrite::Updated { "wrote" } else { "unchanged:" });
     Ok(write)
-}
-
-fn is_space_id(value: &str) -> bool {
-    value
-        .strip_prefix("Spaces-")
-        .is_some_and(|number| !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn space_ids_and_names() {
-        assert!(super::is_space_id("Spaces-12"));
-        assert!(!super::is_space_id("Spaces-"));
-        assert!(!super::is_space_id("Default"));
-    }
 }

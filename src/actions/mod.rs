@@ -1,6 +1,7 @@
 //! The actions octofleet runs, one per invocation, and the one error type they report with its exit code.
 
 pub mod create_space;
+pub mod serialize;
 
 use crate::apply::space_blueprint::ConvergeError;
 use crate::config::ConfigError;
@@ -31,7 +32,11 @@ pub enum ActionError {
         #[source]
         source: Box<TenantVariableError>,
     },
-    #[error("`octofleet {0}` is not implemented yet; this version implements create-space")]
+    /// The operation failed for a reason that is not a server error (a file could not be written,
+    /// the feed refused a duplicate).
+    #[error("{0}")]
+    Failed(String),
+    #[error("`octofleet {0}` is not implemented yet; this version implements create-space and serialize")]
     NotImplemented(&'static str),
 }
 

@@ -197,6 +197,15 @@ impl OctopusClient {
         Ok(url)
     }
 
+    /// The key header, marked sensitive so HTTP-level debug output masks it.
+    fn api_key_header(&self) -> Result<HeaderValue, OctopusError> {
+        let mut key = HeaderValue::from_str(self.inner.api_key.expose()).map_err(|_| {
+            OctopusError::Url("the API key holds characters not allowed in a header".into())
+        })?;
+        key.set_sensitive(true);
+        Ok(key)
+    }
+
     /// Build the HTTP request without sending it.
     pub fn build(&self, request: &ApiRequest) -> Result<reqwest::Request, OctopusError> {
         let url = self.url_for(&request.path, &request.query)?;
@@ -205,11 +214,7 @@ impl OctopusClient {
             .http
             .request(request.method.clone(), url)
             .header(ACCEPT, HeaderValue::from_static("application/json"));
-        let mut key = HeaderValue::from_str(self.inner.api_key.expose()).map_err(|_| {
-            OctopusError::Url("the API key holds characters not allowed in a header".into())
-        })?;
-        key.set_sensitive(true);
-        builder = builder.header("X-Octopus-ApiKey", key);
+        builder = builder.header("X-Octopus-ApiKey", self.api_key_header()?);
         if let Some(body) = &request.body {
             builder = builder
                 .header(CONTENT_TYPE, "application/json")
@@ -223,14 +228,22 @@ impl OctopusClient {
 
     /// Send once, no retry: any status comes back as `Ok` unless it is an error status.
     async fn send_once(&self, request: &ApiRequest) -> Result<RawResponse, OctopusError> {
-        let http_request = self.build(request)?;
+        self.execute(request.request_line(), self.build(request)?)
+            .await
+    }
+
+    async fn execute(
+        &self,
+        line: RequestLine,
+        http_request: reqwest::Request,
+    ) -> Result<RawResponse, OctopusError> {
         self.inner.requests_sent.fetch_add(1, Ordering::Relaxed);
-        if request.method != Method::GET && request.method != Method::HEAD {
+        if line.method != Method::GET && line.method != Method::HEAD {
             self.inner.writes_sent.fetch_add(1, Ordering::Relaxed);
         }
         let started = Instant::now();
         let transport = |source| OctopusError::Transport {
-            request: request.request_line(),
+            request: line.clone(),
             source,
         };
         let response = self
@@ -248,8 +261,8 @@ impl OctopusClient {
         );
         let body = response.bytes().await.map_err(transport)?.to_vec();
         tracing::debug!(
-            method = %request.method,
-            path = %request.path,
+            method = %line.method,
+            path = %line.path,
             status = status.as_u16(),
             elapsed_ms = started.elapsed().as_millis() as u64,
             "octopus request"
@@ -262,12 +275,61 @@ impl OctopusClient {
             (status == StatusCode::UNAUTHORIZED).then(|| "the API key was not accepted".to_owned())
         });
         Err(OctopusError::Api {
-            request: request.request_line(),
+            request: line,
             status,
             message,
             errors: error_body.errors.unwrap_or_default(),
             retry_after,
         })
+    }
+
+    /// Build a `multipart/form-data` POST with one file part, as the built-in feed expects
+    /// (the part's file name gives the package identity).
+    pub fn build_upload(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<reqwest::Request, OctopusError> {
+        let line = RequestLine {
+            method: Method::POST,
+            path: path.to_owned(),
+        };
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_owned())
+            .mime_str("application/octet-stream")
+            .expect("a valid MIME type");
+        self.inner
+            .http
+            .post(self.url_for(path, query)?)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header("X-Octopus-ApiKey", self.api_key_header()?)
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .build()
+            .map_err(|source| OctopusError::Transport {
+                request: line,
+                source,
+            })
+    }
+
+    /// One upload, never retried here (the caller checks whether it landed).
+    pub async fn upload(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Result<RawResponse, OctopusError> {
+        let request = self.build_upload(path, query, file_name, bytes)?;
+        self.execute(
+            RequestLine {
+                method: Method::POST,
+                path: path.to_owned(),
+            },
+            request,
+        )
+        .await
     }
 
     /// Send; idempotent methods are retried on transient failures with backoff. POST is sent

@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub mod paging;
+pub mod project_export;
 pub mod resources;
 pub mod retry;
 pub mod tenant_variables;

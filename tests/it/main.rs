@@ -5,4 +5,8 @@ mod client;
 mod create_space;
 mod faults;
 mod harness;
+mod image;
 mod payloads;
+mod serialize;
+mod step_templates;
+mod terraform;

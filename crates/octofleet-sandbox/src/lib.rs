@@ -180,3 +180,239 @@ pub fn output_variables(stdout: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The article's template projects, by id.
+#[derive(Debug, Clone)]
+pub struct TemplateProjects {
+    pub hello_world: String,
+    pub hello_world_cac: String,
+    pub export_options: String,
+    pub git_credential: String,
+}
+
+/// Environments of the management space besides `Sync`, as the article's reference setup has.
+pub const ENVIRONMENTS: [&str; 3] = ["Development", "Test", "Production"];
+
+/// The secret values seeded; tests check none of them ever appears in a package or a log.
+pub const SEEDED_SECRETS: [&str; 3] = [
+    "dev-db-password-s3cr3t",
+    "slack-token-s3cr3t",
+    "git-token-s3cr3t",
+];
+
+fn script_step(name: &str, body: &str) -> Value {
+    json!({
+        "Name": name,
+        "PackageRequirement": "LetOctopusDecide",
+        "Condition": "Success",
+        "StartTrigger": "StartAfterPrevious",
+        "Properties": {"Octopus.Action.TargetRoles": ""},
+        "Actions": [{
+            "Name": name,
+            "ActionType": "Octopus.Script",
+            "IsDisabled": false,
+            "IsRequired": false,
+            "Environments": [],
+            "ExcludedEnvironments": [],
+            "Channels": [],
+            "TenantTags": [],
+            "Packages": [],
+            "Properties": {
+                "Octopus.Action.RunOnServer": "true",
+                "Octopus.Action.Script.ScriptSource": "Inline",
+                "Octopus.Action.Script.Syntax": "Bash",
+                "Octopus.Action.Script.ScriptBody": body
+            }
+        }]
+    })
+}
+
+/// Seed "Hello World" (two script steps; variables including the sensitive
+/// `Database[Development].Password` scoped to Development and Sync; the "Export Options" library
+/// variable set; the two management runbooks) and "Hello World CaC" (a manual intervention in
+/// Production, then a script step; under version control at `cac_repository_url`).
+pub fn seed_template_projects(
+    emulator: &Emulator,
+    management: &ManagementSpace,
+    cac_repository_url: &str,
+) -> TemplateProjects {
+    let space_id = management.space_id.as_str();
+    let environment_ids: Vec<(String, String)> = ENVIRONMENTS
+        .iter()
+        .map(|name| {
+            let existing = emulator
+                .list(space_id, "environments")
+                .into_iter()
+                .find(|e| e["Name"] == *name);
+            let environment = existing
+                .unwrap_or_else(|| emulator.seed(space_id, "environments", json!({"Name": name})));
+            (name.to_string(), id_of(&environment))
+        })
+        .collect();
+    let environment = |name: &str| -> String {
+        if name == "Sync" {
+            return named(emulator, space_id, "environments", "Sync");
+        }
+        environment_ids
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("seeded environment")
+            .1
+            .clone()
+    };
+    let lifecycle = named(emulator, space_id, "lifecycles", "Default Lifecycle");
+    let project_group = named(emulator, space_id, "projectgroups", "Default Project Group");
+
+    let export_options = emulator.seed(
+        space_id,
+        "libraryvariablesets",
+        json!({"Name": "Export Options", "Description": "Used by the management runbooks only.", "ContentType": "Variables"}),
+    );
+    let export_options_id = id_of(&export_options);
+    emulator.seed_variables(
+        space_id,
+        &export_options_id,
+        json!([{"Name": "Exported.Project.Name", "Value": "#{Octopus.Project.Name}", "Type": "String", "Scope": {}}]),
+    );
+
+    // Hello World: a database project.
+    let hello = emulator.seed(
+        space_id,
+        "projects",
+        json!({
+            "Name": "Hello World",
+            "Description": "A simple project deployed to every managed space.",
+            "LifecycleId": lifecycle,
+            "ProjectGroupId": project_group,
+            "IncludedLibraryVariableSetIds": [export_options_id],
+            "TenantedDeploymentMode": "Untenanted"
+        }),
+    );
+    let hello_id = id_of(&hello);
+    emulator.seed_process(
+        space_id,
+        hello["DeploymentProcessId"]
+            .as_str()
+            .expect("projects have a process"),
+        json!([
+            script_step(
+                "Hello World",
+                "echo \"Hello from #{Octopus.Environment.Name}\""
+            ),
+            script_step(
+                "Show Configuration",
+                "echo \"Connecting as #{Database[Development].Username}\""
+            ),
+        ]),
+    );
+    let mut management_runbooks = Vec::new();
+    for name in ["__ 1. Serialize Project", "__ 2. Deploy Project"] {
+        let runbook = emulator.seed(
+            space_id,
+            "runbooks",
+            json!({"Name": name, "ProjectId": hello_id}),
+        );
+        management_runbooks.push(id_of(&runbook));
+    }
+    emulator.seed_variables(
+        space_id,
+        &hello_id,
+        json!([
+            {"Name": "Database[Development].Password", "Value": SEEDED_SECRETS[0], "Type": "Sensitive", "IsSensitive": true,
+             "Scope": {"Environment": [environment("Development"), environment("Sync")]}},
+            {"Name": "Database[Development].Username", "Value": "hello_world_app", "Type": "String",
+             "Scope": {"Environment": [environment("Development")]}},
+            {"Name": "App.Greeting", "Value": "Hello from #{Octopus.Environment.Name}", "Type": "String", "Scope": {}},
+            {"Name": "App.Port", "Value": "8080", "Type": "String",
+             "Scope": {"Environment": [environment("Test"), environment("Production")]}},
+            {"Name": "Sync.Only", "Value": "management-only", "Type": "String",
+             "Scope": {"Environment": [environment("Sync")]}},
+            {"Name": "Serialize.Workspace", "Value": "/tmp/export", "Type": "String",
+             "Scope": {"ProcessOwner": [management_runbooks[0]]}}
+        ]),
+    );
+
+    // Hello World CaC: converted to Config-as-Code after its process is set.
+    let credential = emulator.seed(
+        space_id,
+        "git-credentials",
+        json!({
+            "Name": "Git",
+            "Description": "The shared credential for Config-as-Code repositories.",
+            "Details": {"Type": "UsernamePassword", "Username": "octopus", "Password": {"HasValue": true, "NewValue": SEEDED_SECRETS[2]}},
+            "RepositoryRestrictions": {"Enabled": false, "AllowedRepositories": []}
+        }),
+    );
+    let credential_id = id_of(&credential);
+    let cac = emulator.seed(
+        space_id,
+        "projects",
+        json!({
+            "Name": "Hello World CaC",
+            "Description": "A Config-as-Code project forked for every managed space.",
+            "LifecycleId": lifecycle,
+            "ProjectGroupId": project_group,
+            "IncludedLibraryVariableSetIds": [export_options_id]
+        }),
+    );
+    let cac_id = id_of(&cac);
+    let mut approval = json!({
+        "Name": "Approve Production",
+        "PackageRequirement": "LetOctopusDecide",
+        "Condition": "Success",
+        "StartTrigger": "StartAfterPrevious",
+        "Properties": {},
+        "Actions": [{
+            "Name": "Approve Production",
+            "ActionType": "Octopus.Manual",
+            "Environments": [environment("Production")],
+            "Properties": {
+                "Octopus.Action.Manual.Instructions": "Approve the deployment to Production.",
+                "Octopus.Action.Manual.BlockConcurrentDeployments": "False",
+                "Octopus.Action.RunOnServer": "false"
+            }
+        }]
+    });
+    approval["Actions"][0]["Packages"] = json!([]);
+    emulator.seed_process(
+        space_id,
+        cac["DeploymentProcessId"]
+            .as_str()
+            .expect("projects have a process"),
+        json!([
+            approval,
+            script_step(
+                "Hello World",
+                "echo \"Hello from the CaC project in #{Octopus.Environment.Name}\""
+            )
+        ]),
+    );
+    emulator.seed_variables(
+        space_id,
+        &cac_id,
+        json!([
+            {"Name": "Slack.Token", "Value": SEEDED_SECRETS[1], "Type": "Sensitive", "IsSensitive": true,
+             "Scope": {"Environment": [environment("Sync")]}},
+            {"Name": "Slack.Channel", "Value": "#deployments", "Type": "String", "Scope": {}}
+        ]),
+    );
+    emulator.seed_convert(
+        space_id,
+        &cac_id,
+        json!({
+            "Type": "VersionControlled",
+            "Url": cac_repository_url,
+            "DefaultBranch": "main",
+            "BasePath": ".octopus/hello_world_cac",
+            "ProtectedDefaultBranch": false,
+            "ProtectedBranchNamePatterns": [],
+            "Credentials": {"Type": "Reference", "Id": credential_id}
+        }),
+    );
+    TemplateProjects {
+        hello_world: hello_id,
+        hello_world_cac: cac_id,
+        export_options: export_options_id,
+        git_credential: credential_id,
+    }
+}

@@ -257,6 +257,47 @@ impl Emulator {
         self.seeded();
     }
 
+    /// Replace the `Steps` of a deployment or runbook process (`deploymentprocess-Projects-1`,
+    /// `RunbookProcess-Runbooks-1`) as a PUT would (ids, slugs and secrets filled in, `Version`
+    /// incremented), without the `Version` check. Returns the process as GET does.
+    pub fn seed_process(&self, space_id: &str, process_id: &str, steps: Value) -> Value {
+        let rendered = {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let space = &mut state.spaces[index];
+            let position = processes::position(space, process_id)
+                .unwrap_or_else(|| panic!("no process {process_id}"));
+            let stored = space.processes[position].clone();
+            let body = serde_json::json!({"Steps": steps, "Version": stored["Version"].clone()});
+            let replaced = processes::replaced(&stored, body, false)
+                .unwrap_or_else(|e| panic!("seed_process({process_id}): {:?}", e.body()));
+            space.processes[position] = replaced;
+            let doc = &space.processes[position];
+            processes::render(space.id(), doc, &processes::db_self_link(space.id(), doc))
+        };
+        self.seeded();
+        rendered
+    }
+
+    /// Put a project under version control as `POST …/git/convert` would (its database process
+    /// and settings become the default branch), without checking the repository URL.
+    /// `settings` is the `VersionControlSettings` body.
+    pub fn seed_convert(&self, space_id: &str, project_id: &str, settings: Value) {
+        {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let space = &mut state.spaces[index];
+            let projects = kinds::kind("projects").expect("the projects kind");
+            let position = collections::position(space, projects, project_id)
+                .unwrap_or_else(|| panic!("no project {project_id}"));
+            let settings = config_as_code::persistence_settings(space, &settings, None)
+                .unwrap_or_else(|e| panic!("seed_convert({project_id}): {:?}", e.body()));
+            config_as_code::convert(space, position, settings, None)
+                .unwrap_or_else(|e| panic!("seed_convert({project_id}): {:?}", e.body()));
+        }
+        self.seeded();
+    }
+
     /// Set a tenant's unscoped common variable value for a library variable set template, by
     /// template name (sensitive when the template's control type is Sensitive).
     pub fn seed_tenant_common_variable(

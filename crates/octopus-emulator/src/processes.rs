@@ -90,19 +90,26 @@ pub fn render(space_id: &str, doc: &Value, self_href: &str) -> Value {
 }
 
 /// `GET /deploymentprocesses?ids&skip&take`.
-pub fn list(space: &SpaceStore, query: &Query) -> Value {
+/// `GET /deploymentprocesses` or `GET /runbookProcesses` (`?ids=` filters): one collection route per
+/// kind of owner, as on the real server.
+pub fn list(space: &SpaceStore, query: &Query, runbooks: bool) -> Value {
     let ids = query.list("ids");
     let items = space
         .processes
         .iter()
-        .filter(|p| !is_runbook_process(p))
+        .filter(|p| is_runbook_process(p) == runbooks)
         .filter(|p| ids.is_empty() || ids.iter().any(|id| id.eq_ignore_ascii_case(id_of(p))))
         .map(|p| render(space.id(), p, &db_self_link(space.id(), p)))
         .collect();
+    let (item_type, route) = if runbooks {
+        ("RunbookProcess", "runbookProcesses")
+    } else {
+        ("DeploymentProcess", "deploymentprocesses")
+    };
     page(
         items,
-        "DeploymentProcess",
-        &format!("/api/{}/deploymentprocesses", space.id()),
+        item_type,
+        &format!("/api/{}/{route}", space.id()),
         "{/id}{?skip,take,ids}",
         query,
     )

@@ -197,7 +197,12 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
         ("GET", []) => Ok(Reply::ok(system::space_root(&space_id))),
         ("GET", ["teams"]) => Ok(Reply::ok(spaces::list_teams(state, Some(&space_id), q))),
 
-        ("GET", ["deploymentprocesses"]) => Ok(Reply::ok(processes::list(&state.spaces[index], q))),
+        ("GET", ["deploymentprocesses"]) => {
+            Ok(Reply::ok(processes::list(&state.spaces[index], q, false)))
+        }
+        ("GET", ["runbookprocesses"]) => {
+            Ok(Reply::ok(processes::list(&state.spaces[index], q, true)))
+        }
         (verb, ["deploymentprocesses" | "runbookprocesses", _]) => {
             let runbook = l[0] == "runbookprocesses";
             process_by_id(state, call, index, &s[1], runbook, verb)

@@ -21,12 +21,16 @@ macro_rules! space_resource {
     };
 }
 
+mod channel;
+mod deployment_process;
 mod environment;
 mod feed;
 mod git_credential;
 mod library_variable_set;
 mod lifecycle;
+mod project;
 mod project_group;
+mod runbook;
 mod sensitive;
 mod space;
 mod tag_set;
@@ -34,13 +38,23 @@ mod team;
 mod tenant;
 mod tenant_variables;
 mod variable_set;
+mod worker_pool;
 
+pub use channel::{Channel, ChannelActionPackage, ChannelRule};
+pub use deployment_process::{
+    ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessStep,
+};
 pub use environment::Environment;
 pub use feed::{Feed, FeedType};
 pub use git_credential::{GitCredential, GitCredentialDetails, RepositoryRestrictions};
 pub use library_variable_set::{ActionTemplateParameter, LibraryVariableSet};
 pub use lifecycle::{Lifecycle, Phase, RetentionPolicy};
+pub use project::{
+    ConnectivityPolicy, DonorPackage, GitPersistenceCredentials, PersistenceSettings, Project,
+    ProjectVersioningStrategy,
+};
 pub use project_group::ProjectGroup;
+pub use runbook::{RunRetentionPolicy, Runbook};
 pub use sensitive::{PropertyValue, SensitiveValue};
 pub use space::Space;
 pub use tag_set::{Tag, TagSet};
@@ -51,6 +65,7 @@ pub use tenant_variables::{
     LegacyTenantVariables,
 };
 pub use variable_set::{Variable, VariableSet, VariableSetWrite, VariableSets};
+pub use worker_pool::{ActionTemplate, WorkerPool};
 
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;

@@ -41,6 +41,28 @@ impl Space {
     }
 }
 
+impl super::Api<Space> {
+    /// A space given as an ID (`Spaces-12`) or an exact name; `None` when there is none.
+    pub async fn resolve(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<Space>, crate::octopus::OctopusError> {
+        if is_space_id(id_or_name) {
+            if let Some(space) = self.get_opt(id_or_name).await? {
+                return Ok(Some(space));
+            }
+        }
+        self.find_by_name(id_or_name).await
+    }
+}
+
+/// `Spaces-<digits>`.
+pub fn is_space_id(value: &str) -> bool {
+    value
+        .strip_prefix("Spaces-")
+        .is_some_and(|number| !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
+}
+
 impl Resource for Space {
     const KIND: &'static str = "space";
     const COLLECTION: &'static str = "spaces";
@@ -51,5 +73,15 @@ impl Resource for Space {
     }
     fn name(&self) -> &str {
         &self.name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn space_ids_and_names() {
+        assert!(super::is_space_id("Spaces-12"));
+        assert!(!super::is_space_id("Spaces-"));
+        assert!(!super::is_space_id("Default"));
     }
 }

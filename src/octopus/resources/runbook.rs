@@ -1,0 +1,52 @@
+//! Runbooks (`/api/{space}/runbooks`, `/projects/{id}/runbooks`).
+
+use super::project::ConnectivityPolicy;
+use super::{null_as_default, Extra};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Runbook {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub space_id: Option<String>,
+    #[serde(default)]
+    pub project_id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runbook_process_id: Option<String>,
+    #[serde(default)]
+    pub environment_scope: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub environments: Vec<String>,
+    #[serde(default)]
+    pub multi_tenancy_mode: Option<String>,
+    #[serde(default)]
+    pub default_guided_failure_mode: Option<String>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub force_package_download: bool,
+    #[serde(default)]
+    pub connectivity_policy: Option<ConnectivityPolicy>,
+    #[serde(default)]
+    pub run_retention_policy: Option<RunRetentionPolicy>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "PascalCase")]
+pub struct RunRetentionPolicy {
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub quantity_to_keep: i32,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub should_keep_forever: bool,
+    #[serde(default)]
+    pub unit: Option<String>,
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+space_resource!(Runbook, "runbook", "runbooks");

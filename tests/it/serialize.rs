@@ -1,0 +1,578 @@
+//! `octofleet serialize` through the real binary against the emulator's management space.
+
+use crate::harness::{api_get, octofleet, Fleet, Run, API_KEY};
+use octofleet::portable::PortableProject;
+use octofleet_sandbox::{seed_template_projects, TemplateProjects, SEEDED_SECRETS};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+
+const CAC_URL: &str = "https://git.example.com/octopuscac/hello_world_cac.git";
+
+async fn fleet() -> (Fleet, TemplateProjects) {
+    let fleet = Fleet::start().await;
+    let projects = seed_template_projects(&fleet.emulator, &fleet.management, CAC_URL);
+    (fleet, projects)
+}
+
+/// The environment the serialize step template exports, for `project`.
+fn step_env(fleet: &Fleet, project: &str) -> Vec<(String, String)> {
+    vec![
+        ("OCTOPUS_WEB_SERVERURI".into(), fleet.emulator.url()),
+        ("MANAGEMENT_OCTOPUS_APIKEY".into(), API_KEY.into()),
+        ("OCTOPUS_SPACE_ID".into(), "Spaces-1".into()),
+        ("OCTOPUS_PROJECT_NAME".into(), project.into()),
+    ]
+}
+
+async fn serialize(fleet: &Fleet, project: &str, args: &[&str]) -> Run {
+    let env = step_env(fleet, project);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut all = vec!["serialize"];
+    all.extend_from_slice(args);
+    octofleet(&all, &env).await
+}
+
+fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    (0..archive.len())
+        .map(|index| {
+            let mut entry = archive.by_index(index).unwrap();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            (entry.name().to_owned(), content)
+        })
+        .collect()
+}
+
+async fn download(fleet: &Fleet, id: &str, version: &str) -> Vec<u8> {
+    let url = format!(
+        "{}/api/Spaces-1/packages/packages-{id}.{version}/raw",
+        fleet.emulator.url()
+    );
+    let response = reqwest::Client::new()
+        .get(url)
+        .header("X-Octopus-ApiKey", API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.bytes().await.unwrap().to_vec()
+}
+
+fn project_json(files: &BTreeMap<String, Vec<u8>>) -> (PortableProject, Value) {
+    let bytes = &files["project.json"];
+    (
+        serde_json::from_slice(bytes).expect("project.json is a portable project"),
+        serde_json::from_slice(bytes).unwrap(),
+    )
+}
+
+fn assert_no_secrets(run: &Run, files: &BTreeMap<String, Vec<u8>>) {
+    for secret in SEEDED_SECRETS {
+        assert!(!run.all_output().contains(secret), "{secret} in the output");
+        for (name, content) in files {
+            assert!(
+                !String::from_utf8_lossy(content).contains(secret),
+                "{secret} in {name}"
+            );
+        }
+    }
+    assert!(!run.all_output().contains(API_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hello_world_lands_in_the_built_in_feed_and_downloads_identical() {
+    let (fleet, _) = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &[
+            "--package-version",
+            "1.0.0",
+            "--output-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.output_variable("PackageId").as_deref(),
+        Some("Hello_World")
+    );
+    assert_eq!(
+        run.output_variable("PackageVersion").as_deref(),
+        Some("1.0.0")
+    );
+
+    let kept = std::fs::read(dir.path().join("Hello_World.1.0.0.zip")).unwrap();
+    assert_eq!(
+        download(&fleet, "Hello_World", "1.0.0").await,
+        kept,
+        "the feed returns the bytes we built"
+    );
+    let feed_entry = api_get(
+        &fleet.emulator,
+        "/api/Spaces-1/packages/packages-Hello_World.1.0.0",
+    )
+    .await;
+    assert_eq!(feed_entry["PackageId"], "Hello_World");
+
+    let files = unzip(&kept);
+    for required in [
+        "project.json",
+        "secrets.json",
+        "README.md",
+        "terraform/config.tf",
+        "terraform/provider.tf",
+    ] {
+        assert!(
+            files.contains_key(required),
+            "{required} missing: {:?}",
+            files.keys().collect::<Vec<_>>()
+        );
+    }
+    assert_no_secrets(&run, &files);
+
+    let (project, _) = project_json(&files);
+    assert_eq!(project.format_version, octofleet::portable::FORMAT_VERSION);
+    assert_eq!(project.project.name, "Hello World");
+    assert_eq!(project.project.lifecycle, "Default Lifecycle");
+    assert!(
+        project.project.included_library_variable_sets.is_empty(),
+        "Export Options is excluded"
+    );
+    let steps: Vec<_> = project
+        .deployment_process
+        .as_ref()
+        .unwrap()
+        .steps
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(steps, ["Hello World", "Show Configuration"]);
+    assert!(
+        project.runbooks.is_empty(),
+        "the __ management runbooks are excluded"
+    );
+
+    let variable = |name: &str| {
+        project
+            .variables
+            .iter()
+            .find(|v| v.name == name)
+            .unwrap_or_else(|| panic!("{name} missing"))
+    };
+    let password = variable("Database[Development].Password");
+    assert_eq!(password.kind, "Sensitive");
+    assert_eq!(password.value, None);
+    assert_eq!(
+        password.scope.environments,
+        ["Development"],
+        "Sync is removed from scopes"
+    );
+    assert_eq!(
+        password.secret.as_deref(),
+        Some("hello_world_database_development__password_1")
+    );
+    assert!(
+        variable("Sync.Only").scope.is_empty(),
+        "scoped only to Sync becomes unscoped"
+    );
+    assert_eq!(
+        variable("App.Port").scope.environments,
+        ["Production", "Test"]
+    );
+    assert!(
+        project
+            .variables
+            .iter()
+            .all(|v| v.name != "Serialize.Workspace"),
+        "scoped only to an excluded runbook"
+    );
+
+    let secrets: BTreeMap<String, String> = serde_json::from_slice(&files["secrets.json"]).unwrap();
+    assert_eq!(
+        secrets,
+        BTreeMap::from([(
+            "hello_world_database_development__password_1".to_owned(),
+            "#{Database[Development].Password | JsonEscape}".to_owned()
+        )])
+    );
+    let sensitive_tf = String::from_utf8(files["terraform/project_variable_sensitive_hello_world_database_development__password_1.tf"].clone()).unwrap();
+    assert!(
+        sensitive_tf.contains("#{Database[Development].Password}"),
+        "{sensitive_tf}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_input_gives_identical_bytes_apart_from_version_and_export_time() {
+    let (fleet, _) = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    assert_eq!(
+        serialize(
+            &fleet,
+            "Hello World",
+            &[
+                "--no-push",
+                "--package-version",
+                "1.0.0",
+                "--output-dir",
+                out
+            ]
+        )
+        .await
+        .code,
+        0
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        serialize(
+            &fleet,
+            "Hello World",
+            &[
+                "--no-push",
+                "--package-version",
+                "1.0.1",
+                "--output-dir",
+                out
+            ]
+        )
+        .await
+        .code,
+        0
+    );
+    let first = unzip(&std::fs::read(dir.path().join("Hello_World.1.0.0.zip")).unwrap());
+    let second = unzip(&std::fs::read(dir.path().join("Hello_World.1.0.1.zip")).unwrap());
+    assert_eq!(
+        first.keys().collect::<Vec<_>>(),
+        second.keys().collect::<Vec<_>>()
+    );
+    for (name, content) in &first {
+        if name == "project.json" {
+            let (_, mut a) = project_json(&first);
+            let (_, mut b) = project_json(&second);
+            a["source"]["exported_at"] = json!(null);
+            b["source"]["exported_at"] = json!(null);
+            assert_eq!(a, b);
+        } else {
+            assert_eq!(content, &second[name], "{name} differs");
+        }
+    }
+    assert!(
+        fleet
+            .emulator
+            .writes()
+            .iter()
+            .all(|w| !w.path.contains("packages")),
+        "--no-push uploads nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_can_be_changed_or_switched_off() {
+    let (fleet, _) = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--no-push",
+        "--package-version",
+        "2.0.0",
+        "--output-dir",
+        dir.path().to_str().unwrap(),
+        "--exclude-runbooks",
+        "-",
+        "--exclude-library-variable-sets",
+        "-",
+        "--exclude-variable-environment-scopes",
+        "-",
+        "--exclude-variables",
+        "^App\\.",
+    ];
+    let run = serialize(&fleet, "Hello World", &args).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (project, _) = project_json(&unzip(
+        &std::fs::read(dir.path().join("Hello_World.2.0.0.zip")).unwrap(),
+    ));
+    let runbooks: Vec<_> = project.runbooks.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        runbooks,
+        ["__ 1. Serialize Project", "__ 2. Deploy Project"]
+    );
+    assert_eq!(
+        project.project.included_library_variable_sets,
+        ["Export Options"]
+    );
+    assert!(project
+        .variables
+        .iter()
+        .all(|v| !v.name.starts_with("App.")));
+    let password = project
+        .variables
+        .iter()
+        .find(|v| v.name == "Database[Development].Password")
+        .unwrap();
+    assert_eq!(password.scope.environments, ["Development", "Sync"]);
+    let workspace = project
+        .variables
+        .iter()
+        .find(|v| v.name == "Serialize.Workspace")
+        .unwrap();
+    assert_eq!(workspace.scope.processes, ["__ 1. Serialize Project"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_as_code_exports_settings_and_secrets_unless_git_values_are_included() {
+    let (fleet, _) = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = serialize(
+        &fleet,
+        "Hello World CaC",
+        &[
+            "--no-push",
+            "--package-version",
+            "1.0.0",
+            "--output-dir",
+            out,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let files = unzip(&std::fs::read(dir.path().join("Hello_World_CaC.1.0.0.zip")).unwrap());
+    assert_no_secrets(&run, &files);
+    let (project, _) = project_json(&files);
+    let vcs = project
+        .project
+        .version_control
+        .as_ref()
+        .expect("CaC settings");
+    assert_eq!(vcs.url, CAC_URL);
+    assert_eq!(vcs.credentials.kind, "Reference");
+    assert_eq!(vcs.credentials.name.as_deref(), Some("Git"));
+    assert!(
+        project.deployment_process.is_none(),
+        "the process lives in git"
+    );
+    let names: Vec<_> = project.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["Slack.Token"], "only secrets");
+
+    let run = serialize(
+        &fleet,
+        "Hello World CaC",
+        &[
+            "--no-push",
+            "--package-version",
+            "1.0.1",
+            "--output-dir",
+            out,
+            "--include-cac-values",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (project, _) = project_json(&unzip(
+        &std::fs::read(dir.path().join("Hello_World_CaC.1.0.1.zip")).unwrap(),
+    ));
+    let steps: Vec<_> = project
+        .deployment_process
+        .as_ref()
+        .expect("read from git")
+        .steps
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert_eq!(steps, ["Approve Production", "Hello World"]);
+    assert_eq!(
+        project.deployment_process.as_ref().unwrap().steps[0].actions[0].environments,
+        ["Production"]
+    );
+    assert_eq!(project.source.git_ref.as_deref(), Some("main"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn golden_project_json_for_the_sandbox_projects() {
+    let (fleet, _) = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for (project, file) in [
+        ("Hello World", "Hello_World"),
+        ("Hello World CaC", "Hello_World_CaC"),
+    ] {
+        let run = serialize(
+            &fleet,
+            project,
+            &[
+                "--no-push",
+                "--package-version",
+                "1.0.0",
+                "--output-dir",
+                out,
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let files = unzip(&std::fs::read(dir.path().join(format!("{file}.1.0.0.zip"))).unwrap());
+        let (portable, value) = project_json(&files);
+        // Model → JSON → model is lossless.
+        let again: PortableProject =
+            serde_json::from_value(serde_json::to_value(&portable).unwrap()).unwrap();
+        assert_eq!(again, portable);
+        insta::assert_json_snapshot!(format!("serialize_{file}_project_json"), value, {
+            ".source.exported_at" => "[exported_at]",
+            ".source.server" => "[server]",
+        });
+        let secrets: Value = serde_json::from_slice(&files["secrets.json"]).unwrap();
+        insta::assert_json_snapshot!(format!("serialize_{file}_secrets_json"), secrets);
+    }
+}
+
+#[test]
+fn the_published_json_schema_is_stable() {
+    let schema = octofleet::portable::json_schema();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/project.schema.json");
+    if std::env::var_os("OCTOFLEET_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, octofleet::package::canonical_json(&schema)).unwrap();
+    }
+    let published: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("docs/project.schema.json"))
+            .unwrap();
+    assert_eq!(schema, published, "regenerate with OCTOFLEET_UPDATE_SCHEMA=1 cargo test --test it schema, and review the change");
+    insta::assert_json_snapshot!("portable_project_schema", schema);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_one_clear_error() {
+    let (fleet, _) = fleet().await;
+    let run = serialize(&fleet, "Helo World", &["--no-push"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `Hello World`"),
+        "{}",
+        run.stderr
+    );
+
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &["--no-push", "--management-space-id", "No Such Space"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("space `No Such Space` was not found"),
+        "{}",
+        run.stderr
+    );
+
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &["--no-push", "--exclude-runbooks", "(unclosed"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Octofleet.Exclude.Runbooks")
+            && run.stderr.contains("not a valid regular expression"),
+        "{}",
+        run.stderr
+    );
+
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &["--no-push", "--terraform-backend", "postgres"],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`postgres` is not a Terraform backend"),
+        "{}",
+        run.stderr
+    );
+
+    assert_eq!(
+        serialize(&fleet, "Hello World", &["--package-version", "3.0.0"])
+            .await
+            .code,
+        0
+    );
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &[
+            "--package-version",
+            "3.0.0",
+            "--overwrite-mode",
+            "FailIfExists",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already in the built-in feed")
+            && run.stderr.contains("OverwriteExisting"),
+        "{}",
+        run.stderr
+    );
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &[
+            "--package-version",
+            "3.0.0",
+            "--overwrite-mode",
+            "IgnoreIfExists",
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!run.all_output().contains(API_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_secrets_are_refused_unless_allowed() {
+    let (fleet, projects) = fleet().await;
+    let development = fleet
+        .emulator
+        .list("Spaces-1", "environments")
+        .into_iter()
+        .find(|e| e["Name"] == "Development")
+        .unwrap();
+    let production = fleet
+        .emulator
+        .list("Spaces-1", "environments")
+        .into_iter()
+        .find(|e| e["Name"] == "Production")
+        .unwrap();
+    fleet.emulator.seed_variables(
+        "Spaces-1",
+        &projects.hello_world,
+        json!([
+            {"Name": "Api.Key", "Value": "a", "Type": "Sensitive", "IsSensitive": true, "Scope": {"Environment": [development["Id"]]}},
+            {"Name": "Api.Key", "Value": "b", "Type": "Sensitive", "IsSensitive": true, "Scope": {"Environment": [production["Id"]]}}
+        ]),
+    );
+    let run = serialize(&fleet, "Hello World", &["--no-push"]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`Api.Key`") && run.stderr.contains("--allow-ambiguous-secrets"),
+        "{}",
+        run.stderr
+    );
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &["--no-push", "--allow-ambiguous-secrets"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("##octopus[stdout-warning]") && run.stdout.contains("Api.Key"),
+        "{}",
+        run.stdout
+    );
+}

@@ -1,0 +1,564 @@
+//! The Octopus step templates in `step-templates/`: the Library's rules for every file, and each
+//! script run under bash the way Calamari runs it, with the real binary against the emulator.
+
+use crate::harness::{Fleet, Run, API_KEY};
+use octofleet_sandbox::MANAGEMENT_SPACE;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The image every template's `Description` must name, so a version bump cannot miss them.
+pub fn image_reference() -> String {
+    format!("ghcr.io/octofleet/octofleet:{}", env!("CARGO_PKG_VERSION"))
+}
+
+pub struct StepTemplate {
+    pub file: PathBuf,
+    pub json: Value,
+}
+
+impl StepTemplate {
+    pub fn script_body(&self) -> &str {
+        self.json["Properties"]["Octopus.Action.Script.ScriptBody"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no inline ScriptBody", self.file.display()))
+    }
+
+    pub fn parameters(&self) -> &[Value] {
+        self.json["Parameters"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
+    /// The parameter values Octopus hands the script: each default with `#{Name}` substituted
+    /// from `variables`, then `overrides` (what a user typed into the step). Like Octostache, an
+    /// undefined variable stays as it was written.
+    pub fn bind(
+        &self,
+        variables: &BTreeMap<&str, String>,
+        overrides: &[(&str, &str)],
+    ) -> BTreeMap<String, String> {
+        let mut values: BTreeMap<String, String> = self
+            .parameters()
+            .iter()
+            .map(|parameter| {
+                let default = parameter["DefaultValue"].as_str().unwrap_or_default();
+                (
+                    parameter["Name"].as_str().unwrap().to_owned(),
+                    substitute(default, variables),
+                )
+            })
+            .collect();
+        for (name, value) in overrides {
+            assert!(values.contains_key(*name), "no parameter {name}");
+            values.insert(name.to_string(), substitute(value, variables));
+        }
+        values
+    }
+}
+
+/// `#{Name}` → its value; anything else (filters, conditionals, undefined names) is kept.
+fn substitute(text: &str, variables: &BTreeMap<&str, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("#{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) if variables.contains_key(&after[..end]) => {
+                out.push_str(&variables[&after[..end]]);
+                rest = &after[end + 1..];
+            }
+            _ => {
+                out.push_str("#{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+pub fn templates_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("step-templates")
+}
+
+/// Every `*.json` in `step-templates/`, parsed strictly (serde_json takes no comments, trailing
+/// commas or BOM, as the Library's jsonlint).
+pub fn all() -> Vec<StepTemplate> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(templates_dir())
+        .expect("step-templates/ exists")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no step templates found");
+    files
+        .into_iter()
+        .map(|file| {
+            let bytes = std::fs::read(&file).unwrap();
+            assert!(
+                !bytes.starts_with(&[0xEF, 0xBB, 0xBF]),
+                "{}: starts with a BOM",
+                file.display()
+            );
+            assert!(
+                !bytes.contains(&b'\r'),
+                "{}: has CR line endings",
+                file.display()
+            );
+            let json = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|error| panic!("{}: not strict JSON: {error}", file.display()));
+            StepTemplate { file, json }
+        })
+        .collect()
+}
+
+pub fn template(file_name: &str) -> StepTemplate {
+    all()
+        .into_iter()
+        .find(|template| template.file.file_name().unwrap() == file_name)
+        .unwrap_or_else(|| panic!("step-templates/{file_name} exists"))
+}
+
+/// The names a script reads with `get_octopusvariable "Name"` (or single quotes).
+pub fn read_names(script: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = script;
+    while let Some(at) = rest.find("get_octopusvariable") {
+        rest = rest[at + "get_octopusvariable".len()..].trim_start();
+        let Some(quote) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            continue;
+        };
+        let body = &rest[1..];
+        let end = body.find(quote).expect("a closing quote");
+        names.push(body[..end].to_owned());
+        rest = &body[end..];
+    }
+    names
+}
+
+/// The environment variables a script exports (`export NAME=...`).
+pub fn exported_names(script: &str) -> Vec<String> {
+    script
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("export "))
+        .filter_map(|rest| rest.split_once('='))
+        .map(|(name, _)| name.trim().to_owned())
+        .collect()
+}
+
+fn assert_random_guid(id: &str, what: &str) {
+    // The Library's own check is an unanchored `.{8}-.{4}-.{4}-.{4}-.{12}`; a parsed v4 UUID is
+    // stricter and also rules out hand-made ones.
+    let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|_| panic!("{what}: `{id}` is no GUID"));
+    assert_eq!(
+        uuid.hyphenated().to_string(),
+        id,
+        "{what}: write GUIDs hyphenated, lower case"
+    );
+    assert!(
+        ![
+            "00000000-0000-0000-0000-000000000000",
+            "abcdef00-ab00-cd00-ef00-000000abcdef"
+        ]
+        .contains(&id),
+        "{what}: `{id}` is the Library's placeholder"
+    );
+    assert_eq!(
+        uuid.get_version_num(),
+        4,
+        "{what}: `{id}` is not a random (v4) GUID"
+    );
+}
+
+/// The Library's CI checks (`spec/step-template-validation-tests.js`) and its review rules.
+#[test]
+fn every_template_follows_the_library_rules() {
+    for entry in std::fs::read_dir(templates_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let allowed = if path.is_dir() {
+            name == "logos" || name == "tests"
+        } else {
+            name.ends_with(".json") || name.ends_with(".ScriptBody.ps1")
+        };
+        assert!(allowed, "step-templates/{name} is not allowed there");
+    }
+
+    let mut ids = BTreeSet::new();
+    let mut names = BTreeSet::new();
+    for template in all() {
+        let file = template
+            .file
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let json = &template.json;
+        let id = json["Id"].as_str().unwrap_or_default();
+        assert_random_guid(id, &file);
+        assert!(ids.insert(id.to_owned()), "{file}: Id {id} is not unique");
+        let name = json["Name"].as_str().unwrap_or_default();
+        assert!(
+            !name.is_empty() && name.chars().count() <= 200,
+            "{file}: Name"
+        );
+        assert!(
+            names.insert(name.to_owned()),
+            "{file}: Name {name} is not unique"
+        );
+        assert!(
+            json["LastModifiedBy"]
+                .as_str()
+                .is_some_and(|by| !by.is_empty()),
+            "{file}: LastModifiedBy"
+        );
+        assert!(
+            json["$Meta"]["ExportedAt"].is_string(),
+            "{file}: $Meta.ExportedAt"
+        );
+        assert_eq!(json["$Meta"]["Type"], "ActionTemplate", "{file}");
+        assert!(json["Version"].is_u64(), "{file}: Version is an integer");
+        assert!(json["Category"].is_string(), "{file}: Category");
+        for package in json["Packages"].as_array().into_iter().flatten() {
+            let feed = &package["FeedId"];
+            assert!(
+                feed.is_null() || feed.as_str().is_some_and(|feed| feed.starts_with('#')),
+                "{file}: Packages[].FeedId must be null or a #{{…}} variable, not {feed}"
+            );
+        }
+        for (key, value) in json["Properties"].as_object().expect("Properties") {
+            assert!(value.is_string(), "{file}: property {key} is not a string");
+        }
+
+        // Our own conventions: a worker in the octofleet execution container, Bash, inline.
+        let properties = &json["Properties"];
+        assert_eq!(json["ActionType"], "Octopus.Script", "{file}");
+        assert_eq!(properties["Octopus.Action.RunOnServer"], "true", "{file}");
+        assert_eq!(properties["Octopus.Action.Script.Syntax"], "Bash", "{file}");
+        assert_eq!(
+            properties["Octopus.Action.Script.ScriptSource"], "Inline",
+            "{file}"
+        );
+        assert!(
+            json["Description"]
+                .as_str()
+                .is_some_and(|text| text.contains(&image_reference())),
+            "{file}: Description must name the image {}",
+            image_reference()
+        );
+
+        let mut parameter_names = BTreeSet::new();
+        for parameter in template.parameters() {
+            let name = parameter["Name"].as_str().unwrap_or_default();
+            assert!(
+                name.starts_with("Octofleet."),
+                "{file}: parameter {name} lacks the prefix"
+            );
+            assert!(
+                parameter_names.insert(name),
+                "{file}: parameter {name} twice"
+            );
+            if let Some(id) = parameter["Id"].as_str() {
+                assert_random_guid(id, &format!("{file}: parameter {name}"));
+                assert!(
+                    ids.insert(id.to_owned()),
+                    "{file}: parameter {name}: Id {id} reused"
+                );
+            }
+            for key in ["Label", "HelpText"] {
+                assert!(
+                    parameter[key].as_str().is_some_and(|text| !text.is_empty()),
+                    "{file}: parameter {name} has no {key}"
+                );
+            }
+            let default = &parameter["DefaultValue"];
+            assert!(
+                default.is_null() || default.is_string(),
+                "{file}: {name} default"
+            );
+            let control = parameter["DisplaySettings"]["Octopus.ControlType"]
+                .as_str()
+                .unwrap_or_default();
+            let secret = ["ApiKey", "Password", "Token", "PrivateKey"]
+                .iter()
+                .any(|word| name.contains(word));
+            assert_eq!(
+                control == "Sensitive",
+                secret,
+                "{file}: {name} is {control}; secrets, and only they, are Sensitive"
+            );
+            if control == "Checkbox" {
+                assert!(
+                    default.is_null() || default == "True" || default == "False",
+                    "{file}: checkbox {name} defaults to True or False"
+                );
+            }
+        }
+    }
+}
+
+/// The script and the parameters agree, and what it exports is what the binary reads.
+#[test]
+fn scripts_read_every_parameter_and_export_only_known_inputs() {
+    let known: BTreeSet<&str> = octofleet::config::ALL_INPUTS
+        .iter()
+        .map(|input| input.env)
+        .collect();
+    for template in all() {
+        let file = template.file.display().to_string();
+        let script = template.script_body();
+        assert!(
+            script.starts_with("set -euo pipefail\n"),
+            "{file}: the script starts with `set -euo pipefail`"
+        );
+        // Inline `#{…}` would be substituted into the script text before bash sees it, so a
+        // quote in a value (or a secret) would break it: values come from get_octopusvariable.
+        assert!(
+            !script.contains("#{"),
+            "{file}: the script uses #{{…}} substitution"
+        );
+
+        let declared: BTreeSet<String> = template
+            .parameters()
+            .iter()
+            .map(|parameter| parameter["Name"].as_str().unwrap().to_owned())
+            .collect();
+        let read: BTreeSet<String> = read_names(script).into_iter().collect();
+        let undeclared: Vec<_> = read.difference(&declared).collect();
+        let unread: Vec<_> = declared.difference(&read).collect();
+        assert!(
+            undeclared.is_empty(),
+            "{file}: reads undeclared {undeclared:?}"
+        );
+        assert!(unread.is_empty(), "{file}: never reads {unread:?}");
+
+        let exported = exported_names(script);
+        assert!(!exported.is_empty(), "{file}: exports nothing");
+        for name in &exported {
+            assert!(
+                known.contains(name.as_str()),
+                "{file}: exports {name}, which octofleet does not read"
+            );
+        }
+        let unique: BTreeSet<_> = exported.iter().collect();
+        assert_eq!(unique.len(), exported.len(), "{file}: exports a name twice");
+        assert!(
+            script.contains(&image_reference()),
+            "{file}: the missing-binary message names the image"
+        );
+    }
+}
+
+#[test]
+fn scripts_pass_bash_syntax_check() {
+    for template in all() {
+        let output = std::process::Command::new("bash")
+            .arg("-n")
+            .arg("-c")
+            .arg(template.script_body())
+            .output()
+            .expect("bash runs");
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            template.file.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// A stand-in for Calamari's Bash bootstrap (`Bootstrap.sh`): the parameters in
+/// `octopus_parameters`, the functions a step script may call, service message values
+/// base64-encoded with openssl as Calamari does, then the script sourced.
+const CALAMARI_BOOTSTRAP: &str = r###"
+get_octopusvariable() {
+  printf '%s' "${octopus_parameters[$1]-}"
+}
+
+encode_servicemessagevalue() {
+  printf '%s' "$1" | openssl enc -base64 -A
+}
+
+set_octopusvariable() {
+  local sensitive=""
+  if [ "${3-}" = "-sensitive" ]; then
+    sensitive=" sensitive='$(encode_servicemessagevalue "True")'"
+  fi
+  echo "##octopus[setVariable name='$(encode_servicemessagevalue "$1")' value='$(encode_servicemessagevalue "$2")'${sensitive}]"
+}
+
+new_octopusartifact() {
+  local path name
+  path="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"
+  name="${2:-$(basename "$1")}"
+  echo "##octopus[createArtifact path='$(encode_servicemessagevalue "$path")' name='$(encode_servicemessagevalue "$name")' length='$(encode_servicemessagevalue "$(wc -c < "$1" | tr -d ' ')")']"
+}
+
+fail_step() {
+  if [ -n "${1-}" ]; then
+    echo "##octopus[resultMessage message='$(encode_servicemessagevalue "$1")']"
+  fi
+  exit 1
+}
+
+source "$1"
+"###;
+
+fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Write `bootstrap.sh` (the stand-in above with `parameters` declared) and `script.sh` into
+/// `dir`; run them as `bash bootstrap.sh script.sh` from `dir`, as Calamari does.
+pub fn write_calamari_files(dir: &Path, script: &str, parameters: &BTreeMap<String, String>) {
+    let mut bootstrap = String::from("declare -A octopus_parameters=(\n");
+    for (name, value) in parameters {
+        bootstrap.push_str(&format!(
+            "  [{}]={}\n",
+            single_quoted(name),
+            single_quoted(value)
+        ));
+    }
+    bootstrap.push_str(")\n");
+    bootstrap.push_str(CALAMARI_BOOTSTRAP);
+    std::fs::write(dir.join("bootstrap.sh"), bootstrap).unwrap();
+    std::fs::write(dir.join("script.sh"), script).unwrap();
+}
+
+/// The Octopus variables of the article's setting, for `tenant` of `fleet`: tenant variables,
+/// system variables, and the user's management API key variable.
+pub fn article_variables(fleet: &Fleet, tenant: &str) -> BTreeMap<&'static str, String> {
+    let url = fleet.emulator.url();
+    BTreeMap::from([
+        ("ManagedTenant.Octopus.Url", url.clone()),
+        ("ManagedTenant.Octopus.ApiKey", API_KEY.to_owned()),
+        ("ManagedTenant.Octopus.SpaceId", "TBD".to_owned()),
+        ("Octopus.Deployment.Tenant.Name", tenant.to_owned()),
+        (
+            "Octopus.Deployment.Tenant.Id",
+            fleet.management.tenant_id(tenant).to_owned(),
+        ),
+        ("Octopus.Web.ServerUri", url),
+        ("Octopus.Space.Id", MANAGEMENT_SPACE.to_owned()),
+        ("Git.Credentials.Username", "octopus".to_owned()),
+        ("Git.Credentials.Password", "git-token-value-42".to_owned()),
+        ("Management.Octopus.ApiKey", API_KEY.to_owned()),
+    ])
+}
+
+/// Run `script` under host bash with the stand-in bootstrap, `path_first` leading `PATH`, and
+/// nothing else inherited: Octopus variables are not environment variables.
+async fn run_like_calamari(
+    script: &str,
+    parameters: &BTreeMap<String, String>,
+    path_first: Option<&Path>,
+) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    write_calamari_files(dir.path(), script, parameters);
+    let system_path = "/usr/local/bin:/usr/bin:/bin";
+    let path = match path_first {
+        Some(first) => format!("{}:{system_path}", first.display()),
+        None => system_path.to_owned(),
+    };
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("bash")
+            .args(["bootstrap.sh", "script.sh"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env("PATH", path)
+            .output(),
+    )
+    .await
+    .expect("the script finishes within two minutes")
+    .expect("bash runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn binary_dir() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_octofleet")).parent().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_space_template_runs_like_calamari_runs_it() {
+    let fleet = Fleet::start().await;
+    let template = template("octofleet-create-space.json");
+
+    // America, with the management API key bound: the space is created and its ID written back.
+    let parameters = template.bind(
+        &article_variables(&fleet, "America"),
+        &[(
+            "Octofleet.Management.ApiKey",
+            "#{Management.Octopus.ApiKey}",
+        )],
+    );
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let space = fleet.space_named("America").expect("the space exists");
+    let space_id = space["Id"].as_str().unwrap();
+    assert_eq!(run.output_variable("SpaceId").as_deref(), Some(space_id));
+    assert_eq!(
+        fleet.tenant_space_id("America").await.as_deref(),
+        Some(space_id)
+    );
+    let credentials = fleet.emulator.list(space_id, "git-credentials");
+    assert!(
+        credentials
+            .iter()
+            .any(|credential| credential["Name"] == "Git"),
+        "the git credential from the Git.Credentials.* defaults"
+    );
+    for secret in [API_KEY, "git-token-value-42"] {
+        assert!(!run.all_output().contains(secret), "a secret was printed");
+    }
+
+    // Europe with the defaults as shipped (management API key empty): no write-back.
+    let parameters = template.bind(&article_variables(&fleet, "Europe"), &[]);
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let space = fleet.space_named("Europe").expect("the space exists");
+    assert_eq!(
+        run.output_variable("SpaceId").as_deref(),
+        space["Id"].as_str()
+    );
+    assert_eq!(
+        fleet.tenant_space_id("Europe").await.as_deref(),
+        Some("TBD")
+    );
+}
+
+#[tokio::test]
+async fn create_space_template_fails_the_step_outside_the_container() {
+    assert!(
+        !Path::new("/usr/local/bin/octofleet").exists()
+            && !Path::new("/usr/bin/octofleet").exists(),
+        "this check needs a machine without octofleet installed system-wide"
+    );
+    let template = template("octofleet-create-space.json");
+    let run = run_like_calamari(template.script_body(), &BTreeMap::new(), None).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    assert!(message.contains(&image_reference()), "{message}");
+}
+
+/// The text of the first `##octopus[resultMessage message='…']` line.
+pub fn result_message(stdout: &str) -> Option<String> {
+    use base64::Engine;
+    let line = stdout.lines().find_map(|line| {
+        line.trim()
+            .strip_prefix("##octopus[resultMessage message='")
+    })?;
+    let encoded = line.split('\'').next()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
