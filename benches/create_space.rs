@@ -2,17 +2,18 @@
 //! latency, for a new space and for a re-run. Prints requests, wall time and peak RSS against
 //! the targets (new space < 15 × latency, re-run < 5 × latency). Run: `cargo bench --bench create_space`.
 
+mod measure;
+
 use octofleet_sandbox::seed_management_space;
 use octopus_emulator::{Emulator, EmulatorConfig};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const API_KEY: &str = "API-BENCH0000000000000000000000";
 const LATENCY: Duration = Duration::from_millis(20);
 const ROUNDS: usize = 5;
 
-struct Measure {
-    wall: Duration,
-    peak_rss_kib: i64,
+struct Round {
+    measure: measure::Measure,
     requests: usize,
     writes: usize,
 }
@@ -36,17 +37,19 @@ fn main() {
         new_space.push(run(&emulator, tenant, management.tenant_id(tenant)));
         rerun.push(run(&emulator, tenant, management.tenant_id(tenant)));
     }
-    println!("create-space, default blueprint + tenant write-back, emulator latency {} ms, {ROUNDS} rounds (median)", LATENCY.as_millis());
+    println!(
+        "create-space, default blueprint + tenant write-back, emulator latency {} ms, {ROUNDS} rounds (median)",
+        LATENCY.as_millis()
+    );
     report("new space", &mut new_space, 15);
     report("re-run   ", &mut rerun, 5);
 }
 
-#[allow(clippy::zombie_processes)] // reaped by wait4 below
-fn run(emulator: &Emulator, tenant: &str, tenant_id: &str) -> Measure {
+fn run(emulator: &Emulator, tenant: &str, tenant_id: &str) -> Round {
     emulator.clear_requests();
     let url = emulator.url();
-    let started = Instant::now();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"))
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"));
+    command
         .arg("create-space")
         .env_clear()
         .env("MANAGEDTENANT_OCTOPUS_URL", &url)
@@ -57,40 +60,25 @@ fn run(emulator: &Emulator, tenant: &str, tenant_id: &str) -> Measure {
         .env("OCTOPUS_SPACE_ID", "Spaces-1")
         .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
         .env("GIT_CREDENTIALS_USERNAME", "octopus")
-        .env("GIT_CREDENTIALS_PASSWORD", "bench-token")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // wait4 (not Child::wait) gives this child's own peak RSS (getrusage(RUSAGE_CHILDREN) would be the maximum of all).
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
-    let wall = started.elapsed();
-    assert_eq!(pid, child.id() as libc::pid_t);
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "create-space failed for {tenant}"
-    );
-    Measure {
-        wall,
-        peak_rss_kib: usage.ru_maxrss,
+        .env("GIT_CREDENTIALS_PASSWORD", "bench-token");
+    let measure = measure::run(&mut command, &format!("create-space for {tenant}"));
+    Round {
+        measure,
         requests: emulator.requests().len(),
         writes: emulator.writes().len(),
     }
 }
 
-fn report(label: &str, runs: &mut [Measure], target_latencies: u32) {
-    runs.sort_by_key(|m| m.wall);
-    let median = &runs[runs.len() / 2];
+fn report(label: &str, runs: &mut [Round], target_latencies: u32) {
+    let median = measure::median(runs, |round| round.measure.wall);
     let target = LATENCY * target_latencies;
     println!(
         "{label}: {:>3} requests ({:>2} writes), wall {:>6.1} ms (target < {} ms: {}), peak RSS {:.1} MiB",
         median.requests,
         median.writes,
-        median.wall.as_secs_f64() * 1000.0,
+        median.measure.wall.as_secs_f64() * 1000.0,
         target.as_millis(),
-        if median.wall < target { "met" } else { "MISSED" },
-        median.peak_rss_kib as f64 / 1024.0
+        if median.measure.wall < target { "met" } else { "MISSED" },
+        median.measure.peak_rss_kib as f64 / 1024.0
     );
 }

@@ -78,7 +78,7 @@ pub struct TargetArgs {
         env = "OCTOFLEET_CACERTIFICATEFILE",
         value_name = "FILE"
     )]
-    pub ca_certificate: Option<PathBuf>,
+    pub ca_certificate: Option<String>,
 }
 
 /// The management instance, where the tenants live (`Management.*`, Octopus system variables).
@@ -218,7 +218,7 @@ pub struct SourceArgs {
         env = "OCTOFLEET_CACERTIFICATEFILE",
         value_name = "FILE"
     )]
-    pub ca_certificate: Option<PathBuf>,
+    pub ca_certificate: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

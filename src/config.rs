@@ -136,6 +136,18 @@ pub fn is_placeholder(value: &str) -> bool {
     value.starts_with("#{") && value.ends_with('}')
 }
 
+/// An optional input still holding `#{...}` was bound to an Octopus variable that is not defined
+/// where the step runs: it counts as unset (said in the log), never as a literal value.
+pub fn optional(value: Option<String>, input: Input) -> Option<String> {
+    match value {
+        Some(value) if is_placeholder(&value) => {
+            tracing::warn!("{input} is `{value}`, an Octopus variable reference that was never substituted; treating it as unset");
+            None
+        }
+        other => other,
+    }
+}
+
 fn required(value: Option<String>, input: Input, problems: &mut Problems) -> Option<String> {
     match value {
         Some(value) if is_placeholder(&value) => {
@@ -203,10 +215,8 @@ pub struct ServerConfig {
     pub ca_file: Option<PathBuf>,
 }
 
-fn parse_ca_file(value: Option<PathBuf>, problems: &mut Problems) -> Option<PathBuf> {
-    let path = value
-        .or_else(|| std::env::var_os(CA_CERTIFICATE.octopus).map(PathBuf::from))
-        .filter(|path| !path.as_os_str().is_empty())?;
+fn parse_ca_file(value: &Option<String>, problems: &mut Problems) -> Option<PathBuf> {
+    let path = PathBuf::from(optional(raw(value, CA_CERTIFICATE), CA_CERTIFICATE)?);
     if !path.is_file() {
         problems.add(
             CA_CERTIFICATE,
@@ -222,7 +232,7 @@ fn parse_ca_file(value: Option<PathBuf>, problems: &mut Problems) -> Option<Path
 pub fn parse_target(args: &TargetArgs, problems: &mut Problems) -> Option<ServerConfig> {
     let url = parse_url(raw(&args.url, TENANT_URL), TENANT_URL, problems);
     let api_key = parse_api_key(raw(&args.api_key, TENANT_API_KEY), TENANT_API_KEY, problems);
-    let ca_file = parse_ca_file(args.ca_certificate.clone(), problems);
+    let ca_file = parse_ca_file(&args.ca_certificate, problems);
     Some(ServerConfig {
         url: url?,
         api_key: api_key?,
@@ -282,10 +292,16 @@ pub fn parse_management(
     ca_file: Option<PathBuf>,
     problems: &mut Problems,
 ) -> Option<WriteBackConfig> {
-    let api_key = raw(&args.management_api_key, MANAGEMENT_API_KEY);
+    let api_key = optional(
+        raw(&args.management_api_key, MANAGEMENT_API_KEY),
+        MANAGEMENT_API_KEY,
+    );
     let tenant_id = raw(&args.tenant_id, TENANT_ID);
-    let explicit_url = raw(&args.management_url, MANAGEMENT_URL);
-    let explicit_space = raw(&args.management_space_id, MANAGEMENT_SPACE);
+    let explicit_url = optional(raw(&args.management_url, MANAGEMENT_URL), MANAGEMENT_URL);
+    let explicit_space = optional(
+        raw(&args.management_space_id, MANAGEMENT_SPACE),
+        MANAGEMENT_SPACE,
+    );
     if api_key.is_none() && explicit_url.is_none() && explicit_space.is_none() {
         return None;
     }
@@ -413,7 +429,7 @@ impl SerializeConfig {
             MANAGEMENT_API_KEY,
             &mut problems,
         );
-        let ca_file = parse_ca_file(source_args.ca_certificate.clone(), &mut problems);
+        let ca_file = parse_ca_file(&source_args.ca_certificate, &mut problems);
         let space = management_space(
             raw(&source_args.management_space_id, MANAGEMENT_SPACE),
             &source_args.space_id,
@@ -441,32 +457,51 @@ impl SerializeConfig {
                 &["Sync"],
             ),
             excluded_runbooks: parse_regex(
-                raw(&args.exclude_runbooks, EXCLUDE_RUNBOOKS),
+                optional(
+                    raw(&args.exclude_runbooks, EXCLUDE_RUNBOOKS),
+                    EXCLUDE_RUNBOOKS,
+                ),
                 Some("^__ "),
                 EXCLUDE_RUNBOOKS,
                 &mut problems,
             ),
             excluded_variables: parse_regex(
-                raw(&args.exclude_variables, EXCLUDE_VARIABLES),
+                optional(
+                    raw(&args.exclude_variables, EXCLUDE_VARIABLES),
+                    EXCLUDE_VARIABLES,
+                ),
                 None,
                 EXCLUDE_VARIABLES,
                 &mut problems,
             ),
             allow_ambiguous_secrets: parse_bool(
-                raw(&args.allow_ambiguous_secrets, ALLOW_AMBIGUOUS_SECRETS),
+                optional(
+                    raw(&args.allow_ambiguous_secrets, ALLOW_AMBIGUOUS_SECRETS),
+                    ALLOW_AMBIGUOUS_SECRETS,
+                ),
                 ALLOW_AMBIGUOUS_SECRETS,
                 &mut problems,
             ),
         };
         let include_cac_values = parse_bool(
-            raw(&args.include_cac_values, INCLUDE_CAC_VALUES),
+            optional(
+                raw(&args.include_cac_values, INCLUDE_CAC_VALUES),
+                INCLUDE_CAC_VALUES,
+            ),
             INCLUDE_CAC_VALUES,
             &mut problems,
         );
-        let push = !parse_bool(raw(&args.no_push, NO_PUSH), NO_PUSH, &mut problems);
+        let push = !parse_bool(
+            optional(raw(&args.no_push, NO_PUSH), NO_PUSH),
+            NO_PUSH,
+            &mut problems,
+        );
 
-        let terraform_backend = raw(&args.terraform_backend, TERRAFORM_BACKEND)
-            .map(|backend| backend.to_ascii_lowercase());
+        let terraform_backend = optional(
+            raw(&args.terraform_backend, TERRAFORM_BACKEND),
+            TERRAFORM_BACKEND,
+        )
+        .map(|backend| backend.to_ascii_lowercase());
         if let Some(backend) = &terraform_backend {
             if !TERRAFORM_BACKENDS.contains(&backend.as_str()) {
                 problems.add(
@@ -478,7 +513,7 @@ impl SerializeConfig {
                 );
             }
         }
-        let package_id = raw(&args.package_id, PACKAGE_ID);
+        let package_id = optional(raw(&args.package_id, PACKAGE_ID), PACKAGE_ID);
         if let Some(id) = &package_id {
             let valid = id
                 .chars()
@@ -488,7 +523,8 @@ impl SerializeConfig {
                 problems.add(PACKAGE_ID, format!("`{id}` is not a package ID: use letters, digits, `.`, `-` and `_`, starting with a letter or digit"));
             }
         }
-        let package_version = raw(&args.package_version, PACKAGE_VERSION);
+        let package_version =
+            optional(raw(&args.package_version, PACKAGE_VERSION), PACKAGE_VERSION);
         if let Some(version) = &package_version {
             let valid = version.starts_with(|c: char| c.is_ascii_digit())
                 && version
@@ -498,7 +534,10 @@ impl SerializeConfig {
                 problems.add(PACKAGE_VERSION, format!("`{version}` is not a package version: use a version such as 1.2.3 or 2026.11.26.120000"));
             }
         }
-        let overwrite_mode = match raw(&args.overwrite_mode, OVERWRITE_MODE) {
+        let overwrite_mode = match optional(
+            raw(&args.overwrite_mode, OVERWRITE_MODE),
+            OVERWRITE_MODE,
+        ) {
             None => crate::package::OverwriteMode::default(),
             Some(mode) => match crate::package::OverwriteMode::parse(&mode) {
                 Some(mode) => mode,
@@ -521,7 +560,7 @@ impl SerializeConfig {
                 );
             }
         }
-        let upload_space = raw(&args.upload_space, UPLOAD_SPACE);
+        let upload_space = optional(raw(&args.upload_space, UPLOAD_SPACE), UPLOAD_SPACE);
         problems.finish(|| SerializeConfig {
             source: ServerConfig {
                 url: url.expect("no problems means a URL"),
@@ -561,10 +600,10 @@ impl CreateSpaceConfig {
     pub fn from_args(args: &CreateSpaceArgs) -> Result<Self, ConfigError> {
         let mut problems = Problems::default();
         let target = parse_target(&args.target, &mut problems);
-        let ca_file = args.target.ca_certificate.clone();
+        let ca_file = target.as_ref().and_then(|target| target.ca_file.clone());
         let write_back = parse_management(&args.management, ca_file, &mut problems);
 
-        let (name_input, name) = match raw(&args.space_name, SPACE_NAME) {
+        let (name_input, name) = match optional(raw(&args.space_name, SPACE_NAME), SPACE_NAME) {
             Some(name) => (SPACE_NAME, Some(name)),
             None => (TENANT_NAME, raw(&args.tenant_name, TENANT_NAME)),
         };
@@ -575,13 +614,14 @@ impl CreateSpaceConfig {
             }
         }
 
-        let space_managers: Vec<String> = raw(&args.space_managers, SPACE_MANAGERS)
-            .unwrap_or_else(|| "teams-administrators".to_owned())
-            .split(',')
-            .map(str::trim)
-            .filter(|team| !team.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let space_managers: Vec<String> =
+            optional(raw(&args.space_managers, SPACE_MANAGERS), SPACE_MANAGERS)
+                .unwrap_or_else(|| "teams-administrators".to_owned())
+                .split(',')
+                .map(str::trim)
+                .filter(|team| !team.is_empty())
+                .map(str::to_owned)
+                .collect();
         if space_managers.is_empty() {
             problems.add(
                 SPACE_MANAGERS,
@@ -589,40 +629,44 @@ impl CreateSpaceConfig {
             );
         }
 
-        let git_username = raw(&args.git_username, GIT_USERNAME);
-        let git_password = raw(&args.git_password, GIT_PASSWORD).map(Secret::new);
-        let (blueprint, blueprint_source) = match raw(&args.blueprint, BLUEPRINT) {
-            Some(path) => {
-                let source = BlueprintSource::File(PathBuf::from(&path));
-                match Blueprint::load_file(&PathBuf::from(&path), |name| std::env::var(name).ok()) {
-                    Ok(blueprint) => (Some(blueprint), source),
-                    Err(errors) => {
-                        for error in errors {
-                            problems.add(BLUEPRINT, error);
+        let git_username = optional(raw(&args.git_username, GIT_USERNAME), GIT_USERNAME);
+        let git_password =
+            optional(raw(&args.git_password, GIT_PASSWORD), GIT_PASSWORD).map(Secret::new);
+        let (blueprint, blueprint_source) =
+            match optional(raw(&args.blueprint, BLUEPRINT), BLUEPRINT) {
+                Some(path) => {
+                    let source = BlueprintSource::File(PathBuf::from(&path));
+                    match Blueprint::load_file(&PathBuf::from(&path), |name| {
+                        std::env::var(name).ok()
+                    }) {
+                        Ok(blueprint) => (Some(blueprint), source),
+                        Err(errors) => {
+                            for error in errors {
+                                problems.add(BLUEPRINT, error);
+                            }
+                            (None, source)
                         }
-                        (None, source)
                     }
                 }
-            }
-            None => {
-                match (&git_username, &git_password) {
-                    (Some(_), None) => problems.add(
-                        GIT_PASSWORD,
-                        "missing while Git.Credentials.Username is set: give both or neither",
-                    ),
-                    (None, Some(_)) => problems.add(
-                        GIT_USERNAME,
-                        "missing while Git.Credentials.Password is set: give both or neither",
-                    ),
-                    _ => {}
+                None => {
+                    match (&git_username, &git_password) {
+                        (Some(_), None) => problems.add(
+                            GIT_PASSWORD,
+                            "missing while Git.Credentials.Username is set: give both or neither",
+                        ),
+                        (None, Some(_)) => problems.add(
+                            GIT_USERNAME,
+                            "missing while Git.Credentials.Password is set: give both or neither",
+                        ),
+                        _ => {}
+                    }
+                    let credential = git_username.zip(git_password);
+                    (
+                        Some(Blueprint::built_in(credential)),
+                        BlueprintSource::BuiltIn,
+                    )
                 }
-                let credential = git_username.zip(git_password);
-                (
-                    Some(Blueprint::built_in(credential)),
-                    BlueprintSource::BuiltIn,
-                )
-            }
-        };
+            };
 
         problems.finish(|| CreateSpaceConfig {
             target: target.expect("no problems means a target"),

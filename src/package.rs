@@ -171,35 +171,6 @@ pub async fn download(
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_versions_and_names_follow_the_article() {
-        assert_eq!(package_id_for("Hello World CaC"), "Hello_World_CaC");
-        let time = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:05:02Z")
-            .unwrap()
-            .with_timezone(&chrono::Utc);
-        assert_eq!(version_at(time), "2026.11.26.090502");
-        assert_eq!(file_name("Hello_World", "1.0.0"), "Hello_World.1.0.0.zip");
-    }
-
-    #[test]
-    fn zips_are_deterministic() {
-        let files: BTreeMap<String, Vec<u8>> = [("b.txt", "two"), ("a/one.json", "{}")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
-            .collect();
-        let first = build_zip(&files);
-        std::thread::sleep(std::time::Duration::from_millis(1100));
-        assert_eq!(first, build_zip(&files));
-        let archive = zip::ZipArchive::new(std::io::Cursor::new(first)).unwrap();
-        let names: Vec<_> = archive.file_names().collect();
-        assert!(names.contains(&"a/one.json") && names.contains(&"b.txt"));
-    }
-}
-
 /// JSON with object keys sorted at every level and a final newline: identical input, identical bytes.
 pub fn canonical_json<T: serde::Serialize>(value: &T) -> Vec<u8> {
     fn sorted(value: serde_json::Value) -> serde_json::Value {
@@ -275,4 +246,33 @@ fn package_readme(
         format = project.format_version,
         count = secrets.len(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_versions_and_names_follow_the_article() {
+        assert_eq!(package_id_for("Hello World CaC"), "Hello_World_CaC");
+        let time = chrono::DateTime::parse_from_rfc3339("2026-11-26T09:05:02Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc);
+        assert_eq!(version_at(time), "2026.11.26.090502");
+        assert_eq!(file_name("Hello_World", "1.0.0"), "Hello_World.1.0.0.zip");
+    }
+
+    #[test]
+    fn zips_are_deterministic() {
+        let files: BTreeMap<String, Vec<u8>> = [("b.txt", "two"), ("a/one.json", "{}")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+            .collect();
+        let first = build_zip(&files);
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        assert_eq!(first, build_zip(&files));
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(first)).unwrap();
+        let names: Vec<_> = archive.file_names().collect();
+        assert!(names.contains(&"a/one.json") && names.contains(&"b.txt"));
+    }
 }

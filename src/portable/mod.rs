@@ -2,6 +2,7 @@
 //! read from an Octopus server. Knows nothing of HTTP itself: `reader` takes already-fetched documents.
 
 pub mod model;
+pub mod naming;
 pub mod reader;
 
 pub use model::*;

@@ -2,6 +2,7 @@
 //! ids become names, the filters apply, and secrets become placeholders.
 
 use super::model::{self as portable, PortableProject, FORMAT_VERSION};
+pub use super::naming::{sanitize, secret_key};
 use crate::octopus::resources::{
     ActionTemplate, Channel, DeploymentProcess, Environment, Feed, GitCredential,
     LibraryVariableSet, Lifecycle, ProcessAction, ProcessStep, Project, ProjectGroup,
@@ -88,36 +89,6 @@ pub enum ReadError {
     AmbiguousSecrets(Vec<String>),
     #[error("the server's answer is missing the {0}")]
     Missing(&'static str),
-}
-
-/// The label octoterra gives a project variable, `<project>_<variable>_<n>`, which is also the
-/// secret's key in `secrets.json` and its Terraform variable name (the article's
-/// `hello_world_database_development__password_1`).
-pub fn secret_key(project_name: &str, variable_name: &str, occurrence: usize) -> String {
-    format!(
-        "{}_{}_{occurrence}",
-        sanitize(project_name),
-        sanitize(variable_name)
-    )
-}
-
-/// octoterra's sanitizer: lower case, every character outside `[a-z0-9]` → `_`, and a leading
-/// `_` when the result does not start with a letter or `_`.
-pub fn sanitize(name: &str) -> String {
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if !out.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        out.insert(0, '_');
-    }
-    out
 }
 
 /// Id → name for one kind of resource.

@@ -6,25 +6,7 @@
 use crate::portable::PortableProject;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// octoterra's `SanitizeName`: lower case, every character outside `[a-z0-9]` becomes `_`, and a
-/// `_` is prefixed when the result does not start with a letter or `_`.
-pub fn sanitize(name: &str) -> String {
-    // Character by character, as the portable reader's `secret_key` does, so the two agree.
-    let mut out: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if !out.starts_with(|c: char| c.is_ascii_lowercase() || c == '_') {
-        out.insert(0, '_');
-    }
-    out
-}
+pub use crate::portable::naming::{sanitize, secret_key as sensitive_variable_label};
 
 /// A label made of a fixed prefix and names. The whole string is sanitized at once, which for a
 /// prefix starting with a letter equals the runbooks' Octostache rule
@@ -71,14 +53,6 @@ pub fn runbook_label(project_name: &str, runbook_name: &str) -> String {
 /// `runbook_<p>_<r>_name`: overrides a downstream runbook's name.
 pub fn runbook_name_variable(project_name: &str, runbook_name: &str) -> String {
     format!("{}_name", runbook_label(project_name, runbook_name))
-}
-
-/// `<p>_<variable>_<n>`: a project variable's resource label and, for a sensitive variable, the
-/// name of the Terraform variable holding its value and its key in `secrets.json` (the article's
-/// `hello_world_database_development__password_1`). Each name is sanitized on its own, as
-/// octoterra and the portable reader's `secret_key` do; `n` counts from 1 per variable name.
-pub fn sensitive_variable_label(project_name: &str, variable_name: &str, n: usize) -> String {
-    format!("{}_{}_{n}", sanitize(project_name), sanitize(variable_name))
 }
 
 /// The label of each project variable, in model order, unique across the project.

@@ -369,3 +369,29 @@ async fn servers_before_2025_2_get_the_legacy_tenant_variables_document() {
     assert_eq!(fleet.create_space("Europe", &[], &[]).await.code, 0);
     assert!(fleet.emulator.writes().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsubstituted_optional_inputs_and_blank_paths_count_as_unset() {
+    let fleet = Fleet::start().await;
+    let env = [
+        ("GIT_CREDENTIALS_USERNAME", "#{Git.Credentials.Username}"),
+        ("GIT_CREDENTIALS_PASSWORD", "#{Git.Credentials.Password}"),
+        ("OCTOFLEET_CACERTIFICATEFILE", ""),
+    ];
+    let run = fleet.create_space("America", &[], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("never substituted; treating it as unset"),
+        "{}",
+        run.stderr
+    );
+    let space_id = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        crate::harness::names(&fleet.emulator, &space_id, "git-credentials").is_empty(),
+        "no credential named after a placeholder"
+    );
+}

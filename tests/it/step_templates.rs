@@ -549,6 +549,30 @@ async fn create_space_template_fails_the_step_outside_the_container() {
     assert!(message.contains(&image_reference()), "{message}");
 }
 
+/// Run without a tenant, the tenant variables in the defaults stay `#{…}`: octofleet names them.
+#[tokio::test]
+async fn create_space_template_run_untenanted_reports_the_unsubstituted_variables() {
+    let template = template("octofleet-create-space.json");
+    let variables = BTreeMap::from([
+        (
+            "Octopus.Web.ServerUri",
+            "https://octopus.example.com".to_owned(),
+        ),
+        ("Octopus.Space.Id", MANAGEMENT_SPACE.to_owned()),
+    ]);
+    let parameters = template.bind(&variables, &[]);
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    for variable in [
+        "#{ManagedTenant.Octopus.Url}",
+        "#{ManagedTenant.Octopus.ApiKey}",
+        "#{Octopus.Deployment.Tenant.Name}",
+    ] {
+        assert!(run.stderr.contains(variable), "{variable}: {}", run.stderr);
+    }
+    assert!(result_message(&run.stdout).is_some(), "{}", run.stdout);
+}
+
 /// The text of the first `##octopus[resultMessage message='…']` line.
 pub fn result_message(stdout: &str) -> Option<String> {
     use base64::Engine;

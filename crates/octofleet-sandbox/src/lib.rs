@@ -416,3 +416,111 @@ pub fn seed_template_projects(
         git_credential: credential_id,
     }
 }
+
+/// The shape of a generated project, for benchmarks.
+#[derive(Debug, Clone, Copy)]
+pub struct LargeProjectShape {
+    pub steps: usize,
+    pub variables: usize,
+    pub environments: usize,
+    pub runbooks: usize,
+    pub runbook_steps: usize,
+    pub library_variable_sets: usize,
+}
+
+impl LargeProjectShape {
+    /// The serialize issue's benchmark project.
+    pub const BENCHMARK: LargeProjectShape = LargeProjectShape {
+        steps: 100,
+        variables: 2000,
+        environments: 20,
+        runbooks: 20,
+        runbook_steps: 10,
+        library_variable_sets: 10,
+    };
+}
+
+/// Seed a generated project named `name` of the given shape into `space_id` (deterministic:
+/// the same shape gives the same project). One variable in fifty is sensitive, each with its
+/// own name, so the export is unambiguous. Returns the project id.
+pub fn seed_large_project(
+    emulator: &Emulator,
+    space_id: &str,
+    name: &str,
+    shape: LargeProjectShape,
+) -> String {
+    let environments: Vec<String> = (0..shape.environments)
+        .map(|i| {
+            id_of(&emulator.seed(
+                space_id,
+                "environments",
+                json!({"Name": format!("{name} Env {i:02}")}),
+            ))
+        })
+        .collect();
+    let sets: Vec<String> = (0..shape.library_variable_sets)
+        .map(|i| {
+            id_of(&emulator.seed(
+                space_id,
+                "libraryvariablesets",
+                json!({"Name": format!("{name} Set {i:02}"), "ContentType": "Variables"}),
+            ))
+        })
+        .collect();
+    let project = emulator.seed(
+        space_id,
+        "projects",
+        json!({
+            "Name": name,
+            "LifecycleId": named(emulator, space_id, "lifecycles", "Default Lifecycle"),
+            "ProjectGroupId": named(emulator, space_id, "projectgroups", "Default Project Group"),
+            "IncludedLibraryVariableSetIds": sets
+        }),
+    );
+    let project_id = id_of(&project);
+    let steps = |prefix: &str, count: usize| -> Value {
+        (0..count)
+            .map(|i| {
+                script_step(
+                    &format!("{prefix} {i:03}"),
+                    &format!("echo \"step {i} in #{{Octopus.Environment.Name}}\""),
+                )
+            })
+            .collect()
+    };
+    emulator.seed_process(
+        space_id,
+        project["DeploymentProcessId"].as_str().expect("a process"),
+        steps("Step", shape.steps),
+    );
+    for r in 0..shape.runbooks {
+        let runbook = emulator.seed(
+            space_id,
+            "runbooks",
+            json!({"Name": format!("Runbook {r:02}"), "ProjectId": project_id}),
+        );
+        let process_id = runbook["RunbookProcessId"]
+            .as_str()
+            .expect("runbooks have a process")
+            .to_owned();
+        emulator.seed_process(
+            space_id,
+            &process_id,
+            steps(&format!("Runbook {r:02} Step"), shape.runbook_steps),
+        );
+    }
+    let variables: Vec<Value> = (0..shape.variables)
+        .map(|i| {
+            let scope: Vec<&String> = environments.iter().skip(i % shape.environments.max(1)).step_by(7).collect();
+            if i % 50 == 0 {
+                json!({"Name": format!("Secret.{i:04}"), "Value": format!("secret-{i}"), "Type": "Sensitive", "IsSensitive": true,
+                       "Scope": {"Environment": scope}})
+            } else {
+                json!({"Name": format!("Setting.{:03}", i / 4), "Value": format!("value-{i}"), "Type": "String",
+                       "Scope": {"Environment": scope}})
+            }
+        })
+        .collect();
+    emulator.seed_variables(space_id, &project_id, Value::Array(variables));
+    project_id
+}

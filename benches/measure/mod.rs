@@ -1,0 +1,41 @@
+//! Running the real binary as a child and measuring it: wall time and its own peak RSS.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+pub struct Measure {
+    pub wall: Duration,
+    pub peak_rss_kib: i64,
+}
+
+/// Run `command` to completion; panics when it fails (a benchmark of a failure measures nothing).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
+pub fn run(command: &mut Command, what: &str) -> Measure {
+    let started = Instant::now();
+    let child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    // wait4 (not Child::wait) gives this child's own peak RSS; getrusage(RUSAGE_CHILDREN)
+    // would be the maximum over every child so far.
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    assert_eq!(pid, child.id() as libc::pid_t);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{what} failed"
+    );
+    Measure {
+        wall,
+        peak_rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// The median by wall time.
+pub fn median<T>(runs: &mut [T], wall: impl Fn(&T) -> Duration) -> &T {
+    runs.sort_by_key(|run| wall(run));
+    &runs[runs.len() / 2]
+}
