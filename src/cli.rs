@@ -2,7 +2,6 @@
 //! raw here; `config` validates them into typed settings.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,8 +40,9 @@ pub enum Command {
     /// Serialize a template project to a template package (project.json, secrets.json and a
     /// Terraform module) and push it to the built-in feed.
     Serialize(Box<SerializeArgs>),
-    /// Fork a Config-as-Code repository for a tenant (not implemented yet).
-    Fork(PendingArgs),
+    /// Create the tenant's downstream Config-as-Code repository on Gitea, GitHub or GitLab and
+    /// mirror the upstream branch (or every branch and tag) into it with shared history.
+    Fork(Box<ForkArgs>),
     /// Deploy a template package into a managed space (not implemented yet).
     Deploy(PendingArgs),
     /// Show what deploy would change (not implemented yet).
@@ -312,9 +312,105 @@ pub struct SerializeArgs {
 
     /// Also write the zip into this directory. [Octopus: Octofleet.OutputDir]
     #[arg(long = "output-dir", env = "OCTOFLEET_OUTPUTDIR", value_name = "DIR")]
-    pub output_dir: Option<PathBuf>,
+    pub output_dir: Option<String>,
 
     /// Do not upload the package. [Octopus: Octofleet.NoPush]
     #[arg(long = "no-push", env = "OCTOFLEET_NOPUSH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_push: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ForkArgs {
+    /// gitea (default), github or gitlab. [Octopus: Git.Platform]
+    #[arg(long = "git-platform", env = "GIT_PLATFORM", value_name = "PLATFORM")]
+    pub git_platform: Option<String>,
+
+    /// http or https (default https). [Octopus: Git.Url.Protocol]
+    #[arg(
+        long = "git-protocol",
+        env = "GIT_URL_PROTOCOL",
+        value_name = "PROTOCOL"
+    )]
+    pub git_protocol: Option<String>,
+
+    /// Host (and port) of the git server, e.g. gitea:3000 or github.com. [Octopus: Git.Url.Host]
+    #[arg(long = "git-host", env = "GIT_URL_HOST", value_name = "HOST")]
+    pub git_host: Option<String>,
+
+    /// Organization (GitLab: group) that holds the repositories; may be your own user name. [Octopus: Git.Url.Organization]
+    #[arg(
+        long = "git-organization",
+        env = "GIT_URL_ORGANIZATION",
+        value_name = "ORG"
+    )]
+    pub git_organization: Option<String>,
+
+    /// Upstream repository name in the organization (default: the project name, sanitized). [Octopus: Git.Url.Template]
+    #[arg(long = "git-template", env = "GIT_URL_TEMPLATE", value_name = "NAME")]
+    pub git_template: Option<String>,
+
+    /// Downstream repository name (default: <tenant>_<project>, sanitized). [Octopus: Git.Url.NewRepo]
+    #[arg(long = "git-new-repo", env = "GIT_URL_NEWREPO", value_name = "NAME")]
+    pub git_new_repo: Option<String>,
+
+    /// Full URL of the upstream repository (default: <protocol>://<host>/<organization>/<template>.git). [Octopus: Git.Url.Upstream]
+    #[arg(long = "git-upstream", env = "GIT_URL_UPSTREAM", value_name = "URL")]
+    pub git_upstream: Option<String>,
+
+    /// The branch to mirror and make the default branch (default main). [Octopus: Git.Branch.MainLine]
+    #[arg(
+        long = "git-main-line",
+        env = "GIT_BRANCH_MAINLINE",
+        value_name = "BRANCH"
+    )]
+    pub git_main_line: Option<String>,
+
+    /// Git and API username. [Octopus: Git.Credentials.Username]
+    #[arg(
+        long = "git-username",
+        env = "GIT_CREDENTIALS_USERNAME",
+        value_name = "USER"
+    )]
+    pub git_username: Option<String>,
+
+    /// Git and API password or access token. [Octopus: Git.Credentials.Password]
+    #[arg(
+        long = "git-password",
+        env = "GIT_CREDENTIALS_PASSWORD",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub git_password: Option<String>,
+
+    /// The tenant the repository is for. [Octopus: Octopus.Deployment.Tenant.Name]
+    #[arg(
+        long = "tenant-name",
+        env = "OCTOPUS_DEPLOYMENT_TENANT_NAME",
+        value_name = "NAME"
+    )]
+    pub tenant_name: Option<String>,
+
+    /// The template project's name, for the repository names. [Octopus: Octopus.Project.Name]
+    #[arg(
+        long = "project-name",
+        env = "OCTOPUS_PROJECT_NAME",
+        value_name = "NAME"
+    )]
+    pub project_name: Option<String>,
+
+    /// The exported project's name, preferred to Octopus.Project.Name for the new repository's name. [Octopus: Exported.Project.Name]
+    #[arg(
+        long = "exported-project-name",
+        env = "EXPORTED_PROJECT_NAME",
+        value_name = "NAME"
+    )]
+    pub exported_project_name: Option<String>,
+
+    /// Mirror every upstream branch and tag, not only the main line. [Octopus: Octofleet.Fork.AllBranches]
+    #[arg(long = "all-branches", env = "OCTOFLEET_FORK_ALLBRANCHES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub all_branches: Option<String>,
+
+    /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them). [Octopus: Octofleet.Fork.Force]
+    #[arg(long = "force", env = "OCTOFLEET_FORK_FORCE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub force: Option<String>,
 }

@@ -54,6 +54,17 @@ inputs! {
     OVERWRITE_MODE = "Octofleet.Package.OverwriteMode", "OCTOFLEET_PACKAGE_OVERWRITEMODE", "overwrite-mode";
     OUTPUT_DIR = "Octofleet.OutputDir", "OCTOFLEET_OUTPUTDIR", "output-dir";
     NO_PUSH = "Octofleet.NoPush", "OCTOFLEET_NOPUSH", "no-push";
+    GIT_PLATFORM = "Git.Platform", "GIT_PLATFORM", "git-platform";
+    GIT_PROTOCOL = "Git.Url.Protocol", "GIT_URL_PROTOCOL", "git-protocol";
+    GIT_HOST = "Git.Url.Host", "GIT_URL_HOST", "git-host";
+    GIT_ORGANIZATION = "Git.Url.Organization", "GIT_URL_ORGANIZATION", "git-organization";
+    GIT_TEMPLATE = "Git.Url.Template", "GIT_URL_TEMPLATE", "git-template";
+    GIT_NEW_REPO = "Git.Url.NewRepo", "GIT_URL_NEWREPO", "git-new-repo";
+    GIT_UPSTREAM = "Git.Url.Upstream", "GIT_URL_UPSTREAM", "git-upstream";
+    GIT_MAIN_LINE = "Git.Branch.MainLine", "GIT_BRANCH_MAINLINE", "git-main-line";
+    EXPORTED_PROJECT_NAME = "Exported.Project.Name", "EXPORTED_PROJECT_NAME", "exported-project-name";
+    FORK_ALL_BRANCHES = "Octofleet.Fork.AllBranches", "OCTOFLEET_FORK_ALLBRANCHES", "all-branches";
+    FORK_FORCE = "Octofleet.Fork.Force", "OCTOFLEET_FORK_FORCE", "force";
 }
 
 impl Input {
@@ -129,6 +140,15 @@ pub fn raw(value: &Option<String>, input: Input) -> Option<String> {
         .or_else(|| std::env::var(input.octopus).ok())
         .map(|value| value.trim().to_owned())
         .filter(|value| !value.is_empty())
+}
+
+/// As [`raw`], but keeping surrounding spaces, which are part of a regular expression
+/// (`^__ ` must not become `^__`). Blank still counts as absent.
+pub fn raw_untrimmed(value: &Option<String>, input: Input) -> Option<String> {
+    value
+        .clone()
+        .or_else(|| std::env::var(input.octopus).ok())
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// `#{Name}` left as it was: the Octopus variable it names was not defined where the step ran.
@@ -443,22 +463,28 @@ impl SerializeConfig {
 
         let filters = crate::portable::reader::Filters {
             excluded_library_variable_sets: parse_list(
-                raw(
-                    &args.exclude_library_variable_sets,
+                optional(
+                    raw(
+                        &args.exclude_library_variable_sets,
+                        EXCLUDE_LIBRARY_VARIABLE_SETS,
+                    ),
                     EXCLUDE_LIBRARY_VARIABLE_SETS,
                 ),
                 &["Export Options"],
             ),
             excluded_variable_environments: parse_list(
-                raw(
-                    &args.exclude_variable_environment_scopes,
+                optional(
+                    raw(
+                        &args.exclude_variable_environment_scopes,
+                        EXCLUDE_VARIABLE_ENVIRONMENTS,
+                    ),
                     EXCLUDE_VARIABLE_ENVIRONMENTS,
                 ),
                 &["Sync"],
             ),
             excluded_runbooks: parse_regex(
                 optional(
-                    raw(&args.exclude_runbooks, EXCLUDE_RUNBOOKS),
+                    raw_untrimmed(&args.exclude_runbooks, EXCLUDE_RUNBOOKS),
                     EXCLUDE_RUNBOOKS,
                 ),
                 Some("^__ "),
@@ -467,7 +493,7 @@ impl SerializeConfig {
             ),
             excluded_variables: parse_regex(
                 optional(
-                    raw(&args.exclude_variables, EXCLUDE_VARIABLES),
+                    raw_untrimmed(&args.exclude_variables, EXCLUDE_VARIABLES),
                     EXCLUDE_VARIABLES,
                 ),
                 None,
@@ -547,11 +573,7 @@ impl SerializeConfig {
                 }
             },
         };
-        let output_dir = args
-            .output_dir
-            .clone()
-            .or_else(|| std::env::var_os(OUTPUT_DIR.octopus).map(PathBuf::from))
-            .filter(|dir| !dir.as_os_str().is_empty());
+        let output_dir = optional(raw(&args.output_dir, OUTPUT_DIR), OUTPUT_DIR).map(PathBuf::from);
         if let Some(dir) = &output_dir {
             if dir.exists() && !dir.is_dir() {
                 problems.add(
@@ -679,6 +701,200 @@ impl CreateSpaceConfig {
     }
 }
 
+/// Validated settings for `fork`.
+#[derive(Debug, Clone)]
+pub struct ForkConfig {
+    pub platform: crate::forge::Platform,
+    pub protocol: String,
+    pub host: String,
+    pub organization: String,
+    /// The downstream repository's name.
+    pub new_repo: String,
+    /// The upstream repository's clone URL (no credentials in it).
+    pub upstream_url: String,
+    pub main_line: String,
+    pub username: String,
+    pub password: Secret,
+    pub all_branches: bool,
+    pub force: bool,
+}
+
+impl ForkConfig {
+    pub fn from_args(args: &crate::cli::ForkArgs) -> Result<Self, ConfigError> {
+        use crate::forge::{is_valid_repository_name, repository_name, Platform};
+        let mut problems = Problems::default();
+        let platform = match optional(raw(&args.git_platform, GIT_PLATFORM), GIT_PLATFORM) {
+            None => Platform::Gitea,
+            Some(text) => Platform::parse(&text).unwrap_or_else(|| {
+                problems.add(
+                    GIT_PLATFORM,
+                    format!(
+                        "`{text}` is not a supported platform: use one of {}",
+                        Platform::NAMES
+                    ),
+                );
+                Platform::Gitea
+            }),
+        };
+        let protocol = optional(raw(&args.git_protocol, GIT_PROTOCOL), GIT_PROTOCOL)
+            .map(|protocol| protocol.to_ascii_lowercase())
+            .unwrap_or_else(|| "https".to_owned());
+        if protocol != "http" && protocol != "https" {
+            problems.add(
+                GIT_PROTOCOL,
+                format!("`{protocol}` is not a protocol fork speaks: use http or https"),
+            );
+        }
+        let host = required(raw(&args.git_host, GIT_HOST), GIT_HOST, &mut problems);
+        if let Some(host) = &host {
+            let valid = Url::parse(&format!("{protocol}://{host}/")).is_ok_and(|url| {
+                url.host().is_some() && url.path() == "/" && url.username().is_empty()
+            });
+            if !valid {
+                problems.add(GIT_HOST, format!("`{host}` is not a host name with an optional port, e.g. gitea:3000 or github.com"));
+            }
+        }
+        let organization = required(
+            raw(&args.git_organization, GIT_ORGANIZATION),
+            GIT_ORGANIZATION,
+            &mut problems,
+        );
+        let project_name = optional(raw(&args.project_name, PROJECT_NAME), PROJECT_NAME);
+        let exported_name = optional(
+            raw(&args.exported_project_name, EXPORTED_PROJECT_NAME),
+            EXPORTED_PROJECT_NAME,
+        );
+        let tenant_name = optional(raw(&args.tenant_name, TENANT_NAME), TENANT_NAME);
+
+        // The new repository: given, or `<tenant>_<project>` sanitized as the reference
+        // implementation does.
+        let new_repo = match optional(raw(&args.git_new_repo, GIT_NEW_REPO), GIT_NEW_REPO) {
+            Some(name) => Some(name),
+            None => match (
+                &tenant_name,
+                exported_name.as_ref().or(project_name.as_ref()),
+            ) {
+                (Some(tenant), Some(project)) => Some(format!(
+                    "{}_{}",
+                    repository_name(tenant),
+                    repository_name(project)
+                )),
+                _ => {
+                    problems.add(
+                        GIT_NEW_REPO,
+                        format!(
+                        "missing: set it, or set {} and {} (or {}) to name it <tenant>_<project>",
+                        TENANT_NAME.octopus, EXPORTED_PROJECT_NAME.octopus, PROJECT_NAME.octopus
+                    ),
+                    );
+                    None
+                }
+            },
+        };
+        if let Some(name) = &new_repo {
+            if !is_valid_repository_name(name) {
+                problems.add(
+                    GIT_NEW_REPO,
+                    format!(
+                    "`{name}` is not a repository name (letters, digits, `-`, `_`, `.`): e.g. `{}`",
+                    repository_name(name)
+                ),
+                );
+            }
+        }
+
+        let upstream_url = match optional(raw(&args.git_upstream, GIT_UPSTREAM), GIT_UPSTREAM) {
+            Some(text) => match Url::parse(&text) {
+                Ok(url) if !url.username().is_empty() || url.password().is_some() => {
+                    // The value is not repeated: it holds a credential.
+                    problems.add(GIT_UPSTREAM, "has credentials in it: give the URL without them and the credentials as Git.Credentials.Username and Git.Credentials.Password");
+                    None
+                }
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                    Some(text)
+                }
+                _ => {
+                    problems.add(GIT_UPSTREAM, format!("`{text}` is not an http(s) repository URL, e.g. https://gitea.example.com/org/template.git"));
+                    None
+                }
+            },
+            None => {
+                let template = match optional(raw(&args.git_template, GIT_TEMPLATE), GIT_TEMPLATE) {
+                    Some(template) => Some(template),
+                    None => project_name.as_deref().map(repository_name),
+                };
+                match (&template, &host, &organization) {
+                    (Some(template), _, _) if !is_valid_repository_name(template) => {
+                        problems.add(GIT_TEMPLATE, format!("`{template}` is not a repository name (letters, digits, `-`, `_`, `.`)"));
+                        None
+                    }
+                    (Some(template), Some(host), Some(organization)) => {
+                        Some(format!("{protocol}://{host}/{organization}/{template}.git"))
+                    }
+                    (None, _, _) => {
+                        problems.add(
+                            GIT_TEMPLATE,
+                            format!(
+                            "missing: set it (or {}), or set {} to use the sanitized project name",
+                            GIT_UPSTREAM.octopus, PROJECT_NAME.octopus
+                        ),
+                        );
+                        None
+                    }
+                    _ => None,
+                }
+            }
+        };
+
+        let main_line = optional(raw(&args.git_main_line, GIT_MAIN_LINE), GIT_MAIN_LINE)
+            .unwrap_or_else(|| "main".to_owned());
+        if !git2::Reference::is_valid_name(&format!("refs/heads/{main_line}")) {
+            problems.add(
+                GIT_MAIN_LINE,
+                format!("`{main_line}` is not a valid branch name"),
+            );
+        }
+        let password = required(
+            raw(&args.git_password, GIT_PASSWORD),
+            GIT_PASSWORD,
+            &mut problems,
+        )
+        .map(Secret::new);
+        // GitHub and GitLab take a token for git with any username; Gitea needs the user's name.
+        let username = match optional(raw(&args.git_username, GIT_USERNAME), GIT_USERNAME) {
+            Some(username) => Some(username),
+            None if platform != Platform::Gitea => Some(platform.token_username().to_owned()),
+            None => required(None, GIT_USERNAME, &mut problems),
+        };
+        let all_branches = parse_bool(
+            optional(
+                raw(&args.all_branches, FORK_ALL_BRANCHES),
+                FORK_ALL_BRANCHES,
+            ),
+            FORK_ALL_BRANCHES,
+            &mut problems,
+        );
+        let force = parse_bool(
+            optional(raw(&args.force, FORK_FORCE), FORK_FORCE),
+            FORK_FORCE,
+            &mut problems,
+        );
+        problems.finish(|| ForkConfig {
+            platform,
+            protocol,
+            host: host.expect("no problems means a host"),
+            organization: organization.expect("no problems means an organization"),
+            new_repo: new_repo.expect("no problems means a repository name"),
+            upstream_url: upstream_url.expect("no problems means an upstream"),
+            main_line,
+            username: username.expect("no problems means a username"),
+            password: password.expect("no problems means a password"),
+            all_branches,
+            force,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -723,6 +939,28 @@ mod tests {
         for input in ALL_INPUTS {
             assert!(seen.contains(&input.octopus), "{input} has no flag");
         }
+    }
+
+    #[test]
+    fn regex_inputs_keep_their_spaces_and_lists_ignore_placeholders() {
+        assert_eq!(
+            raw_untrimmed(&Some("^__ ".into()), EXCLUDE_RUNBOOKS).as_deref(),
+            Some("^__ ")
+        );
+        assert_eq!(raw_untrimmed(&Some("  ".into()), EXCLUDE_RUNBOOKS), None);
+        let sets = parse_list(
+            optional(
+                Some("#{Excluded.Sets}".into()),
+                EXCLUDE_LIBRARY_VARIABLE_SETS,
+            ),
+            &["Export Options"],
+        );
+        assert_eq!(
+            sets,
+            ["Export Options"],
+            "an undefined variable falls back to the default"
+        );
+        assert!(parse_list(Some("-".into()), &["Export Options"]).is_empty());
     }
 
     #[test]

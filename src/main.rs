@@ -1,9 +1,10 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
 use clap::Parser;
-use octofleet::actions::{create_space, serialize, ActionError};
+use octofleet::actions::{create_space, fork, serialize, ActionError};
 use octofleet::cli::{Cli, Command, OutputFormat};
-use octofleet::config::{CreateSpaceConfig, SerializeConfig};
+use octofleet::config::{CreateSpaceConfig, ForkConfig, SerializeConfig};
+use octofleet::forge::mirror::RefAction;
 use octofleet::service_messages::{emit, ServiceMessage};
 use std::process::ExitCode;
 
@@ -71,7 +72,32 @@ async fn run(cli: &Cli) -> Result<(), ActionError> {
             }
             Ok(())
         }
-        Command::Fork(_) => Err(ActionError::NotImplemented("fork")),
+        Command::Fork(args) => {
+            let config = ForkConfig::from_args(args)?;
+            let report = fork::run(&config).await?;
+            let pushed = report
+                .refs
+                .iter()
+                .filter(|r| r.action != RefAction::Unchanged)
+                .count();
+            tracing::info!(
+                "{} {} ← {}: {} of {} refs changed, {} bytes pushed",
+                if report.created { "created" } else { "updated" },
+                report.repository_url,
+                report.upstream_url,
+                pushed,
+                report.refs.len(),
+                report.bytes_pushed
+            );
+            match cli.output {
+                OutputFormat::Text => emit(&[ServiceMessage::set_variable(
+                    "RepositoryUrl",
+                    &report.repository_url,
+                )]),
+                OutputFormat::Json => print_json(&report),
+            }
+            Ok(())
+        }
         Command::Deploy(_) => Err(ActionError::NotImplemented("deploy")),
         Command::Plan(_) => Err(ActionError::NotImplemented("plan")),
     }
@@ -98,13 +124,20 @@ fn report(error: &ActionError, output: OutputFormat) {
     }
     eprintln!("error: {text}");
     match output {
-        OutputFormat::Text => emit(&[ServiceMessage::result_message(
-            text.lines().next().unwrap_or(""),
-        )]),
+        // The task summary shows one line: every problem goes into it, not just the heading.
+        OutputFormat::Text => emit(&[ServiceMessage::result_message(&one_line(&text))]),
         OutputFormat::Json => {
             print_json(&serde_json::json!({"error": text, "exit_code": error.exit_code()}))
         }
     }
+}
+
+fn one_line(text: &str) -> String {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn init_logging(filter: &str) {

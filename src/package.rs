@@ -92,7 +92,8 @@ pub enum UploadOutcome {
 pub enum PackageError {
     #[error(
         "package {package_id} version {version} is already in the built-in feed of {space} and the overwrite mode is \
-         FailIfExists: give a new --package-version or use --overwrite-mode OverwriteExisting"
+         FailIfExists: give a new Octofleet.Package.Version (--package-version) or set Octofleet.Package.OverwriteMode \
+         (--overwrite-mode) to OverwriteExisting"
     )]
     AlreadyExists {
         package_id: String,

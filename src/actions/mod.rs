@@ -1,6 +1,7 @@
 //! The actions octofleet runs, one per invocation, and the one error type they report with its exit code.
 
 pub mod create_space;
+pub mod fork;
 pub mod serialize;
 
 use crate::apply::space_blueprint::ConvergeError;
@@ -36,7 +37,7 @@ pub enum ActionError {
     /// the feed refused a duplicate).
     #[error("{0}")]
     Failed(String),
-    #[error("`octofleet {0}` is not implemented yet; this version implements create-space and serialize")]
+    #[error("`octofleet {0}` is not implemented yet; this version implements create-space, serialize and fork")]
     NotImplemented(&'static str),
 }
 

@@ -81,7 +81,7 @@ pub enum ReadError {
     #[error(
         "sensitive variable{} {} {} several scoped values, and one placeholder cannot supply several secrets: \
          give each value its own name (scoped to the Sync environment, as the article requires), or pass \
-         --allow-ambiguous-secrets to export them with one placeholder each",
+         Octofleet.AllowAmbiguousSecrets (--allow-ambiguous-secrets) to export them with one placeholder each",
         if .0.len() == 1 { "" } else { "s" },
         .0.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "),
         if .0.len() == 1 { "has" } else { "have" }
@@ -915,7 +915,13 @@ fn portable_variable(
             roles: scope_of("Role"),
             channels: scope_of("Channel"),
             steps: scope_of("Action"),
-            tenant_tags: scope_of("TenantTag"),
+            // Tenant tag scopes already hold canonical names ("Set/Tag"), which is how they are
+            // referred to everywhere; `ScopeValues` would give the bare tag name.
+            tenant_tags: {
+                let mut tags = variable.scope.get("TenantTag").cloned().unwrap_or_default();
+                tags.sort();
+                tags
+            },
             processes,
             machines: scope_of("Machine"),
         },

@@ -4,6 +4,7 @@ mod bad_input;
 mod client;
 mod create_space;
 mod faults;
+mod fork;
 mod harness;
 mod image;
 mod payloads;

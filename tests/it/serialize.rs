@@ -426,6 +426,25 @@ async fn golden_project_json_for_the_sandbox_projects() {
         });
         let secrets: Value = serde_json::from_slice(&files["secrets.json"]).unwrap();
         insta::assert_json_snapshot!(format!("serialize_{file}_secrets_json"), secrets);
+        // The Terraform module, as the package carries it: schema-checked and pinned file by file.
+        let module: BTreeMap<String, String> = files
+            .iter()
+            .filter_map(|(path, content)| {
+                Some((
+                    path.strip_prefix("terraform/")?.to_owned(),
+                    String::from_utf8(content.clone()).unwrap(),
+                ))
+            })
+            .collect();
+        let problems = crate::terraform::Schema::load().check(&module);
+        assert!(problems.is_empty(), "{file}:\n{}", problems.join("\n"));
+        insta::assert_snapshot!(
+            format!("serialize_{file}_terraform_files"),
+            module.keys().cloned().collect::<Vec<_>>().join("\n")
+        );
+        for (path, content) in &module {
+            insta::assert_snapshot!(format!("serialize_{file}_terraform_{path}"), content);
+        }
     }
 }
 
@@ -575,4 +594,301 @@ async fn ambiguous_secrets_are_refused_unless_allowed() {
         "{}",
         run.stdout
     );
+}
+
+/// Every field of the portable model, from a project seeded with server ids: each id must come
+/// out as a name, and properties the model does not know must be carried through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_field_of_a_rich_project_is_read_by_name() {
+    let (fleet, _) = fleet().await;
+    let emulator = &fleet.emulator;
+    let s = "Spaces-1";
+    let id = |doc: &Value| doc["Id"].as_str().unwrap().to_owned();
+    let env = |name: &str| {
+        id(&emulator
+            .list(s, "environments")
+            .into_iter()
+            .find(|e| e["Name"] == name)
+            .unwrap())
+    };
+    let lifecycle = id(&emulator.seed(s, "lifecycles", json!({"Name": "Hotfix", "Phases": []})));
+    let group = id(&emulator.seed(s, "projectgroups", json!({"Name": "Payments"})));
+    let feed = id(&emulator.seed(
+        s,
+        "feeds",
+        json!({"Name": "Docker Hub", "FeedType": "Docker", "FeedUri": "https://index.docker.io"}),
+    ));
+    let pool = id(&emulator.seed(
+        s,
+        "workerpools",
+        json!({"Name": "Linux Workers", "WorkerPoolType": "StaticWorkerPool"}),
+    ));
+    let template = id(&emulator.seed(s, "actiontemplates", json!({"Name": "Slack - Notify", "ActionType": "Octopus.Script", "Version": 7, "Properties": {}, "Parameters": []})));
+    emulator.seed(
+        s,
+        "tagsets",
+        json!({"Name": "Region", "Tags": [{"Name": "EU", "Color": "#333333"}]}),
+    );
+    let shared = id(&emulator.seed(
+        s,
+        "libraryvariablesets",
+        json!({"Name": "Shared", "ContentType": "Variables"}),
+    ));
+    let project = emulator.seed(
+        s,
+        "projects",
+        json!({
+            "Name": "Rich",
+            "Description": "Uses everything.",
+            "LifecycleId": env_lifecycle(emulator),
+            "ProjectGroupId": group,
+            "IncludedLibraryVariableSetIds": [shared],
+            "TenantedDeploymentMode": "TenantedOrUntenanted",
+            "DefaultGuidedFailureMode": "On",
+            "ReleaseNotesTemplate": "Notes for #{Octopus.Release.Number}",
+            "DiscreteChannelRelease": true,
+            "DefaultToSkipIfAlreadyInstalled": true,
+            "VersioningStrategy": {"Template": null, "DonorPackage": {"DeploymentAction": "Deploy API", "PackageReference": ""}},
+            "ProjectConnectivityPolicy": {"SkipMachineBehavior": "SkipUnavailableMachines", "TargetRoles": ["web"], "AllowDeploymentsToNoTargets": true, "ExcludeUnhealthyTargets": true},
+            "Templates": [
+                {"Id": "8a1b9c3e-0000-4000-8000-000000000001", "Name": "Tenant.Url", "Label": "URL", "HelpText": "Where it runs", "DefaultValue": "https://x", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
+                {"Id": "8a1b9c3e-0000-4000-8000-000000000002", "Name": "Tenant.Key", "Label": "Key", "DefaultValue": {"HasValue": true, "NewValue": "template-secret-default"}, "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}
+            ],
+            "FutureSetting": {"Enabled": true}
+        }),
+    );
+    let project_id = id(&project);
+    let hotfix = id(&emulator.seed(s, "channels", json!({
+        "Name": "Hotfix", "ProjectId": project_id, "LifecycleId": lifecycle, "TenantTags": ["Region/EU"],
+        "Rules": [{"VersionRange": "[1.0,2.0)", "Tag": "^hotfix", "ActionPackages": [{"DeploymentAction": "Deploy API", "PackageReference": ""}]}]
+    })));
+    let process = emulator.seed_process(s, project["DeploymentProcessId"].as_str().unwrap(), json!([
+        {
+            "Name": "Deploy API", "PackageRequirement": "AfterPackageAcquisition", "Condition": "Variable", "StartTrigger": "StartAfterPrevious",
+            "Properties": {"Octopus.Action.TargetRoles": "web, api", "Octopus.Action.MaxParallelism": "2", "Octopus.Step.ConditionVariableExpression": "#{Deploy}"},
+            "Actions": [
+                {
+                    "Name": "Deploy API", "ActionType": "Octopus.KubernetesDeployContainers", "IsRequired": true, "CanBeUsedForProjectVersioning": true,
+                    "Condition": "Success", "Notes": "The API.", "WorkerPoolId": pool,
+                    "Environments": [env("Production")], "ExcludedEnvironments": [env("Test")], "Channels": [hotfix], "TenantTags": ["Region/EU"],
+                    "Container": {"FeedId": feed, "Image": "octopusdeploy/worker-tools:6"},
+                    "Packages": [{"Name": "", "PackageId": "payments-api", "FeedId": feed, "AcquisitionLocation": "NotAcquired", "Properties": {"SelectionMode": "immediate"}}],
+                    "GitDependencies": [{"Name": "", "RepositoryUri": "https://git.example.com/charts.git", "DefaultBranch": "main", "GitCredentialType": "Anonymous"}],
+                    "Properties": {"Octopus.Action.Package.FeedId": feed, "Octopus.Action.KubernetesContainers.Namespace": "payments", "Octopus.Action.Secret": {"HasValue": true, "NewValue": "action-secret-value"}},
+                    "FutureActionField": 42
+                },
+                {
+                    "Name": "Notify", "ActionType": "Octopus.Script", "WorkerPoolVariable": "Pool",
+                    "Properties": {"Octopus.Action.Template.Id": template, "Octopus.Action.Template.Version": "7", "Slack.Channel": "#ops"}
+                }
+            ]
+        }
+    ]));
+    let deploy_api = process["Steps"][0]["Actions"][0]["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let runbook = emulator.seed(s, "runbooks", json!({
+        "Name": "Restart", "ProjectId": project_id, "Description": "Restarts the API.", "EnvironmentScope": "Specified",
+        "Environments": [env("Production")], "MultiTenancyMode": "Tenanted", "DefaultGuidedFailureMode": "Off", "ForcePackageDownload": true,
+        "RunRetentionPolicy": {"QuantityToKeep": 10, "ShouldKeepForever": false, "Unit": "Days"}
+    }));
+    emulator.seed_process(s, runbook["RunbookProcessId"].as_str().unwrap(), json!([
+        {"Name": "Restart", "Actions": [{"Name": "Restart", "ActionType": "Octopus.Script", "Properties": {"Octopus.Action.Script.ScriptBody": "restart"}}]}
+    ]));
+    emulator.seed_variables(s, &project_id, json!([
+        {"Name": "Scoped", "Value": "v", "Type": "String", "Description": "every scope kind",
+         "Scope": {"Environment": [env("Production")], "Role": ["web"], "Channel": [hotfix], "Action": [deploy_api], "TenantTag": ["Region/EU"], "ProcessOwner": [runbook["Id"].clone()]}},
+        {"Name": "Prompted", "Value": "", "Type": "String",
+         "Prompt": {"Label": "Reason", "Description": "Why deploy?", "Required": true, "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}},
+        {"Name": "Secret.Key", "Value": "rich-secret-value", "Type": "Sensitive", "IsSensitive": true, "Scope": {}}
+    ]));
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = serialize(
+        &fleet,
+        "Rich",
+        &[
+            "--no-push",
+            "--package-version",
+            "1.0.0",
+            "--output-dir",
+            dir.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let files = unzip(&std::fs::read(dir.path().join("Rich.1.0.0.zip")).unwrap());
+    for secret in [
+        "template-secret-default",
+        "action-secret-value",
+        "rich-secret-value",
+    ] {
+        assert!(
+            files
+                .values()
+                .all(|content| !String::from_utf8_lossy(content).contains(secret)),
+            "{secret} exported"
+        );
+        assert!(!run.all_output().contains(secret));
+    }
+    let (project, value) = project_json(&files);
+    let settings = &project.project;
+    assert_eq!(
+        (
+            settings.project_group.as_str(),
+            settings.tenanted_deployment_mode.as_str()
+        ),
+        ("Payments", "TenantedOrUntenanted")
+    );
+    assert_eq!(settings.included_library_variable_sets, ["Shared"]);
+    assert_eq!(
+        settings
+            .versioning_strategy
+            .as_ref()
+            .unwrap()
+            .donor_package
+            .as_ref()
+            .unwrap()
+            .deployment_action,
+        "Deploy API"
+    );
+    assert_eq!(
+        settings.connectivity_policy.as_ref().unwrap().target_roles,
+        ["web"]
+    );
+    assert_eq!(
+        settings.templates[1].default_value,
+        Some(octofleet::portable::PropertyValue::Sensitive(
+            octofleet::portable::SensitiveProperty {
+                sensitive: true,
+                secret: None
+            }
+        ))
+    );
+    assert_eq!(
+        settings.extra["FutureSetting"],
+        json!({"Enabled": true}),
+        "unknown settings are carried through"
+    );
+
+    let step = &project.deployment_process.as_ref().unwrap().steps[0];
+    assert_eq!(step.roles, ["web", "api"]);
+    assert!(!step.properties.contains_key("Octopus.Action.TargetRoles"));
+    let action = &step.actions[0];
+    assert_eq!(action.worker_pool.as_deref(), Some("Linux Workers"));
+    assert_eq!(
+        (
+            action.environments.clone(),
+            action.excluded_environments.clone(),
+            action.channels.clone()
+        ),
+        (
+            vec!["Production".to_owned()],
+            vec!["Test".to_owned()],
+            vec!["Hotfix".to_owned()]
+        )
+    );
+    assert_eq!(
+        action.container.as_ref().unwrap().feed.as_deref(),
+        Some("Docker Hub")
+    );
+    assert_eq!(action.packages[0].feed, "Docker Hub");
+    assert_eq!(
+        action.properties["Octopus.Action.Package.FeedId"],
+        octofleet::portable::PropertyValue::Text("Docker Hub".into())
+    );
+    assert_eq!(action.extra["FutureActionField"], json!(42));
+    assert_eq!(action.git_dependencies.len(), 1);
+    let notify = &step.actions[1];
+    assert_eq!(
+        notify
+            .step_template
+            .as_ref()
+            .map(|t| (t.name.as_str(), t.version)),
+        Some(("Slack - Notify", 7))
+    );
+    assert!(
+        !notify.properties.contains_key("Octopus.Action.Template.Id"),
+        "no source-space ids"
+    );
+
+    let channel = project
+        .channels
+        .iter()
+        .find(|c| c.name == "Hotfix")
+        .unwrap();
+    assert_eq!(channel.lifecycle.as_deref(), Some("Hotfix"));
+    assert_eq!(
+        channel.rules[0].action_packages[0].deployment_action,
+        "Deploy API"
+    );
+    let runbook = &project.runbooks[0];
+    assert_eq!(
+        (
+            runbook.environments.clone(),
+            runbook.multi_tenancy_mode.as_str()
+        ),
+        (vec!["Production".to_owned()], "Tenanted")
+    );
+    assert_eq!(
+        runbook.retention_policy.as_ref().unwrap().quantity_to_keep,
+        10
+    );
+    assert_eq!(runbook.process.steps[0].name, "Restart");
+
+    let scoped = project
+        .variables
+        .iter()
+        .find(|v| v.name == "Scoped")
+        .unwrap();
+    assert_eq!(scoped.scope.environments, ["Production"]);
+    assert_eq!(scoped.scope.roles, ["web"]);
+    assert_eq!(scoped.scope.channels, ["Hotfix"]);
+    assert_eq!(scoped.scope.steps, ["Deploy API"]);
+    assert_eq!(scoped.scope.tenant_tags, ["Region/EU"]);
+    assert_eq!(scoped.scope.processes, ["Restart"]);
+    let prompted = project
+        .variables
+        .iter()
+        .find(|v| v.name == "Prompted")
+        .unwrap();
+    assert!(prompted.prompt.as_ref().unwrap().required);
+    assert_eq!(
+        project
+            .variables
+            .iter()
+            .find(|v| v.name == "Secret.Key")
+            .unwrap()
+            .secret
+            .as_deref(),
+        Some("rich_secret_key_1")
+    );
+
+    let again: PortableProject =
+        serde_json::from_value(serde_json::to_value(&project).unwrap()).unwrap();
+    assert_eq!(again, project, "model → JSON → model is lossless");
+    insta::assert_json_snapshot!("serialize_rich_project_json", value, {".source.exported_at" => "[exported_at]", ".source.server" => "[server]"});
+    let module: BTreeMap<String, String> = files
+        .iter()
+        .filter_map(|(path, content)| {
+            Some((
+                path.strip_prefix("terraform/")?.to_owned(),
+                String::from_utf8(content.clone()).unwrap(),
+            ))
+        })
+        .collect();
+    let problems = crate::terraform::Schema::load().check(&module);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+fn env_lifecycle(emulator: &octopus_emulator::Emulator) -> String {
+    emulator
+        .list("Spaces-1", "lifecycles")
+        .into_iter()
+        .find(|l| l["Name"] == "Default Lifecycle")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

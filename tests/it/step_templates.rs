@@ -297,6 +297,20 @@ fn every_template_follows_the_library_rules() {
                     "{file}: checkbox {name} defaults to True or False"
                 );
             }
+            if control == "Select" {
+                let options = parameter["DisplaySettings"]["Octopus.SelectOptions"]
+                    .as_str()
+                    .unwrap_or_default();
+                let values: Vec<&str> = options
+                    .lines()
+                    .map(|option| option.split_once('|').map_or(option, |(value, _)| value))
+                    .collect();
+                assert!(!values.is_empty(), "{file}: select {name} has no options");
+                assert!(
+                    default.is_null() || values.iter().any(|value| default == value),
+                    "{file}: select {name} defaults to one of its options"
+                );
+            }
         }
     }
 }
@@ -536,17 +550,19 @@ async fn create_space_template_runs_like_calamari_runs_it() {
 }
 
 #[tokio::test]
-async fn create_space_template_fails_the_step_outside_the_container() {
+async fn every_template_fails_the_step_outside_the_container() {
     assert!(
         !Path::new("/usr/local/bin/octofleet").exists()
             && !Path::new("/usr/bin/octofleet").exists(),
         "this check needs a machine without octofleet installed system-wide"
     );
-    let template = template("octofleet-create-space.json");
-    let run = run_like_calamari(template.script_body(), &BTreeMap::new(), None).await;
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    let message = result_message(&run.stdout).expect("a resultMessage");
-    assert!(message.contains(&image_reference()), "{message}");
+    for template in all() {
+        let file = template.file.display().to_string();
+        let run = run_like_calamari(template.script_body(), &BTreeMap::new(), None).await;
+        assert_eq!(run.code, 1, "{file}: {}\n{}", run.stdout, run.stderr);
+        let message = result_message(&run.stdout).expect("a resultMessage");
+        assert!(message.contains(&image_reference()), "{file}: {message}");
+    }
 }
 
 /// Run without a tenant, the tenant variables in the defaults stay `#{…}`: octofleet names them.
@@ -571,6 +587,258 @@ async fn create_space_template_run_untenanted_reports_the_unsubstituted_variable
         assert!(run.stderr.contains(variable), "{variable}: {}", run.stderr);
     }
     assert!(result_message(&run.stdout).is_some(), "{}", run.stdout);
+}
+
+/// The Octopus variables of the template project's runbook "__ 1. Serialize Project" (the
+/// article's management runbook) in `project`: system variables, and the user's sensitive
+/// variable holding the management API key.
+pub fn serialize_runbook_variables(fleet: &Fleet, project: &str) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("Octopus.Web.ServerUri", fleet.emulator.url()),
+        ("Octopus.Space.Id", MANAGEMENT_SPACE.to_owned()),
+        ("Octopus.Project.Name", project.to_owned()),
+        ("Octopus.Environment.Name", "Sync".to_owned()),
+        ("Management.Octopus.ApiKey", API_KEY.to_owned()),
+    ])
+}
+
+/// The management space with the article's template projects seeded.
+async fn fleet_with_template_projects() -> Fleet {
+    let fleet = Fleet::start().await;
+    octofleet_sandbox::seed_template_projects(
+        &fleet.emulator,
+        &fleet.management,
+        "https://git.example.com/x.git",
+    );
+    fleet
+}
+
+/// The files of the package `id` `version` in the management space's built-in feed.
+async fn feed_package(fleet: &Fleet, id: &str, version: &str) -> BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let url = format!(
+        "{}/api/{MANAGEMENT_SPACE}/packages/packages-{id}.{version}/raw",
+        fleet.emulator.url()
+    );
+    let response = reqwest::Client::new()
+        .get(url)
+        .header("X-Octopus-ApiKey", API_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    (0..archive.len())
+        .map(|index| {
+            let mut entry = archive.by_index(index).unwrap();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            (entry.name().to_owned(), content)
+        })
+        .collect()
+}
+
+/// The attributes of each `##octopus[<name> …]` service message, base64-decoded.
+fn service_messages(stdout: &str, name: &str) -> Vec<BTreeMap<String, String>> {
+    use base64::Engine;
+    let prefix = format!("##octopus[{name} ");
+    stdout
+        .lines()
+        .filter_map(|line| line.trim().strip_prefix(prefix.as_str()))
+        .map(|rest| {
+            rest.trim_end_matches(']')
+                .split_whitespace()
+                .filter_map(|attribute| {
+                    let (key, value) = attribute.split_once('=')?;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(value.trim_matches('\''))
+                        .ok()?;
+                    Some((key.to_owned(), String::from_utf8(bytes).ok()?))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_no_secrets_in(run: &Run, files: &BTreeMap<String, Vec<u8>>) {
+    for secret in octofleet_sandbox::SEEDED_SECRETS.iter().chain([&API_KEY]) {
+        assert!(!run.all_output().contains(secret), "{secret} was printed");
+        for (name, content) in files {
+            assert!(
+                !String::from_utf8_lossy(content).contains(secret),
+                "{secret} in {name}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serialize_template_runs_like_calamari_runs_it() {
+    let fleet = fleet_with_template_projects().await;
+    let template = template("octofleet-serialize-project.json");
+    let variables = serialize_runbook_variables(&fleet, "Hello World");
+    let api_key = (
+        "Octofleet.Management.ApiKey",
+        "#{Management.Octopus.ApiKey}",
+    );
+
+    // The runbook "__ 1. Serialize Project" of "Hello World" with the defaults as shipped and
+    // the API key bound: the package lands in the built-in feed under a timestamp version.
+    let parameters = template.bind(&variables, &[api_key]);
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.output_variable("PackageId").as_deref(),
+        Some("Hello_World")
+    );
+    let version = run
+        .output_variable("PackageVersion")
+        .expect("PackageVersion");
+    let parts: Vec<usize> = version.split('.').map(str::len).collect();
+    assert!(
+        parts == [4, 2, 2, 6] && version.chars().all(|c| c.is_ascii_digit() || c == '.'),
+        "{version} is not YYYY.MM.DD.HHMMSS"
+    );
+    let entry = fleet
+        .emulator
+        .get(
+            MANAGEMENT_SPACE,
+            "packages",
+            &format!("packages-Hello_World.{version}"),
+        )
+        .expect("the package is in the built-in feed");
+    assert_eq!(entry["PackageId"], "Hello_World");
+    assert!(service_messages(&run.stdout, "createArtifact").is_empty());
+
+    // The article's filters, from the defaults.
+    let files = feed_package(&fleet, "Hello_World", &version).await;
+    for required in ["project.json", "secrets.json", "terraform/config.tf"] {
+        assert!(files.contains_key(required), "{required} missing");
+    }
+    let project: octofleet::portable::PortableProject =
+        serde_json::from_slice(&files["project.json"]).unwrap();
+    assert!(
+        project.project.included_library_variable_sets.is_empty(),
+        "Export Options is left out"
+    );
+    assert!(project.runbooks.is_empty(), "the __ runbooks are left out");
+    assert!(
+        project.variables.iter().all(|variable| !variable
+            .scope
+            .environments
+            .iter()
+            .any(|e| e == "Sync")),
+        "Sync is removed from variable scopes"
+    );
+    assert_no_secrets_in(&run, &files);
+
+    // "Do not push" checked: the output variables, the zip as an artifact, nothing in the feed.
+    let parameters = template.bind(
+        &variables,
+        &[
+            api_key,
+            ("Octofleet.NoPush", "True"),
+            ("Octofleet.Package.Version", "2.0.0"),
+        ],
+    );
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.output_variable("PackageVersion").as_deref(),
+        Some("2.0.0")
+    );
+    let artifacts = service_messages(&run.stdout, "createArtifact");
+    assert_eq!(artifacts.len(), 1, "{}", run.stdout);
+    assert_eq!(artifacts[0]["name"], "Hello_World.2.0.0.zip");
+    assert!(artifacts[0]["path"].ends_with("/octofleet-package/Hello_World.2.0.0.zip"));
+    assert!(artifacts[0]["length"].parse::<u64>().unwrap() > 0);
+    assert!(fleet
+        .emulator
+        .get(MANAGEMENT_SPACE, "packages", "packages-Hello_World.2.0.0")
+        .is_none());
+    assert_no_secrets_in(&run, &BTreeMap::new());
+
+    // "Fail the step" for a version the feed already holds: exit 1, the reason in the summary.
+    let parameters = template.bind(
+        &variables,
+        &[
+            api_key,
+            ("Octofleet.Package.Version", version.as_str()),
+            ("Octofleet.Package.OverwriteMode", "FailIfExists"),
+        ],
+    );
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    assert!(
+        message.contains("already in the built-in feed"),
+        "{message}"
+    );
+}
+
+/// A project name that matches nothing: exit 2, and the task summary names the closest project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serialize_template_names_the_closest_project_for_an_unknown_one() {
+    let fleet = fleet_with_template_projects().await;
+    let template = template("octofleet-serialize-project.json");
+    let parameters = template.bind(
+        &serialize_runbook_variables(&fleet, "Hello World"),
+        &[
+            (
+                "Octofleet.Management.ApiKey",
+                "#{Management.Octopus.ApiKey}",
+            ),
+            ("Octofleet.Project.Name", "Hello Wrld"),
+        ],
+    );
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    assert!(message.contains("`Hello Wrld`"), "{message}");
+    assert!(message.contains("did you mean `Hello World`"), "{message}");
+    assert!(run.output_variable("PackageId").is_none());
+    assert_no_secrets_in(&run, &BTreeMap::new());
+}
+
+/// Select parameters offer values the binary takes, and default to one of them.
+#[test]
+fn serialize_template_overwrite_modes_are_the_binarys() {
+    use octofleet::package::OverwriteMode;
+    let template = template("octofleet-serialize-project.json");
+    let parameter = template
+        .parameters()
+        .iter()
+        .find(|parameter| parameter["Name"] == "Octofleet.Package.OverwriteMode")
+        .expect("the overwrite mode parameter");
+    assert_eq!(
+        parameter["DisplaySettings"]["Octopus.ControlType"],
+        "Select"
+    );
+    let values: Vec<&str> = parameter["DisplaySettings"]["Octopus.SelectOptions"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|option| option.split_once('|').expect("value|label").0)
+        .collect();
+    let mut modes: Vec<&str> = values
+        .iter()
+        .map(|value| {
+            OverwriteMode::parse(value)
+                .unwrap_or_else(|| panic!("{value} is no overwrite mode"))
+                .api_name()
+        })
+        .collect();
+    assert_eq!(modes, values, "the API's spelling");
+    modes.sort();
+    assert_eq!(
+        modes,
+        ["FailIfExists", "IgnoreIfExists", "OverwriteExisting"]
+    );
+    assert_eq!(
+        parameter["DefaultValue"],
+        OverwriteMode::default().api_name()
+    );
 }
 
 /// The text of the first `##octopus[resultMessage message='…']` line.

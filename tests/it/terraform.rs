@@ -284,7 +284,7 @@ fn interpolation(expr: &Expression) -> String {
 
 /// The provider schema (tests/fixtures/terraform-provider-octopusdeploy.schema.json, v1.17.0)
 /// and the rules a module must follow to plan against it.
-struct Schema {
+pub(crate) struct Schema {
     json: Value,
 }
 
@@ -311,14 +311,14 @@ const VARIABLE_ARGUMENTS: [&str; 5] = ["type", "default", "description", "sensit
 const PROVIDER_ARGUMENTS: [&str; 4] = ["address", "api_key", "access_token", "space_id"];
 
 impl Schema {
-    fn load() -> Schema {
+    pub(crate) fn load() -> Schema {
         let path = fixtures_dir().join("terraform-provider-octopusdeploy.schema.json");
         let json = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         Schema { json }
     }
 
     /// Every problem in the module, one line each.
-    fn check(&self, files: &BTreeMap<String, String>) -> Vec<String> {
+    pub(crate) fn check(&self, files: &BTreeMap<String, String>) -> Vec<String> {
         let mut problems = Vec::new();
         let mut parsed = Vec::new();
         let mut declarations = Declarations::default();

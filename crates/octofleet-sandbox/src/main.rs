@@ -1,9 +1,11 @@
 //! `octofleet-sandbox`: the whole workflow on one machine. Starts the Octopus emulator in-process,
 //! seeds the article's management space, and runs the real `octofleet` binary for each tenant with
-//! the environment a step template would export, printing what happened.
+//! the environment a step template would export, printing what happened: create-space for each
+//! tenant, then serialize for each template project.
 
 use octofleet_sandbox::{
-    output_variables, seed_management_space, ManagementSpace, MANAGEMENT_SPACE,
+    output_variables, seed_management_space, seed_template_projects, ManagementSpace,
+    MANAGEMENT_SPACE,
 };
 use octopus_emulator::{Emulator, EmulatorConfig};
 use std::path::PathBuf;
@@ -42,6 +44,15 @@ async fn run() -> Result<(), String> {
         management.space_id,
         management.library_variable_set_id,
         TENANTS.join(", ")
+    );
+    let templates = seed_template_projects(
+        &emulator,
+        &management,
+        "https://git.example.com/octopuscac/hello_world_cac.git",
+    );
+    println!(
+        "seeded template projects \"Hello World\" ({}) and \"Hello World CaC\" ({}), library variable set \"Export Options\"",
+        templates.hello_world, templates.hello_world_cac
     );
 
     for tenant in TENANTS {
@@ -82,6 +93,47 @@ async fn run() -> Result<(), String> {
         emulator.requests().len(),
         emulator.writes().len()
     );
+
+    let mut pushed = Vec::new();
+    for project in ["Hello World", "Hello World CaC"] {
+        println!("\n== serialize {project} (the \"__ 1. Serialize Project\" runbook)");
+        emulator.clear_requests();
+        let (stdout, stderr, status) = serialize(&octofleet, &url, project).await?;
+        for line in stderr.lines() {
+            println!("   | {line}");
+        }
+        let variables = output_variables(&stdout);
+        for (name, value) in &variables {
+            println!("   output variable {name} = {value}");
+        }
+        if !status {
+            return Err(format!("octofleet serialize failed for {project}"));
+        }
+        let value = |key: &str| {
+            variables
+                .iter()
+                .find(|(name, _)| name == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        pushed.push((value("PackageId"), value("PackageVersion")));
+        println!(
+            "   {} requests, {} writes",
+            emulator.requests().len(),
+            emulator.writes().len()
+        );
+    }
+    println!("\nbuilt-in feed of {MANAGEMENT_SPACE}:");
+    for (id, version) in pushed {
+        let stored = emulator
+            .get(
+                MANAGEMENT_SPACE,
+                "packages",
+                &format!("packages-{id}.{version}"),
+            )
+            .ok_or_else(|| format!("{id} {version} is not in the built-in feed"))?;
+        println!("   {id} {version} ({} bytes)", stored["PackageSizeBytes"]);
+    }
     emulator.shutdown().await;
     Ok(())
 }
@@ -106,6 +158,31 @@ async fn create_space(
         .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
         .env("GIT_CREDENTIALS_USERNAME", "octopus")
         .env("GIT_CREDENTIALS_PASSWORD", "sandbox-git-token")
+        .output()
+        .await
+        .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;
+    Ok((
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.success(),
+    ))
+}
+
+/// Run `octofleet serialize` with the environment the serialize step template exports, as the
+/// project's own "__ 1. Serialize Project" runbook would.
+async fn serialize(
+    octofleet: &PathBuf,
+    url: &str,
+    project: &str,
+) -> Result<(String, String, bool), String> {
+    let output = tokio::process::Command::new(octofleet)
+        .arg("serialize")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("OCTOPUS_WEB_SERVERURI", url)
+        .env("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE)
+        .env("OCTOPUS_PROJECT_NAME", project)
+        .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
         .output()
         .await
         .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;

@@ -1,0 +1,624 @@
+//! The three platforms' repository APIs over the one shared store, each with its own routes,
+//! auth rules, status codes and bodies (reference: `reference/git-forking.md` §2–3).
+
+use axum::http::{header, HeaderMap, StatusCode};
+use serde_json::{json, Value};
+
+use crate::auth::{caller, Caller};
+use crate::repos::{self, Owner, OwnerKind, RepoError, RepoRecord};
+use crate::server::{Reply, Shared};
+
+pub struct Call<'a> {
+    pub method: &'a str,
+    /// After `/api/vN`, percent-decoded.
+    pub segments: &'a [String],
+    pub query: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+impl Call<'_> {
+    fn route(&self) -> (&str, Vec<&str>) {
+        (
+            self.method,
+            self.segments.iter().map(String::as_str).collect(),
+        )
+    }
+
+    fn json(&self) -> Option<Value> {
+        if self.body.is_empty() {
+            return Some(json!({}));
+        }
+        serde_json::from_slice::<Value>(self.body)
+            .ok()
+            .filter(Value::is_object)
+    }
+
+    fn query_value(&self, key: &str) -> Option<String> {
+        form_pairs(self.query)
+            .into_iter()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| value)
+    }
+}
+
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| {
+                percent_encoding::percent_decode_str(&text.replace('+', " "))
+                    .decode_utf8_lossy()
+                    .into_owned()
+            };
+            (decode(name), decode(value))
+        })
+        .collect()
+}
+
+pub fn not_found() -> Reply {
+    Reply::json(StatusCode::NOT_FOUND, json!({"message": "Not Found"}))
+}
+
+fn text(body: &Value, key: &str) -> Option<String> {
+    body.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// What the three platforms share about a repository on disk.
+struct Disk {
+    empty: bool,
+    default_branch: Option<String>,
+}
+
+fn disk(shared: &Shared, repo: &RepoRecord) -> Disk {
+    let path = shared.repos.path(repo);
+    Disk {
+        empty: repos::is_empty(&path),
+        default_branch: repos::head_branch(&path),
+    }
+}
+
+/// Create the repository, honouring `auto_init` (a README commit) and `default_branch`.
+fn create_repo(
+    shared: &Shared,
+    owner: &str,
+    body: &Value,
+    name: &str,
+) -> Result<RepoRecord, RepoError> {
+    let private = body
+        .get("private")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+        || body.get("visibility").and_then(Value::as_str) == Some("private");
+    let description = text(body, "description").unwrap_or_default();
+    let record = shared.repos.create(owner, name, &description, private)?;
+    let path = shared.repos.path(&record);
+    let branch = text(body, "default_branch").unwrap_or_else(|| "main".to_owned());
+    repos::set_head(&path, &branch).map_err(RepoError::Git)?;
+    let auto_init = ["auto_init", "initialize_with_readme"]
+        .iter()
+        .any(|key| body.get(*key).and_then(Value::as_bool) == Some(true));
+    if auto_init {
+        repos::commit_on(&path, &branch, "Initial commit").map_err(RepoError::Git)?;
+    }
+    Ok(record)
+}
+
+/// Point HEAD at `branch` when it exists, or when the repository is still empty.
+fn set_default_branch(shared: &Shared, repo: &RepoRecord, branch: &str) -> bool {
+    let path = shared.repos.path(repo);
+    (repos::is_empty(&path) || repos::has_branch(&path, branch))
+        && repos::set_head(&path, branch).is_ok()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gitea / Forgejo API v1
+
+fn gitea_error(status: StatusCode, message: &str, shared: &Shared) -> Reply {
+    Reply::json(
+        status,
+        json!({"message": message, "url": format!("{}/api/swagger", shared.base_url)}),
+    )
+}
+
+fn gitea_user(owner: &Owner) -> Value {
+    json!({
+        "id": owner.id, "login": owner.name, "username": owner.name, "full_name": "",
+        "email": format!("{}@example.com", owner.name.to_ascii_lowercase()), "visibility": "public",
+    })
+}
+
+fn gitea_repo(shared: &Shared, repo: &RepoRecord) -> Value {
+    let disk = disk(shared, repo);
+    let full_name = repo.full_name();
+    let parent = repo
+        .parent
+        .as_ref()
+        .and_then(|(owner, name)| shared.repos.find(owner, name))
+        .map(|parent| gitea_repo(shared, &parent));
+    json!({
+        "id": repo.id,
+        "owner": gitea_user(&repo.owner),
+        "name": repo.name,
+        "full_name": full_name,
+        "description": repo.description,
+        "empty": disk.empty,
+        "private": repo.private,
+        "fork": repo.parent.is_some(),
+        "template": false,
+        "parent": parent,
+        "mirror": false,
+        "html_url": format!("{}/{full_name}", shared.base_url),
+        "ssh_url": format!("git@127.0.0.1:{full_name}.git"),
+        "clone_url": format!("{}/{full_name}.git", shared.base_url),
+        "default_branch": disk.default_branch.unwrap_or_else(|| "main".to_owned()),
+        "archived": false,
+        "created_at": repo.created_at,
+        "permissions": {"admin": true, "push": true, "pull": true},
+    })
+}
+
+pub fn gitea(shared: &Shared, call: &Call) -> Reply {
+    match caller(call.headers, &shared.username, &shared.password) {
+        Caller::User => {}
+        Caller::Anonymous => {
+            return gitea_error(StatusCode::UNAUTHORIZED, "token is required", shared)
+        }
+        Caller::Rejected => {
+            return gitea_error(
+                StatusCode::UNAUTHORIZED,
+                "user does not exist or the password is wrong",
+                shared,
+            )
+        }
+    }
+    let Some(body) = call.json() else {
+        return gitea_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid JSON body",
+            shared,
+        );
+    };
+    let (method, route) = call.route();
+    match (method, route.as_slice()) {
+        ("GET", ["user"]) => Reply::json(StatusCode::OK, gitea_user(&shared.repos.user())),
+        ("POST", ["orgs"]) => {
+            let Some(name) = text(&body, "username") else {
+                return gitea_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "[UserName]: Required",
+                    shared,
+                );
+            };
+            match shared.repos.try_create_org(&name) {
+                Ok(org) => Reply::json(StatusCode::CREATED, gitea_user(&org)),
+                Err(RepoError::NameTaken) => gitea_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &format!("user already exists [name: {name}]"),
+                    shared,
+                ),
+                Err(_) => gitea_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "[UserName]: invalid username",
+                    shared,
+                ),
+            }
+        }
+        ("GET", ["orgs", org]) => match shared.repos.owner(org) {
+            Some(owner) if owner.kind == OwnerKind::Org => {
+                Reply::json(StatusCode::OK, gitea_user(&owner))
+            }
+            _ => gitea_error(
+                StatusCode::NOT_FOUND,
+                "The target couldn't be found.",
+                shared,
+            ),
+        },
+        ("POST", ["orgs" | "org", org, "repos"]) => {
+            match shared.repos.owner(org) {
+                Some(owner) if owner.kind == OwnerKind::Org => {}
+                _ => {
+                    return gitea_error(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        &format!("org does not exist [id: 0, name: {org}]"),
+                        shared,
+                    )
+                }
+            }
+            gitea_create(shared, org, &body)
+        }
+        ("POST", ["user", "repos"]) => gitea_create(shared, &shared.username, &body),
+        ("GET", ["repos", owner, name]) => match shared.repos.find(owner, name) {
+            Some(repo) => Reply::json(StatusCode::OK, gitea_repo(shared, &repo)),
+            None => gitea_error(
+                StatusCode::NOT_FOUND,
+                "The target couldn't be found.",
+                shared,
+            ),
+        },
+        ("PATCH", ["repos", owner, name]) => {
+            let Some(repo) = shared.repos.find(owner, name) else {
+                return gitea_error(
+                    StatusCode::NOT_FOUND,
+                    "The target couldn't be found.",
+                    shared,
+                );
+            };
+            // Gitea applies the default branch only when the branch exists or the repo is
+            // empty, and otherwise answers 200 without applying it.
+            if let Some(branch) = text(&body, "default_branch") {
+                set_default_branch(shared, &repo, &branch);
+            }
+            Reply::json(StatusCode::OK, gitea_repo(shared, &repo))
+        }
+        ("POST", ["repos", owner, name, "forks"]) => {
+            let Some(base) = shared.repos.find(owner, name) else {
+                return gitea_error(
+                    StatusCode::NOT_FOUND,
+                    "The target couldn't be found.",
+                    shared,
+                );
+            };
+            let target = match text(&body, "organization") {
+                Some(org) => match shared.repos.owner(&org) {
+                    Some(owner) if owner.kind == OwnerKind::Org => owner.name,
+                    _ => {
+                        return gitea_error(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            &format!("org does not exist [id: 0, name: {org}]"),
+                            shared,
+                        )
+                    }
+                },
+                None => shared.username.clone(),
+            };
+            let fork_name = text(&body, "name").unwrap_or_else(|| base.name.clone());
+            match shared.repos.fork(&base, &target, &fork_name) {
+                // Gitea answers 202 ("TODO change back to 201").
+                Ok(fork) => Reply::json(StatusCode::ACCEPTED, gitea_repo(shared, &fork)),
+                Err(RepoError::AlreadyForked) => gitea_error(
+                    StatusCode::CONFLICT,
+                    &format!(
+                        "repository is already forked by user [uname: {target}, repo path: {}]",
+                        base.full_name()
+                    ),
+                    shared,
+                ),
+                Err(RepoError::NameTaken) => gitea_error(
+                    StatusCode::CONFLICT,
+                    "The repository with the same name already exists.",
+                    shared,
+                ),
+                Err(error) => repo_error_gitea(error, shared),
+            }
+        }
+        _ => gitea_error(
+            StatusCode::NOT_FOUND,
+            "The target couldn't be found.",
+            shared,
+        ),
+    }
+}
+
+fn repo_error_gitea(error: RepoError, shared: &Shared) -> Reply {
+    match error {
+        RepoError::NameTaken => gitea_error(
+            StatusCode::CONFLICT,
+            "The repository with the same name already exists.",
+            shared,
+        ),
+        RepoError::InvalidName => gitea_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "[Name]: should contain only alphanumeric, dash ('-'), underscore ('_') and dot ('.') characters",
+            shared,
+        ),
+        RepoError::OwnerMissing => gitea_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "org does not exist",
+            shared,
+        ),
+        RepoError::AlreadyForked => gitea_error(StatusCode::CONFLICT, "already forked", shared),
+        RepoError::Git(message) => {
+            gitea_error(StatusCode::INTERNAL_SERVER_ERROR, &message, shared)
+        }
+    }
+}
+
+fn gitea_create(shared: &Shared, owner: &str, body: &Value) -> Reply {
+    let Some(name) = text(body, "name") else {
+        return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "[Name]: Required", shared);
+    };
+    match create_repo(shared, owner, body, &name) {
+        Ok(repo) => Reply::json(StatusCode::CREATED, gitea_repo(shared, &repo)),
+        Err(error) => repo_error_gitea(error, shared),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub REST (GitHub Enterprise Server's `/api/v3` layout)
+
+const GITHUB_DOCS: &str = "https://docs.github.com/rest";
+
+fn github_error(status: StatusCode, message: &str) -> Reply {
+    Reply::json(
+        status,
+        json!({"message": message, "documentation_url": GITHUB_DOCS, "status": status.as_u16().to_string()}),
+    )
+}
+
+fn github_owner(owner: &Owner) -> Value {
+    json!({
+        "login": owner.name, "id": owner.id,
+        "type": if owner.kind == OwnerKind::Org { "Organization" } else { "User" },
+    })
+}
+
+fn github_repo(shared: &Shared, repo: &RepoRecord) -> Value {
+    let disk = disk(shared, repo);
+    let full_name = repo.full_name();
+    json!({
+        "id": repo.id,
+        "node_id": format!("R_{}", repo.id),
+        "name": repo.name,
+        "full_name": full_name,
+        "private": repo.private,
+        "visibility": if repo.private { "private" } else { "public" },
+        "owner": github_owner(&repo.owner),
+        "html_url": format!("{}/{full_name}", shared.base_url),
+        "description": repo.description,
+        "fork": repo.parent.is_some(),
+        "clone_url": format!("{}/{full_name}.git", shared.base_url),
+        "git_url": format!("git://127.0.0.1/{full_name}.git"),
+        "ssh_url": format!("git@127.0.0.1:{full_name}.git"),
+        "size": if disk.empty { 0 } else { 1 },
+        "default_branch": disk.default_branch.unwrap_or_else(|| "main".to_owned()),
+        "archived": false,
+        "created_at": repo.created_at,
+        "permissions": {"admin": true, "maintain": true, "push": true, "triage": true, "pull": true},
+    })
+}
+
+pub fn github(shared: &Shared, call: &Call) -> Reply {
+    if !call.headers.contains_key(header::USER_AGENT) {
+        return Reply::json(
+            StatusCode::FORBIDDEN,
+            json!({"message": "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes."}),
+        );
+    }
+    match caller(call.headers, &shared.username, &shared.password) {
+        Caller::User => {}
+        Caller::Anonymous => {
+            return github_error(StatusCode::UNAUTHORIZED, "Requires authentication")
+        }
+        Caller::Rejected => return github_error(StatusCode::UNAUTHORIZED, "Bad credentials"),
+    }
+    let Some(body) = call.json() else {
+        return github_error(StatusCode::BAD_REQUEST, "Problems parsing JSON");
+    };
+    let (method, route) = call.route();
+    match (method, route.as_slice()) {
+        ("GET", ["user"]) => Reply::json(StatusCode::OK, github_owner(&shared.repos.user())),
+        ("POST", ["orgs", org, "repos"]) => match shared.repos.owner(org) {
+            Some(owner) if owner.kind == OwnerKind::Org => github_create(shared, org, &body),
+            _ => github_error(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("POST", ["user", "repos"]) => github_create(shared, &shared.username, &body),
+        ("GET", ["repos", owner, name]) => match shared.repos.find(owner, name) {
+            Some(repo) => Reply::json(StatusCode::OK, github_repo(shared, &repo)),
+            None => github_error(StatusCode::NOT_FOUND, "Not Found"),
+        },
+        ("PATCH", ["repos", owner, name]) => {
+            let Some(repo) = shared.repos.find(owner, name) else {
+                return github_error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            if let Some(branch) = text(&body, "default_branch") {
+                let path = shared.repos.path(&repo);
+                if !repos::has_branch(&path, &branch) || repos::set_head(&path, &branch).is_err() {
+                    return Reply::json(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        json!({"message": "Validation Failed", "errors": [{"resource": "Repository", "code": "invalid", "field": "default_branch"}], "documentation_url": GITHUB_DOCS, "status": "422"}),
+                    );
+                }
+            }
+            Reply::json(StatusCode::OK, github_repo(shared, &repo))
+        }
+        _ => github_error(StatusCode::NOT_FOUND, "Not Found"),
+    }
+}
+
+fn github_create(shared: &Shared, owner: &str, body: &Value) -> Reply {
+    let Some(name) = text(body, "name") else {
+        return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
+    };
+    match create_repo(shared, owner, body, &name) {
+        Ok(repo) => Reply::json(StatusCode::CREATED, github_repo(shared, &repo)),
+        Err(RepoError::NameTaken) => Reply::json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({
+                "message": "Repository creation failed.",
+                "errors": [{"resource": "Repository", "code": "custom", "field": "name", "message": "name already exists on this account"}],
+                "documentation_url": "https://docs.github.com/rest/repos/repos#create-an-organization-repository",
+                "status": "422",
+            }),
+        ),
+        Err(RepoError::Git(message)) => github_error(StatusCode::INTERNAL_SERVER_ERROR, &message),
+        Err(_) => github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed"),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitLab REST v4
+
+fn gitlab_message(status: StatusCode, message: Value) -> Reply {
+    Reply::json(status, json!({ "message": message }))
+}
+
+fn gitlab_namespace(shared: &Shared, owner: &Owner) -> Value {
+    json!({
+        "id": owner.id,
+        "name": owner.name,
+        "path": owner.name,
+        "kind": if owner.kind == OwnerKind::Org { "group" } else { "user" },
+        "full_path": owner.name,
+        "parent_id": null,
+        "web_url": format!("{}/{}", shared.base_url, owner.name),
+    })
+}
+
+fn gitlab_project(shared: &Shared, repo: &RepoRecord) -> Value {
+    let disk = disk(shared, repo);
+    let full_path = repo.full_name();
+    json!({
+        "id": repo.id,
+        "name": repo.name,
+        "path": repo.name,
+        "path_with_namespace": full_path,
+        "name_with_namespace": format!("{} / {}", repo.owner.name, repo.name),
+        "namespace": gitlab_namespace(shared, &repo.owner),
+        "description": repo.description,
+        // GitLab reports no default branch until the repository has one.
+        "default_branch": if disk.empty { Value::Null } else { json!(disk.default_branch) },
+        "empty_repo": disk.empty,
+        "visibility": if repo.private { "private" } else { "public" },
+        "http_url_to_repo": format!("{}/{full_path}.git", shared.base_url),
+        "ssh_url_to_repo": format!("git@127.0.0.1:{full_path}.git"),
+        "web_url": format!("{}/{full_path}", shared.base_url),
+        "import_status": "none",
+        "created_at": repo.created_at,
+    })
+}
+
+/// `:id` is numeric or a URL-encoded full path (`group/project`, already decoded here).
+fn gitlab_find_project(shared: &Shared, id: &str) -> Option<RepoRecord> {
+    if let Ok(number) = id.parse::<u64>() {
+        return shared.repos.find_by_id(number);
+    }
+    let (owner, name) = id.rsplit_once('/')?;
+    shared.repos.find(owner, name)
+}
+
+fn gitlab_find_namespace(shared: &Shared, id: &str) -> Option<Owner> {
+    match id.parse::<u64>() {
+        Ok(number) => shared.repos.owner_by_id(number),
+        Err(_) => shared.repos.owner(id),
+    }
+}
+
+pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
+    match caller(call.headers, &shared.username, &shared.password) {
+        Caller::User => {}
+        Caller::Anonymous | Caller::Rejected => {
+            return gitlab_message(StatusCode::UNAUTHORIZED, json!("401 Unauthorized"))
+        }
+    }
+    let Some(body) = call.json() else {
+        return gitlab_message(StatusCode::BAD_REQUEST, json!("400 Bad request"));
+    };
+    let (method, route) = call.route();
+    match (method, route.as_slice()) {
+        ("GET", ["user"]) => {
+            let user = shared.repos.user();
+            Reply::json(
+                StatusCode::OK,
+                json!({"id": user.id, "username": user.name, "name": user.name, "state": "active"}),
+            )
+        }
+        ("GET", ["namespaces"]) => {
+            let search = call.query_value("search").unwrap_or_default();
+            let found: Vec<Value> = [shared.repos.owner(&search)]
+                .into_iter()
+                .flatten()
+                .map(|owner| gitlab_namespace(shared, &owner))
+                .collect();
+            Reply::json(StatusCode::OK, Value::Array(found))
+        }
+        ("GET", ["namespaces", id]) => match gitlab_find_namespace(shared, id) {
+            Some(owner) => Reply::json(StatusCode::OK, gitlab_namespace(shared, &owner)),
+            None => gitlab_message(StatusCode::NOT_FOUND, json!("404 Namespace Not Found")),
+        },
+        ("POST", ["groups"]) => {
+            let Some(path) = text(&body, "path").or_else(|| text(&body, "name")) else {
+                return gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!("400 Bad request - path is missing"),
+                );
+            };
+            match shared.repos.try_create_org(&path) {
+                Ok(group) => Reply::json(StatusCode::CREATED, gitlab_namespace(shared, &group)),
+                Err(_) => gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!("Failed to save group {:path=>[\"has already been taken\"]}"),
+                ),
+            }
+        }
+        ("POST", ["projects"]) => {
+            let Some(name) = text(&body, "name").or_else(|| text(&body, "path")) else {
+                return gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!("400 Bad request - name, path are missing, at least one parameter must be provided"),
+                );
+            };
+            let path = text(&body, "path").unwrap_or_else(|| name.clone());
+            let namespace = match body.get("namespace_id") {
+                None | Some(Value::Null) => shared.repos.user(),
+                Some(id) => {
+                    let id = match id {
+                        Value::String(text) => text.clone(),
+                        other => other.to_string(),
+                    };
+                    match gitlab_find_namespace(shared, &id) {
+                        Some(owner) => owner,
+                        None => {
+                            return gitlab_message(
+                                StatusCode::NOT_FOUND,
+                                json!("404 Namespace Not Found"),
+                            )
+                        }
+                    }
+                }
+            };
+            match create_repo(shared, &namespace.name, &body, &path) {
+                Ok(repo) => Reply::json(StatusCode::CREATED, gitlab_project(shared, &repo)),
+                // Documented as 409, answered as 400 (gitlab#356008).
+                Err(RepoError::NameTaken) => gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!({"name": ["has already been taken"], "path": ["has already been taken"]}),
+                ),
+                Err(RepoError::Git(message)) => {
+                    gitlab_message(StatusCode::INTERNAL_SERVER_ERROR, json!(message))
+                }
+                Err(_) => gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!({"path": ["can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"]}),
+                ),
+            }
+        }
+        ("GET", ["projects", id]) => match gitlab_find_project(shared, id) {
+            Some(repo) => Reply::json(StatusCode::OK, gitlab_project(shared, &repo)),
+            None => gitlab_message(StatusCode::NOT_FOUND, json!("404 Project Not Found")),
+        },
+        ("PUT", ["projects", id]) => {
+            let Some(repo) = gitlab_find_project(shared, id) else {
+                return gitlab_message(StatusCode::NOT_FOUND, json!("404 Project Not Found"));
+            };
+            if let Some(branch) = text(&body, "default_branch") {
+                if !set_default_branch(shared, &repo, &branch) {
+                    return gitlab_message(
+                        StatusCode::BAD_REQUEST,
+                        json!(format!(
+                            "Could not change HEAD: branch '{branch}' does not exist"
+                        )),
+                    );
+                }
+            }
+            Reply::json(StatusCode::OK, gitlab_project(shared, &repo))
+        }
+        _ => gitlab_message(StatusCode::NOT_FOUND, json!("404 Not Found")),
+    }
+}

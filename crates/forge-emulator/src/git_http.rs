@@ -1,0 +1,191 @@
+//! Real git smart HTTP: `/{owner}/{repo}.git/...` behind Basic auth, handed to `git http-backend`
+//! as a CGI with the request body streamed to its stdin and its stdout streamed back.
+
+use std::process::Stdio;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use futures::StreamExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use crate::auth::{caller, Caller};
+use crate::repos::Repos;
+use crate::server::{Counters, Shared};
+
+/// What a git URL names.
+pub struct GitTarget {
+    owner: String,
+    name: String,
+    /// After the repository: `info/refs`, `git-upload-pack`, `git-receive-pack`, …
+    rest: String,
+}
+
+const SERVICE_PATHS: &[&str] = &[
+    "info",
+    "git-upload-pack",
+    "git-receive-pack",
+    "HEAD",
+    "objects",
+];
+
+/// Git URLs are `/{owner}/{repo}[.git]/<service path>`.
+pub fn target(parts: &[String]) -> Option<GitTarget> {
+    if parts.len() < 3 {
+        return None;
+    }
+    let is_git = parts[1].ends_with(".git") || SERVICE_PATHS.contains(&parts[2].as_str());
+    is_git.then(|| GitTarget {
+        owner: parts[0].clone(),
+        name: parts[1].trim_end_matches(".git").to_owned(),
+        rest: parts[2..].join("/"),
+    })
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::from(text.to_owned()))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+pub async fn serve(
+    shared: &Arc<Shared>,
+    request: Request<Body>,
+    target: GitTarget,
+    counters: &Counters,
+) -> Response<Body> {
+    // Every repository is private: without the user's credentials git gets the challenge that
+    // makes it (libgit2 included) ask its credential callback.
+    match caller(request.headers(), &shared.username, &shared.password) {
+        Caller::User => {}
+        Caller::Anonymous | Caller::Rejected => {
+            let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"Gitea\""),
+            );
+            return response;
+        }
+    }
+    let Some(repo) = shared.repos.find(&target.owner, &target.name) else {
+        return plain(StatusCode::NOT_FOUND, "Repository not found\n");
+    };
+
+    let (head, body) = request.into_parts();
+    let header_text = |name: &str| {
+        head.headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let mut command = Command::new("git");
+    command
+        .arg("http-backend")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", shared.repos.root())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_PROJECT_ROOT", shared.repos.root())
+        .env("GIT_HTTP_EXPORT_ALL", "1")
+        .env(
+            "PATH_INFO",
+            format!("{}/{}", Repos::relative_path(&repo), target.rest),
+        )
+        .env("QUERY_STRING", head.uri.query().unwrap_or_default())
+        .env("REQUEST_METHOD", head.method.as_str())
+        .env("REMOTE_USER", &shared.username)
+        .env("REMOTE_ADDR", "127.0.0.1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(content_type) = header_text("content-type") {
+        command.env("CONTENT_TYPE", content_type);
+    }
+    // A chunked body (libgit2's pushes) has no length: http-backend then reads to EOF.
+    if let Some(length) = header_text("content-length") {
+        command.env("CONTENT_LENGTH", length);
+    }
+    if let Some(encoding) = header_text("content-encoding") {
+        command.env("HTTP_CONTENT_ENCODING", encoding);
+    }
+    if let Some(protocol) = header_text("git-protocol") {
+        command.env("HTTP_GIT_PROTOCOL", protocol);
+    }
+    let mut child = match command.spawn() {
+        Ok(child) => child,
+        Err(error) => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot run git http-backend: {error}\n"),
+            )
+        }
+    };
+
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let sent = counters.request.clone();
+    tokio::spawn(async move {
+        let mut chunks = body.into_data_stream();
+        while let Some(Ok(chunk)) = chunks.next().await {
+            sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            if stdin.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        // Dropping stdin is the EOF http-backend waits for.
+    });
+    let stderr = child.stderr.take().expect("piped stderr");
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            tracing::debug!("git http-backend: {line}");
+        }
+    });
+
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut builder = Response::builder().status(StatusCode::OK);
+    loop {
+        let mut line = String::new();
+        match stdout.read_line(&mut line).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            break;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("status") {
+            let code = value
+                .split_whitespace()
+                .next()
+                .and_then(|code| code.parse::<u16>().ok())
+                .and_then(|code| StatusCode::from_u16(code).ok())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            builder = builder.status(code);
+        } else {
+            builder = builder.header(name, value);
+        }
+    }
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    let received = counters.response.clone();
+    let body = tokio_util::io::ReaderStream::new(stdout).map(move |chunk| {
+        if let Ok(bytes) = &chunk {
+            received.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        }
+        chunk
+    });
+    builder
+        .body(Body::from_stream(body))
+        .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad CGI headers\n"))
+}

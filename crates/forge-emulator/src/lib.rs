@@ -1,0 +1,210 @@
+//! An in-process emulator of the Gitea API v1, GitHub and GitLab repository subsets octofleet
+//! uses (reference: `reference/git-forking.md` §2–3), serving real git smart HTTP for every
+//! repository through `git http-backend` behind Basic auth, with a request log for tests.
+//!
+//! Repositories are bare repositories in a temporary directory, laid out `<owner>/<name>.git`;
+//! the helpers here build upstream histories with real git (`git fast-import`), so what a client
+//! fetches and pushes is checked by git itself, not by this crate.
+
+mod api;
+mod auth;
+mod git_http;
+mod repos;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use repos::UpstreamSpec;
+
+use crate::server::Shared;
+
+#[derive(Debug, Clone)]
+pub struct ForgeConfig {
+    pub listen: SocketAddr,
+    /// The one user: API calls and git need this username with `password`, or `password` as a
+    /// token (`Authorization: token …`/`Bearer …`, GitLab's `PRIVATE-TOKEN`).
+    pub username: String,
+    pub password: String,
+}
+
+impl Default for ForgeConfig {
+    fn default() -> Self {
+        ForgeConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            username: "octopus".to_owned(),
+            password: "Password01!".to_owned(),
+        }
+    }
+}
+
+/// One request as the emulator saw it; `/_emulator/*` is not logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestRecord {
+    pub method: String,
+    /// As sent, still percent-encoded.
+    pub path: String,
+    pub query: String,
+    pub status: u16,
+    /// Request body bytes read (for git, what the client sent: a pushed pack is counted here).
+    pub request_bytes: u64,
+    /// Response body bytes written (for git, what the client fetched).
+    pub response_bytes: u64,
+}
+
+impl RequestRecord {
+    /// A git push that reached `git-receive-pack` (not the ref advertisement).
+    pub fn is_receive_pack(&self) -> bool {
+        self.method == "POST" && self.path.ends_with("/git-receive-pack")
+    }
+
+    /// A write through the REST API (any of the three platforms): not GET/HEAD, not git, < 400.
+    pub fn is_api_write(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "HEAD")
+            && self.path.starts_with("/api/")
+            && self.status < 400
+    }
+}
+
+struct Running {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: std::sync::Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A running forge emulator; clones are handles to the same server.
+#[derive(Clone)]
+pub struct ForgeEmulator {
+    running: Arc<Running>,
+}
+
+impl ForgeEmulator {
+    pub async fn start(config: ForgeConfig) -> std::io::Result<ForgeEmulator> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(&config, format!("http://{addr}"))?);
+        let (shutdown, signal) = watch::channel(false);
+        let task = tokio::spawn(server::serve(listener, shared.clone(), signal));
+        Ok(ForgeEmulator {
+            running: Arc::new(Running {
+                shared,
+                addr,
+                shutdown,
+                task: std::sync::Mutex::new(Some(task)),
+            }),
+        })
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.running.shared
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.running.addr)
+    }
+
+    /// `127.0.0.1:PORT`, what `Git.Url.Host` takes.
+    pub fn host(&self) -> String {
+        self.running.addr.to_string()
+    }
+
+    pub fn username(&self) -> &str {
+        &self.shared().username
+    }
+
+    pub fn password(&self) -> &str {
+        &self.shared().password
+    }
+
+    /// Where the bare repositories live (`<owner>/<name>.git`).
+    pub fn root(&self) -> &Path {
+        self.shared().repos.root()
+    }
+
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared().log_snapshot()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared().clear_log();
+    }
+
+    /// Create an organization (a Gitea org, a GitHub org, a GitLab group). Idempotent.
+    pub fn create_org(&self, name: &str) {
+        self.shared().repos.create_org(name);
+    }
+
+    /// Create an empty bare repository owned by `owner` (an org or the user), as the API would.
+    /// Panics when the owner is unknown or the name is taken.
+    pub fn create_repo(&self, owner: &str, name: &str) -> PathBuf {
+        self.shared()
+            .repos
+            .create_repo(owner, name)
+            .unwrap_or_else(|error| panic!("create_repo({owner}/{name}): {error:?}"))
+    }
+
+    /// Create a repository with history: see [`UpstreamSpec`]. Returns its path.
+    pub fn create_upstream(&self, owner: &str, name: &str, spec: &UpstreamSpec) -> PathBuf {
+        let path = self.create_repo(owner, name);
+        repos::build_history(&path, spec).expect("git fast-import builds the upstream history");
+        path
+    }
+
+    /// The bare repository of `owner/name` (case-insensitive), if it exists.
+    pub fn repo_path(&self, owner: &str, name: &str) -> Option<PathBuf> {
+        self.shared().repos.path_of(owner, name)
+    }
+
+    /// Add a commit (one changed file) on top of `branch` (creating the branch from nothing if it
+    /// does not exist) in `owner/name`; returns the new commit ID.
+    pub fn commit(&self, owner: &str, name: &str, branch: &str, message: &str) -> String {
+        let path = self.existing(owner, name);
+        repos::commit_on(&path, branch, message).expect("git fast-import adds the commit")
+    }
+
+    /// `git rev-parse --verify <rev>` in `owner/name`: None when it does not resolve.
+    pub fn rev_parse(&self, owner: &str, name: &str, rev: &str) -> Option<String> {
+        repos::rev_parse(&self.existing(owner, name), rev)
+    }
+
+    /// Every ref of `owner/name` with the object it points at (`git for-each-ref`), sorted.
+    pub fn refs(&self, owner: &str, name: &str) -> Vec<(String, String)> {
+        repos::refs(&self.existing(owner, name))
+    }
+
+    /// The branch `HEAD` points at, as the platform's default branch.
+    pub fn default_branch(&self, owner: &str, name: &str) -> Option<String> {
+        self.shared().repos.default_branch(owner, name)
+    }
+
+    /// Install a `pre-receive` hook that refuses every push with `message`.
+    pub fn refuse_pushes(&self, owner: &str, name: &str, message: &str) {
+        repos::install_refusing_hook(&self.existing(owner, name), message)
+            .expect("the pre-receive hook is written");
+    }
+
+    fn existing(&self, owner: &str, name: &str) -> PathBuf {
+        self.repo_path(owner, name)
+            .unwrap_or_else(|| panic!("the forge emulator has no repository {owner}/{name}"))
+    }
+
+    pub async fn shutdown(&self) {
+        let _ = self.running.shutdown.send(true);
+        let task = self
+            .running
+            .task
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+}

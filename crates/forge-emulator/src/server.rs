@@ -1,0 +1,219 @@
+//! The HTTP side: one handler that logs every request and hands it to the platform API it names
+//! (`/api/v1` Gitea, `/api/v3` GitHub Enterprise's layout, `/api/v4` GitLab) or to git.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, Request, Response, StatusCode};
+use axum::Router;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::repos::Repos;
+use crate::{api, git_http, ForgeConfig, RequestRecord};
+
+/// API request bodies are small JSON documents.
+const API_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Byte counts of one request, filled in while its bodies stream (git bodies outlive the handler).
+#[derive(Clone, Default)]
+pub struct Counters {
+    pub request: Arc<AtomicU64>,
+    pub response: Arc<AtomicU64>,
+}
+
+struct LogEntry {
+    method: String,
+    path: String,
+    query: String,
+    status: u16,
+    counters: Counters,
+}
+
+pub struct Shared {
+    pub username: String,
+    pub password: String,
+    /// `http://127.0.0.1:PORT`, the root of clone URLs.
+    pub base_url: String,
+    pub repos: Repos,
+    log: Mutex<Vec<LogEntry>>,
+}
+
+impl Shared {
+    pub fn new(config: &ForgeConfig, base_url: String) -> std::io::Result<Shared> {
+        Ok(Shared {
+            username: config.username.clone(),
+            password: config.password.clone(),
+            base_url,
+            repos: Repos::new(&config.username)?,
+            log: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn log(&self) -> MutexGuard<'_, Vec<LogEntry>> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub fn log_snapshot(&self) -> Vec<RequestRecord> {
+        self.log()
+            .iter()
+            .map(|entry| RequestRecord {
+                method: entry.method.clone(),
+                path: entry.path.clone(),
+                query: entry.query.clone(),
+                status: entry.status,
+                request_bytes: entry.counters.request.load(Ordering::Relaxed),
+                response_bytes: entry.counters.response.load(Ordering::Relaxed),
+            })
+            .collect()
+    }
+
+    pub fn clear_log(&self) {
+        self.log().clear();
+    }
+}
+
+/// A JSON answer from one of the APIs.
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: Vec<(header::HeaderName, String)>,
+}
+
+impl Reply {
+    pub fn json(status: StatusCode, body: Value) -> Reply {
+        Reply {
+            status,
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    fn into_response(self) -> Response<Body> {
+        let mut builder = Response::builder()
+            .status(self.status)
+            .header(header::CONTENT_TYPE, "application/json; charset=utf-8");
+        for (name, value) in self.headers {
+            builder = builder.header(name, value);
+        }
+        builder
+            .body(Body::from(
+                serde_json::to_vec(&self.body).unwrap_or_default(),
+            ))
+            .unwrap_or_else(|_| Response::new(Body::empty()))
+    }
+}
+
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, mut signal: watch::Receiver<bool>) {
+    let router = Router::new().fallback(handle).with_state(shared);
+    let stopped = async move {
+        let _ = signal.wait_for(|stop| *stop).await;
+    };
+    // git clients keep connections alive: stop accepting and return without waiting for them.
+    tokio::select! {
+        _ = axum::serve(listener, router) => {}
+        _ = stopped => {}
+    }
+}
+
+/// Path segments, percent-decoded (GitLab's `:id` may be `group%2Fproject`).
+pub fn segments(path: &str) -> Vec<String> {
+    path.trim_matches('/')
+        .split('/')
+        .filter(|segment| !segment.is_empty())
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect()
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Response<Body> {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let parts = segments(&path);
+    if parts.first().is_some_and(|first| first == "_emulator") {
+        return control(&shared, &method, &parts[1..]);
+    }
+    let counters = Counters::default();
+    let response = route(&shared, request, parts, &counters).await;
+    shared.log().push(LogEntry {
+        method,
+        path,
+        query,
+        status: response.status().as_u16(),
+        counters,
+    });
+    response
+}
+
+async fn route(
+    shared: &Arc<Shared>,
+    request: Request<Body>,
+    parts: Vec<String>,
+    counters: &Counters,
+) -> Response<Body> {
+    if parts.first().is_some_and(|first| first == "api") && parts.len() >= 2 {
+        let (head, body) = request.into_parts();
+        let bytes = match axum::body::to_bytes(body, API_BODY_LIMIT).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                return Reply::json(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    json!({"message": "request body too large"}),
+                )
+                .into_response()
+            }
+        };
+        counters
+            .request
+            .store(bytes.len() as u64, Ordering::Relaxed);
+        let call = api::Call {
+            method: head.method.as_str(),
+            segments: &parts[2..],
+            query: head.uri.query().unwrap_or_default(),
+            headers: &head.headers,
+            body: &bytes,
+        };
+        let reply = match parts[1].as_str() {
+            "v1" => api::gitea(shared, &call),
+            "v3" => api::github(shared, &call),
+            "v4" => api::gitlab(shared, &call),
+            _ => api::not_found(),
+        };
+        let body = serde_json::to_vec(&reply.body).unwrap_or_default();
+        counters
+            .response
+            .store(body.len() as u64, Ordering::Relaxed);
+        return reply.into_response();
+    }
+    if let Some(target) = git_http::target(&parts) {
+        return git_http::serve(shared, request, target, counters).await;
+    }
+    Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::from("Not found.\n"))
+        .unwrap_or_else(|_| Response::new(Body::empty()))
+}
+
+/// `/_emulator/*`: the request log, never logged itself.
+fn control(shared: &Shared, method: &str, parts: &[String]) -> Response<Body> {
+    let reply = match (method, parts.first().map(String::as_str)) {
+        ("GET", Some("requests")) => Reply::json(
+            StatusCode::OK,
+            serde_json::to_value(shared.log_snapshot()).unwrap_or(Value::Null),
+        ),
+        ("DELETE", Some("requests")) => {
+            shared.clear_log();
+            Reply::json(StatusCode::OK, json!({}))
+        }
+        _ => Reply::json(StatusCode::NOT_FOUND, json!({"message": "unknown route"})),
+    };
+    reply.into_response()
+}

@@ -1,0 +1,118 @@
+//! `fork`: make sure the tenant's downstream repository exists on the platform, mirror the
+//! upstream into it, set its default branch after the first push, report. Orchestration only;
+//! the work is in `forge`.
+
+use super::ActionError;
+use crate::config::ForkConfig;
+use crate::forge::gitea::Gitea;
+use crate::forge::github::GitHub;
+use crate::forge::gitlab::GitLab;
+use crate::forge::mirror::{self, GitCredentials, MirrorRequest, RefOutcome};
+use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ForkReport {
+    pub platform: Platform,
+    /// `organization/name` as the platform names it.
+    pub repository: String,
+    /// The clone URL deploy should use (no credentials in it).
+    pub repository_url: String,
+    pub upstream_url: String,
+    pub created: bool,
+    pub refs: Vec<RefOutcome>,
+    pub pushed_refs: usize,
+    pub bytes_fetched: usize,
+    pub bytes_pushed: usize,
+    /// The default branch was set by this run.
+    pub default_branch_set: bool,
+}
+
+fn forge_error(error: ForgeError) -> ActionError {
+    ActionError::Failed(error.to_string())
+}
+
+pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    let access = ForgeAccess {
+        platform: config.platform,
+        api_base: config
+            .platform
+            .api_base(&config.protocol, &config.host)
+            .map_err(|error| ActionError::Input(format!("Git.Url.Host: {error}")))?,
+        username: config.username.clone(),
+        password: config.password.clone(),
+    };
+    match config.platform {
+        Platform::Gitea => fork_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
+        Platform::GitHub => fork_on(&GitHub::new(&access).map_err(forge_error)?, config).await,
+        Platform::GitLab => fork_on(&GitLab::new(&access).map_err(forge_error)?, config).await,
+    }
+}
+
+async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    tracing::info!(
+        platform = %config.platform,
+        "forking {} into {}/{}",
+        config.upstream_url,
+        config.organization,
+        config.new_repo
+    );
+    let repository = forge
+        .ensure_repository(&config.organization, &config.new_repo, &config.main_line)
+        .await
+        .map_err(forge_error)?;
+    tracing::info!(
+        "{} repository {} ({})",
+        if repository.created {
+            "created"
+        } else {
+            "found"
+        },
+        repository.full_name,
+        repository.clone_url
+    );
+
+    let request = MirrorRequest {
+        upstream_url: config.upstream_url.clone(),
+        downstream_url: repository.clone_url.clone(),
+        branch: config.main_line.clone(),
+        all_branches: config.all_branches,
+        force: config.force,
+    };
+    let credentials = GitCredentials {
+        username: config.username.clone(),
+        password: config.password.clone(),
+    };
+    // git2 blocks: run it off the async workers.
+    let mirrored = tokio::task::spawn_blocking(move || mirror::mirror(&request, &credentials))
+        .await
+        .map_err(|error| ActionError::Failed(format!("the git mirror stopped: {error}")))?
+        .map_err(|error| ActionError::Failed(error.to_string()))?;
+    for outcome in &mirrored.refs {
+        tracing::info!("{}: {}", outcome.name, outcome.action);
+    }
+
+    // After the first push (a platform may have taken another branch as default), or when the
+    // platform names another default branch; otherwise nothing to write.
+    let default_branch_set = mirrored.main_line_created
+        || repository.default_branch.as_deref() != Some(config.main_line.as_str());
+    if default_branch_set {
+        forge
+            .set_default_branch(&repository, &config.main_line)
+            .await
+            .map_err(forge_error)?;
+        tracing::info!("default branch set to {}", config.main_line);
+    }
+    Ok(ForkReport {
+        platform: config.platform,
+        repository: repository.full_name,
+        repository_url: repository.clone_url,
+        upstream_url: config.upstream_url.clone(),
+        created: repository.created,
+        refs: mirrored.refs,
+        pushed_refs: mirrored.pushed_refs,
+        bytes_fetched: mirrored.bytes_fetched,
+        bytes_pushed: mirrored.bytes_pushed,
+        default_branch_set,
+    })
+}

@@ -1,0 +1,221 @@
+//! The HTTP client the platform APIs share: authentication headers, JSON bodies, retries of
+//! idempotent calls, and errors that name the platform and URL but never a credential.
+
+use super::{ForgeAccess, Platform};
+use crate::secret::Secret;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForgeError {
+    #[error("{platform} refused the credentials for {url} (401): check Git.Credentials.Username and Git.Credentials.Password (a password or an access token allowed to create repositories)")]
+    Unauthorized { platform: Platform, url: String },
+    #[error("{platform} has no organization `{organization}` ({url}): create it first, or set Git.Url.Organization to an existing organization or to your own user name")]
+    OrganizationMissing {
+        platform: Platform,
+        organization: String,
+        url: String,
+    },
+    #[error("{platform} answered {method} {url} with {status}: {message}")]
+    Unexpected {
+        platform: Platform,
+        method: String,
+        url: String,
+        status: u16,
+        message: String,
+    },
+    #[error(
+        "cannot reach {platform} at {url}: {source} — check Git.Url.Protocol and Git.Url.Host"
+    )]
+    Transport {
+        platform: Platform,
+        url: String,
+        #[source]
+        source: reqwest::Error,
+    },
+}
+
+/// How a platform wants its credentials.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// HTTP Basic with the username and the password (or token).
+    Basic { username: String, password: Secret },
+    /// One header carrying the token, e.g. `Authorization: Bearer …` or `PRIVATE-TOKEN: …`.
+    Header { name: &'static str, value: Secret },
+}
+
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: Url,
+    pub platform: Platform,
+    auth: Auth,
+    extra_headers: Vec<(&'static str, &'static str)>,
+}
+
+pub struct ApiResponse {
+    pub status: StatusCode,
+    pub body: Value,
+    pub method: Method,
+    pub url: String,
+}
+
+impl ApiResponse {
+    pub fn is(&self, status: u16) -> bool {
+        self.status.as_u16() == status
+    }
+
+    /// The platform's message: `message` (a string, or GitLab's field → errors object), plus
+    /// GitHub's `errors[].message`.
+    pub fn message(&self) -> String {
+        let mut text = match self.body.get("message") {
+            Some(Value::String(message)) => message.clone(),
+            Some(other) => other.to_string(),
+            None => self.body.to_string(),
+        };
+        for error in self
+            .body
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(message) = error.get("message").and_then(Value::as_str) {
+                text.push_str(&format!(" ({message})"));
+            }
+        }
+        text
+    }
+
+    pub fn unexpected(&self, platform: Platform) -> ForgeError {
+        ForgeError::Unexpected {
+            platform,
+            method: self.method.to_string(),
+            url: self.url.clone(),
+            status: self.status.as_u16(),
+            message: self.message(),
+        }
+    }
+
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.body
+            .get(key)
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+}
+
+/// Attempts for a GET, PUT or PATCH on 5xx, 429 or a transport error; POSTs are never repeated
+/// (the caller re-reads instead).
+const ATTEMPTS: usize = 3;
+
+impl ApiClient {
+    pub fn new(
+        access: &ForgeAccess,
+        auth: Auth,
+        extra_headers: Vec<(&'static str, &'static str)>,
+    ) -> Result<ApiClient, ForgeError> {
+        let http = reqwest::Client::builder()
+            // GitHub refuses requests without a User-Agent; the others log it.
+            .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|source| ForgeError::Transport {
+                platform: access.platform,
+                url: access.api_base.to_string(),
+                source,
+            })?;
+        Ok(ApiClient {
+            http,
+            base: access.api_base.clone(),
+            platform: access.platform,
+            auth,
+            extra_headers,
+        })
+    }
+
+    /// `path` is relative to the API root and already percent-encoded where needed.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path.trim_start_matches('/'))
+    }
+
+    /// Send one call; any status comes back as a response except 401, which is an error.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<ApiResponse, ForgeError> {
+        let url = self.url(path);
+        let retriable = method != Method::POST;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = self.http.request(method.clone(), &url);
+            request = match &self.auth {
+                Auth::Basic { username, password } => {
+                    request.basic_auth(username, Some(password.expose()))
+                }
+                Auth::Header { name, value } => request.header(*name, value.expose()),
+            };
+            for (name, value) in &self.extra_headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let outcome = request.send().await;
+            let response = match outcome {
+                Ok(response) => response,
+                Err(source) if !retriable || attempt >= ATTEMPTS => {
+                    return Err(ForgeError::Transport {
+                        platform: self.platform,
+                        url,
+                        source: source.without_url(),
+                    })
+                }
+                Err(_) => {
+                    backoff(attempt).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            if retriable
+                && attempt < ATTEMPTS
+                && (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
+            {
+                backoff(attempt).await;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED {
+                return Err(ForgeError::Unauthorized {
+                    platform: self.platform,
+                    url,
+                });
+            }
+            let bytes = response.bytes().await.unwrap_or_default();
+            let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect())
+            });
+            tracing::debug!(%method, %url, status = status.as_u16(), "{} API", self.platform);
+            return Ok(ApiResponse {
+                status,
+                body,
+                method,
+                url,
+            });
+        }
+    }
+}
+
+async fn backoff(attempt: usize) {
+    tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
+}
+
+/// One path segment, percent-encoded (GitLab's `group%2Fproject` IDs, names with dots).
+pub fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

@@ -1,0 +1,131 @@
+//! GitHub REST (github.com and GitHub Enterprise Server): get the repository, or create it empty
+//! in the organization (or for the user), and set its default branch.
+
+use super::api::{segment, ApiClient, ApiResponse, Auth};
+use super::{Forge, ForgeAccess, ForgeError, Repository};
+use reqwest::Method;
+use serde_json::json;
+
+pub struct GitHub {
+    api: ApiClient,
+}
+
+impl GitHub {
+    pub fn new(access: &ForgeAccess) -> Result<GitHub, ForgeError> {
+        // GitHub's API takes tokens only (a PAT or an installation token), never a password.
+        let auth = Auth::Header {
+            name: "authorization",
+            value: crate::secret::Secret::new(format!("Bearer {}", access.password.expose())),
+        };
+        let headers = vec![
+            ("accept", "application/vnd.github+json"),
+            ("x-github-api-version", "2022-11-28"),
+        ];
+        Ok(GitHub {
+            api: ApiClient::new(access, auth, headers)?,
+        })
+    }
+
+    async fn get(&self, owner: &str, name: &str) -> Result<Option<Repository>, ForgeError> {
+        let response = self
+            .api
+            .send(Method::GET, &repo_path(owner, name), None)
+            .await?;
+        match response.status.as_u16() {
+            200 => Ok(Some(repository(&response, false))),
+            404 => Ok(None),
+            _ => Err(response.unexpected(self.api.platform)),
+        }
+    }
+}
+
+fn repo_path(owner: &str, name: &str) -> String {
+    format!("repos/{}/{}", segment(owner), segment(name))
+}
+
+fn repository(response: &ApiResponse, created: bool) -> Repository {
+    let full_name = response.text("full_name").unwrap_or_default();
+    Repository {
+        api_id: full_name.clone(),
+        full_name,
+        clone_url: response.text("clone_url").unwrap_or_default(),
+        created,
+        default_branch: response.text("default_branch"),
+    }
+}
+
+impl Forge for GitHub {
+    async fn ensure_repository(
+        &self,
+        owner: &str,
+        name: &str,
+        _default_branch: &str,
+    ) -> Result<Repository, ForgeError> {
+        if let Some(repository) = self.get(owner, name).await? {
+            return Ok(repository);
+        }
+        let body = json!({
+            "name": name, "private": true, "auto_init": false, "description": "Forked by octofleet",
+        });
+        let mut response = self
+            .api
+            .send(
+                Method::POST,
+                &format!("orgs/{}/repos", segment(owner)),
+                Some(&body),
+            )
+            .await?;
+        // 404: no such organization, or it is the user's own account.
+        if response.is(404) {
+            let user = self.api.send(Method::GET, "user", None).await?;
+            if user
+                .text("login")
+                .is_some_and(|login| login.eq_ignore_ascii_case(owner))
+            {
+                response = self
+                    .api
+                    .send(Method::POST, "user/repos", Some(&body))
+                    .await?;
+            } else {
+                return Err(ForgeError::OrganizationMissing {
+                    platform: self.api.platform,
+                    organization: owner.to_owned(),
+                    url: response.url.clone(),
+                });
+            }
+        }
+        match response.status.as_u16() {
+            201 => Ok(repository(&response, true)),
+            // "name already exists on this account": created meanwhile.
+            422 if response.message().contains("already exists") => self
+                .get(owner, name)
+                .await?
+                .ok_or_else(|| response.unexpected(self.api.platform)),
+            _ => Err(response.unexpected(self.api.platform)),
+        }
+    }
+
+    async fn set_default_branch(
+        &self,
+        repository: &Repository,
+        branch: &str,
+    ) -> Result<(), ForgeError> {
+        let (owner, name) = repository
+            .api_id
+            .split_once('/')
+            .unwrap_or((&repository.api_id, ""));
+        let response = self
+            .api
+            .send(
+                Method::PATCH,
+                &repo_path(owner, name),
+                Some(&json!({"default_branch": branch})),
+            )
+            .await?;
+        if response.is(200) {
+            Ok(())
+        } else {
+            Err(response.unexpected(self.api.platform))
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! GitLab REST v4: get the project by path, or create it empty in the namespace (a group or the
+//! user) looked up by path, and set its default branch.
+
+use super::api::{segment, ApiClient, ApiResponse, Auth};
+use super::{Forge, ForgeAccess, ForgeError, Repository};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+pub struct GitLab {
+    api: ApiClient,
+}
+
+impl GitLab {
+    pub fn new(access: &ForgeAccess) -> Result<GitLab, ForgeError> {
+        // GitLab's API takes a personal, group or project access token, never a password.
+        let auth = Auth::Header {
+            name: "private-token",
+            value: access.password.clone(),
+        };
+        Ok(GitLab {
+            api: ApiClient::new(access, auth, Vec::new())?,
+        })
+    }
+
+    async fn get(&self, namespace: &str, path: &str) -> Result<Option<Repository>, ForgeError> {
+        let id = segment(&format!("{namespace}/{path}"));
+        let response = self
+            .api
+            .send(Method::GET, &format!("projects/{id}"), None)
+            .await?;
+        match response.status.as_u16() {
+            200 => Ok(Some(project(&response, false))),
+            404 => Ok(None),
+            _ => Err(response.unexpected(self.api.platform)),
+        }
+    }
+}
+
+fn project(response: &ApiResponse, created: bool) -> Repository {
+    Repository {
+        api_id: response
+            .body
+            .get("id")
+            .map(|id| match id {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .unwrap_or_default(),
+        full_name: response.text("path_with_namespace").unwrap_or_default(),
+        clone_url: response.text("http_url_to_repo").unwrap_or_default(),
+        created,
+        default_branch: response.text("default_branch"),
+    }
+}
+
+impl Forge for GitLab {
+    async fn ensure_repository(
+        &self,
+        namespace: &str,
+        path: &str,
+        default_branch: &str,
+    ) -> Result<Repository, ForgeError> {
+        if let Some(repository) = self.get(namespace, path).await? {
+            return Ok(repository);
+        }
+        let lookup = self
+            .api
+            .send(
+                Method::GET,
+                &format!("namespaces/{}", segment(namespace)),
+                None,
+            )
+            .await?;
+        if lookup.is(404) {
+            return Err(ForgeError::OrganizationMissing {
+                platform: self.api.platform,
+                organization: namespace.to_owned(),
+                url: lookup.url.clone(),
+            });
+        }
+        let Some(namespace_id) = lookup.body.get("id").filter(|_| lookup.is(200)).cloned() else {
+            return Err(lookup.unexpected(self.api.platform));
+        };
+        let body = json!({
+            "name": path, "path": path, "namespace_id": namespace_id, "visibility": "private",
+            "initialize_with_readme": false, "default_branch": default_branch,
+            "description": "Forked by octofleet",
+        });
+        let response = self.api.send(Method::POST, "projects", Some(&body)).await?;
+        match response.status.as_u16() {
+            201 => Ok(project(&response, true)),
+            // Documented as 409, answered as 400 "has already been taken": created meanwhile.
+            400 | 409 if response.message().contains("has already been taken") => self
+                .get(namespace, path)
+                .await?
+                .ok_or_else(|| response.unexpected(self.api.platform)),
+            _ => Err(response.unexpected(self.api.platform)),
+        }
+    }
+
+    async fn set_default_branch(
+        &self,
+        repository: &Repository,
+        branch: &str,
+    ) -> Result<(), ForgeError> {
+        let response = self
+            .api
+            .send(
+                Method::PUT,
+                &format!("projects/{}", segment(&repository.api_id)),
+                Some(&json!({"default_branch": branch})),
+            )
+            .await?;
+        if response.is(200) {
+            Ok(())
+        } else {
+            Err(response.unexpected(self.api.platform))
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Tenant repositories on git platforms: make sure the downstream repository exists through the
+//! platform's REST API (Gitea, GitHub, GitLab) and mirror the upstream's refs into it with git2.
+
+mod api;
+pub mod gitea;
+pub mod github;
+pub mod gitlab;
+pub mod mirror;
+
+use crate::secret::Secret;
+use std::fmt;
+use std::future::Future;
+use url::Url;
+
+pub use api::ForgeError;
+
+/// The platforms `fork` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Gitea,
+    GitHub,
+    GitLab,
+}
+
+impl Platform {
+    pub const NAMES: &'static str = "gitea, github, gitlab";
+
+    pub fn parse(text: &str) -> Option<Platform> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "gitea" | "forgejo" => Some(Platform::Gitea),
+            "github" => Some(Platform::GitHub),
+            "gitlab" => Some(Platform::GitLab),
+            _ => None,
+        }
+    }
+
+    /// The REST API root for a server reached as `{protocol}://{host}`: Gitea `/api/v1`, GitLab
+    /// `/api/v4`, GitHub `https://api.github.com` for github.com and `/api/v3` (GitHub
+    /// Enterprise Server) for any other host.
+    pub fn api_base(self, protocol: &str, host: &str) -> Result<Url, url::ParseError> {
+        let text = match self {
+            Platform::Gitea => format!("{protocol}://{host}/api/v1/"),
+            Platform::GitLab => format!("{protocol}://{host}/api/v4/"),
+            Platform::GitHub if host.eq_ignore_ascii_case("github.com") => {
+                "https://api.github.com/".to_owned()
+            }
+            Platform::GitHub => format!("{protocol}://{host}/api/v3/"),
+        };
+        Url::parse(&text)
+    }
+
+    /// The git username to send with a token when none is configured.
+    pub fn token_username(self) -> &'static str {
+        match self {
+            Platform::Gitea | Platform::GitHub => "x-access-token",
+            Platform::GitLab => "oauth2",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Platform::Gitea => "Gitea",
+            Platform::GitHub => "GitHub",
+            Platform::GitLab => "GitLab",
+        })
+    }
+}
+
+/// How to reach a platform's API, and who we are there.
+#[derive(Debug, Clone)]
+pub struct ForgeAccess {
+    pub platform: Platform,
+    pub api_base: Url,
+    pub username: String,
+    /// A password or an access token.
+    pub password: Secret,
+}
+
+/// The downstream repository as the platform reports it.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    /// `owner/name` (Gitea, GitHub) or the numeric project ID (GitLab): how the API names it.
+    pub api_id: String,
+    pub full_name: String,
+    /// The HTTP(S) clone URL, without credentials.
+    pub clone_url: String,
+    /// Created by this call.
+    pub created: bool,
+    /// What the platform says its default branch is (GitLab: none while empty).
+    pub default_branch: Option<String>,
+}
+
+/// One platform's repository API.
+pub trait Forge {
+    /// Find `owner/name`, creating it empty (no README, `default_branch` as its HEAD) when it
+    /// does not exist; a concurrent creation by someone else counts as found.
+    fn ensure_repository(
+        &self,
+        owner: &str,
+        name: &str,
+        default_branch: &str,
+    ) -> impl Future<Output = Result<Repository, ForgeError>> + Send;
+
+    /// Make `branch` (which exists by now) the repository's default branch.
+    fn set_default_branch(
+        &self,
+        repository: &Repository,
+        branch: &str,
+    ) -> impl Future<Output = Result<(), ForgeError>> + Send;
+}
+
+/// The reference implementation's rule for repository names: lower case, every character
+/// outside `[a-z0-9]` → `_` (so `"Team A"` → `team_a`).
+pub fn repository_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// What the platforms accept as a repository name: letters, digits, `-`, `_`, `.`, at most 100,
+/// not `.`/`..`, not ending in `.git`.
+pub fn is_valid_repository_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name != "."
+        && name != ".."
+        && !name.ends_with(".git")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_the_reference_implementation() {
+        assert_eq!(repository_name("Team A"), "team_a");
+        assert_eq!(repository_name("Hello World (CaC)!"), "hello_world__cac__");
+        assert_eq!(repository_name("Ünïcode"), "_n_code");
+        assert!(is_valid_repository_name("team_a_hello_world"));
+        assert!(!is_valid_repository_name("team a"));
+        assert!(!is_valid_repository_name("x.git"));
+    }
+
+    #[test]
+    fn api_roots() {
+        let url = |platform: Platform, host| platform.api_base("http", host).unwrap().to_string();
+        assert_eq!(
+            url(Platform::Gitea, "gitea:3000"),
+            "http://gitea:3000/api/v1/"
+        );
+        assert_eq!(
+            url(Platform::GitHub, "github.com"),
+            "https://api.github.com/"
+        );
+        assert_eq!(
+            url(Platform::GitHub, "ghe.local"),
+            "http://ghe.local/api/v3/"
+        );
+        assert_eq!(
+            url(Platform::GitLab, "gitlab.local"),
+            "http://gitlab.local/api/v4/"
+        );
+        assert_eq!(Platform::parse(" GitHub "), Some(Platform::GitHub));
+        assert_eq!(Platform::parse("bitbucket"), None);
+    }
+}

@@ -1,0 +1,589 @@
+//! `octofleet fork` through the real binary against the forge emulator (real git behind
+//! `git http-backend`), on Gitea, GitHub and GitLab; and its step template run the Calamari way.
+
+use crate::harness::{octofleet, Run};
+use crate::step_templates::{result_message, template, write_calamari_files};
+use forge_emulator::{ForgeConfig, ForgeEmulator, UpstreamSpec};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const PASSWORD: &str = "forge-Secret-Value-9f3a";
+const ORG: &str = "octopuscac";
+const UPSTREAM: &str = "hello_world_cac";
+const PROJECT: &str = "Hello World CaC";
+const TENANT: &str = "Team A";
+/// `<tenant>_<project>`, sanitized.
+const NEW_REPO: &str = "team_a_hello_world_cac";
+
+async fn forge() -> ForgeEmulator {
+    forge_with_password(PASSWORD).await
+}
+
+async fn forge_with_password(password: &str) -> ForgeEmulator {
+    let forge = ForgeEmulator::start(ForgeConfig {
+        username: "octopus".to_owned(),
+        password: password.to_owned(),
+        ..ForgeConfig::default()
+    })
+    .await
+    .expect("the forge emulator starts");
+    forge.create_org(ORG);
+    forge
+}
+
+/// A forge with the org and the upstream (3 commits on main).
+async fn forge_with_upstream() -> ForgeEmulator {
+    let forge = forge().await;
+    forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", 3));
+    forge
+}
+
+/// One `octofleet fork` run with its own TMPDIR, which must be empty afterwards.
+struct ForkRun {
+    run: Run,
+}
+
+impl std::ops::Deref for ForkRun {
+    type Target = Run;
+    fn deref(&self) -> &Run {
+        &self.run
+    }
+}
+
+/// The environment a step would export for `platform`, plus `extra` (which wins).
+fn fork_env(forge: &ForgeEmulator, platform: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env: BTreeMap<String, String> = [
+        ("GIT_PLATFORM", platform.to_owned()),
+        ("GIT_URL_PROTOCOL", "http".to_owned()),
+        ("GIT_URL_HOST", forge.host()),
+        ("GIT_URL_ORGANIZATION", ORG.to_owned()),
+        ("GIT_CREDENTIALS_USERNAME", "octopus".to_owned()),
+        ("GIT_CREDENTIALS_PASSWORD", PASSWORD.to_owned()),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", TENANT.to_owned()),
+        ("OCTOPUS_PROJECT_NAME", PROJECT.to_owned()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect();
+    for (key, value) in extra {
+        env.insert(key.to_string(), value.to_string());
+    }
+    env.into_iter().collect()
+}
+
+async fn fork(
+    forge: &ForgeEmulator,
+    platform: &str,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> ForkRun {
+    let tmp = tempfile::tempdir().unwrap();
+    let tmp_path = tmp.path().to_string_lossy().into_owned();
+    let mut env = fork_env(forge, platform, extra_env);
+    env.push(("TMPDIR".to_owned(), tmp_path));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut all_args = vec!["fork"];
+    all_args.extend_from_slice(args);
+    let run = octofleet(&all_args, &env).await;
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+    for secret in [PASSWORD, "forge-Other-Secret"] {
+        assert!(
+            !run.all_output().contains(secret),
+            "a password was printed:\n{}",
+            run.all_output()
+        );
+    }
+    ForkRun { run }
+}
+
+/// No file under `dir` holds `secret` (so no `.git/config` carries credentials).
+fn assert_not_on_disk(dir: &Path, secret: &str) {
+    for entry in walk(dir) {
+        let bytes = std::fs::read(&entry).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(secret),
+            "{} holds the password",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+fn upstream_main(forge: &ForgeEmulator) -> String {
+    forge.rev_parse(ORG, UPSTREAM, "refs/heads/main").unwrap()
+}
+
+fn downstream_main(forge: &ForgeEmulator) -> Option<String> {
+    forge.rev_parse(ORG, NEW_REPO, "refs/heads/main")
+}
+
+fn pushes(forge: &ForgeEmulator) -> usize {
+    forge
+        .requests()
+        .iter()
+        .filter(|request| request.is_receive_pack())
+        .count()
+}
+
+fn api_writes(forge: &ForgeEmulator) -> Vec<String> {
+    forge
+        .requests()
+        .iter()
+        .filter(|request| request.is_api_write())
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect()
+}
+
+/// The whole life of a tenant repository on one platform.
+async fn fork_lifecycle(platform: &str) {
+    let forge = forge_with_upstream().await;
+
+    // 1. Missing downstream: created empty, the main line pushed, default branch main.
+    let run = fork(&forge, platform, &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let expected_url = format!("{}/{ORG}/{NEW_REPO}.git", forge.url());
+    assert_eq!(
+        run.output_variable("RepositoryUrl").as_deref(),
+        Some(expected_url.as_str())
+    );
+    assert_eq!(downstream_main(&forge), Some(upstream_main(&forge)));
+    assert_eq!(forge.default_branch(ORG, NEW_REPO).as_deref(), Some("main"));
+    assert_eq!(pushes(&forge), 1);
+    assert_not_on_disk(forge.root(), PASSWORD);
+
+    // 2. Re-run with nothing changed: no push, no API write, the same commit.
+    forge.clear_requests();
+    let before = forge.refs(ORG, NEW_REPO);
+    let run = fork(&forge, platform, &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(pushes(&forge), 0, "{:#?}", forge.requests());
+    assert_eq!(api_writes(&forge), Vec::<String>::new());
+    assert_eq!(forge.refs(ORG, NEW_REPO), before);
+    assert_eq!(
+        run.output_variable("RepositoryUrl").as_deref(),
+        Some(expected_url.as_str())
+    );
+
+    // 3. Upstream moved on: fast-forward.
+    let moved = forge.commit(ORG, UPSTREAM, "main", "Upstream: new step");
+    forge.clear_requests();
+    let run = fork(&forge, platform, &[], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(downstream_main(&forge), Some(moved.clone()));
+    assert_eq!(pushes(&forge), 1);
+
+    // 4. The tenant committed and upstream moved on too: refused, naming both commits.
+    let tenant = forge.commit(ORG, NEW_REPO, "main", "Tenant: local change");
+    let upstream = forge.commit(ORG, UPSTREAM, "main", "Upstream: another step");
+    let run = fork(&forge, platform, &[], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(&tenant), "{}", run.stderr);
+    assert!(run.stderr.contains(&upstream), "{}", run.stderr);
+    assert!(run.stderr.contains("--force"), "{}", run.stderr);
+    assert!(
+        result_message(&run.stdout).is_some_and(|message| message.contains("tenant committed")),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(downstream_main(&forge), Some(tenant.clone()), "untouched");
+
+    // 5. --force resets it to upstream.
+    let run = fork(&forge, platform, &["--force"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(downstream_main(&forge), Some(upstream.clone()));
+
+    // 6. --all-branches: every branch and tag, annotated tags as tag objects.
+    let upstream_path = forge.repo_path(ORG, UPSTREAM).unwrap();
+    for branch in ["feature/a", "release-1"] {
+        forge.commit(ORG, UPSTREAM, branch, &format!("Work on {branch}"));
+    }
+    git(&upstream_path, &["tag", "-a", "-m", "Release 1", "v1.0.0", "main"]);
+    git(&upstream_path, &["tag", "light", "main"]);
+    let run = fork(&forge, platform, &["--all-branches"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(forge.refs(ORG, NEW_REPO), forge.refs(ORG, UPSTREAM));
+    assert_eq!(
+        forge.rev_parse(ORG, NEW_REPO, "v1.0.0^{tag}"),
+        forge.rev_parse(ORG, UPSTREAM, "v1.0.0^{tag}")
+    );
+    assert_eq!(forge.default_branch(ORG, NEW_REPO).as_deref(), Some("main"));
+
+    // ... and its re-run pushes nothing.
+    forge.clear_requests();
+    let run = fork(&forge, platform, &["--all-branches"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(pushes(&forge), 0);
+    assert_not_on_disk(forge.root(), PASSWORD);
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let output = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(dir)
+        .args(args)
+        .env("GIT_COMMITTER_NAME", "Upstream")
+        .env("GIT_COMMITTER_EMAIL", "upstream@example.com")
+        .output()
+        .expect("git runs");
+    assert!(
+        output.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitea_create_mirror_rerun_fast_forward_diverge_force_all_branches() {
+    fork_lifecycle("gitea").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_create_mirror_rerun_fast_forward_diverge_force_all_branches() {
+    fork_lifecycle("github").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_create_mirror_rerun_fast_forward_diverge_force_all_branches() {
+    fork_lifecycle("gitlab").await;
+}
+
+/// The tenant built on upstream, which did not move: the tenant's commits are kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_downstream_ahead_of_upstream_is_kept() {
+    let forge = forge_with_upstream().await;
+    assert_eq!(fork(&forge, "gitea", &[], &[]).await.code, 0);
+    let tenant = forge.commit(ORG, NEW_REPO, "main", "Tenant: local change");
+    forge.clear_requests();
+    let run = fork(&forge, "gitea", &["--output", "json"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(downstream_main(&forge), Some(tenant));
+    assert_eq!(pushes(&forge), 0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["refs"][0]["action"], "kept_ahead");
+    assert_eq!(report["created"], false);
+    assert_eq!(report["pushed_refs"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_output_summarises_the_fork() {
+    let forge = forge_with_upstream().await;
+    let run = fork(
+        &forge,
+        "gitea",
+        &["--output", "json"],
+        &[("GIT_URL_NEWREPO", "custom-repo.name")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["platform"], "gitea");
+    assert_eq!(report["repository"], format!("{ORG}/custom-repo.name"));
+    assert_eq!(
+        report["repository_url"],
+        format!("{}/{ORG}/custom-repo.name.git", forge.url())
+    );
+    assert_eq!(
+        report["upstream_url"],
+        format!("http://{}/{ORG}/{UPSTREAM}.git", forge.host())
+    );
+    assert_eq!(report["created"], true);
+    assert_eq!(report["refs"][0]["name"], "refs/heads/main");
+    assert_eq!(report["refs"][0]["action"], "created");
+    assert!(report["bytes_pushed"].as_u64().unwrap() > 0);
+    assert_eq!(
+        forge.rev_parse(ORG, "custom-repo.name", "main"),
+        Some(upstream_main(&forge))
+    );
+}
+
+/// Spaces, capitals and punctuation in the tenant and project names become `_`; the
+/// exported project name wins over the project name; a given template name is used as is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_sanitized() {
+    let forge = forge().await;
+    forge.create_upstream(ORG, "Shared-Template", &UpstreamSpec::main_line("main", 2));
+    let run = fork(
+        &forge,
+        "gitea",
+        &[],
+        &[
+            ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "ACME Corp. (EU)"),
+            ("EXPORTED_PROJECT_NAME", "Web App: Blue/Green!"),
+            ("GIT_URL_TEMPLATE", "Shared-Template"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let name = "acme_corp___eu__web_app__blue_green_";
+    assert!(forge.repo_path(ORG, name).is_some(), "{}", run.stderr);
+    assert_eq!(
+        run.output_variable("RepositoryUrl"),
+        Some(format!("{}/{ORG}/{name}.git", forge.url()))
+    );
+
+    // The upstream's default name is the project name, sanitized.
+    forge.create_upstream(ORG, "hello_world__2_", &UpstreamSpec::main_line("main", 1));
+    let run = fork(
+        &forge,
+        "gitea",
+        &[],
+        &[("OCTOPUS_PROJECT_NAME", "Hello World (2)")],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(forge.repo_path(ORG, "team_a_hello_world__2_").is_some());
+}
+
+/// The user's own account as the "organization" (Gitea and GitHub create it under /user/repos).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_organization_may_be_the_users_own_account() {
+    for platform in ["gitea", "github", "gitlab"] {
+        let forge = forge().await;
+        forge.create_upstream("octopus", UPSTREAM, &UpstreamSpec::main_line("main", 2));
+        let run = fork(
+            &forge,
+            platform,
+            &[],
+            &[("GIT_URL_ORGANIZATION", "octopus")],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{platform}: {}", run.stderr);
+        assert_eq!(
+            forge.rev_parse("octopus", NEW_REPO, "main"),
+            forge.rev_parse("octopus", UPSTREAM, "main"),
+            "{platform}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_a_clear_error_and_never_printed() {
+    for platform in ["gitea", "github", "gitlab"] {
+        let forge = forge_with_upstream().await;
+        let run = fork(
+            &forge,
+            platform,
+            &[],
+            &[("GIT_CREDENTIALS_PASSWORD", "forge-Other-Secret")],
+        )
+        .await;
+        assert_eq!(run.code, 1, "{platform}: {}", run.stderr);
+        assert!(run.stderr.contains("401"), "{platform}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("Git.Credentials.Password"),
+            "{platform}: {}",
+            run.stderr
+        );
+        assert!(forge.repo_path(ORG, NEW_REPO).is_none());
+    }
+}
+
+/// The API accepts the credentials but the upstream's git server (another host) does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_401_from_git_is_a_clear_error() {
+    let forge = forge().await;
+    let other = forge_with_password("forge-Other-Secret").await;
+    other.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", 2));
+    let upstream_url = format!("{}/{ORG}/{UPSTREAM}.git", other.url());
+    let run = fork(
+        &forge,
+        "gitea",
+        &[],
+        &[("GIT_URL_UPSTREAM", upstream_url.as_str())],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused the credentials") && run.stderr.contains(&upstream_url),
+        "{}",
+        run.stderr
+    );
+    let git_401s = other
+        .requests()
+        .iter()
+        .filter(|request| request.status == 401)
+        .count();
+    assert!(git_401s >= 2, "challenge, then the refused credentials");
+    assert_not_on_disk(forge.root(), PASSWORD);
+    assert_not_on_disk(other.root(), PASSWORD);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_upstream_is_a_clear_error() {
+    let forge = forge().await;
+    let run = fork(&forge, "gitea", &[], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("upstream repository")
+            && run.stderr.contains("not found")
+            && run.stderr.contains(&format!("/{ORG}/{UPSTREAM}.git")),
+        "{}",
+        run.stderr
+    );
+
+    // An upstream without the main line.
+    forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("master", 1));
+    let run = fork(&forge, "gitea", &[], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no branch `main`") && run.stderr.contains("Git.Branch.MainLine"),
+        "{}",
+        run.stderr
+    );
+    let run = fork(&forge, "gitea", &[], &[("GIT_BRANCH_MAINLINE", "master")]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(forge.default_branch(ORG, NEW_REPO).as_deref(), Some("master"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_organization_is_a_clear_error() {
+    for platform in ["gitea", "github", "gitlab"] {
+        let forge = forge_with_upstream().await;
+        let upstream_url = format!("{}/{ORG}/{UPSTREAM}.git", forge.url());
+        let run = fork(
+            &forge,
+            platform,
+            &[],
+            &[
+                ("GIT_URL_ORGANIZATION", "no-such-org"),
+                ("GIT_URL_UPSTREAM", upstream_url.as_str()),
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 1, "{platform}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("no organization `no-such-org`")
+                && run.stderr.contains("Git.Url.Organization"),
+            "{platform}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ref_refused_by_the_server_is_a_clear_error() {
+    let forge = forge_with_upstream().await;
+    forge.create_repo(ORG, NEW_REPO);
+    forge.refuse_pushes(ORG, NEW_REPO, "pushes are frozen for the audit");
+    let run = fork(&forge, "gitea", &[], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused refs/heads/main")
+            && run.stderr.contains("pushes are frozen for the audit"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(downstream_main(&forge), None);
+}
+
+#[tokio::test]
+async fn invalid_inputs_are_reported_together_with_exit_code_2() {
+    let run = octofleet(
+        &["fork"],
+        &[
+            ("GIT_PLATFORM", "bitbucket"),
+            ("GIT_URL_PROTOCOL", "ftp"),
+            ("GIT_URL_NEWREPO", "Team A repo"),
+            (
+                "GIT_URL_UPSTREAM",
+                "https://octopus:hunter2-secret@gitea.example.com/org/repo.git",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for expected in [
+        "Git.Platform",
+        "Git.Url.Protocol",
+        "Git.Url.Host",
+        "Git.Url.Organization",
+        "Git.Url.NewRepo",
+        "team_a_repo",
+        "Git.Url.Upstream",
+        "Git.Credentials.Password",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    assert!(!run.all_output().contains("hunter2-secret"));
+}
+
+/// The step template, run under bash the way Calamari runs it, with the real binary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_template_runs_like_calamari_runs_it() {
+    let forge = forge_with_upstream().await;
+    let template = template("octofleet-fork-repository.json");
+    let variables = BTreeMap::from([
+        ("Git.Url.Protocol", "http".to_owned()),
+        ("Git.Url.Host", forge.host()),
+        ("Git.Url.Organization", ORG.to_owned()),
+        ("Git.Credentials.Username", "octopus".to_owned()),
+        ("Git.Credentials.Password", PASSWORD.to_owned()),
+        ("Octopus.Deployment.Tenant.Name", TENANT.to_owned()),
+        ("Octopus.Project.Name", PROJECT.to_owned()),
+    ]);
+    // Git.Url.Template, Git.Url.NewRepo, Git.Branch.MainLine and Exported.Project.Name are not
+    // defined: their `#{…}` defaults stay as written and octofleet uses its own defaults.
+    let parameters = template.bind(&variables, &[]);
+    let run = run_like_calamari(template.script_body(), &parameters).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.output_variable("RepositoryUrl"),
+        Some(format!("{}/{ORG}/{NEW_REPO}.git", forge.url()))
+    );
+    assert_eq!(downstream_main(&forge), Some(upstream_main(&forge)));
+    assert!(!run.all_output().contains(PASSWORD));
+
+    // Without a host: exit 2, the unsubstituted variable named.
+    let parameters = template.bind(
+        &BTreeMap::from([("Git.Credentials.Password", PASSWORD.to_owned())]),
+        &[],
+    );
+    let run = run_like_calamari(template.script_body(), &parameters).await;
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("#{Git.Url.Host}"), "{}", run.stderr);
+    assert!(result_message(&run.stdout).is_some());
+}
+
+async fn run_like_calamari(script: &str, parameters: &BTreeMap<String, String>) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    write_calamari_files(dir.path(), script, parameters);
+    let binary_dir = Path::new(env!("CARGO_BIN_EXE_octofleet")).parent().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("bash")
+            .args(["bootstrap.sh", "script.sh"])
+            .current_dir(dir.path())
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:/usr/local/bin:/usr/bin:/bin", binary_dir.display()),
+            )
+            .output(),
+    )
+    .await
+    .expect("the script finishes within two minutes")
+    .expect("bash runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
