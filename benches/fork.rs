@@ -59,7 +59,11 @@ fn main() {
     report("re-run        ", &mut rerun);
     println!(
         "re-run transfers no objects: {}",
-        if rerun_pushes == 0 { "met (no push)" } else { "MISSED" }
+        if rerun_pushes == 0 {
+            "met (no push)"
+        } else {
+            "MISSED"
+        }
     );
 }
 
@@ -85,7 +89,10 @@ fn run(forge: &ForgeEmulator, repo: &str) -> Round {
         .collect();
     Round {
         measure,
-        bytes_pushed: receive_packs.iter().map(|request| request.request_bytes).sum(),
+        bytes_pushed: receive_packs
+            .iter()
+            .map(|request| request.request_bytes)
+            .sum(),
         bytes_fetched: requests
             .iter()
             .filter(|request| request.path.ends_with("/git-upload-pack"))

@@ -43,10 +43,11 @@ pub enum Command {
     /// Create the tenant's downstream Config-as-Code repository on Gitea, GitHub or GitLab and
     /// mirror the upstream branch (or every branch and tag) into it with shared history.
     Fork(Box<ForkArgs>),
-    /// Deploy a template package into a managed space (not implemented yet).
-    Deploy(PendingArgs),
-    /// Show what deploy would change (not implemented yet).
-    Plan(PendingArgs),
+    /// Apply a template package to a managed space through the REST API: create or update the
+    /// project, its channels, process, runbooks and variables.
+    Deploy(Box<DeployArgs>),
+    /// What deploy would change, per resource, without writing (exit 3 when there are changes).
+    Plan(Box<DeployArgs>),
 }
 
 /// Accepts anything, so that scripts written for later versions fail with a clear message.
@@ -211,20 +212,20 @@ pub struct SourceArgs {
     /// The space running this step. [Octopus: Octopus.Space.Id]
     #[arg(long = "space-id", env = "OCTOPUS_SPACE_ID", value_name = "SPACE")]
     pub space_id: Option<String>,
-
-    /// Extra CA certificate (PEM) to trust for that server. [Octopus: Octofleet.CaCertificateFile]
-    #[arg(
-        long = "ca-certificate",
-        env = "OCTOFLEET_CACERTIFICATEFILE",
-        value_name = "FILE"
-    )]
-    pub ca_certificate: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct SerializeArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+
+    /// Extra CA certificate (PEM) to trust for the management server. [Octopus: Octofleet.CaCertificateFile]
+    #[arg(
+        long = "ca-certificate",
+        env = "OCTOFLEET_CACERTIFICATEFILE",
+        value_name = "FILE"
+    )]
+    pub ca_certificate: Option<String>,
 
     /// The template project to serialize (exact name). [Octopus: Octopus.Project.Name]
     #[arg(
@@ -413,4 +414,78 @@ pub struct ForkArgs {
     /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them). [Octopus: Octofleet.Fork.Force]
     #[arg(long = "force", env = "OCTOFLEET_FORK_FORCE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The managed space (ID); when missing or still a placeholder, the space named after the tenant. [Octopus: ManagedTenant.Octopus.SpaceId]
+    #[arg(
+        long = "managed-space-id",
+        env = "MANAGEDTENANT_OCTOPUS_SPACEID",
+        value_name = "SPACE"
+    )]
+    pub managed_space_id: Option<String>,
+
+    /// The tenant: names the managed space when its ID is unknown. [Octopus: Octopus.Deployment.Tenant.Name]
+    #[arg(
+        long = "tenant-name",
+        env = "OCTOPUS_DEPLOYMENT_TENANT_NAME",
+        value_name = "NAME"
+    )]
+    pub tenant_name: Option<String>,
+
+    /// The extracted package (project.json, secrets.json) instead of the built-in feed. [Octopus: Octofleet.Package.Dir]
+    #[arg(
+        long = "package-dir",
+        env = "OCTOFLEET_PACKAGE_DIR",
+        value_name = "DIR"
+    )]
+    pub package_dir: Option<String>,
+
+    /// The management server with the built-in feed holding the package.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// The template project; its sanitized name is the default package ID. [Octopus: Octopus.Project.Name]
+    #[arg(
+        long = "project-name",
+        env = "OCTOPUS_PROJECT_NAME",
+        value_name = "NAME"
+    )]
+    pub project_name: Option<String>,
+
+    /// Package ID in the built-in feed (default: the sanitized Octopus.Project.Name). [Octopus: Octofleet.Package.Id]
+    #[arg(long = "package-id", env = "OCTOFLEET_PACKAGE_ID", value_name = "ID")]
+    pub package_id: Option<String>,
+
+    /// Package version (default: the latest). [Octopus: Octofleet.Package.Version]
+    #[arg(
+        long = "package-version",
+        env = "OCTOFLEET_PACKAGE_VERSION",
+        value_name = "VERSION"
+    )]
+    pub package_version: Option<String>,
+
+    /// The downstream project's name (default: the package's). [Octopus: Exported.Project.Name]
+    #[arg(
+        long = "exported-project-name",
+        env = "EXPORTED_PROJECT_NAME",
+        value_name = "NAME"
+    )]
+    pub exported_project_name: Option<String>,
+
+    /// Config-as-Code: the tenant's repository (the fork step's RepositoryUrl output). [Octopus: Octofleet.Git.Url]
+    #[arg(long = "git-url", env = "OCTOFLEET_GIT_URL", value_name = "URL")]
+    pub git_url: Option<String>,
+
+    /// Make variables equal to the package instead of keeping downstream edits. [Octopus: Octofleet.OverwriteVariables]
+    #[arg(long = "overwrite-variables", env = "OCTOFLEET_OVERWRITEVARIABLES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub overwrite_variables: Option<String>,
+
+    /// Show what would change and write nothing (as `plan`). [Octopus: Octofleet.DryRun]
+    #[arg(long = "dry-run", env = "OCTOFLEET_DRYRUN", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub dry_run: Option<String>,
 }

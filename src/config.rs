@@ -54,6 +54,11 @@ inputs! {
     OVERWRITE_MODE = "Octofleet.Package.OverwriteMode", "OCTOFLEET_PACKAGE_OVERWRITEMODE", "overwrite-mode";
     OUTPUT_DIR = "Octofleet.OutputDir", "OCTOFLEET_OUTPUTDIR", "output-dir";
     NO_PUSH = "Octofleet.NoPush", "OCTOFLEET_NOPUSH", "no-push";
+    MANAGED_SPACE_ID = "ManagedTenant.Octopus.SpaceId", "MANAGEDTENANT_OCTOPUS_SPACEID", "managed-space-id";
+    PACKAGE_DIR = "Octofleet.Package.Dir", "OCTOFLEET_PACKAGE_DIR", "package-dir";
+    GIT_URL = "Octofleet.Git.Url", "OCTOFLEET_GIT_URL", "git-url";
+    OVERWRITE_VARIABLES = "Octofleet.OverwriteVariables", "OCTOFLEET_OVERWRITEVARIABLES", "overwrite-variables";
+    DRY_RUN = "Octofleet.DryRun", "OCTOFLEET_DRYRUN", "dry-run";
     GIT_PLATFORM = "Git.Platform", "GIT_PLATFORM", "git-platform";
     GIT_PROTOCOL = "Git.Url.Protocol", "GIT_URL_PROTOCOL", "git-protocol";
     GIT_HOST = "Git.Url.Host", "GIT_URL_HOST", "git-host";
@@ -449,7 +454,7 @@ impl SerializeConfig {
             MANAGEMENT_API_KEY,
             &mut problems,
         );
-        let ca_file = parse_ca_file(&source_args.ca_certificate, &mut problems);
+        let ca_file = parse_ca_file(&args.ca_certificate, &mut problems);
         let space = management_space(
             raw(&source_args.management_space_id, MANAGEMENT_SPACE),
             &source_args.space_id,
@@ -891,6 +896,159 @@ impl ForkConfig {
             password: password.expect("no problems means a password"),
             all_branches,
             force,
+        })
+    }
+}
+
+/// Where the managed space is: its ID, or the space named after the tenant (the article's
+/// "Lookup New Space" step, for a `ManagedTenant.Octopus.SpaceId` still holding its placeholder).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpace {
+    Id(String),
+    Named(String),
+}
+
+/// Where the template package comes from.
+#[derive(Debug, Clone)]
+pub enum PackageSource {
+    /// As Octopus extracts a referenced package for a step (secrets.json already substituted).
+    Dir(PathBuf),
+    /// The built-in feed of the management space; `None` version means the latest.
+    Feed {
+        server: ServerConfig,
+        space: String,
+        package_id: String,
+        version: Option<String>,
+    },
+}
+
+/// Validated settings for `deploy` and `plan`.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    pub target: ServerConfig,
+    pub space: TargetSpace,
+    pub source: PackageSource,
+    /// `Exported.Project.Name`; the package's project name when absent.
+    pub project_name: Option<String>,
+    pub git_url: Option<String>,
+    pub overwrite_variables: bool,
+    pub dry_run: bool,
+}
+
+impl DeployConfig {
+    pub fn from_args(args: &crate::cli::DeployArgs, plan: bool) -> Result<Self, ConfigError> {
+        let mut problems = Problems::default();
+        let target = parse_target(&args.target, &mut problems);
+        let space_id = optional(
+            raw(&args.managed_space_id, MANAGED_SPACE_ID),
+            MANAGED_SPACE_ID,
+        )
+        .filter(|id| id != "TBD");
+        let space = match space_id {
+            Some(id) => Some(TargetSpace::Id(id)),
+            None => match optional(raw(&args.tenant_name, TENANT_NAME), TENANT_NAME) {
+                Some(name) => Some(TargetSpace::Named(name)),
+                None => {
+                    problems.add(MANAGED_SPACE_ID, format!(
+                        "missing (and {} is not set either to find the space by name): set the tenant's ManagedTenant.Octopus.SpaceId (create-space writes it) or run as a tenant",
+                        TENANT_NAME.octopus
+                    ));
+                    None
+                }
+            },
+        };
+        let source = match optional(raw(&args.package_dir, PACKAGE_DIR), PACKAGE_DIR) {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                if !dir.is_dir() {
+                    problems.add(PACKAGE_DIR, format!("{} is not a directory: give the directory Octopus extracted the package into", dir.display()));
+                }
+                Some(PackageSource::Dir(dir))
+            }
+            None => {
+                let source_args = &args.source;
+                let url = management_url(
+                    optional(
+                        raw(&source_args.management_url, MANAGEMENT_URL),
+                        MANAGEMENT_URL,
+                    ),
+                    &source_args.server_uri,
+                    &mut problems,
+                );
+                let api_key = parse_api_key(
+                    raw(&source_args.management_api_key, MANAGEMENT_API_KEY),
+                    MANAGEMENT_API_KEY,
+                    &mut problems,
+                );
+                let ca_file = target.as_ref().and_then(|target| target.ca_file.clone());
+                let feed_space = management_space(
+                    optional(
+                        raw(&source_args.management_space_id, MANAGEMENT_SPACE),
+                        MANAGEMENT_SPACE,
+                    ),
+                    &source_args.space_id,
+                    &mut problems,
+                );
+                let package_id =
+                    optional(raw(&args.package_id, PACKAGE_ID), PACKAGE_ID).or_else(|| {
+                        optional(raw(&args.project_name, PROJECT_NAME), PROJECT_NAME)
+                            .map(|name| crate::package::package_id_for(&name))
+                    });
+                if package_id.is_none() {
+                    problems.add(PACKAGE_ID, format!("missing: give the package ID, {} to derive it, or {} for an extracted package", PROJECT_NAME.octopus, PACKAGE_DIR.octopus));
+                }
+                match (url, api_key, feed_space, package_id) {
+                    (Some(url), Some(api_key), Some(space), Some(package_id)) => {
+                        Some(PackageSource::Feed {
+                            server: ServerConfig {
+                                url,
+                                api_key,
+                                ca_file,
+                            },
+                            space,
+                            package_id,
+                            version: optional(
+                                raw(&args.package_version, PACKAGE_VERSION),
+                                PACKAGE_VERSION,
+                            ),
+                        })
+                    }
+                    _ => None,
+                }
+            }
+        };
+        let git_url = optional(raw(&args.git_url, GIT_URL), GIT_URL);
+        if let Some(url) = &git_url {
+            if Url::parse(url).is_err() {
+                problems.add(GIT_URL, format!("`{url}` is not a URL: give the repository's clone URL (the fork step's RepositoryUrl output)"));
+            }
+        }
+        let overwrite_variables = parse_bool(
+            optional(
+                raw(&args.overwrite_variables, OVERWRITE_VARIABLES),
+                OVERWRITE_VARIABLES,
+            ),
+            OVERWRITE_VARIABLES,
+            &mut problems,
+        );
+        let dry_run = plan
+            || parse_bool(
+                optional(raw(&args.dry_run, DRY_RUN), DRY_RUN),
+                DRY_RUN,
+                &mut problems,
+            );
+        let project_name = optional(
+            raw(&args.exported_project_name, EXPORTED_PROJECT_NAME),
+            EXPORTED_PROJECT_NAME,
+        );
+        problems.finish(|| DeployConfig {
+            target: target.expect("no problems means a target"),
+            space: space.expect("no problems means a space"),
+            source: source.expect("no problems means a package source"),
+            project_name,
+            git_url,
+            overwrite_variables,
+            dry_run,
         })
     }
 }

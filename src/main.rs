@@ -1,10 +1,9 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
 use clap::Parser;
-use octofleet::actions::{create_space, fork, serialize, ActionError};
+use octofleet::actions::{self, create_space, deploy, fork, serialize, ActionError};
 use octofleet::cli::{Cli, Command, OutputFormat};
-use octofleet::config::{CreateSpaceConfig, ForkConfig, SerializeConfig};
-use octofleet::forge::mirror::RefAction;
+use octofleet::config::{CreateSpaceConfig, DeployConfig, ForkConfig, SerializeConfig};
 use octofleet::service_messages::{emit, ServiceMessage};
 use std::process::ExitCode;
 
@@ -17,7 +16,7 @@ fn main() -> ExitCode {
         .build()
         .expect("the tokio runtime starts");
     match runtime.block_on(run(&cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             report(&error, cli.output);
             ExitCode::from(error.exit_code() as u8)
@@ -25,7 +24,8 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: &Cli) -> Result<(), ActionError> {
+/// The action's exit code on success: 0, or 3 when a plan found changes.
+async fn run(cli: &Cli) -> Result<u8, ActionError> {
     match &cli.command {
         Command::CreateSpace(args) => {
             let config = CreateSpaceConfig::from_args(args)?;
@@ -43,7 +43,7 @@ async fn run(cli: &Cli) -> Result<(), ActionError> {
                 }
                 OutputFormat::Json => print_json(&report),
             }
-            Ok(())
+            Ok(0)
         }
         Command::Serialize(args) => {
             let config = SerializeConfig::from_args(args)?;
@@ -70,22 +70,17 @@ async fn run(cli: &Cli) -> Result<(), ActionError> {
                 ]),
                 OutputFormat::Json => print_json(&report),
             }
-            Ok(())
+            Ok(0)
         }
         Command::Fork(args) => {
             let config = ForkConfig::from_args(args)?;
             let report = fork::run(&config).await?;
-            let pushed = report
-                .refs
-                .iter()
-                .filter(|r| r.action != RefAction::Unchanged)
-                .count();
             tracing::info!(
-                "{} {} ← {}: {} of {} refs changed, {} bytes pushed",
-                if report.created { "created" } else { "updated" },
+                "{} {} ← {}: {} of {} refs pushed, {} bytes",
+                if report.created { "created" } else { "found" },
                 report.repository_url,
                 report.upstream_url,
-                pushed,
+                report.pushed_refs,
                 report.refs.len(),
                 report.bytes_pushed
             );
@@ -96,10 +91,46 @@ async fn run(cli: &Cli) -> Result<(), ActionError> {
                 )]),
                 OutputFormat::Json => print_json(&report),
             }
-            Ok(())
+            Ok(0)
         }
-        Command::Deploy(_) => Err(ActionError::NotImplemented("deploy")),
-        Command::Plan(_) => Err(ActionError::NotImplemented("plan")),
+        Command::Deploy(args) | Command::Plan(args) => {
+            let plan = matches!(cli.command, Command::Plan(_));
+            let config = DeployConfig::from_args(args, plan)?;
+            let report = deploy::run(&config).await?;
+            for outcome in &report.resources {
+                if config.dry_run && outcome.action.is_change() {
+                    tracing::info!("would {outcome}");
+                } else {
+                    tracing::info!("{outcome}");
+                }
+            }
+            tracing::info!(
+                "project `{}` in {} from {}: {}{}",
+                report.project,
+                report.space_id,
+                report.package,
+                report.summary,
+                if config.dry_run {
+                    " (plan: nothing written)"
+                } else {
+                    ""
+                }
+            );
+            match cli.output {
+                OutputFormat::Text if !config.dry_run => {
+                    if let Some(project_id) = &report.project_id {
+                        emit(&[ServiceMessage::set_variable("ProjectId", project_id)]);
+                    }
+                }
+                OutputFormat::Text => {}
+                OutputFormat::Json => print_json(&report),
+            }
+            Ok(if config.dry_run && report.changes {
+                actions::EXIT_CHANGES as u8
+            } else {
+                0
+            })
+        }
     }
 }
 

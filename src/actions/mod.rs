@@ -1,6 +1,7 @@
 //! The actions octofleet runs, one per invocation, and the one error type they report with its exit code.
 
 pub mod create_space;
+pub mod deploy;
 pub mod fork;
 pub mod serialize;
 
@@ -12,6 +13,8 @@ use crate::octopus::{ClientBuildError, OctopusError};
 /// Exit codes, as documented: 0 done, 1 the operation failed, 2 invalid input, 3 plan found changes.
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_INVALID_INPUT: i32 = 2;
+/// `plan` (or `deploy --dry-run`) found changes.
+pub const EXIT_CHANGES: i32 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {

@@ -10,6 +10,19 @@ pub enum OutcomeAction {
     /// The fields that differed.
     Updated(Vec<String>),
     Unchanged,
+    /// Differs from the package, and the downstream value was kept (variables, by default).
+    KeptDownstream(Vec<String>),
+    Removed,
+}
+
+impl OutcomeAction {
+    /// A write happened (or, in a plan, would happen).
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            OutcomeAction::Created | OutcomeAction::Updated(_) | OutcomeAction::Removed
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,6 +57,16 @@ impl fmt::Display for Outcome {
                 )
             }
             OutcomeAction::Unchanged => write!(f, "unchanged {} `{}`", self.kind, self.name),
+            OutcomeAction::KeptDownstream(fields) => {
+                write!(
+                    f,
+                    "kept      {} `{}` (downstream edit: {})",
+                    self.kind,
+                    self.name,
+                    fields.join(", ")
+                )
+            }
+            OutcomeAction::Removed => write!(f, "removed   {} `{}`", self.kind, self.name),
         }
     }
 }
@@ -53,6 +76,14 @@ pub struct Summary {
     pub created: usize,
     pub updated: usize,
     pub unchanged: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub kept: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub removed: usize,
+}
+
+fn is_zero(count: &usize) -> bool {
+    *count == 0
 }
 
 impl Summary {
@@ -63,6 +94,8 @@ impl Summary {
                 OutcomeAction::Created => summary.created += 1,
                 OutcomeAction::Updated(_) => summary.updated += 1,
                 OutcomeAction::Unchanged => summary.unchanged += 1,
+                OutcomeAction::KeptDownstream(_) => summary.kept += 1,
+                OutcomeAction::Removed => summary.removed += 1,
             }
         }
         summary
@@ -75,7 +108,14 @@ impl fmt::Display for Summary {
             f,
             "{} created, {} updated, {} unchanged",
             self.created, self.updated, self.unchanged
-        )
+        )?;
+        if self.kept > 0 {
+            write!(f, ", {} kept downstream", self.kept)?;
+        }
+        if self.removed > 0 {
+            write!(f, ", {} removed", self.removed)?;
+        }
+        Ok(())
     }
 }
 

@@ -751,7 +751,11 @@ async fn converge_library_variable_set(
             fields.extend(variables_changed);
             Outcome::new(outcome.kind, &spec.name, OutcomeAction::Updated(fields))
         }
-        (OutcomeAction::Unchanged, VariableSetWrite::Updated) => Outcome::new(
+        // A library variable set is never "kept" or "removed"; only its variables changed.
+        (
+            OutcomeAction::Unchanged | OutcomeAction::KeptDownstream(_) | OutcomeAction::Removed,
+            VariableSetWrite::Updated,
+        ) => Outcome::new(
             outcome.kind,
             &spec.name,
             OutcomeAction::Updated(variables_changed),

@@ -5,8 +5,7 @@ use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
 use super::resources::{
     ActionTemplate, Api, Channel, DeploymentProcess, Environment, Feed, GitCredential,
-    LibraryVariableSet, Lifecycle, Project, ProjectGroup, Resource, Runbook, Space, VariableSet,
-    WorkerPool,
+    LibraryVariableSet, Lifecycle, Project, ProjectGroup, Runbook, Space, VariableSet, WorkerPool,
 };
 use crate::portable::reader::ProjectDocuments;
 
@@ -67,10 +66,6 @@ pub struct ExportOptions {
     /// Read the process, text variables and settings from the default branch (octoterra's
     /// `-ignoreCacManagedValues=false`); by default they stay in git and only secrets are read.
     pub include_cac_values: bool,
-}
-
-async fn list<T: Resource>(client: &OctopusClient, space_id: &str) -> Result<Vec<T>, OctopusError> {
-    Api::<T>::new(client, Some(space_id)).list().await
 }
 
 /// Find the project by exact name and read it with everything it refers to.
@@ -223,14 +218,14 @@ pub async fn fetch_project(
         action_templates,
         runbook_processes,
     ) = tokio::try_join!(
-        list::<Environment>(client, space_id),
-        list::<Lifecycle>(client, space_id),
-        list::<ProjectGroup>(client, space_id),
-        list::<Feed>(client, space_id),
-        list::<WorkerPool>(client, space_id),
-        list::<GitCredential>(client, space_id),
-        list::<LibraryVariableSet>(client, space_id),
-        list::<ActionTemplate>(client, space_id),
+        Api::<Environment>::list_in(client, space_id),
+        Api::<Lifecycle>::list_in(client, space_id),
+        Api::<ProjectGroup>::list_in(client, space_id),
+        Api::<Feed>::list_in(client, space_id),
+        Api::<WorkerPool>::list_in(client, space_id),
+        Api::<GitCredential>::list_in(client, space_id),
+        Api::<LibraryVariableSet>::list_in(client, space_id),
+        Api::<ActionTemplate>::list_in(client, space_id),
         runbook_processes(
             client,
             space_id,

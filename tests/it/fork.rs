@@ -52,7 +52,11 @@ impl std::ops::Deref for ForkRun {
 }
 
 /// The environment a step would export for `platform`, plus `extra` (which wins).
-fn fork_env(forge: &ForgeEmulator, platform: &str, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+fn fork_env(
+    forge: &ForgeEmulator,
+    platform: &str,
+    extra: &[(&str, &str)],
+) -> Vec<(String, String)> {
     let mut env: BTreeMap<String, String> = [
         ("GIT_PLATFORM", platform.to_owned()),
         ("GIT_URL_PROTOCOL", "http".to_owned()),
@@ -214,7 +218,10 @@ async fn fork_lifecycle(platform: &str) {
     for branch in ["feature/a", "release-1"] {
         forge.commit(ORG, UPSTREAM, branch, &format!("Work on {branch}"));
     }
-    git(&upstream_path, &["tag", "-a", "-m", "Release 1", "v1.0.0", "main"]);
+    git(
+        &upstream_path,
+        &["tag", "-a", "-m", "Release 1", "v1.0.0", "main"],
+    );
     git(&upstream_path, &["tag", "light", "main"]);
     let run = fork(&forge, platform, &["--all-branches"], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -450,7 +457,10 @@ async fn a_missing_upstream_is_a_clear_error() {
     );
     let run = fork(&forge, "gitea", &[], &[("GIT_BRANCH_MAINLINE", "master")]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    assert_eq!(forge.default_branch(ORG, NEW_REPO).as_deref(), Some("master"));
+    assert_eq!(
+        forge.default_branch(ORG, NEW_REPO).as_deref(),
+        Some("master")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

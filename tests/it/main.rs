@@ -3,6 +3,7 @@
 mod bad_input;
 mod client;
 mod create_space;
+mod deploy;
 mod faults;
 mod fork;
 mod harness;

@@ -136,6 +136,12 @@ impl<T: Resource> Api<T> {
             .query("take", 1000)
     }
 
+    /// Every item of the collection in `space_id`, across all pages (an owned handle, so several
+    /// can be read at once in one `try_join!`).
+    pub async fn list_in(client: &OctopusClient, space_id: &str) -> Result<Vec<T>, OctopusError> {
+        Api::<T>::new(client, Some(space_id)).list().await
+    }
+
     /// Every item, across all pages.
     pub async fn list(&self) -> Result<Vec<T>, OctopusError> {
         self.client.list_all(self.list_request()).await

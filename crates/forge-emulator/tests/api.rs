@@ -1,0 +1,362 @@
+//! The emulator's platform answers (status codes and bodies of `reference/git-forking.md`
+//! §2–3), its git challenge, its request log, and the binary's first line.
+
+use forge_emulator::{ForgeConfig, ForgeEmulator, UpstreamSpec};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "emulator-Password-1";
+
+async fn forge() -> ForgeEmulator {
+    let forge = ForgeEmulator::start(ForgeConfig {
+        password: PASSWORD.to_owned(),
+        ..ForgeConfig::default()
+    })
+    .await
+    .unwrap();
+    forge.create_org("octopuscac");
+    forge
+}
+
+async fn call(
+    forge: &ForgeEmulator,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    auth: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", forge.url()));
+    for (name, value) in auth {
+        request = request.header(*name, *value);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn basic() -> (&'static str, String) {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("octopus:{PASSWORD}"));
+    ("authorization", format!("Basic {encoded}"))
+}
+
+#[tokio::test]
+async fn gitea_create_get_conflict_fork_and_default_branch() {
+    let forge = forge().await;
+    let (name, value) = basic();
+    let auth = [(name, value.as_str())];
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v1/orgs/octopuscac/repos",
+        Some(json!({"name": "template", "auto_init": false})),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["empty"], true);
+    assert_eq!(body["default_branch"], "main");
+    assert_eq!(
+        body["clone_url"],
+        format!("{}/octopuscac/template.git", forge.url())
+    );
+    // The deprecated `/org/` alias, same handler: 409 for the same name.
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v1/org/octopuscac/repos",
+        Some(json!({"name": "Template"})),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["message"],
+        "The repository with the same name already exists."
+    );
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v1/orgs/nobody/repos",
+        Some(json!({"name": "x"})),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("org does not exist"));
+    let token = format!("token {PASSWORD}");
+    let (status, _) = call(
+        &forge,
+        Method::GET,
+        "/api/v1/repos/octopuscac/template",
+        None,
+        &[("authorization", token.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = call(
+        &forge,
+        Method::GET,
+        "/api/v1/repos/octopuscac/none",
+        None,
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(&forge, Method::GET, "/api/v1/user", None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+
+    // Fork: 202, then 409 for a second fork by the same owner.
+    forge.commit("octopuscac", "template", "main", "first");
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v1/repos/octopuscac/template/forks",
+        Some(json!({"name": "tenant_a"})),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["fork"], true);
+    assert_eq!(body["parent"]["full_name"], "octopuscac/template");
+    assert_eq!(
+        forge.rev_parse("octopus", "tenant_a", "main"),
+        forge.rev_parse("octopuscac", "template", "main")
+    );
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v1/repos/octopuscac/template/forks",
+        Some(json!({"name": "tenant_b"})),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // PATCH default_branch: applied when the branch exists, silently ignored otherwise.
+    forge.commit("octopuscac", "template", "develop", "dev");
+    let (status, body) = call(
+        &forge,
+        Method::PATCH,
+        "/api/v1/repos/octopuscac/template",
+        Some(json!({"default_branch": "develop"})),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["default_branch"], "develop");
+    let (_, body) = call(
+        &forge,
+        Method::PATCH,
+        "/api/v1/repos/octopuscac/template",
+        Some(json!({"default_branch": "missing"})),
+        &auth,
+    )
+    .await;
+    assert_eq!(body["default_branch"], "develop");
+}
+
+#[tokio::test]
+async fn github_needs_a_user_agent_and_answers_422_for_a_taken_name() {
+    let forge = forge().await;
+    let bearer = format!("Bearer {PASSWORD}");
+    let (status, _) = call(
+        &forge,
+        Method::GET,
+        "/api/v3/user",
+        None,
+        &[("authorization", bearer.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no User-Agent");
+    let auth = [("authorization", bearer.as_str()), ("user-agent", "test")];
+    let create = || Some(json!({"name": "repo", "private": true}));
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v3/orgs/octopuscac/repos",
+        create(),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["owner"]["type"], "Organization");
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v3/orgs/octopuscac/repos",
+        create(),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        body["errors"][0]["message"],
+        "name already exists on this account"
+    );
+    let (status, _) = call(
+        &forge,
+        Method::POST,
+        "/api/v3/orgs/nobody/repos",
+        create(),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = call(
+        &forge,
+        Method::GET,
+        "/api/v3/user",
+        None,
+        &[("authorization", "Bearer wrong"), ("user-agent", "test")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["message"], "Bad credentials");
+}
+
+#[tokio::test]
+async fn gitlab_namespaces_projects_and_400_for_a_taken_path() {
+    let forge = forge().await;
+    let auth = [("private-token", PASSWORD)];
+    let (status, namespace) = call(
+        &forge,
+        Method::GET,
+        "/api/v4/namespaces/octopuscac",
+        None,
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(namespace["kind"], "group");
+    let (status, _) = call(
+        &forge,
+        Method::GET,
+        "/api/v4/namespaces/nobody",
+        None,
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let body = json!({"name": "repo", "path": "repo", "namespace_id": namespace["id"]});
+    let (status, project) = call(
+        &forge,
+        Method::POST,
+        "/api/v4/projects",
+        Some(body.clone()),
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(project["empty_repo"], true);
+    assert_eq!(project["default_branch"], Value::Null);
+    let (status, taken) = call(&forge, Method::POST, "/api/v4/projects", Some(body), &auth).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(taken["message"]["path"][0], "has already been taken");
+    let (status, by_path) = call(
+        &forge,
+        Method::GET,
+        "/api/v4/projects/octopuscac%2Frepo",
+        None,
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_path["id"], project["id"]);
+    let (status, _) = call(&forge, Method::GET, "/api/v4/projects/1", None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn git_asks_for_basic_auth_and_serves_real_git() {
+    let forge = forge().await;
+    forge.create_upstream(
+        "octopuscac",
+        "template",
+        &UpstreamSpec {
+            branch: "main".into(),
+            commits: 5,
+            branches: vec!["feature".into()],
+            tags: vec!["v1".into()],
+        },
+    );
+    let info_refs = format!(
+        "{}/octopuscac/template.git/info/refs?service=git-upload-pack",
+        forge.url()
+    );
+    let response = reqwest::get(&info_refs).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic "));
+
+    // The real git client clones it with credentials from the URL (here only: tests).
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "http://octopus:{PASSWORD}@{}/octopuscac/template.git",
+        forge.host()
+    );
+    let status = std::process::Command::new("git")
+        .args(["clone", "--quiet", "--mirror", &url])
+        .arg(dir.path().join("clone"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let head = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(dir.path().join("clone"))
+        .args(["rev-parse", "main", "feature", "v1"])
+        .output()
+        .unwrap();
+    let expected: Vec<String> = ["main", "feature", "v1"]
+        .iter()
+        .map(|rev| forge.rev_parse("octopuscac", "template", rev).unwrap())
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&head.stdout).trim(),
+        expected.join("\n")
+    );
+
+    let log: Value = reqwest::get(format!("{}/_emulator/requests", forge.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| record["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"/octopuscac/template.git/git-upload-pack"));
+    assert!(log
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|record| record["response_bytes"].as_u64().unwrap() > 0));
+}
+
+#[test]
+fn the_binary_prints_its_address_first() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_forge-emulator"))
+        .args(["--password", PASSWORD, "--org", "octopuscac"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+}

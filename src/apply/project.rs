@@ -1,0 +1,1469 @@
+//! Deploy (or plan) a portable project into a space: read what exists, check every dependency
+//! and secret before writing, then converge the project, its channels, process, runbooks and
+//! variables, each built from what the server has so ids and server fields survive.
+
+use super::outcome::{changed_fields, Outcome, OutcomeAction};
+use super::resolve::{missing_dependencies, Missing, SpaceIndex};
+use crate::octopus::resources::{
+    ActionContainer, ActionPackageReference, ActionTemplateParameter, Channel,
+    ChannelActionPackage, ChannelRule, ConnectivityPolicy, DeploymentProcess, DonorPackage, Extra,
+    GitPersistenceCredentials, PersistenceSettings, ProcessAction, ProcessStep, Project,
+    ProjectVersioningStrategy, PropertyValue, RunRetentionPolicy, Runbook, SensitiveValue,
+    Variable, VariableSet, VariableSets,
+};
+use crate::octopus::{Api, ApiRequest, OctopusClient, OctopusError};
+use crate::portable::{self, PortableProject};
+use crate::secret::Secret;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployOptions {
+    /// The downstream project's name (`Exported.Project.Name`, else the package's).
+    pub project_name: String,
+    /// Make variables equal to the package instead of keeping downstream values.
+    pub overwrite_variables: bool,
+    /// Config-as-Code: the downstream repository (the fork), instead of the package's URL.
+    pub git_url: Option<String>,
+    /// Plan only: read and compare, never write.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeployResult {
+    pub project_id: Option<String>,
+    pub outcomes: Vec<Outcome>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    #[error(
+        "the target space lacks what the project needs; nothing was written. Create these first \
+         (create-space's blueprint can hold them):\n  - {}",
+        .0.iter().map(|m| format!("{} `{}`", m.kind, m.name)).collect::<Vec<_>>().join("\n  - ")
+    )]
+    MissingDependencies(Vec<Missing>),
+    #[error(
+        "secret{} {} still hold{} an unsubstituted placeholder and do{} not exist downstream yet; nothing was \
+         written. Run the deploy step in the environment the secrets are scoped to (the article's `Sync`) with \
+         Octopus's file substitution on secrets.json",
+        if .0.len() == 1 { "" } else { "s" },
+        .0.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "),
+        if .0.len() == 1 { "s" } else { "" },
+        if .0.len() == 1 { "es" } else { "" }
+    )]
+    UnsubstitutedSecrets(Vec<String>),
+    #[error("{0}")]
+    Unsupported(String),
+    #[error(transparent)]
+    Octopus(#[from] OctopusError),
+}
+
+/// What the target space holds for this project, read before anything is written.
+struct Current {
+    project: Option<Project>,
+    channels: Vec<Channel>,
+    process: Option<DeploymentProcess>,
+    runbooks: Vec<(Runbook, Option<DeploymentProcess>)>,
+    variables: Option<VariableSet>,
+}
+
+/// Names → ids that the steps, variables and runbooks of this project refer to.
+struct Context<'a> {
+    index: &'a SpaceIndex,
+    channels: HashMap<String, String>,
+}
+
+/// A secret's value if Octopus substituted it; `None` while it is still `#{…}` or absent.
+fn substituted(secrets: &BTreeMap<String, Secret>, key: Option<&str>) -> Option<Secret> {
+    let value = secrets.get(key?)?;
+    let text = value.expose().trim();
+    let unsubstituted = text.is_empty() || crate::config::is_placeholder(text);
+    (!unsubstituted).then(|| value.clone())
+}
+
+pub async fn deploy(
+    client: &OctopusClient,
+    space_id: &str,
+    package: &PortableProject,
+    secrets: &BTreeMap<String, Secret>,
+    options: &DeployOptions,
+) -> Result<DeployResult, DeployError> {
+    let index = SpaceIndex::read(client, space_id).await?;
+    let missing = missing_dependencies(package, &index);
+    if !missing.is_empty() {
+        return Err(DeployError::MissingDependencies(missing));
+    }
+    let mut current = read_current(client, space_id, &options.project_name).await?;
+    check_secrets(package, secrets, current.variables.as_ref())?;
+    check_version_control(package, &index)?;
+
+    let mut outcomes = Vec::new();
+    let writer = Writer {
+        client,
+        space_id,
+        dry_run: options.dry_run,
+    };
+
+    // The project itself (and Config-as-Code conversion).
+    let desired = desired_project(
+        current.project.as_ref(),
+        package,
+        &options.project_name,
+        &index,
+        space_id,
+    );
+    let project = match &current.project {
+        None => {
+            outcomes.push(Outcome::new(
+                "project",
+                &options.project_name,
+                OutcomeAction::Created,
+            ));
+            writer.create(&desired).await?
+        }
+        Some(existing) => {
+            let fields = changed_fields(existing, &desired);
+            if fields.is_empty() {
+                outcomes.push(Outcome::new(
+                    "project",
+                    &options.project_name,
+                    OutcomeAction::Unchanged,
+                ));
+                existing.clone()
+            } else {
+                outcomes.push(Outcome::new(
+                    "project",
+                    &options.project_name,
+                    OutcomeAction::Updated(fields),
+                ));
+                writer.update(&desired).await?;
+                desired
+            }
+        }
+    };
+    if let Some(outcome) =
+        converge_version_control(&writer, &project, package, &index, options).await?
+    {
+        outcomes.push(outcome);
+    }
+    if current.project.is_none() && !options.dry_run {
+        // The server made the Default channel, variable set and empty process: read them.
+        current = read_current(client, space_id, &options.project_name).await?;
+    }
+    let is_cac = package.project.version_control.is_some();
+
+    // Channels before the process: actions refer to them.
+    let mut context = Context {
+        index: &index,
+        channels: HashMap::new(),
+    };
+    for channel in &current.channels {
+        if let Some(id) = &channel.id {
+            context.channels.insert(channel.name.clone(), id.clone());
+        }
+    }
+    for portable_channel in &package.channels {
+        let existing = current.channels.iter().find(|c| {
+            c.name == portable_channel.name || (portable_channel.is_default && c.is_default)
+        });
+        let desired = desired_channel(
+            existing,
+            portable_channel,
+            project.id.as_deref(),
+            space_id,
+            &index,
+        );
+        let written = writer
+            .converge("channel", existing, desired, &mut outcomes)
+            .await?;
+        if let Some(id) = written.id {
+            context.channels.insert(portable_channel.name.clone(), id);
+        }
+    }
+
+    // The deployment process (database projects: a Config-as-Code process lives in the fork).
+    let mut action_ids: HashMap<String, String> = HashMap::new();
+    if let (false, Some(portable_process)) = (is_cac, &package.deployment_process) {
+        let process = writer
+            .converge_process(
+                "deployment process",
+                &options.project_name,
+                current.process.as_ref(),
+                portable_process,
+                &context,
+                &mut outcomes,
+            )
+            .await?;
+        collect_action_ids(process.as_ref(), &mut action_ids);
+    }
+
+    // Runbooks and their processes.
+    let mut runbook_ids: HashMap<String, String> = HashMap::new();
+    for portable_runbook in &package.runbooks {
+        let existing = current
+            .runbooks
+            .iter()
+            .find(|(r, _)| r.name == portable_runbook.name);
+        let desired = desired_runbook(
+            existing.map(|(r, _)| r),
+            portable_runbook,
+            project.id.as_deref(),
+            space_id,
+            &index,
+        );
+        let runbook = writer
+            .converge("runbook", existing.map(|(r, _)| r), desired, &mut outcomes)
+            .await?;
+        let process = match (
+            existing.and_then(|(_, p)| p.clone()),
+            &runbook.runbook_process_id,
+            options.dry_run,
+        ) {
+            (Some(process), _, _) => Some(process),
+            (None, Some(id), false) => Some(
+                client
+                    .get::<DeploymentProcess>(&format!("api/{space_id}/runbookProcesses/{id}"))
+                    .await?,
+            ),
+            _ => None,
+        };
+        let written = writer
+            .converge_process(
+                "runbook process",
+                &portable_runbook.name,
+                process.as_ref(),
+                &portable_runbook.process,
+                &context,
+                &mut outcomes,
+            )
+            .await?;
+        collect_action_ids(written.as_ref(), &mut action_ids);
+        if let Some(id) = runbook.id {
+            runbook_ids.insert(portable_runbook.name.clone(), id);
+        }
+    }
+
+    // Variables: one read-modify-write of the project's set.
+    let scope_ids = ScopeIds {
+        context: &context,
+        actions: &action_ids,
+        runbooks: &runbook_ids,
+        upstream_project: &package.source.project_name,
+        project_id: project.id.clone().unwrap_or_default(),
+    };
+    let variable_outcomes = converge_variables(
+        &writer,
+        &project,
+        current.variables.as_ref(),
+        package,
+        secrets,
+        &scope_ids,
+        options,
+        is_cac,
+    )
+    .await?;
+    outcomes.extend(variable_outcomes);
+    Ok(DeployResult {
+        project_id: project.id.clone(),
+        outcomes,
+    })
+}
+
+async fn read_current(
+    client: &OctopusClient,
+    space_id: &str,
+    project_name: &str,
+) -> Result<Current, OctopusError> {
+    let project = Api::<Project>::new(client, Some(space_id))
+        .find_by_name(project_name)
+        .await?;
+    let Some(project) = project else {
+        return Ok(Current {
+            project: None,
+            channels: Vec::new(),
+            process: None,
+            runbooks: Vec::new(),
+            variables: None,
+        });
+    };
+    let id = project.id.clone().unwrap_or_default();
+    let base = format!("api/{space_id}/projects/{id}");
+    let channels =
+        client.list_all::<Channel>(ApiRequest::get(format!("{base}/channels")).query("take", 1000));
+    let runbooks =
+        client.list_all::<Runbook>(ApiRequest::get(format!("{base}/runbooks")).query("take", 1000));
+    let process = async {
+        match (&project.deployment_process_id, project.is_config_as_code()) {
+            (Some(process_id), false) => client
+                .get::<DeploymentProcess>(&format!(
+                    "api/{space_id}/deploymentprocesses/{process_id}"
+                ))
+                .await
+                .map(Some),
+            _ => Ok(None),
+        }
+    };
+    let variables = async {
+        match &project.variable_set_id {
+            Some(set_id) => client
+                .get::<VariableSet>(&format!("api/{space_id}/variables/{set_id}"))
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
+    };
+    let (channels, runbooks, process, variables) =
+        tokio::try_join!(channels, runbooks, process, variables)?;
+    let process_ids: Vec<&str> = runbooks
+        .iter()
+        .filter_map(|r| r.runbook_process_id.as_deref())
+        .collect();
+    let runbook_processes: Vec<DeploymentProcess> = if process_ids.is_empty() {
+        Vec::new()
+    } else {
+        let request = ApiRequest::get(format!("api/{space_id}/runbookProcesses"))
+            .query("ids", process_ids.join(","))
+            .query("take", process_ids.len());
+        client.list_all(request).await?
+    };
+    let runbooks = runbooks
+        .into_iter()
+        .map(|runbook| {
+            let process = runbook
+                .runbook_process_id
+                .as_deref()
+                .and_then(|pid| {
+                    runbook_processes.iter().find(|p| {
+                        p.id.as_deref()
+                            .is_some_and(|id| id.eq_ignore_ascii_case(pid))
+                    })
+                })
+                .cloned();
+            (runbook, process)
+        })
+        .collect();
+    Ok(Current {
+        project: Some(project),
+        channels,
+        process,
+        runbooks,
+        variables,
+    })
+}
+
+/// A secret still unsubstituted is fine for a variable that exists downstream (its value is
+/// kept); for a new one it is an error, found before anything is written.
+fn check_secrets(
+    package: &PortableProject,
+    secrets: &BTreeMap<String, Secret>,
+    existing: Option<&VariableSet>,
+) -> Result<(), DeployError> {
+    let existing_secrets: BTreeSet<&str> = existing
+        .map(|set| {
+            set.variables
+                .iter()
+                .filter(|v| v.is_secret())
+                .map(|v| v.name.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut unsubstituted: Vec<String> = package
+        .variables
+        .iter()
+        .filter(|v| v.is_sensitive())
+        .filter(|v| substituted(secrets, v.secret.as_deref()).is_none())
+        .filter(|v| !existing_secrets.contains(v.name.as_str()))
+        .map(|v| v.name.clone())
+        .collect();
+    unsubstituted.dedup();
+    if unsubstituted.is_empty() {
+        Ok(())
+    } else {
+        Err(DeployError::UnsubstitutedSecrets(unsubstituted))
+    }
+}
+
+fn check_version_control(package: &PortableProject, index: &SpaceIndex) -> Result<(), DeployError> {
+    let Some(vcs) = &package.project.version_control else {
+        return Ok(());
+    };
+    match vcs.credentials.kind.as_str() {
+        "Anonymous" => Ok(()),
+        "Reference" if vcs.credentials.name.as_ref().is_some_and(|n| index.git_credentials.contains_key(n)) => Ok(()),
+        "Reference" => Err(DeployError::Unsupported("the Config-as-Code project refers to a git credential without a name; re-serialize it".into())),
+        other => Err(DeployError::Unsupported(format!(
+            "the Config-as-Code project authenticates with `{other}` credentials, which cannot be exported (the API never returns the password): use a shared git credential (Library → Git Credentials) in the template project"
+        ))),
+    }
+}
+
+/// Writes, or in a plan only records.
+struct Writer<'a> {
+    client: &'a OctopusClient,
+    space_id: &'a str,
+    dry_run: bool,
+}
+
+impl Writer<'_> {
+    async fn create<T: crate::octopus::Resource>(&self, desired: &T) -> Result<T, OctopusError> {
+        if self.dry_run {
+            return Ok(desired.clone());
+        }
+        Api::<T>::new(self.client, Some(self.space_id))
+            .create(desired)
+            .await
+    }
+
+    async fn update<T: crate::octopus::Resource>(&self, desired: &T) -> Result<(), OctopusError> {
+        if self.dry_run {
+            return Ok(());
+        }
+        Api::<T>::new(self.client, Some(self.space_id))
+            .update(desired)
+            .await
+    }
+
+    /// Create or update one resource and record the outcome.
+    async fn converge<T: crate::octopus::Resource>(
+        &self,
+        kind: &'static str,
+        existing: Option<&T>,
+        desired: T,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<T, OctopusError> {
+        match existing {
+            None => {
+                outcomes.push(Outcome::new(kind, desired.name(), OutcomeAction::Created));
+                self.create(&desired).await
+            }
+            Some(existing) => {
+                let fields = changed_fields(existing, &desired);
+                if fields.is_empty() {
+                    outcomes.push(Outcome::new(kind, desired.name(), OutcomeAction::Unchanged));
+                    Ok(existing.clone())
+                } else {
+                    outcomes.push(Outcome::new(
+                        kind,
+                        desired.name(),
+                        OutcomeAction::Updated(fields),
+                    ));
+                    self.update(&desired).await?;
+                    Ok(desired)
+                }
+            }
+        }
+    }
+
+    /// Make a process equal to the package's, one outcome per step. A `Version` conflict
+    /// (someone wrote in between) re-reads and rebuilds.
+    async fn converge_process(
+        &self,
+        kind: &'static str,
+        owner: &str,
+        existing: Option<&DeploymentProcess>,
+        portable: &portable::Process,
+        context: &Context<'_>,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<Option<DeploymentProcess>, OctopusError> {
+        let Some(existing) = existing else {
+            // A plan for a project or runbook that does not exist yet: every step is new.
+            for step in &portable.steps {
+                outcomes.push(Outcome::new(
+                    "step",
+                    &format!("{owner} / {}", step.name),
+                    OutcomeAction::Created,
+                ));
+            }
+            return Ok(None);
+        };
+        let mut current = existing.clone();
+        for attempt in 1..=8 {
+            let desired = desired_process(&current, portable, context);
+            let step_outcomes = step_outcomes(owner, &current, &desired);
+            if !step_outcomes.iter().any(|o| o.action.is_change()) {
+                if attempt == 1 {
+                    outcomes.extend(step_outcomes);
+                }
+                return Ok(Some(current));
+            }
+            if attempt == 1 {
+                outcomes.extend(step_outcomes);
+            }
+            if self.dry_run {
+                return Ok(Some(desired));
+            }
+            let id = current.id.clone().unwrap_or_default();
+            let path = match kind {
+                "runbook process" => format!("api/{}/runbookProcesses/{id}", self.space_id),
+                _ => format!("api/{}/deploymentprocesses/{id}", self.space_id),
+            };
+            match self.client.put(&path, &desired).await {
+                Ok(response) => {
+                    let written = serde_json::from_slice::<DeploymentProcess>(&response.body)
+                        .unwrap_or(desired);
+                    return Ok(Some(written));
+                }
+                Err(error) if error.status().map(|s| s.as_u16()) == Some(400) => {
+                    let now: DeploymentProcess = self.client.get(&path).await?;
+                    if now.version == current.version {
+                        return Err(error);
+                    }
+                    tracing::debug!(owner, "the process changed underneath us; rebuilding");
+                    current = now;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(Some(current))
+    }
+}
+
+fn step_outcomes(
+    owner: &str,
+    current: &DeploymentProcess,
+    desired: &DeploymentProcess,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    for step in &desired.steps {
+        let name = format!("{owner} / {}", step.name);
+        let action = match current.steps.iter().find(|s| s.name == step.name) {
+            None => OutcomeAction::Created,
+            Some(existing) => {
+                let fields = step_differences(existing, step);
+                if fields.is_empty() {
+                    OutcomeAction::Unchanged
+                } else {
+                    OutcomeAction::Updated(fields)
+                }
+            }
+        };
+        outcomes.push(Outcome::new("step", &name, action));
+    }
+    for step in current
+        .steps
+        .iter()
+        .filter(|s| !desired.steps.iter().any(|d| d.name == s.name))
+    {
+        outcomes.push(Outcome::new(
+            "step",
+            &format!("{owner} / {}", step.name),
+            OutcomeAction::Removed,
+        ));
+    }
+    let order_changed = current
+        .steps
+        .iter()
+        .map(|s| &s.name)
+        .filter(|n| desired.steps.iter().any(|d| &d.name == *n))
+        .ne(desired
+            .steps
+            .iter()
+            .map(|s| &s.name)
+            .filter(|n| current.steps.iter().any(|c| &c.name == *n)));
+    if order_changed {
+        outcomes.push(Outcome::new(
+            "step order",
+            owner,
+            OutcomeAction::Updated(vec!["Steps".into()]),
+        ));
+    }
+    outcomes
+}
+
+/// Changed fields of a step, with its actions' changes named `Actions[<name>].<Field>`.
+fn step_differences(current: &ProcessStep, desired: &ProcessStep) -> Vec<String> {
+    let mut fields: Vec<String> = changed_fields(current, desired)
+        .into_iter()
+        .filter(|f| f != "Actions")
+        .collect();
+    for action in &desired.actions {
+        match current.actions.iter().find(|a| a.name == action.name) {
+            None => fields.push(format!("Actions[{}] added", action.name)),
+            Some(existing) => fields.extend(
+                changed_fields(existing, action)
+                    .into_iter()
+                    .map(|f| format!("Actions[{}].{f}", action.name)),
+            ),
+        }
+    }
+    for action in current
+        .actions
+        .iter()
+        .filter(|a| !desired.actions.iter().any(|d| d.name == a.name))
+    {
+        fields.push(format!("Actions[{}] removed", action.name));
+    }
+    fields
+}
+
+fn collect_action_ids(process: Option<&DeploymentProcess>, ids: &mut HashMap<String, String>) {
+    for action in process
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .flat_map(|s| s.actions.iter())
+    {
+        if let Some(id) = &action.id {
+            ids.insert(action.name.clone(), id.clone());
+        }
+    }
+}
+
+/// Set a text field; absent upstream and empty downstream are the same thing.
+fn set_text(target: &mut Option<String>, value: &Option<String>) {
+    let current_empty = target.as_deref().unwrap_or("").is_empty();
+    match value {
+        None if current_empty => {}
+        None => *target = Some(String::new()),
+        Some(value) => *target = Some(value.clone()),
+    }
+}
+
+fn merge_extra(target: &mut Extra, extra: &BTreeMap<String, serde_json::Value>) {
+    for (key, value) in extra {
+        target.insert(key.clone(), value.clone());
+    }
+}
+
+fn desired_connectivity(
+    existing: Option<&ConnectivityPolicy>,
+    policy: &portable::ConnectivityPolicy,
+) -> ConnectivityPolicy {
+    let mut desired = existing.cloned().unwrap_or(ConnectivityPolicy {
+        skip_machine_behavior: None,
+        target_roles: Vec::new(),
+        allow_deployments_to_no_targets: false,
+        exclude_unhealthy_targets: false,
+        extra: Extra::new(),
+    });
+    desired.skip_machine_behavior = Some(policy.skip_machine_behavior.clone());
+    desired.target_roles = policy.target_roles.clone();
+    desired.allow_deployments_to_no_targets = policy.allow_deployments_to_no_targets;
+    desired.exclude_unhealthy_targets = policy.exclude_unhealthy_targets;
+    desired
+}
+
+fn desired_project(
+    existing: Option<&Project>,
+    package: &PortableProject,
+    name: &str,
+    index: &SpaceIndex,
+    space_id: &str,
+) -> Project {
+    let settings = &package.project;
+    let mut project = existing.cloned().unwrap_or_else(|| Project {
+        id: None,
+        space_id: Some(space_id.to_owned()),
+        name: name.to_owned(),
+        slug: None,
+        description: None,
+        is_disabled: false,
+        project_group_id: None,
+        lifecycle_id: None,
+        variable_set_id: None,
+        deployment_process_id: None,
+        included_library_variable_set_ids: Vec::new(),
+        tenanted_deployment_mode: None,
+        default_guided_failure_mode: None,
+        discrete_channel_release: false,
+        default_to_skip_if_already_installed: false,
+        release_notes_template: None,
+        deployment_changes_template: None,
+        versioning_strategy: None,
+        project_connectivity_policy: None,
+        templates: Vec::new(),
+        is_version_controlled: false,
+        persistence_settings: None,
+        extra: Extra::new(),
+    });
+    project.name = name.to_owned();
+    set_text(&mut project.description, &settings.description);
+    project.is_disabled = settings.is_disabled;
+    project.lifecycle_id = index.lifecycles.get(&settings.lifecycle).cloned();
+    project.project_group_id = index.project_groups.get(&settings.project_group).cloned();
+    project.tenanted_deployment_mode = Some(settings.tenanted_deployment_mode.clone());
+    project.discrete_channel_release = settings.discrete_channel_release;
+    project.included_library_variable_set_ids = settings
+        .included_library_variable_sets
+        .iter()
+        .filter_map(|name| index.library_variable_sets.get(name).cloned())
+        .collect();
+    project.templates = desired_templates(&project.templates, &settings.templates);
+    if !settings.project_tags.is_empty() {
+        project.extra.insert(
+            "ProjectTags".into(),
+            serde_json::json!(settings.project_tags),
+        );
+    }
+    merge_extra(&mut project.extra, &settings.extra);
+    // Config-as-Code projects keep deployment settings in git; the server refuses them here.
+    if !project.is_config_as_code() {
+        project.default_guided_failure_mode = Some(settings.default_guided_failure_mode.clone());
+        project.default_to_skip_if_already_installed =
+            settings.default_to_skip_if_already_installed;
+        set_text(
+            &mut project.release_notes_template,
+            &settings.release_notes_template,
+        );
+        set_text(
+            &mut project.deployment_changes_template,
+            &settings.deployment_changes_template,
+        );
+        if let Some(policy) = &settings.connectivity_policy {
+            project.project_connectivity_policy = Some(desired_connectivity(
+                project.project_connectivity_policy.as_ref(),
+                policy,
+            ));
+        }
+        if let Some(strategy) = &settings.versioning_strategy {
+            let mut desired =
+                project
+                    .versioning_strategy
+                    .clone()
+                    .unwrap_or(ProjectVersioningStrategy {
+                        template: None,
+                        donor_package: None,
+                        donor_package_step_id: None,
+                        extra: Extra::new(),
+                    });
+            desired.template = strategy.template.clone();
+            desired.donor_package = strategy.donor_package.as_ref().map(|donor| DonorPackage {
+                deployment_action: Some(donor.deployment_action.clone()),
+                package_reference: Some(donor.package_reference.clone().unwrap_or_default()),
+            });
+            project.versioning_strategy = Some(desired);
+        }
+    }
+    project
+}
+
+/// Tenant project templates by name, keeping ids (tenant values are keyed by them). A sensitive
+/// default is never exported: an existing one is kept, a new template gets none.
+fn desired_templates(
+    existing: &[ActionTemplateParameter],
+    templates: &[portable::Template],
+) -> Vec<ActionTemplateParameter> {
+    templates
+        .iter()
+        .map(|template| {
+            let current = existing.iter().find(|t| t.name == template.name);
+            let mut desired = current.cloned().unwrap_or_else(|| ActionTemplateParameter {
+                id: Some(uuid::Uuid::new_v4().to_string()),
+                name: template.name.clone(),
+                label: None,
+                help_text: None,
+                default_value: None,
+                display_settings: BTreeMap::new(),
+                extra: Extra::new(),
+            });
+            set_text(&mut desired.label, &template.label);
+            set_text(&mut desired.help_text, &template.help_text);
+            desired.display_settings = template.display_settings.clone();
+            desired.default_value = match &template.default_value {
+                Some(portable::PropertyValue::Text(text)) => {
+                    Some(PropertyValue::Text(text.clone()))
+                }
+                Some(portable::PropertyValue::Sensitive(_)) => {
+                    match current.and_then(|t| t.default_value.as_ref()) {
+                        Some(PropertyValue::Sensitive(held)) if held.has_value => {
+                            Some(PropertyValue::Sensitive(SensitiveValue::keep()))
+                        }
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+            desired
+        })
+        .collect()
+}
+
+/// Point a Config-as-Code project at the downstream repository: convert it when it is not yet
+/// version controlled, else update the persistence settings when they differ.
+async fn converge_version_control(
+    writer: &Writer<'_>,
+    project: &Project,
+    package: &PortableProject,
+    index: &SpaceIndex,
+    options: &DeployOptions,
+) -> Result<Option<Outcome>, OctopusError> {
+    let Some(vcs) = &package.project.version_control else {
+        return Ok(None);
+    };
+    let url = options.git_url.clone().unwrap_or_else(|| vcs.url.clone());
+    let credentials = match vcs.credentials.kind.as_str() {
+        "Reference" => GitPersistenceCredentials {
+            kind: "Reference".into(),
+            id: vcs
+                .credentials
+                .name
+                .as_ref()
+                .and_then(|n| index.git_credentials.get(n))
+                .cloned(),
+            username: None,
+            password: None,
+            extra: Extra::new(),
+        },
+        _ => GitPersistenceCredentials {
+            kind: "Anonymous".into(),
+            id: None,
+            username: None,
+            password: None,
+            extra: Extra::new(),
+        },
+    };
+    let name = project.name.clone();
+    if !project.is_config_as_code() {
+        if !writer.dry_run {
+            let body = serde_json::json!({
+                "CommitMessage": "Initial version, converted by octofleet",
+                "VersionControlSettings": {
+                    "Type": "VersionControlled",
+                    "Url": url,
+                    "DefaultBranch": vcs.default_branch,
+                    "BasePath": vcs.base_path,
+                    "ProtectedDefaultBranch": vcs.protected_default_branch,
+                    "ProtectedBranchNamePatterns": vcs.protected_branch_name_patterns,
+                    "Credentials": credentials,
+                }
+            });
+            let path = format!(
+                "api/{}/projects/{}/git/convert",
+                writer.space_id,
+                project.id.as_deref().unwrap_or_default()
+            );
+            if let Err(error) = writer.client.post(&path, &body).await {
+                // A concurrent deploy may have converted it first: that is success.
+                let now = Api::<Project>::new(writer.client, Some(writer.space_id))
+                    .get(project.id.as_deref().unwrap_or_default())
+                    .await?;
+                if !now.is_config_as_code() {
+                    return Err(error);
+                }
+            }
+        }
+        return Ok(Some(Outcome::new(
+            "version control",
+            &name,
+            OutcomeAction::Created,
+        )));
+    }
+    let mut desired = project.clone();
+    let settings = desired
+        .persistence_settings
+        .get_or_insert_with(|| PersistenceSettings {
+            kind: "VersionControlled".into(),
+            url: None,
+            default_branch: None,
+            base_path: None,
+            protected_default_branch: None,
+            protected_branch_name_patterns: None,
+            credentials: None,
+            extra: Extra::new(),
+        });
+    settings.url = Some(url);
+    settings.default_branch = Some(vcs.default_branch.clone());
+    settings.base_path = Some(vcs.base_path.clone());
+    let mut held = settings.credentials.clone().unwrap_or(credentials.clone());
+    held.kind = credentials.kind.clone();
+    held.id = credentials.id.clone();
+    settings.credentials = Some(held);
+    let fields: Vec<String> = changed_fields(project, &desired);
+    if fields.is_empty() {
+        return Ok(Some(Outcome::new(
+            "version control",
+            &name,
+            OutcomeAction::Unchanged,
+        )));
+    }
+    writer.update(&desired).await?;
+    Ok(Some(Outcome::new(
+        "version control",
+        &name,
+        OutcomeAction::Updated(vec!["PersistenceSettings".into()]),
+    )))
+}
+
+fn desired_channel(
+    existing: Option<&Channel>,
+    channel: &portable::Channel,
+    project_id: Option<&str>,
+    space_id: &str,
+    index: &SpaceIndex,
+) -> Channel {
+    let mut desired = existing.cloned().unwrap_or_else(|| Channel {
+        id: None,
+        space_id: Some(space_id.to_owned()),
+        project_id: project_id.map(str::to_owned),
+        name: channel.name.clone(),
+        description: None,
+        is_default: false,
+        lifecycle_id: None,
+        tenant_tags: Vec::new(),
+        rules: Vec::new(),
+        extra: Extra::new(),
+    });
+    desired.name = channel.name.clone();
+    set_text(&mut desired.description, &channel.description);
+    desired.is_default = channel.is_default;
+    desired.lifecycle_id = channel
+        .lifecycle
+        .as_ref()
+        .and_then(|name| index.lifecycles.get(name))
+        .cloned();
+    desired.tenant_tags = channel.tenant_tags.clone();
+    let current_rules = std::mem::take(&mut desired.rules);
+    desired.rules = channel
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(position, rule)| {
+            let mut desired_rule = current_rules.get(position).cloned().unwrap_or(ChannelRule {
+                id: None,
+                version_range: None,
+                tag: None,
+                action_packages: Vec::new(),
+                extra: Extra::new(),
+            });
+            desired_rule.version_range = rule.version_range.clone();
+            desired_rule.tag = rule.tag.clone();
+            desired_rule.action_packages = rule
+                .action_packages
+                .iter()
+                .map(|p| ChannelActionPackage {
+                    deployment_action: Some(p.deployment_action.clone()),
+                    package_reference: Some(p.package_reference.clone().unwrap_or_default()),
+                })
+                .collect();
+            desired_rule
+        })
+        .collect();
+    merge_extra(&mut desired.extra, &channel.extra);
+    desired
+}
+
+fn desired_runbook(
+    existing: Option<&Runbook>,
+    runbook: &portable::Runbook,
+    project_id: Option<&str>,
+    space_id: &str,
+    index: &SpaceIndex,
+) -> Runbook {
+    let mut desired = existing.cloned().unwrap_or_else(|| Runbook {
+        id: None,
+        space_id: Some(space_id.to_owned()),
+        project_id: project_id.map(str::to_owned),
+        name: runbook.name.clone(),
+        description: None,
+        runbook_process_id: None,
+        environment_scope: None,
+        environments: Vec::new(),
+        multi_tenancy_mode: None,
+        default_guided_failure_mode: None,
+        force_package_download: false,
+        connectivity_policy: None,
+        // Required on create; Octopus's own default.
+        run_retention_policy: Some(RunRetentionPolicy {
+            quantity_to_keep: 100,
+            should_keep_forever: false,
+            unit: Some("Items".into()),
+            extra: Extra::new(),
+        }),
+        extra: Extra::new(),
+    });
+    set_text(&mut desired.description, &runbook.description);
+    desired.environment_scope = Some(runbook.environment_scope.clone());
+    desired.environments = runbook
+        .environments
+        .iter()
+        .filter_map(|name| index.environments.get(name))
+        .cloned()
+        .collect();
+    desired.multi_tenancy_mode = Some(runbook.multi_tenancy_mode.clone());
+    desired.default_guided_failure_mode = Some(runbook.default_guided_failure_mode.clone());
+    desired.force_package_download = runbook.force_package_download;
+    if let Some(policy) = &runbook.connectivity_policy {
+        desired.connectivity_policy = Some(desired_connectivity(
+            desired.connectivity_policy.as_ref(),
+            policy,
+        ));
+    }
+    if let Some(retention) = &runbook.retention_policy {
+        let mut policy = desired.run_retention_policy.clone().unwrap_or_default();
+        policy.quantity_to_keep = retention.quantity_to_keep;
+        policy.should_keep_forever = retention.should_keep_forever;
+        policy.unit = retention.unit.clone().or(policy.unit);
+        desired.run_retention_policy = Some(policy);
+    }
+    merge_extra(&mut desired.extra, &runbook.extra);
+    desired
+}
+
+/// The package's steps in the package's order; a step or action whose name matches an existing
+/// one keeps its id (and the server's extra fields), so the audit history stays readable.
+fn desired_process(
+    existing: &DeploymentProcess,
+    process: &portable::Process,
+    context: &Context<'_>,
+) -> DeploymentProcess {
+    let mut desired = existing.clone();
+    desired.steps = process
+        .steps
+        .iter()
+        .map(|step| {
+            desired_step(
+                existing.steps.iter().find(|s| s.name == step.name),
+                step,
+                context,
+            )
+        })
+        .collect();
+    desired
+}
+
+fn desired_step(
+    existing: Option<&ProcessStep>,
+    step: &portable::Step,
+    context: &Context<'_>,
+) -> ProcessStep {
+    let mut desired = existing.cloned().unwrap_or_else(|| ProcessStep {
+        id: None,
+        name: step.name.clone(),
+        package_requirement: None,
+        condition: None,
+        start_trigger: None,
+        properties: BTreeMap::new(),
+        actions: Vec::new(),
+        extra: Extra::new(),
+    });
+    desired.package_requirement = Some(step.package_requirement.clone());
+    desired.condition = Some(step.condition.clone());
+    desired.start_trigger = Some(step.start_trigger.clone());
+    let mut properties = desired_properties(&desired.properties, &step.properties, context);
+    if !step.roles.is_empty() {
+        properties.insert(
+            "Octopus.Action.TargetRoles".into(),
+            PropertyValue::Text(step.roles.join(",")),
+        );
+    }
+    desired.properties = properties;
+    let current_actions = std::mem::take(&mut desired.actions);
+    desired.actions = step
+        .actions
+        .iter()
+        .map(|action| {
+            desired_action(
+                current_actions.iter().find(|a| a.name == action.name),
+                action,
+                context,
+            )
+        })
+        .collect();
+    merge_extra(&mut desired.extra, &step.extra);
+    desired
+}
+
+/// Text properties as the package has them (the primary package's feed name back to an id);
+/// a sensitive property keeps the value the server holds, and is left out when there is none.
+fn desired_properties(
+    existing: &BTreeMap<String, PropertyValue>,
+    properties: &BTreeMap<String, portable::PropertyValue>,
+    context: &Context<'_>,
+) -> BTreeMap<String, PropertyValue> {
+    properties
+        .iter()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                portable::PropertyValue::Text(text) if key == "Octopus.Action.Package.FeedId" => {
+                    PropertyValue::Text(
+                        context
+                            .index
+                            .feeds
+                            .get(text)
+                            .cloned()
+                            .unwrap_or_else(|| text.clone()),
+                    )
+                }
+                portable::PropertyValue::Text(text) => PropertyValue::Text(text.clone()),
+                portable::PropertyValue::Sensitive(_) => match existing.get(key) {
+                    Some(PropertyValue::Sensitive(held)) if held.has_value => {
+                        PropertyValue::Sensitive(SensitiveValue::keep())
+                    }
+                    _ => return None,
+                },
+            };
+            Some((key.clone(), value))
+        })
+        .collect()
+}
+
+fn desired_action(
+    existing: Option<&ProcessAction>,
+    action: &portable::Action,
+    context: &Context<'_>,
+) -> ProcessAction {
+    let index = context.index;
+    let mut desired = existing.cloned().unwrap_or_else(|| ProcessAction {
+        id: None,
+        name: action.name.clone(),
+        action_type: action.action_type.clone(),
+        is_disabled: false,
+        is_required: false,
+        can_be_used_for_project_versioning: false,
+        condition: None,
+        notes: None,
+        worker_pool_id: None,
+        worker_pool_variable: None,
+        environments: Vec::new(),
+        excluded_environments: Vec::new(),
+        channels: Vec::new(),
+        tenant_tags: Vec::new(),
+        container: None,
+        packages: Vec::new(),
+        git_dependencies: Vec::new(),
+        properties: BTreeMap::new(),
+        extra: Extra::new(),
+    });
+    let ids = |names: &[String], map: &HashMap<String, String>| -> Vec<String> {
+        names.iter().filter_map(|n| map.get(n).cloned()).collect()
+    };
+    desired.action_type = action.action_type.clone();
+    desired.is_disabled = action.is_disabled;
+    desired.is_required = action.is_required;
+    desired.can_be_used_for_project_versioning = action.can_be_used_for_project_versioning;
+    if action.condition.is_some() {
+        desired.condition = action.condition.clone();
+    }
+    set_text(&mut desired.notes, &action.notes);
+    desired.worker_pool_id = action
+        .worker_pool
+        .as_ref()
+        .and_then(|name| index.worker_pools.get(name))
+        .cloned();
+    desired.worker_pool_variable = action.worker_pool_variable.clone();
+    desired.environments = ids(&action.environments, &index.environments);
+    desired.excluded_environments = ids(&action.excluded_environments, &index.environments);
+    desired.channels = ids(&action.channels, &context.channels);
+    desired.tenant_tags = action.tenant_tags.clone();
+    match &action.container {
+        Some(container) => {
+            let mut desired_container = desired.container.clone().unwrap_or_default();
+            desired_container.feed_id = container
+                .feed
+                .as_ref()
+                .and_then(|name| index.feeds.get(name))
+                .cloned();
+            desired_container.image = container.image.clone();
+            desired.container = Some(desired_container);
+        }
+        None => {
+            let empty = desired
+                .container
+                .as_ref()
+                .is_none_or(|c: &ActionContainer| {
+                    c.image.as_deref().unwrap_or("").is_empty() && c.feed_id.is_none()
+                });
+            if !empty {
+                desired.container = None;
+            }
+        }
+    }
+    let current_packages = std::mem::take(&mut desired.packages);
+    desired.packages = action
+        .packages
+        .iter()
+        .map(|package| {
+            let mut desired_package = current_packages
+                .iter()
+                .find(|p| p.name == package.name)
+                .cloned()
+                .unwrap_or(ActionPackageReference {
+                    id: None,
+                    name: package.name.clone(),
+                    package_id: String::new(),
+                    feed_id: None,
+                    acquisition_location: None,
+                    properties: BTreeMap::new(),
+                    extra: Extra::new(),
+                });
+            desired_package.package_id = package.package_id.clone();
+            desired_package.feed_id = index.feeds.get(&package.feed).cloned();
+            desired_package.acquisition_location = Some(package.acquisition_location.clone());
+            desired_package.properties = package.properties.clone();
+            desired_package
+        })
+        .collect();
+    desired.git_dependencies = action.git_dependencies.clone();
+    let mut properties = desired_properties(&desired.properties, &action.properties, context);
+    if let Some(template) = &action.step_template {
+        if let Some((id, _)) = index.step_templates.get(&template.name) {
+            properties.insert(
+                "Octopus.Action.Template.Id".into(),
+                PropertyValue::Text(id.clone()),
+            );
+            properties.insert(
+                "Octopus.Action.Template.Version".into(),
+                PropertyValue::Text(template.version.to_string()),
+            );
+        }
+    }
+    desired.properties = properties;
+    merge_extra(&mut desired.extra, &action.extra);
+    desired
+}
+
+/// Scope names → ids in the target space.
+struct ScopeIds<'a> {
+    context: &'a Context<'a>,
+    actions: &'a HashMap<String, String>,
+    runbooks: &'a HashMap<String, String>,
+    /// `ProcessOwner` scopes name the deployment process after the upstream project.
+    upstream_project: &'a str,
+    project_id: String,
+}
+
+impl ScopeIds<'_> {
+    fn scope(&self, scope: &portable::Scope) -> BTreeMap<String, Vec<String>> {
+        let index = self.context.index;
+        let ids = |names: &[String], map: &HashMap<String, String>| -> Vec<String> {
+            let mut ids: Vec<String> = names.iter().filter_map(|n| map.get(n).cloned()).collect();
+            ids.sort();
+            ids
+        };
+        let processes: Vec<String> = scope
+            .processes
+            .iter()
+            .filter_map(|name| {
+                if name == self.upstream_project {
+                    Some(self.project_id.clone())
+                } else {
+                    self.runbooks.get(name).cloned()
+                }
+            })
+            .collect();
+        let mut map = BTreeMap::new();
+        for (key, values) in [
+            ("Environment", ids(&scope.environments, &index.environments)),
+            ("Role", scope.roles.clone()),
+            ("Channel", ids(&scope.channels, &self.context.channels)),
+            ("Action", ids(&scope.steps, self.actions)),
+            ("TenantTag", scope.tenant_tags.clone()),
+            ("ProcessOwner", processes),
+        ] {
+            if !values.is_empty() {
+                map.insert(key.to_owned(), values);
+            }
+        }
+        map
+    }
+}
+
+/// A variable's identity downstream: its name and its scope, order-insensitive.
+fn identity(
+    name: &str,
+    scope: &BTreeMap<String, Vec<String>>,
+) -> (String, BTreeMap<String, BTreeSet<String>>) {
+    (
+        name.to_owned(),
+        scope
+            .iter()
+            .filter(|(_, values)| !values.is_empty())
+            .map(|(key, values)| {
+                (
+                    key.clone(),
+                    values.iter().map(|v| v.to_ascii_lowercase()).collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn converge_variables(
+    writer: &Writer<'_>,
+    project: &Project,
+    current: Option<&VariableSet>,
+    package: &PortableProject,
+    secrets: &BTreeMap<String, Secret>,
+    scopes: &ScopeIds<'_>,
+    options: &DeployOptions,
+    is_cac: bool,
+) -> Result<Vec<Outcome>, OctopusError> {
+    // Config-as-Code projects keep text variables in git: only secrets are written here.
+    let variables: Vec<&portable::Variable> = package
+        .variables
+        .iter()
+        .filter(|v| !is_cac || v.is_sensitive())
+        .collect();
+    let set_id = project.variable_set_id.clone();
+    let empty = VariableSet {
+        id: set_id.clone().unwrap_or_default(),
+        owner_id: project.id.clone(),
+        space_id: None,
+        version: 0,
+        variables: Vec::new(),
+        extra: Extra::new(),
+    };
+    let plan_on = current.cloned().unwrap_or(empty);
+    let mut outcomes = Vec::new();
+    if writer.dry_run || set_id.is_none() {
+        let mut preview = plan_on;
+        outcomes = apply_variables(
+            &mut preview,
+            &variables,
+            secrets,
+            scopes,
+            options.overwrite_variables,
+        );
+        return Ok(outcomes);
+    }
+    VariableSets::new(writer.client, writer.space_id)
+        .modify(set_id.as_deref().unwrap_or_default(), |set| {
+            outcomes = apply_variables(
+                set,
+                &variables,
+                secrets,
+                scopes,
+                options.overwrite_variables,
+            );
+            outcomes.iter().any(|o| o.action.is_change())
+        })
+        .await?;
+    Ok(outcomes)
+}
+
+/// Make the set hold the package's variables. By default an existing variable keeps its
+/// downstream value (the article's `ignore_changes = all`); with `overwrite` it is made equal and
+/// variables the package lacks are removed. A secret whose placeholder is unsubstituted keeps
+/// the downstream value (sent back with its id and no value, which Octopus treats as "keep").
+fn apply_variables(
+    set: &mut VariableSet,
+    variables: &[&portable::Variable],
+    secrets: &BTreeMap<String, Secret>,
+    scopes: &ScopeIds<'_>,
+    overwrite: bool,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    let mut matched: BTreeSet<usize> = BTreeSet::new();
+    for variable in variables {
+        let scope = scopes.scope(&variable.scope);
+        let key = identity(&variable.name, &scope);
+        let secret = if variable.is_sensitive() {
+            substituted(secrets, variable.secret.as_deref())
+        } else {
+            None
+        };
+        let prompt = variable.prompt.as_ref().map(|prompt| {
+            serde_json::json!({
+                "Label": prompt.label, "Description": prompt.description, "Required": prompt.required,
+                "DisplaySettings": prompt.display_settings,
+            })
+        });
+        let position = set
+            .variables
+            .iter()
+            .enumerate()
+            .position(|(i, v)| !matched.contains(&i) && identity(&v.name, &v.scope) == key);
+        let label = describe_scope(&variable.name, &variable.scope);
+        match position {
+            // Never create a secret without its value: Octopus would store it empty.
+            None if variable.is_sensitive() && secret.is_none() => {
+                outcomes.push(Outcome::new(
+                    "variable",
+                    &label,
+                    OutcomeAction::KeptDownstream(vec![
+                        "secret not substituted; not created".into()
+                    ]),
+                ));
+            }
+            None => {
+                set.variables.push(Variable {
+                    id: None,
+                    name: variable.name.clone(),
+                    value: if variable.is_sensitive() {
+                        secret.map(|s| s.expose().to_owned())
+                    } else {
+                        variable.value.clone()
+                    },
+                    description: variable.description.clone(),
+                    kind: variable.kind.clone(),
+                    is_sensitive: variable.is_sensitive(),
+                    scope,
+                    prompt,
+                    extra: Extra::new(),
+                });
+                matched.insert(set.variables.len() - 1);
+                outcomes.push(Outcome::new("variable", &label, OutcomeAction::Created));
+            }
+            Some(position) => {
+                matched.insert(position);
+                let existing = &mut set.variables[position];
+                let mut differences = Vec::new();
+                if existing.kind != variable.kind {
+                    differences.push("Type".to_owned());
+                }
+                if !variable.is_sensitive() && existing.value != variable.value {
+                    differences.push("Value".to_owned());
+                }
+                if existing.description.as_deref().unwrap_or("")
+                    != variable.description.as_deref().unwrap_or("")
+                {
+                    differences.push("Description".to_owned());
+                }
+                if existing.prompt.as_ref().filter(|p| !p.is_null()).is_some() != prompt.is_some() {
+                    differences.push("Prompt".to_owned());
+                }
+                let action = if differences.is_empty() {
+                    OutcomeAction::Unchanged
+                } else if overwrite {
+                    existing.kind = variable.kind.clone();
+                    existing.is_sensitive = variable.is_sensitive();
+                    if !variable.is_sensitive() {
+                        existing.value = variable.value.clone();
+                    }
+                    existing.description = variable.description.clone();
+                    existing.prompt = prompt;
+                    OutcomeAction::Updated(differences)
+                } else {
+                    OutcomeAction::KeptDownstream(differences)
+                };
+                // A substituted secret under --overwrite-variables replaces the downstream one.
+                let action = match (overwrite, secret, action) {
+                    (true, Some(secret), OutcomeAction::Unchanged) => {
+                        existing.value = Some(secret.expose().to_owned());
+                        OutcomeAction::Updated(vec!["Value".into()])
+                    }
+                    (true, Some(secret), OutcomeAction::Updated(fields)) => {
+                        existing.value = Some(secret.expose().to_owned());
+                        OutcomeAction::Updated(fields)
+                    }
+                    (_, _, action) => action,
+                };
+                outcomes.push(Outcome::new("variable", &label, action));
+            }
+        }
+    }
+    if overwrite {
+        let mut position = 0;
+        set.variables.retain(|variable| {
+            let keep = matched.contains(&position);
+            position += 1;
+            if !keep {
+                outcomes.push(Outcome::new(
+                    "variable",
+                    &variable.name,
+                    OutcomeAction::Removed,
+                ));
+            }
+            keep
+        });
+    }
+    outcomes
+}
+
+fn describe_scope(name: &str, scope: &portable::Scope) -> String {
+    if scope.environments.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} [{}]", scope.environments.join(", "))
+    }
+}

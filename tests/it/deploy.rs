@@ -1,0 +1,527 @@
+//! `octofleet deploy` and `plan` through the real binary: upstream project → serialize →
+//! deploy into a managed space → read back.
+
+use crate::harness::{octofleet, Fleet, Run, API_KEY};
+use octofleet::portable::PortableProject;
+use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
+use octopus_emulator::EmulatorConfig;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+const CAC_URL: &str = "https://git.example.com/octopuscac/hello_world_cac.git";
+
+/// A fleet with the template projects, America's space created, and Hello World serialized.
+async fn fleet_with(config: EmulatorConfig) -> Fleet {
+    let fleet = Fleet::start_with(config).await;
+    seed_template_projects(&fleet.emulator, &fleet.management, CAC_URL);
+    assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);
+    fleet
+}
+
+/// Serialize `project` and extract its package into a directory, with secrets.json substituted
+/// the way Octopus does in the Sync environment.
+async fn extracted_package(fleet: &Fleet, project: &str, substitute: bool) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", fleet.emulator.url()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY.to_owned()),
+        ("OCTOPUS_SPACE_ID", "Spaces-1".to_owned()),
+        ("OCTOPUS_PROJECT_NAME", project.to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = octofleet(
+        &[
+            "serialize",
+            "--no-push",
+            "--package-version",
+            "1.0.0",
+            "--output-dir",
+            out.path().to_str().unwrap(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let zip_path = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let dir = tempfile::tempdir().unwrap();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    archive.extract(dir.path()).unwrap();
+    if substitute {
+        let path = dir.path().join("secrets.json");
+        let secrets: BTreeMap<String, String> =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let values: BTreeMap<String, String> = secrets
+            .into_iter()
+            .map(|(key, placeholder)| {
+                let value = if placeholder.contains("Database[Development].Password") {
+                    SEEDED_SECRETS[0]
+                } else {
+                    SEEDED_SECRETS[1]
+                };
+                (key, value.to_owned())
+            })
+            .collect();
+        std::fs::write(&path, serde_json::to_string(&values).unwrap()).unwrap();
+    }
+    dir
+}
+
+fn deploy_env(fleet: &Fleet) -> Vec<(String, String)> {
+    vec![
+        ("MANAGEDTENANT_OCTOPUS_URL".into(), fleet.emulator.url()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY".into(), API_KEY.into()),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME".into(), "America".into()),
+    ]
+}
+
+async fn run_deploy(fleet: &Fleet, action: &str, dir: &Path, args: &[&str]) -> Run {
+    let env = deploy_env(fleet);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut all = vec![action, "--package-dir", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    octofleet(&all, &env).await
+}
+
+fn america(fleet: &Fleet) -> String {
+    fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Read a project back through our own reader (serialize from the managed space), with no filters.
+async fn read_back(fleet: &Fleet, space: &str, project: &str) -> PortableProject {
+    let out = tempfile::tempdir().unwrap();
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", fleet.emulator.url()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY.to_owned()),
+        ("OCTOPUS_SPACE_ID", space.to_owned()),
+        ("OCTOPUS_PROJECT_NAME", project.to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "serialize",
+        "--no-push",
+        "--package-version",
+        "9.9.9",
+        "--output-dir",
+        out.path().to_str().unwrap(),
+        "--exclude-runbooks",
+        "-",
+        "--exclude-library-variable-sets",
+        "-",
+    ];
+    let run = octofleet(&args, &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let zip_path = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut text = String::new();
+    archive
+        .by_name("project.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Everything but where it came from.
+fn comparable(project: &PortableProject) -> Value {
+    let mut value = serde_json::to_value(project).unwrap();
+    value.as_object_mut().unwrap().remove("source");
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_reproduces_the_template_project_and_a_redeploy_writes_nothing() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    let upstream: PortableProject =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("project.json")).unwrap())
+            .unwrap();
+
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project_id = run.output_variable("ProjectId").expect("ProjectId output");
+    assert!(
+        run.stderr.contains("created   project `Hello World`"),
+        "{}",
+        run.stderr
+    );
+    for secret in SEEDED_SECRETS {
+        assert!(!run.all_output().contains(secret));
+    }
+    let space = america(&fleet);
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, &project_id, "Database[Development].Password")
+            .as_deref(),
+        Some(SEEDED_SECRETS[0])
+    );
+
+    let downstream = read_back(&fleet, &space, "Hello World").await;
+    assert_eq!(
+        comparable(&downstream),
+        comparable(&upstream),
+        "downstream equals upstream apart from ids and filtered items"
+    );
+
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "re-deploy wrote: {:?}",
+        fleet.emulator.writes()
+    );
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 0, "no changes: {}", plan.stderr);
+    assert!(fleet.emulator.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_names_exactly_the_added_step_then_deploy_applies_it() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut step = project["deployment_process"]["steps"][0].clone();
+    step["name"] = json!("Smoke Test");
+    step["actions"][0]["name"] = json!("Smoke Test");
+    project["deployment_process"]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .push(step);
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+
+    fleet.emulator.clear_requests();
+    let plan = run_deploy(&fleet, "plan", dir.path(), &["--output", "json"]).await;
+    assert_eq!(plan.code, 3, "changes found: {}", plan.stderr);
+    assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
+    let report: Value = serde_json::from_str(&plan.stdout).unwrap();
+    let changes: Vec<&Value> = report["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] != "unchanged")
+        .collect();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["kind"], "step");
+    assert_eq!(changes[0]["name"], "Hello World / Smoke Test");
+    assert_eq!(changes[0]["action"], "created");
+
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let process = fleet
+        .emulator
+        .get(
+            &america(&fleet),
+            "deploymentprocesses",
+            &format!("deploymentprocess-{}", downstream_id(&fleet)),
+        )
+        .unwrap();
+    let names: Vec<&str> = process["Steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Hello World", "Show Configuration", "Smoke Test"]);
+}
+
+fn downstream_id(fleet: &Fleet) -> String {
+    let space = america(fleet);
+    fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removed_steps_go_and_ids_of_kept_steps_stay() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let space = america(&fleet);
+    let process_id = format!("deploymentprocess-{}", downstream_id(&fleet));
+    let before = fleet
+        .emulator
+        .get(&space, "deploymentprocesses", &process_id)
+        .unwrap();
+    let kept_id = before["Steps"][1]["Id"].clone();
+
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    project["deployment_process"]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .remove(0);
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("removed   step `Hello World / Hello World`"),
+        "{}",
+        run.stderr
+    );
+    let after = fleet
+        .emulator
+        .get(&space, "deploymentprocesses", &process_id)
+        .unwrap();
+    assert_eq!(after["Steps"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        after["Steps"][0]["Id"], kept_id,
+        "the kept step keeps its id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downstream_variable_edits_are_kept_unless_overwritten() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let space = america(&fleet);
+    let project_id = downstream_id(&fleet);
+    let set = crate::harness::api_get(
+        &fleet.emulator,
+        &format!("/api/{space}/variables/variableset-{project_id}"),
+    )
+    .await;
+    let mut edited = set.clone();
+    for variable in edited["Variables"].as_array_mut().unwrap() {
+        if variable["Name"] == "App.Greeting" {
+            variable["Value"] = json!("Hola");
+        }
+    }
+    crate::harness::api_put(
+        &fleet.emulator,
+        &format!("/api/{space}/variables/variableset-{project_id}"),
+        &edited,
+    )
+    .await;
+
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("kept      variable `App.Greeting`"),
+        "{}",
+        run.stderr
+    );
+    assert!(fleet.emulator.writes().is_empty());
+    let greeting = |set: &Value| {
+        set["Variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["Name"] == "App.Greeting")
+            .unwrap()["Value"]
+            .clone()
+    };
+    assert_eq!(
+        greeting(
+            &crate::harness::api_get(
+                &fleet.emulator,
+                &format!("/api/{space}/variables/variableset-{project_id}")
+            )
+            .await
+        ),
+        json!("Hola")
+    );
+
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--overwrite-variables"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let set = crate::harness::api_get(
+        &fleet.emulator,
+        &format!("/api/{space}/variables/variableset-{project_id}"),
+    )
+    .await;
+    assert_eq!(
+        greeting(&set),
+        json!("Hello from #{Octopus.Environment.Name}")
+    );
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, &project_id, "Database[Development].Password")
+            .as_deref(),
+        Some(SEEDED_SECRETS[0])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_unsubstituted_are_an_error_for_new_variables_and_kept_for_existing_ones() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let raw = extracted_package(&fleet, "Hello World", false).await;
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", raw.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`Database[Development].Password`") && run.stderr.contains("Sync"),
+        "{}",
+        run.stderr
+    );
+    assert!(fleet.emulator.writes().is_empty(), "nothing written");
+
+    let substituted = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(
+        run_deploy(&fleet, "deploy", substituted.path(), &[])
+            .await
+            .code,
+        0
+    );
+    let run = run_deploy(&fleet, "deploy", raw.path(), &["--overwrite-variables"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(
+                &space,
+                &downstream_id(&fleet),
+                "Database[Development].Password"
+            )
+            .as_deref(),
+        Some(SEEDED_SECRETS[0]),
+        "never wiped"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_dependencies_are_listed_and_nothing_is_written() {
+    let fleet = Fleet::start().await;
+    seed_template_projects(&fleet.emulator, &fleet.management, CAC_URL);
+    fleet.emulator.seed_space("America");
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    for missing in [
+        "environment `Development`",
+        "environment `Production`",
+        "environment `Test`",
+    ] {
+        assert!(run.stderr.contains(missing), "{missing}: {}", run.stderr);
+    }
+    assert!(fleet.emulator.writes().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_packages_are_refused_before_anything_is_written() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("terraform/evil.tf")).unwrap();
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(fleet.emulator.writes().is_empty());
+
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    project["format_version"] = json!(99);
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("99"), "{}", run.stderr);
+    assert!(fleet.emulator.writes().is_empty());
+}
+
+/// The end state of a clean deploy: process steps, variable names, channels and runbooks.
+fn end_state(fleet: &Fleet) -> Value {
+    let space = america(fleet);
+    let projects: Vec<Value> = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .filter(|p| p["Name"] == "Hello World")
+        .collect();
+    assert_eq!(projects.len(), 1, "exactly one project");
+    let id = projects[0]["Id"].as_str().unwrap();
+    let process = fleet
+        .emulator
+        .get(
+            &space,
+            "deploymentprocesses",
+            &format!("deploymentprocess-{id}"),
+        )
+        .unwrap();
+    let variables = fleet.emulator.get(&space, "variables", id).unwrap();
+    let mut names: Vec<String> = variables["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{}={}", v["Name"], v["Value"]))
+        .collect();
+    names.sort();
+    let steps: Vec<Value> = process["Steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Name"].clone())
+        .collect();
+    json!({"steps": steps, "variables": names, "channels": fleet.emulator.list(&space, "channels").len()})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_interrupted_deploys_converge_to_the_clean_end_state() {
+    let clean = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&clean, "Hello World", true).await;
+    assert_eq!(run_deploy(&clean, "deploy", dir.path(), &[]).await.code, 0);
+    let expected = end_state(&clean);
+    let writes_of_a_clean_deploy = {
+        let fresh = fleet_with(EmulatorConfig::default()).await;
+        fresh.emulator.clear_requests();
+        assert_eq!(run_deploy(&fresh, "deploy", dir.path(), &[]).await.code, 0);
+        fresh.emulator.writes().len()
+    };
+    assert!(writes_of_a_clean_deploy >= 3);
+
+    for seed in [11, 12, 13] {
+        let fleet = fleet_with(EmulatorConfig::default()).await;
+        fleet.emulator.set_fault_rate(0.2, seed);
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        fleet.emulator.set_fault_rate(0.0, 0);
+        assert_eq!(run.code, 0, "seed {seed}: {}", run.stderr);
+        assert_eq!(end_state(&fleet), expected, "seed {seed}");
+    }
+    for n in 0..writes_of_a_clean_deploy {
+        let fleet = fleet_with(EmulatorConfig::default()).await;
+        fleet.emulator.fail_writes_after(n);
+        let interrupted = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_ne!(
+            interrupted.code, 0,
+            "after {n} writes the deploy is cut off"
+        );
+        fleet.emulator.clear_faults();
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(run.code, 0, "re-run after {n} writes: {}", run.stderr);
+        assert_eq!(
+            end_state(&fleet),
+            expected,
+            "after an interruption at write {n}"
+        );
+    }
+}
