@@ -901,11 +901,14 @@ impl ForkConfig {
 }
 
 /// Where the managed space is: its ID, or the space named after the tenant (the article's
-/// "Lookup New Space" step, for a `ManagedTenant.Octopus.SpaceId` still holding its placeholder).
+/// "Lookup New Space" step) while `ManagedTenant.Octopus.SpaceId` still holds its placeholder
+/// (`#{…}`, "TBD", anything that is not a space ID).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TargetSpace {
-    Id(String),
-    Named(String),
+pub struct TargetSpace {
+    /// `ManagedTenant.Octopus.SpaceId` when it holds a space ID (`Spaces-N`).
+    pub id: Option<String>,
+    /// `Octopus.Deployment.Tenant.Name`: the space's name when the ID is unknown.
+    pub tenant_name: Option<String>,
 }
 
 /// Where the template package comes from.
@@ -939,23 +942,29 @@ impl DeployConfig {
     pub fn from_args(args: &crate::cli::DeployArgs, plan: bool) -> Result<Self, ConfigError> {
         let mut problems = Problems::default();
         let target = parse_target(&args.target, &mut problems);
-        let space_id = optional(
+        let given_id = optional(
             raw(&args.managed_space_id, MANAGED_SPACE_ID),
             MANAGED_SPACE_ID,
-        )
-        .filter(|id| id != "TBD");
-        let space = match space_id {
-            Some(id) => Some(TargetSpace::Id(id)),
-            None => match optional(raw(&args.tenant_name, TENANT_NAME), TENANT_NAME) {
-                Some(name) => Some(TargetSpace::Named(name)),
-                None => {
-                    problems.add(MANAGED_SPACE_ID, format!(
+        );
+        let id = given_id
+            .clone()
+            .filter(|id| crate::octopus::resources::is_space_id(id));
+        let tenant_name = optional(raw(&args.tenant_name, TENANT_NAME), TENANT_NAME);
+        if let (Some(placeholder), None) = (&given_id, &id) {
+            tracing::info!("{MANAGED_SPACE_ID} is `{placeholder}`, not a space ID yet: finding the space by the tenant's name");
+        }
+        let space = match (id, tenant_name) {
+            (None, None) => {
+                problems.add(
+                    MANAGED_SPACE_ID,
+                    format!(
                         "missing (and {} is not set either to find the space by name): set the tenant's ManagedTenant.Octopus.SpaceId (create-space writes it) or run as a tenant",
                         TENANT_NAME.octopus
-                    ));
-                    None
-                }
-            },
+                    ),
+                );
+                None
+            }
+            (id, tenant_name) => Some(TargetSpace { id, tenant_name }),
         };
         let source = match optional(raw(&args.package_dir, PACKAGE_DIR), PACKAGE_DIR) {
             Some(dir) => {

@@ -98,8 +98,8 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
             let config = DeployConfig::from_args(args, plan)?;
             let report = deploy::run(&config).await?;
             for outcome in &report.resources {
-                if config.dry_run && outcome.action.is_change() {
-                    tracing::info!("would {outcome}");
+                if config.dry_run {
+                    tracing::info!("{}", outcome.as_plan_line());
                 } else {
                     tracing::info!("{outcome}");
                 }

@@ -1,5 +1,8 @@
 //! Running the real binary as a child and measuring it: wall time and its own peak RSS.
 
+// Each benchmark target compiles this module and uses part of it.
+#![allow(dead_code)]
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 

@@ -121,19 +121,21 @@ async fn find_space(
     server: &str,
 ) -> Result<String, ActionError> {
     let spaces = Api::<Space>::new(client, None);
-    let found = match space {
-        TargetSpace::Id(id) => spaces.resolve(id).await,
-        TargetSpace::Named(name) => spaces.find_by_name(name).await,
+    let found = match (&space.id, &space.tenant_name) {
+        (Some(id), _) => spaces.get_opt(id).await,
+        (None, Some(name)) => spaces.find_by_name(name).await,
+        (None, None) => Ok(None),
     }
     .map_err(ActionError::octopus(server))?;
     found.and_then(|s| s.id).ok_or_else(|| {
-        ActionError::Input(match space {
-            TargetSpace::Id(id) => format!(
+        ActionError::Input(match (&space.id, &space.tenant_name) {
+            (Some(id), _) => format!(
                 "space `{id}` was not found on {server}: check ManagedTenant.Octopus.SpaceId"
             ),
-            TargetSpace::Named(name) => format!(
+            (None, Some(name)) => format!(
                 "no space is named `{name}` on {server}: run create-space for this tenant first"
             ),
+            (None, None) => "no managed space was given".to_owned(),
         })
     })
 }

@@ -43,6 +43,31 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// The drift-report line of a plan: `+ create`, `~ update (fields)`, `- remove`, or what stays.
+    pub fn as_plan_line(&self) -> String {
+        match &self.action {
+            OutcomeAction::Created => format!("+ create {} `{}`", self.kind, self.name),
+            OutcomeAction::Updated(fields) => format!(
+                "~ update {} `{}` ({})",
+                self.kind,
+                self.name,
+                fields.join(", ")
+            ),
+            OutcomeAction::Removed => format!("- remove {} `{}`", self.kind, self.name),
+            OutcomeAction::Unchanged => format!("  unchanged {} `{}`", self.kind, self.name),
+            OutcomeAction::KeptDownstream(fields) => {
+                format!(
+                    "  keep {} `{}` (downstream edit: {})",
+                    self.kind,
+                    self.name,
+                    fields.join(", ")
+                )
+            }
+        }
+    }
+}
+
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.action {

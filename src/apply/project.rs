@@ -4,6 +4,7 @@
 
 use super::outcome::{changed_fields, Outcome, OutcomeAction};
 use super::resolve::{missing_dependencies, Missing, SpaceIndex};
+use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
     ActionContainer, ActionPackageReference, ActionTemplateParameter, Channel,
     ChannelActionPackage, ChannelRule, ConnectivityPolicy, DeploymentProcess, DonorPackage, Extra,
@@ -14,6 +15,7 @@ use crate::octopus::resources::{
 use crate::octopus::{Api, ApiRequest, OctopusClient, OctopusError};
 use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Debug, Clone, Default)]
@@ -94,7 +96,10 @@ pub async fn deploy(
         return Err(DeployError::MissingDependencies(missing));
     }
     let mut current = read_current(client, space_id, &options.project_name).await?;
-    check_secrets(package, secrets, current.variables.as_ref())?;
+    // A plan reports such secrets ("not created") instead of failing.
+    if !options.dry_run {
+        check_secrets(package, secrets, current.variables.as_ref())?;
+    }
     check_version_control(package, &index)?;
 
     let mut outcomes = Vec::new();
@@ -148,7 +153,7 @@ pub async fn deploy(
     }
     if current.project.is_none() && !options.dry_run {
         // The server made the Default channel, variable set and empty process: read them.
-        current = read_current(client, space_id, &options.project_name).await?;
+        current = read_parts(client, space_id, project.clone(), false).await?;
     }
     let is_cac = package.project.version_control.is_some();
 
@@ -197,49 +202,95 @@ pub async fn deploy(
         collect_action_ids(process.as_ref(), &mut action_ids);
     }
 
-    // Runbooks and their processes.
-    let mut runbook_ids: HashMap<String, String> = HashMap::new();
-    for portable_runbook in &package.runbooks {
-        let existing = current
-            .runbooks
+    // Runbooks and their processes: each runbook's work is independent, so several run at once
+    // (in package order for the report), and the processes of new runbooks are read in one request.
+    const CONCURRENT_RUNBOOKS: usize = 8;
+    let converged: Vec<(Runbook, Option<DeploymentProcess>, Vec<Outcome>)> =
+        stream::iter(package.runbooks.iter().map(|portable_runbook| {
+            let existing = current
+                .runbooks
+                .iter()
+                .find(|(r, _)| r.name == portable_runbook.name);
+            let desired = desired_runbook(
+                existing.map(|(r, _)| r),
+                portable_runbook,
+                project.id.as_deref(),
+                space_id,
+                &index,
+            );
+            let writer = &writer;
+            async move {
+                let mut local = Vec::new();
+                let runbook = writer
+                    .converge("runbook", existing.map(|(r, _)| r), desired, &mut local)
+                    .await?;
+                Ok::<_, OctopusError>((
+                    runbook,
+                    existing.and_then(|(_, process)| process.clone()),
+                    local,
+                ))
+            }
+        }))
+        .buffered(CONCURRENT_RUNBOOKS)
+        .try_collect()
+        .await?;
+    let unread: Vec<&str> = if options.dry_run {
+        Vec::new()
+    } else {
+        converged
             .iter()
-            .find(|(r, _)| r.name == portable_runbook.name);
-        let desired = desired_runbook(
-            existing.map(|(r, _)| r),
-            portable_runbook,
-            project.id.as_deref(),
-            space_id,
-            &index,
-        );
-        let runbook = writer
-            .converge("runbook", existing.map(|(r, _)| r), desired, &mut outcomes)
-            .await?;
-        let process = match (
-            existing.and_then(|(_, p)| p.clone()),
-            &runbook.runbook_process_id,
-            options.dry_run,
-        ) {
-            (Some(process), _, _) => Some(process),
-            (None, Some(id), false) => Some(
-                client
-                    .get::<DeploymentProcess>(&format!("api/{space_id}/runbookProcesses/{id}"))
-                    .await?,
-            ),
-            _ => None,
+            .filter(|(_, process, _)| process.is_none())
+            .filter_map(|(runbook, _, _)| runbook.runbook_process_id.as_deref())
+            .collect()
+    };
+    let fetched = runbook_processes_by_ids(client, space_id, &unread).await?;
+    let process_of =
+        |runbook: &Runbook, known: &Option<DeploymentProcess>| -> Option<DeploymentProcess> {
+            known.clone().or_else(|| {
+                let id = runbook.runbook_process_id.as_deref()?;
+                fetched
+                    .iter()
+                    .find(|p| {
+                        p.id.as_deref()
+                            .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
+                    })
+                    .cloned()
+            })
         };
-        let written = writer
-            .converge_process(
-                "runbook process",
-                &portable_runbook.name,
-                process.as_ref(),
-                &portable_runbook.process,
-                &context,
-                &mut outcomes,
-            )
-            .await?;
-        collect_action_ids(written.as_ref(), &mut action_ids);
+    let written: Vec<(Option<DeploymentProcess>, Vec<Outcome>)> =
+        stream::iter(package.runbooks.iter().zip(&converged).map(
+            |(portable_runbook, (runbook, known, _))| {
+                let process = process_of(runbook, known);
+                let writer = &writer;
+                let context = &context;
+                async move {
+                    let mut local = Vec::new();
+                    let written = writer
+                        .converge_process(
+                            "runbook process",
+                            &portable_runbook.name,
+                            process.as_ref(),
+                            &portable_runbook.process,
+                            context,
+                            &mut local,
+                        )
+                        .await?;
+                    Ok::<_, OctopusError>((written, local))
+                }
+            },
+        ))
+        .buffered(CONCURRENT_RUNBOOKS)
+        .try_collect()
+        .await?;
+    let mut runbook_ids: HashMap<String, String> = HashMap::new();
+    for ((runbook, _, runbook_outcomes), (process, step_outcomes)) in
+        converged.into_iter().zip(written)
+    {
+        outcomes.extend(runbook_outcomes);
+        outcomes.extend(step_outcomes);
+        collect_action_ids(process.as_ref(), &mut action_ids);
         if let Some(id) = runbook.id {
-            runbook_ids.insert(portable_runbook.name.clone(), id);
+            runbook_ids.insert(runbook.name.clone(), id);
         }
     }
 
@@ -277,21 +328,40 @@ async fn read_current(
     let project = Api::<Project>::new(client, Some(space_id))
         .find_by_name(project_name)
         .await?;
-    let Some(project) = project else {
-        return Ok(Current {
+    match project {
+        Some(project) => read_parts(client, space_id, project, true).await,
+        None => Ok(Current {
             project: None,
             channels: Vec::new(),
             process: None,
             runbooks: Vec::new(),
             variables: None,
-        });
-    };
+        }),
+    }
+}
+
+/// A project's channels, process, variables and (when it may have some) runbooks, read at once.
+async fn read_parts(
+    client: &OctopusClient,
+    space_id: &str,
+    project: Project,
+    with_runbooks: bool,
+) -> Result<Current, OctopusError> {
     let id = project.id.clone().unwrap_or_default();
     let base = format!("api/{space_id}/projects/{id}");
     let channels =
         client.list_all::<Channel>(ApiRequest::get(format!("{base}/channels")).query("take", 1000));
-    let runbooks =
-        client.list_all::<Runbook>(ApiRequest::get(format!("{base}/runbooks")).query("take", 1000));
+    let runbooks = async {
+        if with_runbooks {
+            client
+                .list_all::<Runbook>(
+                    ApiRequest::get(format!("{base}/runbooks")).query("take", 1000),
+                )
+                .await
+        } else {
+            Ok(Vec::new())
+        }
+    };
     let process = async {
         match (&project.deployment_process_id, project.is_config_as_code()) {
             (Some(process_id), false) => client
@@ -318,14 +388,7 @@ async fn read_current(
         .iter()
         .filter_map(|r| r.runbook_process_id.as_deref())
         .collect();
-    let runbook_processes: Vec<DeploymentProcess> = if process_ids.is_empty() {
-        Vec::new()
-    } else {
-        let request = ApiRequest::get(format!("api/{space_id}/runbookProcesses"))
-            .query("ids", process_ids.join(","))
-            .query("take", process_ids.len());
-        client.list_all(request).await?
-    };
+    let runbook_processes = runbook_processes_by_ids(client, space_id, &process_ids).await?;
     let runbooks = runbooks
         .into_iter()
         .map(|runbook| {

@@ -300,10 +300,7 @@ async fn runbook_processes(
         });
         return futures::future::try_join_all(reads).await;
     }
-    let request = ApiRequest::get(format!("api/{space_id}/runbookProcesses"))
-        .query("ids", ids.join(","))
-        .query("take", ids.len());
-    client.list_all(request).await
+    super::resources::runbook_processes_by_ids(client, space_id, &ids).await
 }
 
 #[cfg(test)]

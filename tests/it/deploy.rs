@@ -525,3 +525,139 @@ async fn faults_and_interrupted_deploys_converge_to_the_clean_end_state() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_deploys_at_once_end_correct_without_duplicates() {
+    let fleet = fleet_with(EmulatorConfig {
+        latency: std::time::Duration::from_millis(15),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    let (first, second) = tokio::join!(
+        run_deploy(&fleet, "deploy", dir.path(), &[]),
+        run_deploy(&fleet, "deploy", dir.path(), &[])
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    fleet.emulator.set_latency(std::time::Duration::ZERO);
+    let expected = {
+        let clean = fleet_with(EmulatorConfig::default()).await;
+        assert_eq!(run_deploy(&clean, "deploy", dir.path(), &[]).await.code, 0);
+        end_state(&clean)
+    };
+    assert_eq!(end_state(&fleet), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_as_code_projects_point_at_the_fork_and_carry_their_secrets() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    assert_eq!(project["IsVersionControlled"], json!(true));
+    assert_eq!(project["PersistenceSettings"]["Url"], json!(fork));
+    let credential = fleet
+        .emulator
+        .list(&space, "git-credentials")
+        .into_iter()
+        .find(|c| c["Name"] == "Git")
+        .unwrap();
+    assert_eq!(
+        project["PersistenceSettings"]["Credentials"],
+        json!({"Type": "Reference", "Id": credential["Id"]})
+    );
+    let project_id = project["Id"].as_str().unwrap();
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, project_id, "Slack.Token")
+            .as_deref(),
+        Some(SEEDED_SECRETS[1])
+    );
+
+    fleet.emulator.clear_requests();
+    assert_eq!(
+        run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork])
+            .await
+            .code,
+        0
+    );
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "re-deploy wrote: {:?}",
+        fleet.emulator.writes()
+    );
+    let moved = "https://git.example.com/octopuscac/america_hello_world_cac_v2.git";
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", moved]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    assert_eq!(project["PersistenceSettings"]["Url"], json!(moved));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_package_can_come_from_the_built_in_feed() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    // A first deploy from the extracted package creates the secret; the feed's copy still holds
+    // placeholders, which keep the existing value.
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", fleet.emulator.url()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY.to_owned()),
+        ("OCTOPUS_SPACE_ID", "Spaces-1".to_owned()),
+        ("OCTOPUS_PROJECT_NAME", "Hello World".to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        octofleet(&["serialize", "--package-version", "2.0.0"], &env)
+            .await
+            .code,
+        0
+    );
+    let mut deploy_env: Vec<(String, String)> = deploy_env(&fleet);
+    deploy_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let deploy_env: Vec<(&str, &str)> = deploy_env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    fleet.emulator.clear_requests();
+    let run = octofleet(&["deploy"], &deploy_env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Hello_World 2.0.0"),
+        "the latest version: {}",
+        run.stderr
+    );
+    let space_writes: Vec<_> = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|w| !w.path.contains("Spaces-1"))
+        .collect();
+    assert!(space_writes.is_empty(), "nothing changed: {space_writes:?}");
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(
+                &america(&fleet),
+                &downstream_id(&fleet),
+                "Database[Development].Password"
+            )
+            .as_deref(),
+        Some(SEEDED_SECRETS[0])
+    );
+}

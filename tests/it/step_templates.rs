@@ -140,6 +140,16 @@ pub fn read_names(script: &str) -> Vec<String> {
     names
 }
 
+/// The names of the packages a template references (`Packages[].Name`).
+pub fn package_references(template: &StepTemplate) -> Vec<String> {
+    template.json["Packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|package| package["Name"].as_str().map(str::to_owned))
+        .collect()
+}
+
 /// The environment variables a script exports (`export NAME=...`).
 pub fn exported_names(script: &str) -> Vec<String> {
     script
@@ -229,6 +239,73 @@ fn every_template_follows_the_library_rules() {
                 feed.is_null() || feed.as_str().is_some_and(|feed| feed.starts_with('#')),
                 "{file}: Packages[].FeedId must be null or a #{{…}} variable, not {feed}"
             );
+            // A package the user picks in a `Package` parameter, as Octopus exports one: the
+            // reference named after the parameter, its ID and feed deferred to it.
+            let reference = package["Name"].as_str().unwrap_or_default();
+            assert_random_guid(
+                package["Id"].as_str().unwrap_or_default(),
+                &format!("{file}: package {reference}"),
+            );
+            assert!(
+                ids.insert(package["Id"].as_str().unwrap().to_owned()),
+                "{file}: package {reference}: Id reused"
+            );
+            let properties = &package["Properties"];
+            assert_eq!(
+                properties["SelectionMode"], "deferred",
+                "{file}: {reference}"
+            );
+            assert_eq!(
+                properties["PackageParameterName"], reference,
+                "{file}: the package reference is named after its parameter"
+            );
+            assert!(package["PackageId"].is_null(), "{file}: {reference}");
+            assert!(
+                template
+                    .parameters()
+                    .iter()
+                    .any(|parameter| parameter["Name"] == reference
+                        && parameter["DisplaySettings"]["Octopus.ControlType"] == "Package"),
+                "{file}: no Package parameter {reference}"
+            );
+            assert!(
+                ["Server", "ExecutionTarget"]
+                    .contains(&package["AcquisitionLocation"].as_str().unwrap_or_default()),
+                "{file}: {reference}: AcquisitionLocation"
+            );
+            assert!(
+                ["True", "False"].contains(&properties["Extract"].as_str().unwrap_or_default()),
+                "{file}: {reference}: Extract is True or False"
+            );
+            for (key, value) in properties.as_object().expect("package Properties") {
+                assert!(value.is_string(), "{file}: {reference}: {key} is no string");
+            }
+        }
+        // File substitution is a feature: Calamari runs it only when it is in EnabledFeatures.
+        // In a script step the paths are relative to the working directory, and a referenced
+        // package is extracted into a directory named after its reference.
+        if json["Properties"]["Octopus.Action.SubstituteInFiles.Enabled"] == "True" {
+            let features = json["Properties"]["Octopus.Action.EnabledFeatures"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                features
+                    .split(',')
+                    .any(|feature| feature.trim() == "Octopus.Features.SubstituteInFiles"),
+                "{file}: EnabledFeatures lacks Octopus.Features.SubstituteInFiles"
+            );
+            let targets = json["Properties"]["Octopus.Action.SubstituteInFiles.TargetFiles"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(!targets.trim().is_empty(), "{file}: no TargetFiles");
+            for target in targets.lines() {
+                assert!(
+                    package_references(&template)
+                        .iter()
+                        .any(|reference| target.starts_with(&format!("{reference}/"))),
+                    "{file}: TargetFiles `{target}` is not inside an extracted package"
+                );
+            }
         }
         for (key, value) in json["Properties"].as_object().expect("Properties") {
             assert!(value.is_string(), "{file}: property {key} is not a string");
@@ -341,7 +418,15 @@ fn scripts_read_every_parameter_and_export_only_known_inputs() {
             .iter()
             .map(|parameter| parameter["Name"].as_str().unwrap().to_owned())
             .collect();
-        let read: BTreeSet<String> = read_names(script).into_iter().collect();
+        // Octopus sets `Octopus.Action.Package[<reference>].ExtractedPath` for each package the
+        // step references: reading it is how the script uses a `Package` parameter.
+        let mut read: BTreeSet<String> = BTreeSet::new();
+        for name in read_names(script) {
+            let package = package_references(&template).into_iter().find(|reference| {
+                name == format!("Octopus.Action.Package[{reference}].ExtractedPath")
+            });
+            read.insert(package.unwrap_or(name));
+        }
         let undeclared: Vec<_> = read.difference(&declared).collect();
         let unread: Vec<_> = declared.difference(&read).collect();
         assert!(
@@ -412,6 +497,18 @@ new_octopusartifact() {
   echo "##octopus[createArtifact path='$(encode_servicemessagevalue "$path")' name='$(encode_servicemessagevalue "$name")' length='$(encode_servicemessagevalue "$(wc -c < "$1" | tr -d ' ')")']"
 }
 
+write_highlight() {
+  echo "##octopus[stdout-highlight]"
+  echo "$1"
+  echo "##octopus[stdout-default]"
+}
+
+write_warning() {
+  echo "##octopus[stdout-warning]"
+  echo "$1"
+  echo "##octopus[stdout-default]"
+}
+
 fail_step() {
   if [ -n "${1-}" ]; then
     echo "##octopus[resultMessage message='$(encode_servicemessagevalue "$1")']"
@@ -472,7 +569,18 @@ async fn run_like_calamari(
     path_first: Option<&Path>,
 ) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    write_calamari_files(dir.path(), script, parameters);
+    run_like_calamari_in(dir.path(), script, parameters, path_first).await
+}
+
+/// As [`run_like_calamari`], in the working directory `dir` (where Calamari stages the packages
+/// the step references).
+async fn run_like_calamari_in(
+    dir: &Path,
+    script: &str,
+    parameters: &BTreeMap<String, String>,
+    path_first: Option<&Path>,
+) -> Run {
+    write_calamari_files(dir, script, parameters);
     let system_path = "/usr/local/bin:/usr/bin:/bin";
     let path = match path_first {
         Some(first) => format!("{}:{system_path}", first.display()),
@@ -482,7 +590,7 @@ async fn run_like_calamari(
         Duration::from_secs(120),
         tokio::process::Command::new("bash")
             .args(["bootstrap.sh", "script.sh"])
-            .current_dir(dir.path())
+            .current_dir(dir)
             .env_clear()
             .env("PATH", path)
             .output(),
@@ -853,4 +961,499 @@ pub fn result_message(stdout: &str) -> Option<String> {
         .decode(encoded)
         .ok()?;
     String::from_utf8(bytes).ok()
+}
+
+/// The package reference of the deploy template, and where Calamari extracts it: a directory
+/// named after the reference in the step's working directory.
+const DEPLOY_PACKAGE: &str = "Octofleet.Package";
+
+fn extracted_path_variable(reference: &str) -> String {
+    format!("Octopus.Action.Package[{reference}].ExtractedPath")
+}
+
+/// The variables in scope when the runbook "__ 2. Fork and Deploy Project" of "Hello World" runs
+/// for `tenant` in the `Sync` environment: the article's variables, the template project's
+/// secret scoped to `Sync`, and the project's name.
+fn deploy_runbook_variables(fleet: &Fleet, tenant: &str) -> BTreeMap<&'static str, String> {
+    let mut variables = article_variables(fleet, tenant);
+    variables.insert("Octopus.Project.Name", "Hello World".to_owned());
+    variables.insert("Octopus.Environment.Name", "Sync".to_owned());
+    variables.insert(
+        "Database[Development].Password",
+        octofleet_sandbox::SEEDED_SECRETS[0].to_owned(),
+    );
+    variables
+}
+
+/// Octostache as far as a template package needs it: `#{Name}` and `#{Name | JsonEscape}` of a
+/// defined variable are replaced; anything else is kept as written.
+fn octostache(text: &str, variables: &BTreeMap<&str, String>) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("#{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let mut parts = after[..end].split('|').map(str::trim);
+        let name = parts.next().unwrap_or_default();
+        let filters: Vec<&str> = parts.collect();
+        match variables.get(name) {
+            Some(value) if filters.iter().all(|filter| *filter == "JsonEscape") => {
+                if filters.is_empty() {
+                    out.push_str(value);
+                } else {
+                    let quoted = serde_json::to_string(value).unwrap();
+                    out.push_str(&quoted[1..quoted.len() - 1]);
+                }
+            }
+            _ => out.push_str(&rest[start..start + 2 + end + 1]),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `*` in one path component, against one name.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == name,
+        Some((prefix, suffix)) => {
+            name.len() >= prefix.len() + suffix.len()
+                && name.starts_with(prefix)
+                && name.ends_with(suffix)
+        }
+    }
+}
+
+/// Calamari's *Substitute Variables in Templates* for a script step: each line of the template's
+/// `TargetFiles` is a path relative to the working directory `work` (`*` within a file name),
+/// and every file it matches is substituted. Returns the files substituted.
+fn substitute_in_files(
+    template: &StepTemplate,
+    work: &Path,
+    variables: &BTreeMap<&str, String>,
+) -> Vec<PathBuf> {
+    let properties = &template.json["Properties"];
+    let features = properties["Octopus.Action.EnabledFeatures"]
+        .as_str()
+        .unwrap_or_default();
+    if !features.contains("Octopus.Features.SubstituteInFiles") {
+        return Vec::new();
+    }
+    let mut substituted = Vec::new();
+    let targets = properties["Octopus.Action.SubstituteInFiles.TargetFiles"]
+        .as_str()
+        .unwrap_or_default();
+    for target in targets.lines().map(str::trim).filter(|t| !t.is_empty()) {
+        let (dir, pattern) = target.rsplit_once('/').unwrap_or(("", target));
+        let Ok(entries) = std::fs::read_dir(work.join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if path.is_file() && wildcard_match(pattern, &name) {
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(&path, octostache(&text, variables)).unwrap();
+                substituted.push(path);
+            }
+        }
+    }
+    substituted
+}
+
+/// Stage `files` (a template package) in the working directory `work` as Calamari stages a
+/// referenced package with extraction on: under a directory named after the reference.
+fn stage_package(work: &Path, reference: &str, files: &BTreeMap<String, Vec<u8>>) -> PathBuf {
+    let root = work.join(reference);
+    for (name, content) in files {
+        if name.ends_with('/') {
+            continue;
+        }
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    root
+}
+
+fn project_named(fleet: &Fleet, space_id: &str, name: &str) -> Option<Value> {
+    fleet
+        .emulator
+        .list(space_id, "projects")
+        .into_iter()
+        .find(|project| project["Name"] == name)
+}
+
+/// The lines Calamari would show highlighted (`write_highlight`).
+fn highlights(stdout: &str) -> Vec<String> {
+    let mut lines = stdout.lines();
+    let mut found = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.trim() == "##octopus[stdout-highlight]" {
+            found.extend(lines.next().map(str::to_owned));
+        }
+    }
+    found
+}
+
+/// The management space with the template projects, America's space created, "Hello World"
+/// serialized into the built-in feed as 1.0.0 by the serialize template, and the deploy
+/// step's working directory with that package staged and substituted as Octopus does in `Sync`.
+async fn fleet_with_hello_world_staged() -> (Fleet, tempfile::TempDir, PathBuf) {
+    let fleet = fleet_with_template_projects().await;
+    let create = fleet.create_space("America", &[], &[]).await;
+    assert_eq!(create.code, 0, "{}", create.stderr);
+
+    let serialize = template("octofleet-serialize-project.json");
+    let parameters = serialize.bind(
+        &serialize_runbook_variables(&fleet, "Hello World"),
+        &[
+            (
+                "Octofleet.Management.ApiKey",
+                "#{Management.Octopus.ApiKey}",
+            ),
+            ("Octofleet.Package.Version", "1.0.0"),
+        ],
+    );
+    let run = run_like_calamari(serialize.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let files = feed_package(&fleet, "Hello_World", "1.0.0").await;
+
+    let deploy = template("octofleet-deploy-project.json");
+    let work = tempfile::tempdir().unwrap();
+    let package_dir = stage_package(work.path(), DEPLOY_PACKAGE, &files);
+    let substituted = substitute_in_files(
+        &deploy,
+        work.path(),
+        &deploy_runbook_variables(&fleet, "America"),
+    );
+    let relative: Vec<String> = substituted
+        .iter()
+        .map(|path| {
+            path.strip_prefix(&package_dir)
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        relative.contains(&"secrets.json".to_owned()),
+        "TargetFiles miss secrets.json: {relative:?}"
+    );
+    assert!(
+        relative
+            .iter()
+            .any(|path| path.starts_with("terraform/project_variable_sensitive")),
+        "TargetFiles miss the sensitive Terraform variables: {relative:?}"
+    );
+    let secrets = std::fs::read_to_string(package_dir.join("secrets.json")).unwrap();
+    assert!(
+        !secrets.contains("#{") && secrets.contains(octofleet_sandbox::SEEDED_SECRETS[0]),
+        "secrets.json substituted: {secrets}"
+    );
+    (fleet, work, package_dir)
+}
+
+/// The deploy template's parameters as the runbook binds them, with the package reference's
+/// extracted path that Calamari sets.
+fn deploy_parameters(
+    fleet: &Fleet,
+    package_dir: &Path,
+    overrides: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let mut parameters = template("octofleet-deploy-project.json")
+        .bind(&deploy_runbook_variables(fleet, "America"), overrides);
+    parameters.insert(
+        extracted_path_variable(DEPLOY_PACKAGE),
+        package_dir.display().to_string(),
+    );
+    parameters
+}
+
+/// The deploy template as the runbook "__ 2. Fork and Deploy Project" runs it for America in
+/// `Sync`: the package from the feed staged and substituted by Octopus, the space found by the
+/// tenant's name (its ID is still `TBD` in the snapshot), the project created, `ProjectId` set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deploy_template_runs_like_calamari_runs_it() {
+    let (fleet, work, package_dir) = fleet_with_hello_world_staged().await;
+    let deploy = template("octofleet-deploy-project.json");
+    let parameters = deploy_parameters(&fleet, &package_dir, &[]);
+    assert_eq!(parameters["Octofleet.Octopus.SpaceId"], "TBD");
+    let run = run_like_calamari_in(
+        work.path(),
+        deploy.script_body(),
+        &parameters,
+        Some(binary_dir()),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let space = fleet.space_named("America").expect("America's space");
+    let space_id = space["Id"].as_str().unwrap();
+    let project = project_named(&fleet, space_id, "Hello World").expect("the project exists");
+    let project_id = project["Id"].as_str().unwrap();
+    assert_eq!(
+        run.output_variable("ProjectId").as_deref(),
+        Some(project_id)
+    );
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(space_id, project_id, "Database[Development].Password")
+            .as_deref(),
+        Some(octofleet_sandbox::SEEDED_SECRETS[0]),
+        "the secret substituted by Octopus reached the managed space"
+    );
+    assert!(
+        project_named(&fleet, MANAGEMENT_SPACE, "Hello World").is_some(),
+        "the template project stays"
+    );
+    assert_no_secrets_in(&run, &BTreeMap::new());
+
+    // Re-run with the space ID bound to create-space's output: nothing to write.
+    fleet.emulator.clear_requests();
+    let parameters = deploy_parameters(
+        &fleet,
+        &package_dir,
+        &[("Octofleet.Octopus.SpaceId", space_id)],
+    );
+    let run = run_like_calamari_in(
+        work.path(),
+        deploy.script_body(),
+        &parameters,
+        Some(binary_dir()),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.output_variable("ProjectId").as_deref(),
+        Some(project_id)
+    );
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "a re-run wrote: {:?}",
+        fleet.emulator.writes()
+    );
+    assert_no_secrets_in(&run, &BTreeMap::new());
+}
+
+/// The plan template after a deploy: no changes (from the feed, secrets unsubstituted) exits 0;
+/// a step added to the package is a change, mapped to success unless *Fail when there are
+/// changes* is checked; the deploy template's dry run likewise; then a deploy applies it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_template_reports_changes_and_fails_only_when_asked() {
+    let (fleet, work, package_dir) = fleet_with_hello_world_staged().await;
+    let plan = template("octofleet-plan-project.json");
+    let variables = deploy_runbook_variables(&fleet, "America");
+    let api_key = (
+        "Octofleet.Management.ApiKey",
+        "#{Management.Octopus.ApiKey}",
+    );
+
+    // Before the first deploy, a plan reports the whole project as new (the feed's secret is
+    // still a placeholder: the plan says it would not be created) and writes nothing.
+    fleet.emulator.clear_requests();
+    let run = run_like_calamari(
+        plan.script_body(),
+        &plan.bind(&variables, &[api_key]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("The plan found changes"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("+ create project `Hello World`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("Database[Development].Password")
+            && run.stderr.contains("secret not substituted"),
+        "{}",
+        run.stderr
+    );
+    assert!(fleet.emulator.writes().is_empty());
+
+    let deploy = template("octofleet-deploy-project.json");
+    let run = run_like_calamari_in(
+        work.path(),
+        deploy.script_body(),
+        &deploy_parameters(&fleet, &package_dir, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // From the built-in feed (the latest, 1.0.0), as shipped plus the API key: nothing changed.
+    fleet.emulator.clear_requests();
+    let parameters = plan.bind(&variables, &[api_key]);
+    let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        highlights(&run.stdout)
+            .iter()
+            .any(|line| line.starts_with("No changes")),
+        "{}",
+        run.stdout
+    );
+    assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
+    assert_no_secrets_in(&run, &BTreeMap::new());
+
+    // A step added upstream (in the extracted package): a change, reported, the step succeeds.
+    let path = package_dir.join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut step = project["deployment_process"]["steps"][0].clone();
+    step["name"] = "Smoke Test".into();
+    step["actions"][0]["name"] = "Smoke Test".into();
+    project["deployment_process"]["steps"]
+        .as_array_mut()
+        .unwrap()
+        .push(step);
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let package_dir_text = package_dir.display().to_string();
+    let from_dir = ("Octofleet.Package.Dir", package_dir_text.as_str());
+
+    let parameters = plan.bind(&variables, &[from_dir]);
+    let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        highlights(&run.stdout)
+            .iter()
+            .any(|line| line.starts_with("The plan found changes")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.contains("Smoke Test"), "{}", run.stderr);
+    assert!(result_message(&run.stdout).is_none(), "{}", run.stdout);
+    assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
+
+    // "Fail when there are changes" checked: exit 3, the reason in the task summary.
+    let parameters = plan.bind(&variables, &[from_dir, ("Octofleet.FailOnChanges", "True")]);
+    let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    assert!(message.contains("the plan found changes"), "{message}");
+    assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
+
+    // The deploy template's dry run: the same answer, the step succeeds, nothing is written.
+    let run = run_like_calamari_in(
+        work.path(),
+        deploy.script_body(),
+        &deploy_parameters(&fleet, &package_dir, &[("Octofleet.DryRun", "True")]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        highlights(&run.stdout)
+            .iter()
+            .any(|line| line.starts_with("Dry run")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.output_variable("ProjectId").is_none());
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "a dry run writes nothing"
+    );
+
+    // Deployed, the plan is clean again.
+    let run = run_like_calamari_in(
+        work.path(),
+        deploy.script_body(),
+        &deploy_parameters(&fleet, &package_dir, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let parameters = plan.bind(&variables, &[from_dir, ("Octofleet.FailOnChanges", "True")]);
+    let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_no_secrets_in(&run, &BTreeMap::new());
+}
+
+/// The step added without choosing the package: the script says so instead of octofleet asking
+/// for feed inputs the template does not have.
+#[tokio::test]
+async fn deploy_template_without_the_package_names_the_parameter() {
+    let template = template("octofleet-deploy-project.json");
+    let run = run_like_calamari(template.script_body(), &BTreeMap::new(), Some(binary_dir())).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    assert!(message.contains("Template package"), "{message}");
+}
+
+/// What the deploy template promises in its Description and help texts matches its settings.
+#[test]
+fn deploy_template_references_and_substitutes_its_package() {
+    let template = template("octofleet-deploy-project.json");
+    assert_eq!(package_references(&template), [DEPLOY_PACKAGE]);
+    let package = &template.json["Packages"][0];
+    assert!(package["FeedId"].is_null());
+    assert_eq!(package["Properties"]["Extract"], "True");
+    let properties = &template.json["Properties"];
+    assert_eq!(
+        properties["Octopus.Action.SubstituteInFiles.Enabled"],
+        "True"
+    );
+    let targets: Vec<&str> = properties["Octopus.Action.SubstituteInFiles.TargetFiles"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            format!("{DEPLOY_PACKAGE}/secrets.json"),
+            format!("{DEPLOY_PACKAGE}/terraform/project_variable_sensitive*.tf"),
+        ]
+    );
+    assert!(template
+        .script_body()
+        .contains(&extracted_path_variable(DEPLOY_PACKAGE)));
+    let description = template.json["Description"].as_str().unwrap();
+    assert!(description.contains("`Sync`"), "{description}");
+    assert!(description.contains("`ProjectId`"), "{description}");
+    let git_url = template
+        .parameters()
+        .iter()
+        .find(|parameter| parameter["Name"] == "Octofleet.Git.Url")
+        .unwrap();
+    assert_eq!(
+        git_url["DefaultValue"],
+        "#{Octopus.Action[Fork Repository].Output.RepositoryUrl}"
+    );
+    let fork = self::template("octofleet-fork-repository.json");
+    assert_eq!(fork.json["Name"], "Octofleet - Fork Repository");
+    assert!(fork.json["Description"]
+        .as_str()
+        .unwrap()
+        .contains("`RepositoryUrl`"));
+}
+
+/// Unchecked by default: a scheduled drift check must not fail on drift unless asked to.
+#[test]
+fn plan_template_fails_on_changes_only_when_checked() {
+    let template = template("octofleet-plan-project.json");
+    let parameter = template
+        .parameters()
+        .iter()
+        .find(|parameter| parameter["Name"] == "Octofleet.FailOnChanges")
+        .expect("the checkbox");
+    assert_eq!(
+        parameter["DisplaySettings"]["Octopus.ControlType"],
+        "Checkbox"
+    );
+    assert_eq!(parameter["DefaultValue"], "False");
+    assert!(template.json["Packages"].as_array().unwrap().is_empty());
+    assert!(template.json["Properties"]["Octopus.Action.SubstituteInFiles.Enabled"].is_null());
 }

@@ -471,8 +471,8 @@ pub fn build_history(path: &Path, spec: &UpstreamSpec) -> Result<(), String> {
         stream.push_str(&format!(
             "tag {tag}\nfrom :{commits}\ntagger Upstream <upstream@example.com> 1700200000 +0000\n"
         ));
+        // A tag has no optional LF of its own after its data (a commit does).
         data(&mut stream, &format!("Release {tag}"));
-        stream.push('\n');
     }
     git_with_input(
         Some(path),

@@ -273,7 +273,8 @@ async fn gitlab_namespaces_projects_and_400_for_a_taken_path() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
+// Multi-threaded: the git client below blocks this thread while the emulator answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn git_asks_for_basic_auth_and_serves_real_git() {
     let forge = forge().await;
     forge.create_upstream(

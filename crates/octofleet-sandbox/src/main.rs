@@ -94,7 +94,7 @@ async fn run() -> Result<(), String> {
         emulator.writes().len()
     );
 
-    let mut pushed = Vec::new();
+    let mut pushed: Vec<(String, String)> = Vec::new();
     for project in ["Hello World", "Hello World CaC"] {
         println!("\n== serialize {project} (the \"__ 1. Serialize Project\" runbook)");
         emulator.clear_requests();
@@ -124,7 +124,7 @@ async fn run() -> Result<(), String> {
         );
     }
     println!("\nbuilt-in feed of {MANAGEMENT_SPACE}:");
-    for (id, version) in pushed {
+    for (id, version) in &pushed {
         let stored = emulator
             .get(
                 MANAGEMENT_SPACE,
@@ -134,8 +134,197 @@ async fn run() -> Result<(), String> {
             .ok_or_else(|| format!("{id} {version} is not in the built-in feed"))?;
         println!("   {id} {version} ({} bytes)", stored["PackageSizeBytes"]);
     }
+
+    // The article's "__ 2. Deploy Project" runbook, for each tenant: the package from the feed,
+    // extracted with secrets.json substituted (as Octopus does in the Sync environment).
+    let hello_world = pushed
+        .iter()
+        .find(|(id, _)| id == "Hello_World")
+        .cloned()
+        .ok_or("Hello World was not pushed")?;
+    let package = extract_substituted(&emulator, &url, &hello_world.0, &hello_world.1).await?;
+    for tenant in TENANTS {
+        println!("\n== deploy Hello World into {tenant}'s space (\"__ 2. Deploy Project\")");
+        emulator.clear_requests();
+        let (_, stderr, code) = run_octofleet(
+            &octofleet,
+            "deploy",
+            &deploy_env(&url, tenant, package.path()),
+        )
+        .await?;
+        print_summary(&stderr);
+        if code != 0 {
+            return Err(format!("deploy failed for {tenant}:\n{stderr}"));
+        }
+        println!(
+            "   {} requests, {} writes",
+            emulator.requests().len(),
+            emulator.writes().len()
+        );
+        emulator.clear_requests();
+        let (_, stderr, code) = run_octofleet(
+            &octofleet,
+            "plan",
+            &deploy_env(&url, tenant, package.path()),
+        )
+        .await?;
+        print_summary(&stderr);
+        println!(
+            "   plan exit code {code} ({}), {} writes",
+            if code == 0 { "no changes" } else { "changes" },
+            emulator.writes().len()
+        );
+    }
+
+    println!("\n== a step is added upstream; serialize again, plan, deploy (America)");
+    let process_id = format!("deploymentprocess-{}", templates.hello_world);
+    let mut steps = emulator
+        .get(MANAGEMENT_SPACE, "deploymentprocesses", &process_id)
+        .ok_or("the upstream process")?["Steps"]
+        .clone();
+    let mut smoke_test = steps[0].clone();
+    for field in ["Id", "Slug"] {
+        smoke_test.as_object_mut().map(|step| step.remove(field));
+    }
+    smoke_test["Name"] = "Smoke Test".into();
+    smoke_test["Actions"] = serde_json::json!([{
+        "Name": "Smoke Test", "ActionType": "Octopus.Script",
+        "Properties": {"Octopus.Action.RunOnServer": "true", "Octopus.Action.Script.ScriptSource": "Inline",
+                       "Octopus.Action.Script.Syntax": "Bash", "Octopus.Action.Script.ScriptBody": "curl -fsS http://localhost/health"}
+    }]);
+    steps.as_array_mut().ok_or("steps")?.push(smoke_test);
+    emulator.seed_process(MANAGEMENT_SPACE, &process_id, steps);
+    let (stdout, stderr, status) = serialize(&octofleet, &url, "Hello World").await?;
+    if !status {
+        return Err(format!("serialize failed:\n{stderr}"));
+    }
+    let variables = output_variables(&stdout);
+    let version = variables
+        .iter()
+        .find(|(name, _)| name == "PackageVersion")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let package = extract_substituted(&emulator, &url, "Hello_World", &version).await?;
+    let (_, stderr, code) = run_octofleet(
+        &octofleet,
+        "plan",
+        &deploy_env(&url, "America", package.path()),
+    )
+    .await?;
+    for line in stderr.lines().filter(|line| {
+        line.contains(" + create") || line.contains(" ~ update") || line.contains(" - remove")
+    }) {
+        println!("   | {}", line.trim());
+    }
+    println!("   plan exit code {code}");
+    let (_, stderr, code) = run_octofleet(
+        &octofleet,
+        "deploy",
+        &deploy_env(&url, "America", package.path()),
+    )
+    .await?;
+    print_summary(&stderr);
+    if code != 0 {
+        return Err(format!("deploy failed:\n{stderr}"));
+    }
     emulator.shutdown().await;
     Ok(())
+}
+
+/// The environment the deploy step template exports for `tenant`.
+fn deploy_env(url: &str, tenant: &str, package: &std::path::Path) -> Vec<(String, String)> {
+    vec![
+        ("MANAGEDTENANT_OCTOPUS_URL".into(), url.into()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY".into(), API_KEY.into()),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME".into(), tenant.into()),
+        (
+            "OCTOFLEET_PACKAGE_DIR".into(),
+            package.display().to_string(),
+        ),
+    ]
+}
+
+fn print_summary(stderr: &str) {
+    if let Some(line) = stderr.lines().rev().find(|line| line.contains("project `")) {
+        println!("   | {}", line.trim());
+    }
+}
+
+async fn run_octofleet(
+    octofleet: &PathBuf,
+    action: &str,
+    env: &[(String, String)],
+) -> Result<(String, String, i32), String> {
+    let output = tokio::process::Command::new(octofleet)
+        .arg(action)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;
+    Ok((
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status.code().unwrap_or(-1),
+    ))
+}
+
+/// Download the package from the built-in feed and extract it, replacing each secrets.json
+/// placeholder `#{Name | JsonEscape}` with that variable's value in the template project, as
+/// Octopus's file substitution does when the step runs in the Sync environment.
+async fn extract_substituted(
+    emulator: &Emulator,
+    url: &str,
+    id: &str,
+    version: &str,
+) -> Result<tempfile::TempDir, String> {
+    let bytes = reqwest::Client::new()
+        .get(format!(
+            "{url}/api/{MANAGEMENT_SPACE}/packages/packages-{id}.{version}/raw"
+        ))
+        .header("X-Octopus-ApiKey", API_KEY)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| e.to_string())?
+        .bytes()
+        .await
+        .map_err(|e| e.to_string())?;
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec()))
+        .and_then(|mut archive| archive.extract(dir.path()))
+        .map_err(|e| e.to_string())?;
+    let path = dir.path().join("secrets.json");
+    let secrets: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&path).map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    let project = emulator
+        .list(MANAGEMENT_SPACE, "projects")
+        .into_iter()
+        .find(|p| octofleet::package::package_id_for(p["Name"].as_str().unwrap_or_default()) == id)
+        .ok_or("the template project")?;
+    let project_id = project["Id"].as_str().unwrap_or_default().to_owned();
+    let mut substituted = std::collections::BTreeMap::new();
+    for (key, placeholder) in secrets {
+        let name = placeholder
+            .trim_start_matches("#{")
+            .split(" | ")
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('}')
+            .to_owned();
+        let value = emulator
+            .secret_value(MANAGEMENT_SPACE, &project_id, &name)
+            .ok_or(format!("no value for {name}"))?;
+        substituted.insert(key, value);
+    }
+    std::fs::write(
+        &path,
+        serde_json::to_string(&substituted).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(dir)
 }
 
 /// Run `octofleet create-space` with the environment the create-space step template exports.

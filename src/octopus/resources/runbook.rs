@@ -50,3 +50,18 @@ pub struct RunRetentionPolicy {
 }
 
 space_resource!(Runbook, "runbook", "runbooks");
+
+/// The processes of database runbooks, in one request (`runbookProcesses?ids=`) whatever their number.
+pub async fn processes_by_ids(
+    client: &crate::octopus::OctopusClient,
+    space_id: &str,
+    ids: &[&str],
+) -> Result<Vec<super::DeploymentProcess>, crate::octopus::OctopusError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let request = crate::octopus::ApiRequest::get(format!("api/{space_id}/runbookProcesses"))
+        .query("ids", ids.join(","))
+        .query("take", ids.len());
+    client.list_all(request).await
+}

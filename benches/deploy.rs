@@ -1,0 +1,173 @@
+//! Benchmark: `octofleet deploy` of the generated large project (100 steps, 2,000 variables over
+//! 20 environments, 20 runbooks of 10 steps, 10 library variable sets) into an empty managed
+//! space at 20 ms emulator latency: first deploy, re-deploy with no change, then plan. Prints
+//! requests, writes, wall time and peak RSS against the targets (first deploy ≤ 60 requests and
+//! ≤ 20 × latency + 300 ms; re-deploy ≤ 20 requests and 0 writes), and beside them the request
+//! count the Terraform provider would need for the same module.
+//! Run: `cargo bench --bench deploy`.
+
+mod measure;
+
+use octofleet_sandbox::{seed_large_project, LargeProjectShape};
+use octopus_emulator::{Emulator, EmulatorConfig};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+const API_KEY: &str = "API-BENCH0000000000000000000000";
+const LATENCY: Duration = Duration::from_millis(20);
+const NAME: &str = "Large Project";
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let emulator = runtime
+        .block_on(Emulator::start(EmulatorConfig {
+            api_key: API_KEY.into(),
+            ..EmulatorConfig::default()
+        }))
+        .unwrap();
+    let shape = LargeProjectShape::BENCHMARK;
+    seed_large_project(&emulator, "Spaces-1", NAME, shape);
+    let package = serialize_and_extract(&emulator);
+
+    // The managed space holds the shared resources the project needs (as create-space's
+    // blueprint would give it), and nothing of the project.
+    let target = emulator.seed_space("Bench Target")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..shape.environments {
+        emulator.seed(
+            &target,
+            "environments",
+            json!({"Name": format!("{NAME} Env {i:02}")}),
+        );
+    }
+    for i in 0..shape.library_variable_sets {
+        emulator.seed(
+            &target,
+            "libraryvariablesets",
+            json!({"Name": format!("{NAME} Set {i:02}"), "ContentType": "Variables"}),
+        );
+    }
+    emulator.set_latency(LATENCY);
+
+    println!(
+        "deploy, {} steps, {} variables over {} environments, {} runbooks x {} steps, {} library variable sets; latency {} ms",
+        shape.steps, shape.variables, shape.environments, shape.runbooks, shape.runbook_steps, shape.library_variable_sets, LATENCY.as_millis()
+    );
+    let first = run(&emulator, &target, &package, "deploy");
+    let target_ms = LATENCY * 20 + Duration::from_millis(300);
+    report(
+        "first deploy",
+        &first,
+        &format!(
+            "target <= 60 requests: {}, <= {} ms: {}",
+            verdict(first.requests <= 60),
+            target_ms.as_millis(),
+            verdict(first.measure.wall <= target_ms)
+        ),
+    );
+    let again = run(&emulator, &target, &package, "deploy");
+    report(
+        "re-deploy   ",
+        &again,
+        &format!(
+            "target <= 20 requests, 0 writes: {}",
+            verdict(again.requests <= 20 && again.writes == 0)
+        ),
+    );
+    let plan = run(&emulator, &target, &package, "plan");
+    report("plan        ", &plan, "no writes");
+
+    // The provider's octopusdeploy_variable reads the set, writes the whole set and reads it again,
+    // per variable; each process step resource does the same with the process; a runbook is a
+    // POST and a GET; the project a POST, a GET and a deployment-settings GET.
+    let steps = shape.steps + shape.runbooks * shape.runbook_steps;
+    let terraform = 3 * shape.variables + 3 * steps + 2 * shape.runbooks + 3;
+    println!(
+        "terraform provider, same module: about {terraform} requests (3 x {} variables + 3 x {steps} steps + 2 x {} runbooks + 3): {:.0} x octofleet's first deploy",
+        shape.variables,
+        shape.runbooks,
+        terraform as f64 / first.requests as f64
+    );
+}
+
+struct Round {
+    measure: measure::Measure,
+    requests: usize,
+    writes: usize,
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+fn report(label: &str, round: &Round, targets: &str) {
+    println!(
+        "{label}: {:>4} requests ({:>3} writes), wall {:>7.1} ms, peak RSS {:.1} MiB ({targets})",
+        round.requests,
+        round.writes,
+        round.measure.wall.as_secs_f64() * 1000.0,
+        round.measure.peak_rss_kib as f64 / 1024.0
+    );
+}
+
+fn run(emulator: &Emulator, target: &str, package: &Path, action: &str) -> Round {
+    emulator.clear_requests();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"));
+    command
+        .arg(action)
+        .env_clear()
+        .env("MANAGEDTENANT_OCTOPUS_URL", emulator.url())
+        .env("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY)
+        .env("MANAGEDTENANT_OCTOPUS_SPACEID", target)
+        .env("OCTOFLEET_PACKAGE_DIR", package);
+    // A plan that finds no change exits 0; deploys must succeed.
+    let measure = measure::run(&mut command, action);
+    Round {
+        measure,
+        requests: emulator.requests().len(),
+        writes: emulator.writes().len(),
+    }
+}
+
+/// Serialize the project, extract the zip, and substitute its secrets as Octopus would.
+fn serialize_and_extract(emulator: &Emulator) -> std::path::PathBuf {
+    let out = tempfile::tempdir().unwrap().keep();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"))
+        .arg("serialize")
+        .env_clear()
+        .env("OCTOPUS_WEB_SERVERURI", emulator.url())
+        .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
+        .env("OCTOPUS_SPACE_ID", "Spaces-1")
+        .env("OCTOPUS_PROJECT_NAME", NAME)
+        .env("OCTOFLEET_PACKAGE_VERSION", "1.0.0")
+        .env("OCTOFLEET_NOPUSH", "true")
+        .env("OCTOFLEET_OUTPUTDIR", &out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = out.join("extracted");
+    let mut archive =
+        zip::ZipArchive::new(std::fs::File::open(out.join("Large_Project.1.0.0.zip")).unwrap())
+            .unwrap();
+    archive.extract(&dir).unwrap();
+    let secrets: BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("secrets.json")).unwrap()).unwrap();
+    let substituted: BTreeMap<String, String> = secrets
+        .into_keys()
+        .map(|key| (key.clone(), format!("value-of-{key}")))
+        .collect();
+    std::fs::write(
+        dir.join("secrets.json"),
+        serde_json::to_string(&substituted).unwrap(),
+    )
+    .unwrap();
+    dir
+}
