@@ -204,7 +204,7 @@ pub async fn deploy(
 
     // Runbooks and their processes: each runbook's work is independent, so several run at once
     // (in package order for the report), and the processes of new runbooks are read in one request.
-    const CONCURRENT_RUNBOOKS: usize = 8;
+    const CONCURRENT_RUNBOOKS: usize = 16;
     let converged: Vec<(Runbook, Option<DeploymentProcess>, Vec<Outcome>)> =
         stream::iter(package.runbooks.iter().map(|portable_runbook| {
             let existing = current
@@ -1380,16 +1380,20 @@ async fn converge_variables(
         return Ok(outcomes);
     }
     VariableSets::new(writer.client, writer.space_id)
-        .modify(set_id.as_deref().unwrap_or_default(), |set| {
-            outcomes = apply_variables(
-                set,
-                &variables,
-                secrets,
-                scopes,
-                options.overwrite_variables,
-            );
-            outcomes.iter().any(|o| o.action.is_change())
-        })
+        .modify_from(
+            set_id.as_deref().unwrap_or_default(),
+            current.cloned(),
+            |set| {
+                outcomes = apply_variables(
+                    set,
+                    &variables,
+                    secrets,
+                    scopes,
+                    options.overwrite_variables,
+                );
+                outcomes.iter().any(|o| o.action.is_change())
+            },
+        )
         .await?;
     Ok(outcomes)
 }

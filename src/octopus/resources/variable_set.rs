@@ -112,12 +112,26 @@ impl VariableSets {
     pub async fn modify(
         &self,
         id: &str,
+        change: impl FnMut(&mut VariableSet) -> bool,
+    ) -> Result<VariableSetWrite, OctopusError> {
+        self.modify_from(id, None, change).await
+    }
+
+    /// As [`VariableSets::modify`], starting from a set the caller has just read (saving a
+    /// request); a conflict re-reads as usual.
+    pub async fn modify_from(
+        &self,
+        id: &str,
+        mut read: Option<VariableSet>,
         mut change: impl FnMut(&mut VariableSet) -> bool,
     ) -> Result<VariableSetWrite, OctopusError> {
         const ATTEMPTS: u32 = 8;
         let mut attempt = 1;
         loop {
-            let mut set = self.get(id).await?;
+            let mut set = match read.take() {
+                Some(set) => set,
+                None => self.get(id).await?,
+            };
             let read_version = set.version;
             if !change(&mut set) {
                 return Ok(VariableSetWrite::Unchanged);
