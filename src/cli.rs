@@ -50,13 +50,6 @@ pub enum Command {
     Plan(Box<DeployArgs>),
 }
 
-/// Accepts anything, so that scripts written for later versions fail with a clear message.
-#[derive(Debug, Args)]
-pub struct PendingArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    pub args: Vec<String>,
-}
-
 /// The managed space's Octopus server (`ManagedTenant.*`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct TargetArgs {

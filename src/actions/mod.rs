@@ -40,8 +40,6 @@ pub enum ActionError {
     /// the feed refused a duplicate).
     #[error("{0}")]
     Failed(String),
-    #[error("`octofleet {0}` is not implemented yet; this version implements create-space, serialize and fork")]
-    NotImplemented(&'static str),
 }
 
 fn hint(error: &OctopusError) -> &'static str {

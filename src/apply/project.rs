@@ -4,7 +4,7 @@
 
 use super::outcome::{changed_fields, Outcome, OutcomeAction};
 use super::resolve::{missing_dependencies, Missing, SpaceIndex};
-use crate::octopus::resources::runbook_processes_by_ids;
+use crate::octopus::resources::{pair_with_processes, runbook_processes_by_ids};
 use crate::octopus::resources::{
     ActionContainer, ActionPackageReference, ActionTemplateParameter, Channel,
     ChannelActionPackage, ChannelRule, ConnectivityPolicy, DeploymentProcess, DonorPackage, Extra,
@@ -389,22 +389,7 @@ async fn read_parts(
         .filter_map(|r| r.runbook_process_id.as_deref())
         .collect();
     let runbook_processes = runbook_processes_by_ids(client, space_id, &process_ids).await?;
-    let runbooks = runbooks
-        .into_iter()
-        .map(|runbook| {
-            let process = runbook
-                .runbook_process_id
-                .as_deref()
-                .and_then(|pid| {
-                    runbook_processes.iter().find(|p| {
-                        p.id.as_deref()
-                            .is_some_and(|id| id.eq_ignore_ascii_case(pid))
-                    })
-                })
-                .cloned();
-            (runbook, process)
-        })
-        .collect();
+    let runbooks = pair_with_processes(runbooks, &runbook_processes);
     Ok(Current {
         project: Some(project),
         channels,

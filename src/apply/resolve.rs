@@ -1,11 +1,8 @@
 //! Names → ids in the target space, and the list of everything a portable project needs that the
 //! space does not have (all of it, before anything is written).
 
-use crate::octopus::resources::{
-    ActionTemplate, Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle, ProjectGroup,
-    TagSet, WorkerPool,
-};
-use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
+use crate::octopus::space_resources::SpaceResources;
+use crate::octopus::{OctopusClient, OctopusError, Resource};
 use crate::portable::{PortableProject, Process};
 use std::collections::{BTreeSet, HashMap};
 
@@ -39,30 +36,26 @@ fn by_name<T: Resource>(items: Vec<T>) -> HashMap<String, String> {
 impl SpaceIndex {
     /// Read every kind at once (one round of requests).
     pub async fn read(client: &OctopusClient, space_id: &str) -> Result<SpaceIndex, OctopusError> {
-        let (
+        Ok(SpaceIndex::of(
+            SpaceResources::read(client, space_id).await?,
+        ))
+    }
+
+    pub fn of(resources: SpaceResources) -> SpaceIndex {
+        let SpaceResources {
             environments,
             lifecycles,
             project_groups,
             feeds,
             worker_pools,
             git_credentials,
-            sets,
-            templates,
+            library_variable_sets: sets,
+            action_templates: templates,
             tag_sets,
-        ) = tokio::try_join!(
-            Api::<Environment>::list_in(client, space_id),
-            Api::<Lifecycle>::list_in(client, space_id),
-            Api::<ProjectGroup>::list_in(client, space_id),
-            Api::<Feed>::list_in(client, space_id),
-            Api::<WorkerPool>::list_in(client, space_id),
-            Api::<GitCredential>::list_in(client, space_id),
-            Api::<LibraryVariableSet>::list_in(client, space_id),
-            Api::<ActionTemplate>::list_in(client, space_id),
-            Api::<TagSet>::list_in(client, space_id),
-        )?;
+        } = resources;
         let mut feeds = by_name(feeds);
         feeds.insert(BUILT_IN_FEED_NAME.to_owned(), BUILT_IN_FEED_ID.to_owned());
-        Ok(SpaceIndex {
+        SpaceIndex {
             environments: by_name(environments),
             lifecycles: by_name(lifecycles),
             project_groups: by_name(project_groups),
@@ -84,7 +77,7 @@ impl SpaceIndex {
                     })
                 })
                 .collect(),
-        })
+        }
     }
 }
 

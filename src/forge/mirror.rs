@@ -7,7 +7,7 @@
 
 use crate::secret::Secret;
 use git2::{
-    AutotagOption, Cred, CredentialType, ErrorClass, FetchOptions, Oid, PushOptions,
+    AutotagOption, Cred, CredentialType, Direction, ErrorClass, FetchOptions, Oid, PushOptions,
     RemoteCallbacks, Repository,
 };
 use serde::Serialize;
@@ -225,6 +225,40 @@ fn fetch(
     Ok(remote.stats().received_bytes())
 }
 
+/// The refs `url` advertises, as `(name under refs/, oid)`, without fetching any object.
+fn advertised(
+    scratch: &Repository,
+    url: &str,
+    credentials: &GitCredentials,
+    side: &'static str,
+) -> Result<Vec<(String, Oid)>, MirrorError> {
+    let refused = Cell::new(false);
+    let mut remote = scratch
+        .remote_anonymous(url)
+        .map_err(|source| MirrorError::Git {
+            context: format!("{side} URL {url}"),
+            source,
+        })?;
+    let connection = remote
+        .connect_auth(
+            Direction::Fetch,
+            Some(callbacks(credentials, &refused)),
+            None,
+        )
+        .map_err(|error| classify(error, refused.get(), side, url, "connecting to"))?;
+    let heads = connection
+        .list()
+        .map_err(|error| classify(error, refused.get(), side, url, "listing the refs of"))?;
+    Ok(heads
+        .iter()
+        .filter(|head| !head.name().ends_with("^{}"))
+        .filter_map(|head| {
+            let name = head.name().strip_prefix("refs/")?;
+            Some((name.to_owned(), head.oid()))
+        })
+        .collect())
+}
+
 /// `(name under refs/, oid)` for every ref under `namespace`, e.g. `heads/main`.
 fn refs_under(scratch: &Repository, namespace: &str) -> Result<Vec<(String, Oid)>, MirrorError> {
     let git = |source| MirrorError::Git {
@@ -320,6 +354,52 @@ fn mirror_in(
             vec![format!("+refs/heads/{branch}:{namespace}heads/{branch}")]
         }
     };
+    // The ref advertisements alone settle a re-run with nothing new upstream: no object moves.
+    let main_line = format!("heads/{branch}");
+    let wanted = |name: &str| {
+        if request.all_branches {
+            name.starts_with("heads/") || name.starts_with("tags/")
+        } else {
+            name == main_line
+        }
+    };
+    let upstream_advertised: Vec<(String, Oid)> =
+        advertised(scratch, &request.upstream_url, credentials, "upstream")?
+            .into_iter()
+            .filter(|(name, _)| wanted(name))
+            .collect();
+    if !upstream_advertised
+        .iter()
+        .any(|(name, _)| *name == main_line)
+    {
+        return Err(MirrorError::UpstreamBranchMissing {
+            url: request.upstream_url.clone(),
+            branch: branch.clone(),
+        });
+    }
+    let downstream_advertised =
+        advertised(scratch, &request.downstream_url, credentials, "downstream")?;
+    let unchanged = upstream_advertised
+        .iter()
+        .all(|ref_| downstream_advertised.contains(ref_));
+    if unchanged {
+        return Ok(MirrorReport {
+            refs: upstream_advertised
+                .iter()
+                .map(|(name, oid)| RefOutcome {
+                    name: format!("refs/{name}"),
+                    action: RefAction::Unchanged,
+                    upstream: oid.to_string(),
+                    downstream: Some(oid.to_string()),
+                })
+                .collect(),
+            pushed_refs: 0,
+            bytes_fetched: 0,
+            bytes_pushed: 0,
+            main_line_created: false,
+        });
+    }
+
     let mut bytes_fetched = fetch(
         scratch,
         &request.upstream_url,
@@ -328,7 +408,6 @@ fn mirror_in(
         "upstream",
     )?;
     let upstream_refs = refs_under(scratch, UPSTREAM_NS)?;
-    let main_line = format!("heads/{branch}");
     if !upstream_refs.iter().any(|(name, _)| *name == main_line) {
         return Err(MirrorError::UpstreamBranchMissing {
             url: request.upstream_url.clone(),

@@ -6,6 +6,7 @@ pub mod paging;
 pub mod project_export;
 pub mod resources;
 pub mod retry;
+pub mod space_resources;
 pub mod tenant_variables;
 
 pub use client::{ApiRequest, ClientBuildError, ClientConfig, OctopusClient};

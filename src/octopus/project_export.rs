@@ -3,10 +3,9 @@
 
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
-use super::resources::{
-    ActionTemplate, Api, Channel, DeploymentProcess, Environment, Feed, GitCredential,
-    LibraryVariableSet, Lifecycle, Project, ProjectGroup, Runbook, Space, VariableSet, WorkerPool,
-};
+use super::resources::pair_with_processes;
+use super::resources::{Api, Channel, DeploymentProcess, Project, Runbook, Space, VariableSet};
+use super::space_resources::SpaceResources;
 use crate::portable::reader::ProjectDocuments;
 
 #[derive(Debug, thiserror::Error)]
@@ -101,13 +100,7 @@ pub async fn fetch_project(
         .as_deref()
         .map(|r| url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>());
     let read_git = cac && options.include_cac_values;
-    let runbooks_in_git = project
-        .persistence_settings
-        .as_ref()
-        .and_then(|settings| settings.extra.get("ConversionState"))
-        .and_then(|state| state.get("RunbooksAreInGit"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
+    let runbooks_in_git = project.conversion_state("RunbooksAreInGit");
 
     let process = async {
         if read_git {
@@ -144,13 +137,7 @@ pub async fn fetch_project(
         }
     };
     // Until variables are migrated to git, Octopus keeps all of them in the database set.
-    let variables_in_git = project
-        .persistence_settings
-        .as_ref()
-        .and_then(|settings| settings.extra.get("ConversionState"))
-        .and_then(|state| state.get("VariablesAreInGit"))
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false);
+    let variables_in_git = project.conversion_state("VariablesAreInGit");
     let git_variables = async {
         if read_git && variables_in_git {
             let path = format!(
@@ -198,59 +185,28 @@ pub async fn fetch_project(
     };
     let spaces = Api::<Space>::new(client, None);
     let space = spaces.get(space_id);
-    let (space, process, variables, git_variables, settings, channels, runbooks) = tokio::try_join!(
+    let resources = SpaceResources::read(client, space_id);
+    let (space, process, variables, git_variables, settings, channels, runbooks, resources) = tokio::try_join!(
         space,
         process,
         variables,
         git_variables,
         settings,
         channels,
-        runbooks
+        runbooks,
+        resources
     )?;
-    let (
-        environments,
-        lifecycles,
-        project_groups,
-        feeds,
-        worker_pools,
-        git_credentials,
-        library_variable_sets,
-        action_templates,
-        runbook_processes,
-    ) = tokio::try_join!(
-        Api::<Environment>::list_in(client, space_id),
-        Api::<Lifecycle>::list_in(client, space_id),
-        Api::<ProjectGroup>::list_in(client, space_id),
-        Api::<Feed>::list_in(client, space_id),
-        Api::<WorkerPool>::list_in(client, space_id),
-        Api::<GitCredential>::list_in(client, space_id),
-        Api::<LibraryVariableSet>::list_in(client, space_id),
-        Api::<ActionTemplate>::list_in(client, space_id),
-        runbook_processes(
-            client,
-            space_id,
-            &base,
-            encoded_ref.as_deref(),
-            runbooks_in_git,
-            &runbooks
-        ),
-    )?;
-    let runbooks = runbooks
-        .into_iter()
-        .map(|runbook| {
-            let process = runbook
-                .runbook_process_id
-                .as_deref()
-                .and_then(|id| {
-                    runbook_processes.iter().find(|p| {
-                        p.id.as_deref()
-                            .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
-                    })
-                })
-                .cloned();
-            (runbook, process)
-        })
-        .collect();
+    // Only the runbook processes depend on what was just read.
+    let runbook_processes = runbook_processes(
+        client,
+        space_id,
+        &base,
+        encoded_ref.as_deref(),
+        runbooks_in_git,
+        &runbooks,
+    )
+    .await?;
+    let runbooks = pair_with_processes(runbooks, &runbook_processes);
     Ok(ProjectDocuments {
         server: client.base_url().to_string(),
         space: Some(space),
@@ -262,14 +218,14 @@ pub async fn fetch_project(
         git_ref: if read_git { git_ref } else { None },
         channels,
         runbooks,
-        environments,
-        lifecycles,
-        project_groups,
-        feeds,
-        worker_pools,
-        git_credentials,
-        library_variable_sets,
-        action_templates,
+        environments: resources.environments,
+        lifecycles: resources.lifecycles,
+        project_groups: resources.project_groups,
+        feeds: resources.feeds,
+        worker_pools: resources.worker_pools,
+        git_credentials: resources.git_credentials,
+        library_variable_sets: resources.library_variable_sets,
+        action_templates: resources.action_templates,
     })
 }
 

@@ -928,18 +928,3 @@ fn portable_variable(
         secret: None,
     })
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitizer_and_secret_keys_follow_octoterra() {
-        assert_eq!(
-            secret_key("Hello World", "Database[Development].Password", 1),
-            "hello_world_database_development__password_1"
-        );
-        assert_eq!(sanitize("1st Project"), "_1st_project");
-        assert_eq!(sanitize("_x"), "_x");
-    }
-}

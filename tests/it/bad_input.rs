@@ -249,13 +249,6 @@ async fn blueprint_referring_to_an_unknown_environment_writes_nothing() {
 }
 
 #[tokio::test]
-async fn later_actions_say_not_implemented() {
-    let run = octofleet(&["deploy", "--package-dir", "x"], &[]).await;
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("not implemented yet"), "{}", run.stderr);
-}
-
-#[tokio::test]
 async fn help_shows_octopus_names_and_aliases_but_not_secret_values() {
     let env = [("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY)];
     let run = octofleet(&["create-space", "--help"], &env).await;

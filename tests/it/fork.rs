@@ -146,6 +146,15 @@ fn pushes(forge: &ForgeEmulator) -> usize {
         .count()
 }
 
+/// Object transfers out of the forge (a fetch's pack negotiation and download).
+fn fetches(forge: &ForgeEmulator) -> usize {
+    forge
+        .requests()
+        .iter()
+        .filter(|request| request.method == "POST" && request.path.ends_with("/git-upload-pack"))
+        .count()
+}
+
 fn api_writes(forge: &ForgeEmulator) -> Vec<String> {
     forge
         .requests()
@@ -178,6 +187,7 @@ async fn fork_lifecycle(platform: &str) {
     let run = fork(&forge, platform, &[], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(pushes(&forge), 0, "{:#?}", forge.requests());
+    assert_eq!(fetches(&forge), 0, "the ref advertisements settle it");
     assert_eq!(api_writes(&forge), Vec::<String>::new());
     assert_eq!(forge.refs(ORG, NEW_REPO), before);
     assert_eq!(
@@ -237,6 +247,7 @@ async fn fork_lifecycle(platform: &str) {
     let run = fork(&forge, platform, &["--all-branches"], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(pushes(&forge), 0);
+    assert_eq!(fetches(&forge), 0);
     assert_not_on_disk(forge.root(), PASSWORD);
 }
 

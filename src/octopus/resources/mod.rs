@@ -54,7 +54,9 @@ pub use project::{
     ProjectVersioningStrategy,
 };
 pub use project_group::ProjectGroup;
-pub use runbook::{processes_by_ids as runbook_processes_by_ids, RunRetentionPolicy, Runbook};
+pub use runbook::{
+    pair_with_processes, processes_by_ids as runbook_processes_by_ids, RunRetentionPolicy, Runbook,
+};
 pub use sensitive::{PropertyValue, SensitiveValue};
 pub use space::{is_space_id, Space};
 pub use tag_set::{Tag, TagSet};

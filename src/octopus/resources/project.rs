@@ -131,6 +131,17 @@ pub struct GitPersistenceCredentials {
 }
 
 impl Project {
+    /// A Config-as-Code migration flag (`ConversionState.VariablesAreInGit`,
+    /// `ConversionState.RunbooksAreInGit`); false when absent, as before any migration.
+    pub fn conversion_state(&self, flag: &str) -> bool {
+        self.persistence_settings
+            .as_ref()
+            .and_then(|settings| settings.extra.get("ConversionState"))
+            .and_then(|state| state.get(flag))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
+
     pub fn is_config_as_code(&self) -> bool {
         self.is_version_controlled
             || self

@@ -65,3 +65,27 @@ pub async fn processes_by_ids(
         .query("take", ids.len());
     client.list_all(request).await
 }
+
+/// Each runbook with its process (matched by `RunbookProcessId`), from one batch read.
+pub fn pair_with_processes(
+    runbooks: Vec<Runbook>,
+    processes: &[super::DeploymentProcess],
+) -> Vec<(Runbook, Option<super::DeploymentProcess>)> {
+    runbooks
+        .into_iter()
+        .map(|runbook| {
+            let process = runbook.runbook_process_id.as_deref().and_then(|id| {
+                processes
+                    .iter()
+                    .find(|process| {
+                        process
+                            .id
+                            .as_deref()
+                            .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
+                    })
+                    .cloned()
+            });
+            (runbook, process)
+        })
+        .collect()
+}
