@@ -315,6 +315,11 @@ pub struct SerializeArgs {
 
 #[derive(Debug, Args, Clone, Default)]
 pub struct ForkArgs {
+    /// The management server: with its API key, the upstream URL defaults to the template
+    /// project's Config-as-Code repository.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
     /// gitea (default), github or gitlab. [Octopus: Git.Platform]
     #[arg(long = "git-platform", env = "GIT_PLATFORM", value_name = "PLATFORM")]
     pub git_platform: Option<String>,

@@ -715,8 +715,12 @@ pub struct ForkConfig {
     pub organization: String,
     /// The downstream repository's name.
     pub new_repo: String,
-    /// The upstream repository's clone URL (no credentials in it).
+    /// The upstream repository's clone URL (no credentials in it), unless it is read from
+    /// `upstream_project` first.
     pub upstream_url: String,
+    /// With management inputs and no `Git.Url.Upstream`: the template project whose
+    /// Config-as-Code repository is the upstream (server, space ID or name, project name).
+    pub upstream_project: Option<(ServerConfig, String, String)>,
     pub main_line: String,
     pub username: String,
     pub password: Secret,
@@ -808,6 +812,46 @@ impl ForkConfig {
             }
         }
 
+        let explicit_upstream =
+            optional(raw(&args.git_upstream, GIT_UPSTREAM), GIT_UPSTREAM).is_some();
+        let management_key = optional(
+            raw(&args.source.management_api_key, MANAGEMENT_API_KEY),
+            MANAGEMENT_API_KEY,
+        );
+        let upstream_project = match (explicit_upstream, management_key, &project_name) {
+            (false, Some(key), Some(project)) => {
+                let url = management_url(
+                    optional(
+                        raw(&args.source.management_url, MANAGEMENT_URL),
+                        MANAGEMENT_URL,
+                    ),
+                    &args.source.server_uri,
+                    &mut problems,
+                );
+                let api_key = parse_api_key(Some(key), MANAGEMENT_API_KEY, &mut problems);
+                let space = management_space(
+                    optional(
+                        raw(&args.source.management_space_id, MANAGEMENT_SPACE),
+                        MANAGEMENT_SPACE,
+                    ),
+                    &args.source.space_id,
+                    &mut problems,
+                );
+                match (url, api_key, space) {
+                    (Some(url), Some(api_key), Some(space)) => Some((
+                        ServerConfig {
+                            url,
+                            api_key,
+                            ca_file: None,
+                        },
+                        space,
+                        project.clone(),
+                    )),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         let upstream_url = match optional(raw(&args.git_upstream, GIT_UPSTREAM), GIT_UPSTREAM) {
             Some(text) => match Url::parse(&text) {
                 Ok(url) if !url.username().is_empty() || url.password().is_some() => {
@@ -891,6 +935,7 @@ impl ForkConfig {
             organization: organization.expect("no problems means an organization"),
             new_repo: new_repo.expect("no problems means a repository name"),
             upstream_url: upstream_url.expect("no problems means an upstream"),
+            upstream_project,
             main_line,
             username: username.expect("no problems means a username"),
             password: password.expect("no problems means a password"),

@@ -28,11 +28,51 @@ pub struct ForkReport {
     pub default_branch_set: bool,
 }
 
+/// The repository URL in the template project's persistence settings.
+async fn upstream_of_project(
+    server: &crate::config::ServerConfig,
+    space: &str,
+    project_name: &str,
+) -> Result<String, ActionError> {
+    use crate::octopus::resources::{Project, Space};
+    use crate::octopus::Api;
+    let name = format!("the management server {}", server.url);
+    let client = super::create_space::connect(server)?;
+    let space_id = Api::<Space>::new(&client, None)
+        .resolve(space)
+        .await
+        .map_err(ActionError::octopus(&name))?
+        .and_then(|s| s.id)
+        .ok_or_else(|| ActionError::Input(format!("space `{space}` was not found on {name}")))?;
+    let project = Api::<Project>::new(&client, Some(&space_id))
+        .find_by_name(project_name)
+        .await
+        .map_err(ActionError::octopus(&name))?
+        .ok_or_else(|| ActionError::Input(format!("project `{project_name}` was not found in {space_id} on {name}: check Octopus.Project.Name, or give Git.Url.Upstream")))?;
+    project
+        .persistence_settings
+        .filter(|settings| settings.kind == "VersionControlled")
+        .and_then(|settings| settings.url)
+        .ok_or_else(|| ActionError::Input(format!("project `{project_name}` is not a Config-as-Code project: there is no repository to fork")))
+}
+
 fn forge_error(error: ForgeError) -> ActionError {
     ActionError::Failed(error.to_string())
 }
 
 pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    // With management inputs, the upstream is where the template project's Config-as-Code
+    // settings point.
+    let resolved;
+    let config = match &config.upstream_project {
+        Some((server, space, project)) => {
+            let mut with_upstream = config.clone();
+            with_upstream.upstream_url = upstream_of_project(server, space, project).await?;
+            resolved = with_upstream;
+            &resolved
+        }
+        None => config,
+    };
     let access = ForgeAccess {
         platform: config.platform,
         api_base: config

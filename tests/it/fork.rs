@@ -608,3 +608,39 @@ async fn run_like_calamari(script: &str, parameters: &BTreeMap<String, String>) 
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
+
+/// With management inputs, the upstream is the template project's own Config-as-Code repository,
+/// even when its name is not the sanitized project name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_defaults_to_the_template_projects_repository() {
+    let forge = forge().await;
+    forge.create_upstream(ORG, "cac_templates", &UpstreamSpec::main_line("main", 2));
+    let fleet = crate::harness::Fleet::start().await;
+    let upstream = format!("{}/{ORG}/cac_templates.git", forge.url());
+    octofleet_sandbox::seed_template_projects(&fleet.emulator, &fleet.management, &upstream);
+    let url = fleet.emulator.url();
+    let management = [
+        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", crate::harness::API_KEY),
+        ("OCTOPUS_SPACE_ID", "Spaces-1"),
+    ];
+    let run = fork(&forge, "gitea", &["--output", "json"], &management).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["upstream_url"], serde_json::json!(upstream));
+    assert_eq!(
+        downstream_main(&forge),
+        forge.rev_parse(ORG, "cac_templates", "refs/heads/main")
+    );
+
+    // A database project has no repository to fork: a clear input error.
+    let mut not_cac = management.to_vec();
+    not_cac.push(("OCTOPUS_PROJECT_NAME", "Hello World"));
+    let run = fork(&forge, "gitea", &[], &not_cac).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a Config-as-Code project"),
+        "{}",
+        run.stderr
+    );
+}
