@@ -661,3 +661,23 @@ async fn the_package_can_come_from_the_built_in_feed() {
         Some(SEEDED_SECRETS[0])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fork_url_that_does_not_answer_is_a_clear_failure() {
+    let fleet = fleet_with(EmulatorConfig {
+        check_git_urls: true,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let nowhere = format!("http://127.0.0.1:{port}/octopuscac/america_hello_world_cac.git");
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", &nowhere]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("Unable to connect"), "{}", run.stderr);
+    assert!(!run.all_output().contains(API_KEY));
+}

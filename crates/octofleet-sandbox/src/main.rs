@@ -3,6 +3,7 @@
 //! the environment a step template would export, printing what happened: create-space for each
 //! tenant, then serialize for each template project.
 
+use forge_emulator::{ForgeConfig, ForgeEmulator};
 use octofleet_sandbox::{
     output_variables, seed_management_space, seed_template_projects, ManagementSpace,
     MANAGEMENT_SPACE,
@@ -13,6 +14,10 @@ use std::process::{Command, ExitCode};
 
 const API_KEY: &str = "API-SANDBOX00000000000000000000";
 const TENANTS: [&str; 2] = ["America", "Europe"];
+/// The shared git credential: create-space puts it in every managed space, fork uses it.
+const GIT_USERNAME: &str = "octopus";
+const GIT_PASSWORD: &str = "sandbox-git-token";
+const GIT_ORGANIZATION: &str = "octopuscac";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -27,8 +32,23 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let octofleet = octofleet_binary()?;
+    // Git first: the template project's repository lives there, and Octopus checks that a
+    // Config-as-Code repository answers before converting a project to it.
+    let forge = ForgeEmulator::start(ForgeConfig {
+        username: GIT_USERNAME.to_owned(),
+        password: GIT_PASSWORD.to_owned(),
+        ..ForgeConfig::default()
+    })
+    .await
+    .map_err(|error| format!("cannot start the git forge emulator: {error}"))?;
+    let upstream = seed_upstream_repository(&forge)?;
+    println!(
+        "Gitea emulator listening on {} with the upstream repository {upstream}",
+        forge.url()
+    );
     let emulator = Emulator::start(EmulatorConfig {
         api_key: API_KEY.to_owned(),
+        check_git_urls: true,
         ..EmulatorConfig::default()
     })
     .await
@@ -45,11 +65,7 @@ async fn run() -> Result<(), String> {
         management.library_variable_set_id,
         TENANTS.join(", ")
     );
-    let templates = seed_template_projects(
-        &emulator,
-        &management,
-        "https://git.example.com/octopuscac/hello_world_cac.git",
-    );
+    let templates = seed_template_projects(&emulator, &management, &upstream);
     println!(
         "seeded template projects \"Hello World\" ({}) and \"Hello World CaC\" ({}), library variable set \"Export Options\"",
         templates.hello_world, templates.hello_world_cac
@@ -227,9 +243,178 @@ async fn run() -> Result<(), String> {
     if code != 0 {
         return Err(format!("deploy failed:\n{stderr}"));
     }
+
+    // The article's "__ 2. Fork and Deploy Project" for the Config-as-Code project: fork the
+    // upstream repository per tenant, then deploy with the project pointed at the fork.
+    let cac = pushed
+        .iter()
+        .find(|(id, _)| id == "Hello_World_CaC")
+        .cloned()
+        .ok_or("Hello World CaC was not pushed")?;
+    let cac_package = extract_substituted(&emulator, &url, &cac.0, &cac.1).await?;
+    for tenant in TENANTS {
+        println!("\n== fork Hello World CaC for {tenant}, then deploy it");
+        let env = vec![
+            ("GIT_PLATFORM".to_owned(), "gitea".to_owned()),
+            ("GIT_URL_PROTOCOL".to_owned(), "http".to_owned()),
+            ("GIT_URL_HOST".to_owned(), forge.host()),
+            (
+                "GIT_URL_ORGANIZATION".to_owned(),
+                GIT_ORGANIZATION.to_owned(),
+            ),
+            (
+                "GIT_CREDENTIALS_USERNAME".to_owned(),
+                GIT_USERNAME.to_owned(),
+            ),
+            (
+                "GIT_CREDENTIALS_PASSWORD".to_owned(),
+                GIT_PASSWORD.to_owned(),
+            ),
+            (
+                "OCTOPUS_DEPLOYMENT_TENANT_NAME".to_owned(),
+                tenant.to_owned(),
+            ),
+            (
+                "OCTOPUS_PROJECT_NAME".to_owned(),
+                "Hello World CaC".to_owned(),
+            ),
+            ("OCTOPUS_WEB_SERVERURI".to_owned(), url.clone()),
+            ("OCTOPUS_SPACE_ID".to_owned(), MANAGEMENT_SPACE.to_owned()),
+            ("MANAGEMENT_OCTOPUS_APIKEY".to_owned(), API_KEY.to_owned()),
+        ];
+        let (stdout, stderr, code) = run_octofleet(&octofleet, "fork", &env).await?;
+        for line in stderr.lines() {
+            println!("   | {}", line.trim());
+        }
+        if code != 0 {
+            return Err(format!("fork failed for {tenant}"));
+        }
+        let repository = output_variables(&stdout)
+            .into_iter()
+            .find(|(name, _)| name == "RepositoryUrl")
+            .map(|(_, value)| value)
+            .ok_or("fork printed no RepositoryUrl")?;
+        println!("   output variable RepositoryUrl = {repository}");
+        let mut env = deploy_env(&url, tenant, cac_package.path());
+        env.push(("OCTOFLEET_GIT_URL".to_owned(), repository.clone()));
+        let (_, stderr, code) = run_octofleet(&octofleet, "deploy", &env).await?;
+        print_summary(&stderr);
+        if code != 0 {
+            return Err(format!(
+                "deploy of Hello World CaC failed for {tenant}:\n{stderr}"
+            ));
+        }
+        let space = emulator
+            .list("", "spaces")
+            .into_iter()
+            .find(|s| s["Name"] == tenant)
+            .ok_or("the tenant's space")?;
+        let project = emulator
+            .list(space["Id"].as_str().unwrap_or_default(), "projects")
+            .into_iter()
+            .find(|p| p["Name"] == "Hello World CaC")
+            .ok_or("the downstream CaC project")?;
+        println!(
+            "   {tenant}'s Hello World CaC is version controlled at {}",
+            project["PersistenceSettings"]["Url"]
+        );
+    }
+    forge.shutdown().await;
     emulator.shutdown().await;
     Ok(())
 }
+
+/// The upstream repository of "Hello World CaC" on the forge, holding the project's `.octopus/`
+/// OCL files in one commit on `main`. Returns its clone URL.
+fn seed_upstream_repository(forge: &ForgeEmulator) -> Result<String, String> {
+    forge.create_org(GIT_ORGANIZATION);
+    let bare = forge.create_repo(GIT_ORGANIZATION, "hello_world_cac");
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let base = work.path().join(".octopus/hello_world_cac");
+    std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+    for (file, content) in OCL_FILES {
+        std::fs::write(base.join(file), content).map_err(|e| e.to_string())?;
+    }
+    let git = |args: &[&str]| -> Result<(), String> {
+        let status = Command::new("git")
+            .args([
+                "-c",
+                "user.name=Octopus Platform Team",
+                "-c",
+                "user.email=platform@example.com",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(work.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("git: {e}"))?;
+        status
+            .success()
+            .then_some(())
+            .ok_or_else(|| format!("git {} failed", args.join(" ")))
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "."])?;
+    git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Hello World CaC: initial Config-as-Code",
+    ])?;
+    git(&[
+        "push",
+        "-q",
+        bare.to_str().ok_or("a path")?,
+        "HEAD:refs/heads/main",
+    ])?;
+    Ok(format!(
+        "{}/{GIT_ORGANIZATION}/hello_world_cac.git",
+        forge.url()
+    ))
+}
+
+/// What Octopus writes for the "Hello World CaC" project: a manual intervention in Production,
+/// then a script step.
+const OCL_FILES: [(&str, &str); 3] = [
+    (
+        "deployment_process.ocl",
+        r#"step "approve-production" {
+    name = "Approve Production"
+
+    action {
+        action_type = "Octopus.Manual"
+        environments = ["production"]
+        properties = {
+            Octopus.Action.Manual.BlockConcurrentDeployments = "False"
+            Octopus.Action.Manual.Instructions = "Approve the deployment to Production."
+        }
+    }
+}
+
+step "hello-world" {
+    name = "Hello World"
+
+    action {
+        action_type = "Octopus.Script"
+        properties = {
+            Octopus.Action.RunOnServer = "true"
+            Octopus.Action.Script.ScriptBody = "echo "Hello from the CaC project in #{Octopus.Environment.Name}""
+            Octopus.Action.Script.ScriptSource = "Inline"
+            Octopus.Action.Script.Syntax = "Bash"
+        }
+    }
+}
+"#,
+    ),
+    (
+        "deployment_settings.ocl",
+        "connectivity_policy {\n    allow_deployments_to_no_targets = false\n}\n\nversioning_strategy {\n    template = \"#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}\"\n}\n",
+    ),
+    ("variables.ocl", "variable \"Slack.Channel\" {\n    value \"#deployments\" {}\n}\n"),
+];
 
 /// The environment the deploy step template exports for `tenant`.
 fn deploy_env(url: &str, tenant: &str, package: &std::path::Path) -> Vec<(String, String)> {
@@ -345,8 +530,8 @@ async fn create_space(
         .env("OCTOPUS_WEB_SERVERURI", url)
         .env("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE)
         .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
-        .env("GIT_CREDENTIALS_USERNAME", "octopus")
-        .env("GIT_CREDENTIALS_PASSWORD", "sandbox-git-token")
+        .env("GIT_CREDENTIALS_USERNAME", GIT_USERNAME)
+        .env("GIT_CREDENTIALS_PASSWORD", GIT_PASSWORD)
         .output()
         .await
         .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;
