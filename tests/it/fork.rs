@@ -644,3 +644,44 @@ async fn the_upstream_defaults_to_the_template_projects_repository() {
         run.stderr
     );
 }
+
+/// The template with the management API key bound: the upstream comes from the template
+/// project's Config-as-Code settings, whatever the repository is called.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_template_reads_the_upstream_from_the_template_project() {
+    let forge = forge().await;
+    forge.create_upstream(ORG, "cac_templates", &UpstreamSpec::main_line("main", 2));
+    let fleet = crate::harness::Fleet::start().await;
+    let upstream = format!("{}/{ORG}/cac_templates.git", forge.url());
+    octofleet_sandbox::seed_template_projects(&fleet.emulator, &fleet.management, &upstream);
+    let template = template("octofleet-fork-repository.json");
+    let variables = BTreeMap::from([
+        ("Git.Url.Protocol", "http".to_owned()),
+        ("Git.Url.Host", forge.host()),
+        ("Git.Url.Organization", ORG.to_owned()),
+        ("Git.Credentials.Username", "octopus".to_owned()),
+        ("Git.Credentials.Password", PASSWORD.to_owned()),
+        ("Octopus.Deployment.Tenant.Name", TENANT.to_owned()),
+        ("Octopus.Project.Name", PROJECT.to_owned()),
+        ("Octopus.Web.ServerUri", fleet.emulator.url()),
+        ("Octopus.Space.Id", "Spaces-1".to_owned()),
+    ]);
+    let parameters = template.bind(
+        &variables,
+        &[("Octofleet.Management.ApiKey", crate::harness::API_KEY)],
+    );
+    let run = run_like_calamari(template.script_body(), &parameters).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!("forking {upstream}")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        downstream_main(&forge),
+        forge.rev_parse(ORG, "cac_templates", "refs/heads/main")
+    );
+    assert!(
+        !run.all_output().contains(crate::harness::API_KEY) && !run.all_output().contains(PASSWORD)
+    );
+}
