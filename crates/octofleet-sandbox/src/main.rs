@@ -519,27 +519,19 @@ async fn create_space(
     management: &ManagementSpace,
     tenant: &str,
 ) -> Result<(String, String, bool), String> {
-    let output = tokio::process::Command::new(octofleet)
-        .arg("create-space")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("MANAGEDTENANT_OCTOPUS_URL", url)
-        .env("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY)
-        .env("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant)
-        .env("OCTOPUS_DEPLOYMENT_TENANT_ID", management.tenant_id(tenant))
-        .env("OCTOPUS_WEB_SERVERURI", url)
-        .env("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE)
-        .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
-        .env("GIT_CREDENTIALS_USERNAME", GIT_USERNAME)
-        .env("GIT_CREDENTIALS_PASSWORD", GIT_PASSWORD)
-        .output()
-        .await
-        .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;
-    Ok((
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.success(),
-    ))
+    let env = [
+        ("MANAGEDTENANT_OCTOPUS_URL", url),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant),
+        ("OCTOPUS_DEPLOYMENT_TENANT_ID", management.tenant_id(tenant)),
+        ("OCTOPUS_WEB_SERVERURI", url),
+        ("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
+        ("GIT_CREDENTIALS_USERNAME", GIT_USERNAME),
+        ("GIT_CREDENTIALS_PASSWORD", GIT_PASSWORD),
+    ];
+    let (stdout, stderr, code) = run_octofleet(octofleet, "create-space", &owned(&env)).await?;
+    Ok((stdout, stderr, code == 0))
 }
 
 /// Run `octofleet serialize` with the environment the serialize step template exports, as the
@@ -549,22 +541,20 @@ async fn serialize(
     url: &str,
     project: &str,
 ) -> Result<(String, String, bool), String> {
-    let output = tokio::process::Command::new(octofleet)
-        .arg("serialize")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("OCTOPUS_WEB_SERVERURI", url)
-        .env("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE)
-        .env("OCTOPUS_PROJECT_NAME", project)
-        .env("MANAGEMENT_OCTOPUS_APIKEY", API_KEY)
-        .output()
-        .await
-        .map_err(|error| format!("cannot run {}: {error}", octofleet.display()))?;
-    Ok((
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status.success(),
-    ))
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", url),
+        ("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE),
+        ("OCTOPUS_PROJECT_NAME", project),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
+    ];
+    let (stdout, stderr, code) = run_octofleet(octofleet, "serialize", &owned(&env)).await?;
+    Ok((stdout, stderr, code == 0))
+}
+
+fn owned(env: &[(&str, &str)]) -> Vec<(String, String)> {
+    env.iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect()
 }
 
 /// Read the tenant's `ManagedTenant.Octopus.SpaceId` back through the API.
