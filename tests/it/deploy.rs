@@ -681,3 +681,82 @@ async fn a_fork_url_that_does_not_answer_is_a_clear_failure() {
     assert!(run.stderr.contains("Unable to connect"), "{}", run.stderr);
     assert!(!run.all_output().contains(API_KEY));
 }
+
+/// What no export can carry: secret values (a sensitive template default, a sensitive action
+/// property). Everything else must survive the round trip.
+fn without_secret_values(mut value: Value) -> Value {
+    if let Some(templates) = value["project"]["templates"].as_array_mut() {
+        for template in templates {
+            if template["default_value"].get("sensitive").is_some() {
+                template.as_object_mut().unwrap().remove("default_value");
+            }
+        }
+    }
+    fn strip(process: &mut Value) {
+        for step in process["steps"].as_array_mut().into_iter().flatten() {
+            for action in step["actions"].as_array_mut().into_iter().flatten() {
+                if let Some(properties) = action["properties"].as_object_mut() {
+                    properties.retain(|_, v| v.get("sensitive").is_none());
+                }
+            }
+        }
+    }
+    strip(&mut value["deployment_process"]);
+    for runbook in value["runbooks"].as_array_mut().into_iter().flatten() {
+        strip(&mut runbook["process"]);
+    }
+    value
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_of_a_project_using_every_field() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    crate::serialize::seed_rich_dependencies(&fleet.emulator, "Spaces-1");
+    crate::serialize::seed_rich_project(&fleet.emulator, "Spaces-1");
+    let space = america(&fleet);
+    crate::serialize::seed_rich_dependencies(&fleet.emulator, &space);
+
+    let dir = extracted_package(&fleet, "Rich", true).await;
+    let upstream: PortableProject =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("project.json")).unwrap())
+            .unwrap();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let downstream = read_back(&fleet, &space, "Rich").await;
+    assert_eq!(
+        without_secret_values(comparable(&downstream)),
+        without_secret_values(comparable(&upstream)),
+        "every field of the portable model survives the round trip"
+    );
+    fleet.emulator.clear_requests();
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "re-deploy wrote: {:?}",
+        fleet.emulator.writes()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn round_trip_of_a_config_as_code_project() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let upstream: PortableProject =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("project.json")).unwrap())
+            .unwrap();
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    assert_eq!(
+        run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork])
+            .await
+            .code,
+        0
+    );
+    let downstream = read_back(&fleet, &america(&fleet), "Hello World CaC").await;
+    let mut expected = comparable(&upstream);
+    expected["project"]["version_control"]["url"] = json!(fork);
+    assert_eq!(
+        comparable(&downstream),
+        expected,
+        "equal apart from the repository, which is the fork"
+    );
+}
