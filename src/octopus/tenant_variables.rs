@@ -38,16 +38,19 @@ pub async fn set_common_variable(
     template_name: &str,
     value: &str,
 ) -> Result<TenantVariableWrite, TenantVariableError> {
-    let tenant = Api::<Tenant>::new(client, Some(space_id))
-        .get_opt(tenant_id)
-        .await?
-        .ok_or_else(|| TenantVariableError::TenantMissing {
-            tenant_id: tenant_id.to_owned(),
-            space_id: space_id.to_owned(),
-        })?;
+    // Both reads need only the tenant id: one round trip, not two.
+    let tenants = Api::<Tenant>::new(client, Some(space_id));
     let scoped_path = format!("api/{space_id}/tenants/{tenant_id}/commonvariables");
     let request = super::ApiRequest::get(&scoped_path).query("includeMissingVariables", "true");
-    match client.send_json::<CommonVariables>(&request).await {
+    let (tenant, scoped) = tokio::join!(
+        tenants.get_opt(tenant_id),
+        client.send_json::<CommonVariables>(&request)
+    );
+    let tenant = tenant?.ok_or_else(|| TenantVariableError::TenantMissing {
+        tenant_id: tenant_id.to_owned(),
+        space_id: space_id.to_owned(),
+    })?;
+    match scoped {
         Ok(current) => {
             set_scoped(
                 client,
