@@ -78,38 +78,8 @@ pub struct TargetArgs {
 /// The management instance, where the tenants live (`Management.*`, Octopus system variables).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ManagementArgs {
-    /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri. [Octopus: Management.Octopus.Url]
-    #[arg(
-        long = "management-url",
-        env = "MANAGEMENT_OCTOPUS_URL",
-        value_name = "URL"
-    )]
-    pub management_url: Option<String>,
-
-    /// The server running this step. [Octopus: Octopus.Web.ServerUri]
-    #[arg(long = "server-uri", env = "OCTOPUS_WEB_SERVERURI", value_name = "URL")]
-    pub server_uri: Option<String>,
-
-    /// API key for the management server. [Octopus: Management.Octopus.ApiKey]
-    #[arg(
-        long = "management-api-key",
-        env = "MANAGEMENT_OCTOPUS_APIKEY",
-        hide_env_values = true,
-        value_name = "KEY"
-    )]
-    pub management_api_key: Option<String>,
-
-    /// Management space (ID or name); defaults to Octopus.Space.Id. [Octopus: Management.Octopus.SpaceId]
-    #[arg(
-        long = "management-space-id",
-        env = "MANAGEMENT_OCTOPUS_SPACEID",
-        value_name = "SPACE"
-    )]
-    pub management_space_id: Option<String>,
-
-    /// The space running this step. [Octopus: Octopus.Space.Id]
-    #[arg(long = "space-id", env = "OCTOPUS_SPACE_ID", value_name = "SPACE")]
-    pub space_id: Option<String>,
+    #[command(flatten)]
+    pub server: SourceArgs,
 
     /// The tenant this step runs for. [Octopus: Octopus.Deployment.Tenant.Id]
     #[arg(
@@ -170,7 +140,8 @@ pub struct CreateSpaceArgs {
     pub git_password: Option<String>,
 }
 
-/// The management server, when it is the one being read (serialize) rather than written back to.
+/// The management server: where create-space writes the space ID back, serialize reads the
+/// template project, deploy and plan find the package, and fork finds the upstream repository.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
     /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri. [Octopus: Management.Octopus.Url]

@@ -318,21 +318,24 @@ pub fn parse_management(
     problems: &mut Problems,
 ) -> Option<WriteBackConfig> {
     let api_key = optional(
-        raw(&args.management_api_key, MANAGEMENT_API_KEY),
+        raw(&args.server.management_api_key, MANAGEMENT_API_KEY),
         MANAGEMENT_API_KEY,
     );
     let tenant_id = raw(&args.tenant_id, TENANT_ID);
-    let explicit_url = optional(raw(&args.management_url, MANAGEMENT_URL), MANAGEMENT_URL);
+    let explicit_url = optional(
+        raw(&args.server.management_url, MANAGEMENT_URL),
+        MANAGEMENT_URL,
+    );
     let explicit_space = optional(
-        raw(&args.management_space_id, MANAGEMENT_SPACE),
+        raw(&args.server.management_space_id, MANAGEMENT_SPACE),
         MANAGEMENT_SPACE,
     );
     if api_key.is_none() && explicit_url.is_none() && explicit_space.is_none() {
         return None;
     }
-    let url = management_url(explicit_url, &args.server_uri, problems);
+    let url = management_url(explicit_url, &args.server.server_uri, problems);
     let api_key = parse_api_key(api_key, MANAGEMENT_API_KEY, problems);
-    let space = management_space(explicit_space, &args.space_id, problems);
+    let space = management_space(explicit_space, &args.server.space_id, problems);
     let tenant_id = required(tenant_id, TENANT_ID, problems);
     Some(WriteBackConfig {
         server: ServerConfig {
