@@ -75,22 +75,11 @@ async fn run() -> Result<(), String> {
         println!("\n== create-space for tenant {tenant}");
         emulator.clear_requests();
         let (stdout, stderr, status) = create_space(&octofleet, &url, &management, tenant).await?;
-        for line in stderr.lines() {
-            println!("   | {line}");
-        }
-        let variables = output_variables(&stdout);
-        for (name, value) in &variables {
-            println!("   output variable {name} = {value}");
-        }
+        print_run(&stdout, &stderr);
         if !status {
             return Err(format!("octofleet create-space failed for {tenant}"));
         }
-        let requests = emulator.requests();
-        println!(
-            "   {} requests, {} writes",
-            requests.len(),
-            emulator.writes().len()
-        );
+        print_traffic(&emulator);
         let stored = tenant_space_id(&url, &management, tenant).await?;
         println!("   tenant variable ManagedTenant.Octopus.SpaceId on the management space is now `{stored}`");
     }
@@ -104,24 +93,14 @@ async fn run() -> Result<(), String> {
     if !status {
         return Err("the second run failed".into());
     }
-    println!(
-        "   {} requests, {} writes",
-        emulator.requests().len(),
-        emulator.writes().len()
-    );
+    print_traffic(&emulator);
 
     let mut pushed: Vec<(String, String)> = Vec::new();
     for project in ["Hello World", "Hello World CaC"] {
         println!("\n== serialize {project} (the \"__ 1. Serialize Project\" runbook)");
         emulator.clear_requests();
         let (stdout, stderr, status) = serialize(&octofleet, &url, project).await?;
-        for line in stderr.lines() {
-            println!("   | {line}");
-        }
-        let variables = output_variables(&stdout);
-        for (name, value) in &variables {
-            println!("   output variable {name} = {value}");
-        }
+        let variables = print_run(&stdout, &stderr);
         if !status {
             return Err(format!("octofleet serialize failed for {project}"));
         }
@@ -133,11 +112,7 @@ async fn run() -> Result<(), String> {
                 .unwrap_or_default()
         };
         pushed.push((value("PackageId"), value("PackageVersion")));
-        println!(
-            "   {} requests, {} writes",
-            emulator.requests().len(),
-            emulator.writes().len()
-        );
+        print_traffic(&emulator);
     }
     println!("\nbuilt-in feed of {MANAGEMENT_SPACE}:");
     for (id, version) in &pushed {
@@ -172,11 +147,7 @@ async fn run() -> Result<(), String> {
         if code != 0 {
             return Err(format!("deploy failed for {tenant}:\n{stderr}"));
         }
-        println!(
-            "   {} requests, {} writes",
-            emulator.requests().len(),
-            emulator.writes().len()
-        );
+        print_traffic(&emulator);
         emulator.clear_requests();
         let (_, stderr, code) = run_octofleet(
             &octofleet,
@@ -283,18 +254,15 @@ async fn run() -> Result<(), String> {
             ("MANAGEMENT_OCTOPUS_APIKEY".to_owned(), API_KEY.to_owned()),
         ];
         let (stdout, stderr, code) = run_octofleet(&octofleet, "fork", &env).await?;
-        for line in stderr.lines() {
-            println!("   | {}", line.trim());
-        }
+        let variables = print_run(&stdout, &stderr);
         if code != 0 {
             return Err(format!("fork failed for {tenant}"));
         }
-        let repository = output_variables(&stdout)
+        let repository = variables
             .into_iter()
             .find(|(name, _)| name == "RepositoryUrl")
             .map(|(_, value)| value)
             .ok_or("fork printed no RepositoryUrl")?;
-        println!("   output variable RepositoryUrl = {repository}");
         let mut env = deploy_env(&url, tenant, cac_package.path());
         env.push(("OCTOFLEET_GIT_URL".to_owned(), repository.clone()));
         let (_, stderr, code) = run_octofleet(&octofleet, "deploy", &env).await?;
@@ -427,6 +395,26 @@ fn deploy_env(url: &str, tenant: &str, package: &std::path::Path) -> Vec<(String
             package.display().to_string(),
         ),
     ]
+}
+
+/// Print a run's log lines and its output variables; return the variables.
+fn print_run(stdout: &str, stderr: &str) -> Vec<(String, String)> {
+    for line in stderr.lines() {
+        println!("   | {line}");
+    }
+    let variables = output_variables(stdout);
+    for (name, value) in &variables {
+        println!("   output variable {name} = {value}");
+    }
+    variables
+}
+
+fn print_traffic(emulator: &Emulator) {
+    println!(
+        "   {} requests, {} writes",
+        emulator.requests().len(),
+        emulator.writes().len()
+    );
 }
 
 fn print_summary(stderr: &str) {
