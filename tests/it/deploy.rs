@@ -23,35 +23,8 @@ async fn fleet_with(config: EmulatorConfig) -> Fleet {
 /// Serialize `project` and extract its package into a directory, with secrets.json substituted
 /// the way Octopus does in the Sync environment.
 async fn extracted_package(fleet: &Fleet, project: &str, substitute: bool) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
-    let env = [
-        ("OCTOPUS_WEB_SERVERURI", fleet.emulator.url()),
-        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY.to_owned()),
-        ("OCTOPUS_SPACE_ID", "Spaces-1".to_owned()),
-        ("OCTOPUS_PROJECT_NAME", project.to_owned()),
-    ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let run = octofleet(
-        &[
-            "serialize",
-            "--no-push",
-            "--package-version",
-            "1.0.0",
-            "--output-dir",
-            out.path().to_str().unwrap(),
-        ],
-        &env,
-    )
-    .await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let zip_path = std::fs::read_dir(out.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let mut archive = serialized(fleet, "Spaces-1", project, &[]).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
     archive.extract(dir.path()).unwrap();
     if substitute {
         let path = dir.path().join("secrets.json");
@@ -96,28 +69,30 @@ fn america(fleet: &Fleet) -> String {
         .to_owned()
 }
 
-/// Read a project back through our own reader (serialize from the managed space), with no filters.
-async fn read_back(fleet: &Fleet, space: &str, project: &str) -> PortableProject {
+/// Serialize `project` from `space` (no push) and open the package.
+async fn serialized(
+    fleet: &Fleet,
+    space: &str,
+    project: &str,
+    extra_args: &[&str],
+) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>> {
     let out = tempfile::tempdir().unwrap();
+    let url = fleet.emulator.url();
     let env = [
-        ("OCTOPUS_WEB_SERVERURI", fleet.emulator.url()),
-        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY.to_owned()),
-        ("OCTOPUS_SPACE_ID", space.to_owned()),
-        ("OCTOPUS_PROJECT_NAME", project.to_owned()),
+        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_SPACE_ID", space),
+        ("OCTOPUS_PROJECT_NAME", project),
     ];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = [
+    let mut args = vec![
         "serialize",
         "--no-push",
         "--package-version",
-        "9.9.9",
+        "1.0.0",
         "--output-dir",
         out.path().to_str().unwrap(),
-        "--exclude-runbooks",
-        "-",
-        "--exclude-library-variable-sets",
-        "-",
     ];
+    args.extend_from_slice(extra_args);
     let run = octofleet(&args, &env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let zip_path = std::fs::read_dir(out.path())
@@ -126,7 +101,23 @@ async fn read_back(fleet: &Fleet, space: &str, project: &str) -> PortableProject
         .unwrap()
         .unwrap()
         .path();
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    zip::ZipArchive::new(std::io::Cursor::new(std::fs::read(zip_path).unwrap())).unwrap()
+}
+
+/// Read a project back through our own reader (serialize from the managed space), with no filters.
+async fn read_back(fleet: &Fleet, space: &str, project: &str) -> PortableProject {
+    let mut archive = serialized(
+        fleet,
+        space,
+        project,
+        &[
+            "--exclude-runbooks",
+            "-",
+            "--exclude-library-variable-sets",
+            "-",
+        ],
+    )
+    .await;
     let mut text = String::new();
     archive
         .by_name("project.json")

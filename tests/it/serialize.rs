@@ -33,7 +33,7 @@ async fn serialize(fleet: &Fleet, project: &str, args: &[&str]) -> Run {
     octofleet(&all, &env).await
 }
 
-fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
     (0..archive.len())
         .map(|index| {
@@ -45,7 +45,7 @@ fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-async fn download(fleet: &Fleet, id: &str, version: &str) -> Vec<u8> {
+pub(crate) async fn download(fleet: &Fleet, id: &str, version: &str) -> Vec<u8> {
     let url = format!(
         "{}/api/Spaces-1/packages/packages-{id}.{version}/raw",
         fleet.emulator.url()
@@ -66,6 +66,22 @@ fn project_json(files: &BTreeMap<String, Vec<u8>>) -> (PortableProject, Value) {
         serde_json::from_slice(bytes).expect("project.json is a portable project"),
         serde_json::from_slice(bytes).unwrap(),
     )
+}
+
+/// The package's `terraform/` files, after asserting they pass the provider schema checker.
+fn schema_checked_module(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, String> {
+    let module: BTreeMap<String, String> = files
+        .iter()
+        .filter_map(|(path, content)| {
+            Some((
+                path.strip_prefix("terraform/")?.to_owned(),
+                String::from_utf8(content.clone()).unwrap(),
+            ))
+        })
+        .collect();
+    let problems = crate::terraform::Schema::load().check(&module);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    module
 }
 
 fn assert_no_secrets(run: &Run, files: &BTreeMap<String, Vec<u8>>) {
@@ -427,17 +443,7 @@ async fn golden_project_json_for_the_sandbox_projects() {
         let secrets: Value = serde_json::from_slice(&files["secrets.json"]).unwrap();
         insta::assert_json_snapshot!(format!("serialize_{file}_secrets_json"), secrets);
         // The Terraform module, as the package carries it: schema-checked and pinned file by file.
-        let module: BTreeMap<String, String> = files
-            .iter()
-            .filter_map(|(path, content)| {
-                Some((
-                    path.strip_prefix("terraform/")?.to_owned(),
-                    String::from_utf8(content.clone()).unwrap(),
-                ))
-            })
-            .collect();
-        let problems = crate::terraform::Schema::load().check(&module);
-        assert!(problems.is_empty(), "{file}:\n{}", problems.join("\n"));
+        let module = schema_checked_module(&files);
         insta::assert_snapshot!(
             format!("serialize_{file}_terraform_files"),
             module.keys().cloned().collect::<Vec<_>>().join("\n")
@@ -768,17 +774,7 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
         serde_json::from_value(serde_json::to_value(&project).unwrap()).unwrap();
     assert_eq!(again, project, "model → JSON → model is lossless");
     insta::assert_json_snapshot!("serialize_rich_project_json", value, {".source.exported_at" => "[exported_at]", ".source.server" => "[server]"});
-    let module: BTreeMap<String, String> = files
-        .iter()
-        .filter_map(|(path, content)| {
-            Some((
-                path.strip_prefix("terraform/")?.to_owned(),
-                String::from_utf8(content.clone()).unwrap(),
-            ))
-        })
-        .collect();
-    let problems = crate::terraform::Schema::load().check(&module);
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    schema_checked_module(&files);
 }
 
 /// The shared resources the rich project refers to, created in `space` by name.

@@ -723,28 +723,7 @@ async fn fleet_with_template_projects() -> Fleet {
 
 /// The files of the package `id` `version` in the management space's built-in feed.
 async fn feed_package(fleet: &Fleet, id: &str, version: &str) -> BTreeMap<String, Vec<u8>> {
-    use std::io::Read;
-    let url = format!(
-        "{}/api/{MANAGEMENT_SPACE}/packages/packages-{id}.{version}/raw",
-        fleet.emulator.url()
-    );
-    let response = reqwest::Client::new()
-        .get(url)
-        .header("X-Octopus-ApiKey", API_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    let bytes = response.bytes().await.unwrap();
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
-    (0..archive.len())
-        .map(|index| {
-            let mut entry = archive.by_index(index).unwrap();
-            let mut content = Vec::new();
-            entry.read_to_end(&mut content).unwrap();
-            (entry.name().to_owned(), content)
-        })
-        .collect()
+    crate::serialize::unzip(&crate::serialize::download(fleet, id, version).await)
 }
 
 /// The attributes of each `##octopus[<name> …]` service message, base64-decoded.
