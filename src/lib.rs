@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod forge;
 pub mod octopus;
+pub mod origin;
 pub mod package;
 pub mod portable;
 pub mod secret;
