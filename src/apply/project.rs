@@ -445,6 +445,9 @@ fn check_version_control(package: &PortableProject, index: &SpaceIndex) -> Resul
     }
 }
 
+/// Writes of one process tried before giving up on a process that keeps changing underneath us.
+const PROCESS_WRITE_ATTEMPTS: u32 = 8;
+
 /// Writes, or in a plan only records.
 struct Writer<'a> {
     client: &'a OctopusClient,
@@ -525,7 +528,8 @@ impl Writer<'_> {
             return Ok(None);
         };
         let mut current = existing.clone();
-        for attempt in 1..=8 {
+        let mut last_conflict = None;
+        for attempt in 1..=PROCESS_WRITE_ATTEMPTS {
             let desired = desired_process(&current, portable, context);
             let step_outcomes = step_outcomes(owner, &current, &desired);
             if !step_outcomes.iter().any(|o| o.action.is_change()) {
@@ -558,11 +562,14 @@ impl Writer<'_> {
                     }
                     tracing::debug!(owner, "the process changed underneath us; rebuilding");
                     current = now;
+                    last_conflict = Some(error);
                 }
                 Err(error) => return Err(error),
             }
         }
-        Ok(Some(current))
+        // Someone else kept writing: the process is not what the package says, so this is a
+        // failure (a re-run converges once they stop), never a success.
+        Err(last_conflict.expect("every attempt that did not return was a conflict"))
     }
 }
 
@@ -879,14 +886,23 @@ async fn converge_version_control(
                 writer.space_id,
                 project.id.as_deref().unwrap_or_default()
             );
-            if let Err(error) = writer.client.post(&path, &body).await {
-                // A concurrent deploy may have converted it first: that is success.
+            // A POST is not retried blindly: after a failure the project is re-read, and a
+            // converted project (an earlier attempt that committed, or a concurrent deploy) is
+            // success; only a transient failure (5xx, 429, no answer) is tried again.
+            let policy = writer.client.retry_policy();
+            let mut attempt = 1;
+            while let Err(error) = writer.client.post(&path, &body).await {
                 let now = Api::<Project>::new(writer.client, Some(writer.space_id))
                     .get(project.id.as_deref().unwrap_or_default())
                     .await?;
-                if !now.is_config_as_code() {
+                if now.is_config_as_code() {
+                    break;
+                }
+                if !error.is_transient() || attempt >= policy.max_attempts {
                     return Err(error);
                 }
+                tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
+                attempt += 1;
             }
         }
         return Ok(Some(Outcome::new(

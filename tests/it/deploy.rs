@@ -751,3 +751,233 @@ async fn round_trip_of_a_config_as_code_project() {
         "equal apart from the repository, which is the fork"
     );
 }
+
+/// Two projects in one space with runbooks of the same names: the package of "Ops" (two runbooks
+/// of two steps each) deployed as "Team A" and "Team B".
+async fn two_projects_sharing_runbook_names() -> (Fleet, tempfile::TempDir) {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    octofleet_sandbox::seed_large_project(
+        &fleet.emulator,
+        "Spaces-1",
+        "Ops",
+        octofleet_sandbox::LargeProjectShape {
+            steps: 1,
+            variables: 0,
+            environments: 0,
+            runbooks: 2,
+            runbook_steps: 2,
+            library_variable_sets: 0,
+        },
+    );
+    let dir = extracted_package(&fleet, "Ops", false).await;
+    (fleet, dir)
+}
+
+/// Deploy the package as "Team A", then forget the requests: what follows must not touch it.
+async fn deploy_team_a(fleet: &Fleet, dir: &Path) -> Vec<String> {
+    let team_a = run_deploy(fleet, "deploy", dir, &["--exported-project-name", "Team A"]).await;
+    assert_eq!(team_a.code, 0, "{}", team_a.stderr);
+    // Team A's people edited their runbooks downstream: a deploy of Team B that adopted them
+    // would now have something to overwrite.
+    let space = america(fleet);
+    let runbooks = fleet.emulator.list(&space, "runbooks");
+    for runbook in &runbooks {
+        fleet.emulator.seed_process(
+            &space,
+            runbook["RunbookProcessId"].as_str().unwrap(),
+            json!([{"Name": "Team A's own step", "Actions": [{"Name": "Team A's own step", "ActionType": "Octopus.Script",
+                    "Properties": {"Octopus.Action.Script.ScriptBody": "echo A"}}]}]),
+        );
+    }
+    fleet.emulator.clear_requests();
+    runbooks
+        .iter()
+        .flat_map(|r| {
+            [
+                r["Id"].as_str().unwrap().to_owned(),
+                r["RunbookProcessId"].as_str().unwrap().to_owned(),
+            ]
+        })
+        .collect()
+}
+
+/// No write since `deploy_team_a` went to one of Team A's runbooks or their processes.
+fn assert_team_a_untouched(fleet: &Fleet, team_a_ids: &[String]) {
+    for write in fleet.emulator.writes() {
+        assert!(
+            !team_a_ids.iter().any(|id| write.path.contains(id.as_str())),
+            "Team B's deploy wrote into Team A: {} {}",
+            write.method,
+            write.path
+        );
+    }
+}
+
+/// Each project owns exactly its two runbooks, each with its own two-step process.
+fn assert_each_project_owns_its_runbooks(fleet: &Fleet, projects: &[&str]) {
+    let space = america(fleet);
+    let all_runbooks = fleet.emulator.list(&space, "runbooks");
+    for project in projects {
+        let id = fleet
+            .emulator
+            .list(&space, "projects")
+            .into_iter()
+            .find(|p| p["Name"] == *project)
+            .unwrap_or_else(|| panic!("{project} exists"))["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut owned: Vec<&Value> = all_runbooks
+            .iter()
+            .filter(|r| r["ProjectId"] == id.as_str())
+            .collect();
+        owned.sort_by_key(|r| r["Name"].as_str().unwrap().to_owned());
+        let names: Vec<&str> = owned.iter().map(|r| r["Name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Runbook 00", "Runbook 01"], "{project}'s runbooks");
+        for runbook in owned {
+            let process = fleet
+                .emulator
+                .get(
+                    &space,
+                    "runbookProcesses",
+                    runbook["RunbookProcessId"].as_str().unwrap(),
+                )
+                .unwrap();
+            let steps: Vec<&str> = process["Steps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["Name"].as_str().unwrap())
+                .collect();
+            let expected = if *project == "Team A" { 1 } else { 2 };
+            assert_eq!(
+                steps.len(),
+                expected,
+                "{project} / {}: its own process, and only its own, was written: {steps:?}",
+                runbook["Name"]
+            );
+        }
+    }
+    assert_eq!(all_runbooks.len(), 2 * projects.len(), "no duplicates");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_to_a_runbook_create_never_adopts_another_projects_runbook() {
+    let (fleet, dir) = two_projects_sharing_runbook_names().await;
+    let team_a_ids = deploy_team_a(&fleet, dir.path()).await;
+    // Team B's first runbook commits and the proxy answers 503; its second commits and the
+    // connection drops. Both must be found in Team B, never in Team A.
+    fleet
+        .emulator
+        .fail_after_commit("POST", "/runbooks", 1, 503);
+    fleet
+        .emulator
+        .drop_connection_after_commit("POST", "/runbooks", 1);
+    let team_b = run_deploy(
+        &fleet,
+        "deploy",
+        dir.path(),
+        &["--exported-project-name", "Team B"],
+    )
+    .await;
+    fleet.emulator.clear_faults();
+    assert_eq!(team_b.code, 0, "{}", team_b.stderr);
+    assert_team_a_untouched(&fleet, &team_a_ids);
+    assert_each_project_owns_its_runbooks(&fleet, &["Team A", "Team B"]);
+    // And a re-run finds nothing to do.
+    let plan = run_deploy(
+        &fleet,
+        "plan",
+        dir.path(),
+        &["--exported-project-name", "Team B"],
+    )
+    .await;
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_deploys_of_projects_sharing_runbook_names_stay_apart() {
+    let (fleet, dir) = two_projects_sharing_runbook_names().await;
+    let team_a_ids = deploy_team_a(&fleet, dir.path()).await;
+    // Three first deploys of Team B race: the losers' runbook creates are refused as duplicates
+    // and must find Team B's runbooks, not Team A's (which come first in the space's list).
+    fleet
+        .emulator
+        .set_latency(std::time::Duration::from_millis(10));
+    let (b1, b2, b3) = tokio::join!(
+        run_deploy(
+            &fleet,
+            "deploy",
+            dir.path(),
+            &["--exported-project-name", "Team B"]
+        ),
+        run_deploy(
+            &fleet,
+            "deploy",
+            dir.path(),
+            &["--exported-project-name", "Team B"]
+        ),
+        run_deploy(
+            &fleet,
+            "deploy",
+            dir.path(),
+            &["--exported-project-name", "Team B"]
+        ),
+    );
+    fleet.emulator.set_latency(std::time::Duration::ZERO);
+    for run in [&b1, &b2, &b3] {
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    assert_team_a_untouched(&fleet, &team_a_ids);
+    assert_each_project_owns_its_runbooks(&fleet, &["Team A", "Team B"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_as_code_convert_refused_503_then_429_is_tried_again() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    fleet.emulator.refuse("POST", "/git/convert", 1, 503);
+    fleet.emulator.refuse("POST", "/git/convert", 1, 429);
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let converts: Vec<u16> = fleet
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/git/convert"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(converts, [503, 429, 200]);
+    let project = fleet
+        .emulator
+        .list(&america(&fleet), "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    assert_eq!(project["PersistenceSettings"]["Url"], json!(fork));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_that_keeps_changing_underneath_fails_the_deploy() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    // Two concurrent edits: rebuilt on the re-read, and written.
+    fleet.emulator.edit_concurrently("/deploymentprocesses/", 2);
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Someone who never stops writing: the deploy gives up and says so.
+    let changed = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&changed).unwrap()).unwrap();
+    project["deployment_process"]["steps"][0]["name"] = json!("Renamed Step");
+    project["deployment_process"]["steps"][0]["actions"][0]["name"] = json!("Renamed Step");
+    std::fs::write(&changed, serde_json::to_string_pretty(&project).unwrap()).unwrap();
+    fleet
+        .emulator
+        .edit_concurrently("/deploymentprocesses/", 100);
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    fleet.emulator.clear_faults();
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("deploymentprocesses"), "{}", run.stderr);
+}

@@ -32,6 +32,19 @@ impl Fault {
     }
 }
 
+/// What a proxy answers in place of a committed write's real answer.
+pub fn lost_answer_reply(status: u16) -> Reply {
+    match StatusCode::from_u16(status) {
+        Ok(StatusCode::SERVICE_UNAVAILABLE) | Err(_) => unavailable(),
+        Ok(StatusCode::TOO_MANY_REQUESTS) => Fault::TooManyRequests.reply(),
+        Ok(status) => ApiError::with_status(
+            status,
+            "The upstream server did not answer in time. (fault injected by the Octopus emulator after the write committed)",
+        )
+        .into(),
+    }
+}
+
 pub fn unavailable() -> Reply {
     ApiError::with_status(
         StatusCode::SERVICE_UNAVAILABLE,
@@ -40,11 +53,24 @@ pub fn unavailable() -> Reply {
     .into()
 }
 
+/// How the answer to a committed write is lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostAnswer {
+    /// The connection closes with no answer (a crash or a network cut after the commit).
+    Drop,
+    /// An error status instead of the real answer: a load balancer or proxy in front of a real
+    /// server answers 502/503/504 when the backend was slow, though the backend committed.
+    /// (Real-server behaviour: Octopus's own HA docs put servers behind load balancers with
+    /// request timeouts; no source says a commit is rolled back when the proxy gives up.)
+    Status(u16),
+}
+
 #[derive(Debug)]
 struct DropRule {
     method: String,
     path_contains: String,
     remaining: usize,
+    lost: LostAnswer,
 }
 
 #[derive(Debug)]
@@ -54,6 +80,10 @@ pub struct Faults {
     drops: Vec<DropRule>,
     /// Committed writes still allowed; `None` = unlimited.
     write_budget: Option<usize>,
+    /// PUTs before which another writer commits to the same document first.
+    concurrent_edits: Vec<DropRule>,
+    /// Requests answered with an error status before anything is changed.
+    refusals: Vec<DropRule>,
 }
 
 impl Faults {
@@ -63,6 +93,8 @@ impl Faults {
             rng: StdRng::seed_from_u64(seed),
             drops: Vec::new(),
             write_budget: None,
+            concurrent_edits: Vec::new(),
+            refusals: Vec::new(),
         }
     }
 
@@ -85,27 +117,62 @@ impl Faults {
     }
 
     pub fn arm_drop(&mut self, method: &str, path_contains: &str, times: usize) {
+        self.arm_lost_answer(method, path_contains, times, LostAnswer::Drop);
+    }
+
+    /// The next `times` committed writes matching `method` and `path_contains` lose their answer.
+    pub fn arm_lost_answer(
+        &mut self,
+        method: &str,
+        path_contains: &str,
+        times: usize,
+        lost: LostAnswer,
+    ) {
         self.drops.push(DropRule {
             method: method.to_ascii_uppercase(),
             path_contains: path_contains.to_ascii_lowercase(),
             remaining: times,
+            lost,
         });
     }
 
-    /// Whether this committed write must lose its response; uses up one shot of the rule.
-    pub fn take_drop(&mut self, method: &str, path: &str) -> bool {
-        let path = path.to_ascii_lowercase();
-        let rule = self.drops.iter_mut().find(|r| {
-            r.remaining > 0
-                && r.method.eq_ignore_ascii_case(method)
-                && path.contains(&r.path_contains)
+    /// How this committed write loses its response, if it must; uses up one shot of the rule.
+    pub fn take_drop(&mut self, method: &str, path: &str) -> Option<LostAnswer> {
+        take_shot(&mut self.drops, method, path)
+    }
+
+    /// The next `times` PUTs whose path contains `path_contains` are each preceded by another
+    /// writer's commit to the same document, so they carry a stale `Version`.
+    pub fn arm_concurrent_edit(&mut self, path_contains: &str, times: usize) {
+        self.concurrent_edits.push(DropRule {
+            method: "PUT".into(),
+            path_contains: path_contains.to_ascii_lowercase(),
+            remaining: times,
+            lost: LostAnswer::Drop,
         });
-        match rule {
-            Some(rule) => {
-                rule.remaining -= 1;
-                true
-            }
-            None => false,
+    }
+
+    /// Whether another writer commits before this request; uses up one shot of the rule.
+    pub fn take_concurrent_edit(&mut self, method: &str, path: &str) -> bool {
+        take_shot(&mut self.concurrent_edits, method, path).is_some()
+    }
+
+    /// The next `times` requests matching `method` and `path_contains` are answered `status`
+    /// before anything is changed (a server that is briefly unavailable).
+    pub fn arm_refusal(&mut self, method: &str, path_contains: &str, times: usize, status: u16) {
+        self.refusals.push(DropRule {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_ascii_lowercase(),
+            remaining: times,
+            lost: LostAnswer::Status(status),
+        });
+    }
+
+    /// The refusal for this request, if one is armed; uses up one shot of the rule.
+    pub fn take_refusal(&mut self, method: &str, path: &str) -> Option<Reply> {
+        match take_shot(&mut self.refusals, method, path)? {
+            LostAnswer::Status(status) => Some(lost_answer_reply(status)),
+            LostAnswer::Drop => None,
         }
     }
 
@@ -127,5 +194,17 @@ impl Faults {
         self.rate = 0.0;
         self.drops.clear();
         self.write_budget = None;
+        self.concurrent_edits.clear();
+        self.refusals.clear();
     }
+}
+
+/// The first rule with shots left that matches the request, with one shot used up.
+fn take_shot(rules: &mut [DropRule], method: &str, path: &str) -> Option<LostAnswer> {
+    let path = path.to_ascii_lowercase();
+    let rule = rules.iter_mut().find(|r| {
+        r.remaining > 0 && r.method.eq_ignore_ascii_case(method) && path.contains(&r.path_contains)
+    })?;
+    rule.remaining -= 1;
+    Some(rule.lost)
 }

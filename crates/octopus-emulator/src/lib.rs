@@ -189,6 +189,33 @@ impl Emulator {
             .arm_drop(method, path_contains, times);
     }
 
+    /// The next `times` requests matching `method` and `path_contains` are answered `status`
+    /// (e.g. 503, 429) without anything being changed.
+    pub fn refuse(&self, method: &str, path_contains: &str, times: usize, status: u16) {
+        self.shared()
+            .faults()
+            .arm_refusal(method, path_contains, times, status);
+    }
+
+    /// The next `times` PUTs whose path contains `path_contains` (a process route) find that
+    /// another writer committed to the process just before them.
+    pub fn edit_concurrently(&self, path_contains: &str, times: usize) {
+        self.shared()
+            .faults()
+            .arm_concurrent_edit(path_contains, times);
+    }
+
+    /// The next `times` matching writes commit, then are answered `status` (e.g. 503 from a
+    /// proxy) instead of their real answer.
+    pub fn fail_after_commit(&self, method: &str, path_contains: &str, times: usize, status: u16) {
+        self.shared().faults().arm_lost_answer(
+            method,
+            path_contains,
+            times,
+            faults::LostAnswer::Status(status),
+        );
+    }
+
     /// After `n` more committed writes, every write is answered 503 without committing.
     pub fn fail_writes_after(&self, n: usize) {
         self.shared().faults().fail_writes_after(n);

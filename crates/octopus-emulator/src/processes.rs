@@ -51,6 +51,18 @@ pub fn position(space: &SpaceStore, id: &str) -> Option<usize> {
     crate::documents::position_by_id(&space.processes, id)
 }
 
+/// Another writer's commit to process `id` (in whichever space holds it): its `Version` moves on,
+/// so a PUT that read the process before carries a stale one and is refused.
+pub fn bump_version(state: &mut crate::state::State, id: &str) {
+    for space in &mut state.spaces {
+        if let Some(at) = position(space, id) {
+            let doc = &mut space.processes[at];
+            let version = doc.get("Version").and_then(Value::as_i64).unwrap_or(0) + 1;
+            doc["Version"] = json!(version);
+        }
+    }
+}
+
 pub fn is_runbook_process(doc: &Value) -> bool {
     doc.get("RunbookId").is_some()
 }

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 
-use crate::faults::{self, Faults};
+use crate::faults::{self, Faults, LostAnswer};
 use crate::paging::Query;
 use crate::reply::{ApiError, Reply, ReplyBody};
 use crate::routes::{self, Call};
@@ -197,6 +197,11 @@ async fn handle(
     let body = axum::body::to_bytes(Body::new(body), BODY_LIMIT)
         .await
         .unwrap_or_default();
+    let refusal = shared.faults().take_refusal(parts.method.as_str(), &path);
+    if let Some(reply) = refusal {
+        shared.log().push(record(reply.status));
+        return to_response(reply);
+    }
     let fault = shared.faults().draw();
     if let Some(fault) = fault {
         let reply = fault.reply();
@@ -204,24 +209,39 @@ async fn handle(
         return to_response(reply);
     }
 
+    if shared
+        .faults()
+        .take_concurrent_edit(parts.method.as_str(), &path)
+    {
+        if let Some(id) = segments.last() {
+            crate::processes::bump_version(&mut shared.state(), id);
+        }
+    }
     let query = Query::parse(&raw_query);
     let reply = answer(&shared, &parts, segments, query, body).await;
     let committed = !is_read(&parts.method) && reply.status.as_u16() < 400;
-    let dropped = committed && {
+    let lost = if committed {
         let mut faults = shared.faults();
         faults.count_write();
         faults.take_drop(parts.method.as_str(), &path)
+    } else {
+        None
     };
     if committed {
         shared.save();
     }
+    // The log keeps what the write did (it committed), whatever the client is told.
     shared.log().push(record(reply.status));
-    if dropped {
-        kill.notify_one();
-        // Never answer: the connection task drops the connection (and this future) instead.
-        std::future::pending::<()>().await;
+    match lost {
+        Some(LostAnswer::Drop) => {
+            kill.notify_one();
+            // Never answer: the connection task drops the connection (and this future) instead.
+            std::future::pending::<()>().await;
+            unreachable!("a pending future never completes")
+        }
+        Some(LostAnswer::Status(status)) => to_response(faults::lost_answer_reply(status)),
+        None => to_response(reply),
     }
-    to_response(reply)
 }
 
 /// Auth, the write budget, then the API routes.

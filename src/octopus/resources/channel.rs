@@ -52,4 +52,4 @@ pub struct ChannelActionPackage {
     pub package_reference: Option<String>,
 }
 
-space_resource!(Channel, "channel", "channels");
+space_resource!(Channel, "channel", "channels", owned_by_project);

@@ -5,8 +5,19 @@
 //! to 2026 omit or null different fields.
 
 /// `impl Resource` for a space-scoped model with `id: Option<String>` and `name: String`.
+/// With `owned_by_project`, the model's `project_id` is its owner (names unique per project).
 macro_rules! space_resource {
     ($ty:ty, $kind:literal, $collection:literal) => {
+        space_resource!($ty, $kind, $collection, {});
+    };
+    ($ty:ty, $kind:literal, $collection:literal, owned_by_project) => {
+        space_resource!($ty, $kind, $collection, {
+            fn owner_project(&self) -> Option<&str> {
+                self.project_id.as_deref()
+            }
+        });
+    };
+    ($ty:ty, $kind:literal, $collection:literal, { $($owner:tt)* }) => {
         impl super::Resource for $ty {
             const KIND: &'static str = $kind;
             const COLLECTION: &'static str = $collection;
@@ -17,6 +28,7 @@ macro_rules! space_resource {
             fn name(&self) -> &str {
                 &self.name
             }
+            $($owner)*
         }
     };
 }
@@ -100,6 +112,13 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static
 
     fn id(&self) -> Option<&str>;
     fn name(&self) -> &str;
+
+    /// The project that owns it, for resources whose names are unique only within a project
+    /// (runbooks, channels). A re-read after an ambiguous create must stay inside the owner, or
+    /// another project's runbook of the same name would be adopted and overwritten.
+    fn owner_project(&self) -> Option<&str> {
+        None
+    }
 }
 
 /// The collection of `T` in one space (or the system collection for spaces and teams).
@@ -166,9 +185,35 @@ impl<T: Resource> Api<T> {
         Ok(items.into_iter().find(|item| item.name() == name))
     }
 
+    /// The item a create of `resource` may have made: same name and, for project-owned
+    /// resources, the same project, read through the project's own collection
+    /// (`/api/{space}/projects/{id}/runbooks`, `/channels`; reference/octopus-api.md §2.13–2.14)
+    /// and checked again here, since a server that ignored the scope must not hand us another
+    /// project's item.
+    pub async fn find_same(&self, resource: &T) -> Result<Option<T>, OctopusError> {
+        let Some(owner) = resource.owner_project() else {
+            return self.find_by_name(resource.name()).await;
+        };
+        let space = self.space_id.as_deref().ok_or_else(|| {
+            OctopusError::Url(format!("a {} needs a space to be looked up in", T::KIND))
+        })?;
+        let request = ApiRequest::get(format!(
+            "api/{space}/projects/{}/{}",
+            encode_segment(owner),
+            T::COLLECTION
+        ))
+        .query("skip", 0)
+        .query("take", 1000)
+        .query("partialName", resource.name());
+        let items: Vec<T> = self.client.list_all(request).await?;
+        Ok(items
+            .into_iter()
+            .find(|item| item.name() == resource.name() && item.owner_project() == Some(owner)))
+    }
+
     /// POST a new resource. A POST is never repeated blindly: after an ambiguous failure (the
-    /// connection dropped, a 5xx, a 429) or a 400 such as "name already exists", the collection is
-    /// re-read by name, and an item found there is the result.
+    /// connection dropped, a 5xx, a 429) or a 400 such as "name already exists", the owner's
+    /// collection is re-read by name ([`Api::find_same`]), and an item found there is the result.
     pub async fn create(&self, resource: &T) -> Result<T, OctopusError> {
         let policy = self.client.retry_policy();
         let mut attempt = 1;
@@ -193,7 +238,7 @@ impl<T: Resource> Api<T> {
             if !(ambiguous || rejected) {
                 return Err(error);
             }
-            if let Some(existing) = self.find_by_name(resource.name()).await? {
+            if let Some(existing) = self.find_same(resource).await? {
                 tracing::debug!(
                     kind = T::KIND,
                     name = resource.name(),

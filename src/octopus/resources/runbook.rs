@@ -49,7 +49,7 @@ pub struct RunRetentionPolicy {
     pub extra: Extra,
 }
 
-space_resource!(Runbook, "runbook", "runbooks");
+space_resource!(Runbook, "runbook", "runbooks", owned_by_project);
 
 /// The processes of database runbooks, in one request (`runbookProcesses?ids=`) whatever their number.
 pub async fn processes_by_ids(
