@@ -166,7 +166,7 @@ pub fn is_placeholder(value: &str) -> bool {
 pub fn optional(value: Option<String>, input: Input) -> Option<String> {
     match value {
         Some(value) if is_placeholder(&value) => {
-            tracing::warn!("{input} is `{value}`, an Octopus variable reference that was never substituted; treating it as unset");
+            tracing::warn!("{input} is {value_shown}, an Octopus variable reference that was never substituted; treating it as unset", value_shown = quoted(&value));
             None
         }
         other => other,
@@ -178,7 +178,7 @@ fn required(value: Option<String>, input: Input, problems: &mut Problems) -> Opt
         Some(value) if is_placeholder(&value) => {
             problems.add(
                 input,
-                format!("`{value}` is an Octopus variable reference that was never substituted: define that variable for this step (tenant, environment or scope) or pass --{}", input.flag),
+                format!("{value_shown} is an Octopus variable reference that was never substituted: define that variable for this step (tenant, environment or scope) or pass --{}", input.flag, value_shown = quoted(&value)),
             );
             None
         }
@@ -198,19 +198,46 @@ fn required(value: Option<String>, input: Input, problems: &mut Problems) -> Opt
 
 fn parse_url(value: Option<String>, input: Input, problems: &mut Problems) -> Option<Url> {
     let value = required(value, input, problems)?;
+    // Never echo the value as given: it may carry a password.
+    let shown = quoted(&crate::origin::display_text(&value));
     match Url::parse(&value) {
+        Ok(url) if crate::origin::has_userinfo(&url) => {
+            problems.add(input, format!("{shown} has a user name or password in it, which would be sent and shown wherever the URL goes: give the server's address alone; the API key is the credential"));
+            None
+        }
         Ok(url) if (url.scheme() == "http" || url.scheme() == "https") && url.host().is_some() => {
             Some(url)
         }
         Ok(_) => {
-            problems.add(input, format!("`{value}` is not an http(s) URL: use the server's address, e.g. https://octopus.example.com/"));
+            problems.add(input, format!("{shown} is not an http(s) URL: use the server's address, e.g. https://octopus.example.com/"));
             None
         }
         Err(error) => {
-            problems.add(input, format!("`{value}` is not a valid URL ({error}): use the server's address, e.g. https://octopus.example.com/"));
+            problems.add(input, format!("{shown} is not a valid URL ({error}): use the server's address, e.g. https://octopus.example.com/"));
             None
         }
     }
+}
+
+/// Longest part of an input's value repeated in an error.
+const SHOWN_VALUE_LIMIT: usize = 120;
+
+/// A value for an error message: in backticks, cut to a readable length (a 1 MiB value must
+/// not become a 1 MiB message), with control characters escaped so it cannot forge log lines.
+pub fn quoted(value: &str) -> String {
+    let mut shown: String = value
+        .chars()
+        .take(SHOWN_VALUE_LIMIT)
+        .flat_map(char::escape_debug)
+        .collect();
+    let total = value.chars().count();
+    if total > SHOWN_VALUE_LIMIT {
+        shown.push_str(&format!(
+            "… ({} more characters)",
+            total - SHOWN_VALUE_LIMIT
+        ));
+    }
+    format!("`{shown}`")
 }
 
 /// Octopus API keys are `API-` followed by upper-case letters and digits; the Go client (and so the
@@ -356,7 +383,10 @@ fn parse_bool(value: Option<String>, input: Input, problems: &mut Problems) -> b
         Some(other) => {
             problems.add(
                 input,
-                format!("`{other}` is not a yes/no value: use True or False"),
+                format!(
+                    "{other_shown} is not a yes/no value: use True or False",
+                    other_shown = quoted(&other)
+                ),
             );
             false
         }
@@ -401,7 +431,10 @@ fn parse_regex(
                 .to_owned();
             problems.add(
                 input,
-                format!("`{pattern}` is not a valid regular expression ({reason})"),
+                format!(
+                    "{pattern_shown} is not a valid regular expression ({reason})",
+                    pattern_shown = quoted(&pattern)
+                ),
             );
             None
         }
@@ -423,6 +456,64 @@ const TERRAFORM_BACKENDS: &[&str] = &[
     "remote",
     "s3",
 ];
+
+/// A package ID as the built-in feed takes it: it becomes a path segment of feed requests, so
+/// nothing else may pass (`../users/me` must not turn a download into another request).
+fn parse_package_id(value: Option<String>, problems: &mut Problems) -> Option<String> {
+    let id = value?;
+    let valid = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !id.contains("..")
+        && id.len() <= 100;
+    if valid {
+        Some(id)
+    } else {
+        problems.add(PACKAGE_ID, format!("{} is not a package ID: use letters, digits, `.`, `-` and `_`, starting with a letter or digit", quoted(&id)));
+        None
+    }
+}
+
+/// A package version (SemVer or Octopus's dotted numbers), also a path segment of feed requests.
+fn parse_package_version(value: Option<String>, problems: &mut Problems) -> Option<String> {
+    let version = value?;
+    let valid = version.starts_with(|c: char| c.is_ascii_digit())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+        && !version.contains("..")
+        && version.len() <= 100;
+    if valid {
+        Some(version)
+    } else {
+        problems.add(
+            PACKAGE_VERSION,
+            format!(
+                "{} is not a package version: use a version such as 1.2.3 or 2026.11.26.120000",
+                quoted(&version)
+            ),
+        );
+        None
+    }
+}
+
+/// A name (project, tenant, space): control characters are refused, since a name is printed in
+/// logs and service messages, where a newline would forge a line of its own.
+fn parse_name(value: Option<String>, input: Input, problems: &mut Problems) -> Option<String> {
+    let name = value?;
+    if name.chars().any(char::is_control) {
+        problems.add(
+            input,
+            format!(
+                "{} has a control character (a line break or tab) in it: give the name on one line",
+                quoted(&name)
+            ),
+        );
+        return None;
+    }
+    Some(name)
+}
 
 /// Validated settings for `serialize`.
 #[derive(Debug, Clone)]
@@ -463,8 +554,12 @@ impl SerializeConfig {
             &source_args.space_id,
             &mut problems,
         );
-        let project_name = required(
-            raw(&args.project_name, PROJECT_NAME),
+        let project_name = parse_name(
+            required(
+                raw(&args.project_name, PROJECT_NAME),
+                PROJECT_NAME,
+                &mut problems,
+            ),
             PROJECT_NAME,
             &mut problems,
         );
@@ -541,33 +636,21 @@ impl SerializeConfig {
                 problems.add(
                     TERRAFORM_BACKEND,
                     format!(
-                        "`{backend}` is not a Terraform backend: use one of {}",
-                        TERRAFORM_BACKENDS.join(", ")
+                        "{backend_shown} is not a Terraform backend: use one of {}",
+                        TERRAFORM_BACKENDS.join(", "),
+                        backend_shown = quoted(backend)
                     ),
                 );
             }
         }
-        let package_id = optional(raw(&args.package_id, PACKAGE_ID), PACKAGE_ID);
-        if let Some(id) = &package_id {
-            let valid = id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-                && id.starts_with(|c: char| c.is_ascii_alphanumeric());
-            if !valid || id.len() > 100 {
-                problems.add(PACKAGE_ID, format!("`{id}` is not a package ID: use letters, digits, `.`, `-` and `_`, starting with a letter or digit"));
-            }
-        }
-        let package_version =
-            optional(raw(&args.package_version, PACKAGE_VERSION), PACKAGE_VERSION);
-        if let Some(version) = &package_version {
-            let valid = version.starts_with(|c: char| c.is_ascii_digit())
-                && version
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
-            if !valid {
-                problems.add(PACKAGE_VERSION, format!("`{version}` is not a package version: use a version such as 1.2.3 or 2026.11.26.120000"));
-            }
-        }
+        let package_id = parse_package_id(
+            optional(raw(&args.package_id, PACKAGE_ID), PACKAGE_ID),
+            &mut problems,
+        );
+        let package_version = parse_package_version(
+            optional(raw(&args.package_version, PACKAGE_VERSION), PACKAGE_VERSION),
+            &mut problems,
+        );
         let overwrite_mode = match optional(
             raw(&args.overwrite_mode, OVERWRITE_MODE),
             OVERWRITE_MODE,
@@ -576,7 +659,7 @@ impl SerializeConfig {
             Some(mode) => match crate::package::OverwriteMode::parse(&mode) {
                 Some(mode) => mode,
                 None => {
-                    problems.add(OVERWRITE_MODE, format!("`{mode}` is not an overwrite mode: use FailIfExists, OverwriteExisting or IgnoreIfExists"));
+                    problems.add(OVERWRITE_MODE, format!("{mode_shown} is not an overwrite mode: use FailIfExists, OverwriteExisting or IgnoreIfExists", mode_shown = quoted(&mode)));
                     crate::package::OverwriteMode::default()
                 }
             },
@@ -637,10 +720,14 @@ impl CreateSpaceConfig {
             Some(name) => (SPACE_NAME, Some(name)),
             None => (TENANT_NAME, raw(&args.tenant_name, TENANT_NAME)),
         };
-        let space_name = required(name, name_input, &mut problems);
+        let space_name = parse_name(
+            required(name, name_input, &mut problems),
+            name_input,
+            &mut problems,
+        );
         if let Some(name) = &space_name {
             if name.chars().count() > SPACE_NAME_LIMIT {
-                problems.add(name_input, format!("`{name}` is longer than Octopus allows for a space name ({SPACE_NAME_LIMIT} characters): pass a shorter --space-name"));
+                problems.add(name_input, format!("{name_shown} is longer than Octopus allows for a space name ({SPACE_NAME_LIMIT} characters): pass a shorter --space-name", name_shown = quoted(name)));
             }
         }
 
@@ -994,13 +1081,26 @@ impl DeployConfig {
             raw(&args.managed_space_id, MANAGED_SPACE_ID),
             MANAGED_SPACE_ID,
         );
-        let id = given_id
-            .clone()
-            .filter(|id| crate::octopus::resources::is_space_id(id));
-        let tenant_name = optional(raw(&args.tenant_name, TENANT_NAME), TENANT_NAME);
-        if let (Some(placeholder), None) = (&given_id, &id) {
-            tracing::info!("{MANAGED_SPACE_ID} is `{placeholder}`, not a space ID yet: finding the space by the tenant's name");
-        }
+        // Only "not known yet" falls back to the tenant's name (blank and `#{…}` are already
+        // `None`; the article's tenants start with `TBD`); anything else that is not a space ID
+        // is a typo that must not silently pick a space by name.
+        let id = match given_id {
+            Some(id) if crate::octopus::resources::is_space_id(&id) => Some(id),
+            Some(placeholder) if placeholder.eq_ignore_ascii_case("TBD") => {
+                tracing::info!("{MANAGED_SPACE_ID} is `TBD`, not a space ID yet: finding the space by the tenant's name");
+                None
+            }
+            Some(other) => {
+                problems.add(MANAGED_SPACE_ID, format!("{} is not a space ID: give the tenant's space ID (Spaces-N, which create-space writes), or leave it `TBD` to find the space by the tenant's name", quoted(&other)));
+                None
+            }
+            None => None,
+        };
+        let tenant_name = parse_name(
+            optional(raw(&args.tenant_name, TENANT_NAME), TENANT_NAME),
+            TENANT_NAME,
+            &mut problems,
+        );
         let space = match (id, tenant_name) {
             (None, None) => {
                 problems.add(
@@ -1046,14 +1146,26 @@ impl DeployConfig {
                     &source_args.space_id,
                     &mut problems,
                 );
-                let package_id =
-                    optional(raw(&args.package_id, PACKAGE_ID), PACKAGE_ID).or_else(|| {
-                        optional(raw(&args.project_name, PROJECT_NAME), PROJECT_NAME)
-                            .map(|name| crate::package::package_id_for(&name))
-                    });
-                if package_id.is_none() {
-                    problems.add(PACKAGE_ID, format!("missing: give the package ID, {} to derive it, or {} for an extracted package", PROJECT_NAME.octopus, PACKAGE_DIR.octopus));
-                }
+                let given_id = optional(raw(&args.package_id, PACKAGE_ID), PACKAGE_ID);
+                let package_id = match given_id {
+                    Some(id) => parse_package_id(Some(id), &mut problems),
+                    None => {
+                        let derived = parse_name(
+                            optional(raw(&args.project_name, PROJECT_NAME), PROJECT_NAME),
+                            PROJECT_NAME,
+                            &mut problems,
+                        )
+                        .map(|name| crate::package::package_id_for(&name));
+                        if derived.is_none() {
+                            problems.add(PACKAGE_ID, format!("missing: give the package ID, {} to derive it, or {} for an extracted package", PROJECT_NAME.octopus, PACKAGE_DIR.octopus));
+                        }
+                        derived
+                    }
+                };
+                let version = parse_package_version(
+                    optional(raw(&args.package_version, PACKAGE_VERSION), PACKAGE_VERSION),
+                    &mut problems,
+                );
                 match (url, api_key, feed_space, package_id) {
                     (Some(url), Some(api_key), Some(space), Some(package_id)) => {
                         Some(PackageSource::Feed {
@@ -1064,22 +1176,27 @@ impl DeployConfig {
                             },
                             space,
                             package_id,
-                            version: optional(
-                                raw(&args.package_version, PACKAGE_VERSION),
-                                PACKAGE_VERSION,
-                            ),
+                            version,
                         })
                     }
                     _ => None,
                 }
             }
         };
-        let git_url = optional(raw(&args.git_url, GIT_URL), GIT_URL);
-        if let Some(url) = &git_url {
-            if Url::parse(url).is_err() {
-                problems.add(GIT_URL, format!("`{url}` is not a URL: give the repository's clone URL (the fork step's RepositoryUrl output)"));
+        let git_url = optional(raw(&args.git_url, GIT_URL), GIT_URL).filter(|text| {
+            let shown = quoted(&crate::origin::display_text(text));
+            match Url::parse(text) {
+                Ok(url) if crate::origin::has_userinfo(&url) => {
+                    problems.add(GIT_URL, format!("{shown} has a user name or password in it, which Octopus would store and show in the project's settings: give the clone URL alone; the credential is the space's git credential"));
+                    false
+                }
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => true,
+                _ => {
+                    problems.add(GIT_URL, format!("{shown} is not an http(s) clone URL: give the repository's clone URL (the fork step's RepositoryUrl output)"));
+                    false
+                }
             }
-        }
+        });
         let overwrite_variables = parse_bool(
             optional(
                 raw(&args.overwrite_variables, OVERWRITE_VARIABLES),
@@ -1094,9 +1211,13 @@ impl DeployConfig {
                 DRY_RUN,
                 &mut problems,
             );
-        let project_name = optional(
-            raw(&args.exported_project_name, EXPORTED_PROJECT_NAME),
+        let project_name = parse_name(
+            optional(
+                raw(&args.exported_project_name, EXPORTED_PROJECT_NAME),
+                EXPORTED_PROJECT_NAME,
+            ),
             EXPORTED_PROJECT_NAME,
+            &mut problems,
         );
         problems.finish(|| DeployConfig {
             target: target.expect("no problems means a target"),

@@ -13,6 +13,10 @@ pub enum OutcomeAction {
     /// Differs from the package, and the downstream value was kept (variables, by default).
     KeptDownstream(Vec<String>),
     Removed,
+    /// A secret sent again because it was asked for (`--overwrite-variables`): Octopus never
+    /// returns secret values, so whether this changes anything cannot be known. Not a change
+    /// for a plan's exit code (or a plan of a converged space would never be clean).
+    SecretResent,
 }
 
 impl OutcomeAction {
@@ -22,6 +26,11 @@ impl OutcomeAction {
             self,
             OutcomeAction::Created | OutcomeAction::Updated(_) | OutcomeAction::Removed
         )
+    }
+
+    /// Something must be sent: a change, or a secret that cannot be compared.
+    pub fn needs_write(&self) -> bool {
+        self.is_change() || *self == OutcomeAction::SecretResent
     }
 }
 
@@ -64,6 +73,10 @@ impl Outcome {
                     fields.join(", ")
                 )
             }
+            OutcomeAction::SecretResent => format!(
+                "? resend {} `{}` (a secret: Octopus never returns its value, so it cannot be compared)",
+                self.kind, self.name
+            ),
         }
     }
 }
@@ -92,6 +105,11 @@ impl fmt::Display for Outcome {
                 )
             }
             OutcomeAction::Removed => write!(f, "removed   {} `{}`", self.kind, self.name),
+            OutcomeAction::SecretResent => write!(
+                f,
+                "resent    {} `{}` (secret value, not comparable)",
+                self.kind, self.name
+            ),
         }
     }
 }
@@ -105,6 +123,8 @@ pub struct Summary {
     pub kept: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub removed: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub secrets_resent: usize,
 }
 
 fn is_zero(count: &usize) -> bool {
@@ -121,6 +141,7 @@ impl Summary {
                 OutcomeAction::Unchanged => summary.unchanged += 1,
                 OutcomeAction::KeptDownstream(_) => summary.kept += 1,
                 OutcomeAction::Removed => summary.removed += 1,
+                OutcomeAction::SecretResent => summary.secrets_resent += 1,
             }
         }
         summary
@@ -139,6 +160,9 @@ impl fmt::Display for Summary {
         }
         if self.removed > 0 {
             write!(f, ", {} removed", self.removed)?;
+        }
+        if self.secrets_resent > 0 {
+            write!(f, ", {} secrets resent", self.secrets_resent)?;
         }
         Ok(())
     }

@@ -1392,7 +1392,7 @@ async fn converge_variables(
                     scopes,
                     options.overwrite_variables,
                 );
-                outcomes.iter().any(|o| o.action.is_change())
+                outcomes.iter().any(|o| o.action.needs_write())
             },
         )
         .await?;
@@ -1498,7 +1498,7 @@ fn apply_variables(
                 let action = match (overwrite, secret, action) {
                     (true, Some(secret), OutcomeAction::Unchanged) => {
                         existing.value = Some(secret.expose().to_owned());
-                        OutcomeAction::Updated(vec!["Value".into()])
+                        OutcomeAction::SecretResent
                     }
                     (true, Some(secret), OutcomeAction::Updated(fields)) => {
                         existing.value = Some(secret.expose().to_owned());

@@ -753,7 +753,10 @@ async fn converge_library_variable_set(
         }
         // A library variable set is never "kept" or "removed"; only its variables changed.
         (
-            OutcomeAction::Unchanged | OutcomeAction::KeptDownstream(_) | OutcomeAction::Removed,
+            OutcomeAction::Unchanged
+            | OutcomeAction::KeptDownstream(_)
+            | OutcomeAction::Removed
+            | OutcomeAction::SecretResent,
             VariableSetWrite::Updated,
         ) => Outcome::new(
             outcome.kind,

@@ -359,6 +359,17 @@ async fn downstream_variable_edits_are_kept_unless_overwritten() {
             .as_deref(),
         Some(SEEDED_SECRETS[0])
     );
+    // Converged: a plan with --overwrite-variables says the secret cannot be compared, and
+    // that is not a change (it used to report `~ update … (Value)` and exit 3 forever).
+    let plan = run_deploy(&fleet, "plan", dir.path(), &["--overwrite-variables"]).await;
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+    let all = plan.all_output();
+    assert!(
+        all.contains("? resend variable `Database[Development].Password [Development]`")
+            && all.contains("cannot be compared"),
+        "{all}"
+    );
+    assert!(!all.contains("~ update"), "{all}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

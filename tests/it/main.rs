@@ -7,6 +7,7 @@ mod deploy;
 mod faults;
 mod fork;
 mod harness;
+mod hostile_input;
 mod image;
 mod payloads;
 mod serialize;
