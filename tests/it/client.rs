@@ -462,3 +462,23 @@ async fn an_unusable_os_trust_store_does_not_fail_startup() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_response_is_refused_before_it_is_read() {
+    // Announces 100 MB and sends none of it: the announced length alone is refused.
+    let server = TinyServer::start(|_| {
+        Some("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n".to_owned())
+    })
+    .await;
+    let error = client(&server.url, API_KEY)
+        .get::<serde_json::Value>("api/spaces")
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("GET api/spaces: the response is larger than 64 MiB"),
+        "{error}"
+    );
+    assert_eq!(server.heads().len(), 1, "not retried");
+}
