@@ -24,6 +24,15 @@ pub struct Cli {
     /// Log filter for stderr (`info`, `debug`, `octofleet=debug`, ...).
     #[arg(long, global = true, default_value = "info", env = "OCTOFLEET_LOG")]
     pub log: String,
+
+    /// Most time the whole action may take: seconds or a number with s, m or h (90, 90s, 10m; default 10m). [Octopus: Octofleet.Timeout]
+    #[arg(
+        long = "timeout",
+        global = true,
+        env = "OCTOFLEET_TIMEOUT",
+        value_name = "DURATION"
+    )]
+    pub timeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -70,6 +70,47 @@ inputs! {
     EXPORTED_PROJECT_NAME = "Exported.Project.Name", "EXPORTED_PROJECT_NAME", "exported-project-name";
     FORK_ALL_BRANCHES = "Octofleet.Fork.AllBranches", "OCTOFLEET_FORK_ALLBRANCHES", "all-branches";
     FORK_FORCE = "Octofleet.Fork.Force", "OCTOFLEET_FORK_FORCE", "force";
+    TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
+}
+
+/// Octofleet.Timeout when unset: generous for a large space on a slow server, yet a hung server
+/// fails the step instead of holding the worker.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The whole action's deadline (Octofleet.Timeout): `90`, `90s`, `10m` or `1h`, more than zero.
+pub fn parse_timeout(value: &Option<String>) -> Result<std::time::Duration, ConfigError> {
+    let mut problems = Problems::default();
+    let mut timeout = DEFAULT_TIMEOUT;
+    if let Some(text) = optional(raw(value, TIMEOUT), TIMEOUT) {
+        let (number, unit) = text.split_at(
+            text.find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(text.len()),
+        );
+        let unit_seconds = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "s" => Some(1),
+            "m" => Some(60),
+            "h" => Some(3600),
+            _ => None,
+        };
+        // Up to a week: beyond that it is a typo, and tokio's timer has a ceiling anyway.
+        let seconds = number
+            .parse::<u64>()
+            .ok()
+            .zip(unit_seconds)
+            .and_then(|(number, unit)| number.checked_mul(unit))
+            .filter(|seconds| (1..=7 * 24 * 3600).contains(seconds));
+        match seconds {
+            Some(seconds) => timeout = std::time::Duration::from_secs(seconds),
+            None => problems.add(
+                TIMEOUT,
+                format!(
+                    "`{}` is not a duration of at most a week: give seconds or a number with s, m or h, more than zero (90, 90s, 10m, 1h)",
+                    crate::octopus::error::truncate(&text, 40)
+                ),
+            ),
+        }
+    }
+    problems.finish(|| timeout)
 }
 
 impl Input {
@@ -1250,7 +1291,8 @@ mod tests {
     fn clap_arguments_match_the_input_table() {
         let command = Cli::command();
         let mut seen = Vec::new();
-        for subcommand in command.get_subcommands() {
+        // Global arguments (Octofleet.Timeout) live on the top-level command.
+        for subcommand in std::iter::once(&command).chain(command.get_subcommands()) {
             for argument in subcommand.get_arguments() {
                 let (Some(env), Some(long)) = (argument.get_env(), argument.get_long()) else {
                     continue;
@@ -1274,6 +1316,35 @@ mod tests {
         }
         for input in ALL_INPUTS {
             assert!(seen.contains(&input.octopus), "{input} has no flag");
+        }
+    }
+
+    #[test]
+    fn timeouts_take_seconds_or_a_unit() {
+        use std::time::Duration;
+        let parse = |text: &str| parse_timeout(&Some(text.to_owned()));
+        assert_eq!(parse("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(
+            parse("#{Octofleet.Timeout}").unwrap(),
+            DEFAULT_TIMEOUT,
+            "an undefined variable falls back to the default"
+        );
+        for bad in [
+            "0",
+            "-5",
+            "ten",
+            "10x",
+            "1.5m",
+            "99999999999999999999",
+            "8d",
+            "200h",
+        ] {
+            let error = parse(bad).unwrap_err();
+            assert_eq!(error.problems.len(), 1, "{bad}");
+            assert!(error.to_string().contains("Octofleet.Timeout"), "{error}");
         }
     }
 

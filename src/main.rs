@@ -3,9 +3,13 @@
 use clap::Parser;
 use octofleet::actions::{self, create_space, deploy, fork, serialize, ActionError};
 use octofleet::cli::{Cli, Command, OutputFormat};
-use octofleet::config::{CreateSpaceConfig, DeployConfig, ForkConfig, SerializeConfig};
+use octofleet::config::{
+    self, ConfigError, CreateSpaceConfig, DeployConfig, ForkConfig, SerializeConfig,
+};
 use octofleet::service_messages::{emit, ServiceMessage};
+use std::future::Future;
 use std::process::ExitCode;
+use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -15,7 +19,11 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("the tokio runtime starts");
-    match runtime.block_on(run(&cli)) {
+    let result = runtime.block_on(run(&cli));
+    // After a missed deadline, work the action spawned may still be pending: leave it behind
+    // rather than wait for it on the way out.
+    runtime.shutdown_background();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             report(&error, cli.output);
@@ -26,10 +34,11 @@ fn main() -> ExitCode {
 
 /// The action's exit code on success: 0, or 3 when a plan found changes.
 async fn run(cli: &Cli) -> Result<u8, ActionError> {
+    let timeout = config::parse_timeout(&cli.timeout);
     match &cli.command {
         Command::CreateSpace(args) => {
-            let config = CreateSpaceConfig::from_args(args)?;
-            let report = create_space::run(&config).await?;
+            let (config, timeout) = with_timeout(CreateSpaceConfig::from_args(args), timeout)?;
+            let report = within(timeout, "create-space", create_space::run(&config)).await?;
             tracing::info!(
                 "space `{}` ({}): {}; tenant variable {}",
                 report.space_name,
@@ -46,8 +55,8 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
             Ok(0)
         }
         Command::Serialize(args) => {
-            let config = SerializeConfig::from_args(args)?;
-            let report = serialize::run(&config).await?;
+            let (config, timeout) = with_timeout(SerializeConfig::from_args(args), timeout)?;
+            let report = within(timeout, "serialize", serialize::run(&config)).await?;
             tracing::info!(
                 "{} → {} {} ({} bytes, {} files, {} variables, {} secret placeholders, {} runbooks){}",
                 report.project,
@@ -73,8 +82,8 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
             Ok(0)
         }
         Command::Fork(args) => {
-            let config = ForkConfig::from_args(args)?;
-            let report = fork::run(&config).await?;
+            let (config, timeout) = with_timeout(ForkConfig::from_args(args), timeout)?;
+            let report = within(timeout, "fork", fork::run(&config)).await?;
             tracing::info!(
                 "{} {} ← {}: {} of {} refs pushed, {} bytes",
                 if report.created { "created" } else { "found" },
@@ -95,8 +104,9 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
         }
         Command::Deploy(args) | Command::Plan(args) => {
             let plan = matches!(cli.command, Command::Plan(_));
-            let config = DeployConfig::from_args(args, plan)?;
-            let report = deploy::run(&config).await?;
+            let (config, timeout) = with_timeout(DeployConfig::from_args(args, plan), timeout)?;
+            let name = if plan { "plan" } else { "deploy" };
+            let report = within(timeout, name, deploy::run(&config)).await?;
             for outcome in &report.resources {
                 if config.dry_run {
                     tracing::info!("{}", outcome.as_plan_line());
@@ -131,6 +141,49 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
                 0
             })
         }
+    }
+}
+
+/// The action's inputs and the deadline, with the problems of both reported together.
+fn with_timeout<T>(
+    config: Result<T, ConfigError>,
+    timeout: Result<Duration, ConfigError>,
+) -> Result<(T, Duration), ConfigError> {
+    match (config, timeout) {
+        (Ok(config), Ok(timeout)) => Ok((config, timeout)),
+        (Err(mut error), Err(timeout_error)) => {
+            error.problems.extend(timeout_error.problems);
+            Err(error)
+        }
+        (Err(error), _) | (_, Err(error)) => Err(error),
+    }
+}
+
+/// The action, stopped at the deadline (Octofleet.Timeout): the one bound on the whole run,
+/// however many requests, retries and waits it is made of.
+async fn within<T>(
+    timeout: Duration,
+    action: &str,
+    run: impl Future<Output = Result<T, ActionError>>,
+) -> Result<T, ActionError> {
+    tokio::time::timeout(timeout, run)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ActionError::Failed(format!(
+                "{action} did not finish within {}, the limit set by {}, and was stopped. \
+             Every action converges when run again, so re-running it picks up where this one \
+             stopped; if the server is slow rather than stuck, raise the timeout.",
+                show_duration(timeout),
+                config::TIMEOUT
+            )))
+        })
+}
+
+fn show_duration(duration: Duration) -> String {
+    match duration.as_secs() {
+        seconds if seconds % 3600 == 0 => format!("{}h", seconds / 3600),
+        seconds if seconds % 60 == 0 => format!("{}m", seconds / 60),
+        seconds => format!("{seconds}s"),
     }
 }
 

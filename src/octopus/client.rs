@@ -1,9 +1,10 @@
 //! The HTTP client for one Octopus server: builds requests (pure, unit-tested), sends them with
 //! retries for idempotent methods, and decodes JSON with errors that name the failing path.
 
-use super::error::{ErrorBody, OctopusError, RequestLine};
+use super::error::{truncate, ErrorBody, OctopusError, RequestLine, MAX_ERROR_TEXT_CHARS};
 use super::paging::Page;
 use super::retry::{parse_retry_after, RetryPolicy};
+use crate::origin;
 use crate::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{Method, StatusCode};
@@ -22,12 +23,22 @@ pub struct ClientConfig {
     /// The server's address, with or without a path prefix (`https://host/octopus/`).
     pub base_url: Url,
     pub api_key: Secret,
-    /// An extra PEM CA certificate to trust (private CAs); the system roots stay trusted.
+    /// An extra PEM CA certificate to trust (private CAs). The bundled webpki roots and the OS
+    /// trust store (when it can be read) stay trusted as well.
     pub ca_file: Option<PathBuf>,
     pub connect_timeout: Duration,
+    /// How long a request may wait with nothing arriving from the server.
+    pub read_timeout: Duration,
+    /// The most one attempt may take in all (sending, waiting, reading the body).
     pub request_timeout: Duration,
     pub retry: RetryPolicy,
 }
+
+/// The most a JSON answer may be: far above any real Octopus response, far below a worker's memory.
+pub const JSON_BODY_LIMIT: u64 = 64 << 20;
+/// The most a package download (`.../raw`) may be; a template package is bounded to 64 MiB
+/// uncompressed when it is read, so its zip is well below this.
+pub const PACKAGE_BODY_LIMIT: u64 = 256 << 20;
 
 impl ClientConfig {
     pub fn new(base_url: Url, api_key: Secret) -> Self {
@@ -36,6 +47,10 @@ impl ClientConfig {
             api_key,
             ca_file: None,
             connect_timeout: Duration::from_secs(5),
+            // A silent server costs 30 s per attempt and a timed-out request is tried twice
+            // (RetryPolicy::max_attempts_after_timeout), so about a minute; one still sending
+            // is cut at 60 s per attempt. The action's deadline (Octofleet.Timeout) bounds the rest.
+            read_timeout: Duration::from_secs(30),
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
         }
@@ -141,29 +156,49 @@ pub struct RawResponse {
 
 impl OctopusClient {
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
-            .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")));
+        let base = normalized_base(&config.base_url);
+        let mut certificates = Vec::new();
         if let Some(path) = &config.ca_file {
             let pem = std::fs::read(path).map_err(|source| ClientBuildError::CaFile {
                 path: path.clone(),
                 source,
             })?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            certificates = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|_| ClientBuildError::CaPem { path: path.clone() })?;
             if certificates.is_empty() {
                 return Err(ClientBuildError::CaPem { path: path.clone() });
             }
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
         }
-        let http = builder.build().map_err(ClientBuildError::Http)?;
+        let builder = |native_roots: bool| {
+            let mut builder = reqwest::Client::builder()
+                .connect_timeout(config.connect_timeout)
+                .read_timeout(config.read_timeout)
+                .timeout(config.request_timeout)
+                // reqwest would carry X-Octopus-ApiKey to any host a redirect names.
+                .redirect(origin::redirect_policy(&base))
+                .tls_built_in_native_certs(native_roots)
+                .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")));
+            for certificate in &certificates {
+                builder = builder.add_root_certificate(certificate.clone());
+            }
+            builder.build()
+        };
+        // An OS store that holds only certificates rustls cannot parse fails the build; the
+        // bundled roots and the CA file still work without it, so that is a warning, not a stop.
+        let http = match builder(true) {
+            Ok(http) => http,
+            Err(error) => {
+                tracing::warn!(
+                    "the OS certificate store cannot be used ({error}); trusting the bundled roots{} only",
+                    if certificates.is_empty() { "" } else { " and the CA certificate file" }
+                );
+                builder(false).map_err(ClientBuildError::Http)?
+            }
+        };
         Ok(OctopusClient {
             inner: Arc::new(Inner {
                 http,
-                base: normalized_base(&config.base_url),
+                base,
                 api_key: config.api_key,
                 retry: config.retry,
                 requests_sent: AtomicU64::new(0),
@@ -251,7 +286,7 @@ impl OctopusClient {
             .http
             .execute(http_request)
             .await
-            .map_err(transport)?;
+            .map_err(|error| refused_redirect(&error).unwrap_or_else(|| transport(error)))?;
         let status = response.status();
         let retry_after = parse_retry_after(
             response
@@ -259,7 +294,7 @@ impl OctopusClient {
                 .get(RETRY_AFTER)
                 .and_then(|value| value.to_str().ok()),
         );
-        let body = response.bytes().await.map_err(transport)?.to_vec();
+        let body = read_body(response, &line).await?;
         tracing::debug!(
             method = %line.method,
             path = %line.path,
@@ -271,14 +306,15 @@ impl OctopusClient {
             return Ok(RawResponse { status, body });
         }
         let error_body: ErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-        let message = error_body.message.or_else(|| {
+        let (message, errors) = error_body.bounded();
+        let message = message.or_else(|| {
             (status == StatusCode::UNAUTHORIZED).then(|| "the API key was not accepted".to_owned())
         });
         Err(OctopusError::Api {
             request: line,
             status,
             message,
-            errors: error_body.errors.unwrap_or_default(),
+            errors,
             retry_after,
         })
     }
@@ -343,7 +379,7 @@ impl OctopusClient {
                 Err(error)
                     if request.is_idempotent()
                         && error.is_transient()
-                        && attempt < policy.max_attempts =>
+                        && policy.should_retry(attempt, error.is_timeout()) =>
                 {
                     let wait = policy.delay(attempt, error.retry_after());
                     tracing::debug!(%error, attempt, wait_ms = wait.as_millis() as u64, "retrying");
@@ -430,9 +466,61 @@ pub fn decode<T: DeserializeOwned>(request: &ApiRequest, body: &[u8]) -> Result<
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| OctopusError::Decode {
         request: request.request_line(),
-        path: error.path().to_string(),
-        message: error.inner().to_string(),
+        path: truncate(&error.path().to_string(), MAX_ERROR_TEXT_CHARS),
+        // serde quotes the offending value, which may be as large as the response.
+        message: truncate(&error.inner().to_string(), MAX_ERROR_TEXT_CHARS),
     })
+}
+
+/// A redirect the origin policy refused, as its own error: it is not retried and names both ends.
+fn refused_redirect(error: &reqwest::Error) -> Option<OctopusError> {
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<origin::CrossOrigin>() {
+            return Some(OctopusError::CrossOrigin(refused.clone()));
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// The body, refused once it passes the limit for its kind (a package download may be larger than
+/// JSON), so a hostile or broken server cannot make us buffer without end.
+async fn read_body(
+    mut response: reqwest::Response,
+    line: &RequestLine,
+) -> Result<Vec<u8>, OctopusError> {
+    let (limit, what) = if line.method == Method::GET && line.path.ends_with("/raw") {
+        (PACKAGE_BODY_LIMIT, "a package download")
+    } else {
+        (JSON_BODY_LIMIT, "an API response")
+    };
+    let too_large = || OctopusError::TooLarge {
+        request: line.clone(),
+        limit_mib: limit >> 20,
+        what,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|source| OctopusError::Transport {
+            request: line.clone(),
+            source,
+        })?
+    {
+        if body.len() as u64 + chunk.len() as u64 > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn normalized_base(url: &Url) -> Url {
@@ -447,9 +535,12 @@ fn normalized_base(url: &Url) -> Url {
 }
 
 fn resolve_path(base: &Url, path: &str) -> Result<Url, OctopusError> {
-    let invalid = || OctopusError::Url(path.to_owned());
+    let invalid = || OctopusError::Url(origin::display_text(path));
     if path.starts_with("http://") || path.starts_with("https://") {
-        return Url::parse(path).map_err(|_| invalid());
+        // A server link (`Links.Page.Next`, ...) to another origin would carry the API key there.
+        let url = Url::parse(path).map_err(|_| invalid())?;
+        origin::check("a link", base, base, &url)?;
+        return Ok(url);
     }
     let relative = match path.strip_prefix('/') {
         // A server link: it already carries the prefix when Octopus knows its virtual
@@ -503,6 +594,35 @@ mod tests {
                     .as_str(),
                 "https://h/octopus/api/Spaces-1/environments?skip=30&take=30"
             );
+        }
+    }
+
+    #[test]
+    fn absolute_links_must_stay_on_the_base_origin() {
+        let c = client("https://octo.example.com/octopus/");
+        assert_eq!(
+            c.url_for("https://octo.example.com/octopus/api/spaces?skip=30", &[])
+                .unwrap()
+                .as_str(),
+            "https://octo.example.com/octopus/api/spaces?skip=30"
+        );
+        for link in [
+            "https://evil.example.com/api/spaces?skip=30&apikey=API-LEAKED1",
+            "http://octo.example.com/octopus/api/spaces",
+            "https://octo.example.com:8443/octopus/api/spaces",
+        ] {
+            let error = c.url_for(link, &[]).unwrap_err();
+            assert!(
+                matches!(error, OctopusError::CrossOrigin(_)),
+                "{link}: {error:?}"
+            );
+            let text = error.to_string();
+            assert!(
+                text.contains("https://octo.example.com") && text.contains(&link[..20]),
+                "names both origins: {text}"
+            );
+            assert!(!text.contains("API-"), "{text}");
+            assert!(!error.is_transient(), "a refused link is not retried");
         }
     }
 

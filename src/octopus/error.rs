@@ -3,6 +3,23 @@
 use reqwest::{Method, StatusCode};
 use std::fmt;
 
+/// Characters kept of one error text (`ErrorMessage`, one of `Errors[]`, a decode message): a
+/// server that echoes a 1 MiB bad value must not turn into a 1 MiB error message.
+pub const MAX_ERROR_TEXT_CHARS: usize = 400;
+/// `Errors[]` entries kept; the rest are counted.
+pub const MAX_ERRORS: usize = 10;
+
+/// `text` cut to `max` characters, saying how many more there were.
+pub fn truncate(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_owned(),
+        Some((end, _)) => {
+            let more = text[end..].chars().count();
+            format!("{}… ({more} more characters)", &text[..end])
+        }
+    }
+}
+
 /// An Octopus error body (`{ErrorMessage, Errors[]}`), as far as the server sent one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct ErrorBody {
@@ -10,6 +27,25 @@ pub struct ErrorBody {
     pub message: Option<String>,
     #[serde(rename = "Errors", default)]
     pub errors: Option<Vec<String>>,
+}
+
+impl ErrorBody {
+    /// The message and errors cut to a bounded size, as they are kept in [`OctopusError::Api`].
+    pub fn bounded(self) -> (Option<String>, Vec<String>) {
+        let message = self
+            .message
+            .map(|message| truncate(&message, MAX_ERROR_TEXT_CHARS));
+        let all = self.errors.unwrap_or_default();
+        let mut errors: Vec<String> = all
+            .iter()
+            .take(MAX_ERRORS)
+            .map(|error| truncate(error, MAX_ERROR_TEXT_CHARS))
+            .collect();
+        if all.len() > MAX_ERRORS {
+            errors.push(format!("… ({} more errors)", all.len() - MAX_ERRORS));
+        }
+        (message, errors)
+    }
 }
 
 /// The request an error belongs to: method and path (never the query string, which may carry
@@ -51,6 +87,17 @@ pub enum OctopusError {
         request: RequestLine,
         path: String,
         message: String,
+    },
+    /// A redirect or a server link led to another origin (or from https to http); the API key is
+    /// not sent there.
+    #[error(transparent)]
+    CrossOrigin(#[from] crate::origin::CrossOrigin),
+    /// The response body was larger than this kind of response may be.
+    #[error("{request}: the response is larger than {limit_mib} MiB, the most octofleet reads for {what}")]
+    TooLarge {
+        request: RequestLine,
+        limit_mib: u64,
+        what: &'static str,
     },
     /// The base URL or a link could not be turned into a request URL.
     #[error("cannot build a request URL from `{0}`")]
@@ -113,9 +160,15 @@ impl OctopusError {
             OctopusError::Api { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
-            OctopusError::Transport { .. } => true,
+            // A refused redirect fails the same way every time.
+            OctopusError::Transport { source, .. } => !source.is_redirect(),
             _ => false,
         }
+    }
+
+    /// No answer within the request timeout (retried fewer times than other transient failures).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, OctopusError::Transport { source, .. } if source.is_timeout())
     }
 
     /// All the text of an API error (message and `Errors[]`), for matching known conditions.
@@ -126,5 +179,31 @@ impl OctopusError {
             } => describe(message, errors),
             _ => String::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_error_text_is_cut_and_counted() {
+        assert_eq!(truncate("short", 10), "short");
+        assert_eq!(truncate("abcdef", 3), "abc… (3 more characters)");
+        assert_eq!(truncate("ééé", 1), "é… (2 more characters)");
+        let body = ErrorBody {
+            message: Some("x".repeat(1 << 20)),
+            errors: Some(vec!["y".repeat(5000); 1000]),
+        };
+        let (message, errors) = body.bounded();
+        let message = message.unwrap();
+        assert!(message.len() < 500, "{}", message.len());
+        assert!(message.ends_with(&format!(
+            "({} more characters)",
+            (1 << 20) - MAX_ERROR_TEXT_CHARS
+        )));
+        assert_eq!(errors.len(), MAX_ERRORS + 1);
+        assert_eq!(errors[MAX_ERRORS], "… (990 more errors)");
+        assert!(describe(&Some(message), &errors).len() < 8 * 1024);
     }
 }

@@ -166,3 +166,319 @@ async fn transient_failures_are_retried_for_reads() {
         "faults were injected: {statuses:?}"
     );
 }
+
+/// A minimal HTTP/1.1 server for what the emulator will not do (redirect elsewhere, never answer,
+/// link to another origin): `respond` gets the request head and returns the whole response, or
+/// `None` to hold the connection open without a byte. Every head is recorded.
+pub struct TinyServer {
+    pub url: String,
+    pub heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    pub accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl TinyServer {
+    pub async fn start(respond: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let respond = std::sync::Arc::new(respond);
+        let (heads_, accepted_) = (heads.clone(), accepted.clone());
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                accepted_.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let (heads, respond) = (heads_.clone(), respond.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buffer = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match socket.read(&mut buffer).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buffer[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    heads.lock().unwrap().push(head.clone());
+                    match respond(&head) {
+                        Some(response) => {
+                            let _ = socket.write_all(response.as_bytes()).await;
+                            let _ = socket.shutdown().await;
+                        }
+                        // Keep the socket open and silent until the client gives up.
+                        None => {
+                            let _ = socket.read(&mut buffer).await;
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                });
+            }
+        });
+        TinyServer {
+            url,
+            heads,
+            accepted,
+        }
+    }
+
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+/// The path of a request head (`GET /api/spaces HTTP/1.1` → `/api/spaces`).
+pub fn request_path(head: &str) -> &str {
+    head.split(' ').nth(1).unwrap_or("/")
+}
+
+pub fn http_response(status: &str, headers: &[(&str, &str)], body: &str) -> String {
+    let mut response = format!("HTTP/1.1 {status}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
+    }
+    response.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_another_origin_never_gets_the_key() {
+    let elsewhere = TinyServer::start(|_| Some(http_response("200 OK", &[], "{}"))).await;
+    let target = elsewhere.url.clone();
+    let server = TinyServer::start(move |head| {
+        let location = format!("{target}{}", request_path(head));
+        Some(http_response(
+            "307 Temporary Redirect",
+            &[("Location", &location)],
+            "",
+        ))
+    })
+    .await;
+    let run = crate::harness::octofleet(
+        &["create-space", "--timeout", "60"],
+        &[
+            ("MANAGEDTENANT_OCTOPUS_URL", &server.url),
+            ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+            ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused to follow a redirect")
+            && run.stderr.contains(&elsewhere.url)
+            && run.stderr.contains(&server.url),
+        "names the refused redirect and both ends: {}",
+        run.stderr
+    );
+    assert_eq!(
+        elsewhere.accepted(),
+        0,
+        "the other origin was never contacted"
+    );
+    assert_eq!(server.heads().len(), 1, "a refused redirect is not retried");
+    assert!(!run.all_output().contains(API_KEY));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_within_the_origin_is_followed() {
+    let server = TinyServer::start(|head| {
+        let path = request_path(head);
+        Some(match path.strip_prefix("/old") {
+            Some(rest) => http_response(
+                "301 Moved Permanently",
+                &[("Location", &format!("/new{rest}"))],
+                "",
+            ),
+            None => http_response("200 OK", &[], r#"{"Id":"Spaces-1"}"#),
+        })
+    })
+    .await;
+    let client = client(&format!("{}/old/", server.url), API_KEY);
+    let value: serde_json::Value = client.get("api/spaces/Spaces-1").await.unwrap();
+    assert_eq!(value["Id"], "Spaces-1");
+    let heads = server.heads();
+    assert_eq!(request_path(&heads[1]), "/new/api/spaces/Spaces-1");
+    assert!(
+        heads[1].contains(API_KEY),
+        "same origin: the key goes along"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_link_to_another_origin_is_refused() {
+    let elsewhere = TinyServer::start(|_| Some(http_response("200 OK", &[], "{}"))).await;
+    let next = format!("{}/api/Spaces-1/environments?skip=30", elsewhere.url);
+    let server = TinyServer::start(move |_| {
+        let page = json!({"Items": [{"Name": "Dev"}], "Links": {"Page.Next": next}});
+        Some(http_response("200 OK", &[], &page.to_string()))
+    })
+    .await;
+    let error = client(&server.url, API_KEY)
+        .list_all::<serde_json::Value>(ApiRequest::get("api/Spaces-1/environments"))
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("refused to follow a link") && text.contains(&elsewhere.url),
+        "{text}"
+    );
+    assert_eq!(elsewhere.accepted(), 0);
+    assert_eq!(server.heads().len(), 1, "not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_times_out_is_tried_twice_a_busy_server_six_times() {
+    let silent = TinyServer::start(|_| None).await;
+    let busy = TinyServer::start(|_| Some(http_response("503 Service Unavailable", &[], ""))).await;
+    let quick = |url: &str| {
+        let mut config = ClientConfig::new(url.parse().unwrap(), Secret::new(API_KEY));
+        config.read_timeout = Duration::from_millis(300);
+        config.retry.base_delay = Duration::from_millis(1);
+        OctopusClient::new(config).unwrap()
+    };
+    let error = quick(&silent.url)
+        .get::<serde_json::Value>("api/spaces")
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    assert_eq!(silent.accepted(), 2);
+    let error = quick(&busy.url)
+        .get::<serde_json::Value>("api/spaces")
+        .await
+        .unwrap_err();
+    assert_eq!(error.status().unwrap().as_u16(), 503);
+    assert_eq!(busy.heads().len(), 6);
+}
+
+/// An HTTPS listener with a certificate for 127.0.0.1 from the test CA in `fixtures/tls` (made for
+/// these tests only; the key protects nothing), answering every request with 401 and a message.
+async fn tls_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain = CertificateDer::pem_slice_iter(include_bytes!("fixtures/tls/server.pem"))
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("fixtures/tls/server.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        tokio_rustls::rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(chain, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut stream) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let body = r#"{"ErrorMessage":"reached over verified TLS"}"#;
+                let response = http_response("401 Unauthorized", &[], body);
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    url
+}
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/tests/it/fixtures/tls/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+/// A company CA installed in the OS store (here: SSL_CERT_FILE, which the OS-store loader reads
+/// instead of the system bundle) is trusted without --ca-certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ca_in_the_os_trust_store_is_trusted() {
+    let url = tls_server().await;
+    let ca = fixture("ca.pem");
+    let mut env = vec![
+        ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
+    ];
+    env.push(("SSL_CERT_FILE", &ca));
+    let run = crate::harness::octofleet(&["create-space"], &env).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("reached over verified TLS"),
+        "the handshake succeeded: {}",
+        run.stderr
+    );
+}
+
+/// An OS store that is missing, or holds nothing rustls can use, does not stop octofleet: the
+/// bundled roots and --ca-certificate still apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusable_os_trust_store_does_not_fail_startup() {
+    let url = tls_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("broken.pem");
+    std::fs::write(
+        &garbage,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let garbage = garbage.to_str().unwrap();
+    let ca = fixture("ca.pem");
+    for store in ["/nonexistent/octofleet-ca.pem", garbage] {
+        let run = crate::harness::octofleet(
+            &["create-space", "--ca-certificate", &ca],
+            &[
+                ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
+                ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+                ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
+                ("SSL_CERT_FILE", store),
+                ("SSL_CERT_DIR", "/nonexistent"),
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 1, "{store}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("reached over verified TLS"),
+            "{store}: {}",
+            run.stderr
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_response_is_refused_before_it_is_read() {
+    // Announces 100 MB and sends none of it: the announced length alone is refused.
+    let server = TinyServer::start(|_| {
+        Some("HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n".to_owned())
+    })
+    .await;
+    let error = client(&server.url, API_KEY)
+        .get::<serde_json::Value>("api/spaces")
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("GET api/spaces: the response is larger than 64 MiB"),
+        "{error}"
+    );
+    assert_eq!(server.heads().len(), 1, "not retried");
+}
