@@ -426,7 +426,7 @@ fn parse_bool(value: Option<String>, input: Input, problems: &mut Problems) -> b
                 input,
                 format!(
                     "{other_shown} is not a yes/no value: use True or False",
-                    other_shown = quoted(&other)
+                    other_shown = quoted(other)
                 ),
             );
             false
