@@ -149,7 +149,7 @@ pub async fn upload(
                 return Ok(UploadOutcome::Stored);
             }
         }
-        if attempt >= policy.max_attempts {
+        if !policy.should_retry(attempt, error.is_timeout()) {
             return Err(error.into());
         }
         tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
@@ -576,10 +576,18 @@ fn parse_project(bytes: &[u8]) -> Result<crate::portable::PortableProject, Packa
             });
         }
     }
-    serde_path_to_error::deserialize(value).map_err(|error| PackageReadError::InvalidProject {
-        at: error.path().to_string(),
-        message: error.inner().to_string(),
-    })
+    let project: crate::portable::PortableProject = serde_path_to_error::deserialize(value)
+        .map_err(|error| PackageReadError::InvalidProject {
+            at: error.path().to_string(),
+            message: error.inner().to_string(),
+        })?;
+    match crate::portable::validate::problems(&project).into_iter().next() {
+        None => Ok(project),
+        Some(problem) => Err(PackageReadError::InvalidProject {
+            at: problem.at,
+            message: problem.message,
+        }),
+    }
 }
 
 /// Never lets serde's messages through: they can quote the offending value, a secret.

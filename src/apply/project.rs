@@ -898,7 +898,7 @@ async fn converge_version_control(
                 if now.is_config_as_code() {
                     break;
                 }
-                if !error.is_transient() || attempt >= policy.max_attempts {
+                if !error.is_transient() || !policy.should_retry(attempt, error.is_timeout()) {
                     return Err(error);
                 }
                 tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;

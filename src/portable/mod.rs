@@ -4,6 +4,7 @@
 pub mod model;
 pub mod naming;
 pub mod reader;
+pub mod validate;
 
 pub use model::*;
 

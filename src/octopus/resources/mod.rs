@@ -246,7 +246,7 @@ impl<T: Resource> Api<T> {
                 );
                 return Ok(existing);
             }
-            if rejected || attempt >= policy.max_attempts {
+            if rejected || !policy.should_retry(attempt, error.is_timeout()) {
                 return Err(error);
             }
             tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
