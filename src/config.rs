@@ -1162,6 +1162,46 @@ mod tests {
     /// Every flag with an environment alias is in the table, with the same alias, and its help
     /// names the Octopus variable; so `--help`, errors and the README agree.
     #[test]
+    fn fork_takes_the_ca_file_for_the_management_server_and_both_upstream_credentials() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let ca_path = ca.path().to_string_lossy().into_owned();
+        let args = crate::cli::ForkArgs {
+            source: crate::cli::SourceArgs {
+                server_uri: Some("https://octopus.example.com/".into()),
+                management_api_key: Some("API-TESTKEY000000000000000000001".into()),
+                space_id: Some("Spaces-1".into()),
+                ..Default::default()
+            },
+            git_host: Some("gitea:3000".into()),
+            git_organization: Some("octopuscac".into()),
+            git_new_repo: Some("team_a".into()),
+            git_username: Some("octopus".into()),
+            git_password: Some("forge-secret".into()),
+            git_upstream_username: Some("reader".into()),
+            git_upstream_password: Some("upstream-secret".into()),
+            project_name: Some("Hello World CaC".into()),
+            ca_certificate: Some(ca_path.clone()),
+            ..Default::default()
+        };
+        let config = ForkConfig::from_args(&args).unwrap();
+        assert_eq!(config.ca_file.as_deref(), Some(ca.path()));
+        let (server, _, _) = config.upstream_project.as_ref().unwrap();
+        assert_eq!(server.ca_file.as_deref(), Some(ca.path()));
+        let upstream = config.upstream_credentials.as_ref().unwrap();
+        assert_eq!(upstream.username, "reader");
+        assert_eq!(upstream.password.expose(), "upstream-secret");
+        assert!(!format!("{config:?}").contains("upstream-secret"));
+
+        let alone = crate::cli::ForkArgs {
+            git_upstream_username: None,
+            ..args
+        };
+        let error = ForkConfig::from_args(&alone).unwrap_err();
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert_eq!(error.problems[0].input, GIT_UPSTREAM_USERNAME);
+    }
+
+    #[test]
     fn clap_arguments_match_the_input_table() {
         let command = Cli::command();
         let mut seen = Vec::new();

@@ -111,10 +111,6 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
         password: config.password.clone(),
         ca_file: config.ca_file.clone(),
     };
-    // Before anything is written on the platform, so a file git cannot load changes nothing.
-    if let Some(path) = &config.ca_file {
-        mirror::trust_ca_file(path).map_err(|error| ActionError::Input(error.to_string()))?;
-    }
     match config.platform {
         Platform::Gitea => fork_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
         Platform::GitHub => fork_on(&GitHub::new(&access).map_err(forge_error)?, config).await,
@@ -123,6 +119,11 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
 }
 
 async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    // The forge's client has read the file as PEM by now; git loads it before anything is
+    // written on the platform, so a file it cannot use changes nothing.
+    if let Some(path) = &config.ca_file {
+        mirror::trust_ca_file(path).map_err(|error| ActionError::Input(error.to_string()))?;
+    }
     tracing::info!(
         platform = %config.platform,
         "forking {} into {}/{}",

@@ -30,13 +30,13 @@ pub enum ForgeError {
     },
     /// The API answered with a redirect to another origin (or from https to http): the token
     /// would have gone along, so the call stops there.
-    #[error("{platform} API call {url}: {refused}")]
+    #[error("{platform} API call {url}: {refused} (Git.Url.Protocol and Git.Url.Host)")]
     Redirect {
         platform: Platform,
         url: String,
         refused: CrossOrigin,
     },
-    #[error("Octofleet.CaCertificateFile (env OCTOFLEET_CACERTIFICATEFILE, flag --ca-certificate): {} {problem}: give the path of a PEM certificate", .path.display())]
+    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", crate::config::CA_CERTIFICATE, .path.display())]
     CaFile { path: PathBuf, problem: String },
     #[error(
         "cannot reach {platform} at {url}: {source} — check Git.Url.Protocol and Git.Url.Host"

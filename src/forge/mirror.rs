@@ -96,7 +96,8 @@ pub fn trust_ca_file(path: &Path) -> Result<(), MirrorError> {
     // other git2 call of the run can be under way (it runs before the mirror task starts).
     unsafe { git2::opts::set_ssl_cert_file(path) }.map_err(|source| MirrorError::Git {
         context: format!(
-            "Octofleet.CaCertificateFile {}: git cannot load it",
+            "invalid input: {}: git cannot load {}",
+            crate::config::CA_CERTIFICATE,
             path.display()
         ),
         source,
@@ -638,5 +639,79 @@ fn push(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<usize,
             refs: refused_refs,
             remote_messages: remote_messages.into_inner(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials(upstream: Option<&str>) -> MirrorCredentials {
+        MirrorCredentials {
+            forge_origin: Url::parse("https://gitea.example.com:3000/").unwrap(),
+            forge: GitCredentials {
+                username: "forge".to_owned(),
+                password: Secret::new("forge-secret"),
+            },
+            upstream: upstream.map(|username| GitCredentials {
+                username: username.to_owned(),
+                password: Secret::new("upstream-secret"),
+            }),
+        }
+    }
+
+    fn offered(
+        credentials: &MirrorCredentials,
+        side: &'static str,
+        upstream: &str,
+    ) -> Option<String> {
+        credentials.for_side(side, upstream).map(|scope| {
+            format!(
+                "{} @ {}",
+                scope.credentials.username,
+                scope.origin.origin().ascii_serialization()
+            )
+        })
+    }
+
+    #[test]
+    fn each_credential_is_scoped_to_its_origin() {
+        let on_forge = "https://gitea.example.com:3000/org/template.git";
+        let elsewhere = "https://git.other.example.com/org/template.git";
+        let forge_only = credentials(None);
+        let forge = Some("forge @ https://gitea.example.com:3000".to_owned());
+        assert_eq!(offered(&forge_only, "downstream", elsewhere), forge);
+        assert_eq!(offered(&forge_only, "upstream", on_forge), forge);
+        assert_eq!(offered(&forge_only, "upstream", elsewhere), None);
+        // Another port or a downgrade is another origin.
+        assert_eq!(
+            offered(
+                &forge_only,
+                "upstream",
+                "https://gitea.example.com/org/t.git"
+            ),
+            None
+        );
+        assert_eq!(
+            offered(
+                &forge_only,
+                "upstream",
+                "http://gitea.example.com:3000/org/t.git"
+            ),
+            None
+        );
+        let both = credentials(Some("reader"));
+        assert_eq!(
+            offered(&both, "upstream", elsewhere),
+            Some("reader @ https://git.other.example.com".to_owned())
+        );
+        assert_eq!(
+            offered(&both, "upstream", on_forge),
+            Some("reader @ https://gitea.example.com:3000".to_owned())
+        );
+        assert_eq!(offered(&both, "downstream", elsewhere), forge);
+        assert!(forge_only
+            .missing_hint("upstream")
+            .contains("Git.Upstream.Credentials.Password"));
     }
 }

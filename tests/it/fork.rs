@@ -892,7 +892,8 @@ async fn an_api_redirect_to_another_origin_is_not_followed() {
         assert_eq!(run.code, 1, "{platform}: {}", run.stderr);
         assert!(
             run.stderr.contains("refused to follow a redirect")
-                && run.stderr.contains(&format!("http://{elsewhere}")),
+                && run.stderr.contains(&format!("http://{elsewhere}"))
+                && run.stderr.contains("Git.Url.Host"),
             "{platform}: {}",
             run.stderr
         );
@@ -928,7 +929,8 @@ async fn the_ca_certificate_input_is_checked_before_anything_is_written() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
         run.stderr.contains("Octofleet.CaCertificateFile")
-            && run.stderr.contains(not_pem.to_str().unwrap()),
+            && run.stderr.contains(not_pem.to_str().unwrap())
+            && run.stderr.contains("no usable PEM certificate"),
         "{}",
         run.stderr
     );
