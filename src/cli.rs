@@ -361,6 +361,31 @@ pub struct ForkArgs {
     )]
     pub git_password: Option<String>,
 
+    /// Username for an upstream that is not on Git.Url.Host (Git.Credentials.* go only there). [Octopus: Git.Upstream.Credentials.Username]
+    #[arg(
+        long = "git-upstream-username",
+        env = "GIT_UPSTREAM_CREDENTIALS_USERNAME",
+        value_name = "USER"
+    )]
+    pub git_upstream_username: Option<String>,
+
+    /// Password or access token for that upstream; sent only to the upstream's scheme, host and port. [Octopus: Git.Upstream.Credentials.Password]
+    #[arg(
+        long = "git-upstream-password",
+        env = "GIT_UPSTREAM_CREDENTIALS_PASSWORD",
+        hide_env_values = true,
+        value_name = "SECRET"
+    )]
+    pub git_upstream_password: Option<String>,
+
+    /// Extra CA certificate (PEM) to trust for the git platform, the upstream and the management server. [Octopus: Octofleet.CaCertificateFile]
+    #[arg(
+        long = "ca-certificate",
+        env = "OCTOFLEET_CACERTIFICATEFILE",
+        value_name = "FILE"
+    )]
+    pub ca_certificate: Option<String>,
+
     /// The tenant the repository is for. [Octopus: Octopus.Deployment.Tenant.Name]
     #[arg(
         long = "tenant-name",

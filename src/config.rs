@@ -66,6 +66,8 @@ inputs! {
     GIT_TEMPLATE = "Git.Url.Template", "GIT_URL_TEMPLATE", "git-template";
     GIT_NEW_REPO = "Git.Url.NewRepo", "GIT_URL_NEWREPO", "git-new-repo";
     GIT_UPSTREAM = "Git.Url.Upstream", "GIT_URL_UPSTREAM", "git-upstream";
+    GIT_UPSTREAM_USERNAME = "Git.Upstream.Credentials.Username", "GIT_UPSTREAM_CREDENTIALS_USERNAME", "git-upstream-username";
+    GIT_UPSTREAM_PASSWORD = "Git.Upstream.Credentials.Password", "GIT_UPSTREAM_CREDENTIALS_PASSWORD", "git-upstream-password";
     GIT_MAIN_LINE = "Git.Branch.MainLine", "GIT_BRANCH_MAINLINE", "git-main-line";
     EXPORTED_PROJECT_NAME = "Exported.Project.Name", "EXPORTED_PROJECT_NAME", "exported-project-name";
     FORK_ALL_BRANCHES = "Octofleet.Fork.AllBranches", "OCTOFLEET_FORK_ALLBRANCHES", "all-branches";
@@ -853,8 +855,15 @@ pub struct ForkConfig {
     /// Config-as-Code repository is the upstream (server, space ID or name, project name).
     pub upstream_project: Option<(ServerConfig, String, String)>,
     pub main_line: String,
+    /// The forge credential: offered only to `protocol://host`.
     pub username: String,
     pub password: Secret,
+    /// The upstream's own credential (`Git.Upstream.Credentials.*`): offered only to the
+    /// upstream's origin. Without it, an upstream on the forge's origin gets the forge credential
+    /// and one elsewhere gets none.
+    pub upstream_credentials: Option<crate::forge::mirror::GitCredentials>,
+    /// Extra CA certificate (PEM) for the forge, the upstream and the management server.
+    pub ca_file: Option<PathBuf>,
     pub all_branches: bool,
     pub force: bool,
 }
@@ -863,6 +872,7 @@ impl ForkConfig {
     pub fn from_args(args: &crate::cli::ForkArgs) -> Result<Self, ConfigError> {
         use crate::forge::{is_valid_repository_name, repository_name, Platform};
         let mut problems = Problems::default();
+        let ca_file = parse_ca_file(&args.ca_certificate, &mut problems);
         let platform = match optional(raw(&args.git_platform, GIT_PLATFORM), GIT_PLATFORM) {
             None => Platform::Gitea,
             Some(text) => Platform::parse(&text).unwrap_or_else(|| {
@@ -973,7 +983,7 @@ impl ForkConfig {
                         ServerConfig {
                             url,
                             api_key,
-                            ca_file: None,
+                            ca_file: ca_file.clone(),
                         },
                         space,
                         project.clone(),
@@ -987,7 +997,7 @@ impl ForkConfig {
             Some(text) => match Url::parse(&text) {
                 Ok(url) if !url.username().is_empty() || url.password().is_some() => {
                     // The value is not repeated: it holds a credential.
-                    problems.add(GIT_UPSTREAM, "has credentials in it: give the URL without them and the credentials as Git.Credentials.Username and Git.Credentials.Password");
+                    problems.add(GIT_UPSTREAM, format!("has credentials in it: give the URL without them ({}) and the credentials as {} and {} (or nothing, when the upstream is on Git.Url.Host and Git.Credentials.* may read it)", crate::origin::display(&url), GIT_UPSTREAM_USERNAME.octopus, GIT_UPSTREAM_PASSWORD.octopus));
                     None
                 }
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
@@ -1046,6 +1056,30 @@ impl ForkConfig {
             None if platform != Platform::Gitea => Some(platform.token_username().to_owned()),
             None => required(None, GIT_USERNAME, &mut problems),
         };
+        let upstream_username = optional(
+            raw(&args.git_upstream_username, GIT_UPSTREAM_USERNAME),
+            GIT_UPSTREAM_USERNAME,
+        );
+        let upstream_password = optional(
+            raw(&args.git_upstream_password, GIT_UPSTREAM_PASSWORD),
+            GIT_UPSTREAM_PASSWORD,
+        );
+        // Both or neither: the upstream's platform is unknown, so no token username is guessed.
+        let upstream_credentials = match (upstream_username, upstream_password) {
+            (None, None) => None,
+            (Some(username), Some(password)) => Some(crate::forge::mirror::GitCredentials {
+                username,
+                password: Secret::new(password),
+            }),
+            (None, Some(_)) => {
+                problems.add(GIT_UPSTREAM_USERNAME, format!("missing while {} is set: give the upstream's user name (for a token, any name the upstream's platform accepts, e.g. x-access-token or oauth2)", GIT_UPSTREAM_PASSWORD.octopus));
+                None
+            }
+            (Some(_), None) => {
+                problems.add(GIT_UPSTREAM_PASSWORD, format!("missing while {} is set: give the upstream's password or access token, or clear both", GIT_UPSTREAM_USERNAME.octopus));
+                None
+            }
+        };
         let all_branches = parse_bool(
             optional(
                 raw(&args.all_branches, FORK_ALL_BRANCHES),
@@ -1070,6 +1104,8 @@ impl ForkConfig {
             main_line,
             username: username.expect("no problems means a username"),
             password: password.expect("no problems means a password"),
+            upstream_credentials,
+            ca_file,
             all_branches,
             force,
         })
@@ -1287,6 +1323,46 @@ mod tests {
 
     /// Every flag with an environment alias is in the table, with the same alias, and its help
     /// names the Octopus variable; so `--help`, errors and the README agree.
+    #[test]
+    fn fork_takes_the_ca_file_for_the_management_server_and_both_upstream_credentials() {
+        let ca = tempfile::NamedTempFile::new().unwrap();
+        let ca_path = ca.path().to_string_lossy().into_owned();
+        let args = crate::cli::ForkArgs {
+            source: crate::cli::SourceArgs {
+                server_uri: Some("https://octopus.example.com/".into()),
+                management_api_key: Some("API-TESTKEY000000000000000000001".into()),
+                space_id: Some("Spaces-1".into()),
+                ..Default::default()
+            },
+            git_host: Some("gitea:3000".into()),
+            git_organization: Some("octopuscac".into()),
+            git_new_repo: Some("team_a".into()),
+            git_username: Some("octopus".into()),
+            git_password: Some("forge-secret".into()),
+            git_upstream_username: Some("reader".into()),
+            git_upstream_password: Some("upstream-secret".into()),
+            project_name: Some("Hello World CaC".into()),
+            ca_certificate: Some(ca_path.clone()),
+            ..Default::default()
+        };
+        let config = ForkConfig::from_args(&args).unwrap();
+        assert_eq!(config.ca_file.as_deref(), Some(ca.path()));
+        let (server, _, _) = config.upstream_project.as_ref().unwrap();
+        assert_eq!(server.ca_file.as_deref(), Some(ca.path()));
+        let upstream = config.upstream_credentials.as_ref().unwrap();
+        assert_eq!(upstream.username, "reader");
+        assert_eq!(upstream.password.expose(), "upstream-secret");
+        assert!(!format!("{config:?}").contains("upstream-secret"));
+
+        let alone = crate::cli::ForkArgs {
+            git_upstream_username: None,
+            ..args
+        };
+        let error = ForkConfig::from_args(&alone).unwrap_err();
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert_eq!(error.problems[0].input, GIT_UPSTREAM_USERNAME);
+    }
+
     #[test]
     fn clap_arguments_match_the_input_table() {
         let command = Cli::command();

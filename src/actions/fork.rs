@@ -7,9 +7,11 @@ use crate::config::ForkConfig;
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
-use crate::forge::mirror::{self, GitCredentials, MirrorRequest, RefOutcome};
+use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefOutcome};
 use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
+use crate::origin;
 use serde::Serialize;
+use url::Url;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ForkReport {
@@ -28,7 +30,8 @@ pub struct ForkReport {
     pub default_branch_set: bool,
 }
 
-/// The repository URL in the template project's persistence settings.
+/// The repository URL in the template project's persistence settings: http(s) and without
+/// userinfo, like `Git.Url.Upstream` (a credential there would go to whatever host it names).
 async fn upstream_of_project(
     server: &crate::config::ServerConfig,
     space: &str,
@@ -49,15 +52,40 @@ async fn upstream_of_project(
         .await
         .map_err(ActionError::octopus(&name))?
         .ok_or_else(|| ActionError::Input(format!("project `{project_name}` was not found in {space_id} on {name}: check Octopus.Project.Name, or give Git.Url.Upstream")))?;
-    project
+    let text = project
         .persistence_settings
         .filter(|settings| settings.kind == "VersionControlled")
         .and_then(|settings| settings.url)
-        .ok_or_else(|| ActionError::Input(format!("project `{project_name}` is not a Config-as-Code project: there is no repository to fork")))
+        .ok_or_else(|| ActionError::Input(format!("project `{project_name}` is not a Config-as-Code project: there is no repository to fork")))?;
+    let settings =
+        format!("the Config-as-Code repository URL of project `{project_name}` on {name}");
+    let url = Url::parse(&text).map_err(|_| {
+        ActionError::Input(format!(
+            "{settings} (`{}`) is not a URL: fix it in the project's version control settings, or give Git.Url.Upstream",
+            origin::display_text(&text)
+        ))
+    })?;
+    if origin::has_userinfo(&url) {
+        // Not shown: the userinfo is a credential.
+        return Err(ActionError::Input(format!(
+            "{settings} ({}) has credentials in it: remove them from the project's version control settings (Octopus keeps them in a git credential), and give the upstream's credentials as Git.Upstream.Credentials.Username and Git.Upstream.Credentials.Password if it is not on Git.Url.Host",
+            origin::display(&url)
+        )));
+    }
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(ActionError::Input(format!(
+            "{settings} ({}) is not an http(s) URL, which is all fork speaks: give Git.Url.Upstream",
+            origin::display(&url)
+        )));
+    }
+    Ok(text)
 }
 
 fn forge_error(error: ForgeError) -> ActionError {
-    ActionError::Failed(error.to_string())
+    match error {
+        ForgeError::CaFile { .. } => ActionError::Input(error.to_string()),
+        _ => ActionError::Failed(error.to_string()),
+    }
 }
 
 pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
@@ -81,6 +109,7 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
             .map_err(|error| ActionError::Input(format!("Git.Url.Host: {error}")))?,
         username: config.username.clone(),
         password: config.password.clone(),
+        ca_file: config.ca_file.clone(),
     };
     match config.platform {
         Platform::Gitea => fork_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
@@ -90,6 +119,11 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
 }
 
 async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    // The forge's client has read the file as PEM by now; git loads it before anything is
+    // written on the platform, so a file it cannot use changes nothing.
+    if let Some(path) = &config.ca_file {
+        mirror::trust_ca_file(path).map_err(|error| ActionError::Input(error.to_string()))?;
+    }
     tracing::info!(
         platform = %config.platform,
         "forking {} into {}/{}",
@@ -119,10 +153,16 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         all_branches: config.all_branches,
         force: config.force,
     };
-    let credentials = GitCredentials {
-        username: config.username.clone(),
-        password: config.password.clone(),
+    let credentials = MirrorCredentials {
+        forge_origin: Url::parse(&format!("{}://{}/", config.protocol, config.host))
+            .map_err(|error| ActionError::Input(format!("Git.Url.Host: {error}")))?,
+        forge: mirror::GitCredentials {
+            username: config.username.clone(),
+            password: config.password.clone(),
+        },
+        upstream: config.upstream_credentials.clone(),
     };
+
     // git2 blocks: run it off the async workers.
     let mirrored = tokio::task::spawn_blocking(move || mirror::mirror(&request, &credentials))
         .await

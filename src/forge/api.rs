@@ -2,9 +2,11 @@
 //! idempotent calls, and errors that name the platform and URL but never a credential.
 
 use super::{ForgeAccess, Platform};
+use crate::origin::{self, CrossOrigin};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
+use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
 
@@ -26,6 +28,16 @@ pub enum ForgeError {
         status: u16,
         message: String,
     },
+    /// The API answered with a redirect to another origin (or from https to http): the token
+    /// would have gone along, so the call stops there.
+    #[error("{platform} API call {url}: {refused} (Git.Url.Protocol and Git.Url.Host)")]
+    Redirect {
+        platform: Platform,
+        url: String,
+        refused: CrossOrigin,
+    },
+    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", crate::config::CA_CERTIFICATE, .path.display())]
+    CaFile { path: PathBuf, problem: String },
     #[error(
         "cannot reach {platform} at {url}: {source} — check Git.Url.Protocol and Git.Url.Host"
     )]
@@ -116,16 +128,22 @@ impl ApiClient {
         auth: Auth,
         extra_headers: Vec<(&'static str, &'static str)>,
     ) -> Result<ApiClient, ForgeError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             // GitHub refuses requests without a User-Agent; the others log it.
             .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")))
             .timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|source| ForgeError::Transport {
-                platform: access.platform,
-                url: access.api_base.to_string(),
-                source,
-            })?;
+            // The token is a custom header (PRIVATE-TOKEN, …) that reqwest would carry to any host.
+            .redirect(origin::redirect_policy(&access.api_base));
+        if let Some(path) = &access.ca_file {
+            for certificate in ca_certificates(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(|source| ForgeError::Transport {
+            platform: access.platform,
+            url: access.api_base.to_string(),
+            source,
+        })?;
         Ok(ApiClient {
             http,
             base: access.api_base.clone(),
@@ -168,6 +186,21 @@ impl ApiClient {
             let outcome = request.send().await;
             let response = match outcome {
                 Ok(response) => response,
+                // A refused redirect is refused again on a retry: stop at once.
+                Err(source) if source.is_redirect() => {
+                    return Err(match cross_origin(&source) {
+                        Some(refused) => ForgeError::Redirect {
+                            platform: self.platform,
+                            url,
+                            refused,
+                        },
+                        None => ForgeError::Transport {
+                            platform: self.platform,
+                            url,
+                            source: source.without_url(),
+                        },
+                    })
+                }
                 Err(source) if !retriable || attempt >= ATTEMPTS => {
                     return Err(ForgeError::Transport {
                         platform: self.platform,
@@ -206,6 +239,31 @@ impl ApiClient {
                 url,
             });
         }
+    }
+}
+
+/// The [`CrossOrigin`] refusal our redirect policy put inside a reqwest error.
+fn cross_origin(error: &reqwest::Error) -> Option<CrossOrigin> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    while let Some(current) = cause {
+        if let Some(refused) = current.downcast_ref::<CrossOrigin>() {
+            return Some(refused.clone());
+        }
+        cause = current.source();
+    }
+    None
+}
+
+/// The certificates of a PEM file (a bundle may hold several); none is an error.
+fn ca_certificates(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, ForgeError> {
+    let problem = |problem: String| ForgeError::CaFile {
+        path: path.clone(),
+        problem,
+    };
+    let pem = std::fs::read(path).map_err(|error| problem(format!("cannot be read ({error})")))?;
+    match reqwest::Certificate::from_pem_bundle(&pem) {
+        Ok(certificates) if !certificates.is_empty() => Ok(certificates),
+        _ => Err(problem("holds no usable PEM certificate".to_owned())),
     }
 }
 

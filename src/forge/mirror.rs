@@ -3,8 +3,11 @@
 //! refspecs, and check every ref's push status.
 //!
 //! Credentials go through git2's credentials callback only, never into a URL or a config file,
-//! and the temporary repository is removed when the mirror ends, whatever the outcome.
+//! and the temporary repository is removed when the mirror ends, whatever the outcome. The
+//! callback offers a credential only to the origin (scheme, host, port) it is meant for: the
+//! forge's to `Git.Url.Protocol://Git.Url.Host`, the upstream's own to the upstream's origin.
 
+use crate::origin;
 use crate::secret::Secret;
 use git2::{
     AutotagOption, Cred, CredentialType, Direction, ErrorClass, FetchOptions, Oid, PushOptions,
@@ -13,6 +16,8 @@ use git2::{
 use serde::Serialize;
 use std::cell::{Cell, RefCell};
 use std::fmt;
+use std::path::Path;
+use url::Url;
 
 /// Local namespaces of the scratch repository: what each side had when we fetched it.
 const UPSTREAM_NS: &str = "refs/upstream/";
@@ -23,6 +28,80 @@ pub struct GitCredentials {
     pub username: String,
     /// A password or an access token.
     pub password: Secret,
+}
+
+const FORGE_INPUTS: &str = "Git.Credentials.Username and Git.Credentials.Password";
+const UPSTREAM_INPUTS: &str =
+    "Git.Upstream.Credentials.Username and Git.Upstream.Credentials.Password";
+
+/// Which credential may go where.
+#[derive(Debug, Clone)]
+pub struct MirrorCredentials {
+    /// `Git.Url.Protocol://Git.Url.Host/`: the only origin `forge` is sent to.
+    pub forge_origin: Url,
+    /// `Git.Credentials.*`: for the downstream, and for an upstream on the forge's origin when
+    /// `upstream` is not given.
+    pub forge: GitCredentials,
+    /// `Git.Upstream.Credentials.*`: sent only to the upstream URL's origin.
+    pub upstream: Option<GitCredentials>,
+}
+
+/// One credential and the one origin it may be offered to.
+struct Scoped<'a> {
+    origin: Url,
+    credentials: &'a GitCredentials,
+    inputs: &'static str,
+}
+
+impl MirrorCredentials {
+    fn for_side(&self, side: &'static str, upstream_url: &str) -> Option<Scoped<'_>> {
+        let forge = Scoped {
+            origin: self.forge_origin.clone(),
+            credentials: &self.forge,
+            inputs: FORGE_INPUTS,
+        };
+        if side == "downstream" {
+            return Some(forge);
+        }
+        let upstream_url = Url::parse(upstream_url).ok()?;
+        match &self.upstream {
+            Some(credentials) => Some(Scoped {
+                origin: upstream_url,
+                credentials,
+                inputs: UPSTREAM_INPUTS,
+            }),
+            None if origin::same_origin(&upstream_url, &self.forge_origin) => Some(forge),
+            None => None,
+        }
+    }
+
+    /// What to do when `url` (on `side`) asks for credentials none of ours may go to.
+    fn missing_hint(&self, side: &'static str) -> String {
+        let forge = self.forge_origin.origin().ascii_serialization();
+        match (side, &self.upstream) {
+            ("upstream", None) => format!("{FORGE_INPUTS} are sent only to the git platform ({forge}); set {UPSTREAM_INPUTS} for the upstream"),
+            ("upstream", Some(_)) => format!("{UPSTREAM_INPUTS} are sent only to the origin of Git.Url.Upstream (or of the template project's repository); give the upstream's final address"),
+            _ => format!("{FORGE_INPUTS} are sent only to {forge}: set Git.Url.Protocol and Git.Url.Host to the address the platform puts in its clone URLs"),
+        }
+    }
+}
+
+/// Trust the PEM certificates in `path` for git over https, besides the system's.
+///
+/// libgit2 (vendored, with vendored OpenSSL) passes the file to `SSL_CTX_load_verify_locations`
+/// on its one SSL context, which adds to the default verify paths rather than replacing them;
+/// git2 has pointed those at the system store (openssl-probe sets `SSL_CERT_FILE`/`SSL_CERT_DIR`).
+pub fn trust_ca_file(path: &Path) -> Result<(), MirrorError> {
+    // SAFETY: libgit2's global options are not synchronised; fork calls this once, before any
+    // other git2 call of the run can be under way (it runs before the mirror task starts).
+    unsafe { git2::opts::set_ssl_cert_file(path) }.map_err(|source| MirrorError::Git {
+        context: format!(
+            "invalid input: {}: git cannot load {}",
+            crate::config::CA_CERTIFICATE,
+            path.display()
+        ),
+        source,
+    })
 }
 
 #[derive(Debug, Clone)]
@@ -83,8 +162,14 @@ pub struct Divergence {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MirrorError {
-    #[error("the git server refused the credentials for {url} (401): check Git.Credentials.Username and Git.Credentials.Password")]
-    Unauthorized { url: String },
+    #[error("the git server refused the credentials for {url} (401): check {inputs}")]
+    Unauthorized { url: String, inputs: &'static str },
+    #[error("the {side} repository {url} asks for credentials (401) and octofleet has none it may send there: {hint}")]
+    CredentialsWithheld {
+        side: &'static str,
+        url: String,
+        hint: String,
+    },
     #[error("the {side} repository {url} was not found (404){}", if *.side == "upstream" { ": check Git.Url.Upstream (or Git.Url.Organization and Git.Url.Template)" } else { "" })]
     RepositoryMissing { side: &'static str, url: String },
     #[error("the upstream repository {url} has no branch `{branch}`: check Git.Branch.MainLine")]
@@ -154,15 +239,34 @@ impl fmt::Display for RefAction {
     }
 }
 
-/// Callbacks with the credentials. libgit2 asks again while the server keeps answering 401; the
-/// second ask means the credentials were refused, so it is an error (and noted in `refused`).
-fn callbacks<'a>(credentials: &'a GitCredentials, refused: &'a Cell<bool>) -> RemoteCallbacks<'a> {
+/// What the credentials callback saw, for the error that follows.
+#[derive(Default)]
+struct AuthOutcome {
+    /// Asked a second time: the server refused what we offered.
+    refused: Cell<bool>,
+    /// Asked by a URL outside the credential's origin (or on a side with none): nothing offered.
+    withheld: Cell<bool>,
+}
+
+/// Callbacks with the side's credential, offered only to its origin: libgit2 passes the URL it
+/// is talking to (after any redirect), so a hop to another host gets nothing. libgit2 asks again
+/// while the server keeps answering 401; the second ask means the credentials were refused.
+fn callbacks<'a>(scope: Option<&'a Scoped<'a>>, outcome: &'a AuthOutcome) -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
     let mut asked = 0;
-    callbacks.credentials(move |_url, _username_from_url, allowed| {
+    callbacks.credentials(move |url, _username_from_url, allowed| {
+        let in_scope = Url::parse(url)
+            .ok()
+            .and_then(|url| scope.filter(|scope| origin::same_origin(&scope.origin, &url)));
+        let Some(scope) = in_scope else {
+            outcome.withheld.set(true);
+            return Err(git2::Error::from_str(
+                "no credential may be sent to this server",
+            ));
+        };
         asked += 1;
         if asked > 1 {
-            refused.set(true);
+            outcome.refused.set(true);
             return Err(git2::Error::from_str("the server refused the credentials"));
         }
         if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
@@ -170,23 +274,46 @@ fn callbacks<'a>(credentials: &'a GitCredentials, refused: &'a Cell<bool>) -> Re
                 "the server asks for a kind of credentials other than a username and password",
             ));
         }
-        Cred::userpass_plaintext(&credentials.username, credentials.password.expose())
+        Cred::userpass_plaintext(
+            &scope.credentials.username,
+            scope.credentials.password.expose(),
+        )
     });
     callbacks
 }
 
-fn classify(
-    error: git2::Error,
-    refused: bool,
-    side: &'static str,
-    url: &str,
-    context: &str,
-) -> MirrorError {
-    if refused {
-        return MirrorError::Unauthorized {
-            url: url.to_owned(),
-        };
+/// One side of the mirror: its URL and the credential it may be offered.
+struct Side<'a> {
+    name: &'static str,
+    url: &'a str,
+    scope: Option<Scoped<'a>>,
+    credentials: &'a MirrorCredentials,
+}
+
+impl Side<'_> {
+    fn classify(&self, error: git2::Error, outcome: &AuthOutcome, context: &str) -> MirrorError {
+        let url = origin::display_text(self.url);
+        if outcome.refused.get() {
+            return MirrorError::Unauthorized {
+                url,
+                inputs: self
+                    .scope
+                    .as_ref()
+                    .map_or(FORGE_INPUTS, |scope| scope.inputs),
+            };
+        }
+        if outcome.withheld.get() {
+            return MirrorError::CredentialsWithheld {
+                side: self.name,
+                url,
+                hint: self.credentials.missing_hint(self.name),
+            };
+        }
+        classify(error, self.name, &url, context)
     }
+}
+
+fn classify(error: git2::Error, side: &'static str, url: &str, context: &str) -> MirrorError {
     if error.class() == ErrorClass::Http && error.message().contains("404") {
         return MirrorError::RepositoryMissing {
             side,
@@ -200,55 +327,45 @@ fn classify(
 }
 
 /// Fetch `refspecs` from `url` into the scratch repository; returns the bytes received.
-fn fetch(
-    scratch: &Repository,
-    url: &str,
-    refspecs: &[String],
-    credentials: &GitCredentials,
-    side: &'static str,
-) -> Result<usize, MirrorError> {
-    let refused = Cell::new(false);
-    let mut remote = scratch
-        .remote_anonymous(url)
-        .map_err(|source| MirrorError::Git {
-            context: format!("{side} URL {url}"),
-            source,
-        })?;
+fn fetch(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<usize, MirrorError> {
+    let outcome = AuthOutcome::default();
+    let mut remote = side.remote(scratch)?;
     let mut options = FetchOptions::new();
     options
-        .remote_callbacks(callbacks(credentials, &refused))
+        .remote_callbacks(callbacks(side.scope.as_ref(), &outcome))
         .download_tags(AutotagOption::None);
     let specs: Vec<&str> = refspecs.iter().map(String::as_str).collect();
     remote
         .fetch(&specs, Some(&mut options), None)
-        .map_err(|error| classify(error, refused.get(), side, url, "fetching from"))?;
+        .map_err(|error| side.classify(error, &outcome, "fetching from"))?;
     Ok(remote.stats().received_bytes())
 }
 
+impl Side<'_> {
+    fn remote<'r>(&self, scratch: &'r Repository) -> Result<git2::Remote<'r>, MirrorError> {
+        scratch
+            .remote_anonymous(self.url)
+            .map_err(|source| MirrorError::Git {
+                context: format!("{} URL {}", self.name, origin::display_text(self.url)),
+                source,
+            })
+    }
+}
+
 /// The refs `url` advertises, as `(name under refs/, oid)`, without fetching any object.
-fn advertised(
-    scratch: &Repository,
-    url: &str,
-    credentials: &GitCredentials,
-    side: &'static str,
-) -> Result<Vec<(String, Oid)>, MirrorError> {
-    let refused = Cell::new(false);
-    let mut remote = scratch
-        .remote_anonymous(url)
-        .map_err(|source| MirrorError::Git {
-            context: format!("{side} URL {url}"),
-            source,
-        })?;
+fn advertised(scratch: &Repository, side: &Side) -> Result<Vec<(String, Oid)>, MirrorError> {
+    let outcome = AuthOutcome::default();
+    let mut remote = side.remote(scratch)?;
     let connection = remote
         .connect_auth(
             Direction::Fetch,
-            Some(callbacks(credentials, &refused)),
+            Some(callbacks(side.scope.as_ref(), &outcome)),
             None,
         )
-        .map_err(|error| classify(error, refused.get(), side, url, "connecting to"))?;
+        .map_err(|error| side.classify(error, &outcome, "connecting to"))?;
     let heads = connection
         .list()
-        .map_err(|error| classify(error, refused.get(), side, url, "listing the refs of"))?;
+        .map_err(|error| side.classify(error, &outcome, "listing the refs of"))?;
     Ok(heads
         .iter()
         .filter(|head| !head.name().ends_with("^{}"))
@@ -321,7 +438,7 @@ fn decide(
 /// Mirror `request.branch` (or every branch and tag) from upstream into downstream.
 pub fn mirror(
     request: &MirrorRequest,
-    credentials: &GitCredentials,
+    credentials: &MirrorCredentials,
 ) -> Result<MirrorReport, MirrorError> {
     let scratch_dir = tempfile::Builder::new()
         .prefix("octofleet-fork-")
@@ -341,8 +458,16 @@ pub fn mirror(
 fn mirror_in(
     scratch: &Repository,
     request: &MirrorRequest,
-    credentials: &GitCredentials,
+    credentials: &MirrorCredentials,
 ) -> Result<MirrorReport, MirrorError> {
+    let side = |name: &'static str, url| Side {
+        name,
+        url,
+        scope: credentials.for_side(name, &request.upstream_url),
+        credentials,
+    };
+    let upstream = side("upstream", &request.upstream_url);
+    let downstream = side("downstream", &request.downstream_url);
     let branch = &request.branch;
     let specs = |namespace: &str| -> Vec<String> {
         if request.all_branches {
@@ -363,11 +488,10 @@ fn mirror_in(
             name == main_line
         }
     };
-    let upstream_advertised: Vec<(String, Oid)> =
-        advertised(scratch, &request.upstream_url, credentials, "upstream")?
-            .into_iter()
-            .filter(|(name, _)| wanted(name))
-            .collect();
+    let upstream_advertised: Vec<(String, Oid)> = advertised(scratch, &upstream)?
+        .into_iter()
+        .filter(|(name, _)| wanted(name))
+        .collect();
     if !upstream_advertised
         .iter()
         .any(|(name, _)| *name == main_line)
@@ -377,8 +501,7 @@ fn mirror_in(
             branch: branch.clone(),
         });
     }
-    let downstream_advertised =
-        advertised(scratch, &request.downstream_url, credentials, "downstream")?;
+    let downstream_advertised = advertised(scratch, &downstream)?;
     let unchanged = upstream_advertised
         .iter()
         .all(|ref_| downstream_advertised.contains(ref_));
@@ -400,13 +523,7 @@ fn mirror_in(
         });
     }
 
-    let mut bytes_fetched = fetch(
-        scratch,
-        &request.upstream_url,
-        &specs(UPSTREAM_NS),
-        credentials,
-        "upstream",
-    )?;
+    let mut bytes_fetched = fetch(scratch, &upstream, &specs(UPSTREAM_NS))?;
     let upstream_refs = refs_under(scratch, UPSTREAM_NS)?;
     if !upstream_refs.iter().any(|(name, _)| *name == main_line) {
         return Err(MirrorError::UpstreamBranchMissing {
@@ -416,13 +533,7 @@ fn mirror_in(
     }
     // The downstream's current refs and their objects (a tenant's commits included): objects we
     // already have from upstream are not transferred again.
-    bytes_fetched += fetch(
-        scratch,
-        &request.downstream_url,
-        &specs(DOWNSTREAM_NS),
-        credentials,
-        "downstream",
-    )?;
+    bytes_fetched += fetch(scratch, &downstream, &specs(DOWNSTREAM_NS))?;
     let downstream_refs = refs_under(scratch, DOWNSTREAM_NS)?;
 
     let mut outcomes = Vec::new();
@@ -465,7 +576,7 @@ fn mirror_in(
     let bytes_pushed = if refspecs.is_empty() {
         0
     } else {
-        push(scratch, &request.downstream_url, &refspecs, credentials)?
+        push(scratch, &downstream, &refspecs)?
     };
     let main_line_created = !downstream_refs.iter().any(|(name, _)| *name == main_line);
     Ok(MirrorReport {
@@ -479,24 +590,14 @@ fn mirror_in(
 
 /// Push explicit refspecs (libgit2 cannot push globs) and check each ref's status: `push`
 /// returns Ok even when the server refuses a ref.
-fn push(
-    scratch: &Repository,
-    url: &str,
-    refspecs: &[String],
-    credentials: &GitCredentials,
-) -> Result<usize, MirrorError> {
-    let refused = Cell::new(false);
+fn push(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<usize, MirrorError> {
+    let outcome = AuthOutcome::default();
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
     let remote_messages = RefCell::new(String::new());
     let bytes = Cell::new(0usize);
-    let mut remote = scratch
-        .remote_anonymous(url)
-        .map_err(|source| MirrorError::Git {
-            context: format!("downstream URL {url}"),
-            source,
-        })?;
+    let mut remote = side.remote(scratch)?;
     {
-        let mut callbacks = callbacks(credentials, &refused);
+        let mut callbacks = callbacks(side.scope.as_ref(), &outcome);
         callbacks.push_update_reference(|name, status| {
             statuses
                 .borrow_mut()
@@ -516,7 +617,7 @@ fn push(
         let specs: Vec<&str> = refspecs.iter().map(String::as_str).collect();
         remote
             .push(&specs, Some(&mut options))
-            .map_err(|error| classify(error, refused.get(), "downstream", url, "pushing to"))?;
+            .map_err(|error| side.classify(error, &outcome, "pushing to"))?;
     }
     let statuses = statuses.into_inner();
     let mut refused_refs: Vec<(String, String)> = statuses
@@ -534,9 +635,83 @@ fn push(
         Ok(bytes.get())
     } else {
         Err(MirrorError::Rejected {
-            url: url.to_owned(),
+            url: origin::display_text(side.url),
             refs: refused_refs,
             remote_messages: remote_messages.into_inner(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credentials(upstream: Option<&str>) -> MirrorCredentials {
+        MirrorCredentials {
+            forge_origin: Url::parse("https://gitea.example.com:3000/").unwrap(),
+            forge: GitCredentials {
+                username: "forge".to_owned(),
+                password: Secret::new("forge-secret"),
+            },
+            upstream: upstream.map(|username| GitCredentials {
+                username: username.to_owned(),
+                password: Secret::new("upstream-secret"),
+            }),
+        }
+    }
+
+    fn offered(
+        credentials: &MirrorCredentials,
+        side: &'static str,
+        upstream: &str,
+    ) -> Option<String> {
+        credentials.for_side(side, upstream).map(|scope| {
+            format!(
+                "{} @ {}",
+                scope.credentials.username,
+                scope.origin.origin().ascii_serialization()
+            )
+        })
+    }
+
+    #[test]
+    fn each_credential_is_scoped_to_its_origin() {
+        let on_forge = "https://gitea.example.com:3000/org/template.git";
+        let elsewhere = "https://git.other.example.com/org/template.git";
+        let forge_only = credentials(None);
+        let forge = Some("forge @ https://gitea.example.com:3000".to_owned());
+        assert_eq!(offered(&forge_only, "downstream", elsewhere), forge);
+        assert_eq!(offered(&forge_only, "upstream", on_forge), forge);
+        assert_eq!(offered(&forge_only, "upstream", elsewhere), None);
+        // Another port or a downgrade is another origin.
+        assert_eq!(
+            offered(
+                &forge_only,
+                "upstream",
+                "https://gitea.example.com/org/t.git"
+            ),
+            None
+        );
+        assert_eq!(
+            offered(
+                &forge_only,
+                "upstream",
+                "http://gitea.example.com:3000/org/t.git"
+            ),
+            None
+        );
+        let both = credentials(Some("reader"));
+        assert_eq!(
+            offered(&both, "upstream", elsewhere),
+            Some("reader @ https://git.other.example.com".to_owned())
+        );
+        assert_eq!(
+            offered(&both, "upstream", on_forge),
+            Some("reader @ https://gitea.example.com:3000".to_owned())
+        );
+        assert_eq!(offered(&both, "downstream", elsewhere), forge);
+        assert!(forge_only
+            .missing_hint("upstream")
+            .contains("Git.Upstream.Credentials.Password"));
     }
 }

@@ -77,6 +77,8 @@ pub struct ForgeAccess {
     pub username: String,
     /// A password or an access token.
     pub password: Secret,
+    /// Extra CA certificate (PEM) to trust, besides the system's.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The downstream repository as the platform reports it.

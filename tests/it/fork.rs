@@ -3,7 +3,7 @@
 
 use crate::harness::{octofleet, Run};
 use crate::step_templates::{result_message, template, write_calamari_files};
-use forge_emulator::{ForgeConfig, ForgeEmulator, UpstreamSpec};
+use forge_emulator::{CredentialsSeen, ForgeConfig, ForgeEmulator, UpstreamSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
@@ -95,7 +95,7 @@ async fn fork(
         .map(|entry| entry.unwrap().path())
         .collect();
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
-    for secret in [PASSWORD, "forge-Other-Secret"] {
+    for secret in [PASSWORD, UPSTREAM_PASSWORD] {
         assert!(
             !run.all_output().contains(secret),
             "a password was printed:\n{}",
@@ -414,13 +414,33 @@ async fn a_wrong_password_is_a_clear_error_and_never_printed() {
     }
 }
 
-/// The API accepts the credentials but the upstream's git server (another host) does not.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_401_from_git_is_a_clear_error() {
-    let forge = forge().await;
-    let other = forge_with_password("forge-Other-Secret").await;
+/// Requests to `forge` that carried credentials other than its own user's: someone else's
+/// credential was sent there.
+fn foreign_credentials(forge: &ForgeEmulator) -> Vec<String> {
+    forge
+        .requests()
+        .iter()
+        .filter(|request| request.credentials == CredentialsSeen::Rejected)
+        .map(|request| format!("{} {}", request.method, request.path))
+        .collect()
+}
+
+const UPSTREAM_PASSWORD: &str = "forge-Other-Secret";
+
+/// A second forge (another port, so another origin) holding the upstream, with its own password.
+async fn upstream_elsewhere() -> (ForgeEmulator, String) {
+    let other = forge_with_password(UPSTREAM_PASSWORD).await;
     other.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", 2));
     let upstream_url = format!("{}/{ORG}/{UPSTREAM}.git", other.url());
+    (other, upstream_url)
+}
+
+/// Git.Credentials.* go only to Git.Url.Host: an upstream on another origin that asks for
+/// credentials gets none, and the error says which inputs to set.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forge_credential_never_goes_to_an_upstream_elsewhere() {
+    let forge = forge().await;
+    let (other, upstream_url) = upstream_elsewhere().await;
     let run = fork(
         &forge,
         "gitea",
@@ -430,18 +450,82 @@ async fn a_401_from_git_is_a_clear_error() {
     .await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
-        run.stderr.contains("refused the credentials") && run.stderr.contains(&upstream_url),
+        run.stderr.contains(&upstream_url)
+            && run.stderr.contains("Git.Upstream.Credentials.Username")
+            && run.stderr.contains("Git.Upstream.Credentials.Password"),
         "{}",
         run.stderr
     );
-    let git_401s = other
-        .requests()
-        .iter()
-        .filter(|request| request.status == 401)
-        .count();
-    assert!(git_401s >= 2, "challenge, then the refused credentials");
-    assert_not_on_disk(forge.root(), PASSWORD);
+    let upstream_requests = other.requests();
+    assert!(
+        upstream_requests
+            .iter()
+            .any(|request| request.status == 401),
+        "the upstream challenged: {upstream_requests:#?}"
+    );
+    assert!(
+        upstream_requests
+            .iter()
+            .all(|request| request.credentials == CredentialsSeen::None),
+        "credentials reached the upstream's server: {upstream_requests:#?}"
+    );
+    assert_eq!(pushes(&forge), 0);
     assert_not_on_disk(other.root(), PASSWORD);
+}
+
+/// Git.Upstream.Credentials.* reach the upstream, and only it; the forge keeps getting its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_credential_goes_only_to_the_upstream() {
+    let forge = forge().await;
+    let (other, upstream_url) = upstream_elsewhere().await;
+    let with_upstream_credential = [
+        ("GIT_URL_UPSTREAM", upstream_url.as_str()),
+        ("GIT_UPSTREAM_CREDENTIALS_USERNAME", "octopus"),
+        ("GIT_UPSTREAM_CREDENTIALS_PASSWORD", UPSTREAM_PASSWORD),
+    ];
+    let run = fork(&forge, "gitea", &[], &with_upstream_credential).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        downstream_main(&forge),
+        other.rev_parse(ORG, UPSTREAM, "refs/heads/main")
+    );
+    assert_eq!(foreign_credentials(&other), Vec::<String>::new());
+    assert_eq!(foreign_credentials(&forge), Vec::<String>::new());
+    assert_not_on_disk(forge.root(), UPSTREAM_PASSWORD);
+
+    // A wrong upstream credential: the refusal names the upstream's inputs, not the forge's.
+    let mut wrong = with_upstream_credential.to_vec();
+    wrong[2] = ("GIT_UPSTREAM_CREDENTIALS_PASSWORD", "forge-Wrong-Upstream");
+    other.commit(ORG, UPSTREAM, "main", "Upstream: moved on");
+    let run = fork(&forge, "gitea", &[], &wrong).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("refused the credentials")
+            && run.stderr.contains("Git.Upstream.Credentials.Password"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all_output().contains("forge-Wrong-Upstream"));
+
+    // One of the pair alone is an input error, before anything is written.
+    forge.clear_requests();
+    let run = fork(
+        &forge,
+        "gitea",
+        &[],
+        &[
+            ("GIT_URL_UPSTREAM", upstream_url.as_str()),
+            ("GIT_UPSTREAM_CREDENTIALS_PASSWORD", UPSTREAM_PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Git.Upstream.Credentials.Username"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(forge.requests(), Vec::new());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -683,5 +767,188 @@ async fn fork_template_reads_the_upstream_from_the_template_project() {
     );
     assert!(
         !run.all_output().contains(crate::harness::API_KEY) && !run.all_output().contains(PASSWORD)
+    );
+}
+
+/// A template project whose Config-as-Code URL carries credentials, or is not http(s): refused
+/// as input (exit 2) before anything is written, the userinfo never printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_provided_upstream_with_credentials_or_another_scheme_is_refused() {
+    let forge = forge().await;
+    forge.create_upstream(ORG, "cac_templates", &UpstreamSpec::main_line("main", 2));
+    let with_userinfo = format!(
+        "http://octopus:{PASSWORD}@{}/{ORG}/cac_templates.git",
+        forge.host()
+    );
+    let not_http = format!("ssh://{}/{ORG}/cac_templates.git", forge.host());
+    for (upstream, expected) in [
+        (with_userinfo.as_str(), "has credentials in it"),
+        (not_http.as_str(), "not an http(s) URL"),
+    ] {
+        let fleet = crate::harness::Fleet::start().await;
+        octofleet_sandbox::seed_template_projects(&fleet.emulator, &fleet.management, upstream);
+        let url = fleet.emulator.url();
+        forge.clear_requests();
+        let run = fork(
+            &forge,
+            "gitea",
+            &[],
+            &[
+                ("OCTOPUS_WEB_SERVERURI", url.as_str()),
+                ("MANAGEMENT_OCTOPUS_APIKEY", crate::harness::API_KEY),
+                ("OCTOPUS_SPACE_ID", "Spaces-1"),
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 2, "{upstream}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(expected)
+                && run
+                    .stderr
+                    .contains(&format!("{}/{ORG}/cac_templates.git", forge.host()))
+                && run.stderr.contains(PROJECT),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.all_output().contains("octopus:"),
+            "{}",
+            run.all_output()
+        );
+        assert_eq!(
+            forge.requests(),
+            Vec::new(),
+            "nothing was sent to the forge"
+        );
+    }
+}
+
+/// What a raw local listener received: every request's head, as text.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A listener on 127.0.0.1 that answers every request with `answer(path)` and keeps what came in.
+async fn raw_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (String, Received) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let received: Received = Default::default();
+    let log = received.clone();
+    let answer = std::sync::Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let log = log.clone();
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 4096];
+                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(read) => head.extend_from_slice(&buffer[..read]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
+                log.lock().unwrap().push(text);
+                let _ = stream.write_all(answer(&path).as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (address, received)
+}
+
+/// The platform API answers with a 307 to another origin: the token stays home, and fork stops
+/// naming the refused redirect. (GitLab's PRIVATE-TOKEN is a custom header that reqwest would
+/// carry along; Gitea's and GitHub's Authorization it strips, but the hop is refused all the same.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_redirect_to_another_origin_is_not_followed() {
+    let (elsewhere, elsewhere_received) = raw_server(|_| {
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_owned()
+    })
+    .await;
+    let target = elsewhere.clone();
+    let (api, api_received) = raw_server(move |path| {
+        format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{target}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    })
+    .await;
+    for platform in ["gitea", "github", "gitlab"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let run = octofleet(
+            &["fork"],
+            &[
+                ("GIT_PLATFORM", platform),
+                ("GIT_URL_PROTOCOL", "http"),
+                ("GIT_URL_HOST", api.as_str()),
+                ("GIT_URL_ORGANIZATION", ORG),
+                ("GIT_CREDENTIALS_USERNAME", "octopus"),
+                ("GIT_CREDENTIALS_PASSWORD", PASSWORD),
+                ("OCTOPUS_DEPLOYMENT_TENANT_NAME", TENANT),
+                ("OCTOPUS_PROJECT_NAME", PROJECT),
+                ("TMPDIR", tmp.path().to_str().unwrap()),
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 1, "{platform}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("refused to follow a redirect")
+                && run.stderr.contains(&format!("http://{elsewhere}"))
+                && run.stderr.contains("Git.Url.Host"),
+            "{platform}: {}",
+            run.stderr
+        );
+        assert!(!run.all_output().contains(PASSWORD));
+        assert!(
+            !api_received.lock().unwrap().is_empty(),
+            "{platform}: the API was called"
+        );
+    }
+    let leaked = elsewhere_received.lock().unwrap().clone();
+    assert!(
+        leaked.is_empty(),
+        "the redirect was followed:\n{}",
+        leaked.join("\n")
+    );
+}
+
+/// fork takes Octofleet.CaCertificateFile: a file that holds no certificate is an input error
+/// before anything is written (before this, fork had no such input and ignored the variable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ca_certificate_input_is_checked_before_anything_is_written() {
+    let forge = forge_with_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let not_pem = dir.path().join("ca.pem");
+    std::fs::write(&not_pem, "this is not a certificate\n").unwrap();
+    let run = fork(
+        &forge,
+        "gitea",
+        &[],
+        &[("OCTOFLEET_CACERTIFICATEFILE", not_pem.to_str().unwrap())],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Octofleet.CaCertificateFile")
+            && run.stderr.contains(not_pem.to_str().unwrap())
+            && run.stderr.contains("no usable PEM certificate"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(api_writes(&forge), Vec::<String>::new());
+    assert!(forge.repo_path(ORG, NEW_REPO).is_none());
+
+    let run = fork(
+        &forge,
+        "gitea",
+        &["--ca-certificate", "/nonexistent/ca.pem"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Octofleet.CaCertificateFile")
+            && run.stderr.contains("not a readable file"),
+        "{}",
+        run.stderr
     );
 }

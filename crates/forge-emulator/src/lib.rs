@@ -51,10 +51,25 @@ pub struct RequestRecord {
     pub path: String,
     pub query: String,
     pub status: u16,
+    /// Whether the request carried credentials, and whether they were this forge's user's (the
+    /// credentials themselves are never kept).
+    #[serde(default)]
+    pub credentials: CredentialsSeen,
     /// Request body bytes read (for git, what the client sent: a pushed pack is counted here).
     pub request_bytes: u64,
     /// Response body bytes written (for git, what the client fetched).
     pub response_bytes: u64,
+}
+
+/// What a request presented as credentials (any scheme: Basic, token, `PRIVATE-TOKEN`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialsSeen {
+    #[default]
+    None,
+    /// Credentials that are not this forge's user's: someone else's were sent here.
+    Rejected,
+    Accepted,
 }
 
 impl RequestRecord {

@@ -12,8 +12,9 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::auth::{caller, Caller};
 use crate::repos::Repos;
-use crate::{api, git_http, ForgeConfig, RequestRecord};
+use crate::{api, git_http, CredentialsSeen, ForgeConfig, RequestRecord};
 
 /// API request bodies are small JSON documents.
 const API_BODY_LIMIT: usize = 1024 * 1024;
@@ -30,6 +31,7 @@ struct LogEntry {
     path: String,
     query: String,
     status: u16,
+    credentials: CredentialsSeen,
     counters: Counters,
 }
 
@@ -65,6 +67,7 @@ impl Shared {
                 path: entry.path.clone(),
                 query: entry.query.clone(),
                 status: entry.status,
+                credentials: entry.credentials,
                 request_bytes: entry.counters.request.load(Ordering::Relaxed),
                 response_bytes: entry.counters.response.load(Ordering::Relaxed),
             })
@@ -140,6 +143,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     if parts.first().is_some_and(|first| first == "_emulator") {
         return control(&shared, &method, &parts[1..]);
     }
+    let credentials = match caller(request.headers(), &shared.username, &shared.password) {
+        Caller::Anonymous => CredentialsSeen::None,
+        Caller::Rejected => CredentialsSeen::Rejected,
+        Caller::User => CredentialsSeen::Accepted,
+    };
     let counters = Counters::default();
     let response = route(&shared, request, parts, &counters).await;
     shared.log().push(LogEntry {
@@ -147,6 +155,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         path,
         query,
         status: response.status().as_u16(),
+        credentials,
         counters,
     });
     response
