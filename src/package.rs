@@ -333,6 +333,11 @@ pub enum PackageReadError {
     #[error("package entry `{entry}` appears more than once: remove the duplicate, or {REBUILD}")]
     DuplicateEntry { entry: String },
     #[error(
+        "the package's zip directory does not add up (its records disagree with its end record): the package is \
+         corrupt or was crafted; download it again, or {REBUILD}"
+    )]
+    UnreadableDirectory,
+    #[error(
         "the package has more than {limit} entries, the limit: it is not a template package octofleet wrote; \
          check the package ID and version, or {REBUILD}"
     )]
@@ -581,7 +586,10 @@ fn parse_project(bytes: &[u8]) -> Result<crate::portable::PortableProject, Packa
             at: error.path().to_string(),
             message: error.inner().to_string(),
         })?;
-    match crate::portable::validate::problems(&project).into_iter().next() {
+    match crate::portable::validate::problems(&project)
+        .into_iter()
+        .next()
+    {
         None => Ok(project),
         Some(problem) => Err(PackageReadError::InvalidProject {
             at: problem.at,
@@ -621,6 +629,73 @@ const S_IFLNK: u32 = 0o120000;
 const S_IFREG: u32 = 0o100000;
 const S_IFDIR: u32 = 0o040000;
 
+fn le_u16(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u16::from_le_bytes(
+        bytes.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+
+fn le_u32(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u32::from_le_bytes(
+        bytes.get(at..at + 4)?.try_into().ok()?,
+    )))
+}
+
+fn le_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The names of the zip's central-directory records, read from the bytes themselves (APPNOTE
+/// 4.3.12, 4.3.14–16). The zip crate keys entries by name, so an exact duplicate silently
+/// replaces the first and `len()` never shows it, while another extractor (Octopus's, `unzip`)
+/// may take the other copy: the records must be counted here. `None` when the directory cannot
+/// be walked (the zip crate's own error then says why).
+fn central_directory_names(bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+    const END: &[u8] = b"PK\x05\x06";
+    const ZIP64_LOCATOR: &[u8] = b"PK\x06\x07";
+    const ZIP64_END: &[u8] = b"PK\x06\x06";
+    const RECORD: &[u8] = b"PK\x01\x02";
+    // The end record is the last 22 bytes plus a comment of up to 65535.
+    let lowest = bytes.len().saturating_sub(22 + 65535);
+    let end = (lowest..=bytes.len().checked_sub(22)?)
+        .rev()
+        .find(|&at| bytes[at..].starts_with(END))?;
+    let (mut total, mut size, mut directory_end) = (
+        le_u16(bytes, end + 10)?,
+        le_u32(bytes, end + 12)?,
+        end as u64,
+    );
+    if total == 0xFFFF || size == 0xFFFF_FFFF {
+        let locator = end.checked_sub(20)?;
+        if !bytes[locator..].starts_with(ZIP64_LOCATOR) {
+            return None;
+        }
+        let record = usize::try_from(le_u64(bytes, locator + 8)?).ok()?;
+        if !bytes.get(record..)?.starts_with(ZIP64_END) {
+            return None;
+        }
+        total = le_u64(bytes, record + 32)?;
+        size = le_u64(bytes, record + 40)?;
+        directory_end = record as u64;
+    }
+    // The directory ends where the end record starts (a prefix before the zip, as in a
+    // self-extracting archive, shifts the stored offset but not this).
+    let mut at = usize::try_from(directory_end.checked_sub(size)?).ok()?;
+    let stop = usize::try_from(directory_end).ok()?;
+    let mut names = Vec::new();
+    while at < stop {
+        if !bytes.get(at..)?.starts_with(RECORD) {
+            return None;
+        }
+        let name_length = le_u16(bytes, at + 28)? as usize;
+        let extra_length = le_u16(bytes, at + 30)? as usize;
+        let comment_length = le_u16(bytes, at + 32)? as usize;
+        names.push(bytes.get(at + 46..at + 46 + name_length)?.to_vec());
+        at += 46 + name_length + extra_length + comment_length;
+    }
+    (names.len() as u64 == total).then_some(names)
+}
+
 /// Read a template package from zip bytes (as downloaded from the feed).
 pub fn read_zip(bytes: &[u8], limits: &PackageLimits) -> Result<PackageContents, PackageReadError> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
@@ -629,6 +704,23 @@ pub fn read_zip(bytes: &[u8], limits: &PackageLimits) -> Result<PackageContents,
         return Err(PackageReadError::TooManyEntries {
             limit: limits.max_entries,
         });
+    }
+    let records = central_directory_names(bytes).ok_or(PackageReadError::UnreadableDirectory)?;
+    if records.len() > limits.max_entries {
+        return Err(PackageReadError::TooManyEntries {
+            limit: limits.max_entries,
+        });
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in &records {
+        if !seen.insert(name.as_slice()) {
+            return Err(PackageReadError::DuplicateEntry {
+                entry: shown(&String::from_utf8_lossy(name)),
+            });
+        }
+    }
+    if records.len() != archive.len() {
+        return Err(PackageReadError::UnreadableDirectory);
     }
     let mut reader = PackageReader::new(limits);
     for index in 0..archive.len() {
@@ -962,6 +1054,79 @@ mod tests {
             "package entry `.` has an empty name: refusing to read a package with unsafe paths; rebuild the \
              package with `octofleet serialize`"
         );
+    }
+
+    #[test]
+    fn an_exact_duplicate_entry_is_refused_though_the_zip_crate_hides_it() {
+        // Two records named project.json: the zip writer refuses that, so the second is written
+        // under another name of the same length and renamed in the bytes.
+        let evil = br#"{"format_version": 1, "evil": true}"#;
+        let mut bytes = build_zip(&files_with(&[("projecX.json", evil)]));
+        let needle = b"projecX.json";
+        let mut at = 0;
+        while let Some(found) = bytes[at..].windows(needle.len()).position(|w| w == needle) {
+            bytes[at + found..at + found + needle.len()].copy_from_slice(b"project.json");
+            at += found + needle.len();
+        }
+        let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        assert_eq!(
+            archive.len(),
+            valid_files().len(),
+            "the zip crate shows one project.json, not two"
+        );
+        assert!(
+            zip_error(&bytes, &PackageLimits::default())
+                .starts_with("package entry `project.json` appears more than once"),
+            "{}",
+            zip_error(&bytes, &PackageLimits::default())
+        );
+        // A directory whose records disagree with the end record is refused too.
+        let valid = build_zip(&valid_files());
+        let end = valid.windows(4).rposition(|w| w == b"PK\x05\x06").unwrap();
+        let mut short = valid.clone();
+        short[end + 10] -= 1;
+        short[end + 8] -= 1;
+        assert!(read_zip(&short, &PackageLimits::default()).is_err());
+    }
+
+    #[test]
+    fn names_in_project_json_must_be_unique_and_on_one_line() {
+        let step = |name: &str| {
+            serde_json::json!({"name": name, "package_requirement": "LetOctopusDecide", "condition": "Success",
+                "start_trigger": "StartAfterPrevious", "actions": [{"name": name, "action_type": "Octopus.Script"}]})
+        };
+        let runbook = serde_json::json!({"name": "Restart", "environment_scope": "All", "multi_tenancy_mode": "Untenanted",
+            "default_guided_failure_mode": "EnvironmentDefault", "process": {"steps": []}});
+        let cases = [
+            (
+                serde_json::json!({"runbooks": [runbook, runbook]}),
+                "runbooks[1].name",
+                "a second runbook named `Restart`",
+            ),
+            (
+                serde_json::json!({"deployment_process": {"steps": [step("Deploy"), step("Deploy")]}}),
+                "deployment_process.steps[1].name",
+                "a second step named `Deploy`",
+            ),
+            (
+                serde_json::json!({"channels": [{"name": "Default\n##octopus[setVariable]"}]}),
+                "channels[0].name",
+                "control character",
+            ),
+        ];
+        for (fields, at, message) in cases {
+            let mut value = project_value(u64::from(crate::portable::FORMAT_VERSION));
+            for (key, field) in fields.as_object().unwrap() {
+                value[key] = field.clone();
+            }
+            let bytes = serde_json::to_vec(&value).unwrap();
+            let error = zip_error(
+                &build_zip(&files_with(&[("project.json", &bytes)])),
+                &PackageLimits::default(),
+            );
+            assert!(error.contains(at) && error.contains(message), "{error}");
+            assert!(!error.contains('\n'), "{error}");
+        }
     }
 
     #[test]

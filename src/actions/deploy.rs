@@ -57,9 +57,9 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     .await
     .map_err(|error| match error {
         DeployError::MissingDependencies(_) => ActionError::Failed(error.to_string()),
-        DeployError::UnsubstitutedSecrets(_) | DeployError::Unsupported(_) => {
-            ActionError::Input(error.to_string())
-        }
+        DeployError::UnsubstitutedSecrets(_)
+        | DeployError::Unsupported(_)
+        | DeployError::OverridingField(_) => ActionError::Input(error.to_string()),
         DeployError::Octopus(source) => ActionError::octopus(&target)(source),
     })?;
     Ok(DeployReport {

@@ -56,6 +56,13 @@ pub enum DeployError {
     UnsubstitutedSecrets(Vec<String>),
     #[error("{0}")]
     Unsupported(String),
+    #[error(
+        "the package's project.json sets `{}` in `{}`, a field octofleet writes itself: a package may add \
+         settings this octofleet does not know, never replace a name, an id or a modelled setting; nothing was \
+         written. Re-serialize the template project (`octofleet serialize`)",
+        .0.key, .0.at
+    )]
+    OverridingField(super::extra_fields::Overriding),
     #[error(transparent)]
     Octopus(#[from] OctopusError),
 }
@@ -90,6 +97,12 @@ pub async fn deploy(
     secrets: &BTreeMap<String, Secret>,
     options: &DeployOptions,
 ) -> Result<DeployResult, DeployError> {
+    if let Some(first) = super::extra_fields::overriding_fields(package)
+        .into_iter()
+        .next()
+    {
+        return Err(DeployError::OverridingField(first));
+    }
     let index = SpaceIndex::read(client, space_id).await?;
     let missing = missing_dependencies(package, &index);
     if !missing.is_empty() {
@@ -673,12 +686,6 @@ fn set_text(target: &mut Option<String>, value: &Option<String>) {
     }
 }
 
-fn merge_extra(target: &mut Extra, extra: &BTreeMap<String, serde_json::Value>) {
-    for (key, value) in extra {
-        target.insert(key.clone(), value.clone());
-    }
-}
-
 fn desired_connectivity(
     existing: Option<&ConnectivityPolicy>,
     policy: &portable::ConnectivityPolicy,
@@ -749,7 +756,7 @@ fn desired_project(
             serde_json::json!(settings.project_tags),
         );
     }
-    merge_extra(&mut project.extra, &settings.extra);
+    super::extra_fields::merge::<Project>(&mut project.extra, &settings.extra);
     // Config-as-Code projects keep deployment settings in git; the server refuses them here.
     if !project.is_config_as_code() {
         project.default_guided_failure_mode = Some(settings.default_guided_failure_mode.clone());
@@ -1001,7 +1008,7 @@ fn desired_channel(
             desired_rule
         })
         .collect();
-    merge_extra(&mut desired.extra, &channel.extra);
+    super::extra_fields::merge::<Channel>(&mut desired.extra, &channel.extra);
     desired
 }
 
@@ -1058,7 +1065,7 @@ fn desired_runbook(
         policy.unit = retention.unit.clone().or(policy.unit);
         desired.run_retention_policy = Some(policy);
     }
-    merge_extra(&mut desired.extra, &runbook.extra);
+    super::extra_fields::merge::<Runbook>(&mut desired.extra, &runbook.extra);
     desired
 }
 
@@ -1122,7 +1129,7 @@ fn desired_step(
             )
         })
         .collect();
-    merge_extra(&mut desired.extra, &step.extra);
+    super::extra_fields::merge::<ProcessStep>(&mut desired.extra, &step.extra);
     desired
 }
 
@@ -1271,7 +1278,7 @@ fn desired_action(
         }
     }
     desired.properties = properties;
-    merge_extra(&mut desired.extra, &action.extra);
+    super::extra_fields::merge::<ProcessAction>(&mut desired.extra, &action.extra);
     desired
 }
 

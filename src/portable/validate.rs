@@ -31,10 +31,18 @@ pub fn problems(project: &PortableProject) -> Vec<Problem> {
         project.runbooks.iter().map(|r| r.name.as_str()),
     );
     for (index, runbook) in project.runbooks.iter().enumerate() {
-        check_process(&mut found, &format!("runbooks[{index}].process"), &runbook.process);
+        check_process(
+            &mut found,
+            &format!("runbooks[{index}].process"),
+            &runbook.process,
+        );
     }
     for (index, variable) in project.variables.iter().enumerate() {
-        check_name(&mut found, &format!("variables[{index}].name"), &variable.name);
+        check_name(
+            &mut found,
+            &format!("variables[{index}].name"),
+            &variable.name,
+        );
     }
     found
 }

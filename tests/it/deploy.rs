@@ -449,6 +449,50 @@ async fn hostile_packages_are_refused_before_anything_is_written() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("99"), "{}", run.stderr);
     assert!(fleet.emulator.writes().is_empty());
+
+    // `extra` may add settings, never rename the project or point it at another space's ids.
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    project["project"]["extra"] =
+        json!({"Name": "Someone Else's Project", "Id": "Projects-1", "SpaceId": "Spaces-1"});
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("`Id` in `project.extra`")
+            || run.stderr.contains("`Name` in `project.extra`"),
+        "{}",
+        run.stderr
+    );
+    assert!(fleet.emulator.writes().is_empty());
+    assert!(fleet.space_named("America").is_some());
+    assert!(
+        !fleet
+            .emulator
+            .list(&america(&fleet), "projects")
+            .iter()
+            .any(|p| p["Name"] == "Someone Else's Project"),
+        "nothing renamed"
+    );
+
+    // Two runbooks of one name would make plan report a change forever: refused.
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let runbook = json!({"name": "Restart", "environment_scope": "All", "multi_tenancy_mode": "Untenanted",
+        "default_guided_failure_mode": "EnvironmentDefault", "process": {"steps": []}});
+    project["runbooks"] = json!([runbook, runbook]);
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let run = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("a second runbook named `Restart`"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// The end state of a clean deploy: process steps, variable names, channels and runbooks.
