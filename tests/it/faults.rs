@@ -1,6 +1,6 @@
 //! create-space under injected faults: it still converges, with no duplicates.
 
-use crate::client::{http_response, TinyServer};
+use crate::harness::{http_response, TinyServer};
 use crate::harness::{names, octofleet, Fleet};
 use octopus_emulator::EmulatorConfig;
 

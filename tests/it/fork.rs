@@ -1,7 +1,7 @@
 //! `octofleet fork` through the real binary against the forge emulator (real git behind
 //! `git http-backend`), on Gitea, GitHub and GitLab; and its step template run the Calamari way.
 
-use crate::harness::{octofleet, Run};
+use crate::harness::{http_response, octofleet, request_path, Run, TinyServer};
 use crate::step_templates::{result_message, template, write_calamari_files};
 use forge_emulator::{CredentialsSeen, ForgeConfig, ForgeEmulator, UpstreamSpec};
 use std::collections::BTreeMap;
@@ -823,55 +823,30 @@ async fn a_server_provided_upstream_with_credentials_or_another_scheme_is_refuse
     }
 }
 
-/// What a raw local listener received: every request's head, as text.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-
-/// A listener on 127.0.0.1 that answers every request with `answer(path)` and keeps what came in.
-async fn raw_server(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (String, Received) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap().to_string();
-    let received: Received = Default::default();
-    let log = received.clone();
-    let answer = std::sync::Arc::new(answer);
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let log = log.clone();
-            let answer = answer.clone();
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !head.windows(4).any(|window| window == b"\r\n\r\n") {
-                    match stream.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(read) => head.extend_from_slice(&buffer[..read]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&head).into_owned();
-                let path = text.split(' ').nth(1).unwrap_or("/").to_owned();
-                log.lock().unwrap().push(text);
-                let _ = stream.write_all(answer(&path).as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    (address, received)
-}
-
 /// The platform API answers with a 307 to another origin: the token stays home, and fork stops
 /// naming the refused redirect. (GitLab's PRIVATE-TOKEN is a custom header that reqwest would
 /// carry along; Gitea's and GitHub's Authorization it strips, but the hop is refused all the same.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_redirect_to_another_origin_is_not_followed() {
-    let (elsewhere, elsewhere_received) = raw_server(|_| {
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_owned()
+    let elsewhere = TinyServer::start(|_| {
+        Some(http_response(
+            "200 OK",
+            &[("Content-Type", "application/json")],
+            "{}",
+        ))
     })
     .await;
-    let target = elsewhere.clone();
-    let (api, api_received) = raw_server(move |path| {
-        format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{target}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    let target = elsewhere.url.clone();
+    let api_server = TinyServer::start(move |head| {
+        let location = format!("{target}{}", request_path(head));
+        Some(http_response(
+            "307 Temporary Redirect",
+            &[("Location", &location)],
+            "",
+        ))
     })
     .await;
+    let api = api_server.url.trim_start_matches("http://").to_owned();
     for platform in ["gitea", "github", "gitlab"] {
         let tmp = tempfile::tempdir().unwrap();
         let run = octofleet(
@@ -892,18 +867,15 @@ async fn an_api_redirect_to_another_origin_is_not_followed() {
         assert_eq!(run.code, 1, "{platform}: {}", run.stderr);
         assert!(
             run.stderr.contains("refused to follow a redirect")
-                && run.stderr.contains(&format!("http://{elsewhere}"))
+                && run.stderr.contains(&elsewhere.url)
                 && run.stderr.contains("Git.Url.Host"),
             "{platform}: {}",
             run.stderr
         );
         assert!(!run.all_output().contains(PASSWORD));
-        assert!(
-            !api_received.lock().unwrap().is_empty(),
-            "{platform}: the API was called"
-        );
+        assert!(api_server.accepted() > 0, "{platform}: the API was called");
     }
-    let leaked = elsewhere_received.lock().unwrap().clone();
+    let leaked = elsewhere.heads();
     assert!(
         leaked.is_empty(),
         "the redirect was followed:\n{}",
