@@ -16,6 +16,13 @@ const TEMPLATE_REFERENCE_PROPERTIES: [&str; 2] = [
     "Octopus.Action.Template.Version",
 ];
 
+/// Action properties the provider maintains from `primary_package`.
+const PRIMARY_PACKAGE_MIRROR_PROPERTIES: [&str; 3] = [
+    "Octopus.Action.Package.FeedId",
+    "Octopus.Action.Package.PackageId",
+    "Octopus.Action.Package.DownloadOnTentacle",
+];
+
 impl Writer<'_> {
     pub(super) fn write_processes(&mut self) {
         let model = self.model;
@@ -41,9 +48,15 @@ impl Writer<'_> {
             .build();
         self.add_blocks(&format!("{process_label}.tf"), vec![block]);
 
-        let mut step_ids = Vec::new();
+        let mut step_ids: Vec<String> = Vec::new();
         for step in &process.steps {
-            if let Some(step_id) = self.write_step(owner, &process_id, step) {
+            // Each step waits for the one before it: the server resets `StartWithPrevious` on
+            // whichever step of a process exists first, so created in parallel the steps could
+            // come out with the wrong start triggers (octoterra chains them the same way).
+            let previous = step_ids
+                .last()
+                .map(|id| id.trim_end_matches(".id").to_owned());
+            if let Some(step_id) = self.write_step(owner, &process_id, step, previous.as_deref()) {
                 step_ids.push(step_id);
             }
         }
@@ -66,7 +79,13 @@ impl Writer<'_> {
     }
 
     /// Writes a step; returns the expression of its ID.
-    fn write_step(&mut self, owner: &str, process_id: &str, step: &Step) -> Option<String> {
+    fn write_step(
+        &mut self,
+        owner: &str,
+        process_id: &str,
+        step: &Step,
+        previous_step: Option<&str>,
+    ) -> Option<String> {
         // Step resources of both kinds share one label space so their files cannot collide.
         let step_label = self.claim_label(
             "process_step",
@@ -97,10 +116,15 @@ impl Writer<'_> {
             .entry(first.name.clone())
             .or_insert(first_action_id);
 
-        let mut execution_properties: BTreeMap<String, Expression> = BTreeMap::new();
+        // A step resource merges the step with its first action: `properties` are the STEP's
+        // Properties (target roles, max parallelism, condition expression) and
+        // `execution_properties` the ACTION's (script body, syntax, feature flags), as in
+        // octoterra's fixtures (OctopusSolutionsEngineering/OctopusTerraformExport,
+        // test/terraform/89-everystep/space_population/process_step_*.tf).
+        let mut step_properties: BTreeMap<String, Expression> = BTreeMap::new();
         if !step.roles.is_empty() {
             // The provider has no roles attribute: roles are the step property the server reads.
-            execution_properties.insert(
+            step_properties.insert(
                 "Octopus.Action.TargetRoles".into(),
                 emit::text(&step.roles.join(",")),
             );
@@ -111,7 +135,7 @@ impl Writer<'_> {
                 "The sensitive value of the property {key} of step {}",
                 step.name
             );
-            execution_properties.insert(key.clone(), self.property_value(value, stem, description));
+            step_properties.insert(key.clone(), self.property_value(value, stem, description));
         }
 
         let block = BlockWriter::new("resource", &[resource_type, &step_label])
@@ -120,8 +144,18 @@ impl Writer<'_> {
             .attr("start_trigger", emit::text(&step.start_trigger))
             .attr("package_requirement", emit::text(&step.package_requirement))
             .attr("condition", emit::text(&step.condition));
-        let block = self.action_attributes(block, owner, first, templated, "properties", &file);
-        let block = block.collection("execution_properties", emit::map(execution_properties));
+        let block = self.action_attributes(
+            block,
+            owner,
+            first,
+            templated,
+            "execution_properties",
+            &file,
+        );
+        let mut block = block.collection("properties", emit::map(step_properties));
+        if let Some(previous) = previous_step {
+            block = block.attr("depends_on", emit::list([emit::bare(previous)]));
+        }
         self.add_blocks(&file, vec![block.build()]);
 
         if !children.is_empty() {
@@ -200,8 +234,14 @@ impl Writer<'_> {
     ) -> BlockWriter {
         let mut properties: BTreeMap<String, Expression> = BTreeMap::new();
         let mut parameters: BTreeMap<String, Expression> = BTreeMap::new();
+        let has_primary_package = !templated && action.packages.iter().any(|p| p.name.is_empty());
         for (key, value) in &action.properties {
             if templated && TEMPLATE_REFERENCE_PROPERTIES.contains(&key.as_str()) {
+                continue;
+            }
+            // The provider computes these from `primary_package` (with the feed's real id);
+            // written literally they would override it with a feed *name* (octoterra drops them).
+            if has_primary_package && PRIMARY_PACKAGE_MIRROR_PROPERTIES.contains(&key.as_str()) {
                 continue;
             }
             let stem = naming::action_secret_variable(owner, &action.name, key);

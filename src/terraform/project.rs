@@ -377,25 +377,27 @@ impl Writer<'_> {
             "resource",
             &["octopusdeploy_project_versioning_strategy", &label],
         )
-        .attr("project_id", emit::reference(&self.project_id()))
-        .opt("template", strategy.template.as_deref().map(emit::text));
+        .attr("project_id", emit::reference(&self.project_id()));
+        // The provider's validators refuse `template` with `donor_package`, and
+        // `donor_package.deployment_action` with `donor_package_step_id` (issue 10, item 2):
+        // a donor package alone (which Octopus uses when set), else the template alone. The
+        // donor's step exists first: the resource depends on the steps order below.
+        if strategy.donor_package.is_none() {
+            resource = resource.opt("template", strategy.template.as_deref().map(emit::text));
+        }
         if let Some(donor) = &strategy.donor_package {
             match self.action_ids.get(&donor.deployment_action).cloned() {
-                Some(action_id) => {
-                    resource = resource
-                        .attr("donor_package_step_id", emit::reference(&action_id))
-                        .attr(
-                            "donor_package",
-                            emit::object(vec![
-                                ("deployment_action", emit::text(&donor.deployment_action)),
-                                (
-                                    "package_reference",
-                                    emit::text(
-                                        donor.package_reference.as_deref().unwrap_or_default(),
-                                    ),
-                                ),
-                            ]),
-                        );
+                Some(_) => {
+                    resource = resource.attr(
+                        "donor_package",
+                        emit::object(vec![
+                            ("deployment_action", emit::text(&donor.deployment_action)),
+                            (
+                                "package_reference",
+                                emit::text(donor.package_reference.as_deref().unwrap_or_default()),
+                            ),
+                        ]),
+                    );
                 }
                 None => self.add_comment(
                     &file,

@@ -433,6 +433,7 @@ impl Schema {
                 };
                 let place = format!("{kind}.{}", labels[1]);
                 self.check_body(block.body(), schema, &place, true, declarations, report);
+                provider_validators(kind, block.body(), &place, report);
             }
             _ => {}
         }
@@ -889,7 +890,7 @@ fn terraform_schema_checker_rejects_broken_modules() {
     let good = module("hello_world");
     assert!(schema.check(&good).is_empty());
 
-    let cases: [(&str, &str, &str); 9] = [
+    let cases: [(&str, &str, &str); 12] = [
         ("bad attribute", "resource \"octopusdeploy_project_group\" \"g\" {\n  name = \"G\"\n  colour = \"red\"\n}\n", "unknown attribute colour"),
         ("unknown resource", "resource \"octopusdeploy_teapot\" \"t\" {\n  name = \"T\"\n}\n", "not in the provider schema"),
         ("missing required", "resource \"octopusdeploy_project_group\" \"g\" {\n  description = \"no name\"\n}\n", "required attribute name missing"),
@@ -899,6 +900,9 @@ fn terraform_schema_checker_rejects_broken_modules() {
         ("unknown block", "resource \"octopusdeploy_project_group\" \"g\" {\n  name = \"G\"\n  nested {\n  }\n}\n", "unknown block nested"),
         ("bad nested field", "resource \"octopusdeploy_process_step\" \"s\" {\n  name = \"S\"\n  type = \"Octopus.Script\"\n  process_id = \"x\"\n  container = { image = \"i\", tag = \"t\" }\n}\n", "unknown field tag"),
         ("duplicate variable", "variable \"octopus_server\" {\n  type = string\n}\n", "declared twice"),
+        ("template with donor", "resource \"octopusdeploy_project_versioning_strategy\" \"v\" {\n  project_id = \"p\"\n  template = \"1.0.#{Octopus.Version.NextPatch}\"\n  donor_package = { deployment_action = \"A\", package_reference = \"\" }\n}\n", "template together with a donor package"),
+        ("donor twice", "resource \"octopusdeploy_project_versioning_strategy\" \"v\" {\n  project_id = \"p\"\n  donor_package_step_id = \"s\"\n  donor_package = { deployment_action = \"A\", package_reference = \"\" }\n}\n", "together with donor_package_step_id"),
+        ("mirror keys", "resource \"octopusdeploy_process_step\" \"s\" {\n  name = \"S\"\n  type = \"Octopus.TentaclePackage\"\n  process_id = \"x\"\n  primary_package = { package_id = \"p\", feed_id = \"f\", acquisition_location = \"Server\" }\n  execution_properties = { \"Octopus.Action.Package.FeedId\" = \"Octopus Server (built-in)\" }\n}\n", "Octopus.Action.Package.FeedId set next to primary_package"),
     ];
     for (what, content, expected) in cases {
         let mut broken = good.clone();
@@ -955,6 +959,67 @@ fn terraform_schema_checker_rejects_broken_modules() {
         .any(|problem| problem.contains("template directive")));
 }
 
+/// octoterra's layout (test/terraform/89-everystep/space_population/process_step_*.tf in
+/// OctopusSolutionsEngineering/OctopusTerraformExport): a step resource's `properties` are the
+/// step's, its `execution_properties` the first action's; each step after the first waits for the
+/// one before it.
+#[test]
+fn terraform_step_resources_follow_octoterras_layout() {
+    let files = module("rich");
+    let deploy = &files["process_step_payments_api_deploy_api.tf"];
+    let body: Body = hcl::from_str(deploy).unwrap();
+    let block = body.blocks().next().unwrap();
+    let text_of = |key: &str| {
+        block
+            .body()
+            .attributes()
+            .find(|a| a.key.as_str() == key)
+            .map(|a| hcl::format::to_string(&a.expr).unwrap())
+            .unwrap_or_default()
+    };
+    let step_properties = text_of("properties");
+    let action_properties = text_of("execution_properties");
+    assert!(
+        step_properties.contains("Octopus.Action.TargetRoles"),
+        "{deploy}"
+    );
+    assert!(
+        step_properties.contains("Octopus.Action.MaxParallelism"),
+        "{deploy}"
+    );
+    assert!(
+        action_properties.contains("Octopus.Action.KubernetesContainers.Namespace"),
+        "{deploy}"
+    );
+    assert!(!action_properties.contains("TargetRoles"), "{deploy}");
+    // The fixture's action carries the package mirror keys as a server stores them; with a
+    // primary package they are the provider's to compute.
+    assert!(
+        text_of("primary_package").contains("payments-api"),
+        "{deploy}"
+    );
+    assert!(
+        !deploy.contains("Octopus.Action.Package.FeedId"),
+        "{deploy}"
+    );
+    assert!(
+        !deploy.contains("Octopus.Action.Package.DownloadOnTentacle"),
+        "{deploy}"
+    );
+
+    let approve = &files["process_step_payments_api_approve_production.tf"];
+    assert!(
+        approve.contains(
+            "depends_on = [\n    octopusdeploy_process_step.process_step_payments_api_deploy_api\n  ]"
+        ),
+        "{approve}"
+    );
+    assert!(
+        !deploy.contains("depends_on"),
+        "the first step waits for nothing: {deploy}"
+    );
+}
+
 #[test]
 fn terraform_fixtures_are_portable_projects() {
     for fixture in FIXTURES {
@@ -984,5 +1049,45 @@ fn strip_defaults(value: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_defaults).collect()),
         other => other,
+    }
+}
+
+/// Combinations the provider's own validators refuse at plan time (not visible in the schema):
+/// `octopusdeploy_project_versioning_strategy` takes a template or a donor package, and a donor
+/// package names its step by `deployment_action` or `donor_package_step_id`, never both
+/// (issue 10, item 2); a step with a `primary_package` must not also set the action properties
+/// the provider computes from it (item 3).
+fn provider_validators(kind: &str, body: &Body, place: &str, report: &mut dyn FnMut(String)) {
+    let has = |key: &str| body.attributes().any(|a| a.key.as_str() == key);
+    if kind == "octopusdeploy_project_versioning_strategy" {
+        if has("template") && (has("donor_package") || has("donor_package_step_id")) {
+            report(format!(
+                "{place}: template together with a donor package (the provider refuses it)"
+            ));
+        }
+        if has("donor_package") && has("donor_package_step_id") {
+            report(format!(
+                "{place}: donor_package.deployment_action together with donor_package_step_id (the provider refuses it)"
+            ));
+        }
+    }
+    if has("primary_package") {
+        for attribute in body.attributes() {
+            if !["properties", "execution_properties"].contains(&attribute.key.as_str()) {
+                continue;
+            }
+            let text = hcl::format::to_string(&attribute.expr).unwrap_or_default();
+            for key in [
+                "Octopus.Action.Package.FeedId",
+                "Octopus.Action.Package.PackageId",
+                "Octopus.Action.Package.DownloadOnTentacle",
+            ] {
+                if text.contains(key) {
+                    report(format!(
+                        "{place}: {key} set next to primary_package (the provider computes it)"
+                    ));
+                }
+            }
+        }
     }
 }
