@@ -153,7 +153,13 @@ impl Lookups {
             }
         };
         match spec.results {
-            Some(results) => format!("data.{}.{data_label}.{results}[0].id", spec.data_source),
+            // The exact name from the page of results: a partial-name filter returns
+            // "Non-Standard Lifecycle" as readily as "Standard", and in any order.
+            Some(results) => format!(
+                "[for r in data.{}.{data_label}.{results} : r.id if r.name == {}][0]",
+                spec.data_source,
+                string_literal(name)
+            ),
             None => format!("data.{}.{data_label}.step_template.id", spec.data_source),
         }
     }
@@ -171,20 +177,32 @@ impl Lookups {
     }
 }
 
-/// octoterra's lookup block. The postcondition also checks that the first result carries exactly
-/// the wanted name: a partial-name filter can return a longer name first ("Production EU" for
-/// "Production"), and binding to it silently would be worse than failing the plan.
+/// Results read per lookup: enough that the exact name is on the page even when a partial-name
+/// filter also matches longer names ("Production EU", "Non-Standard Lifecycle").
+const LOOKUP_PAGE: u64 = 100;
+
+/// `name` as an HCL string literal, escaped by hcl-rs (quotes, backslashes, `${`, `%{`), for the
+/// writer's own expressions.
+fn string_literal(name: &str) -> String {
+    hcl::format::to_string(&Expression::String(name.to_owned()))
+        .expect("a string literal always formats")
+}
+
+/// octoterra's lookup block, reading a page of results. The postcondition checks that the page
+/// holds exactly the wanted name: binding to a longer name silently would be worse than failing
+/// the plan.
 fn data_block(spec: &Spec, data_label: &str, name: &str) -> Block {
-    let first = match spec.results {
-        Some(results) => format!("self.{results}[0]"),
-        None => "self.step_template".to_owned(),
+    let condition = match spec.results {
+        Some(results) => emit::bare(&format!(
+            "length([for r in self.{results} : r if r.name == {}]) != 0",
+            string_literal(name)
+        )),
+        None => Expression::from(BinaryOp::new(
+            emit::bare("try(self.step_template.name, \"\")"),
+            BinaryOperator::Eq,
+            emit::text(name),
+        )),
     };
-    let found_name = emit::bare(&format!("try({first}.name, \"\")"));
-    let condition = Expression::from(BinaryOp::new(
-        found_name,
-        BinaryOperator::Eq,
-        emit::text(name),
-    ));
     let message = format!(
         "Failed to resolve {} called \"{name}\". This resource must exist in the space before this Terraform configuration is applied.",
         spec.noun
@@ -201,7 +219,41 @@ fn data_block(spec: &Spec, data_label: &str, name: &str) -> Block {
     if spec.results.is_some() {
         block = block
             .attr("skip", Expression::from(0))
-            .attr("take", Expression::from(1));
+            .attr("take", Expression::from(LOOKUP_PAGE));
     }
     block.block(lifecycle).build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exact_name_is_picked_from_a_page_of_partial_matches() {
+        let mut lookups = Lookups::default();
+        let id = lookups.id(Shared::Lifecycle, "Standard");
+        assert_eq!(
+            id,
+            r#"[for r in data.octopusdeploy_lifecycles.lifecycle_standard.lifecycles : r.id if r.name == "Standard"][0]"#
+        );
+        let files = lookups.into_files();
+        let text = emit::render(&[], files.into_iter().map(|(_, block)| block).collect());
+        assert!(text.contains("take         = 100"), "{text}");
+        assert!(
+            text.contains(r#"length([for r in self.lifecycles : r if r.name == "Standard"]) != 0"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn names_are_escaped_inside_the_writers_expressions() {
+        let mut lookups = Lookups::default();
+        let id = lookups.id(Shared::Environment, r#"Prod "EU" ${x} \ %{y}"#);
+        assert!(
+            id.ends_with(r#"r.name == "Prod \"EU\" $${x} \\ %%{y}"][0]"#),
+            "{id}"
+        );
+        // It parses as one expression (no injected template syntax).
+        emit::bare(&id);
+    }
 }

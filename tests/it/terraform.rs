@@ -158,11 +158,12 @@ fn terraform_sensitive_variable_matches_the_article() {
     let Expression::Array(environments) = attr(scope.body(), "environments") else {
         panic!("{content}")
     };
-    // Development only: the Sync scope is dropped, as octoterra's step template does.
+    // Development only: the Sync scope is dropped, as octoterra's step template does; the id
+    // is the exact name's from the lookup's page, not whichever result came first.
     let environments: Vec<String> = environments.iter().map(interpolation).collect();
     assert_eq!(
         environments,
-        ["data.octopusdeploy_environments.environment_development.environments[0].id"]
+        ["[for r in data.octopusdeploy_environments.environment_development.environments : r.id if r.name == \"Development\"][0]"]
     );
 
     let lifecycle = single_block(resource.body(), "lifecycle");
