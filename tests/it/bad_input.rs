@@ -1,6 +1,6 @@
 //! Bad input: one clear message naming the input, the right exit code, and never the API key.
 
-use crate::harness::{octofleet, Fleet, Run, API_KEY};
+use crate::support::{octofleet, Fleet, Run, API_KEY};
 use std::time::{Duration, Instant};
 
 fn assert_invalid(run: &Run, needles: &[&str]) {

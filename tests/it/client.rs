@@ -1,6 +1,6 @@
 //! The REST client against the emulator: paging, names, errors, retries, concurrency.
 
-use crate::harness::{emulator, emulator_with, http_response, request_path, TinyServer, API_KEY};
+use crate::support::{emulator, emulator_with, http_response, request_path, TinyServer, API_KEY};
 use octofleet::octopus::resources::{Environment, VariableSets};
 use octofleet::octopus::{Api, ApiRequest, ClientConfig, OctopusClient};
 use octofleet::secret::Secret;
@@ -180,7 +180,7 @@ async fn a_redirect_to_another_origin_never_gets_the_key() {
         ))
     })
     .await;
-    let run = crate::harness::octofleet(
+    let run = crate::support::octofleet(
         &["create-space", "--timeout", "60"],
         &[
             ("MANAGEDTENANT_OCTOPUS_URL", &server.url),
@@ -342,7 +342,7 @@ async fn a_ca_in_the_os_trust_store_is_trusted() {
         ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
     ];
     env.push(("SSL_CERT_FILE", &ca));
-    let run = crate::harness::octofleet(&["create-space"], &env).await;
+    let run = crate::support::octofleet(&["create-space"], &env).await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains("reached over verified TLS"),
@@ -366,7 +366,7 @@ async fn an_unusable_os_trust_store_does_not_fail_startup() {
     let garbage = garbage.to_str().unwrap();
     let ca = fixture("ca.pem");
     for store in ["/nonexistent/octofleet-ca.pem", garbage] {
-        let run = crate::harness::octofleet(
+        let run = crate::support::octofleet(
             &["create-space", "--ca-certificate", &ca],
             &[
                 ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),

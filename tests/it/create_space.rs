@@ -1,6 +1,6 @@
 //! `octofleet create-space` through the real binary against the emulator.
 
-use crate::harness::{api_get, api_put, names, Fleet, API_KEY};
+use crate::support::{api_get, api_put, names, Fleet, API_KEY};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,7 +274,7 @@ async fn without_management_inputs_there_is_no_write_back() {
         .collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let run =
-        crate::harness::octofleet(&["create-space", "--space-name", "Asia Pacific"], &env).await;
+        crate::support::octofleet(&["create-space", "--space-name", "Asia Pacific"], &env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(fleet.space_named("Asia Pacific").is_some());
     assert!(fleet.space_named("America").is_none());
@@ -294,7 +294,7 @@ async fn space_managers_by_name_or_id_and_unknown_teams_are_refused() {
             &[],
         )
         .await;
-    let teams = crate::harness::api_get(&fleet.emulator, "/api/teams").await;
+    let teams = crate::support::api_get(&fleet.emulator, "/api/teams").await;
     let managers_id = teams["Items"]
         .as_array()
         .unwrap()
@@ -391,7 +391,7 @@ async fn unsubstituted_optional_inputs_and_blank_paths_count_as_unset() {
         .unwrap()
         .to_owned();
     assert!(
-        crate::harness::names(&fleet.emulator, &space_id, "git-credentials").is_empty(),
+        crate::support::names(&fleet.emulator, &space_id, "git-credentials").is_empty(),
         "no credential named after a placeholder"
     );
 }

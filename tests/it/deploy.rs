@@ -1,7 +1,9 @@
 //! `octofleet deploy` and `plan` through the real binary: upstream project → serialize →
 //! deploy into a managed space → read back.
 
-use crate::harness::{octofleet, Fleet, Run, API_KEY};
+use crate::support::calamari::{octostache, octostache_names};
+use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
+use crate::support::{octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
 use octopus_emulator::EmulatorConfig;
@@ -27,21 +29,22 @@ async fn extracted_package(fleet: &Fleet, project: &str, substitute: bool) -> te
     let dir = tempfile::tempdir().unwrap();
     archive.extract(dir.path()).unwrap();
     if substitute {
+        // The variables in scope in `Sync`: the Development database password, and the seeded
+        // Slack token for every other secret.
         let path = dir.path().join("secrets.json");
-        let secrets: BTreeMap<String, String> =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let values: BTreeMap<String, String> = secrets
+        let text = std::fs::read_to_string(&path).unwrap();
+        let variables: BTreeMap<&str, String> = octostache_names(&text)
             .into_iter()
-            .map(|(key, placeholder)| {
-                let value = if placeholder.contains("Database[Development].Password") {
+            .map(|name| {
+                let value = if name.contains("Database[Development].Password") {
                     SEEDED_SECRETS[0]
                 } else {
                     SEEDED_SECRETS[1]
                 };
-                (key, value.to_owned())
+                (name, value.to_owned())
             })
             .collect();
-        std::fs::write(&path, serde_json::to_string(&values).unwrap()).unwrap();
+        std::fs::write(&path, octostache(&text, &variables)).unwrap();
     }
     dir
 }
@@ -294,7 +297,7 @@ async fn downstream_variable_edits_are_kept_unless_overwritten() {
     assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
     let space = america(&fleet);
     let project_id = downstream_id(&fleet);
-    let set = crate::harness::api_get(
+    let set = crate::support::api_get(
         &fleet.emulator,
         &format!("/api/{space}/variables/variableset-{project_id}"),
     )
@@ -305,7 +308,7 @@ async fn downstream_variable_edits_are_kept_unless_overwritten() {
             variable["Value"] = json!("Hola");
         }
     }
-    crate::harness::api_put(
+    crate::support::api_put(
         &fleet.emulator,
         &format!("/api/{space}/variables/variableset-{project_id}"),
         &edited,
@@ -332,7 +335,7 @@ async fn downstream_variable_edits_are_kept_unless_overwritten() {
     };
     assert_eq!(
         greeting(
-            &crate::harness::api_get(
+            &crate::support::api_get(
                 &fleet.emulator,
                 &format!("/api/{space}/variables/variableset-{project_id}")
             )
@@ -343,7 +346,7 @@ async fn downstream_variable_edits_are_kept_unless_overwritten() {
 
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--overwrite-variables"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let set = crate::harness::api_get(
+    let set = crate::support::api_get(
         &fleet.emulator,
         &format!("/api/{space}/variables/variableset-{project_id}"),
     )
@@ -757,10 +760,10 @@ fn without_secret_values(mut value: Value) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn round_trip_of_a_project_using_every_field() {
     let fleet = fleet_with(EmulatorConfig::default()).await;
-    crate::serialize::seed_rich_dependencies(&fleet.emulator, "Spaces-1");
-    crate::serialize::seed_rich_project(&fleet.emulator, "Spaces-1");
+    seed_rich_dependencies(&fleet.emulator, "Spaces-1");
+    seed_rich_project(&fleet.emulator, "Spaces-1");
     let space = america(&fleet);
-    crate::serialize::seed_rich_dependencies(&fleet.emulator, &space);
+    seed_rich_dependencies(&fleet.emulator, &space);
 
     let dir = extracted_package(&fleet, "Rich", true).await;
     let upstream: PortableProject =

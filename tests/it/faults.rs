@@ -1,7 +1,7 @@
 //! create-space under injected faults: it still converges, with no duplicates.
 
-use crate::harness::{http_response, TinyServer};
-use crate::harness::{names, octofleet, Fleet};
+use crate::support::{http_response, TinyServer};
+use crate::support::{names, octofleet, Fleet};
 use octopus_emulator::EmulatorConfig;
 
 fn assert_one_of_each(fleet: &Fleet, tenant: &str) {
@@ -81,7 +81,7 @@ async fn a_post_that_commits_then_drops_the_connection_creates_no_duplicate() {
 fn step_env(url: &str) -> Vec<(&str, &str)> {
     vec![
         ("MANAGEDTENANT_OCTOPUS_URL", url),
-        ("MANAGEDTENANT_OCTOPUS_APIKEY", crate::harness::API_KEY),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", crate::support::API_KEY),
         ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
     ]
 }

@@ -1,12 +1,11 @@
 //! `octofleet fork` through the real binary against the forge emulator (real git behind
 //! `git http-backend`), on Gitea, GitHub and GitLab; and its step template run the Calamari way.
 
-use crate::harness::{http_response, octofleet, request_path, Run, TinyServer};
-use crate::step_templates::{result_message, template, write_calamari_files};
+use crate::support::calamari::{binary_dir, result_message, run_like_calamari, template};
+use crate::support::{http_response, octofleet, request_path, Run, TinyServer};
 use forge_emulator::{CredentialsSeen, ForgeConfig, ForgeEmulator, UpstreamSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Duration;
 
 const PASSWORD: &str = "forge-Secret-Value-9f3a";
 const ORG: &str = "octopuscac";
@@ -647,7 +646,7 @@ async fn fork_template_runs_like_calamari_runs_it() {
     // Git.Url.Template, Git.Url.NewRepo, Git.Branch.MainLine and Exported.Project.Name are not
     // defined: their `#{…}` defaults stay as written and octofleet uses its own defaults.
     let parameters = template.bind(&variables, &[]);
-    let run = run_like_calamari(template.script_body(), &parameters).await;
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
         run.output_variable("RepositoryUrl"),
@@ -661,36 +660,10 @@ async fn fork_template_runs_like_calamari_runs_it() {
         &BTreeMap::from([("Git.Credentials.Password", PASSWORD.to_owned())]),
         &[],
     );
-    let run = run_like_calamari(template.script_body(), &parameters).await;
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("#{Git.Url.Host}"), "{}", run.stderr);
     assert!(result_message(&run.stdout).is_some());
-}
-
-async fn run_like_calamari(script: &str, parameters: &BTreeMap<String, String>) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    write_calamari_files(dir.path(), script, parameters);
-    let binary_dir = Path::new(env!("CARGO_BIN_EXE_octofleet")).parent().unwrap();
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("bash")
-            .args(["bootstrap.sh", "script.sh"])
-            .current_dir(dir.path())
-            .env_clear()
-            .env(
-                "PATH",
-                format!("{}:/usr/local/bin:/usr/bin:/bin", binary_dir.display()),
-            )
-            .output(),
-    )
-    .await
-    .expect("the script finishes within two minutes")
-    .expect("bash runs");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 /// With management inputs, the upstream is the template project's own Config-as-Code repository,
@@ -699,13 +672,13 @@ async fn run_like_calamari(script: &str, parameters: &BTreeMap<String, String>) 
 async fn the_upstream_defaults_to_the_template_projects_repository() {
     let forge = forge().await;
     forge.create_upstream(ORG, "cac_templates", &UpstreamSpec::main_line("main", 2));
-    let fleet = crate::harness::Fleet::start().await;
+    let fleet = crate::support::Fleet::start().await;
     let upstream = format!("{}/{ORG}/cac_templates.git", forge.url());
     octofleet_sandbox::seed_template_projects(&fleet.emulator, &fleet.management, &upstream);
     let url = fleet.emulator.url();
     let management = [
         ("OCTOPUS_WEB_SERVERURI", url.as_str()),
-        ("MANAGEMENT_OCTOPUS_APIKEY", crate::harness::API_KEY),
+        ("MANAGEMENT_OCTOPUS_APIKEY", crate::support::API_KEY),
         ("OCTOPUS_SPACE_ID", "Spaces-1"),
     ];
     let run = fork(&forge, "gitea", &["--output", "json"], &management).await;
@@ -735,7 +708,7 @@ async fn the_upstream_defaults_to_the_template_projects_repository() {
 async fn fork_template_reads_the_upstream_from_the_template_project() {
     let forge = forge().await;
     forge.create_upstream(ORG, "cac_templates", &UpstreamSpec::main_line("main", 2));
-    let fleet = crate::harness::Fleet::start().await;
+    let fleet = crate::support::Fleet::start().await;
     let upstream = format!("{}/{ORG}/cac_templates.git", forge.url());
     octofleet_sandbox::seed_template_projects(&fleet.emulator, &fleet.management, &upstream);
     let template = template("octofleet-fork-repository.json");
@@ -752,9 +725,9 @@ async fn fork_template_reads_the_upstream_from_the_template_project() {
     ]);
     let parameters = template.bind(
         &variables,
-        &[("Octofleet.Management.ApiKey", crate::harness::API_KEY)],
+        &[("Octofleet.Management.ApiKey", crate::support::API_KEY)],
     );
-    let run = run_like_calamari(template.script_body(), &parameters).await;
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stderr.contains(&format!("forking {upstream}")),
@@ -766,7 +739,7 @@ async fn fork_template_reads_the_upstream_from_the_template_project() {
         forge.rev_parse(ORG, "cac_templates", "refs/heads/main")
     );
     assert!(
-        !run.all_output().contains(crate::harness::API_KEY) && !run.all_output().contains(PASSWORD)
+        !run.all_output().contains(crate::support::API_KEY) && !run.all_output().contains(PASSWORD)
     );
 }
 
@@ -785,7 +758,7 @@ async fn a_server_provided_upstream_with_credentials_or_another_scheme_is_refuse
         (with_userinfo.as_str(), "has credentials in it"),
         (not_http.as_str(), "not an http(s) URL"),
     ] {
-        let fleet = crate::harness::Fleet::start().await;
+        let fleet = crate::support::Fleet::start().await;
         octofleet_sandbox::seed_template_projects(&fleet.emulator, &fleet.management, upstream);
         let url = fleet.emulator.url();
         forge.clear_requests();
@@ -795,7 +768,7 @@ async fn a_server_provided_upstream_with_credentials_or_another_scheme_is_refuse
             &[],
             &[
                 ("OCTOPUS_WEB_SERVERURI", url.as_str()),
-                ("MANAGEMENT_OCTOPUS_APIKEY", crate::harness::API_KEY),
+                ("MANAGEMENT_OCTOPUS_APIKEY", crate::support::API_KEY),
                 ("OCTOPUS_SPACE_ID", "Spaces-1"),
             ],
         )

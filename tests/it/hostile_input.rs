@@ -1,7 +1,7 @@
 //! Hostile or malformed inputs (issue "Safety"): refused with exit 2 before any request, naming
 //! the input, never echoing a credential, never forging a log line, never ballooning a message.
 
-use crate::harness::{octofleet, Fleet, Run, API_KEY};
+use crate::support::{octofleet, Fleet, Run, API_KEY};
 
 fn assert_refused(run: &Run, needles: &[&str]) {
     assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);

@@ -5,8 +5,8 @@
 //! Needs podman and root (debootstrap, vfs storage). CI (`CI=true`) fails without podman; a
 //! developer machine without it prints "skipped: podman not installed".
 
-use crate::harness::{Fleet, Run};
-use crate::step_templates::{article_variables, template, write_calamari_files};
+use crate::support::calamari::{article_variables, template, write_calamari_files};
+use crate::support::{Fleet, Run};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,11 +1,13 @@
 //! `octofleet serialize` through the real binary against the emulator's management space.
 
-use crate::harness::{api_get, octofleet, Fleet, Run, API_KEY};
+use crate::support::packages::{download, unzip};
+use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
+use crate::support::terraform_schema::Schema;
+use crate::support::{api_get, octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, TemplateProjects, SEEDED_SECRETS};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::io::Read;
 
 const CAC_URL: &str = "https://git.example.com/octopuscac/hello_world_cac.git";
 
@@ -33,33 +35,6 @@ async fn serialize(fleet: &Fleet, project: &str, args: &[&str]) -> Run {
     octofleet(&all, &env).await
 }
 
-pub(crate) fn unzip(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
-    (0..archive.len())
-        .map(|index| {
-            let mut entry = archive.by_index(index).unwrap();
-            let mut content = Vec::new();
-            entry.read_to_end(&mut content).unwrap();
-            (entry.name().to_owned(), content)
-        })
-        .collect()
-}
-
-pub(crate) async fn download(fleet: &Fleet, id: &str, version: &str) -> Vec<u8> {
-    let url = format!(
-        "{}/api/Spaces-1/packages/packages-{id}.{version}/raw",
-        fleet.emulator.url()
-    );
-    let response = reqwest::Client::new()
-        .get(url)
-        .header("X-Octopus-ApiKey", API_KEY)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    response.bytes().await.unwrap().to_vec()
-}
-
 fn project_json(files: &BTreeMap<String, Vec<u8>>) -> (PortableProject, Value) {
     let bytes = &files["project.json"];
     (
@@ -79,7 +54,7 @@ fn schema_checked_module(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, 
             ))
         })
         .collect();
-    let problems = crate::terraform::Schema::load().check(&module);
+    let problems = Schema::load().check(&module);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     module
 }
@@ -775,132 +750,4 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
     assert_eq!(again, project, "model → JSON → model is lossless");
     insta::assert_json_snapshot!("serialize_rich_project_json", value, {".source.exported_at" => "[exported_at]", ".source.server" => "[server]"});
     schema_checked_module(&files);
-}
-
-/// The shared resources the rich project refers to, created in `space` by name.
-pub(crate) fn seed_rich_dependencies(emulator: &octopus_emulator::Emulator, space: &str) {
-    let has = |collection: &str, name: &str| {
-        emulator
-            .list(space, collection)
-            .iter()
-            .any(|item| item["Name"] == name)
-    };
-    for (collection, doc) in [
-        ("lifecycles", json!({"Name": "Hotfix", "Phases": []})),
-        ("projectgroups", json!({"Name": "Payments"})),
-        (
-            "feeds",
-            json!({"Name": "Docker Hub", "FeedType": "Docker", "FeedUri": "https://index.docker.io"}),
-        ),
-        (
-            "workerpools",
-            json!({"Name": "Linux Workers", "WorkerPoolType": "StaticWorkerPool"}),
-        ),
-        (
-            "actiontemplates",
-            json!({"Name": "Slack - Notify", "ActionType": "Octopus.Script", "Version": 7, "Properties": {}, "Parameters": []}),
-        ),
-        (
-            "tagsets",
-            json!({"Name": "Region", "Tags": [{"Name": "EU", "Color": "#333333"}]}),
-        ),
-        (
-            "libraryvariablesets",
-            json!({"Name": "Shared", "ContentType": "Variables"}),
-        ),
-    ] {
-        if !has(collection, doc["Name"].as_str().unwrap()) {
-            emulator.seed(space, collection, doc);
-        }
-    }
-}
-
-/// A project using every field of the portable model, seeded with server ids in `space` (which
-/// holds its dependencies and the environments Development, Test and Production).
-pub(crate) fn seed_rich_project(emulator: &octopus_emulator::Emulator, space: &str) {
-    let s = space;
-    let id = |doc: &Value| doc["Id"].as_str().unwrap().to_owned();
-    let named = |collection: &str, name: &str| {
-        id(&emulator
-            .list(s, collection)
-            .into_iter()
-            .find(|item| item["Name"] == name)
-            .unwrap())
-    };
-    let env = |name: &str| named("environments", name);
-    let lifecycle = named("lifecycles", "Hotfix");
-    let group = named("projectgroups", "Payments");
-    let feed = named("feeds", "Docker Hub");
-    let pool = named("workerpools", "Linux Workers");
-    let template = named("actiontemplates", "Slack - Notify");
-    let shared = named("libraryvariablesets", "Shared");
-    let project = emulator.seed(
-        s,
-        "projects",
-        json!({
-            "Name": "Rich",
-            "Description": "Uses everything.",
-            "LifecycleId": named("lifecycles", "Default Lifecycle"),
-            "ProjectGroupId": group,
-            "IncludedLibraryVariableSetIds": [shared],
-            "TenantedDeploymentMode": "TenantedOrUntenanted",
-            "DefaultGuidedFailureMode": "On",
-            "ReleaseNotesTemplate": "Notes for #{Octopus.Release.Number}",
-            "DiscreteChannelRelease": true,
-            "DefaultToSkipIfAlreadyInstalled": true,
-            "VersioningStrategy": {"Template": null, "DonorPackage": {"DeploymentAction": "Deploy API", "PackageReference": ""}},
-            "ProjectConnectivityPolicy": {"SkipMachineBehavior": "SkipUnavailableMachines", "TargetRoles": ["web"], "AllowDeploymentsToNoTargets": true, "ExcludeUnhealthyTargets": true},
-            "Templates": [
-                {"Id": "8a1b9c3e-0000-4000-8000-000000000001", "Name": "Tenant.Url", "Label": "URL", "HelpText": "Where it runs", "DefaultValue": "https://x", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
-                {"Id": "8a1b9c3e-0000-4000-8000-000000000002", "Name": "Tenant.Key", "Label": "Key", "DefaultValue": {"HasValue": true, "NewValue": "template-secret-default"}, "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}
-            ],
-            "FutureSetting": {"Enabled": true}
-        }),
-    );
-    let project_id = id(&project);
-    let hotfix = id(&emulator.seed(s, "channels", json!({
-        "Name": "Hotfix", "ProjectId": project_id, "LifecycleId": lifecycle, "TenantTags": ["Region/EU"],
-        "Rules": [{"VersionRange": "[1.0,2.0)", "Tag": "^hotfix", "ActionPackages": [{"DeploymentAction": "Deploy API", "PackageReference": ""}]}]
-    })));
-    let process = emulator.seed_process(s, project["DeploymentProcessId"].as_str().unwrap(), json!([
-        {
-            "Name": "Deploy API", "PackageRequirement": "AfterPackageAcquisition", "Condition": "Variable", "StartTrigger": "StartAfterPrevious",
-            "Properties": {"Octopus.Action.TargetRoles": "web, api", "Octopus.Action.MaxParallelism": "2", "Octopus.Step.ConditionVariableExpression": "#{Deploy}"},
-            "Actions": [
-                {
-                    "Name": "Deploy API", "ActionType": "Octopus.KubernetesDeployContainers", "IsRequired": true, "CanBeUsedForProjectVersioning": true,
-                    "Condition": "Success", "Notes": "The API.", "WorkerPoolId": pool,
-                    "Environments": [env("Production")], "ExcludedEnvironments": [env("Test")], "Channels": [hotfix], "TenantTags": ["Region/EU"],
-                    "Container": {"FeedId": feed, "Image": "octopusdeploy/worker-tools:6"},
-                    "Packages": [{"Name": "", "PackageId": "payments-api", "FeedId": feed, "AcquisitionLocation": "NotAcquired", "Properties": {"SelectionMode": "immediate"}}],
-                    "GitDependencies": [{"Name": "", "RepositoryUri": "https://git.example.com/charts.git", "DefaultBranch": "main", "GitCredentialType": "Anonymous"}],
-                    "Properties": {"Octopus.Action.Package.FeedId": feed, "Octopus.Action.KubernetesContainers.Namespace": "payments", "Octopus.Action.Secret": {"HasValue": true, "NewValue": "action-secret-value"}},
-                    "FutureActionField": 42
-                },
-                {
-                    "Name": "Notify", "ActionType": "Octopus.Script", "WorkerPoolVariable": "Pool",
-                    "Properties": {"Octopus.Action.Template.Id": template, "Octopus.Action.Template.Version": "7", "Slack.Channel": "#ops"}
-                }
-            ]
-        }
-    ]));
-    let deploy_api = process["Steps"][0]["Actions"][0]["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let runbook = emulator.seed(s, "runbooks", json!({
-        "Name": "Restart", "ProjectId": project_id, "Description": "Restarts the API.", "EnvironmentScope": "Specified",
-        "Environments": [env("Production")], "MultiTenancyMode": "Tenanted", "DefaultGuidedFailureMode": "Off", "ForcePackageDownload": true,
-        "RunRetentionPolicy": {"QuantityToKeep": 10, "ShouldKeepForever": false, "Unit": "Days"}
-    }));
-    emulator.seed_process(s, runbook["RunbookProcessId"].as_str().unwrap(), json!([
-        {"Name": "Restart", "Actions": [{"Name": "Restart", "ActionType": "Octopus.Script", "Properties": {"Octopus.Action.Script.ScriptBody": "restart"}}]}
-    ]));
-    emulator.seed_variables(s, &project_id, json!([
-        {"Name": "Scoped", "Value": "v", "Type": "String", "Description": "every scope kind",
-         "Scope": {"Environment": [env("Production")], "Role": ["web"], "Channel": [hotfix], "Action": [deploy_api], "TenantTag": ["Region/EU"], "ProcessOwner": [runbook["Id"].clone()]}},
-        {"Name": "Prompted", "Value": "", "Type": "String",
-         "Prompt": {"Label": "Reason", "Description": "Why deploy?", "Required": true, "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}}},
-        {"Name": "Secret.Key", "Value": "rich-secret-value", "Type": "Sensitive", "IsSensitive": true, "Scope": {}}
-    ]));
 }

@@ -1,0 +1,21 @@
+//! What the integration test modules share. Test modules import only from here, never from each
+//! other.
+//!
+//! - [`harness`]: an emulator per test, the `Fleet` (the article's management space), and the
+//!   real `octofleet` binary run with a clean environment.
+//! - [`servers`]: `TinyServer`, a raw HTTP/1.1 server, and `http_response`.
+//! - [`calamari`]: the one emulation of Calamari (the step templates, its Bash bootstrap, package
+//!   staging) and of Octostache (variable substitution in parameters and files).
+//! - [`packages`]: template packages in the built-in feed: download and unzip.
+//! - [`seeds`]: projects and shared resources seeded into the emulator beyond the sandbox's.
+//! - [`terraform_schema`]: the checker of Terraform modules against the provider schema.
+
+pub mod calamari;
+pub mod harness;
+pub mod packages;
+pub mod seeds;
+pub mod servers;
+pub mod terraform_schema;
+
+pub use harness::*;
+pub use servers::*;
