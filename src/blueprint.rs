@@ -332,7 +332,7 @@ impl Blueprint {
             serde_path_to_error::deserialize(deserializer).map_err(|error| {
                 let inner = error.inner();
                 format!(
-                    "at `{}`: {inner} — fix that field (see the blueprint format in the README)",
+                    "at `{}`: {inner} — fix that field (see the blueprint format in docs/blueprint.md)",
                     error.path()
                 )
             })
@@ -346,7 +346,7 @@ impl Blueprint {
                 } else {
                     format!("at `{path}`: ")
                 };
-                format!("{place}{inner} — fix that field (see the blueprint format in the README)")
+                format!("{place}{inner} — fix that field (see the blueprint format in docs/blueprint.md)")
             })
         }
     }
