@@ -41,6 +41,8 @@ RUN apt-get update \
 COPY --from=binary /out/octofleet /usr/local/bin/octofleet
 # Calamari does not read .bashrc: PATH must come from the image.
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# For `docker run octofleet:… create-space`; Octopus replaces the entrypoint when it runs
-# Calamari in an execution container (2021.2 and later).
-ENTRYPOINT ["octofleet"]
+# No ENTRYPOINT: Octopus runs Calamari in an execution container by passing a command, and only
+# servers from 2021.2.124 on replace an image's entrypoint (OctopusDeploy/Issues#6788); its docs
+# ask image authors for none. So the templates work on every 2021.2 server, and `docker run`
+# users name the binary: `docker run IMAGE octofleet create-space`.
+CMD ["octofleet", "--help"]

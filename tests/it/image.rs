@@ -216,7 +216,7 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
 
     // What users get: version, labels, entrypoint, and what Calamari needs inside.
     let version = podman
-        .ok(&["run", "--rm", IMAGE, "--version"], minute)
+        .ok(&["run", "--rm", IMAGE, "octofleet", "--version"], minute)
         .await;
     assert_eq!(
         version.trim(),
@@ -238,18 +238,25 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
         env!("CARGO_PKG_VERSION")
     );
     assert_eq!(labels["org.opencontainers.image.licenses"], "Apache-2.0");
+    // No entrypoint (OctopusDeploy/Issues#6788: servers before 2021.2.124 cannot replace one);
+    // without a command the image prints the help.
+    assert!(
+        image["Config"]["Entrypoint"].is_null()
+            || image["Config"]["Entrypoint"] == serde_json::json!([]),
+        "{}",
+        image["Config"]["Entrypoint"]
+    );
     assert_eq!(
-        image["Config"]["Entrypoint"],
-        serde_json::json!(["octofleet"])
+        image["Config"]["Cmd"],
+        serde_json::json!(["octofleet", "--help"])
     );
     podman
         .ok(
             &[
                 "run",
                 "--rm",
-                "--entrypoint",
-                "bash",
                 IMAGE,
+                "bash",
                 "-c",
                 "set -e; command -v octofleet openssl >/dev/null; ldconfig -p | grep -q libicuuc.so.72; \
                  test -s /etc/ssl/certs/ca-certificates.crt; test \"$(command -v octofleet)\" = /usr/local/bin/octofleet",
@@ -258,13 +265,17 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
         )
         .await;
 
-    // `docker run … create-space` with the environment the step template exports.
+    // `docker run IMAGE octofleet create-space` with the environment the step template exports.
     let fleet = Fleet::start().await;
     let mut args: Vec<String> = ["run", "--rm", "--network", "host"]
         .map(String::from)
         .to_vec();
     args.extend(env_args(&fleet.step_env("America")));
-    args.extend([IMAGE.to_owned(), "create-space".to_owned()]);
+    args.extend([
+        IMAGE.to_owned(),
+        "octofleet".to_owned(),
+        "create-space".to_owned(),
+    ]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = podman.run(&args, Duration::from_secs(120)).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
@@ -277,7 +288,8 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
     );
 
     // The step template's script as Calamari runs it in an execution container: the image's
-    // bash, its openssl for service messages, the entrypoint replaced.
+    // bash, its openssl for service messages, a command passed and no entrypoint to replace (as
+    // a server before 2021.2.124 runs it).
     let template = template("octofleet-create-space.json");
     let parameters = template.bind(
         &article_variables(&fleet, "Europe"),
@@ -300,9 +312,8 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
                 &mount,
                 "-w",
                 "/calamari",
-                "--entrypoint",
-                "bash",
                 IMAGE,
+                "bash",
                 "bootstrap.sh",
                 "script.sh",
             ],
