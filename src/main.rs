@@ -1,6 +1,5 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
-use clap::Parser;
 use octofleet::actions::{self, create_space, deploy, fork, serialize, ActionError};
 use octofleet::cli::{Cli, Command, OutputFormat};
 use octofleet::config::{
@@ -12,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = octofleet::cli::parse();
     init_logging(&cli.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

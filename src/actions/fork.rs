@@ -93,7 +93,7 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
     // settings point.
     let resolved;
     let config = match &config.upstream_project {
-        Some((server, space, project)) => {
+        Some((crate::config::Management { server, space }, project)) => {
             let mut with_upstream = config.clone();
             with_upstream.upstream_url = upstream_of_project(server, space, project).await?;
             resolved = with_upstream;
