@@ -145,11 +145,18 @@ impl ForkConfig {
         let new_repo = reader.check(GIT_NEW_REPO, new_repo, repository);
 
         let explicit_upstream = reader.optional(GIT_UPSTREAM, &args.git_upstream);
-        let management = ManagementInputs::read(&mut reader, &args.source);
+        // The management server is read only where it may be used: no Git.Url.Upstream, a
+        // template project to look up, and Management.Octopus.ApiKey given.
         let upstream_project = match (&explicit_upstream, &project_name) {
-            (None, Some(project)) if management.has_api_key() => management
-                .resolve(&mut reader, ca_file.clone())
-                .map(|management| (management, project.clone())),
+            (None, Some(project)) => {
+                let management = ManagementInputs::read(&mut reader, &args.source);
+                match management.has_api_key() {
+                    true => management
+                        .resolve(&mut reader, ca_file.clone())
+                        .map(|management| (management, project.clone())),
+                    false => None,
+                }
+            }
             _ => None,
         };
         let upstream_url = match explicit_upstream {
