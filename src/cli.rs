@@ -1,7 +1,9 @@
-//! The command line: clap derive, every input with its flag and environment alias. Values are
-//! raw here; `config` validates them into typed settings.
+//! The command line: clap derive, every input's flag and environment alias taken from the input
+//! table in `config` (never spelled here). Values are raw here; `config` validates them into
+//! typed settings.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use crate::config::{self, Input};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -25,14 +27,43 @@ pub struct Cli {
     #[arg(long, global = true, default_value = "info", env = "OCTOFLEET_LOG")]
     pub log: String,
 
-    /// Most time the whole action may take: seconds or a number with s, m or h (90, 90s, 10m; default 10m). [Octopus: Octofleet.Timeout]
+    /// Most time the whole action may take: seconds or a number with s, m or h (90, 90s, 10m; default 10m).
     #[arg(
-        long = "timeout",
+        long = config::TIMEOUT.flag,
         global = true,
-        env = "OCTOFLEET_TIMEOUT",
+        env = config::TIMEOUT.env,
         value_name = "DURATION"
     )]
     pub timeout: Option<String>,
+}
+
+/// The command with each input's help ending in its Octopus variable name, `[Octopus: …]`,
+/// taken from the input table by the argument's environment alias.
+pub fn command() -> clap::Command {
+    fn name_octopus_variable(argument: clap::Arg) -> clap::Arg {
+        let input = argument
+            .get_env()
+            .and_then(|env| env.to_str())
+            .and_then(Input::by_env);
+        match input {
+            Some(input) => {
+                let help = match argument.get_help().map(ToString::to_string) {
+                    Some(help) if !help.is_empty() => format!("{help}. "),
+                    _ => String::new(),
+                };
+                argument.help(format!("{help}[Octopus: {}]", input.octopus))
+            }
+            None => argument,
+        }
+    }
+    Cli::command()
+        .mut_args(name_octopus_variable)
+        .mut_subcommands(|subcommand| subcommand.mut_args(name_octopus_variable))
+}
+
+/// The command line as given, or clap's usage error (exit 2) or help (exit 0).
+pub fn parse() -> Cli {
+    Cli::from_arg_matches_mut(&mut command().get_matches()).unwrap_or_else(|error| error.exit())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,23 +93,23 @@ pub enum Command {
 /// The managed space's Octopus server (`ManagedTenant.*`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct TargetArgs {
-    /// URL of the Octopus server that hosts the managed space. [Octopus: ManagedTenant.Octopus.Url]
-    #[arg(long = "url", env = "MANAGEDTENANT_OCTOPUS_URL", value_name = "URL")]
+    /// URL of the Octopus server that hosts the managed space.
+    #[arg(long = config::TENANT_URL.flag, env = config::TENANT_URL.env, value_name = "URL")]
     pub url: Option<String>,
 
-    /// API key for that server (`API-...`). [Octopus: ManagedTenant.Octopus.ApiKey]
+    /// API key for that server (`API-...`).
     #[arg(
-        long = "api-key",
-        env = "MANAGEDTENANT_OCTOPUS_APIKEY",
+        long = config::TENANT_API_KEY.flag,
+        env = config::TENANT_API_KEY.env,
         hide_env_values = true,
         value_name = "KEY"
     )]
     pub api_key: Option<String>,
 
-    /// Extra CA certificate (PEM) to trust for that server. [Octopus: Octofleet.CaCertificateFile]
+    /// Extra CA certificate (PEM) to trust for that server.
     #[arg(
-        long = "ca-certificate",
-        env = "OCTOFLEET_CACERTIFICATEFILE",
+        long = config::CA_CERTIFICATE.flag,
+        env = config::CA_CERTIFICATE.env,
         value_name = "FILE"
     )]
     pub ca_certificate: Option<String>,
@@ -90,10 +121,10 @@ pub struct ManagementArgs {
     #[command(flatten)]
     pub server: SourceArgs,
 
-    /// The tenant this step runs for. [Octopus: Octopus.Deployment.Tenant.Id]
+    /// The tenant this step runs for.
     #[arg(
-        long = "tenant-id",
-        env = "OCTOPUS_DEPLOYMENT_TENANT_ID",
+        long = config::TENANT_ID.flag,
+        env = config::TENANT_ID.env,
         value_name = "ID"
     )]
     pub tenant_id: Option<String>,
@@ -107,42 +138,42 @@ pub struct CreateSpaceArgs {
     #[command(flatten)]
     pub management: ManagementArgs,
 
-    /// The tenant's name: the managed space is named after it. [Octopus: Octopus.Deployment.Tenant.Name]
+    /// The tenant's name: the managed space is named after it.
     #[arg(
-        long = "tenant-name",
-        env = "OCTOPUS_DEPLOYMENT_TENANT_NAME",
+        long = config::TENANT_NAME.flag,
+        env = config::TENANT_NAME.env,
         value_name = "NAME"
     )]
     pub tenant_name: Option<String>,
 
-    /// Name of the space, instead of the tenant's name. [Octopus: Octofleet.Space.Name]
-    #[arg(long = "space-name", env = "OCTOFLEET_SPACE_NAME", value_name = "NAME")]
+    /// Name of the space, instead of the tenant's name.
+    #[arg(long = config::SPACE_NAME.flag, env = config::SPACE_NAME.env, value_name = "NAME")]
     pub space_name: Option<String>,
 
-    /// Space manager teams for a new space, comma separated (default teams-administrators). [Octopus: Octofleet.Space.Managers]
+    /// Space manager teams for a new space, comma separated (default teams-administrators).
     #[arg(
-        long = "space-managers",
-        env = "OCTOFLEET_SPACE_MANAGERS",
+        long = config::SPACE_MANAGERS.flag,
+        env = config::SPACE_MANAGERS.env,
         value_name = "TEAMS"
     )]
     pub space_managers: Option<String>,
 
-    /// Space blueprint file (YAML or JSON); the built-in default when absent. [Octopus: Octofleet.Blueprint]
-    #[arg(long = "blueprint", env = "OCTOFLEET_BLUEPRINT", value_name = "FILE")]
+    /// Space blueprint file (YAML or JSON); the built-in default when absent.
+    #[arg(long = config::BLUEPRINT.flag, env = config::BLUEPRINT.env, value_name = "FILE")]
     pub blueprint: Option<String>,
 
-    /// Username of the shared git credential in the default blueprint. [Octopus: Git.Credentials.Username]
+    /// Username of the shared git credential in the default blueprint.
     #[arg(
-        long = "git-username",
-        env = "GIT_CREDENTIALS_USERNAME",
+        long = config::GIT_USERNAME.flag,
+        env = config::GIT_USERNAME.env,
         value_name = "USER"
     )]
     pub git_username: Option<String>,
 
-    /// Password or token of the shared git credential in the default blueprint. [Octopus: Git.Credentials.Password]
+    /// Password or token of the shared git credential in the default blueprint.
     #[arg(
-        long = "git-password",
-        env = "GIT_CREDENTIALS_PASSWORD",
+        long = config::GIT_PASSWORD.flag,
+        env = config::GIT_PASSWORD.env,
         hide_env_values = true,
         value_name = "SECRET"
     )]
@@ -153,37 +184,37 @@ pub struct CreateSpaceArgs {
 /// template project, deploy and plan find the package, and fork finds the upstream repository.
 #[derive(Debug, Args, Clone, Default)]
 pub struct SourceArgs {
-    /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri. [Octopus: Management.Octopus.Url]
+    /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri.
     #[arg(
-        long = "management-url",
-        env = "MANAGEMENT_OCTOPUS_URL",
+        long = config::MANAGEMENT_URL.flag,
+        env = config::MANAGEMENT_URL.env,
         value_name = "URL"
     )]
     pub management_url: Option<String>,
 
-    /// The server running this step. [Octopus: Octopus.Web.ServerUri]
-    #[arg(long = "server-uri", env = "OCTOPUS_WEB_SERVERURI", value_name = "URL")]
+    /// The server running this step.
+    #[arg(long = config::SERVER_URI.flag, env = config::SERVER_URI.env, value_name = "URL")]
     pub server_uri: Option<String>,
 
-    /// API key for the management server. [Octopus: Management.Octopus.ApiKey]
+    /// API key for the management server.
     #[arg(
-        long = "management-api-key",
-        env = "MANAGEMENT_OCTOPUS_APIKEY",
+        long = config::MANAGEMENT_API_KEY.flag,
+        env = config::MANAGEMENT_API_KEY.env,
         hide_env_values = true,
         value_name = "KEY"
     )]
     pub management_api_key: Option<String>,
 
-    /// Management space (ID or name); defaults to Octopus.Space.Id. [Octopus: Management.Octopus.SpaceId]
+    /// Management space (ID or name); defaults to Octopus.Space.Id.
     #[arg(
-        long = "management-space-id",
-        env = "MANAGEMENT_OCTOPUS_SPACEID",
+        long = config::MANAGEMENT_SPACE.flag,
+        env = config::MANAGEMENT_SPACE.env,
         value_name = "SPACE"
     )]
     pub management_space_id: Option<String>,
 
-    /// The space running this step. [Octopus: Octopus.Space.Id]
-    #[arg(long = "space-id", env = "OCTOPUS_SPACE_ID", value_name = "SPACE")]
+    /// The space running this step.
+    #[arg(long = config::SPACE_ID.flag, env = config::SPACE_ID.env, value_name = "SPACE")]
     pub space_id: Option<String>,
 }
 
@@ -192,104 +223,104 @@ pub struct SerializeArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// Extra CA certificate (PEM) to trust for the management server. [Octopus: Octofleet.CaCertificateFile]
+    /// Extra CA certificate (PEM) to trust for the management server.
     #[arg(
-        long = "ca-certificate",
-        env = "OCTOFLEET_CACERTIFICATEFILE",
+        long = config::CA_CERTIFICATE.flag,
+        env = config::CA_CERTIFICATE.env,
         value_name = "FILE"
     )]
     pub ca_certificate: Option<String>,
 
-    /// The template project to serialize (exact name). [Octopus: Octopus.Project.Name]
+    /// The template project to serialize (exact name).
     #[arg(
-        long = "project-name",
-        env = "OCTOPUS_PROJECT_NAME",
+        long = config::PROJECT_NAME.flag,
+        env = config::PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub project_name: Option<String>,
 
-    /// Library variable sets left out, comma separated (default "Export Options"; "-" for none). [Octopus: Octofleet.Exclude.LibraryVariableSets]
+    /// Library variable sets left out, comma separated (default "Export Options"; "-" for none).
     #[arg(
-        long = "exclude-library-variable-sets",
-        env = "OCTOFLEET_EXCLUDE_LIBRARYVARIABLESETS",
+        long = config::EXCLUDE_LIBRARY_VARIABLE_SETS.flag,
+        env = config::EXCLUDE_LIBRARY_VARIABLE_SETS.env,
         value_name = "NAMES"
     )]
     pub exclude_library_variable_sets: Option<String>,
 
-    /// Environments removed from variable scopes, comma separated (default "Sync"; "-" for none). [Octopus: Octofleet.Exclude.VariableEnvironmentScopes]
+    /// Environments removed from variable scopes, comma separated (default "Sync"; "-" for none).
     #[arg(
-        long = "exclude-variable-environment-scopes",
-        env = "OCTOFLEET_EXCLUDE_VARIABLEENVIRONMENTSCOPES",
+        long = config::EXCLUDE_VARIABLE_ENVIRONMENTS.flag,
+        env = config::EXCLUDE_VARIABLE_ENVIRONMENTS.env,
         value_name = "NAMES"
     )]
     pub exclude_variable_environment_scopes: Option<String>,
 
-    /// Runbooks left out, by regular expression on the name (default "^__ "; "-" for none). [Octopus: Octofleet.Exclude.Runbooks]
+    /// Runbooks left out, by regular expression on the name (default "^__ "; "-" for none).
     #[arg(
-        long = "exclude-runbooks",
-        env = "OCTOFLEET_EXCLUDE_RUNBOOKS",
+        long = config::EXCLUDE_RUNBOOKS.flag,
+        env = config::EXCLUDE_RUNBOOKS.env,
         value_name = "REGEX"
     )]
     pub exclude_runbooks: Option<String>,
 
-    /// Variables left out, by regular expression on the name (default none). [Octopus: Octofleet.Exclude.Variables]
+    /// Variables left out, by regular expression on the name (default none).
     #[arg(
-        long = "exclude-variables",
-        env = "OCTOFLEET_EXCLUDE_VARIABLES",
+        long = config::EXCLUDE_VARIABLES.flag,
+        env = config::EXCLUDE_VARIABLES.env,
         value_name = "REGEX"
     )]
     pub exclude_variables: Option<String>,
 
-    /// Config-as-Code: also read the process, variables and settings from the default branch. [Octopus: Octofleet.IncludeCacValues]
-    #[arg(long = "include-cac-values", env = "OCTOFLEET_INCLUDECACVALUES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Config-as-Code: also read the process, variables and settings from the default branch.
+    #[arg(long = config::INCLUDE_CAC_VALUES.flag, env = config::INCLUDE_CAC_VALUES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub include_cac_values: Option<String>,
 
-    /// Export a sensitive name that has several scoped values (warns and names them). [Octopus: Octofleet.AllowAmbiguousSecrets]
-    #[arg(long = "allow-ambiguous-secrets", env = "OCTOFLEET_ALLOWAMBIGUOUSSECRETS", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Export a sensitive name that has several scoped values (warns and names them).
+    #[arg(long = config::ALLOW_AMBIGUOUS_SECRETS.flag, env = config::ALLOW_AMBIGUOUS_SECRETS.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub allow_ambiguous_secrets: Option<String>,
 
-    /// Terraform backend block for the module (pg, s3, azurerm, gcs, http, consul, kubernetes, remote, local). [Octopus: Octofleet.Terraform.Backend]
+    /// Terraform backend block for the module (pg, s3, azurerm, gcs, http, consul, kubernetes, remote, local).
     #[arg(
-        long = "terraform-backend",
-        env = "OCTOFLEET_TERRAFORM_BACKEND",
+        long = config::TERRAFORM_BACKEND.flag,
+        env = config::TERRAFORM_BACKEND.env,
         value_name = "TYPE"
     )]
     pub terraform_backend: Option<String>,
 
-    /// Package ID (default: the project name with every character outside A-Z, a-z, 0-9 as `_`). [Octopus: Octofleet.Package.Id]
-    #[arg(long = "package-id", env = "OCTOFLEET_PACKAGE_ID", value_name = "ID")]
+    /// Package ID (default: the project name with every character outside A-Z, a-z, 0-9 as `_`).
+    #[arg(long = config::PACKAGE_ID.flag, env = config::PACKAGE_ID.env, value_name = "ID")]
     pub package_id: Option<String>,
 
-    /// Package version (default: UTC YYYY.MM.DD.HHMMSS). [Octopus: Octofleet.Package.Version]
+    /// Package version (default: UTC YYYY.MM.DD.HHMMSS).
     #[arg(
-        long = "package-version",
-        env = "OCTOFLEET_PACKAGE_VERSION",
+        long = config::PACKAGE_VERSION.flag,
+        env = config::PACKAGE_VERSION.env,
         value_name = "VERSION"
     )]
     pub package_version: Option<String>,
 
-    /// Space whose built-in feed receives the package (ID or name; default the management space). [Octopus: Octofleet.Package.UploadSpace]
+    /// Space whose built-in feed receives the package (ID or name; default the management space).
     #[arg(
-        long = "upload-space",
-        env = "OCTOFLEET_PACKAGE_UPLOADSPACE",
+        long = config::UPLOAD_SPACE.flag,
+        env = config::UPLOAD_SPACE.env,
         value_name = "SPACE"
     )]
     pub upload_space: Option<String>,
 
-    /// FailIfExists, OverwriteExisting (default) or IgnoreIfExists. [Octopus: Octofleet.Package.OverwriteMode]
+    /// FailIfExists, OverwriteExisting (default) or IgnoreIfExists.
     #[arg(
-        long = "overwrite-mode",
-        env = "OCTOFLEET_PACKAGE_OVERWRITEMODE",
+        long = config::OVERWRITE_MODE.flag,
+        env = config::OVERWRITE_MODE.env,
         value_name = "MODE"
     )]
     pub overwrite_mode: Option<String>,
 
-    /// Also write the zip into this directory. [Octopus: Octofleet.OutputDir]
-    #[arg(long = "output-dir", env = "OCTOFLEET_OUTPUTDIR", value_name = "DIR")]
+    /// Also write the zip into this directory.
+    #[arg(long = config::OUTPUT_DIR.flag, env = config::OUTPUT_DIR.env, value_name = "DIR")]
     pub output_dir: Option<String>,
 
-    /// Do not upload the package. [Octopus: Octofleet.NoPush]
-    #[arg(long = "no-push", env = "OCTOFLEET_NOPUSH", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Do not upload the package.
+    #[arg(long = config::NO_PUSH.flag, env = config::NO_PUSH.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_push: Option<String>,
 }
 
@@ -300,122 +331,122 @@ pub struct ForkArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// gitea (default), github or gitlab. [Octopus: Git.Platform]
-    #[arg(long = "git-platform", env = "GIT_PLATFORM", value_name = "PLATFORM")]
+    /// gitea (default), github or gitlab.
+    #[arg(long = config::GIT_PLATFORM.flag, env = config::GIT_PLATFORM.env, value_name = "PLATFORM")]
     pub git_platform: Option<String>,
 
-    /// http or https (default https). [Octopus: Git.Url.Protocol]
+    /// http or https (default https).
     #[arg(
-        long = "git-protocol",
-        env = "GIT_URL_PROTOCOL",
+        long = config::GIT_PROTOCOL.flag,
+        env = config::GIT_PROTOCOL.env,
         value_name = "PROTOCOL"
     )]
     pub git_protocol: Option<String>,
 
-    /// Host (and port) of the git server, e.g. gitea:3000 or github.com. [Octopus: Git.Url.Host]
-    #[arg(long = "git-host", env = "GIT_URL_HOST", value_name = "HOST")]
+    /// Host (and port) of the git server, e.g. gitea:3000 or github.com.
+    #[arg(long = config::GIT_HOST.flag, env = config::GIT_HOST.env, value_name = "HOST")]
     pub git_host: Option<String>,
 
-    /// Organization (GitLab: group) that holds the repositories; may be your own user name. [Octopus: Git.Url.Organization]
+    /// Organization (GitLab: group) that holds the repositories; may be your own user name.
     #[arg(
-        long = "git-organization",
-        env = "GIT_URL_ORGANIZATION",
+        long = config::GIT_ORGANIZATION.flag,
+        env = config::GIT_ORGANIZATION.env,
         value_name = "ORG"
     )]
     pub git_organization: Option<String>,
 
-    /// Upstream repository name in the organization (default: the project name, sanitized). [Octopus: Git.Url.Template]
-    #[arg(long = "git-template", env = "GIT_URL_TEMPLATE", value_name = "NAME")]
+    /// Upstream repository name in the organization (default: the project name, sanitized).
+    #[arg(long = config::GIT_TEMPLATE.flag, env = config::GIT_TEMPLATE.env, value_name = "NAME")]
     pub git_template: Option<String>,
 
-    /// Downstream repository name (default: <tenant>_<project>, sanitized). [Octopus: Git.Url.NewRepo]
-    #[arg(long = "git-new-repo", env = "GIT_URL_NEWREPO", value_name = "NAME")]
+    /// Downstream repository name (default: <tenant>_<project>, sanitized).
+    #[arg(long = config::GIT_NEW_REPO.flag, env = config::GIT_NEW_REPO.env, value_name = "NAME")]
     pub git_new_repo: Option<String>,
 
-    /// Full URL of the upstream repository (default: <protocol>://<host>/<organization>/<template>.git). [Octopus: Git.Url.Upstream]
-    #[arg(long = "git-upstream", env = "GIT_URL_UPSTREAM", value_name = "URL")]
+    /// Full URL of the upstream repository (default: <protocol>://<host>/<organization>/<template>.git).
+    #[arg(long = config::GIT_UPSTREAM.flag, env = config::GIT_UPSTREAM.env, value_name = "URL")]
     pub git_upstream: Option<String>,
 
-    /// The branch to mirror and make the default branch (default main). [Octopus: Git.Branch.MainLine]
+    /// The branch to mirror and make the default branch (default main).
     #[arg(
-        long = "git-main-line",
-        env = "GIT_BRANCH_MAINLINE",
+        long = config::GIT_MAIN_LINE.flag,
+        env = config::GIT_MAIN_LINE.env,
         value_name = "BRANCH"
     )]
     pub git_main_line: Option<String>,
 
-    /// Git and API username. [Octopus: Git.Credentials.Username]
+    /// Git and API username.
     #[arg(
-        long = "git-username",
-        env = "GIT_CREDENTIALS_USERNAME",
+        long = config::GIT_USERNAME.flag,
+        env = config::GIT_USERNAME.env,
         value_name = "USER"
     )]
     pub git_username: Option<String>,
 
-    /// Git and API password or access token. [Octopus: Git.Credentials.Password]
+    /// Git and API password or access token.
     #[arg(
-        long = "git-password",
-        env = "GIT_CREDENTIALS_PASSWORD",
+        long = config::GIT_PASSWORD.flag,
+        env = config::GIT_PASSWORD.env,
         hide_env_values = true,
         value_name = "SECRET"
     )]
     pub git_password: Option<String>,
 
-    /// Username for an upstream that is not on Git.Url.Host (Git.Credentials.* go only there). [Octopus: Git.Upstream.Credentials.Username]
+    /// Username for an upstream that is not on Git.Url.Host (Git.Credentials.* go only there).
     #[arg(
-        long = "git-upstream-username",
-        env = "GIT_UPSTREAM_CREDENTIALS_USERNAME",
+        long = config::GIT_UPSTREAM_USERNAME.flag,
+        env = config::GIT_UPSTREAM_USERNAME.env,
         value_name = "USER"
     )]
     pub git_upstream_username: Option<String>,
 
-    /// Password or access token for that upstream; sent only to the upstream's scheme, host and port. [Octopus: Git.Upstream.Credentials.Password]
+    /// Password or access token for that upstream; sent only to the upstream's scheme, host and port.
     #[arg(
-        long = "git-upstream-password",
-        env = "GIT_UPSTREAM_CREDENTIALS_PASSWORD",
+        long = config::GIT_UPSTREAM_PASSWORD.flag,
+        env = config::GIT_UPSTREAM_PASSWORD.env,
         hide_env_values = true,
         value_name = "SECRET"
     )]
     pub git_upstream_password: Option<String>,
 
-    /// Extra CA certificate (PEM) to trust for the git platform, the upstream and the management server. [Octopus: Octofleet.CaCertificateFile]
+    /// Extra CA certificate (PEM) to trust for the git platform, the upstream and the management server.
     #[arg(
-        long = "ca-certificate",
-        env = "OCTOFLEET_CACERTIFICATEFILE",
+        long = config::CA_CERTIFICATE.flag,
+        env = config::CA_CERTIFICATE.env,
         value_name = "FILE"
     )]
     pub ca_certificate: Option<String>,
 
-    /// The tenant the repository is for. [Octopus: Octopus.Deployment.Tenant.Name]
+    /// The tenant the repository is for.
     #[arg(
-        long = "tenant-name",
-        env = "OCTOPUS_DEPLOYMENT_TENANT_NAME",
+        long = config::TENANT_NAME.flag,
+        env = config::TENANT_NAME.env,
         value_name = "NAME"
     )]
     pub tenant_name: Option<String>,
 
-    /// The template project's name, for the repository names. [Octopus: Octopus.Project.Name]
+    /// The template project's name, for the repository names.
     #[arg(
-        long = "project-name",
-        env = "OCTOPUS_PROJECT_NAME",
+        long = config::PROJECT_NAME.flag,
+        env = config::PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub project_name: Option<String>,
 
-    /// The exported project's name, preferred to Octopus.Project.Name for the new repository's name. [Octopus: Exported.Project.Name]
+    /// The exported project's name, preferred to Octopus.Project.Name for the new repository's name.
     #[arg(
-        long = "exported-project-name",
-        env = "EXPORTED_PROJECT_NAME",
+        long = config::EXPORTED_PROJECT_NAME.flag,
+        env = config::EXPORTED_PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub exported_project_name: Option<String>,
 
-    /// Mirror every upstream branch and tag, not only the main line. [Octopus: Octofleet.Fork.AllBranches]
-    #[arg(long = "all-branches", env = "OCTOFLEET_FORK_ALLBRANCHES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Mirror every upstream branch and tag, not only the main line.
+    #[arg(long = config::FORK_ALL_BRANCHES.flag, env = config::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub all_branches: Option<String>,
 
-    /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them). [Octopus: Octofleet.Fork.Force]
-    #[arg(long = "force", env = "OCTOFLEET_FORK_FORCE", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them).
+    #[arg(long = config::FORK_FORCE.flag, env = config::FORK_FORCE.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force: Option<String>,
 }
 
@@ -424,26 +455,26 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub target: TargetArgs,
 
-    /// The managed space (ID); when missing or still a placeholder, the space named after the tenant. [Octopus: ManagedTenant.Octopus.SpaceId]
+    /// The managed space (ID); when missing or still a placeholder, the space named after the tenant.
     #[arg(
-        long = "managed-space-id",
-        env = "MANAGEDTENANT_OCTOPUS_SPACEID",
+        long = config::MANAGED_SPACE_ID.flag,
+        env = config::MANAGED_SPACE_ID.env,
         value_name = "SPACE"
     )]
     pub managed_space_id: Option<String>,
 
-    /// The tenant: names the managed space when its ID is unknown. [Octopus: Octopus.Deployment.Tenant.Name]
+    /// The tenant: names the managed space when its ID is unknown.
     #[arg(
-        long = "tenant-name",
-        env = "OCTOPUS_DEPLOYMENT_TENANT_NAME",
+        long = config::TENANT_NAME.flag,
+        env = config::TENANT_NAME.env,
         value_name = "NAME"
     )]
     pub tenant_name: Option<String>,
 
-    /// The extracted package (project.json, secrets.json) instead of the built-in feed. [Octopus: Octofleet.Package.Dir]
+    /// The extracted package (project.json, secrets.json) instead of the built-in feed.
     #[arg(
-        long = "package-dir",
-        env = "OCTOFLEET_PACKAGE_DIR",
+        long = config::PACKAGE_DIR.flag,
+        env = config::PACKAGE_DIR.env,
         value_name = "DIR"
     )]
     pub package_dir: Option<String>,
@@ -452,43 +483,43 @@ pub struct DeployArgs {
     #[command(flatten)]
     pub source: SourceArgs,
 
-    /// The template project; its sanitized name is the default package ID. [Octopus: Octopus.Project.Name]
+    /// The template project; its sanitized name is the default package ID.
     #[arg(
-        long = "project-name",
-        env = "OCTOPUS_PROJECT_NAME",
+        long = config::PROJECT_NAME.flag,
+        env = config::PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub project_name: Option<String>,
 
-    /// Package ID in the built-in feed (default: the sanitized Octopus.Project.Name). [Octopus: Octofleet.Package.Id]
-    #[arg(long = "package-id", env = "OCTOFLEET_PACKAGE_ID", value_name = "ID")]
+    /// Package ID in the built-in feed (default: the sanitized Octopus.Project.Name).
+    #[arg(long = config::PACKAGE_ID.flag, env = config::PACKAGE_ID.env, value_name = "ID")]
     pub package_id: Option<String>,
 
-    /// Package version (default: the latest). [Octopus: Octofleet.Package.Version]
+    /// Package version (default: the latest).
     #[arg(
-        long = "package-version",
-        env = "OCTOFLEET_PACKAGE_VERSION",
+        long = config::PACKAGE_VERSION.flag,
+        env = config::PACKAGE_VERSION.env,
         value_name = "VERSION"
     )]
     pub package_version: Option<String>,
 
-    /// The downstream project's name (default: the package's). [Octopus: Exported.Project.Name]
+    /// The downstream project's name (default: the package's).
     #[arg(
-        long = "exported-project-name",
-        env = "EXPORTED_PROJECT_NAME",
+        long = config::EXPORTED_PROJECT_NAME.flag,
+        env = config::EXPORTED_PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub exported_project_name: Option<String>,
 
-    /// Config-as-Code: the tenant's repository (the fork step's RepositoryUrl output). [Octopus: Octofleet.Git.Url]
-    #[arg(long = "git-url", env = "OCTOFLEET_GIT_URL", value_name = "URL")]
+    /// Config-as-Code: the tenant's repository (the fork step's RepositoryUrl output).
+    #[arg(long = config::GIT_URL.flag, env = config::GIT_URL.env, value_name = "URL")]
     pub git_url: Option<String>,
 
-    /// Make variables equal to the package instead of keeping downstream edits. [Octopus: Octofleet.OverwriteVariables]
-    #[arg(long = "overwrite-variables", env = "OCTOFLEET_OVERWRITEVARIABLES", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Make variables equal to the package instead of keeping downstream edits.
+    #[arg(long = config::OVERWRITE_VARIABLES.flag, env = config::OVERWRITE_VARIABLES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub overwrite_variables: Option<String>,
 
-    /// Show what would change and write nothing (as `plan`). [Octopus: Octofleet.DryRun]
-    #[arg(long = "dry-run", env = "OCTOFLEET_DRYRUN", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    /// Show what would change and write nothing (as `plan`).
+    #[arg(long = config::DRY_RUN.flag, env = config::DRY_RUN.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: Option<String>,
 }

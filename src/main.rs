@@ -1,7 +1,6 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
-use clap::Parser;
-use octofleet::actions::{self, create_space, deploy, fork, serialize, ActionError};
+use octofleet::actions::{create_space, deploy, fork, serialize, ActionError, Report};
 use octofleet::cli::{Cli, Command, OutputFormat};
 use octofleet::config::{
     self, ConfigError, CreateSpaceConfig, DeployConfig, ForkConfig, SerializeConfig,
@@ -12,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = octofleet::cli::parse();
     init_logging(&cli.log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -35,113 +34,43 @@ fn main() -> ExitCode {
 /// The action's exit code on success: 0, or 3 when a plan found changes.
 async fn run(cli: &Cli) -> Result<u8, ActionError> {
     let timeout = config::parse_timeout(&cli.timeout);
-    match &cli.command {
+    Ok(match &cli.command {
         Command::CreateSpace(args) => {
             let (config, timeout) = with_timeout(CreateSpaceConfig::from_args(args), timeout)?;
             let report = within(timeout, "create-space", create_space::run(&config)).await?;
-            tracing::info!(
-                "space `{}` ({}): {}; tenant variable {}",
-                report.space_name,
-                report.space_id,
-                report.summary,
-                report.tenant_variable
-            );
-            match cli.output {
-                OutputFormat::Text => {
-                    emit(&[ServiceMessage::set_variable("SpaceId", &report.space_id)])
-                }
-                OutputFormat::Json => print_json(&report),
-            }
-            Ok(0)
+            publish(&report, cli.output)
         }
         Command::Serialize(args) => {
             let (config, timeout) = with_timeout(SerializeConfig::from_args(args), timeout)?;
             let report = within(timeout, "serialize", serialize::run(&config)).await?;
-            tracing::info!(
-                "{} → {} {} ({} bytes, {} files, {} variables, {} secret placeholders, {} runbooks){}",
-                report.project,
-                report.package_id,
-                report.package_version,
-                report.bytes,
-                report.files,
-                report.variables,
-                report.secrets,
-                report.runbooks,
-                match (&report.upload, &report.upload_space_id) {
-                    (Some(outcome), Some(space)) => format!("; uploaded to the built-in feed of {space} ({outcome:?})"),
-                    _ => "; not uploaded".to_owned(),
-                }
-            );
-            match cli.output {
-                OutputFormat::Text => emit(&[
-                    ServiceMessage::set_variable("PackageId", &report.package_id),
-                    ServiceMessage::set_variable("PackageVersion", &report.package_version),
-                ]),
-                OutputFormat::Json => print_json(&report),
-            }
-            Ok(0)
+            publish(&report, cli.output)
         }
         Command::Fork(args) => {
             let (config, timeout) = with_timeout(ForkConfig::from_args(args), timeout)?;
             let report = within(timeout, "fork", fork::run(&config)).await?;
-            tracing::info!(
-                "{} {} ← {}: {} of {} refs pushed, {} bytes",
-                if report.created { "created" } else { "found" },
-                report.repository_url,
-                report.upstream_url,
-                report.pushed_refs,
-                report.refs.len(),
-                report.bytes_pushed
-            );
-            match cli.output {
-                OutputFormat::Text => emit(&[ServiceMessage::set_variable(
-                    "RepositoryUrl",
-                    &report.repository_url,
-                )]),
-                OutputFormat::Json => print_json(&report),
-            }
-            Ok(0)
+            publish(&report, cli.output)
         }
         Command::Deploy(args) | Command::Plan(args) => {
             let plan = matches!(cli.command, Command::Plan(_));
             let (config, timeout) = with_timeout(DeployConfig::from_args(args, plan), timeout)?;
             let name = if plan { "plan" } else { "deploy" };
             let report = within(timeout, name, deploy::run(&config)).await?;
-            for outcome in &report.resources {
-                if config.dry_run {
-                    tracing::info!("{}", outcome.as_plan_line());
-                } else {
-                    tracing::info!("{outcome}");
-                }
-            }
-            tracing::info!(
-                "project `{}` in {} from {}: {}{}",
-                report.project,
-                report.space_id,
-                report.package,
-                report.summary,
-                if config.dry_run {
-                    " (plan: nothing written)"
-                } else {
-                    ""
-                }
-            );
-            match cli.output {
-                OutputFormat::Text if !config.dry_run => {
-                    if let Some(project_id) = &report.project_id {
-                        emit(&[ServiceMessage::set_variable("ProjectId", project_id)]);
-                    }
-                }
-                OutputFormat::Text => {}
-                OutputFormat::Json => print_json(&report),
-            }
-            Ok(if config.dry_run && report.changes {
-                actions::EXIT_CHANGES as u8
-            } else {
-                0
-            })
+            publish(&report, cli.output)
         }
+    })
+}
+
+/// The report in the log, its output variables (or the JSON summary) on stdout; its exit code.
+fn publish(report: &impl Report, output: OutputFormat) -> u8 {
+    for line in report.details() {
+        tracing::info!("{line}");
     }
+    tracing::info!("{report}");
+    match output {
+        OutputFormat::Text => emit(&report.output_variables()),
+        OutputFormat::Json => print_json(report),
+    }
+    report.exit_code()
 }
 
 /// The action's inputs and the deadline, with the problems of both reported together.
@@ -169,7 +98,7 @@ async fn within<T>(
     tokio::time::timeout(timeout, run)
         .await
         .unwrap_or_else(|_| {
-            Err(ActionError::Failed(format!(
+            Err(ActionError::failed(format!(
                 "{action} did not finish within {}, the limit set by {}, and was stopped. \
              Every action converges when run again, so re-running it picks up where this one \
              stopped; if the server is slow rather than stuck, raise the timeout.",

@@ -1,13 +1,14 @@
 //! `create-space`: find or create the tenant's space, converge it to the blueprint, write the
 //! space ID back to the tenant, report. Orchestration only; the work is in `octopus` and `apply`.
 
-use super::ActionError;
+use super::{ActionError, Report, Server, GIVE_ID_OR_NAME};
 use crate::apply::space_blueprint;
 use crate::apply::{Outcome, OutcomeAction, Summary};
-use crate::config::{CreateSpaceConfig, ServerConfig, WriteBackConfig};
+use crate::config::{CreateSpaceConfig, WriteBackConfig, SPACE_MANAGERS};
 use crate::octopus::resources::{Space, Team};
 use crate::octopus::tenant_variables::{self, TenantVariableWrite};
-use crate::octopus::{Api, ClientConfig, OctopusClient};
+use crate::octopus::Api;
+use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 
 /// The name of the tenant variable template the space ID is written to (the article's name).
@@ -24,30 +25,39 @@ pub struct CreateSpaceReport {
     pub tenant_variable: &'static str,
 }
 
-pub fn connect(server: &ServerConfig) -> Result<OctopusClient, ActionError> {
-    let mut config = ClientConfig::new(server.url.clone(), server.api_key.clone());
-    config.ca_file = server.ca_file.clone();
-    OctopusClient::new(config).map_err(ActionError::client_build)
+impl std::fmt::Display for CreateSpaceReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "space `{}` ({}): {}; tenant variable {}",
+            self.space_name, self.space_id, self.summary, self.tenant_variable
+        )
+    }
+}
+
+impl Report for CreateSpaceReport {
+    fn output_variables(&self) -> Vec<ServiceMessage> {
+        vec![ServiceMessage::set_variable("SpaceId", &self.space_id)]
+    }
 }
 
 pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, ActionError> {
-    let target_name = format!("the managed space's server {}", config.target.url);
-    let client = connect(&config.target)?;
+    let target = Server::managed(&config.target)?;
     tracing::info!(space = %config.space_name, blueprint = %config.blueprint_source, "converging managed space");
 
-    let spaces = Api::<Space>::new(&client, None);
+    let spaces = Api::<Space>::new(&target.client, None);
     let existing = spaces
         .find_by_name(&config.space_name)
         .await
-        .map_err(ActionError::octopus(&target_name))?;
+        .map_err(target.error())?;
     let (space, created) = match existing {
         Some(space) => (space, false),
         None => {
-            let managers = resolve_teams(&client, &config.space_managers, &target_name).await?;
+            let managers = resolve_teams(&target, &config.space_managers).await?;
             let space = spaces
                 .create(&Space::new(&config.space_name, managers))
                 .await
-                .map_err(ActionError::octopus(&target_name))?;
+                .map_err(target.error())?;
             (space, true)
         }
     };
@@ -56,9 +66,9 @@ pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, Action
 
     // The blueprint and the write-back touch different servers (or spaces): run them together.
     let converge = async {
-        space_blueprint::converge(&client, &space_id, &config.blueprint)
+        space_blueprint::converge(&target.client, &space_id, &config.blueprint)
             .await
-            .map_err(ActionError::converge(&target_name))
+            .map_err(ActionError::converge(target.label()))
     };
     let write_back = async {
         match &config.write_back {
@@ -91,15 +101,11 @@ pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, Action
 
 /// Space managers may be given as team IDs or exact team names; both become IDs, and a team that
 /// does not exist is an input error before anything is created.
-async fn resolve_teams(
-    client: &OctopusClient,
-    wanted: &[String],
-    server: &str,
-) -> Result<Vec<String>, ActionError> {
-    let teams = Api::<Team>::new(client, None)
+async fn resolve_teams(server: &Server, wanted: &[String]) -> Result<Vec<String>, ActionError> {
+    let teams = Api::<Team>::new(&server.client, None)
         .list()
         .await
-        .map_err(ActionError::octopus(server))?;
+        .map_err(server.error())?;
     let mut ids = Vec::new();
     let mut unknown = Vec::new();
     for entry in wanted {
@@ -108,15 +114,16 @@ async fn resolve_teams(
             .find(|team| team.id.as_deref() == Some(entry.as_str()) || team.name == *entry)
         {
             Some(team) => ids.extend(team.id.clone()),
-            None => unknown.push(format!("`{entry}`")),
+            None => unknown.push(crate::config::quoted(entry)),
         }
     }
     if unknown.is_empty() {
         Ok(ids)
     } else {
-        Err(ActionError::Input(format!(
-            "Octofleet.Space.Managers (env OCTOFLEET_SPACE_MANAGERS, flag --space-managers): no team {} on {server}; give team IDs (e.g. teams-administrators) or exact team names",
-            unknown.join(", ")
+        Err(ActionError::input(format!(
+            "{SPACE_MANAGERS}: no team {} on {}; give team IDs (e.g. teams-administrators) or exact team names",
+            unknown.join(", "),
+            server.label()
         )))
     }
 }
@@ -125,21 +132,10 @@ async fn write_space_id(
     config: &WriteBackConfig,
     space_id: &str,
 ) -> Result<TenantVariableWrite, ActionError> {
-    let server_name = format!("the management server {}", config.server.url);
-    let client = connect(&config.server)?;
-    let management_space = Api::<Space>::new(&client, None)
-        .resolve(&config.space)
-        .await
-        .map_err(ActionError::octopus(&server_name))?
-        .and_then(|space| space.id)
-        .ok_or_else(|| {
-            ActionError::Input(format!(
-                "management space `{}` was not found on {}: give its ID (Spaces-N) or exact name",
-                config.space, config.server.url
-            ))
-        })?;
+    let management = Server::management(&config.server)?;
+    let management_space = management.space_id(&config.space, GIVE_ID_OR_NAME).await?;
     let write = tenant_variables::set_common_variable(
-        &client,
+        &management.client,
         &management_space,
         &config.tenant_id,
         SPACE_ID_TEMPLATE,
@@ -147,7 +143,7 @@ async fn write_space_id(
     )
     .await
     .map_err(|source| ActionError::TenantVariable {
-        server: server_name.clone(),
+        server: management.label().to_owned(),
         source: Box::new(source),
     })?;
     tracing::info!(tenant = %config.tenant_id, "{} tenant variable {SPACE_ID_TEMPLATE}", if write == TenantVariableWrite::Updated { "wrote" } else { "unchanged:" });

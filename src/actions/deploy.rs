@@ -1,14 +1,12 @@
 //! `deploy` and `plan`: load the template package, find the managed space, apply (or compare)
 //! the portable project through the REST API, report. Orchestration only.
 
-use super::create_space::connect;
-use super::ActionError;
+use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::project::{deploy, DeployError, DeployOptions};
 use crate::apply::{Outcome, Summary};
-use crate::config::{DeployConfig, PackageSource, TargetSpace};
-use crate::octopus::resources::Space;
-use crate::octopus::Api;
+use crate::config::{DeployConfig, PackageSource, TargetSpace, MANAGED_SPACE_ID};
 use crate::package::{self, PackageContents, PackageLimits};
+use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -25,11 +23,61 @@ pub struct DeployReport {
     pub resources: Vec<Outcome>,
 }
 
+impl std::fmt::Display for DeployReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "project `{}` in {} from {}: {}{}",
+            self.project,
+            self.space_id,
+            self.package,
+            self.summary,
+            if self.dry_run {
+                " (plan: nothing written)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+impl Report for DeployReport {
+    /// `ProjectId`, only when something was deployed (a plan writes nothing).
+    fn output_variables(&self) -> Vec<ServiceMessage> {
+        match &self.project_id {
+            Some(project_id) if !self.dry_run => {
+                vec![ServiceMessage::set_variable("ProjectId", project_id)]
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn details(&self) -> Vec<String> {
+        self.resources
+            .iter()
+            .map(|outcome| {
+                if self.dry_run {
+                    outcome.as_plan_line()
+                } else {
+                    outcome.to_string()
+                }
+            })
+            .collect()
+    }
+
+    fn exit_code(&self) -> u8 {
+        if self.dry_run && self.changes {
+            EXIT_CHANGES as u8
+        } else {
+            0
+        }
+    }
+}
+
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     let (contents, package_name) = load_package(&config.source).await?;
-    let target = format!("the managed space's server {}", config.target.url);
-    let client = connect(&config.target)?;
-    let space_id = find_space(&client, &config.space, &target).await?;
+    let target = Server::managed(&config.target)?;
+    let space_id = find_space(&target, &config.space).await?;
     let project_name = config
         .project_name
         .clone()
@@ -48,7 +96,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         dry_run: config.dry_run,
     };
     let result = deploy(
-        &client,
+        &target.client,
         &space_id,
         &contents.project,
         &contents.secrets,
@@ -56,11 +104,11 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     )
     .await
     .map_err(|error| match error {
-        DeployError::MissingDependencies(_) => ActionError::Failed(error.to_string()),
-        DeployError::UnsubstitutedSecrets(_)
+        DeployError::Octopus(source) => target.error()(source),
+        missing @ DeployError::MissingDependencies(_) => ActionError::failed(missing),
+        invalid @ (DeployError::UnsubstitutedSecrets(_)
         | DeployError::Unsupported(_)
-        | DeployError::OverridingField(_) => ActionError::Input(error.to_string()),
-        DeployError::Octopus(source) => ActionError::octopus(&target)(source),
+        | DeployError::OverridingField(_)) => ActionError::input(invalid),
     })?;
     Ok(DeployReport {
         summary: Summary::of(&result.outcomes),
@@ -78,8 +126,7 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
     let limits = PackageLimits::default();
     match source {
         PackageSource::Dir(dir) => {
-            let contents = package::read_dir(dir, &limits)
-                .map_err(|error| ActionError::Input(error.to_string()))?;
+            let contents = package::read_dir(dir, &limits).map_err(ActionError::input)?;
             Ok((contents, dir.display().to_string()))
         }
         PackageSource::Feed {
@@ -88,54 +135,37 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
             package_id,
             version,
         } => {
-            let name = format!("the management server {}", server.url);
-            let client = connect(server)?;
-            let space_id = Api::<Space>::new(&client, None)
-                .resolve(space)
-                .await
-                .map_err(ActionError::octopus(&name))?
-                .and_then(|s| s.id)
-                .ok_or_else(|| ActionError::Input(format!("space `{space}` was not found on {name}: give its ID (Spaces-N) or exact name")))?;
+            let server = Server::management(server)?;
+            let space_id = server.space_id(space, GIVE_ID_OR_NAME).await?;
+            let name = server.label();
             let version = match version {
                 Some(version) => version.clone(),
-                None => package::latest_version(&client, &space_id, package_id)
+                None => package::latest_version(&server.client, &space_id, package_id)
                     .await
-                    .map_err(ActionError::octopus(&name))?
-                    .ok_or_else(|| ActionError::Failed(format!("package {package_id} is not in the built-in feed of {space_id} on {name}: run the serialize step first")))?,
+                    .map_err(server.error())?
+                    .ok_or_else(|| ActionError::failed(format!("package {package_id} is not in the built-in feed of {space_id} on {name}: run the serialize step first")))?,
             };
-            let bytes = package::download(&client, &space_id, package_id, &version)
+            let bytes = package::download(&server.client, &space_id, package_id, &version)
                 .await
-                .map_err(ActionError::octopus(&name))?
-                .ok_or_else(|| ActionError::Failed(format!("package {package_id} version {version} is not in the built-in feed of {space_id} on {name}")))?;
-            let contents = package::read_zip(&bytes, &limits)
-                .map_err(|error| ActionError::Input(error.to_string()))?;
+                .map_err(server.error())?
+                .ok_or_else(|| ActionError::failed(format!("package {package_id} version {version} is not in the built-in feed of {space_id} on {name}")))?;
+            let contents = package::read_zip(&bytes, &limits).map_err(ActionError::input)?;
             Ok((contents, format!("{package_id} {version}")))
         }
     }
 }
 
-/// The managed space by id, or by the tenant's name when the id is not known yet.
-async fn find_space(
-    client: &crate::octopus::OctopusClient,
-    space: &TargetSpace,
-    server: &str,
-) -> Result<String, ActionError> {
-    let spaces = Api::<Space>::new(client, None);
-    let found = match (&space.id, &space.tenant_name) {
-        (Some(id), _) => spaces.get_opt(id).await,
-        (None, Some(name)) => spaces.find_by_name(name).await,
-        (None, None) => Ok(None),
+/// The managed space by ID, or by the tenant's name when the ID is not known yet.
+async fn find_space(server: &Server, space: &TargetSpace) -> Result<String, ActionError> {
+    match (&space.id, &space.tenant_name) {
+        (Some(id), _) => {
+            let hint = format!("check {}", MANAGED_SPACE_ID.octopus);
+            server.space_id(id, &hint).await
+        }
+        (None, Some(name)) => {
+            let hint = "it is named after the tenant: run create-space for this tenant first";
+            server.space_id_named(name, hint).await
+        }
+        (None, None) => Err(ActionError::input("no managed space was given")),
     }
-    .map_err(ActionError::octopus(server))?;
-    found.and_then(|s| s.id).ok_or_else(|| {
-        ActionError::Input(match (&space.id, &space.tenant_name) {
-            (Some(id), _) => format!(
-                "space `{id}` was not found on {server}: check ManagedTenant.Octopus.SpaceId"
-            ),
-            (None, Some(name)) => format!(
-                "no space is named `{name}` on {server}: run create-space for this tenant first"
-            ),
-            (None, None) => "no managed space was given".to_owned(),
-        })
-    })
 }

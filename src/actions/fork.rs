@@ -2,14 +2,18 @@
 //! upstream into it, set its default branch after the first push, report. Orchestration only;
 //! the work is in `forge`.
 
-use super::ActionError;
-use crate::config::ForkConfig;
+use super::{ActionError, Report, Server, While, GIVE_ID_OR_NAME};
+use crate::config::{
+    quoted, ForkConfig, Management, GIT_HOST, GIT_UPSTREAM, GIT_UPSTREAM_PASSWORD,
+    GIT_UPSTREAM_USERNAME, PROJECT_NAME,
+};
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
 use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefOutcome};
 use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
 use crate::origin;
+use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 use url::Url;
 
@@ -30,52 +34,87 @@ pub struct ForkReport {
     pub default_branch_set: bool,
 }
 
+impl std::fmt::Display for ForkReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} ← {}: {} of {} refs pushed, {} bytes",
+            if self.created { "created" } else { "found" },
+            self.repository_url,
+            self.upstream_url,
+            self.pushed_refs,
+            self.refs.len(),
+            self.bytes_pushed
+        )
+    }
+}
+
+impl Report for ForkReport {
+    fn output_variables(&self) -> Vec<ServiceMessage> {
+        vec![ServiceMessage::set_variable(
+            "RepositoryUrl",
+            &self.repository_url,
+        )]
+    }
+}
+
 /// The repository URL in the template project's persistence settings: http(s) and without
 /// userinfo, like `Git.Url.Upstream` (a credential there would go to whatever host it names).
 async fn upstream_of_project(
-    server: &crate::config::ServerConfig,
-    space: &str,
+    management: &Management,
     project_name: &str,
 ) -> Result<String, ActionError> {
-    use crate::octopus::resources::{Project, Space};
+    use crate::octopus::resources::Project;
     use crate::octopus::Api;
-    let name = format!("the management server {}", server.url);
-    let client = super::create_space::connect(server)?;
-    let space_id = Api::<Space>::new(&client, None)
-        .resolve(space)
-        .await
-        .map_err(ActionError::octopus(&name))?
-        .and_then(|s| s.id)
-        .ok_or_else(|| ActionError::Input(format!("space `{space}` was not found on {name}")))?;
-    let project = Api::<Project>::new(&client, Some(&space_id))
+    let server = Server::management(&management.server)?;
+    let name = server.label();
+    let space_id = server.space_id(&management.space, GIVE_ID_OR_NAME).await?;
+    let project = Api::<Project>::new(&server.client, Some(&space_id))
         .find_by_name(project_name)
         .await
-        .map_err(ActionError::octopus(&name))?
-        .ok_or_else(|| ActionError::Input(format!("project `{project_name}` was not found in {space_id} on {name}: check Octopus.Project.Name, or give Git.Url.Upstream")))?;
+        .map_err(server.error())?
+        .ok_or_else(|| {
+            ActionError::input(format!(
+                "project {} was not found in {space_id} on {name}: check {}, or give {}",
+                quoted(project_name),
+                PROJECT_NAME.octopus,
+                GIT_UPSTREAM.octopus
+            ))
+        })?;
     let text = project
         .persistence_settings
         .filter(|settings| settings.kind == "VersionControlled")
         .and_then(|settings| settings.url)
-        .ok_or_else(|| ActionError::Input(format!("project `{project_name}` is not a Config-as-Code project: there is no repository to fork")))?;
+        .ok_or_else(|| {
+            ActionError::input(format!(
+                "project {} is not a Config-as-Code project: there is no repository to fork",
+                quoted(project_name)
+            ))
+        })?;
     let settings =
         format!("the Config-as-Code repository URL of project `{project_name}` on {name}");
     let url = Url::parse(&text).map_err(|_| {
-        ActionError::Input(format!(
-            "{settings} (`{}`) is not a URL: fix it in the project's version control settings, or give Git.Url.Upstream",
-            origin::display_text(&text)
+        ActionError::input(format!(
+            "{settings} (`{}`) is not a URL: fix it in the project's version control settings, or give {}",
+            origin::display_text(&text),
+            GIT_UPSTREAM.octopus
         ))
     })?;
     if origin::has_userinfo(&url) {
         // Not shown: the userinfo is a credential.
-        return Err(ActionError::Input(format!(
-            "{settings} ({}) has credentials in it: remove them from the project's version control settings (Octopus keeps them in a git credential), and give the upstream's credentials as Git.Upstream.Credentials.Username and Git.Upstream.Credentials.Password if it is not on Git.Url.Host",
-            origin::display(&url)
+        return Err(ActionError::input(format!(
+            "{settings} ({}) has credentials in it: remove them from the project's version control settings (Octopus keeps them in a git credential), and give the upstream's credentials as {} and {} if it is not on {}",
+            origin::display(&url),
+            GIT_UPSTREAM_USERNAME.octopus,
+            GIT_UPSTREAM_PASSWORD.octopus,
+            GIT_HOST.octopus
         )));
     }
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-        return Err(ActionError::Input(format!(
-            "{settings} ({}) is not an http(s) URL, which is all fork speaks: give Git.Url.Upstream",
-            origin::display(&url)
+        return Err(ActionError::input(format!(
+            "{settings} ({}) is not an http(s) URL, which is all fork speaks: give {}",
+            origin::display(&url),
+            GIT_UPSTREAM.octopus
         )));
     }
     Ok(text)
@@ -83,8 +122,8 @@ async fn upstream_of_project(
 
 fn forge_error(error: ForgeError) -> ActionError {
     match error {
-        ForgeError::CaFile { .. } => ActionError::Input(error.to_string()),
-        _ => ActionError::Failed(error.to_string()),
+        ForgeError::CaFile { .. } => ActionError::input(error),
+        _ => ActionError::failed(error),
     }
 }
 
@@ -93,9 +132,9 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
     // settings point.
     let resolved;
     let config = match &config.upstream_project {
-        Some((server, space, project)) => {
+        Some((management, project)) => {
             let mut with_upstream = config.clone();
-            with_upstream.upstream_url = upstream_of_project(server, space, project).await?;
+            with_upstream.upstream_url = upstream_of_project(management, project).await?;
             resolved = with_upstream;
             &resolved
         }
@@ -106,7 +145,7 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
         api_base: config
             .platform
             .api_base(&config.protocol, &config.host)
-            .map_err(|error| ActionError::Input(format!("Git.Url.Host: {error}")))?,
+            .map_err(|error| ActionError::input(While::new(GIT_HOST.octopus, error)))?,
         username: config.username.clone(),
         password: config.password.clone(),
         ca_file: config.ca_file.clone(),
@@ -122,7 +161,7 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
     // The forge's client has read the file as PEM by now; git loads it before anything is
     // written on the platform, so a file it cannot use changes nothing.
     if let Some(path) = &config.ca_file {
-        mirror::trust_ca_file(path).map_err(|error| ActionError::Input(error.to_string()))?;
+        mirror::trust_ca_file(path).map_err(ActionError::input)?;
     }
     tracing::info!(
         platform = %config.platform,
@@ -155,7 +194,7 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
     };
     let credentials = MirrorCredentials {
         forge_origin: Url::parse(&format!("{}://{}/", config.protocol, config.host))
-            .map_err(|error| ActionError::Input(format!("Git.Url.Host: {error}")))?,
+            .map_err(|error| ActionError::input(While::new(GIT_HOST.octopus, error)))?,
         forge: mirror::GitCredentials {
             username: config.username.clone(),
             password: config.password.clone(),
@@ -166,8 +205,8 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
     // git2 blocks: run it off the async workers.
     let mirrored = tokio::task::spawn_blocking(move || mirror::mirror(&request, &credentials))
         .await
-        .map_err(|error| ActionError::Failed(format!("the git mirror stopped: {error}")))?
-        .map_err(|error| ActionError::Failed(error.to_string()))?;
+        .map_err(|error| ActionError::failed(While::new("the git mirror stopped", error)))?
+        .map_err(ActionError::failed)?;
     for outcome in &mirrored.refs {
         tracing::info!("{}: {}", outcome.name, outcome.action);
     }

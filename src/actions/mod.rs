@@ -1,14 +1,19 @@
-//! The actions octofleet runs, one per invocation, and the one error type they report with its exit code.
+//! The actions octofleet runs, one per invocation: the one error type they report with its exit
+//! code, the [`Server`] they talk to, and the [`Report`] each hands back to `main`.
 
 pub mod create_space;
 pub mod deploy;
 pub mod fork;
 pub mod serialize;
+mod server;
+
+pub use server::{Server, GIVE_ID_OR_NAME};
 
 use crate::apply::space_blueprint::ConvergeError;
 use crate::config::ConfigError;
 use crate::octopus::tenant_variables::TenantVariableError;
-use crate::octopus::{ClientBuildError, OctopusError};
+use crate::octopus::OctopusError;
+use crate::service_messages::ServiceMessage;
 
 /// Exit codes, as documented: 0 done, 1 the operation failed, 2 invalid input, 3 plan found changes.
 pub const EXIT_FAILED: i32 = 1;
@@ -16,13 +21,17 @@ pub const EXIT_INVALID_INPUT: i32 = 2;
 /// `plan` (or `deploy --dry-run`) found changes.
 pub const EXIT_CHANGES: i32 = 3;
 
+/// Why an action stopped: a typed error kept whole, so `main` can print its cause chain.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Input that was well-formed but refers to something wrong (a blueprint reference, a CA file).
-    #[error("{0}")]
-    Input(String),
+    /// Input that was well-formed but refers to something wrong (a blueprint reference, a CA
+    /// file, a space that does not exist, a package that cannot be read).
+    #[error(transparent)]
+    Input(Cause),
     #[error("{server}: {source}{}", hint(.source))]
     Octopus {
         /// Which server, said for people: "the managed space's server https://…".
@@ -36,10 +45,28 @@ pub enum ActionError {
         #[source]
         source: Box<TenantVariableError>,
     },
-    /// The operation failed for a reason that is not a server error (a file could not be written,
-    /// the feed refused a duplicate).
-    #[error("{0}")]
-    Failed(String),
+    /// The operation failed for a reason that is not a server error (a file could not be
+    /// written, the feed refused a duplicate, git failed).
+    #[error(transparent)]
+    Failed(Cause),
+}
+
+/// What was being done when an error happened, with the error kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing}")]
+pub struct While {
+    pub doing: String,
+    #[source]
+    pub source: Cause,
+}
+
+impl While {
+    pub fn new(doing: impl Into<String>, source: impl Into<Cause>) -> Self {
+        While {
+            doing: doing.into(),
+            source: source.into(),
+        }
+    }
 }
 
 fn hint(error: &OctopusError) -> &'static str {
@@ -60,6 +87,16 @@ impl ActionError {
         }
     }
 
+    /// Invalid input (exit 2): a typed error, or a message.
+    pub fn input(cause: impl Into<Cause>) -> ActionError {
+        ActionError::Input(cause.into())
+    }
+
+    /// The operation failed (exit 1): a typed error, or a message.
+    pub fn failed(cause: impl Into<Cause>) -> ActionError {
+        ActionError::Failed(cause.into())
+    }
+
     pub fn octopus(server: &str) -> impl FnOnce(OctopusError) -> ActionError + '_ {
         move |source| ActionError::Octopus {
             server: server.to_owned(),
@@ -69,18 +106,44 @@ impl ActionError {
 
     pub fn converge(server: &str) -> impl FnOnce(ConvergeError) -> ActionError + '_ {
         move |error| match error {
-            ConvergeError::UnknownReferences(_) => ActionError::Input(error.to_string()),
-            ConvergeError::Octopus(source) => ActionError::Octopus {
-                server: server.to_owned(),
-                source: Box::new(source),
-            },
+            ConvergeError::Octopus(source) => ActionError::octopus(server)(source),
+            unknown @ ConvergeError::UnknownReferences(_) => ActionError::input(unknown),
         }
     }
+}
 
-    pub fn client_build(error: ClientBuildError) -> ActionError {
-        match error {
-            ClientBuildError::Http(_) => ActionError::Input(error.to_string()),
-            other => ActionError::Input(other.to_string()),
-        }
+/// What an action hands back: the summary logged, its Octopus output variables, the JSON
+/// summary (`--output json`), and the exit code on success.
+pub trait Report: serde::Serialize + std::fmt::Display {
+    /// The output variables set with `--output text` (service messages on stdout).
+    fn output_variables(&self) -> Vec<ServiceMessage>;
+
+    /// Lines logged before the summary line (the report's `Display`).
+    fn details(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// 0, or [`EXIT_CHANGES`] when a plan found changes.
+    fn exit_code(&self) -> u8 {
+        0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error;
+
+    /// A typed error reaches `main` whole: its message, and its cause as the source.
+    #[test]
+    fn errors_keep_their_causes_and_exit_codes() {
+        let io = std::io::Error::other("disk full");
+        let error = ActionError::failed(While::new("cannot write the package into /out", io));
+        assert_eq!(error.to_string(), "cannot write the package into /out");
+        assert_eq!(error.source().unwrap().to_string(), "disk full");
+        assert_eq!(error.exit_code(), EXIT_FAILED);
+        let error = ActionError::input("space `x` was not found");
+        assert_eq!(error.exit_code(), EXIT_INVALID_INPUT);
+        assert!(error.source().is_none());
     }
 }

@@ -1,14 +1,12 @@
 //! `serialize`: read the template project, write the template package (project.json, secrets.json,
 //! terraform/), keep it on disk and/or upload it to the built-in feed, report. Orchestration only.
 
-use super::create_space::connect;
-use super::ActionError;
+use super::{ActionError, Report, Server, While, GIVE_ID_OR_NAME};
 use crate::config::SerializeConfig;
 use crate::octopus::project_export::{fetch_project, ExportOptions, FetchError};
-use crate::octopus::resources::Space;
-use crate::octopus::Api;
 use crate::package::{self, OverwriteMode, PackageError, UploadOutcome};
-use crate::portable::reader::{self, ReadError};
+use crate::portable::reader;
+use crate::service_messages::ServiceMessage;
 use crate::terraform::{write_module, ModuleOptions};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -31,15 +29,49 @@ pub struct SerializeReport {
     pub warnings: Vec<String>,
 }
 
+impl std::fmt::Display for SerializeReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} → {} {} ({} bytes, {} files, {} variables, {} secret placeholders, {} runbooks)",
+            self.project,
+            self.package_id,
+            self.package_version,
+            self.bytes,
+            self.files,
+            self.variables,
+            self.secrets,
+            self.runbooks
+        )?;
+        match (&self.upload, &self.upload_space_id) {
+            (Some(outcome), Some(space)) => {
+                write!(
+                    f,
+                    "; uploaded to the built-in feed of {space} ({outcome:?})"
+                )
+            }
+            _ => write!(f, "; not uploaded"),
+        }
+    }
+}
+
+impl Report for SerializeReport {
+    fn output_variables(&self) -> Vec<ServiceMessage> {
+        vec![
+            ServiceMessage::set_variable("PackageId", &self.package_id),
+            ServiceMessage::set_variable("PackageVersion", &self.package_version),
+        ]
+    }
+}
+
 pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionError> {
-    let server = format!("the management server {}", config.source.url);
-    let client = connect(&config.source)?;
-    let spaces = Api::<Space>::new(&client, None);
-    let space_id = resolve_space(&spaces, &config.space, &server).await?;
+    let server = Server::management(&config.source)?;
+    let client = &server.client;
+    let space_id = server.space_id(&config.space, GIVE_ID_OR_NAME).await?;
     tracing::info!(project = %config.project_name, space = %space_id, "reading template project");
 
     let documents = fetch_project(
-        &client,
+        client,
         &space_id,
         &config.project_name,
         ExportOptions {
@@ -48,8 +80,8 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     )
     .await
     .map_err(|error| match error {
-        FetchError::ProjectMissing { .. } => ActionError::Input(error.to_string()),
-        FetchError::Octopus(source) => ActionError::octopus(&server)(source),
+        FetchError::Octopus(source) => server.error()(source),
+        missing @ FetchError::ProjectMissing { .. } => ActionError::input(missing),
     })?;
     let now = chrono::Utc::now();
     let exported_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -59,10 +91,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
         env!("CARGO_PKG_VERSION"),
         &exported_at,
     )
-    .map_err(|error| match error {
-        ReadError::AmbiguousSecrets(_) => ActionError::Input(error.to_string()),
-        ReadError::Missing(_) => ActionError::Input(error.to_string()),
-    })?;
+    .map_err(ActionError::input)?;
     for warning in &read.warnings {
         tracing::warn!("{warning}");
         crate::service_messages::emit_warning(warning);
@@ -103,11 +132,11 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     };
     let (upload, upload_space_id) = if config.push {
         let upload_space = match &config.upload_space {
-            Some(space) => resolve_space(&spaces, space, &server).await?,
+            Some(space) => server.space_id(space, GIVE_ID_OR_NAME).await?,
             None => space_id.clone(),
         };
         let outcome = package::upload(
-            &client,
+            client,
             &upload_space,
             &package_id,
             &version,
@@ -116,8 +145,8 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
         )
         .await
         .map_err(|error| match error {
-            PackageError::AlreadyExists { .. } => ActionError::Failed(error.to_string()),
-            PackageError::Octopus(source) => ActionError::octopus(&server)(source),
+            PackageError::Octopus(source) => server.error()(source),
+            exists @ PackageError::AlreadyExists { .. } => ActionError::failed(exists),
         })?;
         if outcome == UploadOutcome::KeptExisting
             && config.overwrite_mode == OverwriteMode::IgnoreIfExists
@@ -145,25 +174,12 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     })
 }
 
-async fn resolve_space(
-    spaces: &Api<Space>,
-    id_or_name: &str,
-    server: &str,
-) -> Result<String, ActionError> {
-    spaces
-        .resolve(id_or_name)
-        .await
-        .map_err(ActionError::octopus(server))?
-        .and_then(|space| space.id)
-        .ok_or_else(|| ActionError::Input(format!("space `{id_or_name}` was not found on {server}: give its ID (Spaces-N) or exact name")))
-}
-
 /// Write atomically (temporary file, then rename) so a crash never leaves half a zip.
 fn write_zip(dir: &std::path::Path, name: &str, bytes: &[u8]) -> Result<PathBuf, ActionError> {
     let failed = |error: std::io::Error| {
-        ActionError::Failed(format!(
-            "cannot write the package into {}: {error}",
-            dir.display()
+        ActionError::failed(While::new(
+            format!("cannot write the package into {}", dir.display()),
+            error,
         ))
     };
     std::fs::create_dir_all(dir).map_err(failed)?;

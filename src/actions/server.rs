@@ -1,0 +1,74 @@
+//! An Octopus server an action talks to: the client (with the CA file), the label errors name it
+//! by, and the space lookup every action needs.
+
+use super::ActionError;
+use crate::config::ServerConfig;
+use crate::octopus::resources::Space;
+use crate::octopus::{Api, ClientConfig, OctopusClient, OctopusError};
+
+pub struct Server {
+    pub client: OctopusClient,
+    /// "the management server https://…", never with userinfo, query or fragment.
+    label: String,
+}
+
+impl Server {
+    /// The server that hosts the managed space (`ManagedTenant.*`).
+    pub fn managed(config: &ServerConfig) -> Result<Server, ActionError> {
+        Server::connect(config, "the managed space's server")
+    }
+
+    /// The management server (`Management.*`, `Octopus.Web.ServerUri`).
+    pub fn management(config: &ServerConfig) -> Result<Server, ActionError> {
+        Server::connect(config, "the management server")
+    }
+
+    fn connect(config: &ServerConfig, role: &str) -> Result<Server, ActionError> {
+        let mut client_config = ClientConfig::new(config.url.clone(), config.api_key.clone());
+        client_config.ca_file = config.ca_file.clone();
+        Ok(Server {
+            client: OctopusClient::new(client_config).map_err(ActionError::input)?,
+            label: format!("{role} {}", crate::origin::display(&config.url)),
+        })
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// An error from this server, said with its label.
+    pub fn error(&self) -> impl FnOnce(OctopusError) -> ActionError + '_ {
+        ActionError::octopus(&self.label)
+    }
+
+    /// The ID of a space given by ID or by exact name; `hint` says what to do when it is not there.
+    pub async fn space_id(&self, id_or_name: &str, hint: &str) -> Result<String, ActionError> {
+        let found = Api::<Space>::new(&self.client, None)
+            .resolve(id_or_name)
+            .await
+            .map_err(self.error())?;
+        self.found(found, id_or_name, hint)
+    }
+
+    /// The ID of the space with this exact name (never taken as an ID).
+    pub async fn space_id_named(&self, name: &str, hint: &str) -> Result<String, ActionError> {
+        let found = Api::<Space>::new(&self.client, None)
+            .find_by_name(name)
+            .await
+            .map_err(self.error())?;
+        self.found(found, name, hint)
+    }
+
+    fn found(&self, space: Option<Space>, wanted: &str, hint: &str) -> Result<String, ActionError> {
+        space.and_then(|space| space.id).ok_or_else(|| {
+            ActionError::input(format!(
+                "space {} was not found on {}: {hint}",
+                crate::config::quoted(wanted),
+                self.label
+            ))
+        })
+    }
+}
+
+/// The hint for a space given as an input by ID or name.
+pub const GIVE_ID_OR_NAME: &str = "give its ID (Spaces-N) or exact name";

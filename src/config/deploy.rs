@@ -1,0 +1,190 @@
+//! `deploy`'s and `plan`'s settings.
+
+use super::server::{self, Management, ManagementInputs};
+use super::*;
+use crate::cli::DeployArgs;
+use std::path::PathBuf;
+
+/// The inputs deploy and plan read, each with what it is for (docs/inputs.md).
+pub const INPUTS: &[(Input, &str)] = &[
+    (TENANT_URL, "required"),
+    (TENANT_API_KEY, "required"),
+    (
+        MANAGED_SPACE_ID,
+        "`Spaces-N`; blank, `#{…}` or `TBD`: the space named after the tenant",
+    ),
+    (TENANT_NAME, "finds the space when its ID is unknown"),
+    (PACKAGE_DIR, "the extracted package; else the feed below"),
+    (
+        MANAGEMENT_URL,
+        "feed source; default `Octopus.Web.ServerUri` (also when it is an unsubstituted `#{…}`)",
+    ),
+    (SERVER_URI, "system variable: the server running the step"),
+    (MANAGEMENT_API_KEY, "feed source"),
+    (
+        MANAGEMENT_SPACE,
+        "feed source (ID or name); default `Octopus.Space.Id`",
+    ),
+    (SPACE_ID, "system variable: the space running the step"),
+    (PROJECT_NAME, "default package ID (sanitized)"),
+    (PACKAGE_ID, "the package in the feed"),
+    (PACKAGE_VERSION, "default: the latest"),
+    (
+        EXPORTED_PROJECT_NAME,
+        "the downstream project's name; default: the package's",
+    ),
+    (GIT_URL, "Config-as-Code: the tenant's fork"),
+    (OVERWRITE_VARIABLES, "True/False"),
+    (DRY_RUN, "True/False (`plan` implies it)"),
+    (CA_CERTIFICATE, "extra PEM CA"),
+    (
+        TIMEOUT,
+        "the whole action's deadline: `90`, `90s`, `10m`, `1h`; default `10m`",
+    ),
+];
+
+/// Where the managed space is: its ID, or the space named after the tenant (the article's
+/// "Lookup New Space" step) while `ManagedTenant.Octopus.SpaceId` still holds its placeholder
+/// (`#{…}`, "TBD", anything that is not a space ID).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpace {
+    /// `ManagedTenant.Octopus.SpaceId` when it holds a space ID (`Spaces-N`).
+    pub id: Option<String>,
+    /// `Octopus.Deployment.Tenant.Name`: the space's name when the ID is unknown.
+    pub tenant_name: Option<String>,
+}
+
+/// Where the template package comes from.
+#[derive(Debug, Clone)]
+pub enum PackageSource {
+    /// As Octopus extracts a referenced package for a step (secrets.json already substituted).
+    Dir(PathBuf),
+    /// The built-in feed of the management space; `None` version means the latest.
+    Feed {
+        server: ServerConfig,
+        space: String,
+        package_id: String,
+        version: Option<String>,
+    },
+}
+
+/// Validated settings for `deploy` and `plan`.
+#[derive(Debug, Clone)]
+pub struct DeployConfig {
+    pub target: ServerConfig,
+    pub space: TargetSpace,
+    pub source: PackageSource,
+    /// `Exported.Project.Name`; the package's project name when absent.
+    pub project_name: Option<String>,
+    pub git_url: Option<String>,
+    pub overwrite_variables: bool,
+    pub dry_run: bool,
+}
+
+/// The URL a Config-as-Code project is pointed at.
+const CLONE_URL: values::UrlAdvice = values::UrlAdvice {
+    credential: "which Octopus would store and show in the project's settings: give the clone URL alone; the credential is the space's git credential",
+    expected: "give the repository's clone URL (the fork step's RepositoryUrl output)",
+};
+
+impl DeployConfig {
+    pub fn from_args(args: &DeployArgs, plan: bool) -> Result<Self, ConfigError> {
+        let mut reader = Reader::default();
+        let target = server::target(&mut reader, &args.target);
+        let space = target_space(&mut reader, args);
+        let source = match reader.optional(PACKAGE_DIR, &args.package_dir) {
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                if !dir.is_dir() {
+                    reader.add(PACKAGE_DIR, format!("{} is not a directory: give the directory Octopus extracted the package into", dir.display()));
+                }
+                Some(PackageSource::Dir(dir))
+            }
+            None => feed(&mut reader, args, target.as_ref()),
+        };
+        let git_url = reader.optional_as(GIT_URL, &args.git_url, |text| {
+            values::http_url(text, &CLONE_URL).map(|_| text.to_owned())
+        });
+        let overwrite_variables = reader.flag(OVERWRITE_VARIABLES, &args.overwrite_variables);
+        let dry_run = plan || reader.flag(DRY_RUN, &args.dry_run);
+        let project_name = reader.optional_as(
+            EXPORTED_PROJECT_NAME,
+            &args.exported_project_name,
+            values::name,
+        );
+        reader.finish(|| DeployConfig {
+            target: target.expect("no problems means a target"),
+            space: space.expect("no problems means a space"),
+            source: source.expect("no problems means a package source"),
+            project_name,
+            git_url,
+            overwrite_variables,
+            dry_run,
+        })
+    }
+}
+
+/// The managed space's ID, else the tenant's name to find it by.
+fn target_space(reader: &mut Reader, args: &DeployArgs) -> Option<TargetSpace> {
+    // Only "not known yet" falls back to the tenant's name (blank and `#{…}` are already
+    // `None`; the article's tenants start with `TBD`); anything else that is not a space ID
+    // is a typo that must not silently pick a space by name.
+    let id = match reader.optional(MANAGED_SPACE_ID, &args.managed_space_id) {
+        Some(id) if crate::octopus::resources::is_space_id(&id) => Some(id),
+        Some(placeholder) if placeholder.eq_ignore_ascii_case("TBD") => {
+            tracing::info!("{MANAGED_SPACE_ID} is `TBD`, not a space ID yet: finding the space by the tenant's name");
+            None
+        }
+        Some(other) => {
+            reader.add(MANAGED_SPACE_ID, format!("{} is not a space ID: give the tenant's space ID (Spaces-N, which create-space writes), or leave it `TBD` to find the space by the tenant's name", quoted(&other)));
+            None
+        }
+        None => None,
+    };
+    let tenant_name = reader.optional_as(TENANT_NAME, &args.tenant_name, values::name);
+    if id.is_none() && tenant_name.is_none() {
+        reader.add(
+            MANAGED_SPACE_ID,
+            format!(
+                "missing (and {} is not set either to find the space by name): set the tenant's {} (create-space writes it) or run as a tenant",
+                TENANT_NAME.octopus, MANAGED_SPACE_ID.octopus
+            ),
+        );
+        return None;
+    }
+    Some(TargetSpace { id, tenant_name })
+}
+
+/// The package in the management space's built-in feed.
+fn feed(
+    reader: &mut Reader,
+    args: &DeployArgs,
+    target: Option<&ServerConfig>,
+) -> Option<PackageSource> {
+    let ca_file = target.and_then(|target| target.ca_file.clone());
+    let management = ManagementInputs::read(reader, &args.source).resolve(reader, ca_file);
+    let package_id = match reader.optional(PACKAGE_ID, &args.package_id) {
+        Some(id) => reader.check(PACKAGE_ID, Some(id), values::package_id),
+        None => {
+            let derived = reader
+                .optional_as(PROJECT_NAME, &args.project_name, values::name)
+                .map(|name| crate::package::package_id_for(&name));
+            if derived.is_none() {
+                reader.add(PACKAGE_ID, format!("missing: give the package ID, {} to derive it, or {} for an extracted package", PROJECT_NAME.octopus, PACKAGE_DIR.octopus));
+            }
+            derived
+        }
+    };
+    let version = reader.optional_as(
+        PACKAGE_VERSION,
+        &args.package_version,
+        values::package_version,
+    );
+    let Management { server, space } = management?;
+    Some(PackageSource::Feed {
+        server,
+        space,
+        package_id: package_id?,
+        version,
+    })
+}
