@@ -6,6 +6,7 @@ use super::ActionError;
 use crate::apply::project::{deploy, DeployError, DeployOptions};
 use crate::apply::{Outcome, Summary};
 use crate::config::{DeployConfig, PackageSource, TargetSpace};
+use crate::octopus::feed;
 use crate::octopus::resources::Space;
 use crate::octopus::Api;
 use crate::package::{self, PackageContents, PackageLimits};
@@ -98,12 +99,12 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
                 .ok_or_else(|| ActionError::Input(format!("space `{space}` was not found on {name}: give its ID (Spaces-N) or exact name")))?;
             let version = match version {
                 Some(version) => version.clone(),
-                None => package::latest_version(&client, &space_id, package_id)
+                None => feed::latest_version(&client, &space_id, package_id)
                     .await
                     .map_err(ActionError::octopus(&name))?
                     .ok_or_else(|| ActionError::Failed(format!("package {package_id} is not in the built-in feed of {space_id} on {name}: run the serialize step first")))?,
             };
-            let bytes = package::download(&client, &space_id, package_id, &version)
+            let bytes = feed::download(&client, &space_id, package_id, &version)
                 .await
                 .map_err(ActionError::octopus(&name))?
                 .ok_or_else(|| ActionError::Failed(format!("package {package_id} version {version} is not in the built-in feed of {space_id} on {name}")))?;

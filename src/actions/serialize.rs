@@ -4,10 +4,11 @@
 use super::create_space::connect;
 use super::ActionError;
 use crate::config::SerializeConfig;
+use crate::octopus::feed::{self, OverwriteMode, PackageError, UploadOutcome};
 use crate::octopus::project_export::{fetch_project, ExportOptions, FetchError};
 use crate::octopus::resources::Space;
 use crate::octopus::Api;
-use crate::package::{self, OverwriteMode, PackageError, UploadOutcome};
+use crate::package;
 use crate::portable::reader::{self, ReadError};
 use crate::terraform::{write_module, ModuleOptions};
 use serde::Serialize;
@@ -106,7 +107,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
             Some(space) => resolve_space(&spaces, space, &server).await?,
             None => space_id.clone(),
         };
-        let outcome = package::upload(
+        let outcome = feed::upload(
             &client,
             &upload_space,
             &package_id,

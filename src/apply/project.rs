@@ -3,20 +3,22 @@
 //! variables, each built from what the server has so ids and server fields survive.
 
 use super::outcome::{changed_fields, Outcome, OutcomeAction};
-use super::resolve::{missing_dependencies, Missing, SpaceIndex};
-use crate::octopus::resources::{pair_with_processes, runbook_processes_by_ids};
+use super::resolve::{missing_dependencies, Missing};
+use crate::octopus::project_parts::{self, ReadOptions};
+use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
     ActionContainer, ActionPackageReference, ActionTemplateParameter, Channel,
     ChannelActionPackage, ChannelRule, ConnectivityPolicy, DeploymentProcess, DonorPackage, Extra,
-    GitPersistenceCredentials, PersistenceSettings, ProcessAction, ProcessStep, Project,
-    ProjectVersioningStrategy, PropertyValue, RunRetentionPolicy, Runbook, SensitiveValue,
+    GitPersistenceCredentials, PersistenceSettings, ProcessAction, ProcessKind, ProcessStep,
+    Project, ProjectVersioningStrategy, PropertyValue, RunRetentionPolicy, Runbook, SensitiveValue,
     Variable, VariableSet, VariableSets,
 };
-use crate::octopus::{Api, ApiRequest, OctopusClient, OctopusError};
+use crate::octopus::space_index::{Names, SpaceIndex};
+use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeployOptions {
@@ -67,19 +69,10 @@ pub enum DeployError {
     Octopus(#[from] OctopusError),
 }
 
-/// What the target space holds for this project, read before anything is written.
-struct Current {
-    project: Option<Project>,
-    channels: Vec<Channel>,
-    process: Option<DeploymentProcess>,
-    runbooks: Vec<(Runbook, Option<DeploymentProcess>)>,
-    variables: Option<VariableSet>,
-}
-
 /// Names → ids that the steps, variables and runbooks of this project refer to.
 struct Context<'a> {
     index: &'a SpaceIndex,
-    channels: HashMap<String, String>,
+    channels: Names,
 }
 
 /// A secret's value if Octopus substituted it; `None` while it is still `#{…}` or absent.
@@ -108,7 +101,13 @@ pub async fn deploy(
     if !missing.is_empty() {
         return Err(DeployError::MissingDependencies(missing));
     }
-    let mut current = read_current(client, space_id, &options.project_name).await?;
+    let mut current = project_parts::read_by_name(
+        client,
+        space_id,
+        &options.project_name,
+        ReadOptions::for_deploy(true),
+    )
+    .await?;
     // A plan reports such secrets ("not created") instead of failing.
     if !options.dry_run {
         check_secrets(package, secrets, current.variables.as_ref())?;
@@ -166,18 +165,24 @@ pub async fn deploy(
     }
     if current.project.is_none() && !options.dry_run {
         // The server made the Default channel, variable set and empty process: read them.
-        current = read_parts(client, space_id, project.clone(), false).await?;
+        current = project_parts::read(
+            client,
+            space_id,
+            project.clone(),
+            ReadOptions::for_deploy(false),
+        )
+        .await?;
     }
     let is_cac = package.project.version_control.is_some();
 
     // Channels before the process: actions refer to them.
     let mut context = Context {
         index: &index,
-        channels: HashMap::new(),
+        channels: Names::default(),
     };
     for channel in &current.channels {
         if let Some(id) = &channel.id {
-            context.channels.insert(channel.name.clone(), id.clone());
+            context.channels.insert(id, &channel.name);
         }
     }
     for portable_channel in &package.channels {
@@ -195,18 +200,18 @@ pub async fn deploy(
             .converge("channel", existing, desired, &mut outcomes)
             .await?;
         if let Some(id) = written.id {
-            context.channels.insert(portable_channel.name.clone(), id);
+            context.channels.insert(&id, &portable_channel.name);
         }
     }
 
     // The deployment process (database projects: a Config-as-Code process lives in the fork).
-    let mut action_ids: HashMap<String, String> = HashMap::new();
+    let mut action_ids = Names::default();
     if let (false, Some(portable_process)) = (is_cac, &package.deployment_process) {
         let process = writer
             .converge_process(
-                "deployment process",
+                ProcessKind::Deployment,
                 &options.project_name,
-                current.process.as_ref(),
+                current.deployment_process.as_ref(),
                 portable_process,
                 &context,
                 &mut outcomes,
@@ -280,7 +285,7 @@ pub async fn deploy(
                     let mut local = Vec::new();
                     let written = writer
                         .converge_process(
-                            "runbook process",
+                            ProcessKind::Runbook,
                             &portable_runbook.name,
                             process.as_ref(),
                             &portable_runbook.process,
@@ -295,7 +300,7 @@ pub async fn deploy(
         .buffered(CONCURRENT_RUNBOOKS)
         .try_collect()
         .await?;
-    let mut runbook_ids: HashMap<String, String> = HashMap::new();
+    let mut runbook_ids = Names::default();
     for ((runbook, _, runbook_outcomes), (process, step_outcomes)) in
         converged.into_iter().zip(written)
     {
@@ -303,7 +308,7 @@ pub async fn deploy(
         outcomes.extend(step_outcomes);
         collect_action_ids(process.as_ref(), &mut action_ids);
         if let Some(id) = runbook.id {
-            runbook_ids.insert(runbook.name.clone(), id);
+            runbook_ids.insert(&id, &runbook.name);
         }
     }
 
@@ -330,85 +335,6 @@ pub async fn deploy(
     Ok(DeployResult {
         project_id: project.id.clone(),
         outcomes,
-    })
-}
-
-async fn read_current(
-    client: &OctopusClient,
-    space_id: &str,
-    project_name: &str,
-) -> Result<Current, OctopusError> {
-    let project = Api::<Project>::new(client, Some(space_id))
-        .find_by_name(project_name)
-        .await?;
-    match project {
-        Some(project) => read_parts(client, space_id, project, true).await,
-        None => Ok(Current {
-            project: None,
-            channels: Vec::new(),
-            process: None,
-            runbooks: Vec::new(),
-            variables: None,
-        }),
-    }
-}
-
-/// A project's channels, process, variables and (when it may have some) runbooks, read at once.
-async fn read_parts(
-    client: &OctopusClient,
-    space_id: &str,
-    project: Project,
-    with_runbooks: bool,
-) -> Result<Current, OctopusError> {
-    let id = project.id.clone().unwrap_or_default();
-    let base = format!("api/{space_id}/projects/{id}");
-    let channels =
-        client.list_all::<Channel>(ApiRequest::get(format!("{base}/channels")).query("take", 1000));
-    let runbooks = async {
-        if with_runbooks {
-            client
-                .list_all::<Runbook>(
-                    ApiRequest::get(format!("{base}/runbooks")).query("take", 1000),
-                )
-                .await
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    let process = async {
-        match (&project.deployment_process_id, project.is_config_as_code()) {
-            (Some(process_id), false) => client
-                .get::<DeploymentProcess>(&format!(
-                    "api/{space_id}/deploymentprocesses/{process_id}"
-                ))
-                .await
-                .map(Some),
-            _ => Ok(None),
-        }
-    };
-    let variables = async {
-        match &project.variable_set_id {
-            Some(set_id) => client
-                .get::<VariableSet>(&format!("api/{space_id}/variables/{set_id}"))
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
-    let (channels, runbooks, process, variables) =
-        tokio::try_join!(channels, runbooks, process, variables)?;
-    let process_ids: Vec<&str> = runbooks
-        .iter()
-        .filter_map(|r| r.runbook_process_id.as_deref())
-        .collect();
-    let runbook_processes = runbook_processes_by_ids(client, space_id, &process_ids).await?;
-    let runbooks = pair_with_processes(runbooks, &runbook_processes);
-    Ok(Current {
-        project: Some(project),
-        channels,
-        process,
-        runbooks,
-        variables,
     })
 }
 
@@ -450,7 +376,7 @@ fn check_version_control(package: &PortableProject, index: &SpaceIndex) -> Resul
     };
     match vcs.credentials.kind.as_str() {
         "Anonymous" => Ok(()),
-        "Reference" if vcs.credentials.name.as_ref().is_some_and(|n| index.git_credentials.contains_key(n)) => Ok(()),
+        "Reference" if vcs.credentials.name.as_ref().is_some_and(|n| index.git_credentials.has_name(n)) => Ok(()),
         "Reference" => Err(DeployError::Unsupported("the Config-as-Code project refers to a git credential without a name; re-serialize it".into())),
         other => Err(DeployError::Unsupported(format!(
             "the Config-as-Code project authenticates with `{other}` credentials, which cannot be exported (the API never returns the password): use a shared git credential (Library → Git Credentials) in the template project"
@@ -522,7 +448,7 @@ impl Writer<'_> {
     /// (someone wrote in between) re-reads and rebuilds.
     async fn converge_process(
         &self,
-        kind: &'static str,
+        kind: ProcessKind,
         owner: &str,
         existing: Option<&DeploymentProcess>,
         portable: &portable::Process,
@@ -558,10 +484,7 @@ impl Writer<'_> {
                 return Ok(Some(desired));
             }
             let id = current.id.clone().unwrap_or_default();
-            let path = match kind {
-                "runbook process" => format!("api/{}/runbookProcesses/{id}", self.space_id),
-                _ => format!("api/{}/deploymentprocesses/{id}", self.space_id),
-            };
+            let path = kind.path(self.space_id, &id);
             match self.client.put(&path, &desired).await {
                 Ok(response) => {
                     let written = serde_json::from_slice::<DeploymentProcess>(&response.body)
@@ -664,14 +587,14 @@ fn step_differences(current: &ProcessStep, desired: &ProcessStep) -> Vec<String>
     fields
 }
 
-fn collect_action_ids(process: Option<&DeploymentProcess>, ids: &mut HashMap<String, String>) {
+fn collect_action_ids(process: Option<&DeploymentProcess>, ids: &mut Names) {
     for action in process
         .iter()
         .flat_map(|p| p.steps.iter())
         .flat_map(|s| s.actions.iter())
     {
         if let Some(id) = &action.id {
-            ids.insert(action.name.clone(), id.clone());
+            ids.insert(id, &action.name);
         }
     }
 }
@@ -740,14 +663,14 @@ fn desired_project(
     project.name = name.to_owned();
     set_text(&mut project.description, &settings.description);
     project.is_disabled = settings.is_disabled;
-    project.lifecycle_id = index.lifecycles.get(&settings.lifecycle).cloned();
-    project.project_group_id = index.project_groups.get(&settings.project_group).cloned();
+    project.lifecycle_id = index.lifecycles.id(&settings.lifecycle).cloned();
+    project.project_group_id = index.project_groups.id(&settings.project_group).cloned();
     project.tenanted_deployment_mode = Some(settings.tenanted_deployment_mode.clone());
     project.discrete_channel_release = settings.discrete_channel_release;
     project.included_library_variable_set_ids = settings
         .included_library_variable_sets
         .iter()
-        .filter_map(|name| index.library_variable_sets.get(name).cloned())
+        .filter_map(|name| index.library_variable_sets.id(name).cloned())
         .collect();
     project.templates = desired_templates(&project.templates, &settings.templates);
     if !settings.project_tags.is_empty() {
@@ -859,7 +782,7 @@ async fn converge_version_control(
                 .credentials
                 .name
                 .as_ref()
-                .and_then(|n| index.git_credentials.get(n))
+                .and_then(|n| index.git_credentials.id(n))
                 .cloned(),
             username: None,
             password: None,
@@ -888,29 +811,13 @@ async fn converge_version_control(
                     "Credentials": credentials,
                 }
             });
-            let path = format!(
-                "api/{}/projects/{}/git/convert",
+            project_parts::convert_to_git(
+                writer.client,
                 writer.space_id,
-                project.id.as_deref().unwrap_or_default()
-            );
-            // A POST is not retried blindly: after a failure the project is re-read, and a
-            // converted project (an earlier attempt that committed, or a concurrent deploy) is
-            // success; only a transient failure (5xx, 429, no answer) is tried again.
-            let policy = writer.client.retry_policy();
-            let mut attempt = 1;
-            while let Err(error) = writer.client.post(&path, &body).await {
-                let now = Api::<Project>::new(writer.client, Some(writer.space_id))
-                    .get(project.id.as_deref().unwrap_or_default())
-                    .await?;
-                if now.is_config_as_code() {
-                    break;
-                }
-                if !error.is_transient() || !policy.should_retry(attempt, error.is_timeout()) {
-                    return Err(error);
-                }
-                tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
-                attempt += 1;
-            }
+                project.id.as_deref().unwrap_or_default(),
+                &body,
+            )
+            .await?;
         }
         return Ok(Some(Outcome::new(
             "version control",
@@ -979,7 +886,7 @@ fn desired_channel(
     desired.lifecycle_id = channel
         .lifecycle
         .as_ref()
-        .and_then(|name| index.lifecycles.get(name))
+        .and_then(|name| index.lifecycles.id(name))
         .cloned();
     desired.tenant_tags = channel.tenant_tags.clone();
     let current_rules = std::mem::take(&mut desired.rules);
@@ -1046,7 +953,7 @@ fn desired_runbook(
     desired.environments = runbook
         .environments
         .iter()
-        .filter_map(|name| index.environments.get(name))
+        .filter_map(|name| index.environments.id(name))
         .cloned()
         .collect();
     desired.multi_tenancy_mode = Some(runbook.multi_tenancy_mode.clone());
@@ -1149,7 +1056,7 @@ fn desired_properties(
                         context
                             .index
                             .feeds
-                            .get(text)
+                            .id(text)
                             .cloned()
                             .unwrap_or_else(|| text.clone()),
                     )
@@ -1194,9 +1101,6 @@ fn desired_action(
         properties: BTreeMap::new(),
         extra: Extra::new(),
     });
-    let ids = |names: &[String], map: &HashMap<String, String>| -> Vec<String> {
-        names.iter().filter_map(|n| map.get(n).cloned()).collect()
-    };
     desired.action_type = action.action_type.clone();
     desired.is_disabled = action.is_disabled;
     desired.is_required = action.is_required;
@@ -1208,12 +1112,12 @@ fn desired_action(
     desired.worker_pool_id = action
         .worker_pool
         .as_ref()
-        .and_then(|name| index.worker_pools.get(name))
+        .and_then(|name| index.worker_pools.id(name))
         .cloned();
     desired.worker_pool_variable = action.worker_pool_variable.clone();
-    desired.environments = ids(&action.environments, &index.environments);
-    desired.excluded_environments = ids(&action.excluded_environments, &index.environments);
-    desired.channels = ids(&action.channels, &context.channels);
+    desired.environments = index.environments.ids(&action.environments);
+    desired.excluded_environments = index.environments.ids(&action.excluded_environments);
+    desired.channels = context.channels.ids(&action.channels);
     desired.tenant_tags = action.tenant_tags.clone();
     match &action.container {
         Some(container) => {
@@ -1221,7 +1125,7 @@ fn desired_action(
             desired_container.feed_id = container
                 .feed
                 .as_ref()
-                .and_then(|name| index.feeds.get(name))
+                .and_then(|name| index.feeds.id(name))
                 .cloned();
             desired_container.image = container.image.clone();
             desired.container = Some(desired_container);
@@ -1257,7 +1161,7 @@ fn desired_action(
                     extra: Extra::new(),
                 });
             desired_package.package_id = package.package_id.clone();
-            desired_package.feed_id = index.feeds.get(&package.feed).cloned();
+            desired_package.feed_id = index.feeds.id(&package.feed).cloned();
             desired_package.acquisition_location = Some(package.acquisition_location.clone());
             desired_package.properties = package.properties.clone();
             desired_package
@@ -1266,7 +1170,8 @@ fn desired_action(
     desired.git_dependencies = action.git_dependencies.clone();
     let mut properties = desired_properties(&desired.properties, &action.properties, context);
     if let Some(template) = &action.step_template {
-        if let Some((id, _)) = index.step_templates.get(&template.name) {
+        if let Some(template_ref) = index.step_template_named(&template.name) {
+            let id = &template_ref.id;
             properties.insert(
                 "Octopus.Action.Template.Id".into(),
                 PropertyValue::Text(id.clone()),
@@ -1285,8 +1190,8 @@ fn desired_action(
 /// Scope names → ids in the target space.
 struct ScopeIds<'a> {
     context: &'a Context<'a>,
-    actions: &'a HashMap<String, String>,
-    runbooks: &'a HashMap<String, String>,
+    actions: &'a Names,
+    runbooks: &'a Names,
     /// `ProcessOwner` scopes name the deployment process after the upstream project.
     upstream_project: &'a str,
     project_id: String,
@@ -1295,8 +1200,8 @@ struct ScopeIds<'a> {
 impl ScopeIds<'_> {
     fn scope(&self, scope: &portable::Scope) -> BTreeMap<String, Vec<String>> {
         let index = self.context.index;
-        let ids = |names: &[String], map: &HashMap<String, String>| -> Vec<String> {
-            let mut ids: Vec<String> = names.iter().filter_map(|n| map.get(n).cloned()).collect();
+        let ids = |names: &[String], map: &Names| -> Vec<String> {
+            let mut ids = map.ids(names);
             ids.sort();
             ids
         };
@@ -1307,7 +1212,7 @@ impl ScopeIds<'_> {
                 if name == self.upstream_project {
                     Some(self.project_id.clone())
                 } else {
-                    self.runbooks.get(name).cloned()
+                    self.runbooks.id(name).cloned()
                 }
             })
             .collect();

@@ -4,40 +4,14 @@
 use super::model::{self as portable, PortableProject, FORMAT_VERSION};
 pub use super::naming::{sanitize, secret_key};
 use crate::octopus::resources::{
-    ActionTemplate, Channel, DeploymentProcess, Environment, Feed, GitCredential,
-    LibraryVariableSet, Lifecycle, ProcessAction, ProcessStep, Project, ProjectGroup,
-    PropertyValue, Runbook, Space, Variable, VariableSet, WorkerPool,
+    Channel, DeploymentProcess, ProcessAction, ProcessStep, Project, PropertyValue, Runbook,
+    Variable, VariableSet,
 };
+use crate::octopus::space_index::{Names, SpaceIndex, BUILT_IN_FEED_ID};
 use regex::Regex;
 use std::collections::{BTreeMap, HashMap};
 
-/// Everything read from the server for one project.
-#[derive(Debug, Clone, Default)]
-pub struct ProjectDocuments {
-    pub server: String,
-    pub space: Option<Space>,
-    pub project: Option<Project>,
-    /// Absent for Config-as-Code projects unless their git values are included.
-    pub deployment_process: Option<DeploymentProcess>,
-    /// The database variable set (for Config-as-Code projects: where the secrets live).
-    pub variables: Option<VariableSet>,
-    /// Config-as-Code: the text variables from the git ref, when included.
-    pub git_variables: Option<VariableSet>,
-    /// Config-as-Code: `/{gitRef}/deploymentsettings`, when included.
-    pub deployment_settings: Option<serde_json::Value>,
-    pub git_ref: Option<String>,
-    pub channels: Vec<Channel>,
-    /// Each runbook with its process.
-    pub runbooks: Vec<(Runbook, Option<DeploymentProcess>)>,
-    pub environments: Vec<Environment>,
-    pub lifecycles: Vec<Lifecycle>,
-    pub project_groups: Vec<ProjectGroup>,
-    pub feeds: Vec<Feed>,
-    pub worker_pools: Vec<WorkerPool>,
-    pub git_credentials: Vec<GitCredential>,
-    pub library_variable_sets: Vec<LibraryVariableSet>,
-    pub action_templates: Vec<ActionTemplate>,
-}
+pub use crate::octopus::project_export::ProjectDocuments;
 
 /// What to leave out, with the article's defaults.
 #[derive(Debug, Clone)]
@@ -91,79 +65,17 @@ pub enum ReadError {
     Missing(&'static str),
 }
 
-/// Id → name for one kind of resource.
-struct Names(HashMap<String, String>);
-
-impl Names {
-    fn of<'a>(items: impl Iterator<Item = (Option<&'a str>, &'a str)>) -> Names {
-        Names(
-            items
-                .filter_map(|(id, name)| Some((id?.to_ascii_lowercase(), name.to_owned())))
-                .collect(),
-        )
-    }
-
-    /// The name, or the id itself when unknown (kept so nothing is silently lost).
-    fn name(&self, id: &str) -> String {
-        self.0
-            .get(&id.to_ascii_lowercase())
-            .cloned()
-            .unwrap_or_else(|| id.to_owned())
-    }
-
-    fn names(&self, ids: &[String]) -> Vec<String> {
-        ids.iter().map(|id| self.name(id)).collect()
-    }
-}
-
-struct Lookups {
-    environments: Names,
-    lifecycles: Names,
-    project_groups: Names,
-    feeds: Names,
-    worker_pools: Names,
-    git_credentials: Names,
-    library_variable_sets: Names,
+/// Ids → names: the space's index, and the project's channels.
+struct Lookups<'a> {
+    index: &'a SpaceIndex,
     channels: Names,
-    action_templates: HashMap<String, (String, Option<i64>)>,
 }
 
-impl Lookups {
-    fn new(documents: &ProjectDocuments) -> Lookups {
-        macro_rules! names {
-            ($items:expr) => {
-                Names::of(
-                    $items
-                        .iter()
-                        .map(|item| (item.id.as_deref(), item.name.as_str())),
-                )
-            };
-        }
-        let mut feeds = names!(documents.feeds);
-        // The built-in feed is the same in every space, by id and by name.
-        feeds
-            .0
-            .entry("feeds-builtin".to_owned())
-            .or_insert_with(|| "Octopus Server (built-in)".to_owned());
+impl<'a> Lookups<'a> {
+    fn new(documents: &'a ProjectDocuments) -> Lookups<'a> {
         Lookups {
-            environments: names!(documents.environments),
-            lifecycles: names!(documents.lifecycles),
-            project_groups: names!(documents.project_groups),
-            feeds,
-            worker_pools: names!(documents.worker_pools),
-            git_credentials: names!(documents.git_credentials),
-            library_variable_sets: names!(documents.library_variable_sets),
-            channels: names!(documents.channels),
-            action_templates: documents
-                .action_templates
-                .iter()
-                .filter_map(|t| {
-                    Some((
-                        t.id.clone()?.to_ascii_lowercase(),
-                        (t.name.clone(), t.version),
-                    ))
-                })
-                .collect(),
+            index: &documents.index,
+            channels: Names::of_resources(&documents.parts.channels),
         }
     }
 }
@@ -175,6 +87,7 @@ pub fn read(
     exported_at: &str,
 ) -> Result<ReadResult, ReadError> {
     let project = documents
+        .parts
         .project
         .as_ref()
         .ok_or(ReadError::Missing("project"))?;
@@ -186,6 +99,7 @@ pub fn read(
     let mut warnings = Vec::new();
 
     let included_runbooks: Vec<&(Runbook, Option<DeploymentProcess>)> = documents
+        .parts
         .runbooks
         .iter()
         .filter(|(runbook, _)| {
@@ -196,6 +110,7 @@ pub fn read(
         })
         .collect();
     let excluded_runbook_names: Vec<String> = documents
+        .parts
         .runbooks
         .iter()
         .map(|(runbook, _)| runbook.name.clone())
@@ -204,10 +119,12 @@ pub fn read(
 
     let settings = project_settings(project, documents, filters, &lookups);
     let deployment_process = documents
+        .parts
         .deployment_process
         .as_ref()
         .map(|process| portable_process(process, &lookups));
     let channels = documents
+        .parts
         .channels
         .iter()
         .map(|channel| portable_channel(channel, &lookups))
@@ -236,7 +153,7 @@ pub fn read(
                 project_name: project.name.clone(),
                 octofleet_version: octofleet_version.to_owned(),
                 exported_at: exported_at.to_owned(),
-                git_ref: documents.git_ref.clone(),
+                git_ref: documents.parts.git_ref.clone(),
             },
             project: settings,
             deployment_process,
@@ -277,10 +194,10 @@ fn project_settings(
     project: &Project,
     documents: &ProjectDocuments,
     filters: &Filters,
-    lookups: &Lookups,
+    lookups: &Lookups<'_>,
 ) -> portable::ProjectSettings {
     // Config-as-Code projects keep these in git; the git ref's deployment settings hold them.
-    let settings = documents.deployment_settings.as_ref();
+    let settings = documents.parts.deployment_settings.as_ref();
     let setting = |key: &str| settings.and_then(|s| s.get(key)).filter(|v| !v.is_null());
     let string_setting = |key: &str, fallback: &Option<String>| {
         setting(key)
@@ -308,6 +225,7 @@ fn project_settings(
         .and_then(|tags| serde_json::from_value::<Vec<String>>(tags.clone()).ok())
         .unwrap_or_default();
     let mut included: Vec<String> = lookups
+        .index
         .library_variable_sets
         .names(&project.included_library_variable_set_ids)
         .into_iter()
@@ -318,9 +236,11 @@ fn project_settings(
         name: project.name.clone(),
         description: project.description.clone().filter(|d| !d.is_empty()),
         project_group: lookups
+            .index
             .project_groups
             .name(project.project_group_id.as_deref().unwrap_or_default()),
         lifecycle: lookups
+            .index
             .lifecycles
             .name(project.lifecycle_id.as_deref().unwrap_or_default()),
         tenanted_deployment_mode: project
@@ -390,7 +310,7 @@ fn project_settings(
                         name: credentials
                             .filter(|c| c.kind == "Reference")
                             .and_then(|c| c.id.as_deref())
-                            .map(|id| lookups.git_credentials.name(id)),
+                            .map(|id| lookups.index.git_credentials.name(id)),
                         username: credentials.and_then(|c| c.username.clone()),
                     },
                 }
@@ -443,7 +363,7 @@ const ID_PROPERTIES: &[&str] = &[
     "Octopus.Action.Template.Version",
 ];
 
-fn portable_process(process: &DeploymentProcess, lookups: &Lookups) -> portable::Process {
+fn portable_process(process: &DeploymentProcess, lookups: &Lookups<'_>) -> portable::Process {
     portable::Process {
         steps: process
             .steps
@@ -453,7 +373,7 @@ fn portable_process(process: &DeploymentProcess, lookups: &Lookups) -> portable:
     }
 }
 
-fn portable_step(step: &ProcessStep, lookups: &Lookups) -> portable::Step {
+fn portable_step(step: &ProcessStep, lookups: &Lookups<'_>) -> portable::Step {
     let mut properties: BTreeMap<String, portable::PropertyValue> = step
         .properties
         .iter()
@@ -493,7 +413,7 @@ fn portable_step(step: &ProcessStep, lookups: &Lookups) -> portable::Step {
     }
 }
 
-fn portable_action(action: &ProcessAction, lookups: &Lookups) -> portable::Action {
+fn portable_action(action: &ProcessAction, lookups: &Lookups<'_>) -> portable::Action {
     let template_id = action
         .properties
         .get("Octopus.Action.Template.Id")
@@ -503,19 +423,16 @@ fn portable_action(action: &ProcessAction, lookups: &Lookups) -> portable::Actio
         .get("Octopus.Action.Template.Version")
         .and_then(PropertyValue::as_text)
         .and_then(|v| v.parse::<i64>().ok());
-    let step_template =
-        template_id.map(
-            |id| match lookups.action_templates.get(&id.to_ascii_lowercase()) {
-                Some((name, version)) => portable::StepTemplateRef {
-                    name: name.clone(),
-                    version: template_version.or(*version).unwrap_or(0),
-                },
-                None => portable::StepTemplateRef {
-                    name: id.to_owned(),
-                    version: template_version.unwrap_or(0),
-                },
-            },
-        );
+    let step_template = template_id.map(|id| match lookups.index.step_template_by_id(id) {
+        Some(template) => portable::StepTemplateRef {
+            name: template.name.clone(),
+            version: template_version.or(template.version).unwrap_or(0),
+        },
+        None => portable::StepTemplateRef {
+            name: id.to_owned(),
+            version: template_version.unwrap_or(0),
+        },
+    });
     let properties = action
         .properties
         .iter()
@@ -524,7 +441,7 @@ fn portable_action(action: &ProcessAction, lookups: &Lookups) -> portable::Actio
             // The primary package's feed is mirrored into a property; name it like the package.
             let value = match (key.as_str(), value) {
                 ("Octopus.Action.Package.FeedId", PropertyValue::Text(id)) => {
-                    portable::PropertyValue::Text(lookups.feeds.name(id))
+                    portable::PropertyValue::Text(lookups.index.feeds.name(id))
                 }
                 _ => portable_property(value),
             };
@@ -543,13 +460,16 @@ fn portable_action(action: &ProcessAction, lookups: &Lookups) -> portable::Actio
             .worker_pool_id
             .as_deref()
             .filter(|id| !id.is_empty())
-            .map(|id| lookups.worker_pools.name(id)),
+            .map(|id| lookups.index.worker_pools.name(id)),
         worker_pool_variable: action
             .worker_pool_variable
             .clone()
             .filter(|v| !v.is_empty()),
-        environments: lookups.environments.names(&action.environments),
-        excluded_environments: lookups.environments.names(&action.excluded_environments),
+        environments: lookups.index.environments.names(&action.environments),
+        excluded_environments: lookups
+            .index
+            .environments
+            .names(&action.excluded_environments),
         channels: lookups.channels.names(&action.channels),
         tenant_tags: action.tenant_tags.clone(),
         container: action
@@ -560,7 +480,7 @@ fn portable_action(action: &ProcessAction, lookups: &Lookups) -> portable::Actio
                 feed: container
                     .feed_id
                     .as_deref()
-                    .map(|id| lookups.feeds.name(id)),
+                    .map(|id| lookups.index.feeds.name(id)),
                 image: container.image.clone(),
             }),
         packages: action
@@ -570,8 +490,9 @@ fn portable_action(action: &ProcessAction, lookups: &Lookups) -> portable::Actio
                 name: package.name.clone(),
                 package_id: package.package_id.clone(),
                 feed: lookups
+                    .index
                     .feeds
-                    .name(package.feed_id.as_deref().unwrap_or("feeds-builtin")),
+                    .name(package.feed_id.as_deref().unwrap_or(BUILT_IN_FEED_ID)),
                 acquisition_location: package
                     .acquisition_location
                     .clone()
@@ -598,7 +519,7 @@ fn carried(
         .collect()
 }
 
-fn portable_channel(channel: &Channel, lookups: &Lookups) -> portable::Channel {
+fn portable_channel(channel: &Channel, lookups: &Lookups<'_>) -> portable::Channel {
     portable::Channel {
         name: channel.name.clone(),
         description: channel.description.clone().filter(|d| !d.is_empty()),
@@ -606,7 +527,7 @@ fn portable_channel(channel: &Channel, lookups: &Lookups) -> portable::Channel {
         lifecycle: channel
             .lifecycle_id
             .as_deref()
-            .map(|id| lookups.lifecycles.name(id)),
+            .map(|id| lookups.index.lifecycles.name(id)),
         tenant_tags: channel.tenant_tags.clone(),
         rules: channel
             .rules
@@ -645,7 +566,7 @@ fn portable_channel(channel: &Channel, lookups: &Lookups) -> portable::Channel {
 fn portable_runbook(
     runbook: &Runbook,
     process: Option<&DeploymentProcess>,
-    lookups: &Lookups,
+    lookups: &Lookups<'_>,
 ) -> portable::Runbook {
     portable::Runbook {
         name: runbook.name.clone(),
@@ -654,7 +575,7 @@ fn portable_runbook(
             .environment_scope
             .clone()
             .unwrap_or_else(|| "All".to_owned()),
-        environments: lookups.environments.names(&runbook.environments),
+        environments: lookups.index.environments.names(&runbook.environments),
         multi_tenancy_mode: runbook
             .multi_tenancy_mode
             .clone()
@@ -747,16 +668,17 @@ fn portable_variables(
         SecretsOnly,
     }
     let cac = documents
+        .parts
         .project
         .as_ref()
         .is_some_and(Project::is_config_as_code);
-    let include_git = documents.git_ref.is_some();
+    let include_git = documents.parts.git_ref.is_some();
     let mut sources: Vec<(&VariableSet, Take)> = Vec::new();
-    if let Some(git) = &documents.git_variables {
+    if let Some(git) = &documents.parts.git_variables {
         sources.push((git, Take::TextOnly));
     }
-    if let Some(database) = &documents.variables {
-        let take = match (cac, include_git, documents.git_variables.is_some()) {
+    if let Some(database) = &documents.parts.variables {
+        let take = match (cac, include_git, documents.parts.git_variables.is_some()) {
             (false, _, _) | (true, true, false) => Take::All,
             _ => Take::SecretsOnly,
         };

@@ -115,3 +115,29 @@ pub struct ActionPackageReference {
     #[serde(flatten)]
     pub extra: Extra,
 }
+
+/// Which process a [`DeploymentProcess`] document is: a project's deployment process or a
+/// runbook's. They share one shape and differ in their route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessKind {
+    Deployment,
+    Runbook,
+}
+
+impl ProcessKind {
+    /// The process's item route.
+    pub fn path(self, space_id: &str, id: &str) -> String {
+        match self {
+            ProcessKind::Deployment => format!("api/{space_id}/deploymentprocesses/{id}"),
+            ProcessKind::Runbook => format!("api/{space_id}/runbookProcesses/{id}"),
+        }
+    }
+
+    /// For messages and outcomes.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProcessKind::Deployment => "deployment process",
+            ProcessKind::Runbook => "runbook process",
+        }
+    }
+}
