@@ -4,12 +4,12 @@
 use super::create_space::connect;
 use super::ActionError;
 use crate::config::SerializeConfig;
+use crate::convert::{self, ReadError};
 use crate::octopus::feed::{self, OverwriteMode, PackageError, UploadOutcome};
 use crate::octopus::project_export::{fetch_project, ExportOptions, FetchError};
 use crate::octopus::resources::Space;
 use crate::octopus::Api;
 use crate::package;
-use crate::portable::reader::{self, ReadError};
 use crate::terraform::{write_module, ModuleOptions};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -54,7 +54,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     })?;
     let now = chrono::Utc::now();
     let exported_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let read = reader::read(
+    let read = convert::read(
         &documents,
         &config.filters,
         env!("CARGO_PKG_VERSION"),
