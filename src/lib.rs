@@ -5,6 +5,7 @@ pub mod apply;
 pub mod blueprint;
 pub mod cli;
 pub mod config;
+pub mod convert;
 pub mod forge;
 pub mod octopus;
 pub mod origin;

@@ -1,43 +1,11 @@
-//! Template packages: a deterministic zip of the package files, uploaded to and downloaded from
-//! an Octopus built-in feed.
+//! Template packages: a deterministic zip of the package files, and reading one back with limits.
+//! Uploading to and downloading from the built-in feed is `octopus::feed`.
 
-use crate::octopus::client::OctopusClient;
-use crate::octopus::error::OctopusError;
+/// The feed's side (upload, download, versions) lives in `octopus::feed`; the upload mode is an
+/// input of serialize, named here too.
+pub use crate::octopus::feed::{file_name, OverwriteMode};
 use std::collections::BTreeMap;
 use std::io::Write;
-
-/// The built-in feed's upload modes (`overwriteMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-pub enum OverwriteMode {
-    FailIfExists,
-    /// The article's `--replace-existing`.
-    #[default]
-    OverwriteExisting,
-    IgnoreIfExists,
-}
-
-impl OverwriteMode {
-    const ALL: [OverwriteMode; 3] = [
-        OverwriteMode::FailIfExists,
-        OverwriteMode::OverwriteExisting,
-        OverwriteMode::IgnoreIfExists,
-    ];
-
-    /// The API's names, in any case.
-    pub fn parse(text: &str) -> Option<OverwriteMode> {
-        Self::ALL
-            .into_iter()
-            .find(|mode| mode.api_name().eq_ignore_ascii_case(text))
-    }
-
-    pub fn api_name(self) -> &'static str {
-        match self {
-            OverwriteMode::FailIfExists => "FailIfExists",
-            OverwriteMode::OverwriteExisting => "OverwriteExisting",
-            OverwriteMode::IgnoreIfExists => "IgnoreIfExists",
-        }
-    }
-}
 
 /// The package ID the article's script derives from a project name: every character outside
 /// `[A-Za-z0-9]` becomes `_`.
@@ -51,10 +19,6 @@ pub fn package_id_for(project_name: &str) -> String {
 /// `YYYY.MM.DD.HHMMSS` in UTC, the article's default version.
 pub fn version_at(time: chrono::DateTime<chrono::Utc>) -> String {
     time.format("%Y.%m.%d.%H%M%S").to_string()
-}
-
-pub fn file_name(package_id: &str, version: &str) -> String {
-    format!("{package_id}.{version}.zip")
 }
 
 /// Zip `files` (path → bytes) so that the same files give the same bytes: entries sorted by
@@ -77,99 +41,6 @@ pub fn build_zip(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
         .finish()
         .expect("writing to memory cannot fail")
         .into_inner()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum UploadOutcome {
-    /// A new file was stored (201).
-    Stored,
-    /// The feed kept the version it had (`IgnoreIfExists`, 200).
-    KeptExisting,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PackageError {
-    #[error(
-        "package {package_id} version {version} is already in the built-in feed of {space} and the overwrite mode is \
-         FailIfExists: give a new Octofleet.Package.Version (--package-version) or set Octofleet.Package.OverwriteMode \
-         (--overwrite-mode) to OverwriteExisting"
-    )]
-    AlreadyExists {
-        package_id: String,
-        version: String,
-        space: String,
-    },
-    #[error(transparent)]
-    Octopus(#[from] OctopusError),
-}
-
-/// Upload to the built-in feed of `space_id`. An upload is a POST: after an ambiguous failure
-/// (the connection dropped, a 5xx) the feed is asked whether this exact file (same SHA-1) landed
-/// before trying again.
-pub async fn upload(
-    client: &OctopusClient,
-    space_id: &str,
-    package_id: &str,
-    version: &str,
-    bytes: &[u8],
-    mode: OverwriteMode,
-) -> Result<UploadOutcome, PackageError> {
-    let path = format!("api/{space_id}/packages/raw");
-    let query = vec![("overwriteMode".to_owned(), mode.api_name().to_owned())];
-    let name = file_name(package_id, version);
-    let hash = sha1_smol::Sha1::from(bytes).digest().to_string();
-    let policy = client.retry_policy();
-    let mut attempt = 1;
-    loop {
-        let error = match client.upload(&path, &query, &name, bytes.to_vec()).await {
-            Ok(response) if response.status.as_u16() == 201 => return Ok(UploadOutcome::Stored),
-            Ok(_) => return Ok(UploadOutcome::KeptExisting),
-            Err(error) if error.status().map(|s| s.as_u16()) == Some(409) => {
-                return Err(PackageError::AlreadyExists {
-                    package_id: package_id.to_owned(),
-                    version: version.to_owned(),
-                    space: space_id.to_owned(),
-                })
-            }
-            Err(error) if error.is_transient() => error,
-            Err(error) => return Err(error.into()),
-        };
-        if let Some(stored) = client
-            .get_opt::<serde_json::Value>(&format!(
-                "api/{space_id}/packages/packages-{package_id}.{version}"
-            ))
-            .await?
-        {
-            if stored
-                .get("Hash")
-                .and_then(|h| h.as_str())
-                .is_some_and(|h| h.eq_ignore_ascii_case(&hash))
-            {
-                return Ok(UploadOutcome::Stored);
-            }
-        }
-        if !policy.should_retry(attempt, error.is_timeout()) {
-            return Err(error.into());
-        }
-        tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
-        attempt += 1;
-    }
-}
-
-/// Download a package's bytes from the built-in feed (404 → `None`).
-pub async fn download(
-    client: &OctopusClient,
-    space_id: &str,
-    package_id: &str,
-    version: &str,
-) -> Result<Option<Vec<u8>>, OctopusError> {
-    let path = format!("api/{space_id}/packages/packages-{package_id}.{version}/raw");
-    match client.send(&crate::octopus::ApiRequest::get(path)).await {
-        Ok(response) => Ok(Some(response.body)),
-        Err(error) if error.is_not_found() => Ok(None),
-        Err(error) => Err(error),
-    }
 }
 
 /// JSON with object keys sorted at every level and a final newline: identical input, identical bytes.
@@ -846,32 +717,6 @@ fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
 #[cfg(not(unix))]
 fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
     true
-}
-
-/// The newest version of `package_id` in the built-in feed (`None` when there is none). The feed
-/// lists a package's versions newest first.
-pub async fn latest_version(
-    client: &OctopusClient,
-    space_id: &str,
-    package_id: &str,
-) -> Result<Option<String>, OctopusError> {
-    let request = crate::octopus::ApiRequest::get(format!("api/{space_id}/packages"))
-        .query("nuGetPackageId", package_id)
-        .query("take", 1);
-    let page: crate::octopus::paging::Page<serde_json::Value> = client.send_json(&request).await?;
-    Ok(page
-        .items
-        .first()
-        .filter(|item| {
-            item.get("PackageId")
-                .and_then(|id| id.as_str())
-                .is_some_and(|id| id.eq_ignore_ascii_case(package_id))
-        })
-        .and_then(|item| {
-            item.get("Version")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        }))
 }
 
 #[cfg(test)]

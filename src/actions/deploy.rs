@@ -5,6 +5,7 @@ use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::project::{deploy, DeployError, DeployOptions};
 use crate::apply::{Outcome, Summary};
 use crate::config::{DeployConfig, PackageSource, TargetSpace, MANAGED_SPACE_ID};
+use crate::octopus::feed;
 use crate::package::{self, PackageContents, PackageLimits};
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
@@ -140,12 +141,12 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
             let name = server.label();
             let version = match version {
                 Some(version) => version.clone(),
-                None => package::latest_version(&server.client, &space_id, package_id)
+                None => feed::latest_version(&server.client, &space_id, package_id)
                     .await
                     .map_err(server.error())?
                     .ok_or_else(|| ActionError::failed(format!("package {package_id} is not in the built-in feed of {space_id} on {name}: run the serialize step first")))?,
             };
-            let bytes = package::download(&server.client, &space_id, package_id, &version)
+            let bytes = feed::download(&server.client, &space_id, package_id, &version)
                 .await
                 .map_err(server.error())?
                 .ok_or_else(|| ActionError::failed(format!("package {package_id} version {version} is not in the built-in feed of {space_id} on {name}")))?;

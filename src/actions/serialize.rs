@@ -3,9 +3,10 @@
 
 use super::{ActionError, Report, Server, While, GIVE_ID_OR_NAME};
 use crate::config::SerializeConfig;
+use crate::convert;
+use crate::octopus::feed::{self, OverwriteMode, PackageError, UploadOutcome};
 use crate::octopus::project_export::{fetch_project, ExportOptions, FetchError};
-use crate::package::{self, OverwriteMode, PackageError, UploadOutcome};
-use crate::portable::reader;
+use crate::package;
 use crate::service_messages::ServiceMessage;
 use crate::terraform::{write_module, ModuleOptions};
 use serde::Serialize;
@@ -85,7 +86,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     })?;
     let now = chrono::Utc::now();
     let exported_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let read = reader::read(
+    let read = convert::read(
         &documents,
         &config.filters,
         env!("CARGO_PKG_VERSION"),
@@ -135,7 +136,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
             Some(space) => server.space_id(space, GIVE_ID_OR_NAME).await?,
             None => space_id.clone(),
         };
-        let outcome = package::upload(
+        let outcome = feed::upload(
             client,
             &upload_space,
             &package_id,

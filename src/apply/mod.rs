@@ -1,6 +1,5 @@
 //! Converging Octopus resources to a desired state: pure desired-state and diff functions, then the writes.
 
-pub mod extra_fields;
 pub mod outcome;
 pub mod project;
 pub mod resolve;

@@ -3,20 +3,24 @@
 //! variables, each built from what the server has so ids and server fields survive.
 
 use super::outcome::{changed_fields, Outcome, OutcomeAction};
-use super::resolve::{missing_dependencies, Missing, SpaceIndex};
-use crate::octopus::resources::{pair_with_processes, runbook_processes_by_ids};
+use super::resolve::{missing_dependencies, Missing};
+use crate::convert::channel_runbook::{desired_channel, desired_runbook};
+use crate::convert::process::desired_process;
+use crate::convert::project::desired_project;
+use crate::convert::variables::{substituted, ScopeIds};
+use crate::convert::Context;
+use crate::octopus::project_parts::{self, ReadOptions};
+use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
-    ActionContainer, ActionPackageReference, ActionTemplateParameter, Channel,
-    ChannelActionPackage, ChannelRule, ConnectivityPolicy, DeploymentProcess, DonorPackage, Extra,
-    GitPersistenceCredentials, PersistenceSettings, ProcessAction, ProcessStep, Project,
-    ProjectVersioningStrategy, PropertyValue, RunRetentionPolicy, Runbook, SensitiveValue,
-    Variable, VariableSet, VariableSets,
+    DeploymentProcess, Extra, GitPersistenceCredentials, PersistenceSettings, ProcessKind,
+    ProcessStep, Project, Runbook, Variable, VariableSet, VariableSets,
 };
-use crate::octopus::{Api, ApiRequest, OctopusClient, OctopusError};
+use crate::octopus::space_index::{Names, SpaceIndex};
+use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone, Default)]
 pub struct DeployOptions {
@@ -62,32 +66,9 @@ pub enum DeployError {
          written. Re-serialize the template project (`octofleet serialize`)",
         .0.key, .0.at
     )]
-    OverridingField(super::extra_fields::Overriding),
+    OverridingField(crate::convert::fields::Overriding),
     #[error(transparent)]
     Octopus(#[from] OctopusError),
-}
-
-/// What the target space holds for this project, read before anything is written.
-struct Current {
-    project: Option<Project>,
-    channels: Vec<Channel>,
-    process: Option<DeploymentProcess>,
-    runbooks: Vec<(Runbook, Option<DeploymentProcess>)>,
-    variables: Option<VariableSet>,
-}
-
-/// Names → ids that the steps, variables and runbooks of this project refer to.
-struct Context<'a> {
-    index: &'a SpaceIndex,
-    channels: HashMap<String, String>,
-}
-
-/// A secret's value if Octopus substituted it; `None` while it is still `#{…}` or absent.
-fn substituted(secrets: &BTreeMap<String, Secret>, key: Option<&str>) -> Option<Secret> {
-    let value = secrets.get(key?)?;
-    let text = value.expose().trim();
-    let unsubstituted = text.is_empty() || crate::config::is_placeholder(text);
-    (!unsubstituted).then(|| value.clone())
 }
 
 pub async fn deploy(
@@ -97,7 +78,7 @@ pub async fn deploy(
     secrets: &BTreeMap<String, Secret>,
     options: &DeployOptions,
 ) -> Result<DeployResult, DeployError> {
-    if let Some(first) = super::extra_fields::overriding_fields(package)
+    if let Some(first) = crate::convert::fields::overriding_fields(package)
         .into_iter()
         .next()
     {
@@ -108,7 +89,13 @@ pub async fn deploy(
     if !missing.is_empty() {
         return Err(DeployError::MissingDependencies(missing));
     }
-    let mut current = read_current(client, space_id, &options.project_name).await?;
+    let mut current = project_parts::read_by_name(
+        client,
+        space_id,
+        &options.project_name,
+        ReadOptions::for_deploy(true),
+    )
+    .await?;
     // A plan reports such secrets ("not created") instead of failing.
     if !options.dry_run {
         check_secrets(package, secrets, current.variables.as_ref())?;
@@ -166,18 +153,24 @@ pub async fn deploy(
     }
     if current.project.is_none() && !options.dry_run {
         // The server made the Default channel, variable set and empty process: read them.
-        current = read_parts(client, space_id, project.clone(), false).await?;
+        current = project_parts::read(
+            client,
+            space_id,
+            project.clone(),
+            ReadOptions::for_deploy(false),
+        )
+        .await?;
     }
     let is_cac = package.project.version_control.is_some();
 
     // Channels before the process: actions refer to them.
     let mut context = Context {
         index: &index,
-        channels: HashMap::new(),
+        channels: Names::default(),
     };
     for channel in &current.channels {
         if let Some(id) = &channel.id {
-            context.channels.insert(channel.name.clone(), id.clone());
+            context.channels.insert(id, &channel.name);
         }
     }
     for portable_channel in &package.channels {
@@ -195,18 +188,18 @@ pub async fn deploy(
             .converge("channel", existing, desired, &mut outcomes)
             .await?;
         if let Some(id) = written.id {
-            context.channels.insert(portable_channel.name.clone(), id);
+            context.channels.insert(&id, &portable_channel.name);
         }
     }
 
     // The deployment process (database projects: a Config-as-Code process lives in the fork).
-    let mut action_ids: HashMap<String, String> = HashMap::new();
+    let mut action_ids = Names::default();
     if let (false, Some(portable_process)) = (is_cac, &package.deployment_process) {
         let process = writer
             .converge_process(
-                "deployment process",
+                ProcessKind::Deployment,
                 &options.project_name,
-                current.process.as_ref(),
+                current.deployment_process.as_ref(),
                 portable_process,
                 &context,
                 &mut outcomes,
@@ -280,7 +273,7 @@ pub async fn deploy(
                     let mut local = Vec::new();
                     let written = writer
                         .converge_process(
-                            "runbook process",
+                            ProcessKind::Runbook,
                             &portable_runbook.name,
                             process.as_ref(),
                             &portable_runbook.process,
@@ -295,7 +288,7 @@ pub async fn deploy(
         .buffered(CONCURRENT_RUNBOOKS)
         .try_collect()
         .await?;
-    let mut runbook_ids: HashMap<String, String> = HashMap::new();
+    let mut runbook_ids = Names::default();
     for ((runbook, _, runbook_outcomes), (process, step_outcomes)) in
         converged.into_iter().zip(written)
     {
@@ -303,7 +296,7 @@ pub async fn deploy(
         outcomes.extend(step_outcomes);
         collect_action_ids(process.as_ref(), &mut action_ids);
         if let Some(id) = runbook.id {
-            runbook_ids.insert(runbook.name.clone(), id);
+            runbook_ids.insert(&id, &runbook.name);
         }
     }
 
@@ -330,85 +323,6 @@ pub async fn deploy(
     Ok(DeployResult {
         project_id: project.id.clone(),
         outcomes,
-    })
-}
-
-async fn read_current(
-    client: &OctopusClient,
-    space_id: &str,
-    project_name: &str,
-) -> Result<Current, OctopusError> {
-    let project = Api::<Project>::new(client, Some(space_id))
-        .find_by_name(project_name)
-        .await?;
-    match project {
-        Some(project) => read_parts(client, space_id, project, true).await,
-        None => Ok(Current {
-            project: None,
-            channels: Vec::new(),
-            process: None,
-            runbooks: Vec::new(),
-            variables: None,
-        }),
-    }
-}
-
-/// A project's channels, process, variables and (when it may have some) runbooks, read at once.
-async fn read_parts(
-    client: &OctopusClient,
-    space_id: &str,
-    project: Project,
-    with_runbooks: bool,
-) -> Result<Current, OctopusError> {
-    let id = project.id.clone().unwrap_or_default();
-    let base = format!("api/{space_id}/projects/{id}");
-    let channels =
-        client.list_all::<Channel>(ApiRequest::get(format!("{base}/channels")).query("take", 1000));
-    let runbooks = async {
-        if with_runbooks {
-            client
-                .list_all::<Runbook>(
-                    ApiRequest::get(format!("{base}/runbooks")).query("take", 1000),
-                )
-                .await
-        } else {
-            Ok(Vec::new())
-        }
-    };
-    let process = async {
-        match (&project.deployment_process_id, project.is_config_as_code()) {
-            (Some(process_id), false) => client
-                .get::<DeploymentProcess>(&format!(
-                    "api/{space_id}/deploymentprocesses/{process_id}"
-                ))
-                .await
-                .map(Some),
-            _ => Ok(None),
-        }
-    };
-    let variables = async {
-        match &project.variable_set_id {
-            Some(set_id) => client
-                .get::<VariableSet>(&format!("api/{space_id}/variables/{set_id}"))
-                .await
-                .map(Some),
-            None => Ok(None),
-        }
-    };
-    let (channels, runbooks, process, variables) =
-        tokio::try_join!(channels, runbooks, process, variables)?;
-    let process_ids: Vec<&str> = runbooks
-        .iter()
-        .filter_map(|r| r.runbook_process_id.as_deref())
-        .collect();
-    let runbook_processes = runbook_processes_by_ids(client, space_id, &process_ids).await?;
-    let runbooks = pair_with_processes(runbooks, &runbook_processes);
-    Ok(Current {
-        project: Some(project),
-        channels,
-        process,
-        runbooks,
-        variables,
     })
 }
 
@@ -450,7 +364,7 @@ fn check_version_control(package: &PortableProject, index: &SpaceIndex) -> Resul
     };
     match vcs.credentials.kind.as_str() {
         "Anonymous" => Ok(()),
-        "Reference" if vcs.credentials.name.as_ref().is_some_and(|n| index.git_credentials.contains_key(n)) => Ok(()),
+        "Reference" if vcs.credentials.name.as_ref().is_some_and(|n| index.git_credentials.has_name(n)) => Ok(()),
         "Reference" => Err(DeployError::Unsupported("the Config-as-Code project refers to a git credential without a name; re-serialize it".into())),
         other => Err(DeployError::Unsupported(format!(
             "the Config-as-Code project authenticates with `{other}` credentials, which cannot be exported (the API never returns the password): use a shared git credential (Library → Git Credentials) in the template project"
@@ -522,7 +436,7 @@ impl Writer<'_> {
     /// (someone wrote in between) re-reads and rebuilds.
     async fn converge_process(
         &self,
-        kind: &'static str,
+        kind: ProcessKind,
         owner: &str,
         existing: Option<&DeploymentProcess>,
         portable: &portable::Process,
@@ -558,10 +472,7 @@ impl Writer<'_> {
                 return Ok(Some(desired));
             }
             let id = current.id.clone().unwrap_or_default();
-            let path = match kind {
-                "runbook process" => format!("api/{}/runbookProcesses/{id}", self.space_id),
-                _ => format!("api/{}/deploymentprocesses/{id}", self.space_id),
-            };
+            let path = kind.path(self.space_id, &id);
             match self.client.put(&path, &desired).await {
                 Ok(response) => {
                     let written = serde_json::from_slice::<DeploymentProcess>(&response.body)
@@ -664,179 +575,16 @@ fn step_differences(current: &ProcessStep, desired: &ProcessStep) -> Vec<String>
     fields
 }
 
-fn collect_action_ids(process: Option<&DeploymentProcess>, ids: &mut HashMap<String, String>) {
+fn collect_action_ids(process: Option<&DeploymentProcess>, ids: &mut Names) {
     for action in process
         .iter()
         .flat_map(|p| p.steps.iter())
         .flat_map(|s| s.actions.iter())
     {
         if let Some(id) = &action.id {
-            ids.insert(action.name.clone(), id.clone());
+            ids.insert(id, &action.name);
         }
     }
-}
-
-/// Set a text field; absent upstream and empty downstream are the same thing.
-fn set_text(target: &mut Option<String>, value: &Option<String>) {
-    let current_empty = target.as_deref().unwrap_or("").is_empty();
-    match value {
-        None if current_empty => {}
-        None => *target = Some(String::new()),
-        Some(value) => *target = Some(value.clone()),
-    }
-}
-
-fn desired_connectivity(
-    existing: Option<&ConnectivityPolicy>,
-    policy: &portable::ConnectivityPolicy,
-) -> ConnectivityPolicy {
-    let mut desired = existing.cloned().unwrap_or(ConnectivityPolicy {
-        skip_machine_behavior: None,
-        target_roles: Vec::new(),
-        allow_deployments_to_no_targets: false,
-        exclude_unhealthy_targets: false,
-        extra: Extra::new(),
-    });
-    desired.skip_machine_behavior = Some(policy.skip_machine_behavior.clone());
-    desired.target_roles = policy.target_roles.clone();
-    desired.allow_deployments_to_no_targets = policy.allow_deployments_to_no_targets;
-    desired.exclude_unhealthy_targets = policy.exclude_unhealthy_targets;
-    desired
-}
-
-fn desired_project(
-    existing: Option<&Project>,
-    package: &PortableProject,
-    name: &str,
-    index: &SpaceIndex,
-    space_id: &str,
-) -> Project {
-    let settings = &package.project;
-    let mut project = existing.cloned().unwrap_or_else(|| Project {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: name.to_owned(),
-        slug: None,
-        description: None,
-        is_disabled: false,
-        project_group_id: None,
-        lifecycle_id: None,
-        variable_set_id: None,
-        deployment_process_id: None,
-        included_library_variable_set_ids: Vec::new(),
-        tenanted_deployment_mode: None,
-        default_guided_failure_mode: None,
-        discrete_channel_release: false,
-        default_to_skip_if_already_installed: false,
-        release_notes_template: None,
-        deployment_changes_template: None,
-        versioning_strategy: None,
-        project_connectivity_policy: None,
-        templates: Vec::new(),
-        is_version_controlled: false,
-        persistence_settings: None,
-        extra: Extra::new(),
-    });
-    project.name = name.to_owned();
-    set_text(&mut project.description, &settings.description);
-    project.is_disabled = settings.is_disabled;
-    project.lifecycle_id = index.lifecycles.get(&settings.lifecycle).cloned();
-    project.project_group_id = index.project_groups.get(&settings.project_group).cloned();
-    project.tenanted_deployment_mode = Some(settings.tenanted_deployment_mode.clone());
-    project.discrete_channel_release = settings.discrete_channel_release;
-    project.included_library_variable_set_ids = settings
-        .included_library_variable_sets
-        .iter()
-        .filter_map(|name| index.library_variable_sets.get(name).cloned())
-        .collect();
-    project.templates = desired_templates(&project.templates, &settings.templates);
-    if !settings.project_tags.is_empty() {
-        project.extra.insert(
-            "ProjectTags".into(),
-            serde_json::json!(settings.project_tags),
-        );
-    }
-    super::extra_fields::merge::<Project>(&mut project.extra, &settings.extra);
-    // Config-as-Code projects keep deployment settings in git; the server refuses them here.
-    if !project.is_config_as_code() {
-        project.default_guided_failure_mode = Some(settings.default_guided_failure_mode.clone());
-        project.default_to_skip_if_already_installed =
-            settings.default_to_skip_if_already_installed;
-        set_text(
-            &mut project.release_notes_template,
-            &settings.release_notes_template,
-        );
-        set_text(
-            &mut project.deployment_changes_template,
-            &settings.deployment_changes_template,
-        );
-        if let Some(policy) = &settings.connectivity_policy {
-            project.project_connectivity_policy = Some(desired_connectivity(
-                project.project_connectivity_policy.as_ref(),
-                policy,
-            ));
-        }
-        if let Some(strategy) = &settings.versioning_strategy {
-            let mut desired =
-                project
-                    .versioning_strategy
-                    .clone()
-                    .unwrap_or(ProjectVersioningStrategy {
-                        template: None,
-                        donor_package: None,
-                        donor_package_step_id: None,
-                        extra: Extra::new(),
-                    });
-            desired.template = strategy.template.clone();
-            desired.donor_package = strategy.donor_package.as_ref().map(|donor| DonorPackage {
-                deployment_action: Some(donor.deployment_action.clone()),
-                package_reference: Some(donor.package_reference.clone().unwrap_or_default()),
-            });
-            project.versioning_strategy = Some(desired);
-        }
-    }
-    project
-}
-
-/// Tenant project templates by name, keeping ids (tenant values are keyed by them). A sensitive
-/// default is never exported: an existing one is kept, a new template gets none.
-fn desired_templates(
-    existing: &[ActionTemplateParameter],
-    templates: &[portable::Template],
-) -> Vec<ActionTemplateParameter> {
-    templates
-        .iter()
-        .map(|template| {
-            let current = existing.iter().find(|t| t.name == template.name);
-            let mut desired = current.cloned().unwrap_or_else(|| ActionTemplateParameter {
-                id: Some(uuid::Uuid::new_v4().to_string()),
-                name: template.name.clone(),
-                label: None,
-                help_text: None,
-                default_value: None,
-                display_settings: BTreeMap::new(),
-                extra: Extra::new(),
-            });
-            set_text(&mut desired.label, &template.label);
-            set_text(&mut desired.help_text, &template.help_text);
-            desired.display_settings = template.display_settings.clone();
-            desired.default_value = match &template.default_value {
-                Some(portable::PropertyValue::Text(text)) => {
-                    Some(PropertyValue::Text(text.clone()))
-                }
-                Some(portable::PropertyValue::Sensitive(_)) => {
-                    match current.and_then(|t| t.default_value.as_ref()) {
-                        Some(PropertyValue::Sensitive(held)) if held.has_value => {
-                            Some(PropertyValue::Sensitive(SensitiveValue::keep()))
-                        }
-                        _ => None,
-                    }
-                }
-                None => None,
-            };
-            desired
-        })
-        .collect()
 }
 
 /// Point a Config-as-Code project at the downstream repository: convert it when it is not yet
@@ -859,7 +607,7 @@ async fn converge_version_control(
                 .credentials
                 .name
                 .as_ref()
-                .and_then(|n| index.git_credentials.get(n))
+                .and_then(|n| index.git_credentials.id(n))
                 .cloned(),
             username: None,
             password: None,
@@ -888,29 +636,13 @@ async fn converge_version_control(
                     "Credentials": credentials,
                 }
             });
-            let path = format!(
-                "api/{}/projects/{}/git/convert",
+            project_parts::convert_to_git(
+                writer.client,
                 writer.space_id,
-                project.id.as_deref().unwrap_or_default()
-            );
-            // A POST is not retried blindly: after a failure the project is re-read, and a
-            // converted project (an earlier attempt that committed, or a concurrent deploy) is
-            // success; only a transient failure (5xx, 429, no answer) is tried again.
-            let policy = writer.client.retry_policy();
-            let mut attempt = 1;
-            while let Err(error) = writer.client.post(&path, &body).await {
-                let now = Api::<Project>::new(writer.client, Some(writer.space_id))
-                    .get(project.id.as_deref().unwrap_or_default())
-                    .await?;
-                if now.is_config_as_code() {
-                    break;
-                }
-                if !error.is_transient() || !policy.should_retry(attempt, error.is_timeout()) {
-                    return Err(error);
-                }
-                tokio::time::sleep(policy.delay(attempt, error.retry_after())).await;
-                attempt += 1;
-            }
+                project.id.as_deref().unwrap_or_default(),
+                &body,
+            )
+            .await?;
         }
         return Ok(Some(Outcome::new(
             "version control",
@@ -923,13 +655,7 @@ async fn converge_version_control(
         .persistence_settings
         .get_or_insert_with(|| PersistenceSettings {
             kind: "VersionControlled".into(),
-            url: None,
-            default_branch: None,
-            base_path: None,
-            protected_default_branch: None,
-            protected_branch_name_patterns: None,
-            credentials: None,
-            extra: Extra::new(),
+            ..Default::default()
         });
     settings.url = Some(url);
     settings.default_branch = Some(vcs.default_branch.clone());
@@ -952,380 +678,6 @@ async fn converge_version_control(
         &name,
         OutcomeAction::Updated(vec!["PersistenceSettings".into()]),
     )))
-}
-
-fn desired_channel(
-    existing: Option<&Channel>,
-    channel: &portable::Channel,
-    project_id: Option<&str>,
-    space_id: &str,
-    index: &SpaceIndex,
-) -> Channel {
-    let mut desired = existing.cloned().unwrap_or_else(|| Channel {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        project_id: project_id.map(str::to_owned),
-        name: channel.name.clone(),
-        description: None,
-        is_default: false,
-        lifecycle_id: None,
-        tenant_tags: Vec::new(),
-        rules: Vec::new(),
-        extra: Extra::new(),
-    });
-    desired.name = channel.name.clone();
-    set_text(&mut desired.description, &channel.description);
-    desired.is_default = channel.is_default;
-    desired.lifecycle_id = channel
-        .lifecycle
-        .as_ref()
-        .and_then(|name| index.lifecycles.get(name))
-        .cloned();
-    desired.tenant_tags = channel.tenant_tags.clone();
-    let current_rules = std::mem::take(&mut desired.rules);
-    desired.rules = channel
-        .rules
-        .iter()
-        .enumerate()
-        .map(|(position, rule)| {
-            let mut desired_rule = current_rules.get(position).cloned().unwrap_or(ChannelRule {
-                id: None,
-                version_range: None,
-                tag: None,
-                action_packages: Vec::new(),
-                extra: Extra::new(),
-            });
-            desired_rule.version_range = rule.version_range.clone();
-            desired_rule.tag = rule.tag.clone();
-            desired_rule.action_packages = rule
-                .action_packages
-                .iter()
-                .map(|p| ChannelActionPackage {
-                    deployment_action: Some(p.deployment_action.clone()),
-                    package_reference: Some(p.package_reference.clone().unwrap_or_default()),
-                })
-                .collect();
-            desired_rule
-        })
-        .collect();
-    super::extra_fields::merge::<Channel>(&mut desired.extra, &channel.extra);
-    desired
-}
-
-fn desired_runbook(
-    existing: Option<&Runbook>,
-    runbook: &portable::Runbook,
-    project_id: Option<&str>,
-    space_id: &str,
-    index: &SpaceIndex,
-) -> Runbook {
-    let mut desired = existing.cloned().unwrap_or_else(|| Runbook {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        project_id: project_id.map(str::to_owned),
-        name: runbook.name.clone(),
-        description: None,
-        runbook_process_id: None,
-        environment_scope: None,
-        environments: Vec::new(),
-        multi_tenancy_mode: None,
-        default_guided_failure_mode: None,
-        force_package_download: false,
-        connectivity_policy: None,
-        // Required on create; Octopus's own default.
-        run_retention_policy: Some(RunRetentionPolicy {
-            quantity_to_keep: 100,
-            should_keep_forever: false,
-            unit: Some("Items".into()),
-            extra: Extra::new(),
-        }),
-        extra: Extra::new(),
-    });
-    set_text(&mut desired.description, &runbook.description);
-    desired.environment_scope = Some(runbook.environment_scope.clone());
-    desired.environments = runbook
-        .environments
-        .iter()
-        .filter_map(|name| index.environments.get(name))
-        .cloned()
-        .collect();
-    desired.multi_tenancy_mode = Some(runbook.multi_tenancy_mode.clone());
-    desired.default_guided_failure_mode = Some(runbook.default_guided_failure_mode.clone());
-    desired.force_package_download = runbook.force_package_download;
-    if let Some(policy) = &runbook.connectivity_policy {
-        desired.connectivity_policy = Some(desired_connectivity(
-            desired.connectivity_policy.as_ref(),
-            policy,
-        ));
-    }
-    if let Some(retention) = &runbook.retention_policy {
-        let mut policy = desired.run_retention_policy.clone().unwrap_or_default();
-        policy.quantity_to_keep = retention.quantity_to_keep;
-        policy.should_keep_forever = retention.should_keep_forever;
-        policy.unit = retention.unit.clone().or(policy.unit);
-        desired.run_retention_policy = Some(policy);
-    }
-    super::extra_fields::merge::<Runbook>(&mut desired.extra, &runbook.extra);
-    desired
-}
-
-/// The package's steps in the package's order; a step or action whose name matches an existing
-/// one keeps its id (and the server's extra fields), so the audit history stays readable.
-fn desired_process(
-    existing: &DeploymentProcess,
-    process: &portable::Process,
-    context: &Context<'_>,
-) -> DeploymentProcess {
-    let mut desired = existing.clone();
-    desired.steps = process
-        .steps
-        .iter()
-        .map(|step| {
-            desired_step(
-                existing.steps.iter().find(|s| s.name == step.name),
-                step,
-                context,
-            )
-        })
-        .collect();
-    desired
-}
-
-fn desired_step(
-    existing: Option<&ProcessStep>,
-    step: &portable::Step,
-    context: &Context<'_>,
-) -> ProcessStep {
-    let mut desired = existing.cloned().unwrap_or_else(|| ProcessStep {
-        id: None,
-        name: step.name.clone(),
-        package_requirement: None,
-        condition: None,
-        start_trigger: None,
-        properties: BTreeMap::new(),
-        actions: Vec::new(),
-        extra: Extra::new(),
-    });
-    desired.package_requirement = Some(step.package_requirement.clone());
-    desired.condition = Some(step.condition.clone());
-    desired.start_trigger = Some(step.start_trigger.clone());
-    let mut properties = desired_properties(&desired.properties, &step.properties, context);
-    if !step.roles.is_empty() {
-        properties.insert(
-            "Octopus.Action.TargetRoles".into(),
-            PropertyValue::Text(step.roles.join(",")),
-        );
-    }
-    desired.properties = properties;
-    let current_actions = std::mem::take(&mut desired.actions);
-    desired.actions = step
-        .actions
-        .iter()
-        .map(|action| {
-            desired_action(
-                current_actions.iter().find(|a| a.name == action.name),
-                action,
-                context,
-            )
-        })
-        .collect();
-    super::extra_fields::merge::<ProcessStep>(&mut desired.extra, &step.extra);
-    desired
-}
-
-/// Text properties as the package has them (the primary package's feed name back to an id);
-/// a sensitive property keeps the value the server holds, and is left out when there is none.
-fn desired_properties(
-    existing: &BTreeMap<String, PropertyValue>,
-    properties: &BTreeMap<String, portable::PropertyValue>,
-    context: &Context<'_>,
-) -> BTreeMap<String, PropertyValue> {
-    properties
-        .iter()
-        .filter_map(|(key, value)| {
-            let value = match value {
-                portable::PropertyValue::Text(text) if key == "Octopus.Action.Package.FeedId" => {
-                    PropertyValue::Text(
-                        context
-                            .index
-                            .feeds
-                            .get(text)
-                            .cloned()
-                            .unwrap_or_else(|| text.clone()),
-                    )
-                }
-                portable::PropertyValue::Text(text) => PropertyValue::Text(text.clone()),
-                portable::PropertyValue::Sensitive(_) => match existing.get(key) {
-                    Some(PropertyValue::Sensitive(held)) if held.has_value => {
-                        PropertyValue::Sensitive(SensitiveValue::keep())
-                    }
-                    _ => return None,
-                },
-            };
-            Some((key.clone(), value))
-        })
-        .collect()
-}
-
-fn desired_action(
-    existing: Option<&ProcessAction>,
-    action: &portable::Action,
-    context: &Context<'_>,
-) -> ProcessAction {
-    let index = context.index;
-    let mut desired = existing.cloned().unwrap_or_else(|| ProcessAction {
-        id: None,
-        name: action.name.clone(),
-        action_type: action.action_type.clone(),
-        is_disabled: false,
-        is_required: false,
-        can_be_used_for_project_versioning: false,
-        condition: None,
-        notes: None,
-        worker_pool_id: None,
-        worker_pool_variable: None,
-        environments: Vec::new(),
-        excluded_environments: Vec::new(),
-        channels: Vec::new(),
-        tenant_tags: Vec::new(),
-        container: None,
-        packages: Vec::new(),
-        git_dependencies: Vec::new(),
-        properties: BTreeMap::new(),
-        extra: Extra::new(),
-    });
-    let ids = |names: &[String], map: &HashMap<String, String>| -> Vec<String> {
-        names.iter().filter_map(|n| map.get(n).cloned()).collect()
-    };
-    desired.action_type = action.action_type.clone();
-    desired.is_disabled = action.is_disabled;
-    desired.is_required = action.is_required;
-    desired.can_be_used_for_project_versioning = action.can_be_used_for_project_versioning;
-    if action.condition.is_some() {
-        desired.condition = action.condition.clone();
-    }
-    set_text(&mut desired.notes, &action.notes);
-    desired.worker_pool_id = action
-        .worker_pool
-        .as_ref()
-        .and_then(|name| index.worker_pools.get(name))
-        .cloned();
-    desired.worker_pool_variable = action.worker_pool_variable.clone();
-    desired.environments = ids(&action.environments, &index.environments);
-    desired.excluded_environments = ids(&action.excluded_environments, &index.environments);
-    desired.channels = ids(&action.channels, &context.channels);
-    desired.tenant_tags = action.tenant_tags.clone();
-    match &action.container {
-        Some(container) => {
-            let mut desired_container = desired.container.clone().unwrap_or_default();
-            desired_container.feed_id = container
-                .feed
-                .as_ref()
-                .and_then(|name| index.feeds.get(name))
-                .cloned();
-            desired_container.image = container.image.clone();
-            desired.container = Some(desired_container);
-        }
-        None => {
-            let empty = desired
-                .container
-                .as_ref()
-                .is_none_or(|c: &ActionContainer| {
-                    c.image.as_deref().unwrap_or("").is_empty() && c.feed_id.is_none()
-                });
-            if !empty {
-                desired.container = None;
-            }
-        }
-    }
-    let current_packages = std::mem::take(&mut desired.packages);
-    desired.packages = action
-        .packages
-        .iter()
-        .map(|package| {
-            let mut desired_package = current_packages
-                .iter()
-                .find(|p| p.name == package.name)
-                .cloned()
-                .unwrap_or(ActionPackageReference {
-                    id: None,
-                    name: package.name.clone(),
-                    package_id: String::new(),
-                    feed_id: None,
-                    acquisition_location: None,
-                    properties: BTreeMap::new(),
-                    extra: Extra::new(),
-                });
-            desired_package.package_id = package.package_id.clone();
-            desired_package.feed_id = index.feeds.get(&package.feed).cloned();
-            desired_package.acquisition_location = Some(package.acquisition_location.clone());
-            desired_package.properties = package.properties.clone();
-            desired_package
-        })
-        .collect();
-    desired.git_dependencies = action.git_dependencies.clone();
-    let mut properties = desired_properties(&desired.properties, &action.properties, context);
-    if let Some(template) = &action.step_template {
-        if let Some((id, _)) = index.step_templates.get(&template.name) {
-            properties.insert(
-                "Octopus.Action.Template.Id".into(),
-                PropertyValue::Text(id.clone()),
-            );
-            properties.insert(
-                "Octopus.Action.Template.Version".into(),
-                PropertyValue::Text(template.version.to_string()),
-            );
-        }
-    }
-    desired.properties = properties;
-    super::extra_fields::merge::<ProcessAction>(&mut desired.extra, &action.extra);
-    desired
-}
-
-/// Scope names → ids in the target space.
-struct ScopeIds<'a> {
-    context: &'a Context<'a>,
-    actions: &'a HashMap<String, String>,
-    runbooks: &'a HashMap<String, String>,
-    /// `ProcessOwner` scopes name the deployment process after the upstream project.
-    upstream_project: &'a str,
-    project_id: String,
-}
-
-impl ScopeIds<'_> {
-    fn scope(&self, scope: &portable::Scope) -> BTreeMap<String, Vec<String>> {
-        let index = self.context.index;
-        let ids = |names: &[String], map: &HashMap<String, String>| -> Vec<String> {
-            let mut ids: Vec<String> = names.iter().filter_map(|n| map.get(n).cloned()).collect();
-            ids.sort();
-            ids
-        };
-        let processes: Vec<String> = scope
-            .processes
-            .iter()
-            .filter_map(|name| {
-                if name == self.upstream_project {
-                    Some(self.project_id.clone())
-                } else {
-                    self.runbooks.get(name).cloned()
-                }
-            })
-            .collect();
-        let mut map = BTreeMap::new();
-        for (key, values) in [
-            ("Environment", ids(&scope.environments, &index.environments)),
-            ("Role", scope.roles.clone()),
-            ("Channel", ids(&scope.channels, &self.context.channels)),
-            ("Action", ids(&scope.steps, self.actions)),
-            ("TenantTag", scope.tenant_tags.clone()),
-            ("ProcessOwner", processes),
-        ] {
-            if !values.is_empty() {
-                map.insert(key.to_owned(), values);
-            }
-        }
-        map
-    }
 }
 
 /// A variable's identity downstream: its name and its scope, order-insensitive.
@@ -1369,10 +721,7 @@ async fn converge_variables(
     let empty = VariableSet {
         id: set_id.clone().unwrap_or_default(),
         owner_id: project.id.clone(),
-        space_id: None,
-        version: 0,
-        variables: Vec::new(),
-        extra: Extra::new(),
+        ..Default::default()
     };
     let plan_on = current.cloned().unwrap_or(empty);
     let mut outcomes = Vec::new();

@@ -1,12 +1,11 @@
-//! Fetch everything a portable project needs from one space: a fixed number of requests, read
-//! concurrently, whatever the number of steps, variables or runbooks.
+//! Fetch everything a portable project needs from one space: the project's parts
+//! (`project_parts`), the space and its index, read concurrently.
 
-use super::client::{ApiRequest, OctopusClient};
+use super::client::OctopusClient;
 use super::error::OctopusError;
-use super::resources::pair_with_processes;
-use super::resources::{Api, Channel, DeploymentProcess, Project, Runbook, Space, VariableSet};
-use super::space_resources::SpaceResources;
-use crate::portable::reader::ProjectDocuments;
+use super::project_parts::{self, ProjectParts, ReadOptions};
+use super::resources::{Api, Project, Space};
+use super::space_index::SpaceIndex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -67,6 +66,16 @@ pub struct ExportOptions {
     pub include_cac_values: bool,
 }
 
+/// Everything read from the server for one project: the project with its parts, the space,
+/// and the space's index (ids → names).
+#[derive(Debug, Clone, Default)]
+pub struct ProjectDocuments {
+    pub server: String,
+    pub space: Option<Space>,
+    pub parts: ProjectParts,
+    pub index: SpaceIndex,
+}
+
 /// Find the project by exact name and read it with everything it refers to.
 pub async fn fetch_project(
     client: &OctopusClient,
@@ -86,177 +95,23 @@ pub async fn fetch_project(
             });
         }
     };
-    let project_id = project.id.clone().unwrap_or_default();
-    let base = format!("api/{space_id}/projects/{project_id}");
-    let cac = project.is_config_as_code();
-    let git_ref = cac.then(|| {
-        project
-            .persistence_settings
-            .as_ref()
-            .and_then(|s| s.default_branch.clone())
-            .unwrap_or_else(|| "main".to_owned())
-    });
-    let encoded_ref = git_ref
-        .as_deref()
-        .map(|r| url::form_urlencoded::byte_serialize(r.as_bytes()).collect::<String>());
-    let read_git = cac && options.include_cac_values;
-    let runbooks_in_git = project.conversion_state("RunbooksAreInGit");
-
-    let process = async {
-        if read_git {
-            let path = format!(
-                "{base}/{}/deploymentprocesses",
-                encoded_ref.as_deref().unwrap_or("main")
-            );
-            client.get::<DeploymentProcess>(&path).await.map(Some)
-        } else if cac {
-            Ok(None)
-        } else {
-            match &project.deployment_process_id {
-                Some(id) => client
-                    .get::<DeploymentProcess>(&format!("api/{space_id}/deploymentprocesses/{id}"))
-                    .await
-                    .map(Some),
-                None => client
-                    .get::<DeploymentProcess>(&format!("{base}/deploymentprocesses"))
-                    .await
-                    .map(Some),
-            }
-        }
-    };
-    let variables = async {
-        match &project.variable_set_id {
-            Some(id) => client
-                .get::<VariableSet>(&format!("api/{space_id}/variables/{id}"))
-                .await
-                .map(Some),
-            None => client
-                .get::<VariableSet>(&format!("{base}/variables"))
-                .await
-                .map(Some),
-        }
-    };
-    // Until variables are migrated to git, Octopus keeps all of them in the database set.
-    let variables_in_git = project.conversion_state("VariablesAreInGit");
-    let git_variables = async {
-        if read_git && variables_in_git {
-            let path = format!(
-                "{base}/{}/variables",
-                encoded_ref.as_deref().unwrap_or("main")
-            );
-            client.get::<VariableSet>(&path).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let settings = async {
-        if read_git {
-            let path = format!(
-                "{base}/{}/deploymentsettings",
-                encoded_ref.as_deref().unwrap_or("main")
-            );
-            client.get::<serde_json::Value>(&path).await.map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let channels =
-        client.list_all::<Channel>(ApiRequest::get(format!("{base}/channels")).query("take", 1000));
-    let runbooks = async {
-        match (runbooks_in_git, read_git) {
-            (true, false) => Ok(Vec::new()),
-            (true, true) => {
-                let path = format!(
-                    "{base}/{}/runbooks",
-                    encoded_ref.as_deref().unwrap_or("main")
-                );
-                client
-                    .list_all::<Runbook>(ApiRequest::get(path).query("take", 1000))
-                    .await
-            }
-            _ => {
-                client
-                    .list_all::<Runbook>(
-                        ApiRequest::get(format!("{base}/runbooks")).query("take", 1000),
-                    )
-                    .await
-            }
-        }
-    };
     let spaces = Api::<Space>::new(client, None);
-    let space = spaces.get(space_id);
-    let resources = SpaceResources::read(client, space_id);
-    let (space, process, variables, git_variables, settings, channels, runbooks, resources) = tokio::try_join!(
-        space,
-        process,
-        variables,
-        git_variables,
-        settings,
-        channels,
-        runbooks,
-        resources
+    let (space, parts, index) = tokio::try_join!(
+        spaces.get(space_id),
+        project_parts::read(
+            client,
+            space_id,
+            project,
+            ReadOptions::for_export(options.include_cac_values)
+        ),
+        SpaceIndex::read(client, space_id),
     )?;
-    // Only the runbook processes depend on what was just read.
-    let runbook_processes = runbook_processes(
-        client,
-        space_id,
-        &base,
-        encoded_ref.as_deref(),
-        runbooks_in_git,
-        &runbooks,
-    )
-    .await?;
-    let runbooks = pair_with_processes(runbooks, &runbook_processes);
     Ok(ProjectDocuments {
         server: client.base_url().to_string(),
         space: Some(space),
-        project: Some(project),
-        deployment_process: process,
-        variables,
-        git_variables,
-        deployment_settings: settings,
-        git_ref: if read_git { git_ref } else { None },
-        channels,
-        runbooks,
-        environments: resources.environments,
-        lifecycles: resources.lifecycles,
-        project_groups: resources.project_groups,
-        feeds: resources.feeds,
-        worker_pools: resources.worker_pools,
-        git_credentials: resources.git_credentials,
-        library_variable_sets: resources.library_variable_sets,
-        action_templates: resources.action_templates,
+        parts,
+        index,
     })
-}
-
-/// Database runbooks' processes in one request (`runbookProcesses?ids=`); runbooks kept in git
-/// have per-runbook routes only.
-async fn runbook_processes(
-    client: &OctopusClient,
-    space_id: &str,
-    project_base: &str,
-    git_ref: Option<&str>,
-    in_git: bool,
-    runbooks: &[Runbook],
-) -> Result<Vec<DeploymentProcess>, OctopusError> {
-    let ids: Vec<&str> = runbooks
-        .iter()
-        .filter_map(|r| r.runbook_process_id.as_deref())
-        .collect();
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    if in_git {
-        let reads = ids.iter().map(|id| {
-            let path = format!(
-                "{project_base}/{}/runbookProcesses/{id}",
-                git_ref.unwrap_or("main")
-            );
-            async move { client.get::<DeploymentProcess>(&path).await }
-        });
-        return futures::future::try_join_all(reads).await;
-    }
-    super::resources::runbook_processes_by_ids(client, space_id, &ids).await
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 /// A deployment process (`deploymentprocess-Projects-1`) or runbook process
 /// (`RunbookProcess-Runbooks-1`, with `RunbookId`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct DeploymentProcess {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -25,7 +25,7 @@ pub struct DeploymentProcess {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProcessStep {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -45,7 +45,7 @@ pub struct ProcessStep {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProcessAction {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,7 +97,7 @@ pub struct ActionContainer {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ActionPackageReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,4 +114,30 @@ pub struct ActionPackageReference {
     pub properties: BTreeMap<String, String>,
     #[serde(flatten)]
     pub extra: Extra,
+}
+
+/// Which process a [`DeploymentProcess`] document is: a project's deployment process or a
+/// runbook's. They share one shape and differ in their route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessKind {
+    Deployment,
+    Runbook,
+}
+
+impl ProcessKind {
+    /// The process's item route.
+    pub fn path(self, space_id: &str, id: &str) -> String {
+        match self {
+            ProcessKind::Deployment => format!("api/{space_id}/deploymentprocesses/{id}"),
+            ProcessKind::Runbook => format!("api/{space_id}/runbookProcesses/{id}"),
+        }
+    }
+
+    /// For messages and outcomes.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProcessKind::Deployment => "deployment process",
+            ProcessKind::Runbook => "runbook process",
+        }
+    }
 }

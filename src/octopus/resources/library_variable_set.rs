@@ -4,7 +4,7 @@ use super::{null_as_default, Extra, PropertyValue};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct LibraryVariableSet {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,7 +27,7 @@ pub struct LibraryVariableSet {
 
 /// A variable template: on a library variable set, a tenant *common* variable; on a project,
 /// a tenant *project* variable; on a step template, a parameter.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ActionTemplateParameter {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -54,7 +54,8 @@ mod worker_pool;
 
 pub use channel::{Channel, ChannelActionPackage, ChannelRule};
 pub use deployment_process::{
-    ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessStep,
+    ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessKind,
+    ProcessStep,
 };
 pub use environment::Environment;
 pub use feed::{Feed, FeedType};

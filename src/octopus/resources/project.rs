@@ -3,7 +3,7 @@
 use super::{null_as_default, ActionTemplateParameter, Extra, SensitiveValue};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct Project {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,7 +53,7 @@ pub struct Project {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProjectVersioningStrategy {
     #[serde(default)]
@@ -66,7 +66,7 @@ pub struct ProjectVersioningStrategy {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct DonorPackage {
     /// The action's name or id.
@@ -76,7 +76,7 @@ pub struct DonorPackage {
     pub package_reference: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConnectivityPolicy {
     #[serde(default)]
@@ -92,7 +92,7 @@ pub struct ConnectivityPolicy {
 }
 
 /// `{Type:"Database"}` or the version-controlled settings.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct PersistenceSettings {
     #[serde(rename = "Type")]
@@ -113,7 +113,7 @@ pub struct PersistenceSettings {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct GitPersistenceCredentials {
     /// "Anonymous", "Reference", "UsernamePassword", "GitHub".

@@ -3,7 +3,7 @@
 use super::Extra;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct ProjectGroup {
     #[serde(default, skip_serializing_if = "Option::is_none")]

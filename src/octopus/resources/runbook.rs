@@ -4,7 +4,7 @@ use super::project::ConnectivityPolicy;
 use super::{null_as_default, Extra};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct Runbook {
     #[serde(default, skip_serializing_if = "Option::is_none")]

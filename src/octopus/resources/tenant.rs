@@ -4,7 +4,7 @@ use super::{null_as_default, Extra};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct Tenant {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// `GET|PUT /api/{space}/tenants/{id}/variables`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct LegacyTenantVariables {
     #[serde(default)]
@@ -17,7 +17,7 @@ pub struct LegacyTenantVariables {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct LegacyLibraryVariables {
     #[serde(default)]
@@ -34,7 +34,7 @@ pub struct LegacyLibraryVariables {
 }
 
 /// `GET|PUT /api/{space}/tenants/{id}/commonvariables`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct CommonVariables {
     #[serde(default)]
@@ -49,7 +49,7 @@ pub struct CommonVariables {
     pub extra: Extra,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct CommonVariable {
     /// Absent on missing variables; omitted on PUT to add a value.

@@ -1,3 +1,5 @@
+//! Field rules shared by every conversion: absent text is empty text (`set_text`), unknown
+//! fields are carried (`carried`) and merged back (`merge`), never over a modelled one.
 //! A package's `extra` fields (settings a newer server added, carried through unchanged) may add
 //! to a resource, never override what octofleet models or the identity of what it writes to.
 
@@ -5,7 +7,7 @@ use crate::octopus::resources::{Channel, Extra, ProcessAction, ProcessStep, Proj
 use crate::portable::{ExtraFields, PortableProject};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Keys that name or place a resource; some models skip them when unset, so they are listed.
 const IDENTITY_KEYS: &[&str] = &[
@@ -107,6 +109,28 @@ pub fn merge<T: DeserializeOwned + Serialize>(target: &mut Extra, extra: &ExtraF
             target.insert(key.clone(), value.clone());
         }
     }
+}
+
+/// Set a text field; absent upstream and empty downstream are the same thing.
+pub fn set_text(target: &mut Option<String>, value: &Option<String>) {
+    let current_empty = target.as_deref().unwrap_or("").is_empty();
+    match value {
+        None if current_empty => {}
+        None => *target = Some(String::new()),
+        Some(value) => *target = Some(value.clone()),
+    }
+}
+
+/// Unknown fields, minus server-owned ones and nulls.
+pub fn carried(
+    extra: &crate::octopus::resources::Extra,
+    server_owned: &[&str],
+) -> BTreeMap<String, serde_json::Value> {
+    extra
+        .iter()
+        .filter(|(key, value)| !server_owned.contains(&key.as_str()) && !value.is_null())
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,0 +1,195 @@
+//! PURE conversions between the Octopus API's resources and the portable model, both
+//! directions side by side, one file per resource: `from_api` direction (ids → names, the
+//! `portable_*` functions) and `to_api` direction (names → ids on top of what the server holds,
+//! the `desired_*` functions). No I/O: everything here takes what was already read.
+
+pub mod channel_runbook;
+pub mod fields;
+pub mod process;
+pub mod project;
+pub mod variables;
+
+use crate::octopus::project_export::ProjectDocuments;
+use crate::octopus::resources::{Channel, DeploymentProcess, Runbook};
+use crate::octopus::space_index::{Names, SpaceIndex};
+pub use crate::portable::reader::Filters;
+use crate::portable::{self, PortableProject, FORMAT_VERSION};
+use std::collections::BTreeMap;
+
+/// Names ↔ ids a conversion needs, in either direction: the space's index and the project's
+/// channels.
+pub struct Context<'a> {
+    pub index: &'a SpaceIndex,
+    pub channels: Names,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(index: &'a SpaceIndex, channels: &[Channel]) -> Context<'a> {
+        Context {
+            index,
+            channels: Names::of_resources(channels),
+        }
+    }
+}
+
+/// The portable project, its `secrets.json` map, and warnings for the log.
+#[derive(Debug, Clone)]
+pub struct ReadResult {
+    pub project: PortableProject,
+    /// Secret key → Octostache placeholder `#{Name | JsonEscape}`.
+    pub secrets: BTreeMap<String, String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error(
+        "sensitive variable{} {} {} several scoped values, and one placeholder cannot supply several secrets: \
+         give each value its own name (scoped to the Sync environment, as the article requires), or pass \
+         Octofleet.AllowAmbiguousSecrets (--allow-ambiguous-secrets) to export them with one placeholder each",
+        if .0.len() == 1 { "" } else { "s" },
+        .0.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "),
+        if .0.len() == 1 { "has" } else { "have" }
+    )]
+    AmbiguousSecrets(Vec<String>),
+    #[error("the server's answer is missing the {0}")]
+    Missing(&'static str),
+}
+
+pub fn read(
+    documents: &ProjectDocuments,
+    filters: &Filters,
+    octofleet_version: &str,
+    exported_at: &str,
+) -> Result<ReadResult, ReadError> {
+    let project = documents
+        .parts
+        .project
+        .as_ref()
+        .ok_or(ReadError::Missing("project"))?;
+    let space = documents
+        .space
+        .as_ref()
+        .ok_or(ReadError::Missing("space"))?;
+    let lookups = Context::new(&documents.index, &documents.parts.channels);
+    let mut warnings = Vec::new();
+
+    let included_runbooks: Vec<&(Runbook, Option<DeploymentProcess>)> = documents
+        .parts
+        .runbooks
+        .iter()
+        .filter(|(runbook, _)| {
+            !filters
+                .excluded_runbooks
+                .as_ref()
+                .is_some_and(|re| re.is_match(&runbook.name))
+        })
+        .collect();
+    let excluded_runbook_names: Vec<String> = documents
+        .parts
+        .runbooks
+        .iter()
+        .map(|(runbook, _)| runbook.name.clone())
+        .filter(|name| !included_runbooks.iter().any(|(r, _)| &r.name == name))
+        .collect();
+
+    let settings = project::project_settings(project, documents, filters, &lookups);
+    let deployment_process = documents
+        .parts
+        .deployment_process
+        .as_ref()
+        .map(|process| process::portable_process(process, &lookups));
+    let channels = documents
+        .parts
+        .channels
+        .iter()
+        .map(|channel| channel_runbook::portable_channel(channel, &lookups))
+        .collect();
+    let runbooks = included_runbooks
+        .iter()
+        .map(|(runbook, process)| {
+            channel_runbook::portable_runbook(runbook, process.as_ref(), &lookups)
+        })
+        .collect();
+
+    let (variables, secrets) = variables::portable_variables(
+        documents,
+        filters,
+        &project.name,
+        &excluded_runbook_names,
+        &mut warnings,
+    )?;
+
+    Ok(ReadResult {
+        project: PortableProject {
+            format_version: FORMAT_VERSION,
+            source: portable::Source {
+                server: documents.server.clone(),
+                space_id: space.id.clone().unwrap_or_default(),
+                space_name: space.name.clone(),
+                project_id: project.id.clone().unwrap_or_default(),
+                project_name: project.name.clone(),
+                octofleet_version: octofleet_version.to_owned(),
+                exported_at: exported_at.to_owned(),
+                git_ref: documents.parts.git_ref.clone(),
+            },
+            project: settings,
+            deployment_process,
+            channels,
+            variables,
+            runbooks,
+        },
+        secrets,
+        warnings,
+    })
+}
+
+/// Shared by the conversion tests: real payloads and an index that names every id they hold.
+#[cfg(test)]
+pub(crate) mod testing {
+    use crate::octopus::space_index::{Names, SpaceIndex};
+    use serde_json::Value;
+
+    /// A payload from `tests/fixtures/octopus-payloads/`.
+    pub fn payload<T: serde::de::DeserializeOwned>(text: &str) -> T {
+        serde_json::from_str(text).expect("a fixture decodes")
+    }
+
+    /// An index (and channel names) naming every id the payload refers to `Name of <id>`, as the
+    /// target space of a deploy would.
+    pub fn index_for(payload: &Value) -> (SpaceIndex, Names) {
+        let mut index = SpaceIndex::default();
+        let mut channels = Names::default();
+        let mut visit = vec![payload];
+        while let Some(value) = visit.pop() {
+            match value {
+                Value::Object(map) => visit.extend(map.values()),
+                Value::Array(items) => visit.extend(items),
+                Value::String(id) => {
+                    let lower = id.to_ascii_lowercase();
+                    let names = if lower.starts_with("environments-") {
+                        &mut index.environments
+                    } else if lower.starts_with("feeds-") {
+                        &mut index.feeds
+                    } else if lower.starts_with("workerpools-") {
+                        &mut index.worker_pools
+                    } else if lower.starts_with("lifecycles-") {
+                        &mut index.lifecycles
+                    } else if lower.starts_with("projectgroups-") {
+                        &mut index.project_groups
+                    } else if lower.starts_with("libraryvariablesets-") {
+                        &mut index.library_variable_sets
+                    } else if lower.starts_with("channels-") {
+                        &mut channels
+                    } else {
+                        continue;
+                    };
+                    names.insert(id, &format!("Name of {id}"));
+                }
+                _ => {}
+            }
+        }
+        index.add_built_in_feed();
+        (index, channels)
+    }
+}

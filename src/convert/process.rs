@@ -1,0 +1,464 @@
+//! Processes (a project's deployment process, a runbook's): steps, actions and their
+//! properties, both directions.
+
+use super::fields::{carried, merge, set_text};
+use super::Context;
+use crate::octopus::resources::{
+    ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessStep,
+    PropertyValue, SensitiveValue,
+};
+use crate::octopus::space_index::BUILT_IN_FEED_ID;
+use crate::portable;
+use std::collections::BTreeMap;
+
+/// Properties that hold ids of the source space; the model names what they point at instead.
+pub const ID_PROPERTIES: &[&str] = &[
+    "Octopus.Action.Template.Id",
+    "Octopus.Action.Template.Version",
+];
+
+pub fn portable_property(value: &PropertyValue) -> portable::PropertyValue {
+    match value {
+        PropertyValue::Text(text) => portable::PropertyValue::Text(text.clone()),
+        PropertyValue::Sensitive(_) => {
+            portable::PropertyValue::Sensitive(portable::SensitiveProperty {
+                sensitive: true,
+                secret: None,
+            })
+        }
+    }
+}
+
+pub fn portable_process(process: &DeploymentProcess, context: &Context<'_>) -> portable::Process {
+    portable::Process {
+        steps: process
+            .steps
+            .iter()
+            .map(|step| portable_step(step, context))
+            .collect(),
+    }
+}
+
+pub fn portable_step(step: &ProcessStep, context: &Context<'_>) -> portable::Step {
+    let mut properties: BTreeMap<String, portable::PropertyValue> = step
+        .properties
+        .iter()
+        .map(|(key, value)| (key.clone(), portable_property(value)))
+        .collect();
+    let roles = match properties.remove("Octopus.Action.TargetRoles") {
+        Some(portable::PropertyValue::Text(roles)) => roles
+            .split(',')
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    };
+    portable::Step {
+        name: step.name.clone(),
+        package_requirement: step
+            .package_requirement
+            .clone()
+            .unwrap_or_else(|| "LetOctopusDecide".to_owned()),
+        condition: step
+            .condition
+            .clone()
+            .unwrap_or_else(|| "Success".to_owned()),
+        start_trigger: step
+            .start_trigger
+            .clone()
+            .unwrap_or_else(|| "StartAfterPrevious".to_owned()),
+        roles,
+        properties,
+        actions: step
+            .actions
+            .iter()
+            .map(|action| portable_action(action, context))
+            .collect(),
+        extra: carried(&step.extra, &["Id", "Slug", "Links"]),
+    }
+}
+
+pub fn portable_action(action: &ProcessAction, context: &Context<'_>) -> portable::Action {
+    let template_id = action
+        .properties
+        .get("Octopus.Action.Template.Id")
+        .and_then(PropertyValue::as_text);
+    let template_version = action
+        .properties
+        .get("Octopus.Action.Template.Version")
+        .and_then(PropertyValue::as_text)
+        .and_then(|v| v.parse::<i64>().ok());
+    let step_template = template_id.map(|id| match context.index.step_template_by_id(id) {
+        Some(template) => portable::StepTemplateRef {
+            name: template.name.clone(),
+            version: template_version.or(template.version).unwrap_or(0),
+        },
+        None => portable::StepTemplateRef {
+            name: id.to_owned(),
+            version: template_version.unwrap_or(0),
+        },
+    });
+    let properties = action
+        .properties
+        .iter()
+        .filter(|(key, _)| !ID_PROPERTIES.contains(&key.as_str()))
+        .map(|(key, value)| {
+            // The primary package's feed is mirrored into a property; name it like the package.
+            let value = match (key.as_str(), value) {
+                ("Octopus.Action.Package.FeedId", PropertyValue::Text(id)) => {
+                    portable::PropertyValue::Text(context.index.feeds.name(id))
+                }
+                _ => portable_property(value),
+            };
+            (key.clone(), value)
+        })
+        .collect();
+    portable::Action {
+        name: action.name.clone(),
+        action_type: action.action_type.clone(),
+        is_disabled: action.is_disabled,
+        is_required: action.is_required,
+        can_be_used_for_project_versioning: action.can_be_used_for_project_versioning,
+        condition: action.condition.clone().filter(|c| !c.is_empty()),
+        notes: action.notes.clone().filter(|n| !n.is_empty()),
+        worker_pool: action
+            .worker_pool_id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .map(|id| context.index.worker_pools.name(id)),
+        worker_pool_variable: action
+            .worker_pool_variable
+            .clone()
+            .filter(|v| !v.is_empty()),
+        environments: context.index.environments.names(&action.environments),
+        excluded_environments: context
+            .index
+            .environments
+            .names(&action.excluded_environments),
+        channels: context.channels.names(&action.channels),
+        tenant_tags: action.tenant_tags.clone(),
+        container: action
+            .container
+            .as_ref()
+            .filter(|c| c.image.as_deref().is_some_and(|i| !i.is_empty()) || c.feed_id.is_some())
+            .map(|container| portable::Container {
+                feed: container
+                    .feed_id
+                    .as_deref()
+                    .map(|id| context.index.feeds.name(id)),
+                image: container.image.clone(),
+            }),
+        packages: action
+            .packages
+            .iter()
+            .map(|package| portable::PackageReference {
+                name: package.name.clone(),
+                package_id: package.package_id.clone(),
+                feed: context
+                    .index
+                    .feeds
+                    .name(package.feed_id.as_deref().unwrap_or(BUILT_IN_FEED_ID)),
+                acquisition_location: package
+                    .acquisition_location
+                    .clone()
+                    .unwrap_or_else(|| "Server".to_owned()),
+                properties: package.properties.clone(),
+            })
+            .collect(),
+        git_dependencies: action.git_dependencies.clone(),
+        step_template,
+        properties,
+        extra: carried(&action.extra, &["Id", "Slug", "Links", "StepPackageId"]),
+    }
+}
+
+/// The package's steps in the package's order; a step or action whose name matches an existing
+/// one keeps its id (and the server's extra fields), so the audit history stays readable.
+pub fn desired_process(
+    existing: &DeploymentProcess,
+    process: &portable::Process,
+    context: &Context<'_>,
+) -> DeploymentProcess {
+    let mut desired = existing.clone();
+    desired.steps = process
+        .steps
+        .iter()
+        .map(|step| {
+            desired_step(
+                existing.steps.iter().find(|s| s.name == step.name),
+                step,
+                context,
+            )
+        })
+        .collect();
+    desired
+}
+
+pub fn desired_step(
+    existing: Option<&ProcessStep>,
+    step: &portable::Step,
+    context: &Context<'_>,
+) -> ProcessStep {
+    let mut desired = existing.cloned().unwrap_or_else(|| ProcessStep {
+        name: step.name.clone(),
+        ..Default::default()
+    });
+    desired.package_requirement = Some(step.package_requirement.clone());
+    desired.condition = Some(step.condition.clone());
+    desired.start_trigger = Some(step.start_trigger.clone());
+    let mut properties = desired_properties(&desired.properties, &step.properties, context);
+    if !step.roles.is_empty() {
+        properties.insert(
+            "Octopus.Action.TargetRoles".into(),
+            PropertyValue::Text(step.roles.join(",")),
+        );
+    }
+    desired.properties = properties;
+    let current_actions = std::mem::take(&mut desired.actions);
+    desired.actions = step
+        .actions
+        .iter()
+        .map(|action| {
+            desired_action(
+                current_actions.iter().find(|a| a.name == action.name),
+                action,
+                context,
+            )
+        })
+        .collect();
+    merge::<ProcessStep>(&mut desired.extra, &step.extra);
+    desired
+}
+
+/// Text properties as the package has them (the primary package's feed name back to an id);
+/// a sensitive property keeps the value the server holds, and is left out when there is none.
+pub fn desired_properties(
+    existing: &BTreeMap<String, PropertyValue>,
+    properties: &BTreeMap<String, portable::PropertyValue>,
+    context: &Context<'_>,
+) -> BTreeMap<String, PropertyValue> {
+    properties
+        .iter()
+        .filter_map(|(key, value)| {
+            let value = match value {
+                portable::PropertyValue::Text(text) if key == "Octopus.Action.Package.FeedId" => {
+                    PropertyValue::Text(
+                        context
+                            .index
+                            .feeds
+                            .id(text)
+                            .cloned()
+                            .unwrap_or_else(|| text.clone()),
+                    )
+                }
+                portable::PropertyValue::Text(text) => PropertyValue::Text(text.clone()),
+                portable::PropertyValue::Sensitive(_) => match existing.get(key) {
+                    Some(PropertyValue::Sensitive(held)) if held.has_value => {
+                        PropertyValue::Sensitive(SensitiveValue::keep())
+                    }
+                    _ => return None,
+                },
+            };
+            Some((key.clone(), value))
+        })
+        .collect()
+}
+
+pub fn desired_action(
+    existing: Option<&ProcessAction>,
+    action: &portable::Action,
+    context: &Context<'_>,
+) -> ProcessAction {
+    let index = context.index;
+    let mut desired = existing.cloned().unwrap_or_else(|| ProcessAction {
+        name: action.name.clone(),
+        action_type: action.action_type.clone(),
+        ..Default::default()
+    });
+    desired.action_type = action.action_type.clone();
+    desired.is_disabled = action.is_disabled;
+    desired.is_required = action.is_required;
+    desired.can_be_used_for_project_versioning = action.can_be_used_for_project_versioning;
+    if action.condition.is_some() {
+        desired.condition = action.condition.clone();
+    }
+    set_text(&mut desired.notes, &action.notes);
+    desired.worker_pool_id = action
+        .worker_pool
+        .as_ref()
+        .and_then(|name| index.worker_pools.id(name))
+        .cloned();
+    desired.worker_pool_variable = action.worker_pool_variable.clone();
+    desired.environments = index.environments.ids(&action.environments);
+    desired.excluded_environments = index.environments.ids(&action.excluded_environments);
+    desired.channels = context.channels.ids(&action.channels);
+    desired.tenant_tags = action.tenant_tags.clone();
+    match &action.container {
+        Some(container) => {
+            let mut desired_container = desired.container.clone().unwrap_or_default();
+            desired_container.feed_id = container
+                .feed
+                .as_ref()
+                .and_then(|name| index.feeds.id(name))
+                .cloned();
+            desired_container.image = container.image.clone();
+            desired.container = Some(desired_container);
+        }
+        None => {
+            let empty = desired
+                .container
+                .as_ref()
+                .is_none_or(|c: &ActionContainer| {
+                    c.image.as_deref().unwrap_or("").is_empty() && c.feed_id.is_none()
+                });
+            if !empty {
+                desired.container = None;
+            }
+        }
+    }
+    let current_packages = std::mem::take(&mut desired.packages);
+    desired.packages = action
+        .packages
+        .iter()
+        .map(|package| {
+            let mut desired_package = current_packages
+                .iter()
+                .find(|p| p.name == package.name)
+                .cloned()
+                .unwrap_or(ActionPackageReference {
+                    name: package.name.clone(),
+                    ..Default::default()
+                });
+            desired_package.package_id = package.package_id.clone();
+            desired_package.feed_id = index.feeds.id(&package.feed).cloned();
+            desired_package.acquisition_location = Some(package.acquisition_location.clone());
+            desired_package.properties = package.properties.clone();
+            desired_package
+        })
+        .collect();
+    desired.git_dependencies = action.git_dependencies.clone();
+    let mut properties = desired_properties(&desired.properties, &action.properties, context);
+    if let Some(template) = &action.step_template {
+        if let Some(template_ref) = index.step_template_named(&template.name) {
+            let id = &template_ref.id;
+            properties.insert(
+                "Octopus.Action.Template.Id".into(),
+                PropertyValue::Text(id.clone()),
+            );
+            properties.insert(
+                "Octopus.Action.Template.Version".into(),
+                PropertyValue::Text(template.version.to_string()),
+            );
+        }
+    }
+    desired.properties = properties;
+    merge::<ProcessAction>(&mut desired.extra, &action.extra);
+    desired
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::testing::{index_for, payload};
+    use crate::octopus::space_index::SpaceIndex;
+
+    const PAYLOADS: [&str; 3] = [
+        include_str!("../../tests/fixtures/octopus-payloads/deploymentprocess__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/deploymentprocess-script__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/deploymentprocess-k8s__octopus-docs-cloud-2023.json"),
+    ];
+
+    /// `from_api(to_api(x)) == x`, on real processes: onto the process itself (an unchanged
+    /// re-deploy) and onto an empty one (a first deploy).
+    #[test]
+    fn real_processes_round_trip() {
+        for text in PAYLOADS {
+            let api: DeploymentProcess = payload(text);
+            let (index, channels) = index_for(&serde_json::from_str(text).unwrap());
+            let context = Context {
+                index: &index,
+                channels,
+            };
+            let mut portable = portable_process(&api, &context);
+            assert!(!portable.steps.is_empty());
+            // Known gap, kept as is (this restructure changes no behaviour): a package whose feed
+            // is a variable expression (`#{Kubernetes.Deployment.Feed}`) has no feed id to write,
+            // and deploy refuses it as a missing feed before writing anything.
+            for action in portable.steps.iter_mut().flat_map(|s| s.actions.iter_mut()) {
+                action.packages.retain(|p| !p.feed.starts_with("#{"));
+            }
+            let onto_itself = desired_process(&api, &portable, &context);
+            assert_eq!(portable_process(&onto_itself, &context), portable);
+            let onto_empty = desired_process(&DeploymentProcess::default(), &portable, &context);
+            let mut again = portable_process(&onto_empty, &context);
+            // A new action's sensitive properties have no value to keep: they are left out.
+            let mut expected = portable.clone();
+            for step in expected.steps.iter_mut().chain(again.steps.iter_mut()) {
+                for action in &mut step.actions {
+                    action
+                        .properties
+                        .retain(|_, v| matches!(v, portable::PropertyValue::Text(_)));
+                }
+            }
+            assert_eq!(again, expected);
+        }
+    }
+
+    #[test]
+    fn properties_convert_both_ways() {
+        let index = SpaceIndex {
+            feeds: crate::octopus::space_index::Names::of([(Some("Feeds-7"), "Docker Hub")]),
+            ..SpaceIndex::default()
+        };
+        let context = Context {
+            index: &index,
+            channels: Default::default(),
+        };
+        let held = BTreeMap::from([(
+            "Secret".to_owned(),
+            PropertyValue::Sensitive(SensitiveValue {
+                has_value: true,
+                ..SensitiveValue::keep()
+            }),
+        )]);
+        let sensitive = portable::PropertyValue::Sensitive(portable::SensitiveProperty {
+            sensitive: true,
+            secret: None,
+        });
+        // (portable property, what the server holds) → the property written
+        let cases = [
+            (
+                "Octopus.Action.Package.FeedId",
+                portable::PropertyValue::Text("Docker Hub".into()),
+                &held,
+                Some(PropertyValue::Text("Feeds-7".into())),
+            ),
+            (
+                "Plain",
+                portable::PropertyValue::Text("x".into()),
+                &held,
+                Some(PropertyValue::Text("x".into())),
+            ),
+            (
+                "Secret",
+                sensitive.clone(),
+                &held,
+                Some(PropertyValue::Sensitive(SensitiveValue::keep())),
+            ),
+            ("Secret", sensitive, &BTreeMap::new(), None),
+        ];
+        for (key, value, existing, expected) in cases {
+            let written = desired_properties(
+                existing,
+                &BTreeMap::from([(key.to_owned(), value)]),
+                &context,
+            );
+            assert_eq!(written.get(key).cloned(), expected, "{key}");
+        }
+        assert_eq!(
+            portable_property(&PropertyValue::Text("a".into())),
+            portable::PropertyValue::Text("a".into())
+        );
+    }
+}

@@ -1,0 +1,306 @@
+//! Project settings (with tenant templates and Config-as-Code settings), both directions.
+
+use super::fields::{merge, set_text};
+use super::process::portable_property;
+use super::{Context, Filters};
+use crate::octopus::project_export::ProjectDocuments;
+use crate::octopus::resources::{
+    ActionTemplateParameter, ConnectivityPolicy, DonorPackage, Project, PropertyValue,
+    SensitiveValue,
+};
+use crate::octopus::space_index::SpaceIndex;
+use crate::portable::{self, PortableProject};
+use std::collections::BTreeMap;
+
+/// Project fields the portable model names explicitly; everything else on the project document
+/// that is neither server-owned nor an id is carried in `extra`.
+pub const SERVER_OWNED: &[&str] = &[
+    "Links",
+    "LastModifiedOn",
+    "LastModifiedBy",
+    "ClonedFromProjectId",
+    "DeploymentProcessId",
+    "VariableSetId",
+    "SpaceId",
+    "Slug",
+    "Icon",
+    "ExtensionSettings",
+    "ProjectGroupId",
+    "LifecycleId",
+    "AutoDeployReleaseOverrides",
+    "ReleaseCreationStrategy",
+    "ConversionState",
+    "DeprovisioningRunbookId",
+    "ProvisioningRunbookId",
+    "ProjectTags",
+    "ProjectTemplateDetails",
+];
+
+pub fn project_settings(
+    project: &Project,
+    documents: &ProjectDocuments,
+    filters: &Filters,
+    context: &Context<'_>,
+) -> portable::ProjectSettings {
+    // Config-as-Code projects keep these in git; the git ref's deployment settings hold them.
+    let settings = documents.parts.deployment_settings.as_ref();
+    let setting = |key: &str| settings.and_then(|s| s.get(key)).filter(|v| !v.is_null());
+    let string_setting = |key: &str, fallback: &Option<String>| {
+        setting(key)
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .or_else(|| fallback.clone())
+    };
+    let versioning = match setting("VersioningStrategy") {
+        Some(value) => serde_json::from_value(value.clone()).ok(),
+        None => project.versioning_strategy.clone(),
+    };
+    let connectivity = match setting("ConnectivityPolicy") {
+        Some(value) => serde_json::from_value(value.clone()).ok(),
+        None => project.project_connectivity_policy.clone(),
+    };
+    let mut extra: BTreeMap<String, serde_json::Value> = project
+        .extra
+        .iter()
+        .filter(|(key, value)| !SERVER_OWNED.contains(&key.as_str()) && !value.is_null())
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
+    extra.remove("Id");
+    let project_tags = project
+        .extra
+        .get("ProjectTags")
+        .and_then(|tags| serde_json::from_value::<Vec<String>>(tags.clone()).ok())
+        .unwrap_or_default();
+    let mut included: Vec<String> = context
+        .index
+        .library_variable_sets
+        .names(&project.included_library_variable_set_ids)
+        .into_iter()
+        .filter(|name| !filters.excluded_library_variable_sets.contains(name))
+        .collect();
+    included.sort();
+    portable::ProjectSettings {
+        name: project.name.clone(),
+        description: project.description.clone().filter(|d| !d.is_empty()),
+        project_group: context
+            .index
+            .project_groups
+            .name(project.project_group_id.as_deref().unwrap_or_default()),
+        lifecycle: context
+            .index
+            .lifecycles
+            .name(project.lifecycle_id.as_deref().unwrap_or_default()),
+        tenanted_deployment_mode: project
+            .tenanted_deployment_mode
+            .clone()
+            .unwrap_or_else(|| "Untenanted".to_owned()),
+        default_guided_failure_mode: string_setting(
+            "DefaultGuidedFailureMode",
+            &project.default_guided_failure_mode,
+        )
+        .unwrap_or_else(|| "EnvironmentDefault".to_owned()),
+        release_notes_template: string_setting(
+            "ReleaseNotesTemplate",
+            &project.release_notes_template,
+        ),
+        deployment_changes_template: string_setting(
+            "DeploymentChangesTemplate",
+            &project.deployment_changes_template,
+        ),
+        discrete_channel_release: project.discrete_channel_release,
+        default_to_skip_if_already_installed: setting("DefaultToSkipIfAlreadyInstalled")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(project.default_to_skip_if_already_installed),
+        is_disabled: project.is_disabled,
+        versioning_strategy: versioning.map(
+            |strategy: crate::octopus::resources::ProjectVersioningStrategy| {
+                portable::VersioningStrategy {
+                    template: strategy.template.filter(|t| !t.is_empty()),
+                    donor_package: strategy.donor_package.and_then(|donor| {
+                        Some(portable::DonorPackage {
+                            deployment_action: donor.deployment_action.filter(|a| !a.is_empty())?,
+                            package_reference: donor.package_reference.filter(|r| !r.is_empty()),
+                        })
+                    }),
+                }
+            },
+        ),
+        connectivity_policy: connectivity.map(
+            |policy: crate::octopus::resources::ConnectivityPolicy| portable_connectivity(&policy),
+        ),
+        templates: project.templates.iter().map(portable_template).collect(),
+        included_library_variable_sets: included,
+        project_tags,
+        version_control: project
+            .persistence_settings
+            .as_ref()
+            .filter(|s| s.kind == "VersionControlled")
+            .map(|settings| {
+                let credentials = settings.credentials.as_ref();
+                portable::VersionControl {
+                    url: settings.url.clone().unwrap_or_default(),
+                    default_branch: settings
+                        .default_branch
+                        .clone()
+                        .unwrap_or_else(|| "main".to_owned()),
+                    base_path: settings
+                        .base_path
+                        .clone()
+                        .unwrap_or_else(|| ".octopus".to_owned()),
+                    protected_default_branch: settings.protected_default_branch.unwrap_or(false),
+                    protected_branch_name_patterns: settings
+                        .protected_branch_name_patterns
+                        .clone()
+                        .unwrap_or_default(),
+                    credentials: portable::GitCredentialsRef {
+                        kind: credentials.map_or("Anonymous".to_owned(), |c| c.kind.clone()),
+                        name: credentials
+                            .filter(|c| c.kind == "Reference")
+                            .and_then(|c| c.id.as_deref())
+                            .map(|id| context.index.git_credentials.name(id)),
+                        username: credentials.and_then(|c| c.username.clone()),
+                    },
+                }
+            }),
+        extra,
+    }
+}
+
+pub fn portable_connectivity(
+    policy: &crate::octopus::resources::ConnectivityPolicy,
+) -> portable::ConnectivityPolicy {
+    portable::ConnectivityPolicy {
+        skip_machine_behavior: policy
+            .skip_machine_behavior
+            .clone()
+            .unwrap_or_else(|| "None".to_owned()),
+        target_roles: policy.target_roles.clone(),
+        allow_deployments_to_no_targets: policy.allow_deployments_to_no_targets,
+        exclude_unhealthy_targets: policy.exclude_unhealthy_targets,
+    }
+}
+
+pub fn portable_template(
+    template: &crate::octopus::resources::ActionTemplateParameter,
+) -> portable::Template {
+    portable::Template {
+        name: template.name.clone(),
+        label: template.label.clone().filter(|l| !l.is_empty()),
+        help_text: template.help_text.clone().filter(|h| !h.is_empty()),
+        default_value: template.default_value.as_ref().map(portable_property),
+        display_settings: template.display_settings.clone(),
+    }
+}
+
+pub fn desired_connectivity(
+    existing: Option<&ConnectivityPolicy>,
+    policy: &portable::ConnectivityPolicy,
+) -> ConnectivityPolicy {
+    let mut desired = existing.cloned().unwrap_or_default();
+    desired.skip_machine_behavior = Some(policy.skip_machine_behavior.clone());
+    desired.target_roles = policy.target_roles.clone();
+    desired.allow_deployments_to_no_targets = policy.allow_deployments_to_no_targets;
+    desired.exclude_unhealthy_targets = policy.exclude_unhealthy_targets;
+    desired
+}
+
+pub fn desired_project(
+    existing: Option<&Project>,
+    package: &PortableProject,
+    name: &str,
+    index: &SpaceIndex,
+    space_id: &str,
+) -> Project {
+    let settings = &package.project;
+    let mut project = existing.cloned().unwrap_or_else(|| Project {
+        space_id: Some(space_id.to_owned()),
+        name: name.to_owned(),
+        ..Default::default()
+    });
+    project.name = name.to_owned();
+    set_text(&mut project.description, &settings.description);
+    project.is_disabled = settings.is_disabled;
+    project.lifecycle_id = index.lifecycles.id(&settings.lifecycle).cloned();
+    project.project_group_id = index.project_groups.id(&settings.project_group).cloned();
+    project.tenanted_deployment_mode = Some(settings.tenanted_deployment_mode.clone());
+    project.discrete_channel_release = settings.discrete_channel_release;
+    project.included_library_variable_set_ids = settings
+        .included_library_variable_sets
+        .iter()
+        .filter_map(|name| index.library_variable_sets.id(name).cloned())
+        .collect();
+    project.templates = desired_templates(&project.templates, &settings.templates);
+    if !settings.project_tags.is_empty() {
+        project.extra.insert(
+            "ProjectTags".into(),
+            serde_json::json!(settings.project_tags),
+        );
+    }
+    merge::<Project>(&mut project.extra, &settings.extra);
+    // Config-as-Code projects keep deployment settings in git; the server refuses them here.
+    if !project.is_config_as_code() {
+        project.default_guided_failure_mode = Some(settings.default_guided_failure_mode.clone());
+        project.default_to_skip_if_already_installed =
+            settings.default_to_skip_if_already_installed;
+        set_text(
+            &mut project.release_notes_template,
+            &settings.release_notes_template,
+        );
+        set_text(
+            &mut project.deployment_changes_template,
+            &settings.deployment_changes_template,
+        );
+        if let Some(policy) = &settings.connectivity_policy {
+            project.project_connectivity_policy = Some(desired_connectivity(
+                project.project_connectivity_policy.as_ref(),
+                policy,
+            ));
+        }
+        if let Some(strategy) = &settings.versioning_strategy {
+            let mut desired = project.versioning_strategy.clone().unwrap_or_default();
+            desired.template = strategy.template.clone();
+            desired.donor_package = strategy.donor_package.as_ref().map(|donor| DonorPackage {
+                deployment_action: Some(donor.deployment_action.clone()),
+                package_reference: Some(donor.package_reference.clone().unwrap_or_default()),
+            });
+            project.versioning_strategy = Some(desired);
+        }
+    }
+    project
+}
+
+/// Tenant project templates by name, keeping ids (tenant values are keyed by them). A sensitive
+/// default is never exported: an existing one is kept, a new template gets none.
+pub fn desired_templates(
+    existing: &[ActionTemplateParameter],
+    templates: &[portable::Template],
+) -> Vec<ActionTemplateParameter> {
+    templates
+        .iter()
+        .map(|template| {
+            let current = existing.iter().find(|t| t.name == template.name);
+            let mut desired = current.cloned().unwrap_or_else(|| ActionTemplateParameter {
+                id: Some(uuid::Uuid::new_v4().to_string()),
+                name: template.name.clone(),
+                ..Default::default()
+            });
+            set_text(&mut desired.label, &template.label);
+            set_text(&mut desired.help_text, &template.help_text);
+            desired.display_settings = template.display_settings.clone();
+            desired.default_value = match &template.default_value {
+                Some(portable::PropertyValue::Text(text)) => {
+                    Some(PropertyValue::Text(text.clone()))
+                }
+                Some(portable::PropertyValue::Sensitive(_)) => {
+                    match current.and_then(|t| t.default_value.as_ref()) {
+                        Some(PropertyValue::Sensitive(held)) if held.has_value => {
+                            Some(PropertyValue::Sensitive(SensitiveValue::keep()))
+                        }
+                        _ => None,
+                    }
+                }
+                None => None,
+            };
+            desired
+        })
+        .collect()
+}
