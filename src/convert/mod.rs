@@ -7,6 +7,7 @@ pub mod channel_runbook;
 pub mod fields;
 pub mod process;
 pub mod project;
+pub mod server_rewrites;
 pub mod variables;
 
 use crate::octopus::project_export::ProjectDocuments;

@@ -353,6 +353,7 @@ pub fn desired_action(
         }
     }
     desired.properties = properties;
+    super::server_rewrites::as_the_server_stores(&mut desired);
     merge::<ProcessAction>(&mut desired.extra, &action.extra);
     desired
 }

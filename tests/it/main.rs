@@ -10,6 +10,7 @@ mod hostile_input;
 mod image;
 mod payloads;
 mod serialize;
+mod server_rewrites;
 mod step_templates;
 mod support;
 mod terraform;

@@ -170,6 +170,7 @@ fn complete_steps(steps: &mut Value) -> ApiResult<()> {
                 return Err(ApiError::required("ActionType"));
             }
             crate::documents::fill_defaults(action, &action_defaults);
+            rewrite_properties(action);
             let mut packages = Value::Object(action.clone());
             crate::documents::assign_guid_ids(&mut packages, "Packages");
             if let Some(p) = packages.get("Packages") {
@@ -178,6 +179,91 @@ fn complete_steps(steps: &mut Value) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// Action types that can only run on the Octopus Server or a worker: the server stores
+/// `Octopus.Action.RunOnServer` as `"true"` for them whatever was sent. Source: octoterra's
+/// `FixRunOnServer` (OctopusSolutionsEngineering/OctopusTerraformExport,
+/// cmd/internal/converters/octopus_action_processor.go), written after the provider saw
+/// `"false"` come back `"true"` on a manual intervention. octoterra also lists Octopus.Script,
+/// Kustomize and Helm, which can run on targets; those are left as sent (a guess, marked so).
+const RUNS_ONLY_ON_SERVER: [&str; 9] = [
+    "Octopus.Manual",
+    "Octopus.Email",
+    "Octopus.DeployRelease",
+    "Octopus.JiraIntegration.ServiceDeskAction",
+    "Octopus.HealthCheck",
+    "Octopus.AzureResourceGroup",
+    "Octopus.AwsRunCloudFormation",
+    "Octopus.AwsDeleteCloudFormation",
+    "Octopus.AwsApplyCloudFormationChangeSet",
+];
+
+/// Action types the server gives `OctopusUseBundledTooling = "False"` when it is absent. Source:
+/// octoterra's `FixOctopusUseBundledTooling` (same file: the provider saw the property
+/// "appear" after apply); the real k8s payload in tests/fixtures/octopus-payloads carries it on
+/// a container step too.
+const BUNDLED_TOOLING_DEFAULTED: [&str; 5] = [
+    "Octopus.Kubernetes.Kustomize",
+    "Octopus.KubernetesDeployRawYaml",
+    "Octopus.KubernetesDeployContainers",
+    "Octopus.AzurePowerShell",
+    "Octopus.HelmChartUpgrade",
+];
+
+/// What a real server rewrites in an action's `Properties` on save:
+/// - `Octopus.Action.RunOnServer` in lower case (`"True"` → `"true"`; the provider normalises
+///   boolean casing for the same reason), and `"true"` for server-only action types;
+/// - `OctopusUseBundledTooling` defaulted for the types above;
+/// - `Octopus.Action.Package.FeedId` / `PackageId` / `DownloadOnTentacle` kept in step with the
+///   primary package (the 2018 payload deploymentprocess__octopusdeployutilities-2018.11.2.json
+///   shows all three beside a `Packages` entry named "").
+fn rewrite_properties(action: &mut Map<String, Value>) {
+    let action_type = action
+        .get("ActionType")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let primary = action
+        .get("Packages")
+        .and_then(Value::as_array)
+        .and_then(|packages| {
+            packages.iter().find(|p| {
+                p.get("Name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+            })
+        })
+        .cloned();
+    let Some(Value::Object(properties)) = action.get_mut("Properties") else {
+        return;
+    };
+    if let Some(Value::String(run_on_server)) = properties.get_mut("Octopus.Action.RunOnServer") {
+        if run_on_server.eq_ignore_ascii_case("true") || run_on_server.eq_ignore_ascii_case("false")
+        {
+            *run_on_server = run_on_server.to_ascii_lowercase();
+        }
+    }
+    if RUNS_ONLY_ON_SERVER.contains(&&*action_type) {
+        properties.insert("Octopus.Action.RunOnServer".into(), json!("true"));
+    }
+    if BUNDLED_TOOLING_DEFAULTED.contains(&&*action_type) {
+        properties
+            .entry("OctopusUseBundledTooling")
+            .or_insert_with(|| json!("False"));
+    }
+    if let Some(primary) = primary {
+        if let Some(feed) = primary.get("FeedId").and_then(Value::as_str) {
+            properties.insert("Octopus.Action.Package.FeedId".into(), json!(feed));
+        }
+        if let Some(package) = primary.get("PackageId").and_then(Value::as_str) {
+            properties.insert("Octopus.Action.Package.PackageId".into(), json!(package));
+        }
+        properties
+            .entry("Octopus.Action.Package.DownloadOnTentacle")
+            .or_insert_with(|| json!("False"));
+    }
 }
 
 /// Steps and actions: `Name` required, GUID `Id` and `Slug` from the name when absent, `Id` first.

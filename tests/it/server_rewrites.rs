@@ -1,0 +1,179 @@
+//! What a real Octopus server rewrites in an action's `Properties` on save (issue 10, item 6):
+//! a deploy must compare after the same rewrites, or every re-deploy writes and every plan exits 3.
+
+use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
+use crate::support::packages::unzip;
+use octofleet_sandbox::seed_template_projects;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// Hello World serialized from the management space, extracted into a directory.
+async fn hello_world_package(fleet: &Fleet) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    let url = fleet.emulator.url();
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_SPACE_ID", "Spaces-1"),
+        ("OCTOPUS_PROJECT_NAME", "Hello World"),
+    ];
+    let args = [
+        "serialize",
+        "--no-push",
+        "--package-version",
+        "1.0.0",
+        "--output-dir",
+        out.path().to_str().unwrap(),
+    ];
+    let run = octofleet(&args, &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let zip = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in unzip(&std::fs::read(zip).unwrap()) {
+        let path = dir.path().join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
+}
+
+fn step(name: &str, action_type: &str, properties: Value, packages: Value) -> Value {
+    json!({
+        "name": name, "package_requirement": "LetOctopusDecide", "condition": "Success",
+        "start_trigger": "StartAfterPrevious",
+        "actions": [{"name": name, "action_type": action_type, "properties": properties, "packages": packages}]
+    })
+}
+
+/// Steps as an upstream server, or a person editing project.json, may write them: values the
+/// target server stores differently.
+fn with_steps_a_server_rewrites(dir: &Path) {
+    let path = dir.join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let steps = project["deployment_process"]["steps"]
+        .as_array_mut()
+        .unwrap();
+    // "True" is stored as "true".
+    steps[0]["actions"][0]["properties"]["Octopus.Action.RunOnServer"] = json!("True");
+    steps.push(step(
+        "Approve",
+        "Octopus.Manual",
+        // A manual intervention only runs on the server: stored "true".
+        json!({"Octopus.Action.RunOnServer": "false", "Octopus.Action.Manual.Instructions": "Approve?"}),
+        json!([]),
+    ));
+    steps.push(step(
+        "Apply manifests",
+        "Octopus.KubernetesDeployRawYaml",
+        // OctopusUseBundledTooling is defaulted to "False".
+        json!({"Octopus.Action.KubernetesContainers.CustomResourceYaml": "kind: ConfigMap"}),
+        json!([]),
+    ));
+    steps.push(step(
+        "Deploy package",
+        "Octopus.TentaclePackage",
+        // The package mirror keys are filled in from the primary package.
+        json!({}),
+        json!([{"name": "", "package_id": "hello-world", "feed": "Octopus Server (built-in)",
+                "acquisition_location": "Server", "properties": {"SelectionMode": "immediate"}}]),
+    ));
+    std::fs::write(&path, serde_json::to_string_pretty(&project).unwrap()).unwrap();
+    // As Octopus's file substitution leaves secrets.json in the Sync environment.
+    let secrets_path = dir.join("secrets.json");
+    let secrets: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
+    let substituted: serde_json::Map<String, Value> = secrets
+        .into_iter()
+        .map(|(key, _)| (key, json!("s3cret")))
+        .collect();
+    std::fs::write(&secrets_path, serde_json::to_string(&substituted).unwrap()).unwrap();
+}
+
+async fn run(fleet: &Fleet, action: &str, dir: &Path) -> Run {
+    let url = fleet.emulator.url();
+    let env = [
+        ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
+    ];
+    octofleet(&[action, "--package-dir", dir.to_str().unwrap()], &env).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redeploy_after_the_servers_rewrites_writes_nothing_and_plan_is_clean() {
+    let fleet = Fleet::start().await;
+    seed_template_projects(
+        &fleet.emulator,
+        &fleet.management,
+        "https://git.example.com/o/r.git",
+    );
+    assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);
+    let dir = hello_world_package(&fleet).await;
+    with_steps_a_server_rewrites(dir.path());
+
+    let first = run(&fleet, "deploy", dir.path()).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    // The server did rewrite them (the emulator as a real server).
+    let space = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World")
+        .unwrap();
+    let process = fleet
+        .emulator
+        .get(
+            &space,
+            "deploymentprocesses",
+            project["DeploymentProcessId"].as_str().unwrap(),
+        )
+        .unwrap();
+    let properties = |name: &str| -> Value {
+        process["Steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["Name"] == name)
+            .unwrap()["Actions"][0]["Properties"]
+            .clone()
+    };
+    assert_eq!(properties("Approve")["Octopus.Action.RunOnServer"], "true");
+    assert_eq!(
+        properties("Apply manifests")["OctopusUseBundledTooling"],
+        "False"
+    );
+    assert_eq!(
+        properties("Deploy package")["Octopus.Action.Package.FeedId"],
+        "feeds-builtin"
+    );
+    assert_eq!(
+        properties("Deploy package")["Octopus.Action.Package.PackageId"],
+        "hello-world"
+    );
+
+    fleet.emulator.clear_requests();
+    let again = run(&fleet, "deploy", dir.path()).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "a re-deploy wrote: {:?}\n{}",
+        fleet.emulator.writes(),
+        again.stderr
+    );
+    let plan = run(&fleet, "plan", dir.path()).await;
+    assert_eq!(
+        plan.code, 0,
+        "plan still sees changes:\n{}{}",
+        plan.stdout, plan.stderr
+    );
+}
