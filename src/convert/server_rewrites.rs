@@ -98,9 +98,12 @@ mod tests {
             .map(str::to_owned)
     }
 
+    /// Action type, properties sent, the property looked at, what the server stores.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str, Option<&'a str>);
+
     #[test]
     fn each_rewrite_in_a_table() {
-        let cases: [(&str, &[(&str, &str)], &str, Option<&str>); 6] = [
+        let cases: [Case; 6] = [
             (
                 "Octopus.Script",
                 &[(RUN_ON_SERVER, "True")],
