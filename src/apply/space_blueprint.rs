@@ -268,7 +268,7 @@ pub async fn converge(
 }
 
 fn find<'a, T: Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
-    items.iter().find(|item| item.name() == name)
+    crate::octopus::resources::position_by_name(items, name).map(|at| &items[at])
 }
 
 /// Create `send` when nothing exists; otherwise update with `send` when `compare` differs from

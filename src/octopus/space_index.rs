@@ -43,12 +43,20 @@ impl Names {
     }
 
     /// The id of `name` in this space.
+    /// The id of `name`: the exact spelling, else one that differs only in case (Octopus
+    /// compares names without case, so it is the same resource to the server).
     pub fn id(&self, name: &str) -> Option<&String> {
-        self.ids.get(name)
+        self.ids.get(name).or_else(|| {
+            let folded = name.to_lowercase();
+            self.ids
+                .iter()
+                .find(|(known, _)| known.to_lowercase() == folded)
+                .map(|(_, id)| id)
+        })
     }
 
     pub fn has_name(&self, name: &str) -> bool {
-        self.ids.contains_key(name)
+        self.id(name).is_some()
     }
 
     /// The ids of the names this space has (unknown names are left out).

@@ -177,3 +177,59 @@ async fn a_redeploy_after_the_servers_rewrites_writes_nothing_and_plan_is_clean(
         plan.stdout, plan.stderr
     );
 }
+
+/// Octopus compares names without case: a downstream "hello world" project and a "development"
+/// environment are the package's "Hello World" and "Development" (issue 10, item 13). Before,
+/// the exact-only match sent a create the server refused as a duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_that_differ_only_in_case_are_the_same_resource() {
+    let fleet = Fleet::start().await;
+    seed_template_projects(
+        &fleet.emulator,
+        &fleet.management,
+        "https://git.example.com/o/r.git",
+    );
+    assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);
+    let space = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let group = fleet
+        .emulator
+        .list(&space, "projectgroups")
+        .into_iter()
+        .next()
+        .unwrap();
+    let lifecycle = fleet
+        .emulator
+        .list(&space, "lifecycles")
+        .into_iter()
+        .next()
+        .unwrap();
+    fleet.emulator.seed(
+        &space,
+        "projects",
+        json!({"Name": "hello world", "ProjectGroupId": group["Id"], "LifecycleId": lifecycle["Id"]}),
+    );
+    let dir = hello_world_package(&fleet).await;
+    with_steps_a_server_rewrites(dir.path());
+    let deploy = run(&fleet, "deploy", dir.path()).await;
+    assert_eq!(deploy.code, 0, "{}", deploy.stderr);
+    let projects: Vec<Value> = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .filter(|p| {
+            p["Name"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case("hello world")
+        })
+        .collect();
+    assert_eq!(projects.len(), 1, "{projects:#?}");
+    assert!(
+        deploy.stderr.contains("named `hello world` on the server"),
+        "the difference in case is logged: {}",
+        deploy.stderr
+    );
+}

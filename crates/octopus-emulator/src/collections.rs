@@ -207,7 +207,11 @@ fn check_unique(
         .unwrap_or_default();
     let clash = space.docs(kind.collection).iter().any(|other| {
         own_id.is_none_or(|own| !same_id(own, id_of(other)))
-            && name_of(other).eq_ignore_ascii_case(name)
+            // Without case: Octopus stores names in SQL Server under its default,
+            // case-insensitive collation, so "hello world" clashes with "Hello World" (seen by
+            // the independent review behind issue 10, item 13; the collation is the documented
+            // SQL Server default — the server's own code is not public, so this is inferred).
+            && name_of(other).to_lowercase() == name.to_lowercase()
             && (kind.unique == Unique::InSpace
                 || same_id(str_field(other, "ProjectId").unwrap_or_default(), project))
     });

@@ -182,8 +182,8 @@ impl<T: Resource> Api<T> {
     /// (`partialName=Europe` also returns "Europe-West"), so the exact match is made here.
     pub async fn find_by_name(&self, name: &str) -> Result<Option<T>, OctopusError> {
         let request = self.list_request().query("partialName", name);
-        let items: Vec<T> = self.client.list_all(request).await?;
-        Ok(items.into_iter().find(|item| item.name() == name))
+        let mut items: Vec<T> = self.client.list_all(request).await?;
+        Ok(position_by_name(&items, name).map(|at| items.swap_remove(at)))
     }
 
     /// The item a create of `resource` may have made: same name and, for project-owned
@@ -206,10 +206,9 @@ impl<T: Resource> Api<T> {
         .query("skip", 0)
         .query("take", 1000)
         .query("partialName", resource.name());
-        let items: Vec<T> = self.client.list_all(request).await?;
-        Ok(items
-            .into_iter()
-            .find(|item| item.name() == resource.name() && item.owner_project() == Some(owner)))
+        let mut items: Vec<T> = self.client.list_all(request).await?;
+        items.retain(|item| item.owner_project() == Some(owner));
+        Ok(position_by_name(&items, resource.name()).map(|at| items.swap_remove(at)))
     }
 
     /// POST a new resource. A POST is never repeated blindly: after an ambiguous failure (the
@@ -282,6 +281,26 @@ impl<T: Resource> Api<T> {
             None => Ok((self.create(&make()).await?, true)),
         }
     }
+}
+
+/// Where the item named `name` is. Octopus compares names without case (it refuses
+/// "hello world" beside "Hello World" as a duplicate; the emulator's uniqueness rule cites it), so
+/// the exact spelling wins, and otherwise an item that differs only in case is the same resource
+/// to the server: it is taken, and the difference is logged.
+pub fn position_by_name<T: Resource>(items: &[T], name: &str) -> Option<usize> {
+    if let Some(exact) = items.iter().position(|item| item.name() == name) {
+        return Some(exact);
+    }
+    let folded = name.to_lowercase();
+    let at = items
+        .iter()
+        .position(|item| item.name().to_lowercase() == folded)?;
+    tracing::warn!(
+        "the {} `{name}` is named `{}` on the server (Octopus compares names without case): using it",
+        T::KIND,
+        items[at].name()
+    );
+    Some(at)
 }
 
 #[derive(Deserialize)]
