@@ -65,7 +65,7 @@ impl fmt::Display for RequestLine {
 #[derive(Debug, thiserror::Error)]
 pub enum OctopusError {
     /// The server answered with a non-success status.
-    #[error("{request} returned {status}: {}", describe(.message, .errors))]
+    #[error("{request} returned {status}: {}{}", describe(.message, .errors), permission_hint(*.status, .message))]
     Api {
         request: RequestLine,
         status: StatusCode,
@@ -114,6 +114,24 @@ fn describe(message: &Option<String>, errors: &[String]) -> String {
         text.push(')');
     }
     text
+}
+
+/// A 403 names the permission the key's user lacks ("… Missing permission: SpaceCreate";
+/// OctopusDeploy/Issues#9197, #7181, OctopusClients#391): say what to do about it.
+fn permission_hint(status: StatusCode, message: &Option<String>) -> String {
+    if status != StatusCode::FORBIDDEN {
+        return String::new();
+    }
+    let permission = message
+        .as_deref()
+        .and_then(|m| m.split("Missing permission:").nth(1))
+        .map(|rest| rest.trim().trim_end_matches('.').to_owned());
+    match permission {
+        Some(permission) if !permission.is_empty() => format!(
+            " — the API key's user lacks the Octopus permission {permission}: add the user to a team whose role grants it (in this space), or use another user's API key"
+        ),
+        _ => " — the API key's user lacks a permission this needs: check the user's teams and roles in this space".to_owned(),
+    }
 }
 
 fn transport_cause(error: &reqwest::Error) -> &'static str {

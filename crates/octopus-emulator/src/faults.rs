@@ -84,6 +84,8 @@ pub struct Faults {
     concurrent_edits: Vec<DropRule>,
     /// Requests answered with an error status before anything is changed.
     refusals: Vec<DropRule>,
+    /// (method, path fragment, permission): requests the key's user has no permission for.
+    denials: Vec<(String, String, String)>,
 }
 
 impl Faults {
@@ -95,6 +97,7 @@ impl Faults {
             write_budget: None,
             concurrent_edits: Vec::new(),
             refusals: Vec::new(),
+            denials: Vec::new(),
         }
     }
 
@@ -168,6 +171,32 @@ impl Faults {
         });
     }
 
+    /// From now on, requests matching `method` and `path_contains` lack `permission`.
+    pub fn deny(&mut self, method: &str, path_contains: &str, permission: &str) {
+        self.denials.push((
+            method.to_ascii_uppercase(),
+            path_contains.to_ascii_lowercase(),
+            permission.to_owned(),
+        ));
+    }
+
+    /// The 403 a real server answers when the key's user lacks a permission. Its text, word for
+    /// word: OctopusDeploy/Issues#9197 and #7181, OctopusDeploy/OctopusClients#391.
+    pub fn denial(&self, method: &str, path: &str) -> Option<Reply> {
+        let path = path.to_ascii_lowercase();
+        let (_, _, permission) = self
+            .denials
+            .iter()
+            .find(|(m, fragment, _)| m.eq_ignore_ascii_case(method) && path.contains(fragment))?;
+        let message = format!(
+            "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: {permission}"
+        );
+        Some(Reply::json(
+            StatusCode::FORBIDDEN,
+            json!({"ErrorMessage": message, "Errors": [message], "ParsedHelpLinks": [], "DetailLinks": []}),
+        ))
+    }
+
     /// The refusal for this request, if one is armed; uses up one shot of the rule.
     pub fn take_refusal(&mut self, method: &str, path: &str) -> Option<Reply> {
         match take_shot(&mut self.refusals, method, path)? {
@@ -196,6 +225,7 @@ impl Faults {
         self.write_budget = None;
         self.concurrent_edits.clear();
         self.refusals.clear();
+        self.denials.clear();
     }
 }
 

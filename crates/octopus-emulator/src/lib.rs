@@ -197,6 +197,14 @@ impl Emulator {
             .arm_refusal(method, path_contains, times, status);
     }
 
+    /// From now on the API key's user lacks `permission` for requests matching `method` and
+    /// `path_contains`: they are answered 403 as a real server answers them.
+    pub fn deny(&self, method: &str, path_contains: &str, permission: &str) {
+        self.shared()
+            .faults()
+            .deny(method, path_contains, permission);
+    }
+
     /// The next `times` PUTs whose path contains `path_contains` (a process route) find that
     /// another writer committed to the process just before them.
     pub fn edit_concurrently(&self, path_contains: &str, times: usize) {

@@ -285,6 +285,35 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
 
         (_, ["projects", _, _, ..]) => project_route(state, call, index, &s[1], &s[2..]),
 
+        // Advertised in every space root as `EnvironmentSortOrder` (and `PUT /tagsets/sortorder`
+        // beside it): the body is the IDs in their new order (reference/octopus-api.md §2.2 and
+        // §2.15: the server's swagger and go-octopusdeploy). What the server answers is not in
+        // our sources; an empty object is a guess.
+        ("PUT", [collection @ ("environments" | "tagsets"), "sortorder"]) => {
+            let kind = kind(collection).expect("a collection");
+            let order: Vec<String> = serde_json::from_value(call.json()?)
+                .map_err(|_| ApiError::bad_request("The body must be an array of IDs."))?;
+            let space = &mut state.spaces[index];
+            let docs = space.docs_mut(kind.collection);
+            if order.len() != docs.len()
+                || !docs
+                    .iter()
+                    .all(|d| order.iter().any(|id| same_id(id, id_of(d))))
+            {
+                return Err(ApiError::bad_request(
+                    "The sort order must list every ID of the collection exactly once.",
+                ));
+            }
+            for doc in docs.iter_mut() {
+                let at = order
+                    .iter()
+                    .position(|id| same_id(id, id_of(doc)))
+                    .expect("checked above");
+                doc["SortOrder"] = json!(at);
+            }
+            Ok(Reply::empty_object())
+        }
+
         (verb, [collection]) => {
             let kind = kind(collection).ok_or_else(ApiError::unknown_route)?;
             match verb {

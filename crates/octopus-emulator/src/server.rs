@@ -264,6 +264,10 @@ async fn answer(
     if !anonymous && !authorised(shared, parts, &query) {
         return ApiError::unauthorized().into();
     }
+    let path = parts.uri.path();
+    if let Some(denied) = shared.faults().denial(parts.method.as_str(), path) {
+        return denied;
+    }
     if !is_read(&parts.method) && shared.faults().writes_refused() {
         return faults::unavailable();
     }

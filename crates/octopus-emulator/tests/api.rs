@@ -1091,3 +1091,57 @@ async fn the_state_file_round_trips() {
         .await;
     assert_eq!(env["Id"], "Environments-2");
 }
+
+/// Every link a space root advertises is served: `EnvironmentSortOrder` reorders by ID list.
+#[tokio::test]
+async fn the_advertised_environment_sort_order_route_is_served() {
+    let api = Api::start().await;
+    let (_, root) = api.get("/api/Spaces-1").await;
+    assert_eq!(
+        root["Links"]["EnvironmentSortOrder"],
+        "/api/Spaces-1/environments/sortorder"
+    );
+    let mut ids = Vec::new();
+    for name in ["Dev", "Test", "Prod"] {
+        let (status, env) = api
+            .post("/api/Spaces-1/environments", json!({"Name": name}))
+            .await;
+        assert_eq!(status, 201);
+        ids.push(env["Id"].as_str().unwrap().to_owned());
+    }
+    ids.reverse();
+    let (status, _) = api
+        .put("/api/Spaces-1/environments/sortorder", json!(ids))
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = api.get("/api/Spaces-1/environments").await;
+    let names: Vec<&str> = page["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Prod", "Test", "Dev"]);
+    let (status, _) = api
+        .put("/api/Spaces-1/environments/sortorder", json!([ids[0]]))
+        .await;
+    assert_eq!(status, 400, "an incomplete order is refused");
+}
+
+/// A key without a permission gets the real server's 403 text.
+#[tokio::test]
+async fn a_denied_permission_is_the_real_403() {
+    let api = Api::start().await;
+    api.emulator
+        .deny("POST", "/environments", "EnvironmentCreate");
+    let (status, body) = api
+        .post("/api/Spaces-1/environments", json!({"Name": "Dev"}))
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        body["ErrorMessage"],
+        "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: EnvironmentCreate"
+    );
+    let (status, _) = api.get("/api/Spaces-1/environments").await;
+    assert_eq!(status, 200, "reads are still allowed");
+}

@@ -1,5 +1,6 @@
-//! What a real Octopus server rewrites in an action's `Properties` on save (issue 10, item 6):
-//! a deploy must compare after the same rewrites, or every re-deploy writes and every plan exits 3.
+//! Behaviour of a real Octopus server our emulator reproduces (issue 10): what it rewrites in an
+//! action's `Properties` on save (a deploy must compare after the same rewrites, or every
+//! re-deploy writes and every plan exits 3), names compared without case, and permissions.
 
 use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
 use crate::support::packages::unzip;
@@ -232,4 +233,23 @@ async fn names_that_differ_only_in_case_are_the_same_resource() {
         "the difference in case is logged: {}",
         deploy.stderr
     );
+}
+
+/// A key whose user lacks a permission gets the server's 403; octofleet says which permission
+/// and what to do, exit 1, and writes nothing after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_permission_is_named_with_what_to_do() {
+    let fleet = Fleet::start().await;
+    fleet.emulator.deny("POST", "/api/spaces", "SpaceCreate");
+    let run = fleet.create_space("America", &[], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Missing permission: SpaceCreate")
+            && run
+                .stderr
+                .contains("lacks the Octopus permission SpaceCreate"),
+        "{}",
+        run.stderr
+    );
+    assert!(fleet.space_named("America").is_none());
 }
