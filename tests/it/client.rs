@@ -47,9 +47,11 @@ async fn lookup_by_name_is_exact() {
         "Europe"
     );
     assert!(api.find_by_name("Eur").await.unwrap().is_none());
-    assert!(
-        api.find_by_name("europe").await.unwrap().is_none(),
-        "names are case-sensitive"
+    // Octopus compares names without case (issue 10, item 13): "europe" is the same
+    // environment to the server, so it is found, the exact spelling still preferred.
+    assert_eq!(
+        api.find_by_name("europe").await.unwrap().unwrap().name,
+        "Europe"
     );
 }
 

@@ -449,3 +449,48 @@ pub fn settings_link(space_id: &str, project: &Value, branch: &str) -> String {
         encoded_ref(branch)
     )
 }
+
+/// Another project on this instance (any space) already stored at `settings`' repository and
+/// base path: real servers refuse to point a second project there, on convert since the start
+/// and on a settings update since 2021.3 (OctopusDeploy/Issues#7194: "Version control settings
+/// are now checked for conflicts with other projects before saving"). The message text is not
+/// in our sources; this one is a guess.
+pub fn repository_claimed(
+    state: &crate::state::State,
+    settings: &Value,
+    except_project: &str,
+) -> ApiResult<()> {
+    let normalized = |url: &str| {
+        url.trim()
+            .trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_ascii_lowercase()
+    };
+    let base = |s: &Value| {
+        str_field(s, "BasePath")
+            .unwrap_or(".octopus")
+            .trim_matches('/')
+            .to_ascii_lowercase()
+    };
+    let url = normalized(str_field(settings, "Url").unwrap_or_default());
+    for space in &state.spaces {
+        for project in space.docs("projects") {
+            if id_of(project).eq_ignore_ascii_case(except_project)
+                || !is_version_controlled(project)
+            {
+                continue;
+            }
+            let theirs = &project["PersistenceSettings"];
+            if normalized(str_field(theirs, "Url").unwrap_or_default()) == url
+                && base(theirs) == base(settings)
+            {
+                return Err(ApiError::bad_request(format!(
+                    "The repository and base path are already used by the project '{}' in {}. Each project needs its own repository or base path.",
+                    str_field(project, "Name").unwrap_or_default(),
+                    space.id()
+                )));
+            }
+        }
+    }
+    Ok(())
+}

@@ -125,7 +125,7 @@ async fn route_checked(shared: &Shared, call: &Call) -> ApiResult<Reply> {
         }
         ("POST", ["packages", "raw"]) => upload(shared, call, index).await,
         ("POST", ["projects", _, "git", "convert"]) => convert(shared, call, index, &rest[1]).await,
-        ("PUT", ["projects", _]) if shared.check_git_urls => {
+        ("PUT", ["projects", _]) => {
             check_project_put(shared, call, index, &rest[1]).await?;
             space_route(&mut shared.state(), call, index, &rest)
         }
@@ -850,8 +850,9 @@ async fn convert(
     let check = {
         let state = shared.state();
         let space = &state.spaces[index];
-        collections::stored(space, projects_kind, project_ref)?;
+        let project = collections::stored(space, projects_kind, project_ref)?;
         let settings = cac::persistence_settings(space, &sent, None)?;
+        cac::repository_claimed(&state, &settings, id_of(&project))?;
         cac::url_check(space, &settings)
     };
     if shared.check_git_urls {
@@ -866,7 +867,8 @@ async fn convert(
     Ok(Reply::empty_object())
 }
 
-/// PUT of a version-controlled project with new persistence settings: the URL must answer.
+/// PUT of a version-controlled project with new persistence settings: no other project may hold
+/// that repository and base path, and (when configured) the URL must answer.
 async fn check_project_put(
     shared: &Shared,
     call: &Call,
@@ -892,7 +894,11 @@ async fn check_project_put(
             return Ok(());
         }
         let settings = cac::persistence_settings(space, &sent, project.get("PersistenceSettings"))?;
+        cac::repository_claimed(&state, &settings, id_of(project))?;
         cac::url_check(space, &settings)
     };
+    if !shared.check_git_urls {
+        return Ok(());
+    }
     cac::check_url(&shared.http, &check).await
 }

@@ -1145,3 +1145,63 @@ async fn a_denied_permission_is_the_real_403() {
     let (status, _) = api.get("/api/Spaces-1/environments").await;
     assert_eq!(status, 200, "reads are still allowed");
 }
+
+/// Two projects cannot share one repository and base path (OctopusDeploy/Issues#7194), in any
+/// space of the instance, whether by convert or by a settings update.
+#[tokio::test]
+async fn two_projects_cannot_share_a_repository_and_base_path() {
+    let api = Api::start().await;
+    let convert = |url: &str, base: &str| {
+        json!({"CommitMessage": "x", "VersionControlSettings": {"Type": "VersionControlled", "Url": url,
+               "BasePath": base, "Credentials": {"Type": "Anonymous"}}})
+    };
+    let first = api.project("First").await;
+    let second = api.project("Second").await;
+    let path = |p: &Value| {
+        format!(
+            "/api/Spaces-1/projects/{}/git/convert",
+            p["Id"].as_str().unwrap()
+        )
+    };
+    let (status, _) = api
+        .post(
+            &path(&first),
+            convert("https://git.example.com/o/r.git", ".octopus"),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = api
+        .post(
+            &path(&second),
+            convert("https://git.example.com/o/r", ".octopus/"),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        errors(&body)[0].contains("already used by the project 'First'"),
+        "{body}"
+    );
+    let (status, _) = api
+        .post(
+            &path(&second),
+            convert("https://git.example.com/o/r.git", ".octopus/second"),
+        )
+        .await;
+    assert_eq!(status, 200, "another base path is fine");
+    // A settings update onto the first project's place is refused too.
+    let (_, stored) = api
+        .get(&format!(
+            "/api/Spaces-1/projects/{}",
+            second["Id"].as_str().unwrap()
+        ))
+        .await;
+    let mut moved = stored.clone();
+    moved["PersistenceSettings"]["BasePath"] = json!(".octopus");
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/projects/{}", second["Id"].as_str().unwrap()),
+            moved,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+}
