@@ -852,7 +852,7 @@ async fn convert(
         let space = &state.spaces[index];
         let project = collections::stored(space, projects_kind, project_ref)?;
         let settings = cac::persistence_settings(space, &sent, None)?;
-        cac::repository_claimed(&state, &settings, id_of(&project))?;
+        cac::repository_claimed(&state, &settings, id_of(project))?;
         cac::url_check(space, &settings)
     };
     if shared.check_git_urls {
