@@ -113,6 +113,7 @@ pub fn project_rule(
             doc.insert("IsVersionControlled".into(), json!(false));
         }
     }
+    release_creation_rule(doc)?;
     // Server-owned references.
     doc.insert(
         "VariableSetId".into(),
@@ -126,6 +127,26 @@ pub fn project_rule(
     assign_guid_ids(&mut templates, "Templates");
     doc.insert("Templates".into(), templates["Templates"].take());
     Ok(())
+}
+
+/// Automatic release creation needs a release creation strategy (a channel and a package step):
+/// without one the server answers 400 (issue 10, item 11, from the independent review; the
+/// provider's `release_creation_strategy` block exists for this reason). The text is a guess.
+fn release_creation_rule(doc: &Map<String, Value>) -> ApiResult<()> {
+    if doc.get("AutoCreateRelease").and_then(Value::as_bool) != Some(true) {
+        return Ok(());
+    }
+    let strategy = doc.get("ReleaseCreationStrategy");
+    let has_package = strategy
+        .and_then(|s| s.get("ReleaseCreationPackage"))
+        .is_some_and(|p| p.is_object());
+    if has_package {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "Automatic release creation requires a release creation strategy: choose the package step that triggers it.",
+        ))
+    }
 }
 
 /// A new project gets its variable set, an empty deployment process (Version 0) and a `Default` channel.

@@ -1205,3 +1205,20 @@ async fn two_projects_cannot_share_a_repository_and_base_path() {
         .await;
     assert_eq!(status, 400, "{body}");
 }
+
+/// Automatic release creation without a release creation strategy is refused.
+#[tokio::test]
+async fn automatic_release_creation_needs_a_strategy() {
+    let api = Api::start().await;
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/projects",
+            json!({"Name": "Auto", "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1", "AutoCreateRelease": true}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        errors(&body)[0].contains("release creation strategy"),
+        "{body}"
+    );
+}
