@@ -23,9 +23,18 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Text, env = "OCTOFLEET_OUTPUT")]
     pub output: OutputFormat,
 
-    /// Log filter for stderr (`info`, `debug`, `octofleet=debug`, ...).
+    /// Log filter (`info`, `debug`, `octofleet=debug`, ...).
     #[arg(long, global = true, default_value = "info", env = "OCTOFLEET_LOG")]
     pub log: String,
+
+    /// Where the log goes: `octopus` (stdout, levels as Octopus service messages, stderr only for the final error) or `text` (stderr); default `octopus` when run by Calamari, else `text`.
+    #[arg(
+        long = config::LOG_FORMAT.flag,
+        global = true,
+        env = config::LOG_FORMAT.env,
+        value_name = "FORMAT"
+    )]
+    pub log_format: Option<String>,
 
     /// Most time the whole action may take: seconds or a number with s, m or h (90, 90s, 10m; default 10m).
     #[arg(

@@ -5,6 +5,7 @@ use octofleet::cli::{Cli, Command, OutputFormat};
 use octofleet::config::{
     self, ConfigError, CreateSpaceConfig, DeployConfig, ForkConfig, SerializeConfig,
 };
+use octofleet::log_format;
 use octofleet::service_messages::{emit, ServiceMessage};
 use std::future::Future;
 use std::process::ExitCode;
@@ -12,7 +13,10 @@ use std::time::Duration;
 
 fn main() -> ExitCode {
     let cli = octofleet::cli::parse();
-    init_logging(&cli.log);
+    // The format is needed before the log exists; a bad value is reported with the other
+    // problems once it does (text on stderr until then).
+    let format = config::parse_log_format(&cli.log_format, cli.output, env).unwrap_or_default();
+    log_format::init(&cli.log, format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -33,7 +37,10 @@ fn main() -> ExitCode {
 
 /// The action's exit code on success: 0, or 3 when a plan found changes.
 async fn run(cli: &Cli) -> Result<u8, ActionError> {
-    let timeout = config::parse_timeout(&cli.timeout);
+    let timeout = with_problems(
+        config::parse_timeout(&cli.timeout),
+        config::parse_log_format(&cli.log_format, cli.output, env),
+    );
     Ok(match &cli.command {
         Command::CreateSpace(args) => {
             let (config, timeout) = with_timeout(CreateSpaceConfig::from_args(args), timeout)?;
@@ -85,6 +92,26 @@ fn with_timeout<T>(
             Err(error)
         }
         (Err(error), _) | (_, Err(error)) => Err(error),
+    }
+}
+
+/// The environment variable `name`, for the log format's detection.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// `value`, unless `other` has problems too: then every problem, together.
+fn with_problems<T, U>(
+    value: Result<T, ConfigError>,
+    other: Result<U, ConfigError>,
+) -> Result<T, ConfigError> {
+    match (value, other) {
+        (Ok(value), Ok(_)) => Ok(value),
+        (Err(mut error), Err(other)) => {
+            error.problems.extend(other.problems);
+            Err(error)
+        }
+        (Err(error), Ok(_)) | (Ok(_), Err(error)) => Err(error),
     }
 }
 
@@ -151,17 +178,4 @@ fn one_line(text: &str) -> String {
         .filter(|line| !line.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Octopus task logs show escape codes as text: colour only for a person at a terminal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .without_time()
-        .init();
 }

@@ -85,6 +85,7 @@ pub enum StdoutLevel {
     Verbose,
     Warning,
     Highlight,
+    Error,
 }
 
 impl StdoutLevel {
@@ -94,6 +95,7 @@ impl StdoutLevel {
             StdoutLevel::Verbose => "stdout-verbose",
             StdoutLevel::Warning => "stdout-warning",
             StdoutLevel::Highlight => "stdout-highlight",
+            StdoutLevel::Error => "stdout-error",
         }
     }
 }
@@ -110,7 +112,14 @@ pub fn emit(messages: &[ServiceMessage]) {
 }
 
 /// A warning Octopus shows highlighted in the task log: `stdout-warning`, the text, `stdout-default`.
+///
+/// For a warning also logged with `tracing::warn!`: under `--log-format octopus` the log already
+/// prints this block, so only the `text` format (log on stderr) prints it here.
 pub fn emit_warning(text: &str) {
+    if crate::log_format::current() == crate::log_format::LogFormat::Octopus {
+        return;
+    }
+    let text = crate::log_format::neutralize(text);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let _ = writeln!(

@@ -4,7 +4,8 @@
 use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::project::{deploy, DeployError, DeployOptions};
 use crate::apply::{Outcome, Summary};
-use crate::config::{DeployConfig, PackageSource, TargetSpace, MANAGED_SPACE_ID};
+use crate::config::{quoted, DeployConfig, PackageSource, TargetSpace, GIT_URL, MANAGED_SPACE_ID};
+use crate::log_format::progress;
 use crate::octopus::feed;
 use crate::package::{self, PackageContents, PackageLimits};
 use crate::service_messages::ServiceMessage;
@@ -76,7 +77,15 @@ impl Report for DeployReport {
 }
 
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
+    progress(0, "Reading the template package");
     let (contents, package_name) = load_package(&config.source).await?;
+    if let (Some(placeholder), Some(_)) = (
+        &config.git_url_unsubstituted,
+        &contents.project.project.version_control,
+    ) {
+        tracing::warn!("{GIT_URL} is {}, an Octopus variable reference that was never substituted: the Config-as-Code project keeps the template project's own repository; run the fork step (named as in the reference) before this one", quoted(placeholder));
+    }
+    progress(20, "Finding the managed space");
     let target = Server::managed(&config.target)?;
     let space_id = find_space(&target, &config.space).await?;
     let project_name = config
@@ -89,6 +98,15 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         package = %package_name,
         "{}",
         if config.dry_run { "planning deploy" } else { "deploying template package" }
+    );
+    let verb = if config.dry_run {
+        "Comparing"
+    } else {
+        "Applying"
+    };
+    progress(
+        40,
+        &format!("{verb} project `{project_name}` in {space_id}"),
     );
     let options = DeployOptions {
         project_name: project_name.clone(),

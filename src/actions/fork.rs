@@ -12,6 +12,7 @@ use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
 use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefOutcome};
 use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
+use crate::log_format::progress;
 use crate::origin;
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
@@ -170,6 +171,13 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         config.organization,
         config.new_repo
     );
+    progress(
+        0,
+        &format!(
+            "Finding or creating {}/{}",
+            config.organization, config.new_repo
+        ),
+    );
     let repository = forge
         .ensure_repository(&config.organization, &config.new_repo, &config.main_line)
         .await
@@ -202,6 +210,18 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         upstream: config.upstream_credentials.clone(),
     };
 
+    progress(
+        20,
+        &format!(
+            "Mirroring {} into {}",
+            if config.all_branches {
+                "every branch and tag"
+            } else {
+                config.main_line.as_str()
+            },
+            repository.full_name
+        ),
+    );
     // git2 blocks: run it off the async workers.
     let mirrored = tokio::task::spawn_blocking(move || mirror::mirror(&request, &credentials))
         .await
@@ -213,6 +233,14 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
 
     // After the first push (a platform may have taken another branch as default), or when the
     // platform names another default branch; otherwise nothing to write.
+    progress(
+        90,
+        &format!(
+            "{} of {} refs pushed",
+            mirrored.pushed_refs,
+            mirrored.refs.len()
+        ),
+    );
     let default_branch_set = mirrored.main_line_created
         || repository.default_branch.as_deref() != Some(config.main_line.as_str());
     if default_branch_set {

@@ -25,6 +25,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (MANAGEMENT_SPACE, "space holding the tenants (ID or name); default `Octopus.Space.Id`"),
     (SPACE_ID, "system variable: the space running the step"),
     (TENANT_ID, "system variable: the tenant to write the space ID to"),
+    (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
 
 /// Validated settings for `create-space`.
@@ -49,7 +50,11 @@ impl CreateSpaceConfig {
 
         let (name_input, name) = match reader.optional(SPACE_NAME, &args.space_name) {
             Some(name) => (SPACE_NAME, Some(name)),
-            None => (TENANT_NAME, raw(&args.tenant_name, TENANT_NAME, true)),
+            None => match raw(&args.tenant_name, TENANT_NAME, true) {
+                // The space name left as `#{…}` and no tenant: that reference is the problem.
+                None if reader.placeholder(SPACE_NAME).is_some() => (SPACE_NAME, None),
+                tenant_name => (TENANT_NAME, tenant_name),
+            },
         };
         let name = reader.present(name_input, name);
         let space_name = reader.check(name_input, name, |name| {
@@ -92,20 +97,26 @@ impl CreateSpaceConfig {
             }
             None => {
                 match (&git_username, &git_password) {
-                    (Some(_), None) => reader.add(
-                        GIT_PASSWORD,
-                        format!(
-                            "missing while {} is set: give both or neither",
-                            GIT_USERNAME.octopus
-                        ),
-                    ),
-                    (None, Some(_)) => reader.add(
-                        GIT_USERNAME,
-                        format!(
-                            "missing while {} is set: give both or neither",
-                            GIT_PASSWORD.octopus
-                        ),
-                    ),
+                    (Some(_), None) => {
+                        let unset = reader.unset(GIT_PASSWORD);
+                        reader.add(
+                            GIT_PASSWORD,
+                            format!(
+                                "{unset} while {} is set: give both or neither",
+                                GIT_USERNAME.octopus
+                            ),
+                        )
+                    }
+                    (None, Some(_)) => {
+                        let unset = reader.unset(GIT_USERNAME);
+                        reader.add(
+                            GIT_USERNAME,
+                            format!(
+                                "{unset} while {} is set: give both or neither",
+                                GIT_PASSWORD.octopus
+                            ),
+                        )
+                    }
                     _ => {}
                 }
                 let credential = git_username.zip(git_password);

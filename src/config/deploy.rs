@@ -33,7 +33,10 @@ pub const INPUTS: &[(Input, &str)] = &[
         EXPORTED_PROJECT_NAME,
         "the downstream project's name; default: the package's",
     ),
-    (GIT_URL, "Config-as-Code: the tenant's fork"),
+    (
+        GIT_URL,
+        "Config-as-Code: the tenant's fork; a `#{…}` counts as unset, with a warning only for a Config-as-Code package",
+    ),
     (OVERWRITE_VARIABLES, "True/False"),
     (DRY_RUN, "True/False (`plan` implies it)"),
     (CA_CERTIFICATE, "extra PEM CA"),
@@ -41,6 +44,7 @@ pub const INPUTS: &[(Input, &str)] = &[
         TIMEOUT,
         "the whole action's deadline: `90`, `90s`, `10m`, `1h`; default `10m`",
     ),
+    (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
 
 /// Where the managed space is: its ID, or the space named after the tenant (the article's
@@ -77,6 +81,9 @@ pub struct DeployConfig {
     /// `Exported.Project.Name`; the package's project name when absent.
     pub project_name: Option<String>,
     pub git_url: Option<String>,
+    /// `Octofleet.Git.Url` as an unsubstituted `#{…}` (the fork step's output where no fork
+    /// step ran): unset, and worth a warning only for a Config-as-Code package.
+    pub git_url_unsubstituted: Option<String>,
     pub overwrite_variables: bool,
     pub dry_run: bool,
 }
@@ -102,9 +109,19 @@ impl DeployConfig {
             }
             None => feed(&mut reader, args, target.as_ref()),
         };
-        let git_url = reader.optional_as(GIT_URL, &args.git_url, |text| {
-            values::http_url(text, &CLONE_URL).map(|_| text.to_owned())
-        });
+        // Its default reads the fork step's output, which a database project's runbook does not
+        // have: the action warns about a `#{…}` only for a Config-as-Code package.
+        let (git_url, git_url_unsubstituted) =
+            match reader.optional_or_unsubstituted(GIT_URL, &args.git_url) {
+                Given::Unset => (None, None),
+                Given::Unsubstituted(placeholder) => (None, Some(placeholder)),
+                Given::Value(text) => {
+                    let url = reader.check(GIT_URL, Some(text), |text| {
+                        values::http_url(text, &CLONE_URL).map(|_| text.to_owned())
+                    });
+                    (url, None)
+                }
+            };
         let overwrite_variables = reader.flag(OVERWRITE_VARIABLES, &args.overwrite_variables);
         let dry_run = plan || reader.flag(DRY_RUN, &args.dry_run);
         let project_name = reader.optional_as(
@@ -118,6 +135,7 @@ impl DeployConfig {
             source: source.expect("no problems means a package source"),
             project_name,
             git_url,
+            git_url_unsubstituted,
             overwrite_variables,
             dry_run,
         })

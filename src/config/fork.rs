@@ -35,6 +35,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (FORK_ALL_BRANCHES, "`False` (default): only the main line"),
     (FORK_FORCE, "`False` (default): diverged refs are refused"),
     (TIMEOUT, "`10m` (default): the whole action's deadline"),
+    (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
 
 /// Validated settings for `fork`.
@@ -253,11 +254,13 @@ fn upstream_credentials(reader: &mut Reader, args: &ForkArgs) -> Option<GitCrede
             password: Secret::new(password),
         }),
         (None, Some(_)) => {
-            reader.add(GIT_UPSTREAM_USERNAME, format!("missing while {} is set: give the upstream's user name (for a token, any name the upstream's platform accepts, e.g. x-access-token or oauth2)", GIT_UPSTREAM_PASSWORD.octopus));
+            let unset = reader.unset(GIT_UPSTREAM_USERNAME);
+            reader.add(GIT_UPSTREAM_USERNAME, format!("{unset} while {} is set: give the upstream's user name (for a token, any name the upstream's platform accepts, e.g. x-access-token or oauth2)", GIT_UPSTREAM_PASSWORD.octopus));
             None
         }
         (Some(_), None) => {
-            reader.add(GIT_UPSTREAM_PASSWORD, format!("missing while {} is set: give the upstream's password or access token, or clear both", GIT_UPSTREAM_USERNAME.octopus));
+            let unset = reader.unset(GIT_UPSTREAM_PASSWORD);
+            reader.add(GIT_UPSTREAM_PASSWORD, format!("{unset} while {} is set: give the upstream's password or access token, or clear both", GIT_UPSTREAM_USERNAME.octopus));
             None
         }
     }

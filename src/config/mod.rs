@@ -16,6 +16,7 @@ mod serialize;
 mod server;
 pub mod values;
 
+pub use crate::log_format::LogFormat;
 pub use create_space::CreateSpaceConfig;
 pub use deploy::{DeployConfig, PackageSource, TargetSpace};
 pub use fork::ForkConfig;
@@ -90,6 +91,7 @@ inputs! {
     FORK_ALL_BRANCHES = "Octofleet.Fork.AllBranches", "OCTOFLEET_FORK_ALLBRANCHES", "all-branches";
     FORK_FORCE = "Octofleet.Fork.Force", "OCTOFLEET_FORK_FORCE", "force";
     TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
+    LOG_FORMAT = "Octofleet.Log.Format", "OCTOFLEET_LOG_FORMAT", "log-format";
 }
 
 impl Input {
@@ -123,6 +125,35 @@ pub fn parse_timeout(value: &Option<String>) -> Result<std::time::Duration, Conf
     let mut reader = Reader::default();
     let timeout = reader.optional_as(TIMEOUT, value, values::timeout);
     reader.finish(|| timeout.unwrap_or(DEFAULT_TIMEOUT))
+}
+
+/// What Octofleet.Log.Format is for, in every action's rows of docs/inputs.md.
+pub const LOG_FORMAT_PURPOSE: &str = "`octopus`: the log on stdout with Octopus's levels (warnings as `stdout-warning`, debug as `stdout-verbose`, progress messages), stderr only for the final error; `text`: the log on stderr; default `octopus` inside Calamari (`OctopusCalamariWorkingDirectory` set), else `text`; always `text` with `--output json`; the step templates set `octopus`";
+
+/// Octofleet.Log.Format: `octopus`, `text`, or unset for [`LogFormat::detect`]; with
+/// `--output json` stdout is the JSON summary, so the log stays on stderr.
+///
+/// Read before the log is set up: a warning about an unsubstituted `#{…}` is not seen from this
+/// call, so `main` reads it again afterwards (pure but for that warning) for the problems.
+pub fn parse_log_format(
+    value: &Option<String>,
+    output: crate::cli::OutputFormat,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<LogFormat, ConfigError> {
+    let mut reader = Reader::default();
+    let given = reader.optional_as(LOG_FORMAT, value, LogFormat::parse);
+    let json = output == crate::cli::OutputFormat::Json;
+    if json && given == Some(LogFormat::Octopus) {
+        reader.add(
+            LOG_FORMAT,
+            "`octopus` writes the log on stdout, where --output json writes its summary: use one of them",
+        );
+    }
+    reader.finish(|| match given {
+        Some(format) => format,
+        None if json => LogFormat::Text,
+        None => LogFormat::detect(env),
+    })
 }
 
 /// One thing wrong with one input.
@@ -161,6 +192,8 @@ impl fmt::Display for ConfigError {
 #[derive(Debug, Default)]
 pub struct Reader {
     problems: Vec<InputProblem>,
+    /// Optional inputs that held a `#{…}` and so count as unset, to name it if one is needed.
+    placeholders: Vec<(Input, String)>,
 }
 
 /// The value as given, flag or env alias first, then the dotted name; `None` when blank.
@@ -198,13 +231,52 @@ impl Reader {
 
     /// An optional input, trimmed; `#{…}` counts as unset (said in the log).
     pub fn optional(&mut self, input: Input, given: &Option<String>) -> Option<String> {
-        unless_placeholder(raw(given, input, true), input)
+        let value = raw(given, input, true);
+        self.unless_placeholder(value, input)
     }
 
     /// As [`Reader::optional`], keeping surrounding spaces, which are part of a regular
     /// expression (`^__ ` must not become `^__`). Blank still counts as absent.
     pub fn optional_untrimmed(&mut self, input: Input, given: &Option<String>) -> Option<String> {
-        unless_placeholder(raw(given, input, false), input)
+        let value = raw(given, input, false);
+        self.unless_placeholder(value, input)
+    }
+
+    /// An optional input, trimmed, with a `#{…}` kept as [`Given::Unsubstituted`] and nothing
+    /// logged: for an input whose `#{…}` matters only in some cases, which the action knows.
+    pub fn optional_or_unsubstituted(&mut self, input: Input, given: &Option<String>) -> Given {
+        match raw(given, input, true) {
+            Some(value) if is_placeholder(&value) => Given::Unsubstituted(value),
+            Some(value) => Given::Value(value),
+            None => Given::Unset,
+        }
+    }
+
+    fn unless_placeholder(&mut self, value: Option<String>, input: Input) -> Option<String> {
+        if let Some(placeholder) = value.as_deref().filter(|value| is_placeholder(value)) {
+            self.placeholders.push((input, placeholder.to_owned()));
+        }
+        unless_placeholder(value, input)
+    }
+
+    /// The `#{…}` an input read with [`Reader::optional`] held, which made it unset.
+    pub fn placeholder(&self, input: Input) -> Option<&str> {
+        self.placeholders
+            .iter()
+            .find(|(read, _)| *read == input)
+            .map(|(_, placeholder)| placeholder.as_str())
+    }
+
+    /// How to say that an input read with [`Reader::optional`] is not there: `missing`, or
+    /// the `#{…}` it held, so a problem names the variable to define (as for required inputs).
+    pub fn unset(&self, input: Input) -> String {
+        match self.placeholder(input) {
+            Some(placeholder) => format!(
+                "{}, an Octopus variable reference that was never substituted,",
+                quoted(placeholder)
+            ),
+            None => "missing".to_owned(),
+        }
     }
 
     /// A required input: missing or `#{…}` is a problem naming the input.
@@ -215,6 +287,8 @@ impl Reader {
 
     /// A value read before (or derived) that must be there.
     pub fn present(&mut self, input: Input, value: Option<String>) -> Option<String> {
+        // Read before with `optional`, a `#{…}` became `None`: name it all the same.
+        let value = value.or_else(|| self.placeholder(input).map(str::to_owned));
         match value {
             Some(value) if is_placeholder(&value) => {
                 self.add(input, format!("{value_shown} is an Octopus variable reference that was never substituted: define that variable for this step (tenant, environment or scope) or pass --{}", input.flag, value_shown = quoted(&value)));
@@ -275,6 +349,15 @@ impl Reader {
         self.optional_as(input, given, values::boolean)
             .unwrap_or(false)
     }
+}
+
+/// An input that may hold an unsubstituted `#{…}` (see [`Reader::optional_or_unsubstituted`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given {
+    Unset,
+    Value(String),
+    /// The `#{…}` as written.
+    Unsubstituted(String),
 }
 
 fn unless_placeholder(value: Option<String>, input: Input) -> Option<String> {

@@ -51,6 +51,7 @@ pub const INPUTS: &[(Input, &str)] = &[
         TIMEOUT,
         "the whole action's deadline: `90`, `90s`, `10m`, `1h`; default `10m`",
     ),
+    (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
 
 /// Validated settings for `serialize`.

@@ -730,9 +730,9 @@ async fn fork_template_reads_the_upstream_from_the_template_project() {
     let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
-        run.stderr.contains(&format!("forking {upstream}")),
-        "{}",
-        run.stderr
+        run.stdout.contains(&format!("forking {upstream}")),
+        "the log is on stdout in a step: {}",
+        run.stdout
     );
     assert_eq!(
         downstream_main(&forge),

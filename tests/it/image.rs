@@ -290,7 +290,7 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
     // The step template's script as Calamari runs it in an execution container: the image's
     // bash, its openssl for service messages, a command passed and no entrypoint to replace (as
     // a server before 2021.2.124 runs it).
-    let template = template("octofleet-create-space.json");
+    let template = template("octofleet-create-managed-space.json");
     let parameters = template.bind(
         &article_variables(&fleet, "Europe"),
         &[(

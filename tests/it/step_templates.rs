@@ -2,9 +2,10 @@
 //! script run under bash the way Calamari runs it, with the real binary against the emulator.
 
 use crate::support::calamari::{
-    all, article_variables, binary_dir, extracted_path_variable, highlights, result_message,
-    run_like_calamari, run_like_calamari_in, service_messages, stage_package, substitute_in_files,
-    template, templates_dir, StepTemplate,
+    all, article_variables, binary_dir, extracted_path_variable, highlights, lines_at,
+    result_message, run_like_calamari, run_like_calamari_in, service_messages, stage_package,
+    substitute_in_files, task_log, template, templates_dir, LogLevel, StepTemplate,
+    CALAMARI_ENVIRONMENT,
 };
 use crate::support::packages::{download, unzip};
 use crate::support::{Fleet, Run, API_KEY};
@@ -53,6 +54,59 @@ pub fn exported_names(script: &str) -> Vec<String> {
         .filter_map(|rest| rest.split_once('='))
         .map(|(name, _)| name.trim().to_owned())
         .collect()
+}
+
+/// A successful run as Octopus shows it: exit 0, nothing on stderr (Calamari logs every stderr
+/// line as an Error), no Error line at all, and the log itself on stdout.
+pub fn assert_clean_success(run: &Run) {
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.stderr.lines().count(),
+        0,
+        "a successful step printed on stderr, which Octopus shows as errors:\n{}",
+        run.stderr
+    );
+    assert!(
+        lines_at(run, LogLevel::Error).is_empty(),
+        "{:?}",
+        task_log(run)
+    );
+    assert!(
+        !lines_at(run, LogLevel::Info).is_empty(),
+        "the log is on stdout: {}",
+        run.stdout
+    );
+}
+
+/// A failed run: its error on stderr (and only there), the reason in the task summary.
+pub fn assert_failure_on_stderr(run: &Run, code: i32) -> String {
+    assert_eq!(run.code, code, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.starts_with("error: "),
+        "stderr holds the final error alone: {}",
+        run.stderr
+    );
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    let first = run.stderr.lines().next().unwrap_or_default();
+    assert!(
+        message.starts_with(first.trim_start_matches("error: ").trim()),
+        "the summary and stderr say the same: {message} / {}",
+        run.stderr
+    );
+    message
+}
+
+/// `Octofleet - Deploy Project` → `octofleet-deploy-project.json`, as the Library names files.
+fn file_name_for(template_name: &str) -> String {
+    let mut slug = String::new();
+    for c in template_name.chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c.to_ascii_lowercase());
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    format!("{}.json", slug.trim_end_matches('-'))
 }
 
 fn assert_random_guid(id: &str, what: &str) {
@@ -126,6 +180,31 @@ fn every_template_follows_the_library_rules() {
             "{file}: $Meta.ExportedAt"
         );
         assert_eq!(json["$Meta"]["Type"], "ActionTemplate", "{file}");
+        // As a server's export writes them (OctopusVersion is the exporting server's version).
+        assert!(
+            json["$Meta"]["ExportedAt"]
+                .as_str()
+                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+                .is_some(),
+            "{file}: $Meta.ExportedAt is an ISO 8601 time"
+        );
+        assert!(
+            json["$Meta"]["OctopusVersion"]
+                .as_str()
+                .is_some_and(|version| version.split('.').count() >= 3),
+            "{file}: $Meta.OctopusVersion"
+        );
+        // The Library names each file after its template: "Noun - Verb" → noun-verb.json.
+        assert_eq!(
+            file,
+            file_name_for(name),
+            "{file}: file name and Name differ"
+        );
+        assert!(
+            name.split_once(" - ")
+                .is_some_and(|(noun, verb)| !noun.is_empty() && !verb.is_empty()),
+            "{file}: Name {name} is not \"Noun - Verb\""
+        );
         assert!(json["Version"].is_u64(), "{file}: Version is an integer");
         assert!(json["Category"].is_string(), "{file}: Category");
         for package in json["Packages"].as_array().into_iter().flatten() {
@@ -263,6 +342,17 @@ fn every_template_follows_the_library_rules() {
                 secret,
                 "{file}: {name} is {control}; secrets, and only they, are Sensitive"
             );
+            // A sensitive default is shown masked in the step editor: the help says what it
+            // binds, or nobody can tell without clearing it.
+            if let Some(binding) = default.as_str().filter(|value| value.starts_with("#{")) {
+                if control == "Sensitive" {
+                    let help = parameter["HelpText"].as_str().unwrap_or_default();
+                    assert!(
+                        help.contains(&format!("`{binding}`")) && help.contains("masked"),
+                        "{file}: sensitive {name} defaults to {binding}; its HelpText must say so (the editor masks it): {help}"
+                    );
+                }
+            }
             if control == "Checkbox" {
                 assert!(
                     default.is_null() || default == "True" || default == "False",
@@ -344,6 +434,33 @@ fn scripts_read_every_parameter_and_export_only_known_inputs() {
             script.contains(&image_reference()),
             "{file}: the missing-binary message names the image"
         );
+
+        // The log on stdout with Octopus's levels, set before octofleet runs.
+        let log_format = script
+            .find("\nexport OCTOFLEET_LOG_FORMAT=octopus\n")
+            .unwrap_or_else(|| {
+                panic!("{file}: the script does not export OCTOFLEET_LOG_FORMAT=octopus")
+            });
+        let first_run = script
+            .lines()
+            .filter(|line| {
+                let line = line.trim_start();
+                line.starts_with("octofleet ") || line.starts_with("exec octofleet ")
+            })
+            .filter_map(|line| script.find(line))
+            .min()
+            .unwrap_or_else(|| panic!("{file}: the script never runs octofleet"));
+        assert!(
+            script[..log_format].contains("command -v octofleet") && log_format < first_run,
+            "{file}: OCTOFLEET_LOG_FORMAT is exported after the PATH check, before octofleet runs"
+        );
+        // The binary takes a blank CA file as unset: no script needs to guard the export.
+        assert!(
+            script.contains(
+                "\nexport OCTOFLEET_CACERTIFICATEFILE=\"$(get_octopusvariable \"Octofleet.CaCertificateFile\")\"\n"
+            ) && !script.contains("ca_certificate_file"),
+            "{file}: export the CA file parameter as it is"
+        );
     }
 }
 
@@ -368,7 +485,7 @@ fn scripts_pass_bash_syntax_check() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_space_template_runs_like_calamari_runs_it() {
     let fleet = Fleet::start().await;
-    let template = template("octofleet-create-space.json");
+    let template = template("octofleet-create-managed-space.json");
 
     // America, with the management API key bound: the space is created and its ID written back.
     let parameters = template.bind(
@@ -379,7 +496,7 @@ async fn create_space_template_runs_like_calamari_runs_it() {
         )],
     );
     let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean_success(&run);
     let space = fleet.space_named("America").expect("the space exists");
     let space_id = space["Id"].as_str().unwrap();
     assert_eq!(run.output_variable("SpaceId").as_deref(), Some(space_id));
@@ -401,7 +518,7 @@ async fn create_space_template_runs_like_calamari_runs_it() {
     // Europe with the defaults as shipped (management API key empty): no write-back.
     let parameters = template.bind(&article_variables(&fleet, "Europe"), &[]);
     let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean_success(&run);
     let space = fleet.space_named("Europe").expect("the space exists");
     assert_eq!(
         run.output_variable("SpaceId").as_deref(),
@@ -432,7 +549,7 @@ async fn every_template_fails_the_step_outside_the_container() {
 /// Run without a tenant, the tenant variables in the defaults stay `#{…}`: octofleet names them.
 #[tokio::test]
 async fn create_space_template_run_untenanted_reports_the_unsubstituted_variables() {
-    let template = template("octofleet-create-space.json");
+    let template = template("octofleet-create-managed-space.json");
     let variables = BTreeMap::from([
         (
             "Octopus.Web.ServerUri",
@@ -442,15 +559,16 @@ async fn create_space_template_run_untenanted_reports_the_unsubstituted_variable
     ]);
     let parameters = template.bind(&variables, &[]);
     let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
-    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    let message = assert_failure_on_stderr(&run, 2);
     for variable in [
         "#{ManagedTenant.Octopus.Url}",
         "#{ManagedTenant.Octopus.ApiKey}",
         "#{Octopus.Deployment.Tenant.Name}",
     ] {
+        // In the error itself, not only in a warning before it.
         assert!(run.stderr.contains(variable), "{variable}: {}", run.stderr);
+        assert!(message.contains(variable), "{variable}: {message}");
     }
-    assert!(result_message(&run.stdout).is_some(), "{}", run.stdout);
 }
 
 /// The Octopus variables of the template project's runbook "__ 1. Serialize Project" (the
@@ -508,7 +626,7 @@ async fn serialize_template_runs_like_calamari_runs_it() {
     // the API key bound: the package lands in the built-in feed under a timestamp version.
     let parameters = template.bind(&variables, &[api_key]);
     let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean_success(&run);
     assert_eq!(
         run.output_variable("PackageId").as_deref(),
         Some("Hello_World")
@@ -564,7 +682,7 @@ async fn serialize_template_runs_like_calamari_runs_it() {
         ],
     );
     let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean_success(&run);
     assert_eq!(
         run.output_variable("PackageVersion").as_deref(),
         Some("2.0.0")
@@ -692,13 +810,18 @@ fn project_named(fleet: &Fleet, space_id: &str, name: &str) -> Option<Value> {
 /// serialized into the built-in feed as 1.0.0 by the serialize template, and the deploy
 /// step's working directory with that package staged and substituted as Octopus does in `Sync`.
 async fn fleet_with_hello_world_staged() -> (Fleet, tempfile::TempDir, PathBuf) {
+    fleet_with_staged("Hello World").await
+}
+
+/// As [`fleet_with_hello_world_staged`], for the template project `project`.
+async fn fleet_with_staged(project: &str) -> (Fleet, tempfile::TempDir, PathBuf) {
     let fleet = fleet_with_template_projects().await;
     let create = fleet.create_space("America", &[], &[]).await;
     assert_eq!(create.code, 0, "{}", create.stderr);
 
     let serialize = template("octofleet-serialize-project.json");
     let parameters = serialize.bind(
-        &serialize_runbook_variables(&fleet, "Hello World"),
+        &serialize_runbook_variables(&fleet, project),
         &[
             (
                 "Octofleet.Management.ApiKey",
@@ -709,7 +832,12 @@ async fn fleet_with_hello_world_staged() -> (Fleet, tempfile::TempDir, PathBuf) 
     );
     let run = run_like_calamari(serialize.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let files = feed_package(&fleet, "Hello_World", "1.0.0").await;
+    let files = feed_package(
+        &fleet,
+        &octofleet::package::package_id_for(project),
+        "1.0.0",
+    )
+    .await;
 
     let deploy = template("octofleet-deploy-project.json");
     let work = tempfile::tempdir().unwrap();
@@ -719,30 +847,33 @@ async fn fleet_with_hello_world_staged() -> (Fleet, tempfile::TempDir, PathBuf) 
         work.path(),
         &deploy_runbook_variables(&fleet, "America"),
     );
-    let relative: Vec<String> = substituted
-        .iter()
-        .map(|path| {
-            path.strip_prefix(&package_dir)
-                .unwrap()
-                .display()
-                .to_string()
-        })
-        .collect();
-    assert!(
-        relative.contains(&"secrets.json".to_owned()),
-        "TargetFiles miss secrets.json: {relative:?}"
-    );
-    assert!(
-        relative
+    // The seeded secret of "Hello World", scoped to Sync, and its Terraform variable.
+    if project == "Hello World" {
+        let relative: Vec<String> = substituted
             .iter()
-            .any(|path| path.starts_with("terraform/project_variable_sensitive")),
-        "TargetFiles miss the sensitive Terraform variables: {relative:?}"
-    );
-    let secrets = std::fs::read_to_string(package_dir.join("secrets.json")).unwrap();
-    assert!(
-        !secrets.contains("#{") && secrets.contains(octofleet_sandbox::SEEDED_SECRETS[0]),
-        "secrets.json substituted: {secrets}"
-    );
+            .map(|path| {
+                path.strip_prefix(&package_dir)
+                    .unwrap()
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        assert!(
+            relative.contains(&"secrets.json".to_owned()),
+            "TargetFiles miss secrets.json: {relative:?}"
+        );
+        assert!(
+            relative
+                .iter()
+                .any(|path| path.starts_with("terraform/project_variable_sensitive")),
+            "TargetFiles miss the sensitive Terraform variables: {relative:?}"
+        );
+        let secrets = std::fs::read_to_string(package_dir.join("secrets.json")).unwrap();
+        assert!(
+            !secrets.contains("#{") && secrets.contains(octofleet_sandbox::SEEDED_SECRETS[0]),
+            "secrets.json substituted: {secrets}"
+        );
+    }
     (fleet, work, package_dir)
 }
 
@@ -754,6 +885,22 @@ fn deploy_parameters(
     overrides: &[(&str, &str)],
 ) -> BTreeMap<String, String> {
     let mut parameters = template("octofleet-deploy-project.json")
+        .bind(&deploy_runbook_variables(fleet, "America"), overrides);
+    parameters.insert(
+        extracted_path_variable(DEPLOY_PACKAGE),
+        package_dir.display().to_string(),
+    );
+    parameters
+}
+
+/// The plan template's parameters as a runbook binds them for America, with its package
+/// reference extracted at `package_dir` (Calamari's `ExtractedPath`).
+fn plan_parameters(
+    fleet: &Fleet,
+    package_dir: &Path,
+    overrides: &[(&str, &str)],
+) -> BTreeMap<String, String> {
+    let mut parameters = template("octofleet-plan-project.json")
         .bind(&deploy_runbook_variables(fleet, "America"), overrides);
     parameters.insert(
         extracted_path_variable(DEPLOY_PACKAGE),
@@ -778,7 +925,20 @@ async fn deploy_template_runs_like_calamari_runs_it() {
         Some(binary_dir()),
     )
     .await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean_success(&run);
+    let progress: Vec<String> = service_messages(&run.stdout, "progress")
+        .into_iter()
+        .map(|message| format!("{}% {}", message["percentage"], message["message"]))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            "0% Reading the template package",
+            "20% Finding the managed space",
+            "40% Applying project `Hello World` in Spaces-2",
+        ],
+        "deploy's phases as Octopus progress"
+    );
     let space = fleet.space_named("America").expect("America's space");
     let space_id = space["Id"].as_str().unwrap();
     let project = project_named(&fleet, space_id, "Hello World").expect("the project exists");
@@ -815,7 +975,7 @@ async fn deploy_template_runs_like_calamari_runs_it() {
         Some(binary_dir()),
     )
     .await;
-    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_clean_success(&run);
     assert_eq!(
         run.output_variable("ProjectId").as_deref(),
         Some(project_id)
@@ -829,7 +989,7 @@ async fn deploy_template_runs_like_calamari_runs_it() {
 }
 
 /// The plan template after a deploy: no changes (from the feed, secrets unsubstituted) exits 0;
-/// a step added to the package is a change, mapped to success unless *Fail when there are
+/// a step added to the referenced package is a change, mapped to success unless *Fail when there are
 /// changes* is checked; the deploy template's dry run likewise; then a deploy applies it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_template_reports_changes_and_fails_only_when_asked() {
@@ -857,15 +1017,15 @@ async fn plan_template_reports_changes_and_fails_only_when_asked() {
         run.stdout
     );
     assert!(
-        run.stderr.contains("+ create project `Hello World`"),
+        run.stdout.contains("+ create project `Hello World`"),
         "{}",
-        run.stderr
+        run.stdout
     );
     assert!(
-        run.stderr.contains("Database[Development].Password")
-            && run.stderr.contains("secret not substituted"),
+        run.stdout.contains("Database[Development].Password")
+            && run.stdout.contains("secret not substituted"),
         "{}",
-        run.stderr
+        run.stdout
     );
     assert!(fleet.emulator.writes().is_empty());
 
@@ -906,10 +1066,8 @@ async fn plan_template_reports_changes_and_fails_only_when_asked() {
         .unwrap()
         .push(step);
     std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
-    let package_dir_text = package_dir.display().to_string();
-    let from_dir = ("Octofleet.Package.Dir", package_dir_text.as_str());
 
-    let parameters = plan.bind(&variables, &[from_dir]);
+    let parameters = plan_parameters(&fleet, &package_dir, &[]);
     let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
@@ -919,12 +1077,12 @@ async fn plan_template_reports_changes_and_fails_only_when_asked() {
         "{}",
         run.stdout
     );
-    assert!(run.stderr.contains("Smoke Test"), "{}", run.stderr);
+    assert!(run.stdout.contains("Smoke Test"), "{}", run.stderr);
     assert!(result_message(&run.stdout).is_none(), "{}", run.stdout);
     assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
 
     // "Fail when there are changes" checked: exit 3, the reason in the task summary.
-    let parameters = plan.bind(&variables, &[from_dir, ("Octofleet.FailOnChanges", "True")]);
+    let parameters = plan_parameters(&fleet, &package_dir, &[("Octofleet.FailOnChanges", "True")]);
     let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     let message = result_message(&run.stdout).expect("a resultMessage");
@@ -962,7 +1120,7 @@ async fn plan_template_reports_changes_and_fails_only_when_asked() {
     )
     .await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    let parameters = plan.bind(&variables, &[from_dir, ("Octofleet.FailOnChanges", "True")]);
+    let parameters = plan_parameters(&fleet, &package_dir, &[("Octofleet.FailOnChanges", "True")]);
     let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_no_secrets_in(&run, &BTreeMap::new());
@@ -1041,6 +1199,319 @@ fn plan_template_fails_on_changes_only_when_checked() {
         "Checkbox"
     );
     assert_eq!(parameter["DefaultValue"], "False");
-    assert!(template.json["Packages"].as_array().unwrap().is_empty());
-    assert!(template.json["Properties"]["Octopus.Action.SubstituteInFiles.Enabled"].is_null());
+}
+
+/// The plan template references its package as the deploy template does (the same `Package`
+/// parameter and `Packages` entry, apart from the Ids), without file substitution; the
+/// management API key is optional and no help text offers a package the step cannot have.
+#[test]
+fn plan_template_references_its_package_like_the_deploy_template() {
+    let plan = template("octofleet-plan-project.json");
+    let deploy = template("octofleet-deploy-project.json");
+    assert_eq!(package_references(&plan), [DEPLOY_PACKAGE]);
+    let without_id = |value: &Value| {
+        let mut value = value.clone();
+        value.as_object_mut().unwrap().remove("Id");
+        value
+    };
+    assert_eq!(
+        without_id(&plan.json["Packages"][0]),
+        without_id(&deploy.json["Packages"][0])
+    );
+    let parameter = |template: &StepTemplate| {
+        template
+            .parameters()
+            .iter()
+            .find(|parameter| parameter["Name"] == DEPLOY_PACKAGE)
+            .cloned()
+            .expect("the package parameter")
+    };
+    let (plan_package, deploy_package) = (parameter(&plan), parameter(&deploy));
+    for key in ["Label", "DefaultValue", "DisplaySettings"] {
+        assert_eq!(plan_package[key], deploy_package[key], "{key}");
+    }
+    let properties = &plan.json["Properties"];
+    assert!(properties["Octopus.Action.SubstituteInFiles.Enabled"].is_null());
+    assert!(properties["Octopus.Action.EnabledFeatures"].is_null());
+    assert!(plan
+        .script_body()
+        .contains(&extracted_path_variable(DEPLOY_PACKAGE)));
+    for parameter in plan.parameters() {
+        let help = parameter["HelpText"].as_str().unwrap();
+        assert!(
+            !help.contains("Octopus.Action.Package["),
+            "{}: offers a package reference the step editor cannot add: {help}",
+            parameter["Name"]
+        );
+        assert_ne!(parameter["Name"], "Octofleet.Package.Dir");
+    }
+    let key = plan
+        .parameters()
+        .iter()
+        .find(|parameter| parameter["Name"] == "Octofleet.Management.ApiKey")
+        .unwrap();
+    assert_eq!(key["DefaultValue"], "");
+    assert!(key["HelpText"].as_str().unwrap().starts_with("Optional"));
+}
+
+/// The plan template as a drift-check runbook has it: every default as shipped (no management
+/// API key) and the template package chosen. Green, quiet on stderr, nothing written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_template_with_its_defaults_and_a_package_runs_green() {
+    let (fleet, _work, package_dir) = fleet_with_hello_world_staged().await;
+    let plan = template("octofleet-plan-project.json");
+    fleet.emulator.clear_requests();
+    let run = run_like_calamari(
+        plan.script_body(),
+        &plan_parameters(&fleet, &package_dir, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_clean_success(&run);
+    assert!(
+        highlights(&run.stdout)
+            .iter()
+            .any(|line| line.starts_with("The plan found changes")),
+        "{}",
+        run.stdout
+    );
+    let info = lines_at(&run, LogLevel::Info);
+    assert!(
+        info.iter()
+            .any(|line| line.contains("+ create project `Hello World`")),
+        "{info:?}"
+    );
+    // A database project: the fork step's unsubstituted output is no concern of it.
+    let warnings = lines_at(&run, LogLevel::Warning);
+    assert!(
+        !warnings.iter().any(|line| line.contains("Git.Url")),
+        "{warnings:?}"
+    );
+    assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
+
+    // Neither a package nor the key: the step says which parameter to set.
+    let mut parameters = plan.bind(&deploy_runbook_variables(&fleet, "America"), &[]);
+    parameters.remove(&extracted_path_variable(DEPLOY_PACKAGE));
+    let run = run_like_calamari(plan.script_body(), &parameters, Some(binary_dir())).await;
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let message = result_message(&run.stdout).expect("a resultMessage");
+    assert!(
+        message.contains("Template package") && message.contains("Management server API key"),
+        "{message}"
+    );
+}
+
+/// A Config-as-Code package deployed where no fork step ran: the unsubstituted default of
+/// *Downstream repository URL* is worth a warning, shown as an Octopus warning (a database
+/// project's runs, above, have none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fork_output_left_unsubstituted_warns_only_for_config_as_code() {
+    let (fleet, _work, package_dir) = fleet_with_staged("Hello World CaC").await;
+    let plan = template("octofleet-plan-project.json");
+    let run = run_like_calamari(
+        plan.script_body(),
+        &plan_parameters(&fleet, &package_dir, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_clean_success(&run);
+    let warnings: Vec<String> = lines_at(&run, LogLevel::Warning)
+        .into_iter()
+        .filter(|line| line.contains("Git.Url"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", task_log(&run));
+    assert!(
+        warnings[0].contains("Octofleet.Git.Url")
+            && warnings[0].contains("`#{Octopus.Action[Fork Repository].Output.RepositoryUrl}`")
+            && warnings[0].contains("Config-as-Code"),
+        "{}",
+        warnings[0]
+    );
+    // The block as Calamari's write_warning prints it.
+    assert!(
+        run.stdout.contains(&format!(
+            "##octopus[stdout-warning]\n{}\n##octopus[stdout-default]\n",
+            warnings[0]
+        )),
+        "{}",
+        run.stdout
+    );
+}
+
+/// The fork template with the reference implementation's variables, some undefined: green with
+/// nothing on stderr, each unsubstituted optional default as an Octopus warning block, and the
+/// phases as progress.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_template_logs_on_stdout_with_octopus_levels() {
+    use forge_emulator::{ForgeConfig, ForgeEmulator, UpstreamSpec};
+    let forge = ForgeEmulator::start(ForgeConfig {
+        username: "octopus".to_owned(),
+        password: "forge-password-1".to_owned(),
+        ..ForgeConfig::default()
+    })
+    .await
+    .expect("the forge emulator starts");
+    forge.create_org("octopuscac");
+    forge.create_upstream(
+        "octopuscac",
+        "hello_world_cac",
+        &UpstreamSpec::main_line("main", 2),
+    );
+    let template = template("octofleet-fork-repository.json");
+    let variables = BTreeMap::from([
+        ("Git.Url.Protocol", "http".to_owned()),
+        ("Git.Url.Host", forge.host()),
+        ("Git.Url.Organization", "octopuscac".to_owned()),
+        ("Git.Credentials.Username", "octopus".to_owned()),
+        ("Git.Credentials.Password", "forge-password-1".to_owned()),
+        ("Octopus.Deployment.Tenant.Name", "America".to_owned()),
+        ("Octopus.Project.Name", "Hello World CaC".to_owned()),
+    ]);
+    let run = run_like_calamari(
+        template.script_body(),
+        &template.bind(&variables, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_clean_success(&run);
+    let warnings = lines_at(&run, LogLevel::Warning);
+    assert!(
+        warnings
+            .iter()
+            .any(|line| line.contains("`#{Git.Branch.MainLine}`")),
+        "{warnings:?}"
+    );
+    assert!(
+        lines_at(&run, LogLevel::Info)
+            .iter()
+            .any(|line| line.starts_with("refs/heads/main: ")),
+        "{:?}",
+        task_log(&run)
+    );
+    let progress: Vec<String> = service_messages(&run.stdout, "progress")
+        .into_iter()
+        .map(|message| format!("{}% {}", message["percentage"], message["message"]))
+        .collect();
+    assert_eq!(
+        progress,
+        [
+            "0% Finding or creating octopuscac/america_hello_world_cac",
+            "20% Mirroring main into octopuscac/america_hello_world_cac",
+            "90% 1 of 1 refs pushed",
+        ]
+    );
+    assert!(!run.all_output().contains("forge-password-1"));
+}
+
+/// Unbound credentials name the `#{…}` left in them, as every other input does: fork's
+/// `Git.Credentials.Username` (required on Gitea), and the halves of a username/password pair
+/// (fork's upstream credentials, create-space's git credential), which used to say "missing".
+#[tokio::test]
+async fn unbound_credentials_name_the_unsubstituted_variable() {
+    let fork = template("octofleet-fork-repository.json");
+    let variables = BTreeMap::from([
+        ("Git.Url.Host", "gitea.example.com".to_owned()),
+        ("Git.Url.Organization", "octopuscac".to_owned()),
+        ("Git.Credentials.Password", "forge-password-1".to_owned()),
+        (
+            "Git.Upstream.Credentials.Password",
+            "read-token-1".to_owned(),
+        ),
+        ("Octopus.Deployment.Tenant.Name", "America".to_owned()),
+        ("Octopus.Project.Name", "Hello World CaC".to_owned()),
+    ]);
+    let run = run_like_calamari(
+        fork.script_body(),
+        &fork.bind(&variables, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    let message = assert_failure_on_stderr(&run, 2);
+    for unbound in [
+        "`#{Git.Credentials.Username}` is an Octopus variable reference that was never substituted",
+        "`#{Git.Upstream.Credentials.Username}`, an Octopus variable reference that was never substituted, while Git.Upstream.Credentials.Password is set",
+    ] {
+        assert!(run.stderr.contains(unbound), "{unbound}: {}", run.stderr);
+        assert!(message.contains(unbound), "{unbound}: {message}");
+    }
+    assert!(!run.all_output().contains("missing"), "{}", run.stderr);
+
+    let create_space = template("octofleet-create-managed-space.json");
+    let variables = BTreeMap::from([
+        (
+            "ManagedTenant.Octopus.Url",
+            "https://octopus.example.com".to_owned(),
+        ),
+        ("ManagedTenant.Octopus.ApiKey", API_KEY.to_owned()),
+        ("Octopus.Deployment.Tenant.Name", "America".to_owned()),
+        ("Git.Credentials.Password", "git-token-value-42".to_owned()),
+    ]);
+    let run = run_like_calamari(
+        create_space.script_body(),
+        &create_space.bind(&variables, &[]),
+        Some(binary_dir()),
+    )
+    .await;
+    assert_failure_on_stderr(&run, 2);
+    assert!(
+        run.stderr.contains("Git.Credentials.Username")
+            && run.stderr.contains("`#{Git.Credentials.Username}`, an Octopus variable reference that was never substituted, while Git.Credentials.Password is set"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.all_output().contains("git-token-value-42"));
+}
+
+/// The format's selection outside the templates: Calamari's own environment variable turns the
+/// Octopus format on, `text` (or `--output json`, whose stdout is the summary) keeps the log on
+/// stderr, and `octopus` with `--output json` is refused.
+#[tokio::test]
+async fn the_log_format_follows_calamari_and_the_flags() {
+    // An optional input left as `#{…}` (a warning), then a missing required one (the error).
+    let env = [("OCTOFLEET_SPACE_MANAGERS", "#{Space.Managers}")];
+    let warning = "`#{Space.Managers}`, an Octopus variable reference that was never substituted";
+
+    let mut calamari = env.to_vec();
+    calamari.push((CALAMARI_ENVIRONMENT, "/etc/octopus/Work/20261129"));
+    let run = crate::support::octofleet(&["create-space"], &calamari).await;
+    let message = assert_failure_on_stderr(&run, 2);
+    assert!(message.contains("ManagedTenant.Octopus.Url"), "{message}");
+    let warnings = lines_at(&run, LogLevel::Warning);
+    assert!(
+        warnings.len() == 1 && warnings[0].contains(warning),
+        "{:?}",
+        task_log(&run)
+    );
+
+    for (args, env) in [
+        (vec!["create-space"], env.to_vec()),
+        (
+            vec!["create-space", "--log-format", "text"],
+            calamari.clone(),
+        ),
+        (vec!["--output", "json", "create-space"], calamari.clone()),
+    ] {
+        let run = crate::support::octofleet(&args, &env).await;
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(warning), "{args:?}: {}", run.stderr);
+        assert!(!run.stdout.contains(warning), "{args:?}: {}", run.stdout);
+    }
+
+    let run = crate::support::octofleet(
+        &[
+            "--output",
+            "json",
+            "--log-format",
+            "octopus",
+            "create-space",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("Octofleet.Log.Format") && run.stdout.contains("--output json"),
+        "{}",
+        run.stdout
+    );
 }

@@ -159,6 +159,16 @@ write_warning() {
   echo "##octopus[stdout-default]"
 }
 
+write_verbose() {
+  echo "##octopus[stdout-verbose]"
+  echo "$1"
+  echo "##octopus[stdout-default]"
+}
+
+update_progress() {
+  echo "##octopus[progress percentage='$(encode_servicemessagevalue "$1")' message='$(encode_servicemessagevalue "$2")']"
+}
+
 fail_step() {
   if [ -n "${1-}" ]; then
     echo "##octopus[resultMessage message='$(encode_servicemessagevalue "$1")']"
@@ -212,7 +222,8 @@ pub fn article_variables(fleet: &Fleet, tenant: &str) -> BTreeMap<&'static str, 
 }
 
 /// Run `script` under host bash with the stand-in bootstrap, `path_first` leading `PATH`, and
-/// nothing else inherited: Octopus variables are not environment variables.
+/// nothing else inherited but what Calamari itself sets for every script
+/// ([`CALAMARI_ENVIRONMENT`]): Octopus variables are not environment variables.
 pub async fn run_like_calamari(
     script: &str,
     parameters: &BTreeMap<String, String>,
@@ -243,6 +254,7 @@ pub async fn run_like_calamari_in(
             .current_dir(dir)
             .env_clear()
             .env("PATH", path)
+            .env(CALAMARI_ENVIRONMENT, dir)
             .output(),
     )
     .await
@@ -253,6 +265,69 @@ pub async fn run_like_calamari_in(
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// The environment variable Calamari sets in its own process at start, so every script it runs
+/// has it: its working directory (Calamari `CalamariFlavourProgram.cs`).
+pub const CALAMARI_ENVIRONMENT: &str = "OctopusCalamariWorkingDirectory";
+
+/// The level Octopus shows a line of the task log at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Verbose,
+    Info,
+    Highlight,
+    Wait,
+    Warning,
+    /// Every stderr line (Calamari's `LogCommandInvocationOutputSink.WriteError`) and
+    /// `stdout-error` lines.
+    Error,
+}
+
+/// The task log as Octopus shows a step's output: each stdout line at the level the last
+/// `##octopus[stdout-…]` set (other service messages are consumed, not shown), then each stderr
+/// line at Error. (The two streams' interleaving is lost here; stderr goes last.)
+pub fn task_log(run: &Run) -> Vec<(LogLevel, String)> {
+    let mut level = LogLevel::Info;
+    let mut log = Vec::new();
+    for line in run.stdout.lines() {
+        let trimmed = line.trim();
+        if let Some(name) = trimmed
+            .strip_prefix("##octopus[")
+            .and_then(|rest| rest.strip_suffix(']'))
+        {
+            match name {
+                "stdout-default" => level = LogLevel::Info,
+                "stdout-verbose" => level = LogLevel::Verbose,
+                "stdout-warning" => level = LogLevel::Warning,
+                "stdout-highlight" => level = LogLevel::Highlight,
+                "stdout-wait" => level = LogLevel::Wait,
+                "stdout-error" => level = LogLevel::Error,
+                _ => {}
+            }
+            continue;
+        }
+        assert!(
+            !line.contains("##octopus"),
+            "a stdout line Calamari would take for a service message: {line}"
+        );
+        log.push((level, line.to_owned()));
+    }
+    log.extend(
+        run.stderr
+            .lines()
+            .map(|line| (LogLevel::Error, line.to_owned())),
+    );
+    log
+}
+
+/// The lines Octopus would show at `level`.
+pub fn lines_at(run: &Run, level: LogLevel) -> Vec<String> {
+    task_log(run)
+        .into_iter()
+        .filter(|(at, _)| *at == level)
+        .map(|(_, line)| line)
+        .collect()
 }
 
 /// The directory holding the `octofleet` binary cargo built for the tests.
