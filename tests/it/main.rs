@@ -9,6 +9,7 @@ mod fork;
 mod hostile_input;
 mod image;
 mod payloads;
+mod sandbox;
 mod serialize;
 mod step_templates;
 mod support;
