@@ -2,13 +2,14 @@
 //! 20 environments, 20 runbooks of 10 steps, 10 library variable sets) into an empty managed
 //! space at 20 ms emulator latency: first deploy, re-deploy with no change, then plan. Prints
 //! requests, writes, wall time and peak RSS against the targets (first deploy ≤ 60 requests and
-//! ≤ 20 × latency + 300 ms; re-deploy ≤ 20 requests and 0 writes), and beside them the request
-//! count the Terraform provider would need for the same module.
+//! ≤ 20 × latency + 300 ms; re-deploy ≤ 20 requests and 0 writes), and beside them an estimate
+//! (printed as one, with its formula) of the requests the Terraform provider would need for the
+//! same module.
 //! Run: `cargo bench --bench deploy`.
 
 mod measure;
 
-use octofleet_sandbox::{seed_large_project, LargeProjectShape};
+use octofleet_sandbox::{seed_large_project, writes_label, LargeProjectShape};
 use octopus_emulator::{Emulator, EmulatorConfig};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -79,17 +80,19 @@ fn main() {
         ),
     );
     let plan = run(&emulator, &target, &package, "plan");
-    report("plan        ", &plan, "no writes");
+    report(
+        "plan        ",
+        &plan,
+        &format!(
+            "{}; target 0 writes: {}",
+            writes_label(plan.writes),
+            verdict(plan.writes == 0)
+        ),
+    );
 
-    // The provider's octopusdeploy_variable reads the set, writes the whole set and reads it again,
-    // per variable; each process step resource does the same with the process; a runbook is a
-    // POST and a GET; the project a POST, a GET and a deployment-settings GET.
-    let steps = shape.steps + shape.runbooks * shape.runbook_steps;
-    let terraform = 3 * shape.variables + 3 * steps + 2 * shape.runbooks + 3;
+    let (terraform, label) = shape.terraform_provider_estimate();
     println!(
-        "terraform provider, same module: about {terraform} requests (3 x {} variables + 3 x {steps} steps + 2 x {} runbooks + 3): {:.0} x octofleet's first deploy",
-        shape.variables,
-        shape.runbooks,
+        "{label}: about {:.0} x octofleet's measured first deploy",
         terraform as f64 / first.requests as f64
     );
 }

@@ -1,5 +1,6 @@
 //! The REST client against the emulator: paging, names, errors, retries, concurrency.
 
+use crate::support::tls::{tls_fixture, tls_server};
 use crate::support::{emulator, emulator_with, http_response, request_path, TinyServer, API_KEY};
 use octofleet::octopus::resources::{Environment, VariableSets};
 use octofleet::octopus::{Api, ApiRequest, ClientConfig, OctopusClient};
@@ -279,65 +280,12 @@ async fn a_request_that_times_out_is_tried_twice_a_busy_server_six_times() {
     assert_eq!(busy.heads().len(), 6);
 }
 
-/// An HTTPS listener with a certificate for 127.0.0.1 from the test CA in `fixtures/tls` (made for
-/// these tests only; the key protects nothing), answering every request with 401 and a message.
-async fn tls_server() -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio_rustls::rustls::pki_types::pem::PemObject;
-    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let chain = CertificateDer::pem_slice_iter(include_bytes!("fixtures/tls/server.pem"))
-        .collect::<Result<Vec<_>, _>>()
-        .unwrap();
-    let key = PrivateKeyDer::from_pem_slice(include_bytes!("fixtures/tls/server.key")).unwrap();
-    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
-        tokio_rustls::rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(chain, key)
-    .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}/", listener.local_addr().unwrap());
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                let Ok(mut stream) = acceptor.accept(socket).await else {
-                    return;
-                };
-                let mut head = Vec::new();
-                let mut buffer = [0u8; 4096];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match stream.read(&mut buffer).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buffer[..n]),
-                    }
-                }
-                let body = r#"{"ErrorMessage":"reached over verified TLS"}"#;
-                let response = http_response("401 Unauthorized", &[], body);
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    url
-}
-
-fn fixture(name: &str) -> String {
-    format!(
-        "{}/tests/it/fixtures/tls/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    )
-}
-
 /// A company CA installed in the OS store (here: SSL_CERT_FILE, which the OS-store loader reads
 /// instead of the system bundle) is trusted without --ca-certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ca_in_the_os_trust_store_is_trusted() {
     let url = tls_server().await;
-    let ca = fixture("ca.pem");
+    let ca = tls_fixture("ca.pem");
     let mut env = vec![
         ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
         ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
@@ -366,7 +314,7 @@ async fn an_unusable_os_trust_store_does_not_fail_startup() {
     )
     .unwrap();
     let garbage = garbage.to_str().unwrap();
-    let ca = fixture("ca.pem");
+    let ca = tls_fixture("ca.pem");
     for store in ["/nonexistent/octofleet-ca.pem", garbage] {
         let run = crate::support::octofleet(
             &["create-space", "--ca-certificate", &ca],

@@ -1,5 +1,6 @@
 //! `octofleet create-space` through the real binary against the emulator.
 
+use crate::support::tls::{tls_fixture, tls_proxy};
 use crate::support::{api_get, api_put, names, Fleet, API_KEY};
 use serde_json::json;
 
@@ -393,5 +394,50 @@ async fn unsubstituted_optional_inputs_and_blank_paths_count_as_unset() {
     assert!(
         crate::support::names(&fleet.emulator, &space_id, "git-credentials").is_empty(),
         "no credential named after a placeholder"
+    );
+}
+
+/// The API served over TLS with a certificate from a private CA (`fixtures/tls`, in no trust
+/// store): create-space refuses it (exit 1, a certificate error, nothing written) until
+/// `--ca-certificate` names the CA; then it runs to the end over HTTPS, write-back included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_space_over_tls_trusts_a_private_ca_only_with_ca_certificate() {
+    let fleet = Fleet::start().await;
+    let (https, handshakes) = tls_proxy(&fleet.emulator.url()).await;
+    let over_tls = [
+        ("MANAGEDTENANT_OCTOPUS_URL", https.as_str()),
+        ("OCTOPUS_WEB_SERVERURI", https.as_str()),
+    ];
+    fleet.emulator.clear_requests();
+    let refused = fleet.create_space("America", &[], &over_tls).await;
+    assert_eq!(refused.code, 1, "{}", refused.stderr);
+    assert!(
+        refused.stderr.to_lowercase().contains("certificate"),
+        "a TLS certificate error: {}",
+        refused.stderr
+    );
+    assert!(
+        fleet.emulator.requests().is_empty(),
+        "no request got through the refused handshake: {:?}",
+        fleet.emulator.requests()
+    );
+    assert_eq!(handshakes.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(fleet.space_named("America").is_none());
+
+    let ca = tls_fixture("ca.pem");
+    let run = fleet
+        .create_space("America", &["--ca-certificate", &ca], &over_tls)
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(handshakes.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    let space_id = fleet.space_named("America").expect("the space exists")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(run.output_variable("SpaceId").as_deref(), Some(&*space_id));
+    assert_eq!(
+        fleet.tenant_space_id("America").await.as_deref(),
+        Some(&*space_id),
+        "the write-back went over TLS too"
     );
 }

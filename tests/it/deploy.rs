@@ -3,7 +3,7 @@
 
 use crate::support::calamari::{octostache, octostache_names};
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
-use crate::support::{octofleet, Fleet, Run, API_KEY};
+use crate::support::{assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
 use octopus_emulator::EmulatorConfig;
@@ -498,7 +498,8 @@ async fn hostile_packages_are_refused_before_anything_is_written() {
     );
 }
 
-/// The end state of a clean deploy: process steps, variable names, channels and runbooks.
+/// The end state of a clean deploy of Hello World: process steps, variables (name = value) and
+/// the number of channels in the space.
 fn end_state(fleet: &Fleet) -> Value {
     let space = america(fleet);
     let projects: Vec<Value> = fleet
@@ -534,41 +535,122 @@ fn end_state(fleet: &Fleet) -> Value {
     json!({"steps": steps, "variables": names, "channels": fleet.emulator.list(&space, "channels").len()})
 }
 
+/// A fleet whose management space holds the "Rich" project (every field of the portable model,
+/// a runbook with its process, channels, secrets), with its dependencies in America's space too.
+async fn fleet_with_rich() -> Fleet {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    seed_rich_dependencies(&fleet.emulator, "Spaces-1");
+    seed_rich_project(&fleet.emulator, "Spaces-1");
+    seed_rich_dependencies(&fleet.emulator, &america(&fleet));
+    fleet
+}
+
+/// Everything a deploy of `project` writes into America's space, read back by name through
+/// serialize with no filters (settings, process, channels, variables, runbooks and their
+/// processes), with the secrets the server holds and how many of each the project owns (so a
+/// duplicate shows).
+async fn whole_end_state(fleet: &Fleet, project: &str) -> Value {
+    let space = america(fleet);
+    let projects: Vec<Value> = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .filter(|p| p["Name"] == project)
+        .collect();
+    assert_eq!(projects.len(), 1, "exactly one project `{project}`");
+    let id = projects[0]["Id"].as_str().unwrap();
+    let owned = |collection: &str| {
+        let mut names: Vec<String> = fleet
+            .emulator
+            .list(&space, collection)
+            .into_iter()
+            .filter(|item| item["ProjectId"] == id)
+            .map(|item| item["Name"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    let (runbooks, channels) = (owned("runbooks"), owned("channels"));
+    let read = comparable(&read_back(fleet, &space, project).await);
+    let mut secrets = BTreeMap::new();
+    for variable in read["variables"].as_array().unwrap() {
+        if variable["type"] == "Sensitive" {
+            let name = variable["name"].as_str().unwrap();
+            secrets.insert(
+                name.to_owned(),
+                fleet.emulator.secret_value(&space, id, name),
+            );
+        }
+    }
+    let process = format!("deploymentprocess-{id}");
+    secrets.insert(
+        "action Deploy API / Octopus.Action.Secret".into(),
+        fleet
+            .emulator
+            .secret_value(&space, &process, "Octopus.Action.Secret"),
+    );
+    secrets.insert(
+        "template Tenant.Key".into(),
+        fleet
+            .emulator
+            .secret_value(&space, id, "Templates.DefaultValue"),
+    );
+    json!({"project": read, "runbooks": runbooks, "channels": channels, "secrets": secrets})
+}
+
+/// Deploys under random 5xx/429 faults, and deploys cut off after every possible number of writes
+/// then run again, end in exactly the state a clean deploy makes: the whole project, runbooks
+/// included, over the rich project.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_and_interrupted_deploys_converge_to_the_clean_end_state() {
-    let clean = fleet_with(EmulatorConfig::default()).await;
-    let dir = extracted_package(&clean, "Hello World", true).await;
+    let clean = fleet_with_rich().await;
+    let dir = extracted_package(&clean, "Rich", true).await;
+    clean.emulator.clear_requests();
     assert_eq!(run_deploy(&clean, "deploy", dir.path(), &[]).await.code, 0);
-    let expected = end_state(&clean);
-    let writes_of_a_clean_deploy = {
-        let fresh = fleet_with(EmulatorConfig::default()).await;
-        fresh.emulator.clear_requests();
-        assert_eq!(run_deploy(&fresh, "deploy", dir.path(), &[]).await.code, 0);
-        fresh.emulator.writes().len()
-    };
-    assert!(writes_of_a_clean_deploy >= 3);
+    let writes_of_a_clean_deploy = clean.emulator.writes().len();
+    let expected = whole_end_state(&clean, "Rich").await;
+    assert!(
+        !expected["runbooks"].as_array().unwrap().is_empty()
+            && !expected["project"]["runbooks"][0]["process"]["steps"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+        "the runbook and its process are part of the comparison: {expected}"
+    );
+    assert!(writes_of_a_clean_deploy >= 5, "{writes_of_a_clean_deploy}");
+    assert_eq!(
+        expected["secrets"]["Secret.Key"], SEEDED_SECRETS[1],
+        "the substituted secret is part of the comparison: {}",
+        expected["secrets"]
+    );
 
     for seed in [11, 12, 13] {
-        let fleet = fleet_with(EmulatorConfig::default()).await;
+        let fleet = fleet_with_rich().await;
         fleet.emulator.set_fault_rate(0.2, seed);
         let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
         fleet.emulator.set_fault_rate(0.0, 0);
         assert_eq!(run.code, 0, "seed {seed}: {}", run.stderr);
-        assert_eq!(end_state(&fleet), expected, "seed {seed}");
+        assert_eq!(
+            whole_end_state(&fleet, "Rich").await,
+            expected,
+            "seed {seed}"
+        );
     }
     for n in 0..writes_of_a_clean_deploy {
-        let fleet = fleet_with(EmulatorConfig::default()).await;
+        let fleet = fleet_with_rich().await;
         fleet.emulator.fail_writes_after(n);
+        fleet.emulator.clear_requests();
         let interrupted = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
         assert_ne!(
             interrupted.code, 0,
             "after {n} writes the deploy is cut off"
         );
+        assert_the_cut_happened(&fleet.emulator, n, writes_of_a_clean_deploy, &interrupted);
         fleet.emulator.clear_faults();
         let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
         assert_eq!(run.code, 0, "re-run after {n} writes: {}", run.stderr);
         assert_eq!(
-            end_state(&fleet),
+            whole_end_state(&fleet, "Rich").await,
             expected,
             "after an interruption at write {n}"
         );
@@ -1038,4 +1120,91 @@ async fn a_process_that_keeps_changing_underneath_fails_the_deploy() {
     fleet.emulator.clear_faults();
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("deploymentprocesses"), "{}", run.stderr);
+}
+
+/// The drift lines a plan printed (`+ create`, `~ update`, `- remove`, `keep`), trimmed.
+fn drift_lines(plan: &Run) -> Vec<String> {
+    plan.stderr
+        .lines()
+        .map(|line| line.trim().trim_start_matches("INFO").trim())
+        .filter(|line| {
+            ["+ create ", "~ update ", "- remove ", "keep "]
+                .iter()
+                .any(|prefix| line.starts_with(prefix))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Each kind of drift gets its line in a plan (exit 3): a step edited upstream (`~ update`), a
+/// step removed upstream (`- remove`) and a variable edited downstream (`keep`). After a deploy
+/// the update and removal are gone (exit 0); the downstream edit is still reported as kept (it
+/// is no change: deploys keep it) until a deploy with `--overwrite-variables` replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_reports_update_remove_and_keep_until_a_deploy_converges() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(drift_lines(&plan), Vec::<String>::new(), "converged");
+
+    // Upstream: the first step is removed, the other one's script edited.
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let steps = project["deployment_process"]["steps"]
+        .as_array_mut()
+        .unwrap();
+    assert_eq!(steps[0]["name"], "Hello World");
+    steps.remove(0);
+    assert_eq!(steps[0]["name"], "Show Configuration");
+    steps[0]["actions"][0]["properties"]["Octopus.Action.Script.ScriptBody"] =
+        json!("echo edited upstream");
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    // Downstream: someone edits a variable in America's space.
+    let set_path = format!(
+        "/api/{}/variables/variableset-{}",
+        america(&fleet),
+        downstream_id(&fleet)
+    );
+    let mut set = crate::support::api_get(&fleet.emulator, &set_path).await;
+    for variable in set["Variables"].as_array_mut().unwrap() {
+        if variable["Name"] == "App.Greeting" {
+            variable["Value"] = json!("Hola");
+        }
+    }
+    crate::support::api_put(&fleet.emulator, &set_path, &set).await;
+
+    fleet.emulator.clear_requests();
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 3, "changes: {}", plan.stderr);
+    assert!(fleet.emulator.writes().is_empty(), "a plan writes nothing");
+    assert_eq!(
+        drift_lines(&plan),
+        [
+            "~ update step `Hello World / Show Configuration` (Actions[Show Configuration].Properties)",
+            "- remove step `Hello World / Hello World`",
+            "keep variable `App.Greeting` (downstream edit: Value)",
+        ],
+        "{}",
+        plan.stderr
+    );
+
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 0, "converged: {}", plan.stderr);
+    assert_eq!(
+        drift_lines(&plan),
+        ["keep variable `App.Greeting` (downstream edit: Value)"],
+        "{}",
+        plan.stderr
+    );
+
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--overwrite-variables"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert_eq!(drift_lines(&plan), Vec::<String>::new(), "{}", plan.stderr);
 }

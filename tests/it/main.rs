@@ -10,6 +10,7 @@ mod hostile_input;
 mod image;
 mod payloads;
 mod real_server;
+mod sandbox;
 mod serialize;
 mod step_templates;
 mod support;

@@ -751,3 +751,193 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
     insta::assert_json_snapshot!("serialize_rich_project_json", value, {".source.exported_at" => "[exported_at]", ".source.server" => "[server]"});
     schema_checked_module(&files);
 }
+
+/// `--upload-space` (by name or by ID) puts the package in that space's built-in feed, and not in
+/// the management space's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_space_puts_the_package_in_that_spaces_feed() {
+    let (fleet, _) = fleet().await;
+    let feeds = fleet.emulator.seed_space("Feeds")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (version, upload_space) in [("1.0.0", "Feeds"), ("1.0.1", feeds.as_str())] {
+        let dir = tempfile::tempdir().unwrap();
+        fleet.emulator.clear_requests();
+        let run = serialize(
+            &fleet,
+            "Hello World",
+            &[
+                "--package-version",
+                version,
+                "--upload-space",
+                upload_space,
+                "--output-dir",
+                dir.path().to_str().unwrap(),
+            ],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{upload_space}: {}", run.stderr);
+        let resource = format!("packages-Hello_World.{version}");
+        assert!(
+            fleet.emulator.get(&feeds, "packages", &resource).is_some(),
+            "{upload_space}: in the feed of {feeds}"
+        );
+        assert!(
+            fleet
+                .emulator
+                .get("Spaces-1", "packages", &resource)
+                .is_none(),
+            "{upload_space}: not in the management space's feed"
+        );
+        let kept = std::fs::read(dir.path().join(format!("Hello_World.{version}.zip"))).unwrap();
+        let response = reqwest::Client::new()
+            .get(format!(
+                "{}/api/{feeds}/packages/{resource}/raw",
+                fleet.emulator.url()
+            ))
+            .header("X-Octopus-ApiKey", API_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.bytes().await.unwrap().to_vec(), kept);
+        let writes: Vec<String> = fleet
+            .emulator
+            .writes()
+            .iter()
+            .map(|w| format!("{} {}", w.method, w.path))
+            .collect();
+        assert_eq!(
+            writes,
+            [format!("POST /api/{feeds}/packages/raw")],
+            "{upload_space}"
+        );
+    }
+}
+
+/// The feed requests of the last run, as `METHOD path status`.
+fn package_requests(fleet: &Fleet) -> Vec<String> {
+    fleet
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/packages"))
+        .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+        .collect()
+}
+
+/// An upload whose answer is lost (the connection drops, or a proxy answers 503, after the feed
+/// stored it) is checked by hash before it is repeated: one POST, then the GET that finds the
+/// same SHA-1, and no second POST (which `FailIfExists` would turn into a failure).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_upload_is_checked_by_hash_and_not_repeated() {
+    let (fleet, _) = fleet().await;
+    for (version, lose) in [("1.0.0", "drop"), ("1.0.1", "503")] {
+        match lose {
+            "drop" => fleet
+                .emulator
+                .drop_connection_after_commit("POST", "/packages/raw", 1),
+            _ => fleet
+                .emulator
+                .fail_after_commit("POST", "/packages/raw", 1, 503),
+        }
+        let dir = tempfile::tempdir().unwrap();
+        fleet.emulator.clear_requests();
+        let run = serialize(
+            &fleet,
+            "Hello World",
+            &[
+                "--package-version",
+                version,
+                "--overwrite-mode",
+                "FailIfExists",
+                "--output-dir",
+                dir.path().to_str().unwrap(),
+            ],
+        )
+        .await;
+        fleet.emulator.clear_faults();
+        assert_eq!(run.code, 0, "{lose}: {}", run.stderr);
+        assert_eq!(
+            package_requests(&fleet),
+            [
+                "POST /api/Spaces-1/packages/raw 201".to_owned(),
+                format!("GET /api/Spaces-1/packages/packages-Hello_World.{version} 200"),
+            ],
+            "{lose}: one upload, then the re-check, no second POST"
+        );
+        let kept = std::fs::read(dir.path().join(format!("Hello_World.{version}.zip"))).unwrap();
+        assert_eq!(download(&fleet, "Hello_World", version).await, kept);
+    }
+    // One package per version in the feed.
+    let listed = api_get(
+        &fleet.emulator,
+        "/api/Spaces-1/packages?nuGetPackageId=Hello_World&take=100",
+    )
+    .await;
+    let versions: Vec<&str> = listed["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["Version"].as_str().unwrap())
+        .collect();
+    assert_eq!(versions, ["1.0.1", "1.0.0"]);
+}
+
+/// The re-check compares hashes: a different package already stored under the same version
+/// (an earlier export) is not taken for this upload, which is sent again and replaces it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_different_package_of_the_same_version_is_not_taken_for_the_lost_upload() {
+    let (fleet, _) = fleet().await;
+    let first = tempfile::tempdir().unwrap();
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &[
+            "--package-version",
+            "1.0.0",
+            "--output-dir",
+            first.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // The same version, other content (a filter changed), and the first POST refused with a 503
+    // before anything is stored: the re-check finds the earlier package, whose hash differs.
+    fleet.emulator.refuse("POST", "/packages/raw", 1, 503);
+    let second = tempfile::tempdir().unwrap();
+    fleet.emulator.clear_requests();
+    let run = serialize(
+        &fleet,
+        "Hello World",
+        &[
+            "--package-version",
+            "1.0.0",
+            "--exclude-variables",
+            "^App\\.",
+            "--output-dir",
+            second.path().to_str().unwrap(),
+        ],
+    )
+    .await;
+    fleet.emulator.clear_faults();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let old = std::fs::read(first.path().join("Hello_World.1.0.0.zip")).unwrap();
+    let new = std::fs::read(second.path().join("Hello_World.1.0.0.zip")).unwrap();
+    assert_ne!(old, new, "two different packages");
+    assert_eq!(
+        package_requests(&fleet),
+        [
+            "POST /api/Spaces-1/packages/raw 503",
+            "GET /api/Spaces-1/packages/packages-Hello_World.1.0.0 200",
+            "POST /api/Spaces-1/packages/raw 201",
+        ],
+        "the hash differed, so the upload was sent again"
+    );
+    assert_eq!(
+        download(&fleet, "Hello_World", "1.0.0").await,
+        new,
+        "the feed holds the new package"
+    );
+}

@@ -4,6 +4,8 @@
 use octopus_emulator::Emulator;
 use serde_json::{json, Value};
 
+pub mod demo;
+
 /// The management space's default space, where the article keeps tenants and template projects.
 pub const MANAGEMENT_SPACE: &str = "Spaces-1";
 
@@ -438,6 +440,31 @@ impl LargeProjectShape {
         runbook_steps: 10,
         library_variable_sets: 10,
     };
+
+    /// An **estimate**, not a measurement, of the requests the Terraform provider would make to
+    /// create this project, and the line that says so with its formula: per variable the
+    /// provider's `octopusdeploy_variable` reads the set, writes the whole set and reads it again
+    /// (3); each process step resource does the same with its process (3); a runbook is a POST
+    /// and a GET (2); the project a POST, a GET and a deployment-settings GET (3).
+    pub fn terraform_provider_estimate(&self) -> (usize, String) {
+        let steps = self.steps + self.runbooks * self.runbook_steps;
+        let requests = 3 * self.variables + 3 * steps + 2 * self.runbooks + 3;
+        let label = format!(
+            "terraform provider, same module: an estimate (not measured) of {requests} requests = \
+             3 x {} variables + 3 x {steps} steps ({} + {} runbooks x {}) + 2 x {} runbooks + 3 for the project",
+            self.variables, self.steps, self.runbooks, self.runbook_steps, self.runbooks
+        );
+        (requests, label)
+    }
+}
+
+/// `no writes` only when there were none; otherwise the count (`1 write`, `3 writes`).
+pub fn writes_label(writes: usize) -> String {
+    match writes {
+        0 => "no writes".to_owned(),
+        1 => "1 write".to_owned(),
+        n => format!("{n} writes"),
+    }
 }
 
 /// Seed a generated project named `name` of the given shape into `space_id` (deterministic:

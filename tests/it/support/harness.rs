@@ -186,3 +186,30 @@ pub fn names(emulator: &Emulator, space_id: &str, collection: &str) -> Vec<Strin
     names.sort();
     names
 }
+
+/// The run was cut where asked: the server refused a write, at least `n` writes committed (the
+/// budget), and fewer than a clean run makes.
+///
+/// Not exactly `n`: the emulator checks the budget before a write and counts it after, so writes
+/// in flight together when the budget runs out all commit (a bug in `octopus-emulator`'s
+/// `fail_writes_after`, seen as `n + 1` with create-space's parallel creates).
+pub fn assert_the_cut_happened(
+    emulator: &octopus_emulator::Emulator,
+    n: usize,
+    writes_of_a_clean_run: usize,
+    interrupted: &Run,
+) {
+    let committed = emulator.writes().len();
+    let refused = emulator
+        .requests()
+        .iter()
+        .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD") && r.status == 503)
+        .count();
+    assert!(
+        refused > 0 && committed >= n && committed < writes_of_a_clean_run,
+        "cut after {n} writes: {committed} committed, {refused} refused (a clean run writes \
+         {writes_of_a_clean_run}): {:?}\n{}",
+        emulator.writes(),
+        interrupted.stderr
+    );
+}

@@ -9,6 +9,8 @@
 //! - [`packages`]: template packages in the built-in feed: download and unzip.
 //! - [`seeds`]: projects and shared resources seeded into the emulator beyond the sandbox's.
 //! - [`terraform_schema`]: the checker of Terraform modules against the provider schema.
+//! - [`tls`]: HTTPS listeners with a certificate from the test CA: a canned 401, and a TLS front
+//!   for the emulator.
 
 pub mod calamari;
 pub mod harness;
@@ -16,6 +18,7 @@ pub mod packages;
 pub mod seeds;
 pub mod servers;
 pub mod terraform_schema;
+pub mod tls;
 
 pub use harness::*;
 pub use servers::*;
