@@ -209,13 +209,24 @@ impl Faults {
         self.write_budget = Some(n);
     }
 
-    pub fn writes_refused(&self) -> bool {
-        self.write_budget == Some(0)
+    /// Take one write from the budget before the write runs, so writes sent at once cannot all
+    /// pass a check made before any of them is counted. `Err` when the budget is spent; `Ok(true)`
+    /// when a slot was taken (give it back with [`Faults::refund_write`] if the write fails).
+    pub fn reserve_write(&mut self) -> Result<bool, ()> {
+        match &mut self.write_budget {
+            None => Ok(false),
+            Some(0) => Err(()),
+            Some(budget) => {
+                *budget -= 1;
+                Ok(true)
+            }
+        }
     }
 
-    pub fn count_write(&mut self) {
+    /// A reserved write that did not commit gives its slot back.
+    pub fn refund_write(&mut self) {
         if let Some(budget) = &mut self.write_budget {
-            *budget = budget.saturating_sub(1);
+            *budget += 1;
         }
     }
 

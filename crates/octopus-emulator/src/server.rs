@@ -217,13 +217,28 @@ async fn handle(
             crate::processes::bump_version(&mut shared.state(), id);
         }
     }
+    // The write budget (`fail_writes_after`) is taken before the write runs: a server that goes
+    // away after n commits refuses the (n+1)th however many were sent together.
+    let reserved = if is_read(&parts.method) {
+        false
+    } else {
+        match shared.faults().reserve_write() {
+            Ok(reserved) => reserved,
+            Err(()) => {
+                let reply = faults::unavailable();
+                shared.log().push(record(reply.status));
+                return to_response(reply);
+            }
+        }
+    };
     let query = Query::parse(&raw_query);
     let reply = answer(&shared, &parts, segments, query, body).await;
     let committed = !is_read(&parts.method) && reply.status.as_u16() < 400;
+    if reserved && !committed {
+        shared.faults().refund_write();
+    }
     let lost = if committed {
-        let mut faults = shared.faults();
-        faults.count_write();
-        faults.take_drop(parts.method.as_str(), &path)
+        shared.faults().take_drop(parts.method.as_str(), &path)
     } else {
         None
     };
@@ -267,9 +282,6 @@ async fn answer(
     let path = parts.uri.path();
     if let Some(denied) = shared.faults().denial(parts.method.as_str(), path) {
         return denied;
-    }
-    if !is_read(&parts.method) && shared.faults().writes_refused() {
-        return faults::unavailable();
     }
     let call = Call {
         method: parts.method.clone(),
