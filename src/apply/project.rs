@@ -7,13 +7,13 @@ use super::resolve::{missing_dependencies, Missing};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::process::desired_process;
 use crate::convert::project::desired_project;
-use crate::convert::variables::{substituted, ScopeIds};
+use crate::convert::variables::{apply_variables, substituted, ScopeIds};
 use crate::convert::Context;
 use crate::octopus::project_parts::{self, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
     DeploymentProcess, Extra, GitPersistenceCredentials, PersistenceSettings, ProcessKind,
-    ProcessStep, Project, Runbook, Variable, VariableSet, VariableSets,
+    ProcessStep, Project, Runbook, VariableSet, VariableSets,
 };
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{Api, OctopusClient, OctopusError};
@@ -680,26 +680,6 @@ async fn converge_version_control(
     )))
 }
 
-/// A variable's identity downstream: its name and its scope, order-insensitive.
-fn identity(
-    name: &str,
-    scope: &BTreeMap<String, Vec<String>>,
-) -> (String, BTreeMap<String, BTreeSet<String>>) {
-    (
-        name.to_owned(),
-        scope
-            .iter()
-            .filter(|(_, values)| !values.is_empty())
-            .map(|(key, values)| {
-                (
-                    key.clone(),
-                    values.iter().map(|v| v.to_ascii_lowercase()).collect(),
-                )
-            })
-            .collect(),
-    )
-}
-
 #[allow(clippy::too_many_arguments)]
 async fn converge_variables(
     writer: &Writer<'_>,
@@ -753,141 +733,4 @@ async fn converge_variables(
         )
         .await?;
     Ok(outcomes)
-}
-
-/// Make the set hold the package's variables. By default an existing variable keeps its
-/// downstream value (the article's `ignore_changes = all`); with `overwrite` it is made equal and
-/// variables the package lacks are removed. A secret whose placeholder is unsubstituted keeps
-/// the downstream value (sent back with its id and no value, which Octopus treats as "keep").
-fn apply_variables(
-    set: &mut VariableSet,
-    variables: &[&portable::Variable],
-    secrets: &BTreeMap<String, Secret>,
-    scopes: &ScopeIds<'_>,
-    overwrite: bool,
-) -> Vec<Outcome> {
-    let mut outcomes = Vec::new();
-    let mut matched: BTreeSet<usize> = BTreeSet::new();
-    for variable in variables {
-        let scope = scopes.scope(&variable.scope);
-        let key = identity(&variable.name, &scope);
-        let secret = if variable.is_sensitive() {
-            substituted(secrets, variable.secret.as_deref())
-        } else {
-            None
-        };
-        let prompt = variable.prompt.as_ref().map(|prompt| {
-            serde_json::json!({
-                "Label": prompt.label, "Description": prompt.description, "Required": prompt.required,
-                "DisplaySettings": prompt.display_settings,
-            })
-        });
-        let position = set
-            .variables
-            .iter()
-            .enumerate()
-            .position(|(i, v)| !matched.contains(&i) && identity(&v.name, &v.scope) == key);
-        let label = describe_scope(&variable.name, &variable.scope);
-        match position {
-            // Never create a secret without its value: Octopus would store it empty.
-            None if variable.is_sensitive() && secret.is_none() => {
-                outcomes.push(Outcome::new(
-                    "variable",
-                    &label,
-                    OutcomeAction::KeptDownstream(vec![
-                        "secret not substituted; not created".into()
-                    ]),
-                ));
-            }
-            None => {
-                set.variables.push(Variable {
-                    id: None,
-                    name: variable.name.clone(),
-                    value: if variable.is_sensitive() {
-                        secret.map(|s| s.expose().to_owned())
-                    } else {
-                        variable.value.clone()
-                    },
-                    description: variable.description.clone(),
-                    kind: variable.kind.clone(),
-                    is_sensitive: variable.is_sensitive(),
-                    scope,
-                    prompt,
-                    extra: Extra::new(),
-                });
-                matched.insert(set.variables.len() - 1);
-                outcomes.push(Outcome::new("variable", &label, OutcomeAction::Created));
-            }
-            Some(position) => {
-                matched.insert(position);
-                let existing = &mut set.variables[position];
-                let mut differences = Vec::new();
-                if existing.kind != variable.kind {
-                    differences.push("Type".to_owned());
-                }
-                if !variable.is_sensitive() && existing.value != variable.value {
-                    differences.push("Value".to_owned());
-                }
-                if existing.description.as_deref().unwrap_or("")
-                    != variable.description.as_deref().unwrap_or("")
-                {
-                    differences.push("Description".to_owned());
-                }
-                if existing.prompt.as_ref().filter(|p| !p.is_null()).is_some() != prompt.is_some() {
-                    differences.push("Prompt".to_owned());
-                }
-                let action = if differences.is_empty() {
-                    OutcomeAction::Unchanged
-                } else if overwrite {
-                    existing.kind = variable.kind.clone();
-                    existing.is_sensitive = variable.is_sensitive();
-                    if !variable.is_sensitive() {
-                        existing.value = variable.value.clone();
-                    }
-                    existing.description = variable.description.clone();
-                    existing.prompt = prompt;
-                    OutcomeAction::Updated(differences)
-                } else {
-                    OutcomeAction::KeptDownstream(differences)
-                };
-                // A substituted secret under --overwrite-variables replaces the downstream one.
-                let action = match (overwrite, secret, action) {
-                    (true, Some(secret), OutcomeAction::Unchanged) => {
-                        existing.value = Some(secret.expose().to_owned());
-                        OutcomeAction::SecretResent
-                    }
-                    (true, Some(secret), OutcomeAction::Updated(fields)) => {
-                        existing.value = Some(secret.expose().to_owned());
-                        OutcomeAction::Updated(fields)
-                    }
-                    (_, _, action) => action,
-                };
-                outcomes.push(Outcome::new("variable", &label, action));
-            }
-        }
-    }
-    if overwrite {
-        let mut position = 0;
-        set.variables.retain(|variable| {
-            let keep = matched.contains(&position);
-            position += 1;
-            if !keep {
-                outcomes.push(Outcome::new(
-                    "variable",
-                    &variable.name,
-                    OutcomeAction::Removed,
-                ));
-            }
-            keep
-        });
-    }
-    outcomes
-}
-
-fn describe_scope(name: &str, scope: &portable::Scope) -> String {
-    if scope.environments.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{name} [{}]", scope.environments.join(", "))
-    }
 }

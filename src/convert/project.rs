@@ -304,3 +304,58 @@ pub fn desired_templates(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::testing::{index_for, payload};
+    use crate::octopus::project_parts::ProjectParts;
+    use crate::octopus::resources::Space;
+
+    const PAYLOADS: [&str; 4] = [
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__go-octopusdeploy-2018.3.6.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__port-docs-2024.3.10989.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__terra-farm-terraform-provider-octopus-2016.json"),
+    ];
+
+    /// The portable project of `api`, read as serialize reads it.
+    fn portable_of(api: &Project, index: &SpaceIndex) -> PortableProject {
+        let documents = ProjectDocuments {
+            server: "https://octopus.example".into(),
+            space: Some(Space::default()),
+            parts: ProjectParts {
+                project: Some(api.clone()),
+                ..Default::default()
+            },
+            index: index.clone(),
+        };
+        crate::convert::read(
+            &documents,
+            &Filters::default(),
+            "test",
+            "2024-01-01T00:00:00Z",
+        )
+        .expect("a real project reads")
+        .project
+    }
+
+    /// `from_api(to_api(x)) == x` for the project settings, on real projects: onto the project
+    /// itself (an unchanged re-deploy) and onto nothing (a first deploy). Adding a project
+    /// setting: both directions of it must keep this test passing.
+    #[test]
+    fn real_project_settings_round_trip() {
+        for text in PAYLOADS {
+            let api: Project = payload(text);
+            let (index, _) = index_for(&serde_json::from_str(text).unwrap());
+            let portable = portable_of(&api, &index);
+            let settings = &portable.project;
+            assert!(!settings.lifecycle.is_empty() && !settings.project_group.is_empty());
+            let name = settings.name.clone();
+            let onto_itself = desired_project(Some(&api), &portable, &name, &index, "Spaces-1");
+            assert_eq!(&portable_of(&onto_itself, &index).project, settings);
+            let onto_empty = desired_project(None, &portable, &name, &index, "Spaces-1");
+            assert_eq!(&portable_of(&onto_empty, &index).project, settings);
+        }
+    }
+}
