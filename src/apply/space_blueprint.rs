@@ -1,7 +1,8 @@
 //! Converge a space to a blueprint: read what the space holds, check every reference, compute
 //! each resource's desired state (`convert::blueprint`, pure), then write only what differs, independent writes at once.
 
-use super::outcome::{changed_fields, Outcome, OutcomeAction};
+use super::converge::Writer;
+use super::outcome::{Outcome, OutcomeAction};
 use crate::blueprint::{Blueprint, LibraryVariableSetSpec};
 use crate::convert::blueprint::{
     apply_variables, desired_environment, desired_feed, desired_git_credential,
@@ -9,7 +10,7 @@ use crate::convert::blueprint::{
 };
 use crate::octopus::resources::{
     Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle, ProjectGroup, TagSet,
-    VariableSetWrite, VariableSets,
+    VariableSetWrite,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
 use futures::future::try_join_all;
@@ -145,7 +146,11 @@ pub async fn converge(
     if !unknown.is_empty() {
         return Err(ConvergeError::UnknownReferences(unknown));
     }
-    let space = Some(space_id);
+    let writer = &Writer {
+        client,
+        space_id,
+        dry_run: false,
+    };
 
     let max_sort_order = state
         .environments
@@ -160,52 +165,27 @@ pub async fn converge(
             next_sort_order += 1;
         }
         let desired = desired_environment(spec, existing, space_id, next_sort_order);
-        write(
-            Api::<Environment>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let group_writes = blueprint.project_groups.iter().map(|spec| {
         let existing = find(&state.project_groups, &spec.name);
         let desired = desired_project_group(spec, existing, space_id);
-        write(
-            Api::<ProjectGroup>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let feed_writes = blueprint.feeds.iter().map(|spec| {
         let existing = find(&state.feeds, &spec.name);
         let (compare, send) = desired_feed(spec, existing, space_id);
-        write(
-            Api::<Feed>::new(client, space),
-            existing.cloned(),
-            compare,
-            send,
-        )
+        writer.converge_keeping_secrets(existing, compare, send)
     });
     let credential_writes = blueprint.git_credentials.iter().map(|spec| {
         let existing = find(&state.git_credentials, &spec.name);
         let (compare, send) = desired_git_credential(spec, existing, space_id);
-        write(
-            Api::<GitCredential>::new(client, space),
-            existing.cloned(),
-            compare,
-            send,
-        )
+        writer.converge_keeping_secrets(existing, compare, send)
     });
     let tag_set_writes = blueprint.tag_sets.iter().map(|spec| {
         let existing = find(&state.tag_sets, &spec.name);
         let desired = desired_tag_set(spec, existing, space_id);
-        write(
-            Api::<TagSet>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let (environments, groups, feeds, credentials, tag_sets) = tokio::try_join!(
         try_join_all(environment_writes),
@@ -230,17 +210,11 @@ pub async fn converge(
     let lifecycle_writes = blueprint.lifecycles.iter().map(|spec| {
         let existing = find(&state.lifecycles, &spec.name);
         let desired = desired_lifecycle(spec, existing, space_id, &environment_ids);
-        write(
-            Api::<Lifecycle>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let set_writes = blueprint.library_variable_sets.iter().map(|spec| {
         converge_library_variable_set(
-            client,
-            space_id,
+            writer,
             spec,
             find(&state.library_variable_sets, &spec.name),
             &environment_ids,
@@ -269,48 +243,14 @@ fn find<'a, T: Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
     items.iter().find(|item| item.name() == name)
 }
 
-/// Create `send` when nothing exists; otherwise update with `send` when `compare` differs from
-/// what exists (`compare` keeps secrets as the server has them, since they cannot be read back).
-async fn write<T: Resource>(
-    api: Api<T>,
-    existing: Option<T>,
-    compare: T,
-    send: T,
-) -> Result<(T, Outcome), OctopusError> {
-    match existing {
-        None => {
-            let created = api.create(&send).await?;
-            let outcome = Outcome::new(T::KIND, send.name(), OutcomeAction::Created);
-            Ok((created, outcome))
-        }
-        Some(existing) => {
-            let fields = changed_fields(&existing, &compare);
-            if fields.is_empty() {
-                let outcome = Outcome::new(T::KIND, existing.name(), OutcomeAction::Unchanged);
-                return Ok((existing, outcome));
-            }
-            api.update(&send).await?;
-            let outcome = Outcome::new(T::KIND, send.name(), OutcomeAction::Updated(fields));
-            Ok((send, outcome))
-        }
-    }
-}
-
 async fn converge_library_variable_set(
-    client: &OctopusClient,
-    space_id: &str,
+    writer: &Writer<'_>,
     spec: &LibraryVariableSetSpec,
     existing: Option<&LibraryVariableSet>,
     environment_ids: &HashMap<String, String>,
 ) -> Result<Outcome, OctopusError> {
-    let desired = desired_library_variable_set(spec, existing, space_id);
-    let (set, outcome) = write(
-        Api::<LibraryVariableSet>::new(client, Some(space_id)),
-        existing.cloned(),
-        desired.clone(),
-        desired,
-    )
-    .await?;
+    let desired = desired_library_variable_set(spec, existing, writer.space_id);
+    let (set, outcome) = writer.converge(existing, desired).await?;
     let Some(variable_set_id) = set
         .variable_set_id
         .clone()
@@ -319,8 +259,8 @@ async fn converge_library_variable_set(
         return Ok(outcome);
     };
     let mut variables_changed = Vec::new();
-    let write = VariableSets::new(client, space_id)
-        .modify(&variable_set_id, |variable_set| {
+    let write = writer
+        .modify_variables(Some(&variable_set_id), None, |variable_set| {
             variables_changed = apply_variables(variable_set, &spec.variables, environment_ids);
             !variables_changed.is_empty()
         })
