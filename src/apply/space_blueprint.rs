@@ -1,21 +1,20 @@
 //! Converge a space to a blueprint: read what the space holds, check every reference, compute
-//! each resource's desired state (pure), then write only what differs, independent writes at once.
+//! each resource's desired state (`convert::blueprint`, pure), then write only what differs, independent writes at once.
 
-use super::outcome::{changed_fields, Outcome, OutcomeAction};
-use crate::blueprint::{
-    Blueprint, EnvironmentSpec, FeedSpec, GitCredentialSpec, LibraryVariableSetSpec,
-    LibraryVariableSpec, LifecycleSpec, PhaseSpec, ProjectGroupSpec, RetentionSpec, TagSetSpec,
-    TemplateSpec,
+use super::converge::Writer;
+use super::outcome::{Outcome, OutcomeAction};
+use crate::blueprint::{Blueprint, LibraryVariableSetSpec};
+use crate::convert::blueprint::{
+    apply_variables, desired_environment, desired_feed, desired_git_credential,
+    desired_library_variable_set, desired_lifecycle, desired_project_group, desired_tag_set,
 };
 use crate::octopus::resources::{
-    ActionTemplateParameter, Environment, Extra, Feed, GitCredential, GitCredentialDetails,
-    LibraryVariableSet, Lifecycle, Phase, ProjectGroup, PropertyValue, RepositoryRestrictions,
-    RetentionPolicy, SensitiveValue, Tag, TagSet, Variable, VariableSet, VariableSetWrite,
-    VariableSets,
+    Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle, ProjectGroup, TagSet,
+    VariableSetWrite,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
 use futures::future::try_join_all;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// What the space holds now, for the kinds a blueprint manages.
 #[derive(Debug, Clone, Default)]
@@ -147,7 +146,11 @@ pub async fn converge(
     if !unknown.is_empty() {
         return Err(ConvergeError::UnknownReferences(unknown));
     }
-    let space = Some(space_id);
+    let writer = &Writer {
+        client,
+        space_id,
+        dry_run: false,
+    };
 
     let max_sort_order = state
         .environments
@@ -162,52 +165,27 @@ pub async fn converge(
             next_sort_order += 1;
         }
         let desired = desired_environment(spec, existing, space_id, next_sort_order);
-        write(
-            Api::<Environment>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let group_writes = blueprint.project_groups.iter().map(|spec| {
         let existing = find(&state.project_groups, &spec.name);
         let desired = desired_project_group(spec, existing, space_id);
-        write(
-            Api::<ProjectGroup>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let feed_writes = blueprint.feeds.iter().map(|spec| {
         let existing = find(&state.feeds, &spec.name);
         let (compare, send) = desired_feed(spec, existing, space_id);
-        write(
-            Api::<Feed>::new(client, space),
-            existing.cloned(),
-            compare,
-            send,
-        )
+        writer.converge_keeping_secrets(existing, compare, send)
     });
     let credential_writes = blueprint.git_credentials.iter().map(|spec| {
         let existing = find(&state.git_credentials, &spec.name);
         let (compare, send) = desired_git_credential(spec, existing, space_id);
-        write(
-            Api::<GitCredential>::new(client, space),
-            existing.cloned(),
-            compare,
-            send,
-        )
+        writer.converge_keeping_secrets(existing, compare, send)
     });
     let tag_set_writes = blueprint.tag_sets.iter().map(|spec| {
         let existing = find(&state.tag_sets, &spec.name);
         let desired = desired_tag_set(spec, existing, space_id);
-        write(
-            Api::<TagSet>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let (environments, groups, feeds, credentials, tag_sets) = tokio::try_join!(
         try_join_all(environment_writes),
@@ -232,17 +210,11 @@ pub async fn converge(
     let lifecycle_writes = blueprint.lifecycles.iter().map(|spec| {
         let existing = find(&state.lifecycles, &spec.name);
         let desired = desired_lifecycle(spec, existing, space_id, &environment_ids);
-        write(
-            Api::<Lifecycle>::new(client, space),
-            existing.cloned(),
-            desired.clone(),
-            desired,
-        )
+        writer.converge(existing, desired)
     });
     let set_writes = blueprint.library_variable_sets.iter().map(|spec| {
         converge_library_variable_set(
-            client,
-            space_id,
+            writer,
             spec,
             find(&state.library_variable_sets, &spec.name),
             &environment_ids,
@@ -271,463 +243,14 @@ fn find<'a, T: Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
     crate::octopus::resources::position_by_name(items, name).map(|at| &items[at])
 }
 
-/// Create `send` when nothing exists; otherwise update with `send` when `compare` differs from
-/// what exists (`compare` keeps secrets as the server has them, since they cannot be read back).
-async fn write<T: Resource>(
-    api: Api<T>,
-    existing: Option<T>,
-    compare: T,
-    send: T,
-) -> Result<(T, Outcome), OctopusError> {
-    match existing {
-        None => {
-            let created = api.create(&send).await?;
-            let outcome = Outcome::new(T::KIND, send.name(), OutcomeAction::Created);
-            Ok((created, outcome))
-        }
-        Some(existing) => {
-            let fields = changed_fields(&existing, &compare);
-            if fields.is_empty() {
-                let outcome = Outcome::new(T::KIND, existing.name(), OutcomeAction::Unchanged);
-                return Ok((existing, outcome));
-            }
-            api.update(&send).await?;
-            let outcome = Outcome::new(T::KIND, send.name(), OutcomeAction::Updated(fields));
-            Ok((send, outcome))
-        }
-    }
-}
-
-pub fn desired_environment(
-    spec: &EnvironmentSpec,
-    existing: Option<&Environment>,
-    space_id: &str,
-    sort_order: i32,
-) -> Environment {
-    let mut desired = existing.cloned().unwrap_or_else(|| Environment {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        description: None,
-        sort_order,
-        use_guided_failure: false,
-        allow_dynamic_infrastructure: false,
-        extra: Extra::new(),
-    });
-    set_if_some(&mut desired.description, &spec.description);
-    if let Some(value) = spec.use_guided_failure {
-        desired.use_guided_failure = value;
-    }
-    if let Some(value) = spec.allow_dynamic_infrastructure {
-        desired.allow_dynamic_infrastructure = value;
-    }
-    desired
-}
-
-pub fn desired_project_group(
-    spec: &ProjectGroupSpec,
-    existing: Option<&ProjectGroup>,
-    space_id: &str,
-) -> ProjectGroup {
-    let mut desired = existing.cloned().unwrap_or_else(|| ProjectGroup {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        description: None,
-        extra: Extra::new(),
-    });
-    set_if_some(&mut desired.description, &spec.description);
-    desired
-}
-
-/// (to compare, to send): a password that the server already holds is compared as "kept", and
-/// sent again only when something else about the feed changes.
-pub fn desired_feed(spec: &FeedSpec, existing: Option<&Feed>, space_id: &str) -> (Feed, Feed) {
-    let mut desired = existing.cloned().unwrap_or_else(|| Feed {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        feed_type: spec.kind.api_name().to_owned(),
-        feed_uri: None,
-        username: None,
-        password: None,
-        api_version: None,
-        registry_path: None,
-        enhanced_mode: None,
-        download_attempts: None,
-        download_retry_backoff_seconds: None,
-        package_acquisition_location_options: spec.kind.acquisition_locations(),
-        extra: Extra::new(),
-    });
-    desired.feed_type = spec.kind.api_name().to_owned();
-    desired.feed_uri = Some(spec.feed_uri.clone());
-    if spec.username.is_some() {
-        desired.username = spec.username.clone();
-    }
-    set_if_some(&mut desired.api_version, &spec.api_version);
-    set_if_some(&mut desired.registry_path, &spec.registry_path);
-    if spec.download_attempts.is_some() {
-        desired.download_attempts = spec.download_attempts;
-    }
-    if spec.download_retry_backoff_seconds.is_some() {
-        desired.download_retry_backoff_seconds = spec.download_retry_backoff_seconds;
-    }
-    let mut send = desired.clone();
-    if let Some(password) = &spec.password {
-        let held = existing
-            .and_then(|feed| feed.password.as_ref())
-            .is_some_and(|p| p.has_value);
-        desired.password = Some(if held {
-            existing
-                .and_then(|f| f.password.clone())
-                .unwrap_or_default()
-        } else {
-            SensitiveValue::set(password.secret())
-        });
-        send.password = Some(SensitiveValue::set(password.secret()));
-    }
-    (desired, send)
-}
-
-pub fn desired_git_credential(
-    spec: &GitCredentialSpec,
-    existing: Option<&GitCredential>,
-    space_id: &str,
-) -> (GitCredential, GitCredential) {
-    let mut desired = existing.cloned().unwrap_or_else(|| GitCredential {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        description: None,
-        details: GitCredentialDetails {
-            kind: "UsernamePassword".to_owned(),
-            username: None,
-            password: None,
-            extra: Extra::new(),
-        },
-        repository_restrictions: None,
-        extra: Extra::new(),
-    });
-    set_if_some(&mut desired.description, &spec.description);
-    desired.details.kind = "UsernamePassword".to_owned();
-    desired.details.username = Some(spec.username.clone());
-    if let Some(allowed) = &spec.allowed_repositories {
-        let restrictions = desired
-            .repository_restrictions
-            .get_or_insert_with(RepositoryRestrictions::default);
-        restrictions.enabled = true;
-        restrictions.allowed_repositories = allowed.clone();
-    }
-    let mut send = desired.clone();
-    let held = existing
-        .and_then(|c| c.details.password.as_ref())
-        .is_some_and(|p| p.has_value);
-    if !held {
-        desired.details.password = Some(SensitiveValue::set(spec.password.secret()));
-    }
-    send.details.password = Some(SensitiveValue::set(spec.password.secret()));
-    (desired, send)
-}
-
-pub fn desired_tag_set(spec: &TagSetSpec, existing: Option<&TagSet>, space_id: &str) -> TagSet {
-    let mut desired = existing.cloned().unwrap_or_else(|| TagSet {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        description: None,
-        sort_order: 0,
-        tags: Vec::new(),
-        extra: Extra::new(),
-    });
-    set_if_some(&mut desired.description, &spec.description);
-    for tag_spec in &spec.tags {
-        match desired
-            .tags
-            .iter_mut()
-            .find(|tag| tag.name == tag_spec.name)
-        {
-            Some(tag) => {
-                set_if_some(&mut tag.color, &tag_spec.color);
-                set_if_some(&mut tag.description, &tag_spec.description);
-            }
-            None => {
-                let sort_order = desired.tags.len() as i32;
-                desired.tags.push(Tag {
-                    id: None,
-                    name: tag_spec.name.clone(),
-                    canonical_tag_name: None,
-                    color: Some(
-                        tag_spec
-                            .color
-                            .clone()
-                            .unwrap_or_else(|| "#333333".to_owned()),
-                    ),
-                    description: tag_spec.description.clone(),
-                    sort_order,
-                    extra: Extra::new(),
-                });
-            }
-        }
-    }
-    desired
-}
-
-pub fn desired_lifecycle(
-    spec: &LifecycleSpec,
-    existing: Option<&Lifecycle>,
-    space_id: &str,
-    environment_ids: &HashMap<String, String>,
-) -> Lifecycle {
-    let mut desired = existing.cloned().unwrap_or_else(|| Lifecycle {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        description: None,
-        release_retention_policy: None,
-        tentacle_retention_policy: None,
-        phases: Vec::new(),
-        extra: Extra::new(),
-    });
-    set_if_some(&mut desired.description, &spec.description);
-    if let Some(retention) = &spec.release_retention {
-        desired.release_retention_policy = Some(desired_retention(
-            retention,
-            desired.release_retention_policy.as_ref(),
-        ));
-    }
-    if let Some(retention) = &spec.tentacle_retention {
-        desired.tentacle_retention_policy = Some(desired_retention(
-            retention,
-            desired.tentacle_retention_policy.as_ref(),
-        ));
-    }
-    let current_phases = std::mem::take(&mut desired.phases);
-    desired.phases = spec
-        .phases
-        .iter()
-        .map(|phase_spec| {
-            desired_phase(
-                phase_spec,
-                current_phases.iter().find(|p| p.name == phase_spec.name),
-                environment_ids,
-            )
-        })
-        .collect();
-    desired
-}
-
-fn desired_phase(
-    spec: &PhaseSpec,
-    existing: Option<&Phase>,
-    environment_ids: &HashMap<String, String>,
-) -> Phase {
-    let ids = |names: &[String]| -> Vec<String> {
-        names
-            .iter()
-            .filter_map(|name| environment_ids.get(name).cloned())
-            .collect()
-    };
-    let mut phase = existing.cloned().unwrap_or_else(|| Phase {
-        id: None,
-        name: spec.name.clone(),
-        automatic_deployment_targets: Vec::new(),
-        optional_deployment_targets: Vec::new(),
-        minimum_environments_before_promotion: 0,
-        is_optional_phase: false,
-        is_priority_phase: false,
-        release_retention_policy: None,
-        tentacle_retention_policy: None,
-        extra: Extra::new(),
-    });
-    phase.automatic_deployment_targets = ids(&spec.automatic_deployment_targets);
-    phase.optional_deployment_targets = ids(&spec.optional_deployment_targets);
-    phase.minimum_environments_before_promotion = spec.minimum_environments_before_promotion as i32;
-    phase.is_optional_phase = spec.is_optional_phase;
-    phase.is_priority_phase = spec.is_priority_phase;
-    phase
-}
-
-/// Newer servers carry a `Strategy` beside the quantity; it is kept in step when present.
-fn desired_retention(spec: &RetentionSpec, existing: Option<&RetentionPolicy>) -> RetentionPolicy {
-    let mut policy = existing.cloned().unwrap_or_default();
-    if spec.keep_forever {
-        policy.should_keep_forever = true;
-        policy.quantity_to_keep = 0;
-        policy.unit = Some("Items".to_owned());
-    } else {
-        policy.should_keep_forever = false;
-        policy.quantity_to_keep = spec.quantity_to_keep.unwrap_or(0) as i32;
-        policy.unit = Some(spec.unit.map_or("Items", |unit| unit.api_name()).to_owned());
-    }
-    if policy.strategy.is_some() {
-        policy.strategy = Some(
-            if spec.keep_forever {
-                "Forever"
-            } else {
-                "Count"
-            }
-            .to_owned(),
-        );
-    }
-    policy
-}
-
-pub fn desired_library_variable_set(
-    spec: &LibraryVariableSetSpec,
-    existing: Option<&LibraryVariableSet>,
-    space_id: &str,
-) -> LibraryVariableSet {
-    let mut desired = existing.cloned().unwrap_or_else(|| LibraryVariableSet {
-        id: None,
-        space_id: Some(space_id.to_owned()),
-        name: spec.name.clone(),
-        description: None,
-        content_type: Some("Variables".to_owned()),
-        variable_set_id: None,
-        templates: Vec::new(),
-        extra: Extra::new(),
-    });
-    set_if_some(&mut desired.description, &spec.description);
-    for template_spec in &spec.templates {
-        match desired
-            .templates
-            .iter_mut()
-            .find(|t| t.name == template_spec.name)
-        {
-            Some(template) => apply_template(template_spec, template),
-            None => {
-                let mut template = ActionTemplateParameter {
-                    // Octopus clients generate template ids; tenant values are keyed by them.
-                    id: Some(uuid::Uuid::new_v4().to_string()),
-                    name: template_spec.name.clone(),
-                    label: None,
-                    help_text: None,
-                    default_value: None,
-                    display_settings: BTreeMap::new(),
-                    extra: Extra::new(),
-                };
-                apply_template(template_spec, &mut template);
-                desired.templates.push(template);
-            }
-        }
-    }
-    desired
-}
-
-fn apply_template(spec: &TemplateSpec, template: &mut ActionTemplateParameter) {
-    set_if_some(&mut template.label, &spec.label);
-    set_if_some(&mut template.help_text, &spec.help_text);
-    if let Some(default) = &spec.default_value {
-        template.default_value = Some(PropertyValue::Text(default.clone()));
-    }
-    template.display_settings.insert(
-        "Octopus.ControlType".to_owned(),
-        spec.control_type.api_name().to_owned(),
-    );
-    if !spec.select_options.is_empty() {
-        let options: Vec<String> = spec
-            .select_options
-            .iter()
-            .map(|o| format!("{}|{}", o.value, o.label))
-            .collect();
-        template
-            .display_settings
-            .insert("Octopus.SelectOptions".to_owned(), options.join("\n"));
-    }
-}
-
-/// Make the set hold each blueprint variable; returns the names of variables added or changed.
-/// A secret the server already holds cannot be compared and is kept (sent back with its `Id`
-/// and no value, which Octopus treats as "keep").
-pub fn apply_variables(
-    set: &mut VariableSet,
-    specs: &[LibraryVariableSpec],
-    environment_ids: &HashMap<String, String>,
-) -> Vec<String> {
-    let mut changed = Vec::new();
-    for spec in specs {
-        let scope_ids: BTreeSet<String> = spec
-            .environments
-            .iter()
-            .filter_map(|name| environment_ids.get(name).cloned())
-            .collect();
-        let same_identity = |variable: &Variable| {
-            variable.name == spec.name
-                && variable
-                    .scope
-                    .iter()
-                    .all(|(key, values)| key == "Environment" || values.is_empty())
-                && variable
-                    .scope
-                    .get("Environment")
-                    .map(|ids| ids.iter().cloned().collect::<BTreeSet<_>>())
-                    .unwrap_or_default()
-                    == scope_ids
-        };
-        let (value, kind, sensitive) = match (&spec.value, &spec.secret) {
-            (Some(value), _) => (value.clone(), "String", false),
-            (None, Some(secret)) => (secret.secret().expose().to_owned(), "Sensitive", true),
-            (None, None) => continue,
-        };
-        match set
-            .variables
-            .iter_mut()
-            .find(|variable| same_identity(variable))
-        {
-            Some(variable) => {
-                let mut differs = variable.is_secret() != sensitive;
-                if !sensitive && variable.value.as_deref() != Some(value.as_str()) {
-                    differs = true;
-                }
-                if spec.description.is_some() && variable.description != spec.description {
-                    differs = true;
-                }
-                if differs {
-                    variable.kind = kind.to_owned();
-                    variable.is_sensitive = sensitive;
-                    variable.value = Some(value);
-                    set_if_some(&mut variable.description, &spec.description);
-                    changed.push(format!("variable {}", spec.name));
-                }
-            }
-            None => {
-                let mut scope = BTreeMap::new();
-                if !scope_ids.is_empty() {
-                    scope.insert("Environment".to_owned(), scope_ids.into_iter().collect());
-                }
-                set.variables.push(Variable {
-                    id: None,
-                    name: spec.name.clone(),
-                    value: Some(value),
-                    description: spec.description.clone(),
-                    kind: kind.to_owned(),
-                    is_sensitive: sensitive,
-                    scope,
-                    prompt: None,
-                    extra: Extra::new(),
-                });
-                changed.push(format!("variable {}", spec.name));
-            }
-        }
-    }
-    changed
-}
-
 async fn converge_library_variable_set(
-    client: &OctopusClient,
-    space_id: &str,
+    writer: &Writer<'_>,
     spec: &LibraryVariableSetSpec,
     existing: Option<&LibraryVariableSet>,
     environment_ids: &HashMap<String, String>,
 ) -> Result<Outcome, OctopusError> {
-    let desired = desired_library_variable_set(spec, existing, space_id);
-    let (set, outcome) = write(
-        Api::<LibraryVariableSet>::new(client, Some(space_id)),
-        existing.cloned(),
-        desired.clone(),
-        desired,
-    )
-    .await?;
+    let desired = desired_library_variable_set(spec, existing, writer.space_id);
+    let (set, outcome) = writer.converge(existing, desired).await?;
     let Some(variable_set_id) = set
         .variable_set_id
         .clone()
@@ -736,8 +259,8 @@ async fn converge_library_variable_set(
         return Ok(outcome);
     };
     let mut variables_changed = Vec::new();
-    let write = VariableSets::new(client, space_id)
-        .modify(&variable_set_id, |variable_set| {
+    let write = writer
+        .modify_variables(Some(&variable_set_id), None, |variable_set| {
             variables_changed = apply_variables(variable_set, &spec.variables, environment_ids);
             !variables_changed.is_empty()
         })
@@ -764,140 +287,4 @@ async fn converge_library_variable_set(
             OutcomeAction::Updated(variables_changed),
         ),
     })
-}
-
-fn set_if_some<T: Clone>(target: &mut Option<T>, value: &Option<T>) {
-    if value.is_some() {
-        target.clone_from(value);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::blueprint::SecretRef;
-    use crate::secret::Secret;
-
-    fn environment(name: &str, id: &str, description: &str) -> Environment {
-        Environment {
-            id: Some(id.into()),
-            space_id: Some("Spaces-2".into()),
-            name: name.into(),
-            description: Some(description.into()),
-            sort_order: 1,
-            use_guided_failure: false,
-            allow_dynamic_infrastructure: false,
-            extra: serde_json::from_value(
-                serde_json::json!({"Links": {"Self": "/api/x"}, "EnvironmentTags": []}),
-            )
-            .unwrap(),
-        }
-    }
-
-    #[test]
-    fn drifted_description_is_the_only_change_and_unknown_fields_survive() {
-        let spec = EnvironmentSpec {
-            name: "Test".into(),
-            description: Some("Verified here.".into()),
-            use_guided_failure: None,
-            allow_dynamic_infrastructure: None,
-        };
-        let existing = environment("Test", "Environments-2", "someone edited this");
-        let desired = desired_environment(&spec, Some(&existing), "Spaces-2", 9);
-        assert_eq!(
-            changed_fields(&existing, &desired),
-            vec!["Description".to_owned()]
-        );
-        assert_eq!(desired.extra["Links"]["Self"], "/api/x");
-        assert_eq!(
-            desired.sort_order, 1,
-            "an existing environment keeps its place"
-        );
-        let same = desired_environment(&spec, Some(&desired), "Spaces-2", 9);
-        assert!(changed_fields(&desired, &same).is_empty());
-    }
-
-    #[test]
-    fn held_secrets_compare_as_kept_but_are_sent_with_other_changes() {
-        let spec = GitCredentialSpec {
-            name: "Git".into(),
-            description: None,
-            username: "octo".into(),
-            password: SecretRef::resolved(Secret::new("token-1"), "GIT_PASSWORD"),
-            allowed_repositories: None,
-        };
-        let (_, created) = desired_git_credential(&spec, None, "Spaces-2");
-        let mut held = created.clone();
-        held.id = Some("GitCredentials-1".into());
-        held.details.password = Some(SensitiveValue::keep());
-        let (compare, _) = desired_git_credential(&spec, Some(&held), "Spaces-2");
-        assert!(changed_fields(&held, &compare).is_empty());
-        let renamed = GitCredentialSpec {
-            username: "other".into(),
-            ..spec
-        };
-        let (compare, send) = desired_git_credential(&renamed, Some(&held), "Spaces-2");
-        assert_eq!(changed_fields(&held, &compare), vec!["Details".to_owned()]);
-        assert_eq!(
-            send.details.password.unwrap().new_value.unwrap().expose(),
-            "token-1"
-        );
-    }
-
-    #[test]
-    fn phases_follow_the_blueprint_and_keep_their_ids() {
-        let ids: HashMap<String, String> = [("Dev", "Environments-1"), ("Prod", "Environments-3")]
-            .iter()
-            .map(|(a, b)| (a.to_string(), b.to_string()))
-            .collect();
-        let spec: LifecycleSpec = serde_yaml::from_str("name: App\nphases:\n  - {name: Dev, automatic_deployment_targets: [Dev]}\n  - {name: Prod, optional_deployment_targets: [Prod]}\n").unwrap();
-        let created = desired_lifecycle(&spec, None, "Spaces-2", &ids);
-        assert_eq!(
-            created.phases[0].automatic_deployment_targets,
-            vec!["Environments-1".to_owned()]
-        );
-        let mut existing = created.clone();
-        existing.id = Some("Lifecycles-2".into());
-        existing.phases[1].id = Some("phase-guid".into());
-        existing.phases.push(Phase {
-            name: "Extra".into(),
-            ..existing.phases[0].clone()
-        });
-        let desired = desired_lifecycle(&spec, Some(&existing), "Spaces-2", &ids);
-        assert_eq!(desired.phases.len(), 2);
-        assert_eq!(desired.phases[1].id.as_deref(), Some("phase-guid"));
-        assert_eq!(
-            changed_fields(&existing, &desired),
-            vec!["Phases".to_owned()]
-        );
-    }
-
-    #[test]
-    fn variables_are_added_updated_or_kept() {
-        let ids: HashMap<String, String> =
-            [("Production".to_string(), "Environments-3".to_string())].into();
-        let specs: Vec<LibraryVariableSpec> = serde_yaml::from_str(
-            "- {name: Support.Email, value: a@example.com}\n- {name: Db.Password, secret: {from_env: X}, environments: [Production]}\n",
-        )
-        .unwrap();
-        let mut specs = specs;
-        specs[1].secret = Some(SecretRef::resolved(Secret::new("pw"), "X"));
-        let mut set: VariableSet = serde_json::from_value(serde_json::json!({"Id": "variableset-LibraryVariableSets-1", "Version": 1, "Variables": []})).unwrap();
-        assert_eq!(apply_variables(&mut set, &specs, &ids).len(), 2);
-        assert_eq!(
-            set.variables[1].scope["Environment"],
-            vec!["Environments-3".to_owned()]
-        );
-        // As the server returns them: ids assigned, the secret hidden.
-        set.variables[0].id = Some("v1".into());
-        set.variables[1].id = Some("v2".into());
-        set.variables[1].value = None;
-        assert!(apply_variables(&mut set, &specs, &ids).is_empty());
-        set.variables[0].value = Some("drifted".into());
-        assert_eq!(
-            apply_variables(&mut set, &specs, &ids),
-            vec!["variable Support.Email".to_owned()]
-        );
-        assert!(!format!("{:?}", set.variables[1]).contains("pw"));
-    }
 }

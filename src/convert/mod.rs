@@ -1,8 +1,10 @@
 //! PURE conversions between the Octopus API's resources and the portable model, both
 //! directions side by side, one file per resource: `from_api` direction (ids → names, the
 //! `portable_*` functions) and `to_api` direction (names → ids on top of what the server holds,
-//! the `desired_*` functions). No I/O: everything here takes what was already read.
+//! the `desired_*` functions). `blueprint.rs` does the same for create-space: a space
+//! blueprint's specs → the desired resources. No I/O: everything here takes what was already read.
 
+pub mod blueprint;
 pub mod channel_runbook;
 pub mod fields;
 pub mod process;

@@ -1,12 +1,13 @@
-//! Project settings (with tenant templates and Config-as-Code settings), both directions.
+//! Project settings (with tenant templates and Config-as-Code settings), both directions; and
+//! the version control of a Config-as-Code project deployed onto its fork.
 
 use super::fields::{merge, set_text};
 use super::process::portable_property;
 use super::{Context, Filters};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{
-    ActionTemplateParameter, ConnectivityPolicy, DonorPackage, Project, PropertyValue,
-    SensitiveValue,
+    ActionTemplateParameter, ConnectivityPolicy, DonorPackage, Extra, GitPersistenceCredentials,
+    PersistenceSettings, Project, PropertyValue, SensitiveValue,
 };
 use crate::octopus::space_index::SpaceIndex;
 use crate::portable::{self, PortableProject};
@@ -303,4 +304,134 @@ pub fn desired_templates(
             desired
         })
         .collect()
+}
+
+/// Config-as-Code: the credentials the downstream project reaches its repository with (a
+/// shared git credential, by name, else anonymous).
+fn git_credentials(
+    vcs: &portable::VersionControl,
+    index: &SpaceIndex,
+) -> GitPersistenceCredentials {
+    match vcs.credentials.kind.as_str() {
+        "Reference" => GitPersistenceCredentials {
+            kind: "Reference".into(),
+            id: vcs
+                .credentials
+                .name
+                .as_ref()
+                .and_then(|n| index.git_credentials.id(n))
+                .cloned(),
+            username: None,
+            password: None,
+            extra: Extra::new(),
+        },
+        _ => GitPersistenceCredentials {
+            kind: "Anonymous".into(),
+            id: None,
+            username: None,
+            password: None,
+            extra: Extra::new(),
+        },
+    }
+}
+
+/// The body of the request that converts a database project to Config-as-Code on `url`.
+pub fn convert_to_git_body(
+    vcs: &portable::VersionControl,
+    url: &str,
+    index: &SpaceIndex,
+) -> serde_json::Value {
+    serde_json::json!({
+        "CommitMessage": "Initial version, converted by octofleet",
+        "VersionControlSettings": {
+            "Type": "VersionControlled",
+            "Url": url,
+            "DefaultBranch": vcs.default_branch,
+            "BasePath": vcs.base_path,
+            "ProtectedDefaultBranch": vcs.protected_default_branch,
+            "ProtectedBranchNamePatterns": vcs.protected_branch_name_patterns,
+            "Credentials": git_credentials(vcs, index),
+        }
+    })
+}
+
+/// A Config-as-Code project pointed at `url` (the fork): its persistence settings, keeping what
+/// the server holds of the credentials but their kind and id.
+pub fn desired_version_control(
+    project: &Project,
+    vcs: &portable::VersionControl,
+    url: String,
+    index: &SpaceIndex,
+) -> Project {
+    let credentials = git_credentials(vcs, index);
+    let mut desired = project.clone();
+    let settings = desired
+        .persistence_settings
+        .get_or_insert_with(|| PersistenceSettings {
+            kind: "VersionControlled".into(),
+            ..Default::default()
+        });
+    settings.url = Some(url);
+    settings.default_branch = Some(vcs.default_branch.clone());
+    settings.base_path = Some(vcs.base_path.clone());
+    let mut held = settings.credentials.clone().unwrap_or(credentials.clone());
+    held.kind = credentials.kind.clone();
+    held.id = credentials.id.clone();
+    settings.credentials = Some(held);
+    desired
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::testing::{index_for, payload};
+    use crate::octopus::project_parts::ProjectParts;
+    use crate::octopus::resources::Space;
+
+    const PAYLOADS: [&str; 4] = [
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__go-octopusdeploy-2018.3.6.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__port-docs-2024.3.10989.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/project-database__terra-farm-terraform-provider-octopus-2016.json"),
+    ];
+
+    /// The portable project of `api`, read as serialize reads it.
+    fn portable_of(api: &Project, index: &SpaceIndex) -> PortableProject {
+        let documents = ProjectDocuments {
+            server: "https://octopus.example".into(),
+            space: Some(Space::default()),
+            parts: ProjectParts {
+                project: Some(api.clone()),
+                ..Default::default()
+            },
+            index: index.clone(),
+        };
+        crate::convert::read(
+            &documents,
+            &Filters::default(),
+            "test",
+            "2024-01-01T00:00:00Z",
+        )
+        .expect("a real project reads")
+        .project
+    }
+
+    /// `from_api(to_api(x)) == x` for the project settings, on real projects: onto the project
+    /// itself (an unchanged re-deploy) and onto nothing (a first deploy). Adding a project
+    /// setting: both directions of it must keep this test passing.
+    #[test]
+    fn real_project_settings_round_trip() {
+        for text in PAYLOADS {
+            let api: Project = payload(text);
+            let (index, _) = index_for(&serde_json::from_str(text).unwrap());
+            let portable = portable_of(&api, &index);
+            let settings = &portable.project;
+            assert!(!settings.lifecycle.is_empty() && !settings.project_group.is_empty());
+            let name = settings.name.clone();
+            let onto_itself = desired_project(Some(&api), &portable, &name, &index, "Spaces-1");
+            assert_eq!(&portable_of(&onto_itself, &index).project, settings);
+            let onto_empty = desired_project(None, &portable, &name, &index, "Spaces-1");
+            assert_eq!(&portable_of(&onto_empty, &index).project, settings);
+        }
+    }
 }

@@ -1,13 +1,19 @@
-//! Variables: scopes (ids ↔ names), secret keys and placeholders, both directions.
+//! Variables, both directions: API → portable (`portable_variables`: scope ids → names, secret
+//! keys and placeholders) and portable → API (`ScopeIds`: scope names → ids, `apply_variables`:
+//! the project's variable set made to hold the package's variables).
+//!
+//! `apply_variables` reports each variable as an `apply::Outcome` (created, kept downstream,
+//! …): the outcome types are plain data, the one thing of `apply/` this module uses.
 
 use super::{Context, Filters, ReadError};
+use crate::apply::outcome::{Outcome, OutcomeAction};
 use crate::octopus::project_export::ProjectDocuments;
-use crate::octopus::resources::{Project, Variable, VariableSet};
+use crate::octopus::resources::{Extra, Project, Variable, VariableSet};
 use crate::octopus::space_index::Names;
 use crate::portable;
 use crate::portable::naming::secret_key;
 use crate::secret::Secret;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Scope ids → names through the set's `ScopeValues` (the server's own naming of each id).
 pub fn scope_names(set: &VariableSet) -> HashMap<(String, String), String> {
@@ -296,4 +302,274 @@ pub fn substituted(secrets: &BTreeMap<String, Secret>, key: Option<&str>) -> Opt
     let text = value.expose().trim();
     let unsubstituted = text.is_empty() || crate::config::is_placeholder(text);
     (!unsubstituted).then(|| value.clone())
+}
+
+/// A variable's identity downstream: its name and its scope, order-insensitive.
+fn identity(
+    name: &str,
+    scope: &BTreeMap<String, Vec<String>>,
+) -> (String, BTreeMap<String, BTreeSet<String>>) {
+    (
+        name.to_owned(),
+        scope
+            .iter()
+            .filter(|(_, values)| !values.is_empty())
+            .map(|(key, values)| {
+                (
+                    key.clone(),
+                    values.iter().map(|v| v.to_ascii_lowercase()).collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// Make the set hold the package's variables. By default an existing variable keeps its
+/// downstream value (the article's `ignore_changes = all`); with `overwrite` it is made equal and
+/// variables the package lacks are removed. A secret whose placeholder is unsubstituted keeps
+/// the downstream value (sent back with its id and no value, which Octopus treats as "keep").
+pub fn apply_variables(
+    set: &mut VariableSet,
+    variables: &[&portable::Variable],
+    secrets: &BTreeMap<String, Secret>,
+    scopes: &ScopeIds<'_>,
+    overwrite: bool,
+) -> Vec<Outcome> {
+    let mut outcomes = Vec::new();
+    let mut matched: BTreeSet<usize> = BTreeSet::new();
+    for variable in variables {
+        let scope = scopes.scope(&variable.scope);
+        let key = identity(&variable.name, &scope);
+        let secret = if variable.is_sensitive() {
+            substituted(secrets, variable.secret.as_deref())
+        } else {
+            None
+        };
+        let prompt = variable.prompt.as_ref().map(|prompt| {
+            serde_json::json!({
+                "Label": prompt.label, "Description": prompt.description, "Required": prompt.required,
+                "DisplaySettings": prompt.display_settings,
+            })
+        });
+        let position = set
+            .variables
+            .iter()
+            .enumerate()
+            .position(|(i, v)| !matched.contains(&i) && identity(&v.name, &v.scope) == key);
+        let label = describe_scope(&variable.name, &variable.scope);
+        match position {
+            // Never create a secret without its value: Octopus would store it empty.
+            None if variable.is_sensitive() && secret.is_none() => {
+                outcomes.push(Outcome::new(
+                    "variable",
+                    &label,
+                    OutcomeAction::KeptDownstream(vec![
+                        "secret not substituted; not created".into()
+                    ]),
+                ));
+            }
+            None => {
+                set.variables.push(Variable {
+                    id: None,
+                    name: variable.name.clone(),
+                    value: if variable.is_sensitive() {
+                        secret.map(|s| s.expose().to_owned())
+                    } else {
+                        variable.value.clone()
+                    },
+                    description: variable.description.clone(),
+                    kind: variable.kind.clone(),
+                    is_sensitive: variable.is_sensitive(),
+                    scope,
+                    prompt,
+                    extra: Extra::new(),
+                });
+                matched.insert(set.variables.len() - 1);
+                outcomes.push(Outcome::new("variable", &label, OutcomeAction::Created));
+            }
+            Some(position) => {
+                matched.insert(position);
+                let existing = &mut set.variables[position];
+                let mut differences = Vec::new();
+                if existing.kind != variable.kind {
+                    differences.push("Type".to_owned());
+                }
+                if !variable.is_sensitive() && existing.value != variable.value {
+                    differences.push("Value".to_owned());
+                }
+                if existing.description.as_deref().unwrap_or("")
+                    != variable.description.as_deref().unwrap_or("")
+                {
+                    differences.push("Description".to_owned());
+                }
+                if existing.prompt.as_ref().filter(|p| !p.is_null()).is_some() != prompt.is_some() {
+                    differences.push("Prompt".to_owned());
+                }
+                let action = if differences.is_empty() {
+                    OutcomeAction::Unchanged
+                } else if overwrite {
+                    existing.kind = variable.kind.clone();
+                    existing.is_sensitive = variable.is_sensitive();
+                    if !variable.is_sensitive() {
+                        existing.value = variable.value.clone();
+                    }
+                    existing.description = variable.description.clone();
+                    existing.prompt = prompt;
+                    OutcomeAction::Updated(differences)
+                } else {
+                    OutcomeAction::KeptDownstream(differences)
+                };
+                // A substituted secret under --overwrite-variables replaces the downstream one.
+                let action = match (overwrite, secret, action) {
+                    (true, Some(secret), OutcomeAction::Unchanged) => {
+                        existing.value = Some(secret.expose().to_owned());
+                        OutcomeAction::SecretResent
+                    }
+                    (true, Some(secret), OutcomeAction::Updated(fields)) => {
+                        existing.value = Some(secret.expose().to_owned());
+                        OutcomeAction::Updated(fields)
+                    }
+                    (_, _, action) => action,
+                };
+                outcomes.push(Outcome::new("variable", &label, action));
+            }
+        }
+    }
+    if overwrite {
+        let mut position = 0;
+        set.variables.retain(|variable| {
+            let keep = matched.contains(&position);
+            position += 1;
+            if !keep {
+                outcomes.push(Outcome::new(
+                    "variable",
+                    &variable.name,
+                    OutcomeAction::Removed,
+                ));
+            }
+            keep
+        });
+    }
+    outcomes
+}
+
+fn describe_scope(name: &str, scope: &portable::Scope) -> String {
+    if scope.environments.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} [{}]", scope.environments.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::convert::testing::payload;
+    use crate::octopus::project_parts::ProjectParts;
+    use crate::octopus::space_index::SpaceIndex;
+
+    const PAYLOADS: [&str; 4] = [
+        include_str!("../../tests/fixtures/octopus-payloads/variableset-of-libraryvariableset__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/variableset-role-scoped-sensitive__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/variableset-scoped-sensitive__octopusdeployutilities-2018.11.2.json"),
+        include_str!("../../tests/fixtures/octopus-payloads/variableset__terra-farm-terraform-provider-octopus-2016.json"),
+    ];
+
+    const PROJECT: &str = "Upstream";
+
+    /// The portable variables of `set` (no filters) and their secrets, each one substituted.
+    fn portable_of(set: &VariableSet) -> (Vec<portable::Variable>, BTreeMap<String, Secret>) {
+        let documents = ProjectDocuments {
+            server: String::new(),
+            space: None,
+            parts: ProjectParts {
+                project: Some(Project {
+                    name: PROJECT.into(),
+                    ..Default::default()
+                }),
+                variables: Some(set.clone()),
+                ..Default::default()
+            },
+            index: SpaceIndex::default(),
+        };
+        let filters = Filters {
+            excluded_variable_environments: Vec::new(),
+            ..Filters::default()
+        };
+        let (variables, placeholders) =
+            portable_variables(&documents, &filters, PROJECT, &[], &mut Vec::new())
+                .expect("real variables read");
+        let secrets = placeholders
+            .keys()
+            .map(|key| (key.clone(), Secret::new("substituted")))
+            .collect();
+        (variables, secrets)
+    }
+
+    /// The target space names every scope id the set uses as the set itself names it.
+    fn names_of(set: &VariableSet) -> (SpaceIndex, Names, Names, Names) {
+        let named = scope_names(set);
+        let (mut index, mut channels, mut actions, mut runbooks): (
+            SpaceIndex,
+            Names,
+            Names,
+            Names,
+        ) = Default::default();
+        for variable in &set.variables {
+            for (key, ids) in &variable.scope {
+                let names: &mut Names = match key.as_str() {
+                    "Environment" => &mut index.environments,
+                    "Channel" => &mut channels,
+                    "Action" => &mut actions,
+                    "ProcessOwner" => &mut runbooks,
+                    _ => continue,
+                };
+                for id in ids {
+                    let key = (key.clone(), id.to_ascii_lowercase());
+                    names.insert(id, named.get(&key).unwrap_or(id));
+                }
+            }
+        }
+        (index, channels, actions, runbooks)
+    }
+
+    /// `from_api(to_api(x)) == x` on real variable sets: onto the set itself (an unchanged
+    /// re-deploy: nothing to write but the secrets, resent) and onto an empty set (a first deploy).
+    #[test]
+    fn real_variables_round_trip() {
+        for text in PAYLOADS {
+            let api: VariableSet = payload(text);
+            let (portable, secrets) = portable_of(&api);
+            assert!(!portable.is_empty());
+            let (index, channels, actions, runbooks) = names_of(&api);
+            let context = Context {
+                index: &index,
+                channels,
+            };
+            let scopes = ScopeIds {
+                context: &context,
+                actions: &actions,
+                runbooks: &runbooks,
+                upstream_project: PROJECT,
+                project_id: api.owner_id.clone().unwrap_or_default(),
+            };
+            let variables: Vec<&portable::Variable> = portable.iter().collect();
+
+            let mut onto_itself = api.clone();
+            let outcomes = apply_variables(&mut onto_itself, &variables, &secrets, &scopes, true);
+            assert!(
+                outcomes.iter().all(|o| !o.action.is_change()),
+                "{outcomes:?}"
+            );
+            assert_eq!(portable_of(&onto_itself).0, portable);
+
+            let mut onto_empty = VariableSet {
+                extra: api.extra.clone(),
+                ..Default::default()
+            };
+            let outcomes = apply_variables(&mut onto_empty, &variables, &secrets, &scopes, true);
+            assert!(outcomes.iter().all(|o| o.action == OutcomeAction::Created));
+            assert_eq!(portable_of(&onto_empty).0, portable);
+        }
+    }
 }
