@@ -10,6 +10,7 @@ pub mod forge;
 pub mod log_format;
 pub mod octopus;
 pub mod origin;
+pub mod outcome;
 pub mod package;
 pub mod portable;
 pub mod secret;

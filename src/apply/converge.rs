@@ -4,13 +4,13 @@
 //! the owner, after an ambiguous POST); processes and variable sets are read-modify-written
 //! with their `Version`, re-read on a conflict. Callers run independent writes at once.
 
-use super::outcome::{changed_fields, Outcome, OutcomeAction};
 use crate::convert::process::desired_process;
 use crate::convert::Context;
 use crate::octopus::resources::{
     DeploymentProcess, ProcessKind, ProcessStep, VariableSet, VariableSetWrite, VariableSets,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
+use crate::outcome::{changed_fields, Outcome, OutcomeAction};
 use crate::portable;
 
 /// Writes of one process tried before giving up on a process that keeps changing underneath us.

@@ -1,9 +1,10 @@
-//! Converging Octopus resources to a desired state: pure desired-state and diff functions, then the writes.
+//! Converging Octopus resources to a desired state: reads, checks and the writes (the desired
+//! states themselves are built in `convert`).
 
 pub mod converge;
-pub mod outcome;
 pub mod project;
 pub mod resolve;
 pub mod space_blueprint;
 
-pub use outcome::{Outcome, OutcomeAction, Summary};
+// What converging did is plain data below `convert`, so both can name it.
+pub use crate::outcome::{Outcome, OutcomeAction, Summary};

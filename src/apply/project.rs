@@ -3,7 +3,6 @@
 //! variables, each built from what the server has so ids and server fields survive.
 
 use super::converge::Writer;
-use super::outcome::{changed_fields, Outcome, OutcomeAction};
 use super::resolve::{missing_dependencies, Missing};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::project::{convert_to_git_body, desired_project, desired_version_control};
@@ -14,6 +13,7 @@ use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{DeploymentProcess, ProcessKind, Project, Runbook, VariableSet};
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{OctopusClient, OctopusError};
+use crate::outcome::{changed_fields, Outcome, OutcomeAction};
 use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};

@@ -2,7 +2,6 @@
 //! each resource's desired state (`convert::blueprint`, pure), then write only what differs, independent writes at once.
 
 use super::converge::Writer;
-use super::outcome::{Outcome, OutcomeAction};
 use crate::blueprint::{Blueprint, LibraryVariableSetSpec};
 use crate::convert::blueprint::{
     apply_variables, desired_environment, desired_feed, desired_git_credential,
@@ -13,6 +12,7 @@ use crate::octopus::resources::{
     VariableSetWrite,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
+use crate::outcome::{Outcome, OutcomeAction};
 use futures::future::try_join_all;
 use std::collections::{BTreeSet, HashMap};
 

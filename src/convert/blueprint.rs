@@ -436,8 +436,8 @@ fn set_if_some<T: Clone>(target: &mut Option<T>, value: &Option<T>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::outcome::changed_fields;
     use crate::blueprint::SecretRef;
+    use crate::outcome::changed_fields;
     use crate::secret::Secret;
 
     fn environment(name: &str, id: &str, description: &str) -> Environment {

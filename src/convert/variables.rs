@@ -6,10 +6,10 @@
 //! …): the outcome types are plain data, the one thing of `apply/` this module uses.
 
 use super::{Context, Filters, ReadError};
-use crate::apply::outcome::{Outcome, OutcomeAction};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{Extra, Project, Variable, VariableSet};
 use crate::octopus::space_index::Names;
+use crate::outcome::{Outcome, OutcomeAction};
 use crate::portable;
 use crate::portable::naming::secret_key;
 use crate::secret::Secret;
