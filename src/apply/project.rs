@@ -10,7 +10,9 @@ use crate::convert::variables::{apply_variables, substituted, ScopeIds};
 use crate::convert::Context;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
-use crate::octopus::resources::{DeploymentProcess, ProcessKind, Project, Runbook, VariableSet};
+use crate::octopus::resources::{
+    DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, Runbook, VariableSet,
+};
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{OctopusClient, OctopusError};
 use crate::outcome::{changed_fields, Outcome, OutcomeAction};
@@ -92,9 +94,12 @@ pub async fn deploy(
         options,
     };
     let mut outcomes = Vec::new();
-    let project = deploy.project(&mut current, &mut outcomes).await?;
+    let (project, deferred_versioning) = deploy.project(&mut current, &mut outcomes).await?;
     let context = deploy.channels(&current, &project, &mut outcomes).await?;
     let mut action_ids = deploy.process(&current, &context, &mut outcomes).await?;
+    let project = deploy
+        .versioning(project, deferred_versioning, &mut outcomes)
+        .await?;
     let runbook_ids = deploy
         .runbooks(&current, &project, &context, &mut action_ids, &mut outcomes)
         .await?;
@@ -230,14 +235,25 @@ impl Deploy<'_> {
         &self,
         current: &mut ProjectParts,
         outcomes: &mut Vec<Outcome>,
-    ) -> Result<Project, OctopusError> {
-        let desired = desired_project(
+    ) -> Result<(Project, Option<ProjectVersioningStrategy>), OctopusError> {
+        let mut desired = desired_project(
             current.project.as_ref(),
             self.package,
             &self.options.project_name,
             self.index,
             self.writer.space_id,
         );
+        // A plan compares the end state; a deploy sets a donor versioning strategy only once the
+        // process holds the donor step (see `versioning`).
+        let deferred = if self.writer.dry_run {
+            None
+        } else {
+            crate::convert::project::defer_donor_versioning(
+                &mut desired,
+                current.project.as_ref(),
+                current.deployment_process.as_ref(),
+            )
+        };
         let (project, outcome) = self
             .writer
             .converge(current.project.as_ref(), desired)
@@ -254,6 +270,26 @@ impl Deploy<'_> {
                 ReadOptions::for_deploy(false),
             )
             .await?;
+        }
+        Ok((project, deferred))
+    }
+
+    /// A donor-package versioning strategy deferred by `project`: set now that the process has
+    /// the donor step, reported as part of the project.
+    async fn versioning(
+        &self,
+        project: Project,
+        deferred: Option<ProjectVersioningStrategy>,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<Project, OctopusError> {
+        let Some(strategy) = deferred else {
+            return Ok(project);
+        };
+        let mut desired = project.clone();
+        desired.versioning_strategy = Some(strategy);
+        let (project, outcome) = self.writer.converge(Some(&project), desired).await?;
+        if outcome.action.is_change() {
+            outcomes.push(outcome);
         }
         Ok(project)
     }

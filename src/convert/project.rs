@@ -258,11 +258,16 @@ pub fn desired_project(
         }
         if let Some(strategy) = &settings.versioning_strategy {
             let mut desired = project.versioning_strategy.clone().unwrap_or_default();
-            desired.template = strategy.template.clone();
             desired.donor_package = strategy.donor_package.as_ref().map(|donor| DonorPackage {
                 deployment_action: Some(donor.deployment_action.clone()),
                 package_reference: Some(donor.package_reference.clone().unwrap_or_default()),
             });
+            // A template beside a donor package is refused ("Only one of either a donor package
+            // step or a version template may be provided"); the donor wins, as on the server.
+            desired.template = match desired.donor_package {
+                Some(_) => None,
+                None => strategy.template.clone(),
+            };
             project.versioning_strategy = Some(desired);
         }
     }
@@ -384,6 +389,62 @@ pub fn desired_version_control(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_donor_step_the_process_lacks_is_set_later() {
+        use crate::octopus::resources::{
+            DeploymentProcess, ProcessAction, ProcessStep, ProjectVersioningStrategy,
+        };
+        let donor = ProjectVersioningStrategy {
+            donor_package: Some(DonorPackage {
+                deployment_action: Some("Deploy".into()),
+                package_reference: Some(String::new()),
+            }),
+            ..Default::default()
+        };
+        let template = ProjectVersioningStrategy {
+            template: Some("1.0.#{Octopus.Version.NextPatch}".into()),
+            ..Default::default()
+        };
+        let existing = Project {
+            versioning_strategy: Some(template.clone()),
+            ..Default::default()
+        };
+        let mut desired = Project {
+            versioning_strategy: Some(donor.clone()),
+            ..Default::default()
+        };
+        let empty = DeploymentProcess::default();
+        assert_eq!(
+            defer_donor_versioning(&mut desired, Some(&existing), Some(&empty)),
+            Some(donor.clone())
+        );
+        assert_eq!(
+            desired.versioning_strategy,
+            Some(template),
+            "the existing one is kept meanwhile"
+        );
+        let with_step = DeploymentProcess {
+            steps: vec![ProcessStep {
+                name: "Deploy".into(),
+                actions: vec![ProcessAction {
+                    name: "Deploy".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut desired = Project {
+            versioning_strategy: Some(donor.clone()),
+            ..Default::default()
+        };
+        assert_eq!(
+            defer_donor_versioning(&mut desired, None, Some(&with_step)),
+            None
+        );
+        assert_eq!(desired.versioning_strategy, Some(donor));
+    }
     use crate::convert::testing::{index_for, payload};
     use crate::octopus::project_parts::ProjectParts;
     use crate::octopus::resources::Space;
@@ -434,4 +495,41 @@ mod tests {
             assert_eq!(&portable_of(&onto_empty, &index).project, settings);
         }
     }
+}
+
+/// A donor-package versioning strategy names an action of the deployment process, and the server
+/// refuses (or stores an unloadable project with) a donor that is not there yet
+/// (OctopusDeploy/Issues#6947, #7230). When `process` lacks the donor action, the strategy is
+/// taken out of `desired` (which keeps `existing`'s strategy, when that one is still valid) and
+/// returned, to be set once the process holds the step.
+pub fn defer_donor_versioning(
+    desired: &mut Project,
+    existing: Option<&Project>,
+    process: Option<&crate::octopus::resources::DeploymentProcess>,
+) -> Option<crate::octopus::resources::ProjectVersioningStrategy> {
+    let has_action = |strategy: &crate::octopus::resources::ProjectVersioningStrategy| {
+        let Some(action) = strategy
+            .donor_package
+            .as_ref()
+            .and_then(|donor| donor.deployment_action.as_deref())
+        else {
+            return true;
+        };
+        process.is_some_and(|process| {
+            process
+                .steps
+                .iter()
+                .flat_map(|step| step.actions.iter())
+                .any(|a| a.name == action || a.id.as_deref() == Some(action))
+        })
+    };
+    let wanted = desired.versioning_strategy.as_ref()?;
+    if has_action(wanted) {
+        return None;
+    }
+    let deferred = desired.versioning_strategy.take();
+    desired.versioning_strategy = existing
+        .and_then(|project| project.versioning_strategy.clone())
+        .filter(|strategy| has_action(strategy));
+    deferred
 }

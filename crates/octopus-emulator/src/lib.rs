@@ -277,6 +277,27 @@ impl Emulator {
         rendered
     }
 
+    /// Change fields of a stored document as a PUT would (its rules apply), `patch`'s keys over
+    /// the stored ones.
+    pub fn seed_update(&self, space_id: &str, collection: &str, id: &str, patch: Value) -> Value {
+        let rendered = {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let kind = kinds::kind(collection)
+                .unwrap_or_else(|| panic!("unknown collection {collection}"));
+            let mut doc = collections::get(&state.spaces[index], kind, id)
+                .unwrap_or_else(|e| panic!("seed_update({collection}/{id}): {:?}", e.body()));
+            if let (Value::Object(doc), Value::Object(patch)) = (&mut doc, patch) {
+                doc.extend(patch);
+            }
+            let stored = collections::update(&mut state.space_mut(index), kind, id, doc)
+                .unwrap_or_else(|e| panic!("seed_update({collection}/{id}): {:?}", e.body()));
+            collections::render(state.spaces[index].id(), kind, &stored)
+        };
+        self.seeded();
+        rendered
+    }
+
     /// Replace the `Variables` of an owner's variable set (`Projects-1`, `LibraryVariableSets-1`
     /// or `variableset-…`), no `Version` check; sensitive values are stored as secrets.
     pub fn seed_variables(&self, space_id: &str, owner_id: &str, variables: Value) {

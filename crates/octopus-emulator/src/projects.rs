@@ -113,6 +113,7 @@ pub fn project_rule(
             doc.insert("IsVersionControlled".into(), json!(false));
         }
     }
+    versioning_rule(space.space, doc, change.id)?;
     release_creation_rule(doc)?;
     // Server-owned references.
     doc.insert(
@@ -126,6 +127,63 @@ pub fn project_rule(
     let mut templates = json!({ "Templates": doc.get("Templates").cloned().unwrap_or(json!([])) });
     assign_guid_ids(&mut templates, "Templates");
     doc.insert("Templates".into(), templates["Templates"].take());
+    Ok(())
+}
+
+/// A versioning strategy takes a version template or a donor package, never both ("Only one of
+/// either a donor package step or a version template may be provided": the server's validation
+/// text quoted in issue 10, item 7, from OctopusDeploy/Issues#8455's discussion), and a donor
+/// package must name an action of the project's deployment process (a dangling donor step is
+/// rejected or leaves the project unloadable: OctopusDeploy/Issues#6947, #7230).
+fn versioning_rule(
+    space: &SpaceStore,
+    doc: &Map<String, Value>,
+    project_id: &str,
+) -> ApiResult<()> {
+    let Some(strategy) = doc.get("VersioningStrategy").filter(|v| v.is_object()) else {
+        return Ok(());
+    };
+    let donor = strategy.get("DonorPackage").filter(|v| v.is_object());
+    let donor_step = strategy
+        .get("DonorPackageStepId")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let template = strategy
+        .get("Template")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    if template.is_some() && (donor.is_some() || donor_step.is_some()) {
+        return Err(ApiError::bad_request(
+            "Only one of either a donor package step or a version template may be provided.",
+        ));
+    }
+    let Some(donor) = donor else {
+        return Ok(());
+    };
+    let action = donor
+        .get("DeploymentAction")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let process = crate::processes::position(space, &deployment_process_id(project_id))
+        .map(|at| &space.processes[at]);
+    let has_action = process.is_some_and(|process| {
+        process["Steps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|step| {
+                step["Actions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| a["Name"].as_str() == Some(action))
+            })
+    });
+    if !has_action {
+        return Err(ApiError::bad_request(format!(
+            "The donor package step '{action}' could not be found in the deployment process."
+        )));
+    }
     Ok(())
 }
 

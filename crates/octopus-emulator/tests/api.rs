@@ -1222,3 +1222,53 @@ async fn automatic_release_creation_needs_a_strategy() {
         "{body}"
     );
 }
+
+/// A versioning strategy is a template or a donor package, and a donor names a step the process
+/// has (OctopusDeploy/Issues#6947, #7230, #8455).
+#[tokio::test]
+async fn versioning_takes_a_template_or_an_existing_donor_step() {
+    let api = Api::start().await;
+    let project = api.project("Versioned").await;
+    let id = project["Id"].as_str().unwrap();
+    let path = format!("/api/Spaces-1/projects/{id}");
+    let with = |strategy: Value| {
+        let mut body = project.clone();
+        body["VersioningStrategy"] = strategy;
+        body
+    };
+    let donor = json!({"DeploymentAction": "Deploy", "PackageReference": ""});
+    let (status, body) = api
+        .put(
+            &path,
+            with(json!({"Template": "1.0.#{Octopus.Version.NextPatch}", "DonorPackage": donor})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        errors(&body)[0]
+            .starts_with("Only one of either a donor package step or a version template"),
+        "{body}"
+    );
+    let (status, body) = api
+        .put(
+            &path,
+            with(json!({"Template": null, "DonorPackage": donor})),
+        )
+        .await;
+    assert_eq!(status, 400, "a donor step the process lacks: {body}");
+    let (status, _) = api
+        .put(
+            &format!("/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}"),
+            json!({"Version": 0, "Steps": [{"Name": "Deploy", "Actions": [{"Name": "Deploy", "ActionType": "Octopus.TentaclePackage",
+                   "Packages": [{"Name": "", "PackageId": "app", "FeedId": "feeds-builtin"}]}]}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = api
+        .put(
+            &path,
+            with(json!({"Template": null, "DonorPackage": donor})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

@@ -73,7 +73,6 @@ pub fn seed_rich_project(emulator: &octopus_emulator::Emulator, space: &str) {
             "ReleaseNotesTemplate": "Notes for #{Octopus.Release.Number}",
             "DiscreteChannelRelease": true,
             "DefaultToSkipIfAlreadyInstalled": true,
-            "VersioningStrategy": {"Template": null, "DonorPackage": {"DeploymentAction": "Deploy API", "PackageReference": ""}},
             "ProjectConnectivityPolicy": {"SkipMachineBehavior": "SkipUnavailableMachines", "TargetRoles": ["web"], "AllowDeploymentsToNoTargets": true, "ExcludeUnhealthyTargets": true},
             "Templates": [
                 {"Id": "8a1b9c3e-0000-4000-8000-000000000001", "Name": "Tenant.Url", "Label": "URL", "HelpText": "Where it runs", "DefaultValue": "https://x", "DisplaySettings": {"Octopus.ControlType": "SingleLineText"}},
@@ -113,6 +112,14 @@ pub fn seed_rich_project(emulator: &octopus_emulator::Emulator, space: &str) {
         .as_str()
         .unwrap()
         .to_owned();
+    // The donor package names a step of the process, so it is set once the process has it (a
+    // real server refuses a donor step that is not there).
+    emulator.seed_update(
+        s,
+        "projects",
+        &project_id,
+        json!({"VersioningStrategy": {"Template": null, "DonorPackage": {"DeploymentAction": "Deploy API", "PackageReference": ""}}}),
+    );
     let runbook = emulator.seed(s, "runbooks", json!({
         "Name": "Restart", "ProjectId": project_id, "Description": "Restarts the API.", "EnvironmentScope": "Specified",
         "Environments": [env("Production")], "MultiTenancyMode": "Tenanted", "DefaultGuidedFailureMode": "Off", "ForcePackageDownload": true,
