@@ -386,6 +386,43 @@ pub fn desired_version_control(
     desired
 }
 
+/// A donor-package versioning strategy names an action of the deployment process, and the server
+/// refuses (or stores an unloadable project with) a donor that is not there yet
+/// (OctopusDeploy/Issues#6947, #7230). When `process` lacks the donor action, the strategy is
+/// taken out of `desired` (which keeps `existing`'s strategy, when that one is still valid) and
+/// returned, to be set once the process holds the step.
+pub fn defer_donor_versioning(
+    desired: &mut Project,
+    existing: Option<&Project>,
+    process: Option<&crate::octopus::resources::DeploymentProcess>,
+) -> Option<crate::octopus::resources::ProjectVersioningStrategy> {
+    let has_action = |strategy: &crate::octopus::resources::ProjectVersioningStrategy| {
+        let Some(action) = strategy
+            .donor_package
+            .as_ref()
+            .and_then(|donor| donor.deployment_action.as_deref())
+        else {
+            return true;
+        };
+        process.is_some_and(|process| {
+            process
+                .steps
+                .iter()
+                .flat_map(|step| step.actions.iter())
+                .any(|a| a.name == action || a.id.as_deref() == Some(action))
+        })
+    };
+    let wanted = desired.versioning_strategy.as_ref()?;
+    if has_action(wanted) {
+        return None;
+    }
+    let deferred = desired.versioning_strategy.take();
+    desired.versioning_strategy = existing
+        .and_then(|project| project.versioning_strategy.clone())
+        .filter(|strategy| has_action(strategy));
+    deferred
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -495,41 +532,4 @@ mod tests {
             assert_eq!(&portable_of(&onto_empty, &index).project, settings);
         }
     }
-}
-
-/// A donor-package versioning strategy names an action of the deployment process, and the server
-/// refuses (or stores an unloadable project with) a donor that is not there yet
-/// (OctopusDeploy/Issues#6947, #7230). When `process` lacks the donor action, the strategy is
-/// taken out of `desired` (which keeps `existing`'s strategy, when that one is still valid) and
-/// returned, to be set once the process holds the step.
-pub fn defer_donor_versioning(
-    desired: &mut Project,
-    existing: Option<&Project>,
-    process: Option<&crate::octopus::resources::DeploymentProcess>,
-) -> Option<crate::octopus::resources::ProjectVersioningStrategy> {
-    let has_action = |strategy: &crate::octopus::resources::ProjectVersioningStrategy| {
-        let Some(action) = strategy
-            .donor_package
-            .as_ref()
-            .and_then(|donor| donor.deployment_action.as_deref())
-        else {
-            return true;
-        };
-        process.is_some_and(|process| {
-            process
-                .steps
-                .iter()
-                .flat_map(|step| step.actions.iter())
-                .any(|a| a.name == action || a.id.as_deref() == Some(action))
-        })
-    };
-    let wanted = desired.versioning_strategy.as_ref()?;
-    if has_action(wanted) {
-        return None;
-    }
-    let deferred = desired.versioning_strategy.take();
-    desired.versioning_strategy = existing
-        .and_then(|project| project.versioning_strategy.clone())
-        .filter(|strategy| has_action(strategy));
-    deferred
 }
