@@ -83,7 +83,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         &config.git_url_unsubstituted,
         &contents.project.project.version_control,
     ) {
-        tracing::warn!("{GIT_URL} is {}, an Octopus variable reference that was never substituted: the Config-as-Code project keeps the template project's own repository; run the fork step (named as in the reference) before this one", quoted(placeholder));
+        tracing::warn!("{GIT_URL} is {}, an Octopus variable reference that was never substituted: a Config-as-Code project already downstream keeps its own repository, and a new one needs the fork; run the fork step (named as in the reference) before this one", quoted(placeholder));
     }
     progress(20, "Finding the managed space");
     let target = Server::managed(&config.target)?;
@@ -127,7 +127,8 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         missing @ DeployError::MissingDependencies(_) => ActionError::failed(missing),
         invalid @ (DeployError::UnsubstitutedSecrets(_)
         | DeployError::Unsupported(_)
-        | DeployError::OverridingField(_)) => ActionError::input(invalid),
+        | DeployError::OverridingField(_)
+        | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),
     })?;
     Ok(DeployReport {
         summary: Summary::of(&result.outcomes),

@@ -66,6 +66,13 @@ pub enum DeployError {
         .0.key, .0.at
     )]
     OverridingField(crate::convert::fields::Overriding),
+    #[error(
+        "the package is a Config-as-Code project, and no repository of the tenant's own was given: run the fork \
+         step first and pass its RepositoryUrl as Octofleet.Git.Url (env OCTOFLEET_GIT_URL, flag --git-url). The \
+         template project's repository {0} is not used: two projects cannot share one repository and base path \
+         (Octopus refuses it); nothing was written"
+    )]
+    ForkUrlMissing(String),
     #[error(transparent)]
     Octopus(#[from] OctopusError),
 }
@@ -165,7 +172,33 @@ fn check(
     if !options.dry_run {
         check_secrets(package, secrets, current.variables.as_ref())?;
     }
-    check_version_control(package, index)
+    check_version_control(package, index)?;
+    check_fork_url(package, current, options)
+}
+
+/// A Config-as-Code project downstream needs a repository of its own (the fork): two projects
+/// cannot share one repository and base path, and a real server refuses the conversion when
+/// the template project on the same instance holds it (OctopusDeploy/Issues#7194). Without
+/// `Octofleet.Git.Url` only a downstream project already under version control may go on (it
+/// keeps its own repository).
+fn check_fork_url(
+    package: &PortableProject,
+    current: &ProjectParts,
+    options: &DeployOptions,
+) -> Result<(), DeployError> {
+    let Some(vcs) = &package.project.version_control else {
+        return Ok(());
+    };
+    let already = current
+        .project
+        .as_ref()
+        .is_some_and(|project| project.is_config_as_code());
+    if options.git_url.is_some() || already {
+        return Ok(());
+    }
+    Err(DeployError::ForkUrlMissing(crate::origin::display_text(
+        &vcs.url,
+    )))
 }
 
 /// A secret still unsubstituted is fine for a variable that exists downstream (its value is
@@ -463,10 +496,18 @@ impl Deploy<'_> {
         let Some(vcs) = &self.package.project.version_control else {
             return Ok(None);
         };
+        // The fork's URL, else (checked before any write) the repository the downstream project
+        // already has; never the template project's.
         let url = self
             .options
             .git_url
             .clone()
+            .or_else(|| {
+                project
+                    .persistence_settings
+                    .as_ref()
+                    .and_then(|settings| settings.url.clone())
+            })
             .unwrap_or_else(|| vcs.url.clone());
         let action = if !project.is_config_as_code() {
             if !writer.dry_run {

@@ -10,13 +10,18 @@ use std::path::Path;
 
 /// Hello World serialized from the management space, extracted into a directory.
 async fn hello_world_package(fleet: &Fleet) -> tempfile::TempDir {
+    package_of(fleet, "Hello World").await
+}
+
+/// `project` serialized from the management space, extracted into a directory.
+async fn package_of(fleet: &Fleet, project: &str) -> tempfile::TempDir {
     let out = tempfile::tempdir().unwrap();
     let url = fleet.emulator.url();
     let env = [
         ("OCTOPUS_WEB_SERVERURI", url.as_str()),
         ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
         ("OCTOPUS_SPACE_ID", "Spaces-1"),
-        ("OCTOPUS_PROJECT_NAME", "Hello World"),
+        ("OCTOPUS_PROJECT_NAME", project),
     ];
     let args = [
         "serialize",
@@ -85,7 +90,11 @@ fn with_steps_a_server_rewrites(dir: &Path) {
                 "acquisition_location": "Server", "properties": {"SelectionMode": "immediate"}}]),
     ));
     std::fs::write(&path, serde_json::to_string_pretty(&project).unwrap()).unwrap();
-    // As Octopus's file substitution leaves secrets.json in the Sync environment.
+    with_substituted_secrets(dir);
+}
+
+/// As Octopus's file substitution leaves secrets.json in the Sync environment.
+fn with_substituted_secrets(dir: &Path) {
     let secrets_path = dir.join("secrets.json");
     let secrets: serde_json::Map<String, Value> =
         serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
@@ -97,13 +106,19 @@ fn with_steps_a_server_rewrites(dir: &Path) {
 }
 
 async fn run(fleet: &Fleet, action: &str, dir: &Path) -> Run {
+    run_with(fleet, action, dir, &[]).await
+}
+
+async fn run_with(fleet: &Fleet, action: &str, dir: &Path, extra: &[&str]) -> Run {
     let url = fleet.emulator.url();
     let env = [
         ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
         ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
         ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "America"),
     ];
-    octofleet(&[action, "--package-dir", dir.to_str().unwrap()], &env).await
+    let mut args = vec![action, "--package-dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    octofleet(&args, &env).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,4 +267,48 @@ async fn a_missing_permission_is_named_with_what_to_do() {
         run.stderr
     );
     assert!(fleet.space_named("America").is_none());
+}
+
+/// Two projects cannot share one repository and base path (OctopusDeploy/Issues#7194): a
+/// Config-as-Code package deployed onto the instance that holds its template project needs the
+/// fork's URL. Without it: refused before any write. With it: converted onto the fork. Later
+/// deploys without it keep the fork (they never point the project back at the template's repo).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_as_code_deploy_needs_the_forks_url_and_keeps_it() {
+    let fleet = Fleet::start().await;
+    let upstream = "https://git.example.com/octopuscac/hello_world_cac.git";
+    seed_template_projects(&fleet.emulator, &fleet.management, upstream);
+    assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);
+    let dir = package_of(&fleet, "Hello World CaC").await;
+    with_substituted_secrets(dir.path());
+    fleet.emulator.clear_requests();
+    let refused = run(&fleet, "deploy", dir.path()).await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("Octofleet.Git.Url"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "{:?}",
+        fleet.emulator.writes()
+    );
+
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    let deployed = run_with(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let again = run(&fleet, "deploy", dir.path()).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let space = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    assert_eq!(project["PersistenceSettings"]["Url"], json!(fork));
 }

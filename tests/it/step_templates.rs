@@ -1305,7 +1305,8 @@ async fn plan_template_with_its_defaults_and_a_package_runs_green() {
 /// *Downstream repository URL* is worth a warning, shown as an Octopus warning (a database
 /// project's runs, above, have none).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_fork_output_left_unsubstituted_warns_only_for_config_as_code() {
+async fn the_fork_output_left_unsubstituted_warns_only_for_config_as_code_and_a_new_cac_project_needs_it(
+) {
     let (fleet, _work, package_dir) = fleet_with_staged("Hello World CaC").await;
     let plan = template("octofleet-plan-project.json");
     let run = run_like_calamari(
@@ -1314,7 +1315,15 @@ async fn the_fork_output_left_unsubstituted_warns_only_for_config_as_code() {
         Some(binary_dir()),
     )
     .await;
-    assert_clean_success(&run);
+    // The project is not downstream yet, so without the fork's URL there is no repository of its
+    // own to point it at: refused before any write (two projects cannot share one repository),
+    // the warning still said once.
+    assert_eq!(run.code, 2, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("Octofleet.Git.Url") && run.stderr.contains("run the fork step first"),
+        "{}",
+        run.stderr
+    );
     let warnings: Vec<String> = lines_at(&run, LogLevel::Warning)
         .into_iter()
         .filter(|line| line.contains("Git.Url"))
