@@ -341,13 +341,25 @@ fn git_credentials(
 }
 
 /// The body of the request that converts a database project to Config-as-Code on `url`.
+/// Where the conversion's first commit goes when the default branch is protected.
+pub const INITIAL_CONVERSION_BRANCH: &str = "octofleet/initial-conversion";
+
 pub fn convert_to_git_body(
     vcs: &portable::VersionControl,
     url: &str,
     index: &SpaceIndex,
 ) -> serde_json::Value {
+    // Sent explicitly: with a protected default branch the first commit cannot go there, so it
+    // goes to a branch of its own (merged by a person, as protection intends); otherwise to the
+    // default branch (issue 10, item 10).
+    let initial_branch = if vcs.protected_default_branch {
+        INITIAL_CONVERSION_BRANCH.to_owned()
+    } else {
+        vcs.default_branch.clone()
+    };
     serde_json::json!({
         "CommitMessage": "Initial version, converted by octofleet",
+        "InitialCommitBranchName": initial_branch,
         "VersionControlSettings": {
             "Type": "VersionControlled",
             "Url": url,
@@ -426,6 +438,22 @@ pub fn defer_donor_versioning(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_conversion_names_its_initial_commit_branch() {
+        let mut vcs: portable::VersionControl = serde_json::from_value(serde_json::json!({
+            "url": "https://git.example.com/o/p.git", "default_branch": "main", "base_path": ".octopus",
+            "protected_default_branch": false, "protected_branch_name_patterns": [],
+            "credentials": {"kind": "Anonymous"}
+        }))
+        .unwrap();
+        let index = SpaceIndex::default();
+        let body = convert_to_git_body(&vcs, "https://fork", &index);
+        assert_eq!(body["InitialCommitBranchName"], "main");
+        vcs.protected_default_branch = true;
+        let body = convert_to_git_body(&vcs, "https://fork", &index);
+        assert_eq!(body["InitialCommitBranchName"], INITIAL_CONVERSION_BRANCH);
+    }
 
     #[test]
     fn a_donor_step_the_process_lacks_is_set_later() {

@@ -205,13 +205,26 @@ pub fn convert(
         .get("ProtectedDefaultBranch")
         .and_then(Value::as_bool)
         == Some(true);
+    // A protected default branch takes the conversion on a side branch, which the client names:
+    // a commit to the protected branch itself fails (issue 10, item 10, from the independent
+    // review; the message is a guess). Checked before anything is stored.
+    let side_branch = if protected {
+        Some(
+            initial_branch
+                .filter(|branch| !branch.is_empty() && *branch != default.as_str())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "The default branch is protected: set InitialCommitBranchName to the branch the initial commit goes to.",
+                    )
+                })?
+                .to_string(),
+        )
+    } else {
+        None
+    };
     let repo = space.repos.entry(pid).or_default();
     repo.branches.insert(default, docs.clone());
-    if protected {
-        // A protected default branch takes the conversion on a side branch.
-        let branch = initial_branch
-            .unwrap_or("octopus-vcs-conversion")
-            .to_string();
+    if let Some(branch) = side_branch {
         repo.branches.insert(branch, docs);
     }
     let stored = &mut space.docs_mut("projects")[project_index];

@@ -1272,3 +1272,39 @@ async fn versioning_takes_a_template_or_an_existing_donor_step() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// A protected default branch cannot take the conversion's first commit: the client names the
+/// branch it goes to, and nothing is stored when it does not.
+#[tokio::test]
+async fn a_protected_default_branch_needs_an_initial_commit_branch() {
+    let api = Api::start().await;
+    let project = api.project("Protected").await;
+    let path = format!(
+        "/api/Spaces-1/projects/{}/git/convert",
+        project["Id"].as_str().unwrap()
+    );
+    let settings = json!({"Type": "VersionControlled", "Url": "https://git.example.com/o/p.git",
+                          "DefaultBranch": "main", "ProtectedDefaultBranch": true, "Credentials": {"Type": "Anonymous"}});
+    let (status, body) = api
+        .post(
+            &path,
+            json!({"CommitMessage": "x", "VersionControlSettings": settings}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (_, stored) = api
+        .get(&format!(
+            "/api/Spaces-1/projects/{}",
+            project["Id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        stored["IsVersionControlled"],
+        json!(false),
+        "nothing stored"
+    );
+    let (status, body) = api
+        .post(&path, json!({"CommitMessage": "x", "InitialCommitBranchName": "initial", "VersionControlSettings": settings}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
