@@ -1,0 +1,309 @@
+//! `merge`: bring upstream's new commits into the tenant's downstream repository, found without
+//! any state (as fork names it); on conflicts open (or find) a pull request a person resolves.
+//! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
+
+use super::fork::{forge_access, forge_error, git_credentials, resolved};
+use super::{ActionError, Report, While, EXIT_CHANGES};
+use crate::config::{MergeConfig, GIT_NEW_REPO};
+use crate::forge::gitea::Gitea;
+use crate::forge::github::GitHub;
+use crate::forge::gitlab::GitLab;
+use crate::forge::merge::{self, BranchMerge, MergeRequest, Outcome};
+use crate::forge::{mirror, Forge, Platform, PullRequest};
+use crate::log_format::progress;
+use crate::service_messages::ServiceMessage;
+use serde::Serialize;
+
+/// A pull request for one diverged branch's conflicts.
+#[derive(Debug, Clone, Serialize)]
+pub struct BranchPullRequest {
+    /// The branch it merges into (the downstream's main line, or another branch).
+    pub base: String,
+    /// The branch holding upstream's commit.
+    pub head: String,
+    #[serde(flatten)]
+    pub pull_request: PullRequest,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeSummary {
+    pub platform: Platform,
+    /// `organization/name` as the platform names it.
+    pub repository: String,
+    pub repository_url: String,
+    pub upstream_url: String,
+    /// `--check`: nothing was pushed or opened.
+    pub check: bool,
+    /// The whole run's outcome: the branch needing the most, conflicts first.
+    pub outcome: Outcome,
+    pub branches: Vec<BranchMerge>,
+    /// Conflicted paths over every branch.
+    pub conflict_count: usize,
+    pub pull_requests: Vec<BranchPullRequest>,
+    pub pushed_refs: usize,
+    pub bytes_fetched: usize,
+    pub bytes_pushed: usize,
+}
+
+impl MergeSummary {
+    /// The main line's pull request, else the first one.
+    pub fn pull_request_url(&self) -> Option<&str> {
+        self.pull_requests
+            .first()
+            .map(|found| found.pull_request.url.as_str())
+    }
+}
+
+/// Conflicts first, then a merge, a fast-forward, ahead, up to date.
+fn overall(branches: &[BranchMerge]) -> Outcome {
+    let rank = |outcome: Outcome| match outcome {
+        Outcome::DivergedConflicts => 4,
+        Outcome::DivergedClean => 3,
+        Outcome::Behind => 2,
+        Outcome::Ahead => 1,
+        Outcome::UpToDate => 0,
+    };
+    branches
+        .iter()
+        .map(|branch| branch.outcome)
+        .max_by_key(|outcome| rank(*outcome))
+        .unwrap_or(Outcome::UpToDate)
+}
+
+impl std::fmt::Display for MergeSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}{} ← {}: {}",
+            if self.check { "check: " } else { "" },
+            self.repository_url,
+            self.upstream_url,
+            self.outcome
+        )?;
+        if self.conflict_count > 0 {
+            write!(f, ", {} conflicted paths", self.conflict_count)?;
+        }
+        if let Some(url) = self.pull_request_url() {
+            write!(f, ", pull request {url}")?;
+        }
+        write!(
+            f,
+            "; {} refs pushed, {} bytes fetched, {} bytes pushed",
+            self.pushed_refs, self.bytes_fetched, self.bytes_pushed
+        )
+    }
+}
+
+impl Report for MergeSummary {
+    fn output_variables(&self) -> Vec<ServiceMessage> {
+        let mut variables = vec![
+            ServiceMessage::set_variable("MergeOutcome", self.outcome.name()),
+            ServiceMessage::set_variable("ConflictCount", &self.conflict_count.to_string()),
+        ];
+        if let Some(url) = self.pull_request_url() {
+            variables.push(ServiceMessage::set_variable("PullRequestUrl", url));
+        }
+        variables
+    }
+
+    fn details(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for branch in &self.branches {
+            let counts = match branch.outcome {
+                Outcome::UpToDate => String::new(),
+                _ => format!(
+                    " ({} upstream commits to bring in, {} of the tenant's)",
+                    branch.behind, branch.ahead
+                ),
+            };
+            let done = match (branch.outcome, self.check, branch.pushed) {
+                (Outcome::Behind, false, _) => "; fast-forwarded".to_owned(),
+                (Outcome::DivergedClean, false, _) => format!(
+                    "; merged as {}",
+                    branch.merge_commit.as_deref().unwrap_or_default()
+                ),
+                (Outcome::DivergedConflicts, false, pushed) => format!(
+                    "; upstream's commit {} on branch {}",
+                    if pushed { "pushed to" } else { "already" },
+                    branch.conflict_branch.as_deref().unwrap_or_default()
+                ),
+                _ => String::new(),
+            };
+            lines.push(format!(
+                "{}: {}{counts}{done}",
+                branch.branch, branch.outcome
+            ));
+            for conflict in &branch.conflicts {
+                lines.push(format!("  conflict: {conflict}"));
+            }
+        }
+        for found in &self.pull_requests {
+            lines.push(format!(
+                "pull request #{} {} ({} → {}): {}",
+                found.pull_request.number,
+                if found.pull_request.created {
+                    "opened"
+                } else {
+                    "found"
+                },
+                found.head,
+                found.base,
+                found.pull_request.url
+            ));
+        }
+        lines
+    }
+
+    /// 3 when a person is needed (conflicts), or with `--check` when there is anything to bring in.
+    fn exit_code(&self) -> u8 {
+        let pending = self.branches.iter().any(|branch| branch.outcome.pending());
+        if self.outcome == Outcome::DivergedConflicts || (self.check && pending) {
+            EXIT_CHANGES as u8
+        } else {
+            0
+        }
+    }
+}
+
+pub async fn run(config: &MergeConfig) -> Result<MergeSummary, ActionError> {
+    let config = &MergeConfig {
+        repository: resolved(&config.repository).await?,
+        ..config.clone()
+    };
+    let access = forge_access(config)?;
+    match config.platform {
+        Platform::Gitea => merge_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
+        Platform::GitHub => merge_on(&GitHub::new(&access).map_err(forge_error)?, config).await,
+        Platform::GitLab => merge_on(&GitLab::new(&access).map_err(forge_error)?, config).await,
+    }
+}
+
+/// The pull request's description: what conflicts, and what to do.
+fn pull_request_body(branch: &BranchMerge, upstream_url: &str) -> String {
+    let mut text = format!(
+        "octofleet could not merge upstream commit {} ({}) into `{}` on its own: these files changed on both sides.\n\n",
+        branch.upstream,
+        crate::origin::display_text(upstream_url),
+        branch.branch
+    );
+    for conflict in &branch.conflicts {
+        text.push_str(&format!("- {conflict}\n"));
+    }
+    text.push_str(&format!(
+        "\nResolve the conflicts on this branch (for example merge `{}` into it and fix the files), then merge this pull request. octofleet merge finds this pull request again on its next run and opens no other for the same commit.\n",
+        branch.branch
+    ));
+    text
+}
+
+async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSummary, ActionError> {
+    if let Some(path) = &config.ca_file {
+        mirror::trust_ca_file(path).map_err(ActionError::input)?;
+    }
+    progress(
+        0,
+        &format!("Finding {}/{}", config.organization, config.new_repo),
+    );
+    let repository = forge
+        .find_repository(&config.organization, &config.new_repo)
+        .await
+        .map_err(forge_error)?
+        .ok_or_else(|| {
+            ActionError::failed(format!(
+                "the downstream repository {}/{} does not exist on {}: fork it first (octofleet fork, step template Octofleet - Fork Repository), or check {}",
+                config.organization, config.new_repo, config.platform, GIT_NEW_REPO.octopus
+            ))
+        })?;
+    tracing::info!(
+        platform = %config.platform,
+        "{} {} into {} ({})",
+        if config.check { "checking what merge would bring from" } else { "merging" },
+        crate::origin::display_text(&config.upstream_url),
+        repository.full_name,
+        repository.clone_url
+    );
+    let request = MergeRequest {
+        upstream_url: config.upstream_url.clone(),
+        downstream_url: repository.clone_url.clone(),
+        branch: config.main_line.clone(),
+        all_branches: config.all_branches,
+        author_name: config.author_name.clone(),
+        author_email: config.author_email.clone(),
+        check: config.check,
+    };
+    let credentials = git_credentials(config)?;
+    progress(20, "Comparing upstream with the downstream repository");
+    // git2 blocks: run it off the async workers.
+    let merged = tokio::task::spawn_blocking(move || merge::merge(&request, &credentials))
+        .await
+        .map_err(|error| ActionError::failed(While::new("the git merge stopped", error)))?
+        .map_err(ActionError::failed)?;
+
+    progress(80, "Pull requests for conflicts");
+    let mut pull_requests = Vec::new();
+    for branch in &merged.branches {
+        let Some(head) = &branch.conflict_branch else {
+            continue;
+        };
+        let found = forge
+            .find_pull_request(&repository, head, &branch.branch)
+            .await
+            .map_err(forge_error)?;
+        let pull_request = match found {
+            Some(found) => Some(found),
+            None if config.check => None,
+            None => Some(
+                forge
+                    .create_pull_request(
+                        &repository,
+                        head,
+                        &branch.branch,
+                        &format!(
+                            "Merge upstream {} into {} (conflicts)",
+                            &branch.upstream[..7.min(branch.upstream.len())],
+                            branch.branch
+                        ),
+                        &pull_request_body(branch, &config.upstream_url),
+                    )
+                    .await
+                    .map_err(forge_error)?,
+            ),
+        };
+        if let Some(pull_request) = pull_request {
+            pull_requests.push(BranchPullRequest {
+                base: branch.branch.clone(),
+                head: head.clone(),
+                pull_request,
+            });
+        }
+    }
+    let conflict_count = merged
+        .branches
+        .iter()
+        .map(|branch| branch.conflicts.len())
+        .sum();
+    let outcome = overall(&merged.branches);
+    if outcome == Outcome::DivergedConflicts && !config.check {
+        tracing::warn!(
+            "upstream's changes conflict with the tenant's in {conflict_count} paths: a person resolves them in the pull request{}",
+            pull_requests
+                .first()
+                .map(|found| format!(" {}", found.pull_request.url))
+                .unwrap_or_default()
+        );
+    }
+    Ok(MergeSummary {
+        platform: config.platform,
+        repository: repository.full_name,
+        repository_url: repository.clone_url,
+        upstream_url: crate::origin::display_text(&config.upstream_url),
+        check: config.check,
+        outcome,
+        branches: merged.branches,
+        conflict_count,
+        pull_requests,
+        pushed_refs: merged.pushed_refs,
+        bytes_fetched: merged.bytes_fetched,
+        bytes_pushed: merged.bytes_pushed,
+    })
+}
