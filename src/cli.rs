@@ -487,6 +487,10 @@ pub struct MergeArgs {
     /// Only say what merge would do (exit 3 when there are upstream changes to bring in): push nothing, open nothing.
     #[arg(long = config::MERGE_CHECK.flag, env = config::MERGE_CHECK.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub check: Option<String>,
+
+    /// Write an HTML report of the merge into this directory (created if missing) and attach it to the Octopus task as an artifact.
+    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    pub report_dir: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

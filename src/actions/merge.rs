@@ -43,6 +43,14 @@ pub struct MergeSummary {
     pub pushed_refs: usize,
     pub bytes_fetched: usize,
     pub bytes_pushed: usize,
+    /// The HTML report written with `--report-dir`: its absolute path and size.
+    pub report_file: Option<ReportFile>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportFile {
+    pub path: String,
+    pub bytes: u64,
 }
 
 impl MergeSummary {
@@ -102,6 +110,15 @@ impl Report for MergeSummary {
         ];
         if let Some(url) = self.pull_request_url() {
             variables.push(ServiceMessage::set_variable("PullRequestUrl", url));
+        }
+        if let Some(file) = &self.report_file {
+            let name = std::path::Path::new(&file.path)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            variables.push(ServiceMessage::create_artifact(
+                &file.path, &name, file.bytes,
+            ));
         }
         variables
     }
@@ -292,7 +309,7 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
                 .unwrap_or_default()
         );
     }
-    Ok(MergeSummary {
+    let mut summary = MergeSummary {
         platform: config.platform,
         repository: repository.full_name,
         repository_url: repository.clone_url,
@@ -305,5 +322,191 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         pushed_refs: merged.pushed_refs,
         bytes_fetched: merged.bytes_fetched,
         bytes_pushed: merged.bytes_pushed,
+        report_file: None,
+    };
+    if let Some(dir) = &config.report_dir {
+        summary.report_file = Some(write_report(dir, &config.new_repo, &summary)?);
+    }
+    Ok(summary)
+}
+
+/// Write `octofleet-merge-<repository>.html` into `dir` (created if missing).
+fn write_report(
+    dir: &std::path::Path,
+    repository: &str,
+    summary: &MergeSummary,
+) -> Result<ReportFile, ActionError> {
+    let failed = |error: std::io::Error| {
+        ActionError::failed(While::new(
+            format!("cannot write the merge report into {}", dir.display()),
+            error,
+        ))
+    };
+    std::fs::create_dir_all(dir).map_err(failed)?;
+    let path = std::path::absolute(dir.join(format!("octofleet-merge-{repository}.html")))
+        .map_err(failed)?;
+    let html = report_html(summary);
+    std::fs::write(&path, &html).map_err(failed)?;
+    tracing::info!("merge report: {}", path.display());
+    Ok(ReportFile {
+        path: path.to_string_lossy().into_owned(),
+        bytes: html.len() as u64,
     })
+}
+
+/// `text` safe in HTML content and attribute values.
+fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// A self-contained page (inline style, no script, nothing loaded from anywhere): the run's
+/// outcome, each branch, each conflict with its line ranges, the pull requests. Addresses are
+/// shown as text, not links.
+pub fn report_html(summary: &MergeSummary) -> String {
+    let mut rows = String::new();
+    for branch in &summary.branches {
+        let result = match (&branch.merge_commit, &branch.conflict_branch) {
+            (Some(commit), _) => format!("merge commit <code>{}</code>", escape(commit)),
+            (_, Some(conflicts)) => {
+                format!("upstream commit on <code>{}</code>", escape(conflicts))
+            }
+            _ => String::new(),
+        };
+        rows.push_str(&format!(
+            "<tr class=\"{outcome}\"><td><code>{name}</code></td><td>{outcome}</td><td>{behind}</td><td>{ahead}</td><td><code>{upstream}</code></td><td><code>{downstream}</code></td><td>{result}</td></tr>\n",
+            outcome = branch.outcome,
+            name = escape(&branch.branch),
+            behind = branch.behind,
+            ahead = branch.ahead,
+            upstream = escape(&branch.upstream[..branch.upstream.len().min(12)]),
+            downstream = escape(&branch.downstream[..branch.downstream.len().min(12)]),
+        ));
+    }
+    let mut conflicts = String::new();
+    for branch in summary
+        .branches
+        .iter()
+        .filter(|branch| !branch.conflicts.is_empty())
+    {
+        conflicts.push_str(&format!(
+            "<h3>Conflicts on <code>{}</code></h3>\n<table><tr><th>path</th><th>kind</th><th>downstream lines</th><th>upstream lines</th></tr>\n",
+            escape(&branch.branch)
+        ));
+        for conflict in &branch.conflicts {
+            let span = conflict.hunks.len().max(1);
+            let first = |downstream: String, upstream: String| {
+                format!(
+                    "<tr><td rowspan=\"{span}\"><code>{}</code></td><td rowspan=\"{span}\">{}</td><td>{downstream}</td><td>{upstream}</td></tr>\n",
+                    escape(&conflict.path),
+                    escape(conflict.kind)
+                )
+            };
+            match conflict.hunks.split_first() {
+                None => conflicts.push_str(&first("–".to_owned(), "–".to_owned())),
+                Some((head, rest)) => {
+                    conflicts.push_str(&first(
+                        head.downstream.to_string(),
+                        head.upstream.to_string(),
+                    ));
+                    for hunk in rest {
+                        conflicts.push_str(&format!(
+                            "<tr><td>{}</td><td>{}</td></tr>\n",
+                            hunk.downstream, hunk.upstream
+                        ));
+                    }
+                }
+            }
+        }
+        conflicts.push_str("</table>\n");
+    }
+    let mut pulls = String::new();
+    for found in &summary.pull_requests {
+        pulls.push_str(&format!(
+            "<li>#{} ({}): <code>{}</code> → <code>{}</code>, <code>{}</code></li>\n",
+            found.pull_request.number,
+            if found.pull_request.created {
+                "opened by this run"
+            } else {
+                "already open"
+            },
+            escape(&found.head),
+            escape(&found.base),
+            escape(&found.pull_request.url)
+        ));
+    }
+    if !pulls.is_empty() {
+        pulls = format!("<h2>Pull requests</h2>\n<ul>\n{pulls}</ul>\n");
+    }
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>octofleet merge: {repository}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #1f2933; }}
+table {{ border-collapse: collapse; margin: 1em 0; }}
+th, td {{ border: 1px solid #cbd2d9; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
+th {{ background: #f0f4f8; }}
+.outcome {{ font-size: 1.3em; font-weight: bold; }}
+.diverged-conflicts {{ background: #fde8e8; }}
+.diverged-clean, .behind {{ background: #e3f9e5; }}
+</style>
+</head>
+<body>
+<h1>octofleet merge{check}</h1>
+<p class="outcome {outcome}">{outcome}</p>
+<table>
+<tr><th>repository</th><td><code>{repository}</code> ({platform})</td></tr>
+<tr><th>clone URL</th><td><code>{repository_url}</code></td></tr>
+<tr><th>upstream</th><td><code>{upstream_url}</code></td></tr>
+<tr><th>conflicted paths</th><td>{conflict_count}</td></tr>
+<tr><th>transferred</th><td>{pushed_refs} refs pushed, {bytes_fetched} bytes fetched, {bytes_pushed} bytes pushed</td></tr>
+</table>
+<h2>Branches</h2>
+<table>
+<tr><th>branch</th><th>outcome</th><th>upstream commits to bring in</th><th>tenant's own commits</th><th>upstream</th><th>downstream</th><th>result</th></tr>
+{rows}</table>
+{conflicts}{pulls}</body>
+</html>
+"#,
+        check = if summary.check {
+            " (check only: nothing pushed or opened)"
+        } else {
+            ""
+        },
+        outcome = summary.outcome,
+        repository = escape(&summary.repository),
+        platform = summary.platform,
+        repository_url = escape(&summary.repository_url),
+        upstream_url = escape(&summary.upstream_url),
+        conflict_count = summary.conflict_count,
+        pushed_refs = summary.pushed_refs,
+        bytes_fetched = summary.bytes_fetched,
+        bytes_pushed = summary.bytes_pushed,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_text_is_escaped() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
 }

@@ -187,12 +187,7 @@ pub fn merge(
     request: &MergeRequest,
     credentials: &MirrorCredentials,
 ) -> Result<MergeReport, MergeError> {
-    let mut outcome = None;
-    transport::in_scratch("merge", |scratch| {
-        outcome = Some(merge_in(scratch, request, credentials));
-        Ok(())
-    })?;
-    outcome.expect("the scratch work ran")
+    transport::in_scratch("merge", |scratch| merge_in(scratch, request, credentials))
 }
 
 fn merge_in(

@@ -315,10 +315,10 @@ pub fn push(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<us
 
 /// Run `work` in a temporary bare repository (prefix `octofleet-<what>-`), removed afterwards
 /// whatever the outcome; a failure to remove it is reported (dropping would ignore it).
-pub fn in_scratch<T>(
+pub fn in_scratch<T, E: From<MirrorError>>(
     what: &str,
-    work: impl FnOnce(&Repository) -> Result<T, MirrorError>,
-) -> Result<T, MirrorError> {
+    work: impl FnOnce(&Repository) -> Result<T, E>,
+) -> Result<T, E> {
     let scratch_dir = tempfile::Builder::new()
         .prefix(&format!("octofleet-{what}-"))
         .tempdir()

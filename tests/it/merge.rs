@@ -6,7 +6,9 @@ use crate::fork::{
     api_writes, forge_with_upstream, pushes, run_action as invoke, NEW_REPO, ORG, PASSWORD,
     PROJECT, TENANT, UPSTREAM,
 };
-use crate::support::calamari::{binary_dir, result_message, run_like_calamari, template};
+use crate::support::calamari::{
+    binary_dir, result_message, run_like_calamari, service_messages, template,
+};
 use crate::support::Run;
 use forge_emulator::ForgeEmulator;
 use serde_json::Value;
@@ -648,6 +650,10 @@ async fn merge_template_runs_like_calamari_runs_it() {
         run.output_variable("MergeOutcome").as_deref(),
         Some("diverged-conflicts")
     );
+    // The report, in the working directory by default, attached to the task.
+    let artifacts = service_messages(&run.stdout, "createArtifact");
+    assert_eq!(artifacts.len(), 1, "{}", run.stdout);
+    assert!(artifacts[0]["path"].ends_with(&format!("/octofleet-merge-{NEW_REPO}.html")));
     assert!(
         run.output_variable("PullRequestUrl").is_some(),
         "{}",
@@ -668,4 +674,64 @@ async fn merge_template_runs_like_calamari_runs_it() {
         Some("diverged-conflicts")
     );
     assert_eq!(forge.pull_requests(ORG, NEW_REPO).len(), 1);
+}
+
+/// `--report-dir`: a self-contained HTML report (nothing loaded from anywhere, no script) with
+/// the conflicts and the pull request, attached to the task with `createArtifact`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_report_is_written_and_attached_as_an_artifact() {
+    let forge = forked("github").await;
+    forge.commit_files(
+        ORG,
+        NEW_REPO,
+        "main",
+        "Tenant",
+        &[(PROCESS, Some(&with_timeout(30)))],
+    );
+    forge.commit_files(
+        ORG,
+        UPSTREAM,
+        "main",
+        "Upstream <b>",
+        &[(PROCESS, Some(&with_timeout(5)))],
+    );
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("reports");
+    let run = merge(&forge, "github", &["--report-dir", dir.to_str().unwrap()]).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let file = dir.join(format!("octofleet-merge-{NEW_REPO}.html"));
+    let html = std::fs::read_to_string(&file).expect("the report is written");
+    let artifacts = service_messages(&run.stdout, "createArtifact");
+    assert_eq!(artifacts.len(), 1, "{}", run.stdout);
+    assert_eq!(artifacts[0]["path"], file.to_string_lossy());
+    assert_eq!(
+        artifacts[0]["name"],
+        format!("octofleet-merge-{NEW_REPO}.html")
+    );
+    assert_eq!(artifacts[0]["length"], html.len().to_string());
+    let url = run.output_variable("PullRequestUrl").unwrap();
+    for expected in [
+        "diverged-conflicts",
+        PROCESS,
+        "line 3",
+        url.as_str(),
+        "octofleet/upstream-",
+    ] {
+        assert!(html.contains(expected), "{expected}: {html}");
+    }
+    for external in ["<script", "src=", "href=", "<link", "@import", "url("] {
+        assert!(!html.contains(external), "{external}: {html}");
+    }
+    assert!(!html.contains(PASSWORD));
+
+    // --check writes one too, and says nothing was pushed.
+    let run = merge(
+        &forge,
+        "github",
+        &["--check", "--report-dir", dir.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.contains("check only"), "{html}");
 }
