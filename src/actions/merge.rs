@@ -140,8 +140,8 @@ impl Report for MergeSummary {
                     branch.merge_commit.as_deref().unwrap_or_default()
                 ),
                 (Outcome::DivergedConflicts, false, pushed) => format!(
-                    "; upstream's commit {} on branch {}",
-                    if pushed { "pushed to" } else { "already" },
+                    "; upstream's commit {} branch {}",
+                    if pushed { "pushed to" } else { "already on" },
                     branch.conflict_branch.as_deref().unwrap_or_default()
                 ),
                 _ => String::new(),

@@ -190,15 +190,22 @@ fn classify(error: git2::Error, side: &'static str, url: &str, context: &str) ->
 pub fn fetch(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<usize, MirrorError> {
     let outcome = AuthOutcome::default();
     let mut remote = side.remote(scratch)?;
+    let received = Cell::new(0usize);
+    let mut callbacks = callbacks(side.scope.as_ref(), &outcome);
+    // libgit2 counts received bytes only while a progress callback is registered.
+    callbacks.transfer_progress(|progress| {
+        received.set(progress.received_bytes());
+        true
+    });
     let mut options = FetchOptions::new();
     options
-        .remote_callbacks(callbacks(side.scope.as_ref(), &outcome))
+        .remote_callbacks(callbacks)
         .download_tags(AutotagOption::None);
     let specs: Vec<&str> = refspecs.iter().map(String::as_str).collect();
     remote
         .fetch(&specs, Some(&mut options), None)
         .map_err(|error| side.classify(error, &outcome, "fetching from"))?;
-    Ok(remote.stats().received_bytes())
+    Ok(received.get().max(remote.stats().received_bytes()))
 }
 
 impl Side<'_> {

@@ -350,6 +350,7 @@ async fn conflicts_list_paths_and_line_ranges() {
     let (run, report) = merge_json(&forge, "gitea", &[]).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert_eq!(report["conflict_count"], 2);
+    assert!(report["bytes_fetched"].as_u64().unwrap() > 0, "{report}");
     let conflicts = &report["branches"][0]["conflicts"];
     assert_eq!(conflicts[0]["path"], PROCESS);
     assert_eq!(conflicts[0]["kind"], "content");
