@@ -3,6 +3,8 @@
 //! the environment a step template would export, printing what happened: create-space for each
 //! tenant, then serialize for each template project.
 
+mod merge_step;
+
 use forge_emulator::{ForgeConfig, ForgeEmulator};
 use octofleet_sandbox::{
     output_variables, seed_management_space, seed_template_projects, ManagementSpace,
@@ -223,6 +225,7 @@ async fn run() -> Result<(), String> {
         .cloned()
         .ok_or("Hello World CaC was not pushed")?;
     let cac_package = extract_substituted(&emulator, &url, &cac.0, &cac.1).await?;
+    let mut fork_envs = Vec::new();
     for tenant in TENANTS {
         println!("\n== fork Hello World CaC for {tenant}, then deploy it");
         let env = vec![
@@ -258,6 +261,7 @@ async fn run() -> Result<(), String> {
         if code != 0 {
             return Err(format!("fork failed for {tenant}"));
         }
+        fork_envs.push((tenant, env));
         let repository = variables
             .into_iter()
             .find(|(name, _)| name == "RepositoryUrl")
@@ -287,6 +291,7 @@ async fn run() -> Result<(), String> {
             project["PersistenceSettings"]["Url"]
         );
     }
+    merge_step::merge_upstream_changes(&octofleet, &forge, &fork_envs).await?;
     forge.shutdown().await;
     emulator.shutdown().await;
     Ok(())
