@@ -83,6 +83,40 @@ fn with_timeout(timeout: u32) -> String {
     PROCESS_V1.replace("timeout = 10", &format!("timeout = {timeout}"))
 }
 
+/// The tenant and upstream both change the Deploy step's timeout (line 3): a conflict.
+fn conflicting_edits(forge: &ForgeEmulator) {
+    let edit = |repo: &str, timeout: u32| {
+        forge.commit_files(
+            ORG,
+            repo,
+            "main",
+            "Timeout",
+            &[(PROCESS, Some(&with_timeout(timeout)))],
+        )
+    };
+    edit(NEW_REPO, 30);
+    edit(UPSTREAM, 5);
+}
+
+/// The tenant and upstream each add a file of their own: a clean merge. The tenant's commit.
+fn separate_edits(forge: &ForgeEmulator) -> String {
+    let tenant = forge.commit_files(
+        ORG,
+        NEW_REPO,
+        "main",
+        "Tenant",
+        &[("tenant.txt", Some("mine\n"))],
+    );
+    forge.commit_files(
+        ORG,
+        UPSTREAM,
+        "main",
+        "Upstream",
+        &[("upstream.txt", Some("theirs\n"))],
+    );
+    tenant
+}
+
 /// Every case in order on one platform.
 async fn merge_lifecycle(platform: &str) {
     let forge = forked(platform).await;
@@ -404,20 +438,7 @@ async fn whitespace_at_line_ends_is_no_conflict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_author_input_signs_merge_commits() {
     let forge = forked("gitea").await;
-    forge.commit_files(
-        ORG,
-        NEW_REPO,
-        "main",
-        "Tenant",
-        &[("tenant.txt", Some("mine\n"))],
-    );
-    forge.commit_files(
-        ORG,
-        UPSTREAM,
-        "main",
-        "Upstream",
-        &[("upstream.txt", Some("theirs\n"))],
-    );
+    separate_edits(&forge);
     let run = invoke(
         &forge,
         "merge",
@@ -453,21 +474,7 @@ async fn the_author_input_signs_merge_commits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_protected_branch_refusing_the_push_is_reported() {
     let forge = forked("gitea").await;
-    forge.commit_files(
-        ORG,
-        NEW_REPO,
-        "main",
-        "Tenant",
-        &[("tenant.txt", Some("mine\n"))],
-    );
-    let tenant = downstream_main(&forge);
-    forge.commit_files(
-        ORG,
-        UPSTREAM,
-        "main",
-        "Upstream",
-        &[("upstream.txt", Some("theirs\n"))],
-    );
+    let tenant = separate_edits(&forge);
     forge.refuse_pushes(
         ORG,
         NEW_REPO,
@@ -631,20 +638,7 @@ async fn merge_template_runs_like_calamari_runs_it() {
     );
     assert!(run.stderr.is_empty(), "{}", run.stderr);
 
-    forge.commit_files(
-        ORG,
-        NEW_REPO,
-        "main",
-        "Tenant",
-        &[(PROCESS, Some(&with_timeout(30)))],
-    );
-    forge.commit_files(
-        ORG,
-        UPSTREAM,
-        "main",
-        "Upstream",
-        &[(PROCESS, Some(&with_timeout(5)))],
-    );
+    conflicting_edits(&forge);
     let run = calamari().await;
     assert_eq!(run.code, 3, "{}\n{}", run.stdout, run.stderr);
     assert_eq!(
@@ -682,20 +676,7 @@ async fn merge_template_runs_like_calamari_runs_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_html_report_is_written_and_attached_as_an_artifact() {
     let forge = forked("github").await;
-    forge.commit_files(
-        ORG,
-        NEW_REPO,
-        "main",
-        "Tenant",
-        &[(PROCESS, Some(&with_timeout(30)))],
-    );
-    forge.commit_files(
-        ORG,
-        UPSTREAM,
-        "main",
-        "Upstream <b>",
-        &[(PROCESS, Some(&with_timeout(5)))],
-    );
+    conflicting_edits(&forge);
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().join("reports");
     let run = merge(&forge, "github", &["--report-dir", dir.to_str().unwrap()]).await;
