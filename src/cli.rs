@@ -92,6 +92,10 @@ pub enum Command {
     /// Create the tenant's downstream Config-as-Code repository on Gitea, GitHub or GitLab and
     /// mirror the upstream branch (or every branch and tag) into it with shared history.
     Fork(Box<ForkArgs>),
+    /// Bring upstream's new commits into the tenant's downstream repository: fast-forward, or a
+    /// three-way merge; on conflicts, a pull (merge) request from a branch with the upstream
+    /// commit (exit 3). `--check` only says which.
+    Merge(Box<MergeArgs>),
     /// Apply a template package to a managed space through the REST API: create or update the
     /// project, its channels, process, runbooks and variables.
     Deploy(Box<DeployArgs>),
@@ -334,7 +338,9 @@ pub struct SerializeArgs {
 }
 
 #[derive(Debug, Args, Clone, Default)]
-pub struct ForkArgs {
+/// Where the upstream and the tenant's downstream repositories are, and the credentials for them:
+/// what fork and merge read alike.
+pub struct RepositoryArgs {
     /// The management server: with its API key, the upstream URL defaults to the template
     /// project's Config-as-Code repository.
     #[command(flatten)]
@@ -449,6 +455,12 @@ pub struct ForkArgs {
         value_name = "NAME"
     )]
     pub exported_project_name: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ForkArgs {
+    #[command(flatten)]
+    pub repository: RepositoryArgs,
 
     /// Mirror every upstream branch and tag, not only the main line.
     #[arg(long = config::FORK_ALL_BRANCHES.flag, env = config::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
@@ -457,6 +469,28 @@ pub struct ForkArgs {
     /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them).
     #[arg(long = config::FORK_FORCE.flag, env = config::FORK_FORCE.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct MergeArgs {
+    #[command(flatten)]
+    pub repository: RepositoryArgs,
+
+    /// Merge every branch upstream and the downstream both have, not only the main line.
+    #[arg(long = config::FORK_ALL_BRANCHES.flag, env = config::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub all_branches: Option<String>,
+
+    /// Author and committer of merge commits, `Name <email>` (default `Octofleet <octofleet@localhost>`).
+    #[arg(long = config::GIT_AUTHOR.flag, env = config::GIT_AUTHOR.env, value_name = "NAME <EMAIL>")]
+    pub git_author: Option<String>,
+
+    /// Only say what merge would do (exit 3 when there are upstream changes to bring in): push nothing, open nothing.
+    #[arg(long = config::MERGE_CHECK.flag, env = config::MERGE_CHECK.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub check: Option<String>,
+
+    /// Write an HTML report of the merge into this directory (created if missing) and attach it to the Octopus task as an artifact.
+    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    pub report_dir: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -1,9 +1,9 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
-use octofleet::actions::{create_space, deploy, fork, serialize, ActionError, Report};
+use octofleet::actions::{create_space, deploy, fork, merge, serialize, ActionError, Report};
 use octofleet::cli::{Cli, Command, OutputFormat};
 use octofleet::config::{
-    self, ConfigError, CreateSpaceConfig, DeployConfig, ForkConfig, SerializeConfig,
+    self, ConfigError, CreateSpaceConfig, DeployConfig, ForkConfig, MergeConfig, SerializeConfig,
 };
 use octofleet::log_format;
 use octofleet::service_messages::{emit, ServiceMessage};
@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// The action's exit code on success: 0, or 3 when a plan found changes.
+/// The action's exit code on success: 0, or 3 when a plan found changes or a merge needs a person.
 async fn run(cli: &Cli) -> Result<u8, ActionError> {
     let timeout = with_problems(
         config::parse_timeout(&cli.timeout),
@@ -55,6 +55,11 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
         Command::Fork(args) => {
             let (config, timeout) = with_timeout(ForkConfig::from_args(args), timeout)?;
             let report = within(timeout, "fork", fork::run(&config)).await?;
+            publish(&report, cli.output)
+        }
+        Command::Merge(args) => {
+            let (config, timeout) = with_timeout(MergeConfig::from_args(args), timeout)?;
+            let report = within(timeout, "merge", merge::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Deploy(args) | Command::Plan(args) => {

@@ -4,8 +4,8 @@
 
 use super::{ActionError, Report, Server, While, GIVE_ID_OR_NAME};
 use crate::config::{
-    quoted, ForkConfig, Management, GIT_HOST, GIT_UPSTREAM, GIT_UPSTREAM_PASSWORD,
-    GIT_UPSTREAM_USERNAME, PROJECT_NAME,
+    quoted, ForkConfig, Management, RepositoryConfig, GIT_HOST, GIT_UPSTREAM,
+    GIT_UPSTREAM_PASSWORD, GIT_UPSTREAM_USERNAME, PROJECT_NAME,
 };
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
@@ -121,27 +121,26 @@ async fn upstream_of_project(
     Ok(text)
 }
 
-fn forge_error(error: ForgeError) -> ActionError {
+pub(super) fn forge_error(error: ForgeError) -> ActionError {
     match error {
         ForgeError::CaFile { .. } => ActionError::input(error),
         _ => ActionError::failed(error),
     }
 }
 
-pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
-    // With management inputs, the upstream is where the template project's Config-as-Code
-    // settings point.
-    let resolved;
-    let config = match &config.upstream_project {
-        Some((management, project)) => {
-            let mut with_upstream = config.clone();
-            with_upstream.upstream_url = upstream_of_project(management, project).await?;
-            resolved = with_upstream;
-            &resolved
-        }
-        None => config,
-    };
-    let access = ForgeAccess {
+/// The repositories with the upstream resolved: with management inputs, where the template
+/// project's Config-as-Code settings point.
+pub(super) async fn resolved(config: &RepositoryConfig) -> Result<RepositoryConfig, ActionError> {
+    let mut config = config.clone();
+    if let Some((management, project)) = &config.upstream_project {
+        config.upstream_url = upstream_of_project(management, project).await?;
+    }
+    Ok(config)
+}
+
+/// How to reach the platform's API.
+pub(super) fn forge_access(config: &RepositoryConfig) -> Result<ForgeAccess, ActionError> {
+    Ok(ForgeAccess {
         platform: config.platform,
         api_base: config
             .platform
@@ -150,7 +149,28 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
         username: config.username.clone(),
         password: config.password.clone(),
         ca_file: config.ca_file.clone(),
+    })
+}
+
+/// Which git credential may go to which origin.
+pub(super) fn git_credentials(config: &RepositoryConfig) -> Result<MirrorCredentials, ActionError> {
+    Ok(MirrorCredentials {
+        forge_origin: Url::parse(&format!("{}://{}/", config.protocol, config.host))
+            .map_err(|error| ActionError::input(While::new(GIT_HOST.octopus, error)))?,
+        forge: mirror::GitCredentials {
+            username: config.username.clone(),
+            password: config.password.clone(),
+        },
+        upstream: config.upstream_credentials.clone(),
+    })
+}
+
+pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    let config = &ForkConfig {
+        repository: resolved(&config.repository).await?,
+        ..config.clone()
     };
+    let access = forge_access(config)?;
     match config.platform {
         Platform::Gitea => fork_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
         Platform::GitHub => fork_on(&GitHub::new(&access).map_err(forge_error)?, config).await,
@@ -200,15 +220,7 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         all_branches: config.all_branches,
         force: config.force,
     };
-    let credentials = MirrorCredentials {
-        forge_origin: Url::parse(&format!("{}://{}/", config.protocol, config.host))
-            .map_err(|error| ActionError::input(While::new(GIT_HOST.octopus, error)))?,
-        forge: mirror::GitCredentials {
-            username: config.username.clone(),
-            password: config.password.clone(),
-        },
-        upstream: config.upstream_credentials.clone(),
-    };
+    let credentials = git_credentials(config)?;
 
     progress(
         20,

@@ -4,6 +4,7 @@
 pub mod create_space;
 pub mod deploy;
 pub mod fork;
+pub mod merge;
 pub mod serialize;
 mod server;
 
@@ -15,7 +16,8 @@ use crate::octopus::tenant_variables::TenantVariableError;
 use crate::octopus::OctopusError;
 use crate::service_messages::ServiceMessage;
 
-/// Exit codes, as documented: 0 done, 1 the operation failed, 2 invalid input, 3 plan found changes.
+/// Exit codes, as documented: 0 done, 1 the operation failed, 2 invalid input, 3 plan found
+/// changes (merge: conflicts need a person, or `--check` found upstream changes).
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_INVALID_INPUT: i32 = 2;
 /// `plan` (or `deploy --dry-run`) found changes.

@@ -10,6 +10,7 @@ pub const ACTIONS: &[(&str, &[(Input, &str)])] = &[
     ("serialize", super::serialize::INPUTS),
     ("deploy` and `plan", super::deploy::INPUTS),
     ("fork", super::fork::INPUTS),
+    ("merge", super::merge::INPUTS),
 ];
 
 /// The markdown of `docs/inputs.md`.

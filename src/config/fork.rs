@@ -2,7 +2,7 @@
 
 use super::server::{self, Management, ManagementInputs};
 use super::*;
-use crate::cli::ForkArgs;
+use crate::cli::{ForkArgs, RepositoryArgs};
 use crate::forge::mirror::GitCredentials;
 use crate::forge::{is_valid_repository_name, repository_name, Platform};
 use crate::secret::Secret;
@@ -41,6 +41,21 @@ pub const INPUTS: &[(Input, &str)] = &[
 /// Validated settings for `fork`.
 #[derive(Debug, Clone)]
 pub struct ForkConfig {
+    pub repository: RepositoryConfig,
+    pub all_branches: bool,
+    pub force: bool,
+}
+
+impl std::ops::Deref for ForkConfig {
+    type Target = RepositoryConfig;
+    fn deref(&self) -> &RepositoryConfig {
+        &self.repository
+    }
+}
+
+/// The repositories and credentials, as fork and merge read them alike.
+#[derive(Debug, Clone)]
+pub struct RepositoryConfig {
     pub platform: Platform,
     pub protocol: String,
     pub host: String,
@@ -63,8 +78,6 @@ pub struct ForkConfig {
     pub upstream_credentials: Option<GitCredentials>,
     /// Extra CA certificate (PEM) for the forge, the upstream and the management server.
     pub ca_file: Option<PathBuf>,
-    pub all_branches: bool,
-    pub force: bool,
 }
 
 /// `Git.Url.Upstream`: a credential in it would go to whatever host it names.
@@ -76,7 +89,21 @@ const UPSTREAM_URL: values::UrlAdvice = values::UrlAdvice {
 impl ForkConfig {
     pub fn from_args(args: &ForkArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
-        let ca_file = server::ca_file(&mut reader, &args.ca_certificate);
+        let repository = RepositoryConfig::read(&mut reader, &args.repository);
+        let all_branches = reader.flag(FORK_ALL_BRANCHES, &args.all_branches);
+        let force = reader.flag(FORK_FORCE, &args.force);
+        reader.finish(|| ForkConfig {
+            repository: repository.expect("no problems means the repositories"),
+            all_branches,
+            force,
+        })
+    }
+}
+
+impl RepositoryConfig {
+    /// The repository inputs; None when any has a problem (each added to `reader`).
+    pub(super) fn read(reader: &mut Reader, args: &RepositoryArgs) -> Option<RepositoryConfig> {
+        let ca_file = server::ca_file(reader, &args.ca_certificate);
         let platform = reader
             .optional_as(GIT_PLATFORM, &args.git_platform, |text| {
                 Platform::parse(text).ok_or_else(|| {
@@ -150,10 +177,10 @@ impl ForkConfig {
         // template project to look up, and Management.Octopus.ApiKey given.
         let upstream_project = match (&explicit_upstream, &project_name) {
             (None, Some(project)) => {
-                let management = ManagementInputs::read(&mut reader, &args.source);
+                let management = ManagementInputs::read(reader, &args.source);
                 match management.has_api_key() {
                     true => management
-                        .resolve(&mut reader, ca_file.clone())
+                        .resolve(reader, ca_file.clone())
                         .map(|management| (management, project.clone())),
                     false => None,
                 }
@@ -208,10 +235,11 @@ impl ForkConfig {
                     .unwrap_or_else(|| platform.token_username().to_owned()),
             ),
         };
-        let upstream_credentials = upstream_credentials(&mut reader, args);
-        let all_branches = reader.flag(FORK_ALL_BRANCHES, &args.all_branches);
-        let force = reader.flag(FORK_FORCE, &args.force);
-        reader.finish(|| ForkConfig {
+        let upstream_credentials = upstream_credentials(reader, args);
+        if !reader.problems.is_empty() {
+            return None;
+        }
+        Some(RepositoryConfig {
             platform,
             protocol,
             host: host.expect("no problems means a host"),
@@ -224,8 +252,6 @@ impl ForkConfig {
             password: password.expect("no problems means a password"),
             upstream_credentials,
             ca_file,
-            all_branches,
-            force,
         })
     }
 }
@@ -244,7 +270,7 @@ fn repository(name: &str) -> Result<String, String> {
 }
 
 /// Both or neither: the upstream's platform is unknown, so no token username is guessed.
-fn upstream_credentials(reader: &mut Reader, args: &ForkArgs) -> Option<GitCredentials> {
+fn upstream_credentials(reader: &mut Reader, args: &RepositoryArgs) -> Option<GitCredentials> {
     let username = reader.optional(GIT_UPSTREAM_USERNAME, &args.git_upstream_username);
     let password = reader.optional(GIT_UPSTREAM_PASSWORD, &args.git_upstream_password);
     match (username, password) {
@@ -275,7 +301,7 @@ mod tests {
     fn fork_takes_the_ca_file_for_the_management_server_and_both_upstream_credentials() {
         let ca = tempfile::NamedTempFile::new().unwrap();
         let ca_path = ca.path().to_string_lossy().into_owned();
-        let args = ForkArgs {
+        let args = RepositoryArgs {
             source: SourceArgs {
                 server_uri: Some("https://octopus.example.com/".into()),
                 management_api_key: Some("API-TESTKEY000000000000000000001".into()),
@@ -293,7 +319,11 @@ mod tests {
             ca_certificate: Some(ca_path.clone()),
             ..Default::default()
         };
-        let config = ForkConfig::from_args(&args).unwrap();
+        let config = ForkConfig::from_args(&ForkArgs {
+            repository: args.clone(),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!(config.ca_file.as_deref(), Some(ca.path()));
         let (management, _) = config.upstream_project.as_ref().unwrap();
         assert_eq!(management.server.ca_file.as_deref(), Some(ca.path()));
@@ -302,11 +332,15 @@ mod tests {
         assert_eq!(upstream.password.expose(), "upstream-secret");
         assert!(!format!("{config:?}").contains("upstream-secret"));
 
-        let alone = ForkArgs {
+        let alone = RepositoryArgs {
             git_upstream_username: None,
             ..args
         };
-        let error = ForkConfig::from_args(&alone).unwrap_err();
+        let error = ForkConfig::from_args(&ForkArgs {
+            repository: alone,
+            ..Default::default()
+        })
+        .unwrap_err();
         assert_eq!(error.problems.len(), 1, "{error}");
         assert_eq!(error.problems[0].input, GIT_UPSTREAM_USERNAME);
     }

@@ -12,6 +12,7 @@ mod create_space;
 mod deploy;
 pub mod docs;
 mod fork;
+mod merge;
 mod serialize;
 mod server;
 pub mod values;
@@ -19,7 +20,8 @@ pub mod values;
 pub use crate::log_format::LogFormat;
 pub use create_space::CreateSpaceConfig;
 pub use deploy::{DeployConfig, PackageSource, TargetSpace};
-pub use fork::ForkConfig;
+pub use fork::{ForkConfig, RepositoryConfig};
+pub use merge::MergeConfig;
 pub use serialize::SerializeConfig;
 pub use server::{Management, ServerConfig, WriteBackConfig};
 pub use values::quoted;
@@ -90,6 +92,9 @@ inputs! {
     EXPORTED_PROJECT_NAME = "Exported.Project.Name", "EXPORTED_PROJECT_NAME", "exported-project-name";
     FORK_ALL_BRANCHES = "Octofleet.Fork.AllBranches", "OCTOFLEET_FORK_ALLBRANCHES", "all-branches";
     FORK_FORCE = "Octofleet.Fork.Force", "OCTOFLEET_FORK_FORCE", "force";
+    GIT_AUTHOR = "Octofleet.Git.Author", "OCTOFLEET_GIT_AUTHOR", "git-author";
+    MERGE_CHECK = "Octofleet.Merge.Check", "OCTOFLEET_MERGE_CHECK", "check";
+    REPORT_DIR = "Octofleet.ReportDir", "OCTOFLEET_REPORTDIR", "report-dir";
     TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
     LOG_FORMAT = "Octofleet.Log.Format", "OCTOFLEET_LOG_FORMAT", "log-format";
 }

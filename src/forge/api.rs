@@ -1,7 +1,7 @@
 //! The HTTP client the platform APIs share: authentication headers, JSON bodies, retries of
 //! idempotent calls, and errors that name the platform and URL but never a credential.
 
-use super::{ForgeAccess, Platform};
+use super::{ForgeAccess, Platform, PullRequest};
 use crate::origin::{self, CrossOrigin};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
@@ -239,6 +239,68 @@ impl ApiClient {
                 url,
             });
         }
+    }
+}
+
+/// Where a platform's pull request JSON keeps its number and its web page.
+#[derive(Debug, Clone, Copy)]
+pub struct PullKeys {
+    pub number: &'static str,
+    pub url: &'static str,
+}
+
+/// Gitea's and GitHub's `number` and `html_url`.
+pub const PULL_KEYS: PullKeys = PullKeys {
+    number: "number",
+    url: "html_url",
+};
+
+impl PullKeys {
+    pub fn read(self, body: &Value, created: bool) -> Option<PullRequest> {
+        Some(PullRequest {
+            number: body.get(self.number)?.as_u64()?,
+            url: body.get(self.url)?.as_str()?.to_owned(),
+            created,
+        })
+    }
+}
+
+impl ApiClient {
+    /// GET `path`, a list of pull requests already filtered by the platform: the first one.
+    pub async fn first_pull_request(
+        &self,
+        path: &str,
+        keys: PullKeys,
+    ) -> Result<Option<PullRequest>, ForgeError> {
+        let response = self.send(Method::GET, path, None).await?;
+        if !response.is(200) {
+            return Err(response.unexpected(self.platform));
+        }
+        Ok(response
+            .body
+            .as_array()
+            .and_then(|pulls| pulls.first())
+            .and_then(|pull| keys.read(pull, false)))
+    }
+
+    /// POST a new pull request to `path`: 201 → it; an answer `exists` recognises → `Err` with
+    /// that answer (the caller finds the open one); anything else → an error.
+    pub async fn create_pull_request(
+        &self,
+        path: &str,
+        body: &Value,
+        keys: PullKeys,
+        exists: impl Fn(&ApiResponse) -> bool,
+    ) -> Result<Result<PullRequest, ApiResponse>, ForgeError> {
+        let response = self.send(Method::POST, path, Some(body)).await?;
+        if response.is(201) {
+            if let Some(created) = keys.read(&response.body, true) {
+                return Ok(Ok(created));
+            }
+        } else if exists(&response) {
+            return Ok(Err(response));
+        }
+        Err(response.unexpected(self.platform))
     }
 }
 

@@ -1,10 +1,10 @@
 //! Gitea (and Forgejo) API v1: get the repository, or create it empty in the organization (or
 //! for the user, when the "organization" is the user), and set its default branch.
 
-use super::api::{segment, ApiClient, ApiResponse, Auth};
-use super::{Forge, ForgeAccess, ForgeError, Repository};
+use super::api::{segment, ApiClient, ApiResponse, Auth, PULL_KEYS};
+use super::{Forge, ForgeAccess, ForgeError, PullRequest, Repository};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub struct Gitea {
     api: ApiClient,
@@ -41,6 +41,9 @@ impl Gitea {
     }
 }
 
+/// Pages of open pull requests read before giving up (50 each).
+const PULL_PAGES: usize = 20;
+
 fn repo_path(owner: &str, name: &str) -> String {
     format!("repos/{}/{}", segment(owner), segment(name))
 }
@@ -57,6 +60,75 @@ fn repository(response: &ApiResponse, created: bool) -> Repository {
 }
 
 impl Forge for Gitea {
+    async fn find_repository(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<Repository>, ForgeError> {
+        self.get(owner, name).await
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls?state=open` (docs.gitea.com, API "repoListPullRequests":
+    /// `state`, `page`, `limit`), filtered here by `head.ref` and `base.ref`: older Gitea has no
+    /// head/base filter on the list.
+    async fn find_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+    ) -> Result<Option<PullRequest>, ForgeError> {
+        let (owner, name) = repository.owner_and_name();
+        for page in 1..=PULL_PAGES {
+            let path = format!(
+                "{}/pulls?state=open&limit=50&page={page}",
+                repo_path(owner, name)
+            );
+            let response = self.api.send(Method::GET, &path, None).await?;
+            if !response.is(200) {
+                return Err(response.unexpected(self.api.platform));
+            }
+            let pulls = response.body.as_array().cloned().unwrap_or_default();
+            let found = pulls.iter().find(|pull| {
+                pull.pointer("/head/ref").and_then(Value::as_str) == Some(head)
+                    && pull.pointer("/base/ref").and_then(Value::as_str) == Some(base)
+            });
+            if let Some(found) = found {
+                return Ok(PULL_KEYS.read(found, false));
+            }
+            if pulls.len() < 50 {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
+    /// `POST /repos/{owner}/{repo}/pulls` with `CreatePullRequestOption` (`head`, `base`,
+    /// `title`, `body`) → 201 `PullRequest`; 409 when an open one has the same head and base
+    /// (Gitea's `ErrPullRequestAlreadyExists`; from memory of gitea's `routers/api/v1/repo/pull.go`).
+    async fn create_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let (owner, name) = repository.owner_and_name();
+        let request = json!({"head": head, "base": base, "title": title, "body": body});
+        let path = format!("{}/pulls", repo_path(owner, name));
+        match self
+            .api
+            .create_pull_request(&path, &request, PULL_KEYS, |response| response.is(409))
+            .await?
+        {
+            Ok(created) => Ok(created),
+            Err(exists) => self
+                .find_pull_request(repository, head, base)
+                .await?
+                .ok_or_else(|| exists.unexpected(self.api.platform)),
+        }
+    }
+
     async fn ensure_repository(
         &self,
         owner: &str,
@@ -111,10 +183,7 @@ impl Forge for Gitea {
         repository: &Repository,
         branch: &str,
     ) -> Result<(), ForgeError> {
-        let (owner, name) = repository
-            .api_id
-            .split_once('/')
-            .unwrap_or((&repository.api_id, ""));
+        let (owner, name) = repository.owner_and_name();
         let response = self
             .api
             .send(

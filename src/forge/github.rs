@@ -1,8 +1,8 @@
 //! GitHub REST (github.com and GitHub Enterprise Server): get the repository, or create it empty
 //! in the organization (or for the user), and set its default branch.
 
-use super::api::{segment, ApiClient, ApiResponse, Auth};
-use super::{Forge, ForgeAccess, ForgeError, Repository};
+use super::api::{segment, ApiClient, ApiResponse, Auth, PULL_KEYS};
+use super::{Forge, ForgeAccess, ForgeError, PullRequest, Repository};
 use reqwest::Method;
 use serde_json::json;
 
@@ -55,6 +55,62 @@ fn repository(response: &ApiResponse, created: bool) -> Repository {
 }
 
 impl Forge for GitHub {
+    async fn find_repository(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<Repository>, ForgeError> {
+        self.get(owner, name).await
+    }
+
+    /// `GET /repos/{owner}/{repo}/pulls?state=open&head={owner}:{branch}&base={base}`
+    /// (docs.github.com/en/rest/pulls/pulls#list-pull-requests: `head` is `user:ref-name`).
+    async fn find_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+    ) -> Result<Option<PullRequest>, ForgeError> {
+        let (owner, name) = repository.owner_and_name();
+        let path = format!(
+            "{}/pulls?state=open&head={}&base={}&per_page=100",
+            repo_path(owner, name),
+            segment(&format!("{owner}:{head}")),
+            segment(base)
+        );
+        self.api.first_pull_request(&path, PULL_KEYS).await
+    }
+
+    /// `POST /repos/{owner}/{repo}/pulls` with `title`, `head`, `base`, `body` → 201
+    /// (docs.github.com/en/rest/pulls/pulls#create-a-pull-request); a second one for the same
+    /// head and base is 422 "A pull request already exists for owner:branch.".
+    async fn create_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let (owner, name) = repository.owner_and_name();
+        let request = json!({"title": title, "head": head, "base": base, "body": body});
+        let path = format!("{}/pulls", repo_path(owner, name));
+        let exists = |response: &ApiResponse| {
+            response.is(422) && response.message().contains("already exists")
+        };
+        match self
+            .api
+            .create_pull_request(&path, &request, PULL_KEYS, exists)
+            .await?
+        {
+            Ok(created) => Ok(created),
+            Err(exists) => self
+                .find_pull_request(repository, head, base)
+                .await?
+                .ok_or_else(|| exists.unexpected(self.api.platform)),
+        }
+    }
+
     async fn ensure_repository(
         &self,
         owner: &str,
@@ -110,10 +166,7 @@ impl Forge for GitHub {
         repository: &Repository,
         branch: &str,
     ) -> Result<(), ForgeError> {
-        let (owner, name) = repository
-            .api_id
-            .split_once('/')
-            .unwrap_or((&repository.api_id, ""));
+        let (owner, name) = repository.owner_and_name();
         let response = self
             .api
             .send(

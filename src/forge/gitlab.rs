@@ -1,8 +1,14 @@
 //! GitLab REST v4: get the project by path, or create it empty in the namespace (a group or the
 //! user) looked up by path, and set its default branch.
 
-use super::api::{segment, ApiClient, ApiResponse, Auth};
-use super::{Forge, ForgeAccess, ForgeError, Repository};
+use super::api::{segment, ApiClient, ApiResponse, Auth, PullKeys};
+
+/// GitLab's merge request: `iid` and `web_url`.
+const MERGE_REQUEST_KEYS: PullKeys = PullKeys {
+    number: "iid",
+    url: "web_url",
+};
+use super::{Forge, ForgeAccess, ForgeError, PullRequest, Repository};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -54,6 +60,61 @@ fn project(response: &ApiResponse, created: bool) -> Repository {
 }
 
 impl Forge for GitLab {
+    async fn find_repository(
+        &self,
+        namespace: &str,
+        path: &str,
+    ) -> Result<Option<Repository>, ForgeError> {
+        self.get(namespace, path).await
+    }
+
+    /// `GET /projects/:id/merge_requests?state=opened&source_branch=…&target_branch=…`
+    /// (docs.gitlab.com/api/merge_requests, "List project merge requests").
+    async fn find_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+    ) -> Result<Option<PullRequest>, ForgeError> {
+        let path = format!(
+            "projects/{}/merge_requests?state=opened&source_branch={}&target_branch={}",
+            segment(&repository.api_id),
+            segment(head),
+            segment(base)
+        );
+        self.api.first_pull_request(&path, MERGE_REQUEST_KEYS).await
+    }
+
+    /// `POST /projects/:id/merge_requests` with `source_branch`, `target_branch`, `title`,
+    /// `description` → 201 (docs.gitlab.com/api/merge_requests, "Create MR"); 409 "Another open
+    /// merge request already exists for this source branch: !N".
+    async fn create_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRequest, ForgeError> {
+        let request = json!({
+            "source_branch": head, "target_branch": base, "title": title, "description": body,
+        });
+        let path = format!("projects/{}/merge_requests", segment(&repository.api_id));
+        match self
+            .api
+            .create_pull_request(&path, &request, MERGE_REQUEST_KEYS, |response| {
+                response.is(409)
+            })
+            .await?
+        {
+            Ok(created) => Ok(created),
+            Err(exists) => self
+                .find_pull_request(repository, head, base)
+                .await?
+                .ok_or_else(|| exists.unexpected(self.api.platform)),
+        }
+    }
+
     async fn ensure_repository(
         &self,
         namespace: &str,

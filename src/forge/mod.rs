@@ -5,7 +5,9 @@ mod api;
 pub mod gitea;
 pub mod github;
 pub mod gitlab;
+pub mod merge;
 pub mod mirror;
+mod transport;
 
 use crate::secret::Secret;
 use std::fmt;
@@ -95,8 +97,52 @@ pub struct Repository {
     pub default_branch: Option<String>,
 }
 
+impl Repository {
+    /// `(owner, name)` from `api_id` (Gitea, GitHub: `owner/name`).
+    pub fn owner_and_name(&self) -> (&str, &str) {
+        self.api_id.split_once('/').unwrap_or((&self.api_id, ""))
+    }
+}
+
+/// A pull request (GitLab: merge request) in the downstream repository.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PullRequest {
+    /// Gitea's and GitHub's `number`, GitLab's `iid`: what people call it (`#3`, `!3`).
+    pub number: u64,
+    /// Its web page.
+    pub url: String,
+    /// Opened by this run (else an open one was found).
+    pub created: bool,
+}
+
 /// One platform's repository API.
 pub trait Forge {
+    /// `owner/name` as the platform reports it, or None when it does not exist.
+    fn find_repository(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<Repository>, ForgeError>> + Send;
+
+    /// The open pull request from branch `head` into branch `base`, both in `repository`.
+    fn find_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+    ) -> impl Future<Output = Result<Option<PullRequest>, ForgeError>> + Send;
+
+    /// Open a pull request from `head` into `base`; one opened meanwhile by someone else (the
+    /// platform refuses a second) is found and returned instead.
+    fn create_pull_request(
+        &self,
+        repository: &Repository,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> impl Future<Output = Result<PullRequest, ForgeError>> + Send;
+
     /// Find `owner/name`, creating it empty (no README, `default_branch` as its HEAD) when it
     /// does not exist; a concurrent creation by someone else counts as found.
     fn ensure_repository(

@@ -7,13 +7,13 @@ use forge_emulator::{CredentialsSeen, ForgeConfig, ForgeEmulator, UpstreamSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const PASSWORD: &str = "forge-Secret-Value-9f3a";
-const ORG: &str = "octopuscac";
-const UPSTREAM: &str = "hello_world_cac";
-const PROJECT: &str = "Hello World CaC";
-const TENANT: &str = "Team A";
+pub(crate) const PASSWORD: &str = "forge-Secret-Value-9f3a";
+pub(crate) const ORG: &str = "octopuscac";
+pub(crate) const UPSTREAM: &str = "hello_world_cac";
+pub(crate) const PROJECT: &str = "Hello World CaC";
+pub(crate) const TENANT: &str = "Team A";
 /// `<tenant>_<project>`, sanitized.
-const NEW_REPO: &str = "team_a_hello_world_cac";
+pub(crate) const NEW_REPO: &str = "team_a_hello_world_cac";
 
 async fn forge() -> ForgeEmulator {
     forge_with_password(PASSWORD).await
@@ -32,7 +32,7 @@ async fn forge_with_password(password: &str) -> ForgeEmulator {
 }
 
 /// A forge with the org and the upstream (3 commits on main).
-async fn forge_with_upstream() -> ForgeEmulator {
+pub(crate) async fn forge_with_upstream() -> ForgeEmulator {
     let forge = forge().await;
     forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", 3));
     forge
@@ -51,7 +51,7 @@ impl std::ops::Deref for ForkRun {
 }
 
 /// The environment a step would export for `platform`, plus `extra` (which wins).
-fn fork_env(
+pub(crate) fn fork_env(
     forge: &ForgeEmulator,
     platform: &str,
     extra: &[(&str, &str)],
@@ -81,12 +81,26 @@ async fn fork(
     args: &[&str],
     extra_env: &[(&str, &str)],
 ) -> ForkRun {
+    ForkRun {
+        run: run_action(forge, "fork", platform, args, extra_env).await,
+    }
+}
+
+/// One `octofleet <action>` run (fork, merge) with the step's environment and its own TMPDIR,
+/// which must be empty afterwards; no password printed.
+pub(crate) async fn run_action(
+    forge: &ForgeEmulator,
+    action: &str,
+    platform: &str,
+    args: &[&str],
+    extra_env: &[(&str, &str)],
+) -> Run {
     let tmp = tempfile::tempdir().unwrap();
     let tmp_path = tmp.path().to_string_lossy().into_owned();
     let mut env = fork_env(forge, platform, extra_env);
     env.push(("TMPDIR".to_owned(), tmp_path));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut all_args = vec!["fork"];
+    let mut all_args = vec![action];
     all_args.extend_from_slice(args);
     let run = octofleet(&all_args, &env).await;
     let left: Vec<_> = std::fs::read_dir(tmp.path())
@@ -101,7 +115,7 @@ async fn fork(
             run.all_output()
         );
     }
-    ForkRun { run }
+    run
 }
 
 /// No file under `dir` holds `secret` (so no `.git/config` carries credentials).
@@ -137,7 +151,7 @@ fn downstream_main(forge: &ForgeEmulator) -> Option<String> {
     forge.rev_parse(ORG, NEW_REPO, "refs/heads/main")
 }
 
-fn pushes(forge: &ForgeEmulator) -> usize {
+pub(crate) fn pushes(forge: &ForgeEmulator) -> usize {
     forge
         .requests()
         .iter()
@@ -154,7 +168,7 @@ fn fetches(forge: &ForgeEmulator) -> usize {
         .count()
 }
 
-fn api_writes(forge: &ForgeEmulator) -> Vec<String> {
+pub(crate) fn api_writes(forge: &ForgeEmulator) -> Vec<String> {
     forge
         .requests()
         .iter()

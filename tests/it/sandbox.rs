@@ -40,6 +40,19 @@ async fn the_sandbox_demo_runs_to_the_end() {
         }
     };
 
+    // The merge step: Europe's edit merges cleanly, America's conflicts and gets a pull request.
+    check(
+        "merge upstream into Europe's fork octopuscac/europe_hello_world_cac",
+        &["merged (exit 0)"],
+    );
+    check(
+        "merge upstream into America's fork octopuscac/america_hello_world_cac",
+        &[
+            "conflicts: a person resolves the pull request (exit 3)",
+            "output variable PullRequestUrl = ",
+        ],
+    );
+
     for (tenant, space) in [("America", "Spaces-2"), ("Europe", "Spaces-3")] {
         check(
             &format!("create-space for tenant {tenant}"),

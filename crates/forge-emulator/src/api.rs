@@ -5,7 +5,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
 use crate::auth::{caller, Caller};
-use crate::repos::{self, Owner, OwnerKind, RepoError, RepoRecord};
+use crate::repos::{self, Owner, OwnerKind, PullError, PullRecord, RepoError, RepoRecord};
 use crate::server::{Reply, Shared};
 
 pub struct Call<'a> {
@@ -257,6 +257,79 @@ pub fn gitea(shared: &Shared, call: &Call) -> Reply {
             }
             Reply::json(StatusCode::OK, gitea_repo(shared, &repo))
         }
+        ("GET", ["repos", owner, name, "pulls"]) => {
+            let Some(repo) = shared.repos.find(owner, name) else {
+                return gitea_error(
+                    StatusCode::NOT_FOUND,
+                    "The target couldn't be found.",
+                    shared,
+                );
+            };
+            // `state` open (default), closed or all; `page` from 1, `limit` (default 30 here,
+            // the server's DEFAULT_PAGING_NUM; at most 50, MAX_RESPONSE_ITEMS).
+            let state = call
+                .query_value("state")
+                .unwrap_or_else(|| "open".to_owned());
+            let limit = call
+                .query_value("limit")
+                .and_then(|limit| limit.parse::<usize>().ok())
+                .unwrap_or(30)
+                .clamp(1, 50);
+            let page = call
+                .query_value("page")
+                .and_then(|page| page.parse::<usize>().ok())
+                .unwrap_or(1)
+                .max(1);
+            let pulls: Vec<Value> = shared
+                .repos
+                .pulls(&repo)
+                .iter()
+                .rev()
+                .filter(|pull| state == "all" || pull.state == state)
+                .skip((page - 1) * limit)
+                .take(limit)
+                .map(|pull| gitea_pull(shared, &repo, pull))
+                .collect();
+            Reply::json(StatusCode::OK, Value::Array(pulls))
+        }
+        ("POST", ["repos", owner, name, "pulls"]) => {
+            let Some(repo) = shared.repos.find(owner, name) else {
+                return gitea_error(
+                    StatusCode::NOT_FOUND,
+                    "The target couldn't be found.",
+                    shared,
+                );
+            };
+            let (Some(head), Some(base)) = (text(&body, "head"), text(&body, "base")) else {
+                return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "[Head]: Required", shared);
+            };
+            let title = text(&body, "title").unwrap_or_default();
+            if title.is_empty() {
+                return gitea_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "[Title]: Required",
+                    shared,
+                );
+            }
+            let description = text(&body, "body").unwrap_or_default();
+            match shared.repos.create_pull(&repo, &head, &base, &title, &description) {
+                Ok(pull) => Reply::json(StatusCode::CREATED, gitea_pull(shared, &repo, &pull)),
+                Err(PullError::Exists(pull)) => gitea_error(
+                    StatusCode::CONFLICT,
+                    &format!(
+                        "pull request already exists for these targets [id: {}, issue_id: {}, head_repo_id: {}, base_repo_id: {}, head_branch: {head}, base_branch: {base}]",
+                        pull.id, pull.id, repo.id, repo.id
+                    ),
+                    shared,
+                ),
+                Err(PullError::BranchMissing(..)) => gitea_error(StatusCode::NOT_FOUND, "The target couldn't be found.", shared),
+                Err(PullError::SameBranch) => gitea_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid PullRequest: There are no changes between the head and the base",
+                    shared,
+                ),
+            }
+        }
         ("POST", ["repos", owner, name, "forks"]) => {
             let Some(base) = shared.repos.find(owner, name) else {
                 return gitea_error(
@@ -304,6 +377,40 @@ pub fn gitea(shared: &Shared, call: &Call) -> Reply {
             shared,
         ),
     }
+}
+
+/// Gitea's `PullRequest` (docs.gitea.com API reference, `PullRequest` schema; fields octofleet
+/// does not read are a subset): `url` and `html_url` are the web page.
+fn gitea_pull(shared: &Shared, repo: &RepoRecord, pull: &PullRecord) -> Value {
+    let full_name = repo.full_name();
+    let path = shared.repos.path(repo);
+    let branch = |name: &str| {
+        json!({
+            "label": name, "ref": name,
+            "sha": repos::rev_parse(&path, &format!("refs/heads/{name}")),
+            "repo_id": repo.id, "repo": gitea_repo(shared, repo),
+        })
+    };
+    let html_url = format!("{}/{full_name}/pulls/{}", shared.base_url, pull.number);
+    json!({
+        "id": pull.id,
+        "number": pull.number,
+        "url": html_url,
+        "html_url": html_url,
+        "diff_url": format!("{html_url}.diff"),
+        "patch_url": format!("{html_url}.patch"),
+        "user": gitea_user(&shared.repos.user()),
+        "title": pull.title,
+        "body": pull.body,
+        "state": pull.state,
+        "is_locked": false,
+        "mergeable": false,
+        "merged": false,
+        "head": branch(&pull.head),
+        "base": branch(&pull.base),
+        "created_at": pull.created_at,
+        "updated_at": pull.created_at,
+    })
 }
 
 fn repo_error_gitea(error: RepoError, shared: &Shared) -> Reply {
@@ -413,6 +520,82 @@ pub fn github(shared: &Shared, call: &Call) -> Reply {
             Some(repo) => Reply::json(StatusCode::OK, github_repo(shared, &repo)),
             None => github_error(StatusCode::NOT_FOUND, "Not Found"),
         },
+        ("GET", ["repos", owner, name, "pulls"]) => {
+            let Some(repo) = shared.repos.find(owner, name) else {
+                return github_error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            // `state` open (default), closed or all; `head` as `user:ref-name`; `base`.
+            let state = call
+                .query_value("state")
+                .unwrap_or_else(|| "open".to_owned());
+            let head = call.query_value("head");
+            let base = call.query_value("base");
+            let pulls: Vec<Value> = shared
+                .repos
+                .pulls(&repo)
+                .iter()
+                .rev()
+                .filter(|pull| state == "all" || pull.state == state)
+                .filter(|pull| {
+                    head.as_deref().is_none_or(|head| {
+                        // GitHub matches `user:ref`; a head without the owner matches nothing.
+                        head.split_once(':').is_some_and(|(user, branch)| {
+                            user.eq_ignore_ascii_case(&repo.owner.name) && branch == pull.head
+                        })
+                    })
+                })
+                .filter(|pull| base.as_deref().is_none_or(|base| base == pull.base))
+                .map(|pull| github_pull(shared, &repo, pull))
+                .collect();
+            Reply::json(StatusCode::OK, Value::Array(pulls))
+        }
+        ("POST", ["repos", owner, name, "pulls"]) => {
+            let Some(repo) = shared.repos.find(owner, name) else {
+                return github_error(StatusCode::NOT_FOUND, "Not Found");
+            };
+            let validation = |errors: Value| {
+                Reply::json(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!({"message": "Validation Failed", "errors": errors, "documentation_url": "https://docs.github.com/rest/pulls/pulls#create-a-pull-request", "status": "422"}),
+                )
+            };
+            let (Some(head), Some(base)) = (text(&body, "head"), text(&body, "base")) else {
+                return validation(
+                    json!([{"resource": "PullRequest", "field": "head", "code": "missing_field"}]),
+                );
+            };
+            // `head` may be `owner:branch` (a branch of this repository's owner) or the branch.
+            let head_branch = match head.split_once(':') {
+                Some((user, branch)) if user.eq_ignore_ascii_case(&repo.owner.name) => {
+                    branch.to_owned()
+                }
+                Some(_) => {
+                    return validation(
+                        json!([{"resource": "PullRequest", "field": "head", "code": "invalid"}]),
+                    )
+                }
+                None => head.clone(),
+            };
+            let title = text(&body, "title").unwrap_or_default();
+            let description = text(&body, "body").unwrap_or_default();
+            match shared
+                .repos
+                .create_pull(&repo, &head_branch, &base, &title, &description)
+            {
+                Ok(pull) => Reply::json(StatusCode::CREATED, github_pull(shared, &repo, &pull)),
+                Err(PullError::Exists(_)) => validation(json!([{
+                    "resource": "PullRequest", "code": "custom",
+                    "message": format!("A pull request already exists for {}:{head_branch}.", repo.owner.name),
+                }])),
+                Err(PullError::BranchMissing(field, _)) => validation(
+                    json!([{"resource": "PullRequest", "field": field, "code": "invalid"}]),
+                ),
+                Err(PullError::SameBranch) => validation(json!([{
+                    "resource": "PullRequest", "code": "custom",
+                    "message": format!("No commits between {base} and {head_branch}"),
+                }])),
+            }
+        }
         ("PATCH", ["repos", owner, name]) => {
             let Some(repo) = shared.repos.find(owner, name) else {
                 return github_error(StatusCode::NOT_FOUND, "Not Found");
@@ -430,6 +613,37 @@ pub fn github(shared: &Shared, call: &Call) -> Reply {
         }
         _ => github_error(StatusCode::NOT_FOUND, "Not Found"),
     }
+}
+
+/// GitHub's pull request (docs.github.com/en/rest/pulls/pulls, "Get a pull request"; a subset).
+fn github_pull(shared: &Shared, repo: &RepoRecord, pull: &PullRecord) -> Value {
+    let full_name = repo.full_name();
+    let path = shared.repos.path(repo);
+    let branch = |name: &str| {
+        json!({
+            "label": format!("{}:{name}", repo.owner.name), "ref": name,
+            "sha": repos::rev_parse(&path, &format!("refs/heads/{name}")),
+            "user": github_owner(&repo.owner), "repo": github_repo(shared, repo),
+        })
+    };
+    json!({
+        "id": pull.id,
+        "node_id": format!("PR_{}", pull.id),
+        "number": pull.number,
+        "url": format!("{}/api/v3/repos/{full_name}/pulls/{}", shared.base_url, pull.number),
+        "html_url": format!("{}/{full_name}/pull/{}", shared.base_url, pull.number),
+        "state": pull.state,
+        "locked": false,
+        "title": pull.title,
+        "body": pull.body,
+        "user": github_owner(&shared.repos.user()),
+        "draft": false,
+        "merged": false,
+        "head": branch(&pull.head),
+        "base": branch(&pull.base),
+        "created_at": pull.created_at,
+        "updated_at": pull.created_at,
+    })
 }
 
 fn github_create(shared: &Shared, owner: &str, body: &Value) -> Reply {
@@ -491,6 +705,30 @@ fn gitlab_project(shared: &Shared, repo: &RepoRecord) -> Value {
         "web_url": format!("{}/{full_path}", shared.base_url),
         "import_status": "none",
         "created_at": repo.created_at,
+    })
+}
+
+/// GitLab's merge request (docs.gitlab.com/api/merge_requests, "Get single MR"; a subset).
+fn gitlab_merge_request(shared: &Shared, repo: &RepoRecord, pull: &PullRecord) -> Value {
+    let full_path = repo.full_name();
+    let path = shared.repos.path(repo);
+    json!({
+        "id": pull.id,
+        "iid": pull.number,
+        "project_id": repo.id,
+        "title": pull.title,
+        "description": pull.body,
+        "state": if pull.state == "open" { "opened" } else { pull.state.as_str() },
+        "source_branch": pull.head,
+        "target_branch": pull.base,
+        "source_project_id": repo.id,
+        "target_project_id": repo.id,
+        "sha": repos::rev_parse(&path, &format!("refs/heads/{}", pull.head)),
+        "merge_status": "cannot_be_merged",
+        "draft": false,
+        "web_url": format!("{}/{full_path}/-/merge_requests/{}", shared.base_url, pull.number),
+        "created_at": pull.created_at,
+        "updated_at": pull.created_at,
     })
 }
 
@@ -603,6 +841,74 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
             Some(repo) => Reply::json(StatusCode::OK, gitlab_project(shared, &repo)),
             None => gitlab_message(StatusCode::NOT_FOUND, json!("404 Project Not Found")),
         },
+        ("GET", ["projects", id, "merge_requests"]) => {
+            let Some(repo) = gitlab_find_project(shared, id) else {
+                return gitlab_message(StatusCode::NOT_FOUND, json!("404 Project Not Found"));
+            };
+            // `state` opened, closed, locked, merged or all (default all); `source_branch`,
+            // `target_branch`.
+            let state = call
+                .query_value("state")
+                .unwrap_or_else(|| "all".to_owned());
+            let source = call.query_value("source_branch");
+            let target = call.query_value("target_branch");
+            let requests: Vec<Value> = shared
+                .repos
+                .pulls(&repo)
+                .iter()
+                .rev()
+                .filter(|pull| state == "all" || (state == "opened" && pull.state == "open"))
+                .filter(|pull| source.as_deref().is_none_or(|source| source == pull.head))
+                .filter(|pull| target.as_deref().is_none_or(|target| target == pull.base))
+                .map(|pull| gitlab_merge_request(shared, &repo, pull))
+                .collect();
+            Reply::json(StatusCode::OK, Value::Array(requests))
+        }
+        ("POST", ["projects", id, "merge_requests"]) => {
+            let Some(repo) = gitlab_find_project(shared, id) else {
+                return gitlab_message(StatusCode::NOT_FOUND, json!("404 Project Not Found"));
+            };
+            let (Some(source), Some(target), Some(title)) = (
+                text(&body, "source_branch"),
+                text(&body, "target_branch"),
+                text(&body, "title"),
+            ) else {
+                return gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!("400 Bad request - source_branch, target_branch, title are missing"),
+                );
+            };
+            let description = text(&body, "description").unwrap_or_default();
+            match shared
+                .repos
+                .create_pull(&repo, &source, &target, &title, &description)
+            {
+                Ok(pull) => Reply::json(
+                    StatusCode::CREATED,
+                    gitlab_merge_request(shared, &repo, &pull),
+                ),
+                Err(PullError::Exists(pull)) => gitlab_message(
+                    StatusCode::CONFLICT,
+                    json!([format!(
+                        "Another open merge request already exists for this source branch: !{}",
+                        pull.number
+                    )]),
+                ),
+                // A guess at the shape: GitLab validates the branches and answers 422 with the
+                // model's errors.
+                Err(PullError::BranchMissing(which, branch)) => gitlab_message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!([format!(
+                        "{} branch \"{branch}\" does not exist",
+                        if which == "head" { "Source" } else { "Target" }
+                    )]),
+                ),
+                Err(PullError::SameBranch) => gitlab_message(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    json!(["You can't use same project/branch for source and target"]),
+                ),
+            }
+        }
         ("PUT", ["projects", id]) => {
             let Some(repo) = gitlab_find_project(shared, id) else {
                 return gitlab_message(StatusCode::NOT_FOUND, json!("404 Project Not Found"));

@@ -1,6 +1,7 @@
-//! An in-process emulator of the Gitea API v1, GitHub and GitLab repository subsets octofleet
-//! uses (reference: `reference/git-forking.md` §2–3), serving real git smart HTTP for every
-//! repository through `git http-backend` behind Basic auth, with a request log for tests.
+//! An in-process emulator of the Gitea API v1, GitHub and GitLab repository and pull request
+//! subsets octofleet uses (reference: `reference/git-forking.md` §2–3), serving real git smart
+//! HTTP for every repository through `git http-backend` behind Basic auth, with a request log
+//! for tests.
 //!
 //! Repositories are bare repositories in a temporary directory, laid out `<owner>/<name>.git`;
 //! the helpers here build upstream histories with real git (`git fast-import`), so what a client
@@ -20,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-pub use repos::UpstreamSpec;
+pub use repos::{PullRecord, UpstreamSpec};
 
 use crate::server::Shared;
 
@@ -197,6 +198,40 @@ impl ForgeEmulator {
     /// The branch `HEAD` points at, as the platform's default branch.
     pub fn default_branch(&self, owner: &str, name: &str) -> Option<String> {
         self.shared().repos.default_branch(owner, name)
+    }
+
+    /// Every pull (merge) request of `owner/name`, oldest first.
+    pub fn pull_requests(&self, owner: &str, name: &str) -> Vec<PullRecord> {
+        let repo = self
+            .shared()
+            .repos
+            .find(owner, name)
+            .unwrap_or_else(|| panic!("the forge emulator has no repository {owner}/{name}"));
+        self.shared().repos.pulls(&repo)
+    }
+
+    /// Commit files (path → content; `None` deletes) on top of `branch` of `owner/name`, with
+    /// `message`; returns the new commit ID. For histories whose files two sides both change.
+    pub fn commit_files(
+        &self,
+        owner: &str,
+        name: &str,
+        branch: &str,
+        message: &str,
+        files: &[(&str, Option<&str>)],
+    ) -> String {
+        let path = self.existing(owner, name);
+        repos::commit_files(&path, branch, message, files).expect("git fast-import adds the commit")
+    }
+
+    /// The content of `path` at `rev` in `owner/name` (`git show rev:path`), if it exists.
+    pub fn file_at(&self, owner: &str, name: &str, rev: &str, path: &str) -> Option<String> {
+        repos::show(&self.existing(owner, name), &format!("{rev}:{path}"))
+    }
+
+    /// The parents of commit `rev` in `owner/name`.
+    pub fn parents(&self, owner: &str, name: &str, rev: &str) -> Vec<String> {
+        repos::parents(&self.existing(owner, name), rev)
     }
 
     /// Install a `pre-receive` hook that refuses every push with `message`.

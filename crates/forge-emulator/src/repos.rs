@@ -50,11 +50,39 @@ pub enum RepoError {
     Git(String),
 }
 
+/// A pull request (GitLab: merge request) between two branches of one repository.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PullRecord {
+    /// Unique over the forge.
+    pub id: u64,
+    /// Per repository: Gitea's and GitHub's `number`, GitLab's `iid`.
+    pub number: u64,
+    pub repo_id: u64,
+    pub head: String,
+    pub base: String,
+    pub title: String,
+    pub body: String,
+    /// `open` (the emulator never closes or merges one).
+    pub state: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PullError {
+    /// An open one with the same head and base exists.
+    Exists(Box<PullRecord>),
+    /// `head` or `base` is not a branch of the repository: which one.
+    BranchMissing(&'static str, String),
+    /// Head and base are the same branch.
+    SameBranch,
+}
+
 #[derive(Default)]
 struct State {
     next_id: u64,
     owners: Vec<Owner>,
     repos: Vec<RepoRecord>,
+    pulls: Vec<PullRecord>,
 }
 
 pub struct Repos {
@@ -88,6 +116,7 @@ impl Repos {
                 kind: OwnerKind::User,
             }],
             repos: Vec::new(),
+            pulls: Vec::new(),
         };
         Ok(Repos {
             root,
@@ -296,6 +325,64 @@ impl Repos {
         Ok(record)
     }
 
+    /// Open a pull request from `head` into `base`, both branches of `repo`.
+    pub fn create_pull(
+        &self,
+        repo: &RepoRecord,
+        head: &str,
+        base: &str,
+        title: &str,
+        body: &str,
+    ) -> Result<PullRecord, PullError> {
+        let path = self.path(repo);
+        for (which, branch) in [("head", head), ("base", base)] {
+            if !has_branch(&path, branch) {
+                return Err(PullError::BranchMissing(which, branch.to_owned()));
+            }
+        }
+        if head == base {
+            return Err(PullError::SameBranch);
+        }
+        let mut state = self.state();
+        if let Some(existing) = state.pulls.iter().find(|pull| {
+            pull.repo_id == repo.id
+                && pull.head == head
+                && pull.base == base
+                && pull.state == "open"
+        }) {
+            return Err(PullError::Exists(Box::new(existing.clone())));
+        }
+        let number = 1 + state
+            .pulls
+            .iter()
+            .filter(|pull| pull.repo_id == repo.id)
+            .count() as u64;
+        let record = PullRecord {
+            id: state.next_id,
+            number,
+            repo_id: repo.id,
+            head: head.to_owned(),
+            base: base.to_owned(),
+            title: title.to_owned(),
+            body: body.to_owned(),
+            state: "open".to_owned(),
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        state.next_id += 1;
+        state.pulls.push(record.clone());
+        Ok(record)
+    }
+
+    /// Every pull request of `repo`, oldest first.
+    pub fn pulls(&self, repo: &RepoRecord) -> Vec<PullRecord> {
+        self.state()
+            .pulls
+            .iter()
+            .filter(|pull| pull.repo_id == repo.id)
+            .cloned()
+            .collect()
+    }
+
     pub fn default_branch(&self, owner: &str, name: &str) -> Option<String> {
         head_branch(&self.path_of(owner, name)?)
     }
@@ -487,8 +574,24 @@ pub fn build_history(path: &Path, spec: &UpstreamSpec) -> Result<(), String> {
 static COMMIT_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 pub fn commit_on(path: &Path, branch: &str, message: &str) -> Result<String, String> {
-    let tip = rev_parse(path, &format!("refs/heads/{branch}"));
     let serial = COMMIT_COUNTER.fetch_add(1, Ordering::Relaxed);
+    let content = format!("{message}\n{serial}\n");
+    commit_files(
+        path,
+        branch,
+        message,
+        &[(&format!("changes/{serial}.txt"), Some(&content))],
+    )
+}
+
+/// One commit on `branch` writing (or with `None` deleting) each file.
+pub fn commit_files(
+    path: &Path,
+    branch: &str,
+    message: &str,
+    files: &[(&str, Option<&str>)],
+) -> Result<String, String> {
+    let tip = rev_parse(path, &format!("refs/heads/{branch}"));
     let seconds = chrono::Utc::now().timestamp();
     let mut stream = format!(
         "commit refs/heads/{branch}\ncommitter Someone <someone@example.com> {seconds} +0000\n"
@@ -497,8 +600,15 @@ pub fn commit_on(path: &Path, branch: &str, message: &str) -> Result<String, Str
     if let Some(tip) = tip {
         stream.push_str(&format!("from {tip}\n"));
     }
-    stream.push_str(&format!("M 100644 inline changes/{serial}.txt\n"));
-    data(&mut stream, &format!("{message}\n{serial}\n"));
+    for (file, content) in files {
+        match content {
+            Some(content) => {
+                stream.push_str(&format!("M 100644 inline {file}\n"));
+                data(&mut stream, content);
+            }
+            None => stream.push_str(&format!("D {file}\n")),
+        }
+    }
     stream.push('\n');
     git_with_input(
         Some(path),
@@ -508,6 +618,20 @@ pub fn commit_on(path: &Path, branch: &str, message: &str) -> Result<String, Str
     )?;
     rev_parse(path, &format!("refs/heads/{branch}"))
         .ok_or_else(|| format!("refs/heads/{branch} missing after fast-import"))
+}
+
+/// `git show <object>`, e.g. `main:path`.
+pub fn show(path: &Path, object: &str) -> Option<String> {
+    git(Some(path), &["show", object], None).ok()
+}
+
+pub fn parents(path: &Path, rev: &str) -> Vec<String> {
+    git(Some(path), &["rev-list", "--parents", "-n", "1", rev], None)
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
 }
 
 pub fn install_refusing_hook(path: &Path, message: &str) -> std::io::Result<()> {

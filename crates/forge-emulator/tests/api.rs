@@ -361,3 +361,147 @@ fn the_binary_prints_its_address_first() {
     child.wait().unwrap();
     assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
 }
+
+/// Pull requests (GitLab: merge requests) on the three platforms: created once (201), a second
+/// one for the same head and base refused as each platform refuses it, listed with the filters
+/// octofleet sends, and refused for a branch that does not exist.
+#[tokio::test]
+async fn pull_requests_on_every_platform() {
+    let forge = forge().await;
+    forge.create_upstream("octopuscac", "tenant", &UpstreamSpec::main_line("main", 1));
+    forge.commit(
+        "octopuscac",
+        "tenant",
+        "octofleet/upstream-abc1234",
+        "upstream",
+    );
+    let (name, value) = basic();
+    let basic_auth = [(name, value.as_str())];
+    let bearer = format!("Bearer {PASSWORD}");
+    let github_auth = [("authorization", bearer.as_str()), ("user-agent", "test")];
+    let gitlab_auth = [("private-token", PASSWORD)];
+    let head = "octofleet/upstream-abc1234";
+
+    // Gitea: POST /repos/{owner}/{repo}/pulls {head, base, title, body}; 409 the second time.
+    let gitea = "/api/v1/repos/octopuscac/tenant/pulls";
+    let request = json!({"head": head, "base": "main", "title": "Merge upstream", "body": "b"});
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        gitea,
+        Some(request.clone()),
+        &basic_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["number"], 1);
+    assert_eq!(body["head"]["ref"], head);
+    assert_eq!(body["base"]["ref"], "main");
+    assert_eq!(
+        body["html_url"],
+        format!("{}/octopuscac/tenant/pulls/1", forge.url())
+    );
+    let (status, body) = call(&forge, Method::POST, gitea, Some(request), &basic_auth).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("pull request already exists"));
+    let (status, body) = call(
+        &forge,
+        Method::GET,
+        &format!("{gitea}?state=open&limit=50&page=1"),
+        None,
+        &basic_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    let (_, body) = call(
+        &forge,
+        Method::GET,
+        &format!("{gitea}?state=closed"),
+        None,
+        &basic_auth,
+    )
+    .await;
+    assert_eq!(body, json!([]));
+    let missing = json!({"head": "nope", "base": "main", "title": "t"});
+    let (status, _) = call(&forge, Method::POST, gitea, Some(missing), &basic_auth).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // GitHub: the same repository's pull request seen through /api/v3; `head` filters on
+    // `owner:branch`, and a second one is 422 "A pull request already exists".
+    let github = "/api/v3/repos/octopuscac/tenant/pulls";
+    let (status, body) = call(
+        &forge,
+        Method::GET,
+        &format!("{github}?state=open&head=octopuscac%3Aoctofleet%2Fupstream-abc1234&base=main"),
+        None,
+        &github_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["number"], 1);
+    assert_eq!(
+        body[0]["html_url"],
+        format!("{}/octopuscac/tenant/pull/1", forge.url())
+    );
+    let (_, body) = call(
+        &forge,
+        Method::GET,
+        &format!("{github}?head=octofleet%2Fupstream-abc1234"),
+        None,
+        &github_auth,
+    )
+    .await;
+    assert_eq!(body, json!([]), "a head without its owner matches nothing");
+    let request = json!({"title": "t", "head": head, "base": "main"});
+    let (status, body) = call(&forge, Method::POST, github, Some(request), &github_auth).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("A pull request already exists for octopuscac:"));
+
+    // GitLab: merge requests filtered by source and target branch; 409 the second time.
+    let gitlab = "/api/v4/projects/octopuscac%2Ftenant/merge_requests";
+    let (status, body) = call(
+        &forge,
+        Method::GET,
+        &format!(
+            "{gitlab}?state=opened&source_branch=octofleet%2Fupstream-abc1234&target_branch=main"
+        ),
+        None,
+        &gitlab_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["iid"], 1);
+    assert_eq!(body[0]["state"], "opened");
+    assert_eq!(
+        body[0]["web_url"],
+        format!("{}/octopuscac/tenant/-/merge_requests/1", forge.url())
+    );
+    let (_, body) = call(
+        &forge,
+        Method::GET,
+        &format!("{gitlab}?state=opened&target_branch=other"),
+        None,
+        &gitlab_auth,
+    )
+    .await;
+    assert_eq!(body, json!([]));
+    let request = json!({"source_branch": head, "target_branch": "main", "title": "t"});
+    let (status, body) = call(&forge, Method::POST, gitlab, Some(request), &gitlab_auth).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        body["message"][0],
+        "Another open merge request already exists for this source branch: !1"
+    );
+
+    assert_eq!(forge.pull_requests("octopuscac", "tenant").len(), 1);
+    // Without credentials: 401 everywhere.
+    let (status, _) = call(&forge, Method::GET, gitea, None, &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

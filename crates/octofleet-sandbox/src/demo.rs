@@ -68,6 +68,8 @@ macro_rules! say {
     };
 }
 
+mod merge_step;
+
 pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
     let octofleet = octofleet.to_path_buf();
     // Git first: the template project's repository lives there, and Octopus checks that a
@@ -292,6 +294,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
         .cloned()
         .ok_or("Hello World CaC was not pushed")?;
     let cac_package = extract_substituted(&emulator, &url, &cac.0, &cac.1).await?;
+    let mut fork_envs = Vec::new();
     for tenant in TENANTS {
         say!(
             log,
@@ -330,6 +333,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
         if code != 0 {
             return Err(format!("fork failed for {tenant}"));
         }
+        fork_envs.push((tenant, env));
         let repository = variables
             .into_iter()
             .find(|(name, _)| name == "RepositoryUrl")
@@ -360,6 +364,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
             project["PersistenceSettings"]["Url"]
         );
     }
+    merge_step::merge_upstream_changes(log, &octofleet, &forge, &fork_envs).await?;
     forge.shutdown().await;
     emulator.shutdown().await;
     Ok(())

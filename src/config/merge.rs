@@ -1,0 +1,122 @@
+//! `merge`'s settings: the repositories exactly as fork reads them, plus the merge commits'
+//! author and `--check`.
+
+use super::fork::RepositoryConfig;
+use super::*;
+use crate::cli::MergeArgs;
+
+/// The inputs merge reads, each with what it is for (docs/inputs.md).
+pub const INPUTS: &[(Input, &str)] = &[
+    (GIT_PLATFORM, "`gitea` (default); or `github`, `gitlab`"),
+    (GIT_PROTOCOL, "`https` (default); or `http`"),
+    (GIT_HOST, "required; host and port, e.g. `gitea:3000`, `github.com`"),
+    (GIT_ORGANIZATION, "required; the organization or group (or your user name) holding both repositories"),
+    (GIT_TEMPLATE, "as for fork: the upstream repository's name; default `Octopus.Project.Name` sanitized"),
+    (GIT_NEW_REPO, "as for fork: the downstream repository's name; default `<tenant>_<project>` sanitized; it must exist (fork creates it)"),
+    (GIT_UPSTREAM, "as for fork: the upstream's full clone URL; default the template project's Config-as-Code repository (with `Management.Octopus.ApiKey`), else `<protocol>://<host>/<organization>/<template>.git`"),
+    (GIT_MAIN_LINE, "`main` (default); must exist on both sides; pull requests target it"),
+    (GIT_USERNAME, "required for Gitea; for GitHub and GitLab tokens default `x-access-token` / `oauth2`"),
+    (GIT_PASSWORD, "required; a password (Gitea) or an access token allowed to push and open pull requests; sent only to `Git.Url.Protocol://Git.Url.Host`"),
+    (GIT_UPSTREAM_USERNAME, "none; as for fork, for an upstream elsewhere that needs credentials"),
+    (GIT_UPSTREAM_PASSWORD, "none; sent only to the upstream's scheme, host and port (both or neither)"),
+    (CA_CERTIFICATE, "none; a PEM CA certificate to trust for the platform, the upstream and the management server"),
+    (TENANT_NAME, "system variable, for the default `Git.Url.NewRepo`"),
+    (PROJECT_NAME, "system variable, for the default names and the template project"),
+    (EXPORTED_PROJECT_NAME, "preferred to the project name for the downstream name"),
+    (MANAGEMENT_URL, "for the upstream lookup; default `Octopus.Web.ServerUri`"),
+    (SERVER_URI, "system variable: the server running the step"),
+    (MANAGEMENT_API_KEY, "turns the upstream lookup on (unless `Git.Url.Upstream` is given)"),
+    (MANAGEMENT_SPACE, "for the upstream lookup (ID or name); default `Octopus.Space.Id`"),
+    (SPACE_ID, "system variable: the space running the step"),
+    (FORK_ALL_BRANCHES, "`False` (default): only the main line; `True`: every branch both repositories have"),
+    (GIT_AUTHOR, "`Octofleet <octofleet@localhost>` (default): author and committer of merge commits, `Name <email>`"),
+    (MERGE_CHECK, "`False` (default); `True`: say what merge would do (exit 3 when upstream changes are pending), push nothing, open nothing"),
+    (REPORT_DIR, "none; a directory (created if missing) for `octofleet-merge-<repository>.html`, a self-contained HTML report, attached to the Octopus task as an artifact"),
+    (TIMEOUT, "`10m` (default): the whole action's deadline"),
+    (LOG_FORMAT, LOG_FORMAT_PURPOSE),
+];
+
+pub const DEFAULT_AUTHOR: (&str, &str) = ("Octofleet", "octofleet@localhost");
+
+/// Validated settings for `merge`.
+#[derive(Debug, Clone)]
+pub struct MergeConfig {
+    pub repository: RepositoryConfig,
+    pub all_branches: bool,
+    pub author_name: String,
+    pub author_email: String,
+    pub check: bool,
+    /// Where to write the HTML report.
+    pub report_dir: Option<std::path::PathBuf>,
+}
+
+impl std::ops::Deref for MergeConfig {
+    type Target = RepositoryConfig;
+    fn deref(&self) -> &RepositoryConfig {
+        &self.repository
+    }
+}
+
+/// `Name <email>`: both non-empty, nothing git would mangle in a commit header.
+fn author(text: &str) -> Result<(String, String), String> {
+    let bad = || {
+        format!(
+            "{} is not `Name <email>`, e.g. `Octofleet <octofleet@example.com>`",
+            quoted(text)
+        )
+    };
+    let (name, rest) = text.split_once('<').ok_or_else(bad)?;
+    let email = rest.strip_suffix('>').ok_or_else(bad)?;
+    let (name, email) = (name.trim(), email.trim());
+    let clean = |part: &str| !part.is_empty() && !part.contains(['<', '>', '\n', '\r', '\0']);
+    if clean(name) && clean(email) && !email.contains(char::is_whitespace) {
+        Ok((name.to_owned(), email.to_owned()))
+    } else {
+        Err(bad())
+    }
+}
+
+impl MergeConfig {
+    pub fn from_args(args: &MergeArgs) -> Result<Self, ConfigError> {
+        let mut reader = Reader::default();
+        let repository = RepositoryConfig::read(&mut reader, &args.repository);
+        let all_branches = reader.flag(FORK_ALL_BRANCHES, &args.all_branches);
+        let (author_name, author_email) = reader
+            .optional_as(GIT_AUTHOR, &args.git_author, author)
+            .unwrap_or_else(|| (DEFAULT_AUTHOR.0.to_owned(), DEFAULT_AUTHOR.1.to_owned()));
+        let check = reader.flag(MERGE_CHECK, &args.check);
+        let report_dir = reader
+            .optional(REPORT_DIR, &args.report_dir)
+            .map(std::path::PathBuf::from);
+        reader.finish(|| MergeConfig {
+            repository: repository.expect("no problems means the repositories"),
+            all_branches,
+            author_name,
+            author_email,
+            check,
+            report_dir,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authors_are_name_and_email() {
+        assert_eq!(
+            author("Ops Team <ops@example.com>").unwrap(),
+            ("Ops Team".to_owned(), "ops@example.com".to_owned())
+        );
+        for bad in [
+            "ops@example.com",
+            "<ops@example.com>",
+            "Ops <>",
+            "Ops <a b@c>",
+            "Ops <x> y",
+        ] {
+            assert!(author(bad).is_err(), "{bad}");
+        }
+    }
+}
