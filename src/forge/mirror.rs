@@ -309,14 +309,50 @@ fn mirror_in(
             }
         })
         .collect();
+    let mut pushed_refs = refspecs.len();
     let bytes_pushed = if refspecs.is_empty() {
         0
     } else {
-        push(scratch, &downstream, &refspecs)?
+        match push(scratch, &downstream, &refspecs) {
+            Ok(bytes) => bytes,
+            // Two runs at once (Octopus retrying a step, a person re-running it): the other one
+            // may have pushed the same commits first, so the refused refs already hold exactly
+            // what this run wanted. That is success; anything else stays a refusal.
+            Err(MirrorError::Rejected {
+                url,
+                refs,
+                remote_messages,
+            }) => {
+                let now = advertised(scratch, &downstream)?;
+                let already_there = |ref_name: &str| {
+                    let short = ref_name.strip_prefix("refs/").unwrap_or(ref_name);
+                    let wanted = upstream_refs.iter().find(|(name, _)| name == short);
+                    wanted.is_some_and(|wanted| now.contains(wanted))
+                };
+                if !refs.iter().all(|(name, _)| already_there(name)) {
+                    return Err(MirrorError::Rejected {
+                        url,
+                        refs,
+                        remote_messages,
+                    });
+                }
+                tracing::info!(
+                    "another run pushed the same commits first; the downstream repository already matches upstream"
+                );
+                for outcome in &mut outcomes {
+                    if refs.iter().any(|(name, _)| *name == outcome.name) {
+                        outcome.action = RefAction::Unchanged;
+                        pushed_refs -= 1;
+                    }
+                }
+                0
+            }
+            Err(error) => return Err(error),
+        }
     };
     let main_line_created = !downstream_refs.iter().any(|(name, _)| *name == main_line);
     Ok(MirrorReport {
-        pushed_refs: refspecs.len(),
+        pushed_refs,
         refs: outcomes,
         bytes_fetched,
         bytes_pushed,

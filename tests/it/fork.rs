@@ -974,7 +974,6 @@ async fn a_repository_created_meanwhile_counts_as_found(platform: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: two fork runs at once: the second push of refs/heads/main into the new repository is refused (cannot lock ref: reference already exists), exit 1, instead of finding the ref already equal to upstream"]
 async fn two_fork_runs_at_once_both_end_correct_on_every_platform() {
     for platform in ["gitea", "github", "gitlab"] {
         a_repository_created_meanwhile_counts_as_found(platform).await;
