@@ -97,6 +97,7 @@ pub fn read(
         .collect();
 
     let settings = project::project_settings(project, documents, filters, &lookups);
+    warnings.extend(project::release_creation_warning(project));
     let deployment_process = documents
         .parts
         .deployment_process

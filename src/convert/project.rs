@@ -37,6 +37,23 @@ pub const SERVER_OWNED: &[&str] = &[
     "ProjectTemplateDetails",
 ];
 
+const AUTO_CREATE_RELEASE: &str = "AutoCreateRelease";
+
+/// Automatic release creation is left off downstream (issue 10, item 11): its strategy names a
+/// channel and a package step by id, and a real server refuses it without one. Said once, at
+/// serialize, when the template project has it on.
+pub fn release_creation_warning(project: &Project) -> Option<String> {
+    let on = project
+        .extra
+        .get(AUTO_CREATE_RELEASE)
+        .and_then(serde_json::Value::as_bool)
+        == Some(true);
+    on.then(|| format!(
+        "project `{}` creates releases automatically; that is not carried to the managed spaces (its release creation strategy names a channel and a package step of this space): turn it on in each downstream project if it is wanted there",
+        project.name
+    ))
+}
+
 pub fn project_settings(
     project: &Project,
     documents: &ProjectDocuments,
@@ -66,6 +83,7 @@ pub fn project_settings(
         .map(|(key, value)| (key.clone(), value.clone()))
         .collect();
     extra.remove("Id");
+    extra.remove(AUTO_CREATE_RELEASE);
     let project_tags = project
         .extra
         .get("ProjectTags")
@@ -237,6 +255,19 @@ pub fn desired_project(
         );
     }
     merge::<Project>(&mut project.extra, &settings.extra);
+    // Automatic release creation is never taken from a package: without its release creation
+    // strategy (a channel and a package step, by id) a real server refuses it with a 400. The
+    // downstream project keeps whatever it has (a person may have set it up there).
+    match existing.and_then(|p| p.extra.get(AUTO_CREATE_RELEASE)) {
+        Some(value) => {
+            project
+                .extra
+                .insert(AUTO_CREATE_RELEASE.into(), value.clone());
+        }
+        None => {
+            project.extra.remove(AUTO_CREATE_RELEASE);
+        }
+    }
     // Config-as-Code projects keep deployment settings in git; the server refuses them here.
     if !project.is_config_as_code() {
         project.default_guided_failure_mode = Some(settings.default_guided_failure_mode.clone());

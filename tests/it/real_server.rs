@@ -312,3 +312,50 @@ async fn a_config_as_code_deploy_needs_the_forks_url_and_keeps_it() {
         .unwrap();
     assert_eq!(project["PersistenceSettings"]["Url"], json!(fork));
 }
+
+/// Automatic release creation needs a release creation strategy that names a channel and a
+/// package step by id (a real server refuses it without one, issue 10 item 11): it is left off
+/// downstream, and serialize says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_release_creation_is_left_off_downstream_with_a_warning() {
+    let fleet = Fleet::start().await;
+    let templates = seed_template_projects(
+        &fleet.emulator,
+        &fleet.management,
+        "https://git.example.com/o/r.git",
+    );
+    fleet.emulator.seed_update(
+        "Spaces-1",
+        "projects",
+        &templates.hello_world,
+        json!({"AutoCreateRelease": true,
+               "ReleaseCreationStrategy": {"ChannelId": null, "ReleaseCreationPackageStepId": null,
+                                           "ReleaseCreationPackage": {"DeploymentAction": "Hello World", "PackageReference": ""}}}),
+    );
+    assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);
+    let dir = hello_world_package(&fleet).await;
+    with_substituted_secrets(dir.path());
+    let project: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("project.json")).unwrap())
+            .unwrap();
+    assert!(
+        project["project"]["extra"]
+            .get("AutoCreateRelease")
+            .is_none(),
+        "{}",
+        project["project"]
+    );
+    let deploy = run(&fleet, "deploy", dir.path()).await;
+    assert_eq!(deploy.code, 0, "{}", deploy.stderr);
+    let space = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let downstream = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World")
+        .unwrap();
+    assert_eq!(downstream["AutoCreateRelease"], json!(false));
+}
