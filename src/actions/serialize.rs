@@ -108,6 +108,8 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
                 .iter()
                 .cloned()
                 .collect(),
+            // Sensitive step and action properties default to their `Octofleet.Secret[…]` variable.
+            secrets: read.property_secrets.clone(),
             ..ModuleOptions::default()
         },
     );

@@ -11,7 +11,8 @@ use crate::convert::Context;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
-    DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, Runbook, VariableSet,
+    DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, PropertyValue, Runbook,
+    VariableSet,
 };
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{OctopusClient, OctopusError};
@@ -89,6 +90,20 @@ pub async fn deploy(
     check_package(package)?;
     let (index, mut current) = read(client, space_id, package, options).await?;
     check(package, secrets, &index, &current, options)?;
+    let mut outcomes = Vec::new();
+    if options.dry_run {
+        // A plan reports what a deploy would refuse, as it does for new secret variables.
+        for property in unsubstituted_property_secrets(package, secrets, &current) {
+            outcomes.push(Outcome::new(
+                "property",
+                &property.at,
+                OutcomeAction::KeptDownstream(vec![format!(
+                    "secret not substituted ({}); not created",
+                    property.variable
+                )]),
+            ));
+        }
+    }
     let deploy = Deploy {
         writer: Writer {
             client,
@@ -100,7 +115,6 @@ pub async fn deploy(
         index: &index,
         options,
     };
-    let mut outcomes = Vec::new();
     let (project, deferred_versioning) = deploy.project(&mut current, &mut outcomes).await?;
     let context = deploy.channels(&current, &project, &mut outcomes).await?;
     let mut action_ids = deploy.process(&current, &context, &mut outcomes).await?;
@@ -170,7 +184,7 @@ fn check(
     options: &DeployOptions,
 ) -> Result<(), DeployError> {
     if !options.dry_run {
-        check_secrets(package, secrets, current.variables.as_ref())?;
+        check_secrets(package, secrets, current)?;
     }
     check_version_control(package, index)?;
     check_fork_url(package, current, options)
@@ -202,12 +216,16 @@ fn check_fork_url(
 }
 
 /// A secret still unsubstituted is fine for a variable that exists downstream (its value is
-/// kept); for a new one it is an error, found before anything is written.
+/// kept); for a new one it is an error, found before anything is written. The same rule holds
+/// for sensitive step and action properties: one the server holds a value for keeps it, one
+/// it holds none for (a new step or action) is an error, named by the `Octofleet.Secret[…]`
+/// variable that supplies it.
 fn check_secrets(
     package: &PortableProject,
     secrets: &BTreeMap<String, Secret>,
-    existing: Option<&VariableSet>,
+    current: &ProjectParts,
 ) -> Result<(), DeployError> {
+    let existing: Option<&VariableSet> = current.variables.as_ref();
     let existing_secrets: BTreeSet<&str> = existing
         .map(|set| {
             set.variables
@@ -226,11 +244,98 @@ fn check_secrets(
         .map(|v| v.name.clone())
         .collect();
     unsubstituted.dedup();
+    for property in unsubstituted_property_secrets(package, secrets, current) {
+        if !unsubstituted.contains(&property.variable) {
+            unsubstituted.push(property.variable);
+        }
+    }
     if unsubstituted.is_empty() {
         Ok(())
     } else {
         Err(DeployError::UnsubstitutedSecrets(unsubstituted))
     }
+}
+
+/// A sensitive property a deploy could not write: where it is, and the Octopus variable whose
+/// substitution supplies it.
+struct UnsubstitutedProperty {
+    /// `<process owner> / <step or action> / <property>`.
+    at: String,
+    variable: String,
+}
+
+/// The sensitive step and action properties whose `secrets.json` entry is still a placeholder
+/// and that the server holds no value for: a deploy would leave them out. Properties without a
+/// `secret` key (packages from before octofleet gave them one) are left out as before.
+fn unsubstituted_property_secrets(
+    package: &PortableProject,
+    secrets: &BTreeMap<String, Secret>,
+    current: &ProjectParts,
+) -> Vec<UnsubstitutedProperty> {
+    let mut processes: Vec<(&str, &portable::Process, Option<&DeploymentProcess>)> = Vec::new();
+    if let (None, Some(process)) = (
+        &package.project.version_control,
+        &package.deployment_process,
+    ) {
+        processes.push((
+            "deployment process",
+            process,
+            current.deployment_process.as_ref(),
+        ));
+    }
+    for runbook in &package.runbooks {
+        let existing = current
+            .runbooks
+            .iter()
+            .find(|(r, _)| r.name == runbook.name)
+            .and_then(|(_, process)| process.as_ref());
+        processes.push((&runbook.name, &runbook.process, existing));
+    }
+    let mut found = Vec::new();
+    let mut visit = |at: String,
+                     owner: &str,
+                     properties: &BTreeMap<String, portable::PropertyValue>,
+                     held: Option<&BTreeMap<String, PropertyValue>>| {
+        for (key, value) in properties {
+            let portable::PropertyValue::Sensitive(sensitive) = value else {
+                continue;
+            };
+            let Some(secret) = sensitive.secret.as_deref() else {
+                continue;
+            };
+            let has_value = held.and_then(|held| held.get(key)).is_some_and(
+                |value| matches!(value, PropertyValue::Sensitive(held) if held.has_value),
+            );
+            if !has_value && substituted(secrets, Some(secret)).is_none() {
+                found.push(UnsubstitutedProperty {
+                    at: format!("{at} / {key}"),
+                    variable: crate::portable::naming::property_secret_name(owner, key),
+                });
+            }
+        }
+    };
+    for (owner, process, existing) in processes {
+        for step in &process.steps {
+            let existing_step = existing.and_then(|p| p.steps.iter().find(|s| s.name == step.name));
+            visit(
+                format!("{owner} / {}", step.name),
+                &step.name,
+                &step.properties,
+                existing_step.map(|s| &s.properties),
+            );
+            for action in &step.actions {
+                let existing_action =
+                    existing_step.and_then(|s| s.actions.iter().find(|a| a.name == action.name));
+                visit(
+                    format!("{owner} / {}", action.name),
+                    &action.name,
+                    &action.properties,
+                    existing_action.map(|a| &a.properties),
+                );
+            }
+        }
+    }
+    found
 }
 
 fn check_version_control(package: &PortableProject, index: &SpaceIndex) -> Result<(), DeployError> {
@@ -338,6 +443,7 @@ impl Deploy<'_> {
         let mut context = Context {
             index: self.index,
             channels: Names::default(),
+            secrets: Some(self.secrets),
         };
         for channel in &current.channels {
             if let Some(id) = &channel.id {

@@ -218,6 +218,7 @@ mod tests {
         let context = Context {
             index: &index,
             channels,
+            secrets: None,
         };
         let portable = portable_channel(&api, &context);
         for existing in [Some(&api), None] {
@@ -233,6 +234,7 @@ mod tests {
         let context = Context {
             index: &index,
             channels: Default::default(),
+            secrets: None,
         };
         let runbook = Runbook {
             name: "Restart".into(),

@@ -17,6 +17,7 @@ use crate::octopus::resources::{Channel, DeploymentProcess, Runbook};
 use crate::octopus::space_index::{Names, SpaceIndex};
 pub use crate::portable::reader::Filters;
 use crate::portable::{self, PortableProject, FORMAT_VERSION};
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 /// Names ↔ ids a conversion needs, in either direction: the space's index and the project's
@@ -24,6 +25,9 @@ use std::collections::BTreeMap;
 pub struct Context<'a> {
     pub index: &'a SpaceIndex,
     pub channels: Names,
+    /// `secrets.json` as deploy read it (to_api direction): a sensitive property whose entry was
+    /// substituted is written with that value where the server holds none.
+    pub secrets: Option<&'a BTreeMap<String, Secret>>,
 }
 
 impl<'a> Context<'a> {
@@ -31,6 +35,7 @@ impl<'a> Context<'a> {
         Context {
             index,
             channels: Names::of_resources(channels),
+            secrets: None,
         }
     }
 }
@@ -41,6 +46,10 @@ pub struct ReadResult {
     pub project: PortableProject,
     /// Secret key → Octostache placeholder `#{Name | JsonEscape}`.
     pub secrets: BTreeMap<String, String>,
+    /// Secret key → the Octopus variable that supplies it, for the sensitive properties of steps
+    /// and actions (`Octofleet.Secret[<step or action>].<property>`): the Terraform module's
+    /// `ModuleOptions::secrets`.
+    pub property_secrets: BTreeMap<String, String>,
     pub warnings: Vec<String>,
 }
 
@@ -98,7 +107,7 @@ pub fn read(
 
     let settings = project::project_settings(project, documents, filters, &lookups);
     warnings.extend(project::release_creation_warning(project));
-    let deployment_process = documents
+    let mut deployment_process = documents
         .parts
         .deployment_process
         .as_ref()
@@ -109,20 +118,40 @@ pub fn read(
         .iter()
         .map(|channel| channel_runbook::portable_channel(channel, &lookups))
         .collect();
-    let runbooks = included_runbooks
+    let mut runbooks: Vec<portable::Runbook> = included_runbooks
         .iter()
         .map(|(runbook, process)| {
             channel_runbook::portable_runbook(runbook, process.as_ref(), &lookups)
         })
         .collect();
 
-    let (variables, secrets) = variables::portable_variables(
+    let (variables, mut secrets) = variables::portable_variables(
         documents,
         filters,
         &project.name,
         &excluded_runbook_names,
         &mut warnings,
     )?;
+    // After the variables, so a property's key steps around a variable's.
+    let mut property_secrets = BTreeMap::new();
+    if let Some(process) = deployment_process.as_mut() {
+        process::assign_property_secrets(
+            process,
+            &project.name,
+            None,
+            &mut secrets,
+            &mut property_secrets,
+        );
+    }
+    for runbook in &mut runbooks {
+        process::assign_property_secrets(
+            &mut runbook.process,
+            &project.name,
+            Some(&runbook.name),
+            &mut secrets,
+            &mut property_secrets,
+        );
+    }
 
     Ok(ReadResult {
         project: PortableProject {
@@ -144,6 +173,7 @@ pub fn read(
             runbooks,
         },
         secrets,
+        property_secrets,
         warnings,
     })
 }

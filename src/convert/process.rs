@@ -9,6 +9,7 @@ use crate::octopus::resources::{
 };
 use crate::octopus::space_index::BUILT_IN_FEED_ID;
 use crate::portable;
+use crate::portable::naming::{property_secret_key, property_secret_name};
 use std::collections::BTreeMap;
 
 /// Properties that hold ids of the source space; the model names what they point at instead.
@@ -25,6 +26,42 @@ pub fn portable_property(value: &PropertyValue) -> portable::PropertyValue {
                 sensitive: true,
                 secret: None,
             })
+        }
+    }
+}
+
+/// Gives every sensitive property of `process`'s steps and actions an entry in `secrets`
+/// (`secrets.json`), as sensitive variables have: the key goes into the property's `secret`, the
+/// value is the placeholder `#{Octofleet.Secret[<step or action>].<property> | JsonEscape}`, and
+/// `names` learns key → that Octopus variable (the Terraform module's defaults). `runbook` names
+/// the process's runbook (`None`: the deployment process). A key already taken (another
+/// variable or property sanitized alike) takes the next occurrence number.
+pub fn assign_property_secrets(
+    process: &mut portable::Process,
+    project_name: &str,
+    runbook: Option<&str>,
+    secrets: &mut BTreeMap<String, String>,
+    names: &mut BTreeMap<String, String>,
+) {
+    let mut assign = |owner: &str, properties: &mut BTreeMap<String, portable::PropertyValue>| {
+        for (property, value) in properties.iter_mut() {
+            let portable::PropertyValue::Sensitive(sensitive) = value else {
+                continue;
+            };
+            let name = property_secret_name(owner, property);
+            let key = (1..)
+                .map(|n| property_secret_key(project_name, runbook, &name, n))
+                .find(|key| !secrets.contains_key(key))
+                .expect("an unused occurrence number");
+            secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
+            names.insert(key.clone(), name);
+            sensitive.secret = Some(key);
+        }
+    };
+    for step in &mut process.steps {
+        assign(&step.name, &mut step.properties);
+        for action in &mut step.actions {
+            assign(&action.name, &mut action.properties);
         }
     }
 }
@@ -232,7 +269,10 @@ pub fn desired_step(
 }
 
 /// Text properties as the package has them (the primary package's feed name back to an id);
-/// a sensitive property keeps the value the server holds, and is left out when there is none.
+/// a sensitive property keeps the value the server holds (so a re-deploy writes nothing and no
+/// secret is compared); where the server holds none it is written with its substituted
+/// `secrets.json` entry, and left out while that entry is still a placeholder (deploy refuses
+/// that case before writing, see `apply::project::check_secrets`).
 pub fn desired_properties(
     existing: &BTreeMap<String, PropertyValue>,
     properties: &BTreeMap<String, portable::PropertyValue>,
@@ -253,11 +293,16 @@ pub fn desired_properties(
                     )
                 }
                 portable::PropertyValue::Text(text) => PropertyValue::Text(text.clone()),
-                portable::PropertyValue::Sensitive(_) => match existing.get(key) {
+                portable::PropertyValue::Sensitive(sensitive) => match existing.get(key) {
                     Some(PropertyValue::Sensitive(held)) if held.has_value => {
                         PropertyValue::Sensitive(SensitiveValue::keep())
                     }
-                    _ => return None,
+                    _ => match context.secrets.and_then(|secrets| {
+                        super::variables::substituted(secrets, sensitive.secret.as_deref())
+                    }) {
+                        Some(value) => PropertyValue::Sensitive(SensitiveValue::set(value)),
+                        None => return None,
+                    },
                 },
             };
             Some((key.clone(), value))
@@ -363,6 +408,7 @@ mod tests {
     use super::*;
     use crate::convert::testing::{index_for, payload};
     use crate::octopus::space_index::SpaceIndex;
+    use crate::secret::Secret;
 
     const PAYLOADS: [&str; 3] = [
         include_str!("../../tests/fixtures/octopus-payloads/deploymentprocess__octopusdeployutilities-2018.11.2.json"),
@@ -380,6 +426,7 @@ mod tests {
             let context = Context {
                 index: &index,
                 channels,
+                secrets: None,
             };
             let mut portable = portable_process(&api, &context);
             assert!(!portable.steps.is_empty());
@@ -415,6 +462,7 @@ mod tests {
         let context = Context {
             index: &index,
             channels: Default::default(),
+            secrets: None,
         };
         let held = BTreeMap::from([(
             "Secret".to_owned(),
@@ -460,6 +508,99 @@ mod tests {
         assert_eq!(
             portable_property(&PropertyValue::Text("a".into())),
             portable::PropertyValue::Text("a".into())
+        );
+    }
+
+    /// Serialize gives each sensitive property its own secrets.json entry; deploy writes the
+    /// substituted value where the server holds none, keeps a held one (so a re-deploy compares
+    /// equal), and leaves a placeholder out.
+    #[test]
+    fn sensitive_properties_get_a_secret_and_are_written_from_it() {
+        let sensitive = || {
+            portable::PropertyValue::Sensitive(portable::SensitiveProperty {
+                sensitive: true,
+                secret: None,
+            })
+        };
+        let action = portable::Action {
+            name: "Notify Slack".into(),
+            properties: BTreeMap::from([
+                ("Slack.Webhook".to_owned(), sensitive()),
+                (
+                    "Plain".to_owned(),
+                    portable::PropertyValue::Text("x".into()),
+                ),
+            ]),
+            ..Default::default()
+        };
+        let mut process = portable::Process {
+            steps: vec![portable::Step {
+                name: "Notify".into(),
+                actions: vec![action],
+                ..Default::default()
+            }],
+        };
+        let mut runbook_process = process.clone();
+        // A variable's key already takes the first occurrence.
+        let taken = "hello_octofleet_secret_notify_slack__slack_webhook_1".to_owned();
+        let mut secrets = BTreeMap::from([(taken.clone(), "#{Other}".to_owned())]);
+        let mut names = BTreeMap::new();
+        assign_property_secrets(&mut process, "Hello", None, &mut secrets, &mut names);
+        assign_property_secrets(
+            &mut runbook_process,
+            "Hello",
+            Some("Rotate"),
+            &mut secrets,
+            &mut names,
+        );
+        let placeholder = "#{Octofleet.Secret[Notify Slack].Slack.Webhook | JsonEscape}";
+        let key = "hello_octofleet_secret_notify_slack__slack_webhook_2";
+        let runbook_key = "hello_runbook_rotate_octofleet_secret_notify_slack__slack_webhook_1";
+        assert_eq!(secrets[key], placeholder);
+        assert_eq!(secrets[runbook_key], placeholder);
+        assert_eq!(secrets[&taken], "#{Other}");
+        assert_eq!(names[key], "Octofleet.Secret[Notify Slack].Slack.Webhook");
+        let secret_of = |process: &portable::Process| match &process.steps[0].actions[0].properties
+            ["Slack.Webhook"]
+        {
+            portable::PropertyValue::Sensitive(s) => s.secret.clone(),
+            _ => None,
+        };
+        assert_eq!(secret_of(&process).as_deref(), Some(key));
+        assert_eq!(secret_of(&runbook_process).as_deref(), Some(runbook_key));
+
+        let index = SpaceIndex::default();
+        let substituted = BTreeMap::from([
+            (key.to_owned(), Secret::new("hook")),
+            (runbook_key.to_owned(), Secret::new(placeholder)),
+        ]);
+        let context = Context {
+            index: &index,
+            channels: Default::default(),
+            secrets: Some(&substituted),
+        };
+        let properties = &process.steps[0].actions[0].properties;
+        let held = BTreeMap::from([(
+            "Slack.Webhook".to_owned(),
+            PropertyValue::Sensitive(SensitiveValue {
+                has_value: true,
+                ..SensitiveValue::keep()
+            }),
+        )]);
+        assert_eq!(
+            desired_properties(&BTreeMap::new(), properties, &context).get("Slack.Webhook"),
+            Some(&PropertyValue::Sensitive(SensitiveValue::set(Secret::new(
+                "hook"
+            ))))
+        );
+        assert_eq!(
+            desired_properties(&held, properties, &context).get("Slack.Webhook"),
+            Some(&PropertyValue::Sensitive(SensitiveValue::keep()))
+        );
+        let unsubstituted = &runbook_process.steps[0].actions[0].properties;
+        assert_eq!(
+            desired_properties(&BTreeMap::new(), unsubstituted, &context).get("Slack.Webhook"),
+            None
         );
     }
 }

@@ -545,6 +545,7 @@ mod tests {
             let context = Context {
                 index: &index,
                 channels,
+                secrets: None,
             };
             let scopes = ScopeIds {
                 context: &context,

@@ -12,6 +12,34 @@ pub fn secret_key(project_name: &str, variable_name: &str, occurrence: usize) ->
     )
 }
 
+/// The Octopus variable a platform engineer defines on the template project (sensitive, scoped
+/// to `Sync`) to supply a sensitive step or action property: `Octofleet.Secret[<step or
+/// action>].<property>`, e.g. `Octofleet.Secret[Notify Slack].Slack.Webhook`.
+pub fn property_secret_name(step_or_action: &str, property: &str) -> String {
+    format!("Octofleet.Secret[{step_or_action}].{property}")
+}
+
+/// The `secrets.json` key of a sensitive property, named like a variable's secret
+/// ([`secret_key`] of its [`property_secret_name`]) and, for a runbook's process,
+/// `<project>_runbook_<runbook>_<name>_<n>`, so the deployment process and each runbook have
+/// their own.
+pub fn property_secret_key(
+    project_name: &str,
+    runbook: Option<&str>,
+    secret_name: &str,
+    occurrence: usize,
+) -> String {
+    match runbook {
+        None => secret_key(project_name, secret_name, occurrence),
+        Some(runbook) => format!(
+            "{}_runbook_{}_{}_{occurrence}",
+            sanitize(project_name),
+            sanitize(runbook),
+            sanitize(secret_name)
+        ),
+    }
+}
+
 /// octoterra's sanitizer: lower case, every character outside `[a-z0-9]` → `_`, and a leading
 /// `_` when the result does not start with a letter or `_`.
 pub fn sanitize(name: &str) -> String {
@@ -42,6 +70,16 @@ mod tests {
             "hello_world_database_development__password_1"
         );
         assert_eq!(sanitize("1st Project"), "_1st_project");
+        let name = property_secret_name("Notify Slack", "Slack.Webhook");
+        assert_eq!(name, "Octofleet.Secret[Notify Slack].Slack.Webhook");
+        assert_eq!(
+            property_secret_key("Hello World", None, &name, 1),
+            "hello_world_octofleet_secret_notify_slack__slack_webhook_1"
+        );
+        assert_eq!(
+            property_secret_key("Hello World", Some("Rotate"), &name, 2),
+            "hello_world_runbook_rotate_octofleet_secret_notify_slack__slack_webhook_2"
+        );
         assert_eq!(sanitize("_x"), "_x");
         assert_eq!(sanitize(""), "_");
     }

@@ -1208,3 +1208,89 @@ async fn plan_reports_update_remove_and_keep_until_a_deploy_converges() {
     assert_eq!(plan.code, 0, "{}", plan.stderr);
     assert_eq!(drift_lines(&plan), Vec::<String>::new(), "{}", plan.stderr);
 }
+
+/// A sensitive action property (the rich project's `Deploy API` / `Octopus.Action.Secret`)
+/// reaches a new space through its `secrets.json` entry, substituted from
+/// `Octofleet.Secret[Deploy API].Octopus.Action.Secret`; a re-deploy writes nothing, a plan
+/// reports no change, and the placeholder left unsubstituted keeps the value the space holds.
+/// Into a space that holds none, an unsubstituted one is refused before anything is written,
+/// as a new secret variable is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_action_properties_are_deployed_from_their_substituted_secret() {
+    const VARIABLE: &str = "Octofleet.Secret[Deploy API].Octopus.Action.Secret";
+    let fleet = fleet_with_rich().await;
+    let raw = extracted_package(&fleet, "Rich", false).await;
+    let secrets = std::fs::read_to_string(raw.path().join("secrets.json")).unwrap();
+    assert!(
+        secrets.contains(&format!("#{{{VARIABLE} | JsonEscape}}")),
+        "{secrets}"
+    );
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", raw.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(VARIABLE), "{}", run.stderr);
+    assert!(fleet.emulator.writes().is_empty(), "nothing written");
+    let plan = run_deploy(&fleet, "plan", raw.path(), &[]).await;
+    assert!(
+        plan.all_output()
+            .contains("Deploy API / Octopus.Action.Secret")
+            && plan.all_output().contains("secret not substituted"),
+        "{}",
+        plan.all_output()
+    );
+
+    let substituted = extracted_package(&fleet, "Rich", true).await;
+    let run = run_deploy(&fleet, "deploy", substituted.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Rich")
+        .unwrap();
+    let process_id = format!("deploymentprocess-{}", project["Id"].as_str().unwrap());
+    let process = fleet
+        .emulator
+        .get(&space, "deploymentprocesses", &process_id)
+        .unwrap();
+    let action = process["Steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["Actions"].as_array().unwrap())
+        .find(|action| action["Name"] == "Deploy API")
+        .unwrap();
+    assert_eq!(
+        action["Properties"]["Octopus.Action.Secret"]["HasValue"], true,
+        "{action}"
+    );
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, &process_id, "Octopus.Action.Secret")
+            .as_deref(),
+        Some(SEEDED_SECRETS[1])
+    );
+
+    for dir in [&substituted, &raw] {
+        fleet.emulator.clear_requests();
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            fleet.emulator.writes().is_empty(),
+            "a re-deploy writes nothing: {:?}",
+            fleet.emulator.writes()
+        );
+        let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+        assert_eq!(plan.code, 0, "no changes: {}", plan.all_output());
+    }
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, &process_id, "Octopus.Action.Secret")
+            .as_deref(),
+        Some(SEEDED_SECRETS[1]),
+        "never wiped"
+    );
+}

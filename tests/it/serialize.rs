@@ -621,6 +621,32 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
         ),
         ("Payments", "TenantedOrUntenanted")
     );
+    // The sensitive action property gets its secrets.json entry, named like a variable's secret,
+    // and the Terraform variable for it defaults to the same Octopus variable.
+    const KEY: &str = "rich_octofleet_secret_deploy_api__octopus_action_secret_1";
+    let secrets: BTreeMap<String, String> = serde_json::from_slice(&files["secrets.json"]).unwrap();
+    assert_eq!(
+        secrets.get(KEY).map(String::as_str),
+        Some("#{Octofleet.Secret[Deploy API].Octopus.Action.Secret | JsonEscape}"),
+        "{secrets:?}"
+    );
+    let action = &project.deployment_process.as_ref().unwrap().steps[0].actions[0];
+    assert_eq!(action.name, "Deploy API");
+    assert_eq!(
+        action.properties["Octopus.Action.Secret"],
+        octofleet::portable::PropertyValue::Sensitive(octofleet::portable::SensitiveProperty {
+            sensitive: true,
+            secret: Some(KEY.to_owned()),
+        })
+    );
+    assert!(
+        files.iter().any(|(path, content)| {
+            path.contains("project_variable_sensitive_")
+                && String::from_utf8_lossy(content)
+                    .contains("#{Octofleet.Secret[Deploy API].Octopus.Action.Secret}")
+        }),
+        "the Terraform variable defaults to the Octofleet.Secret variable"
+    );
     assert_eq!(settings.included_library_variable_sets, ["Shared"]);
     assert_eq!(
         settings
