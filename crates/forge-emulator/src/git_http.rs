@@ -127,12 +127,34 @@ pub async fn serve(
         }
     };
 
+    // A push into an empty repository: its first pushed branch becomes the default branch, as
+    // on GitHub, GitLab and Gitea (GitHub docs, "About the default branch": "the first branch
+    // pushed to an empty repository becomes the default"; GitLab and Gitea do the same).
+    let repo_path = shared.repos.path(&repo);
+    let empty_push = target.rest == "git-receive-pack"
+        && header_text("content-encoding").is_none()
+        && crate::repos::is_empty(&repo_path);
+    let (first_ref_tx, first_ref_rx) = tokio::sync::oneshot::channel::<Option<String>>();
     let mut stdin = child.stdin.take().expect("piped stdin");
     let sent = counters.request.clone();
     tokio::spawn(async move {
         let mut chunks = body.into_data_stream();
+        let mut start: Vec<u8> = Vec::new();
+        let mut first_ref_tx = empty_push.then_some(first_ref_tx);
         while let Some(Ok(chunk)) = chunks.next().await {
             sent.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            if let Some(tx) = first_ref_tx.take() {
+                start.extend_from_slice(&chunk[..chunk.len().min(1024)]);
+                match first_pushed_branch(&start) {
+                    Some(branch) => {
+                        let _ = tx.send(Some(branch));
+                    }
+                    None if start.len() < 1024 => first_ref_tx = Some(tx),
+                    None => {
+                        let _ = tx.send(None);
+                    }
+                }
+            }
             if stdin.write_all(&chunk).await.is_err() {
                 break;
             }
@@ -177,6 +199,13 @@ pub async fn serve(
     }
     tokio::spawn(async move {
         let _ = child.wait().await;
+        if empty_push {
+            if let Ok(Some(branch)) = first_ref_rx.await {
+                if crate::repos::has_branch(&repo_path, &branch) {
+                    let _ = crate::repos::set_head(&repo_path, &branch);
+                }
+            }
+        }
     });
     let received = counters.response.clone();
     let body = tokio_util::io::ReaderStream::new(stdout).map(move |chunk| {
@@ -188,4 +217,34 @@ pub async fn serve(
     builder
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad CGI headers\n"))
+}
+
+/// The branch of the first command of a receive-pack request: a pkt-line
+/// `<4 hex length><old> <new> <ref>\0<capabilities>` (git's pack protocol).
+fn first_pushed_branch(body: &[u8]) -> Option<String> {
+    let length = usize::from_str_radix(std::str::from_utf8(body.get(..4)?).ok()?, 16).ok()?;
+    let line = body.get(4..length)?;
+    let line = line.split(|b| *b == 0).next()?;
+    let text = std::str::from_utf8(line).ok()?;
+    let reference = text.split(' ').nth(2)?.trim_end();
+    reference.strip_prefix("refs/heads/").map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_first_command_names_the_branch() {
+        let zero = "0".repeat(40);
+        let new = "a".repeat(40);
+        let line = format!("{zero} {new} refs/heads/develop\0report-status side-band-64k");
+        let packet = format!("{:04x}{line}0000", line.len() + 4);
+        assert_eq!(
+            super::first_pushed_branch(packet.as_bytes()).as_deref(),
+            Some("develop")
+        );
+        assert_eq!(super::first_pushed_branch(b"00"), None);
+        let tag = format!("{zero} {new} refs/tags/v1\0caps");
+        let packet = format!("{:04x}{tag}", tag.len() + 4);
+        assert_eq!(super::first_pushed_branch(packet.as_bytes()), None);
+    }
 }

@@ -505,3 +505,54 @@ async fn pull_requests_on_every_platform() {
     let (status, _) = call(&forge, Method::GET, gitea, None, &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// The first branch pushed into an empty repository becomes its default branch (GitHub,
+/// GitLab and Gitea all do this).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_branch_pushed_into_an_empty_repository_becomes_the_default() {
+    let forge = forge().await;
+    forge.create_upstream(
+        "octopuscac",
+        "template",
+        &UpstreamSpec::main_line("develop", 2),
+    );
+    forge.create_org("tenants");
+    forge.create_repo("tenants", "empty");
+    let dir = tempfile::tempdir().unwrap();
+    let auth = |repo: &str| format!("http://octopus:{PASSWORD}@{}/{repo}.git", forge.host());
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .args(args)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    };
+    let clone = dir.path().join("clone");
+    git(&[
+        "clone",
+        "--quiet",
+        "--mirror",
+        &auth("octopuscac/template"),
+        clone.to_str().unwrap(),
+    ]);
+    git(&[
+        "--git-dir",
+        clone.to_str().unwrap(),
+        "push",
+        "--quiet",
+        &auth("tenants/empty"),
+        "refs/heads/develop:refs/heads/develop",
+    ]);
+    // The emulator sets it once the push is over.
+    let mut branch = None;
+    for _ in 0..50 {
+        branch = forge.default_branch("tenants", "empty");
+        if branch.as_deref() == Some("develop") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(branch.as_deref(), Some("develop"));
+}
