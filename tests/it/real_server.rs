@@ -105,6 +105,21 @@ fn with_substituted_secrets(dir: &Path) {
     std::fs::write(&secrets_path, serde_json::to_string(&substituted).unwrap()).unwrap();
 }
 
+/// America's space id and its project named `name`, as the server holds them.
+fn america_project(fleet: &Fleet, name: &str) -> (String, Value) {
+    let space = fleet.space_named("America").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == name)
+        .unwrap_or_else(|| panic!("{name} is in America's space"));
+    (space, project)
+}
+
 async fn run(fleet: &Fleet, action: &str, dir: &Path) -> Run {
     run_with(fleet, action, dir, &[]).await
 }
@@ -136,16 +151,7 @@ async fn a_redeploy_after_the_servers_rewrites_writes_nothing_and_plan_is_clean(
     let first = run(&fleet, "deploy", dir.path()).await;
     assert_eq!(first.code, 0, "{}", first.stderr);
     // The server did rewrite them (the emulator as a real server).
-    let space = fleet.space_named("America").unwrap()["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World")
-        .unwrap();
+    let (space, project) = america_project(&fleet, "Hello World");
     let process = fleet
         .emulator
         .get(
@@ -300,16 +306,7 @@ async fn a_config_as_code_deploy_needs_the_forks_url_and_keeps_it() {
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
     let again = run(&fleet, "deploy", dir.path()).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
-    let space = fleet.space_named("America").unwrap()["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World CaC")
-        .unwrap();
+    let (_, project) = america_project(&fleet, "Hello World CaC");
     assert_eq!(project["PersistenceSettings"]["Url"], json!(fork));
 }
 
@@ -347,15 +344,6 @@ async fn automatic_release_creation_is_left_off_downstream_with_a_warning() {
     );
     let deploy = run(&fleet, "deploy", dir.path()).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
-    let space = fleet.space_named("America").unwrap()["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let downstream = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World")
-        .unwrap();
+    let (_, downstream) = america_project(&fleet, "Hello World");
     assert_eq!(downstream["AutoCreateRelease"], json!(false));
 }
