@@ -1,6 +1,7 @@
 //! Converging Octopus resources to a desired state: reads, checks and the writes (the desired
 //! states themselves are built in `convert`).
 
+pub mod checks;
 pub mod converge;
 pub mod project;
 pub mod resolve;

@@ -6,13 +6,12 @@ use super::converge::Writer;
 use super::resolve::{missing_dependencies, Missing};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::project::{convert_to_git_body, desired_project, desired_version_control};
-use crate::convert::variables::{apply_variables, substituted, ScopeIds};
+use crate::convert::variables::{apply_variables, ScopeIds};
 use crate::convert::Context;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
-    DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, PropertyValue, Runbook,
-    VariableSet,
+    DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, Runbook,
 };
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{OctopusClient, OctopusError};
@@ -20,7 +19,7 @@ use crate::outcome::{changed_fields, Outcome, OutcomeAction};
 use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Default)]
 pub struct DeployOptions {
@@ -87,13 +86,13 @@ pub async fn deploy(
     secrets: &BTreeMap<String, Secret>,
     options: &DeployOptions,
 ) -> Result<DeployResult, DeployError> {
-    check_package(package)?;
+    super::checks::check_package(package)?;
     let (index, mut current) = read(client, space_id, package, options).await?;
-    check(package, secrets, &index, &current, options)?;
+    super::checks::check(package, secrets, &index, &current, options)?;
     let mut outcomes = Vec::new();
     if options.dry_run {
         // A plan reports what a deploy would refuse, as it does for new secret variables.
-        for property in unsubstituted_property_secrets(package, secrets, &current) {
+        for property in super::checks::unsubstituted_property_secrets(package, secrets, &current) {
             outcomes.push(Outcome::new(
                 "property",
                 &property.at,
@@ -140,17 +139,6 @@ pub async fn deploy(
     })
 }
 
-/// Before any request: a package may add settings, never override a modelled one.
-fn check_package(package: &PortableProject) -> Result<(), DeployError> {
-    match crate::convert::fields::overriding_fields(package)
-        .into_iter()
-        .next()
-    {
-        Some(first) => Err(DeployError::OverridingField(first)),
-        None => Ok(()),
-    }
-}
-
 /// The space's index, then (only when the space has everything the package needs) the project
 /// with its parts, as the server holds them.
 async fn read(
@@ -172,184 +160,6 @@ async fn read(
     )
     .await?;
     Ok((index, current))
-}
-
-/// Secrets and version control. A plan reports unsubstituted secrets ("not created") instead of
-/// failing.
-fn check(
-    package: &PortableProject,
-    secrets: &BTreeMap<String, Secret>,
-    index: &SpaceIndex,
-    current: &ProjectParts,
-    options: &DeployOptions,
-) -> Result<(), DeployError> {
-    if !options.dry_run {
-        check_secrets(package, secrets, current)?;
-    }
-    check_version_control(package, index)?;
-    check_fork_url(package, current, options)
-}
-
-/// A Config-as-Code project downstream needs a repository of its own (the fork): two projects
-/// cannot share one repository and base path, and a real server refuses the conversion when
-/// the template project on the same instance holds it (OctopusDeploy/Issues#7194). Without
-/// `Octofleet.Git.Url` only a downstream project already under version control may go on (it
-/// keeps its own repository).
-fn check_fork_url(
-    package: &PortableProject,
-    current: &ProjectParts,
-    options: &DeployOptions,
-) -> Result<(), DeployError> {
-    let Some(vcs) = &package.project.version_control else {
-        return Ok(());
-    };
-    let already = current
-        .project
-        .as_ref()
-        .is_some_and(|project| project.is_config_as_code());
-    if options.git_url.is_some() || already {
-        return Ok(());
-    }
-    Err(DeployError::ForkUrlMissing(crate::origin::display_text(
-        &vcs.url,
-    )))
-}
-
-/// A secret still unsubstituted is fine for a variable that exists downstream (its value is
-/// kept); for a new one it is an error, found before anything is written. The same rule holds
-/// for sensitive step and action properties: one the server holds a value for keeps it, one
-/// it holds none for (a new step or action) is an error, named by the `Octofleet.Secret[…]`
-/// variable that supplies it.
-fn check_secrets(
-    package: &PortableProject,
-    secrets: &BTreeMap<String, Secret>,
-    current: &ProjectParts,
-) -> Result<(), DeployError> {
-    let existing: Option<&VariableSet> = current.variables.as_ref();
-    let existing_secrets: BTreeSet<&str> = existing
-        .map(|set| {
-            set.variables
-                .iter()
-                .filter(|v| v.is_secret())
-                .map(|v| v.name.as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut unsubstituted: Vec<String> = package
-        .variables
-        .iter()
-        .filter(|v| v.is_sensitive())
-        .filter(|v| substituted(secrets, v.secret.as_deref()).is_none())
-        .filter(|v| !existing_secrets.contains(v.name.as_str()))
-        .map(|v| v.name.clone())
-        .collect();
-    unsubstituted.dedup();
-    for property in unsubstituted_property_secrets(package, secrets, current) {
-        if !unsubstituted.contains(&property.variable) {
-            unsubstituted.push(property.variable);
-        }
-    }
-    if unsubstituted.is_empty() {
-        Ok(())
-    } else {
-        Err(DeployError::UnsubstitutedSecrets(unsubstituted))
-    }
-}
-
-/// A sensitive property a deploy could not write: where it is, and the Octopus variable whose
-/// substitution supplies it.
-struct UnsubstitutedProperty {
-    /// `<process owner> / <step or action> / <property>`.
-    at: String,
-    variable: String,
-}
-
-/// The sensitive step and action properties whose `secrets.json` entry is still a placeholder
-/// and that the server holds no value for: a deploy would leave them out. Properties without a
-/// `secret` key (packages from before octofleet gave them one) are left out as before.
-fn unsubstituted_property_secrets(
-    package: &PortableProject,
-    secrets: &BTreeMap<String, Secret>,
-    current: &ProjectParts,
-) -> Vec<UnsubstitutedProperty> {
-    let mut processes: Vec<(&str, &portable::Process, Option<&DeploymentProcess>)> = Vec::new();
-    if let (None, Some(process)) = (
-        &package.project.version_control,
-        &package.deployment_process,
-    ) {
-        processes.push((
-            "deployment process",
-            process,
-            current.deployment_process.as_ref(),
-        ));
-    }
-    for runbook in &package.runbooks {
-        let existing = current
-            .runbooks
-            .iter()
-            .find(|(r, _)| r.name == runbook.name)
-            .and_then(|(_, process)| process.as_ref());
-        processes.push((&runbook.name, &runbook.process, existing));
-    }
-    let mut found = Vec::new();
-    let mut visit = |at: String,
-                     owner: &str,
-                     properties: &BTreeMap<String, portable::PropertyValue>,
-                     held: Option<&BTreeMap<String, PropertyValue>>| {
-        for (key, value) in properties {
-            let portable::PropertyValue::Sensitive(sensitive) = value else {
-                continue;
-            };
-            let Some(secret) = sensitive.secret.as_deref() else {
-                continue;
-            };
-            let has_value = held.and_then(|held| held.get(key)).is_some_and(
-                |value| matches!(value, PropertyValue::Sensitive(held) if held.has_value),
-            );
-            if !has_value && substituted(secrets, Some(secret)).is_none() {
-                found.push(UnsubstitutedProperty {
-                    at: format!("{at} / {key}"),
-                    variable: crate::portable::naming::property_secret_name(owner, key),
-                });
-            }
-        }
-    };
-    for (owner, process, existing) in processes {
-        for step in &process.steps {
-            let existing_step = existing.and_then(|p| p.steps.iter().find(|s| s.name == step.name));
-            visit(
-                format!("{owner} / {}", step.name),
-                &step.name,
-                &step.properties,
-                existing_step.map(|s| &s.properties),
-            );
-            for action in &step.actions {
-                let existing_action =
-                    existing_step.and_then(|s| s.actions.iter().find(|a| a.name == action.name));
-                visit(
-                    format!("{owner} / {}", action.name),
-                    &action.name,
-                    &action.properties,
-                    existing_action.map(|a| &a.properties),
-                );
-            }
-        }
-    }
-    found
-}
-
-fn check_version_control(package: &PortableProject, index: &SpaceIndex) -> Result<(), DeployError> {
-    let Some(vcs) = &package.project.version_control else {
-        return Ok(());
-    };
-    match vcs.credentials.kind.as_str() {
-        "Anonymous" => Ok(()),
-        "Reference" if vcs.credentials.name.as_ref().is_some_and(|n| index.git_credentials.has_name(n)) => Ok(()),
-        "Reference" => Err(DeployError::Unsupported("the Config-as-Code project refers to a git credential without a name; re-serialize it".into())),
-        other => Err(DeployError::Unsupported(format!(
-            "the Config-as-Code project authenticates with `{other}` credentials, which cannot be exported (the API never returns the password): use a shared git credential (Library → Git Credentials) in the template project"
-        ))),
-    }
 }
 
 /// What every writing phase shares.
