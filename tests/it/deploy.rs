@@ -821,6 +821,81 @@ async fn config_as_code_variables_migrated_to_git_downstream_get_only_their_secr
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_as_code_runbooks_follow_the_downstream_conversion_state() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let template = fleet
+        .emulator
+        .list("Spaces-1", "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    let runbook = fleet.emulator.seed(
+        "Spaces-1",
+        "runbooks",
+        json!({"Name": "Rotate", "ProjectId": template["Id"], "EnvironmentScope": "All"}),
+    );
+    fleet.emulator.seed_process(
+        "Spaces-1",
+        runbook["RunbookProcessId"].as_str().unwrap(),
+        json!([{"Name": "Rotate", "Actions": [{"Name": "Rotate", "ActionType": "Octopus.Script",
+            "Properties": {"Octopus.Action.Script.ScriptBody": "rotate"}}]}]),
+    );
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project_id = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let runbook_names = |fleet: &Fleet| -> Vec<String> {
+        fleet
+            .emulator
+            .list(&space, "runbooks")
+            .into_iter()
+            .filter(|r| r["ProjectId"] == json!(project_id))
+            .map(|r| r["Name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        runbook_names(&fleet),
+        ["Rotate"],
+        "written while not in git"
+    );
+
+    api_post(
+        &fleet.emulator,
+        &format!("/api/{space}/projects/{project_id}/git/migrate-runbooks"),
+        &json!({}),
+    )
+    .await;
+    // A new runbook upstream: the downstream keeps its runbooks in git now, nothing is written.
+    let path = dir.path().join("project.json");
+    let mut package: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let runbooks = package["runbooks"].as_array_mut().unwrap();
+    let mut cleanup = runbooks[0].clone();
+    cleanup["name"] = json!("Cleanup");
+    runbooks.push(cleanup);
+    std::fs::write(&path, serde_json::to_string_pretty(&package).unwrap()).unwrap();
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "runbooks are in git: {:?}",
+        fleet.emulator.writes()
+    );
+    assert_eq!(runbook_names(&fleet), ["Rotate"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_package_can_come_from_the_built_in_feed() {
     let fleet = fleet_with(EmulatorConfig::default()).await;
     // A first deploy from the extracted package creates the secret; the feed's copy still holds
