@@ -130,7 +130,12 @@ pub(super) fn unsubstituted_property_secrets(
             current.deployment_process.as_ref(),
         ));
     }
-    for runbook in &package.runbooks {
+    // Runbooks already in git downstream are not written by a deploy: nothing to check there.
+    let runbooks_in_git = package.project.version_control.is_some()
+        && current.project.as_ref().is_some_and(|project| {
+            project.is_config_as_code() && project.conversion_state("RunbooksAreInGit")
+        });
+    for runbook in package.runbooks.iter().filter(|_| !runbooks_in_git) {
         let existing = current
             .runbooks
             .iter()

@@ -172,9 +172,17 @@ struct Deploy<'a> {
 }
 
 impl Deploy<'_> {
-    /// Config-as-Code: the process and text variables live in the fork, not here.
+    /// Config-as-Code: the process lives in the fork, not here.
     fn is_cac(&self) -> bool {
         self.package.project.version_control.is_some()
+    }
+
+    /// Config-as-Code: whether the DOWNSTREAM project keeps what `flag` names
+    /// (`ConversionState.VariablesAreInGit`, `.RunbooksAreInGit`) in git. Until it is migrated
+    /// (false after `git/convert`, and for a project a plan has not converted yet) the server
+    /// keeps it in the database, and the deploy writes it there as for a database project.
+    fn in_git(&self, project: &Project, flag: &str) -> bool {
+        self.is_cac() && project.is_config_as_code() && project.conversion_state(flag)
     }
 
     /// The project itself and its version control. A project just created gets its Default
@@ -318,6 +326,10 @@ impl Deploy<'_> {
         outcomes: &mut Vec<Outcome>,
     ) -> Result<Names, OctopusError> {
         const CONCURRENT_RUNBOOKS: usize = 16;
+        if self.in_git(project, "RunbooksAreInGit") {
+            // The fork holds the runbooks; the database has none to write.
+            return Ok(Names::default());
+        }
         let writer = &self.writer;
         let converged: Vec<(Runbook, Option<DeploymentProcess>, Outcome)> =
             stream::iter(self.package.runbooks.iter().map(|portable_runbook| {
@@ -444,8 +456,9 @@ impl Deploy<'_> {
         Ok(Some(Outcome::new("version control", &project.name, action)))
     }
 
-    /// Variables: one read-modify-write of the project's set. Config-as-Code projects keep text
-    /// variables in git: only secrets are written here.
+    /// Variables: one read-modify-write of the project's set. A Config-as-Code project whose
+    /// variables were migrated to git keeps its text variables there: only secrets are written
+    /// here; until then the server keeps them all in this set.
     async fn variables(
         &self,
         project: &Project,
@@ -453,11 +466,12 @@ impl Deploy<'_> {
         scopes: &ScopeIds<'_>,
         outcomes: &mut Vec<Outcome>,
     ) -> Result<(), OctopusError> {
+        let text_in_git = self.in_git(project, "VariablesAreInGit");
         let variables: Vec<&portable::Variable> = self
             .package
             .variables
             .iter()
-            .filter(|v| !self.is_cac() || v.is_sensitive())
+            .filter(|v| !text_in_git || v.is_sensitive())
             .collect();
         let overwrite = self.options.overwrite_variables;
         let mut applied = Vec::new();

@@ -54,6 +54,13 @@ pub fn release_creation_warning(project: &Project) -> Option<String> {
     ))
 }
 
+/// Whether a Config-as-Code project's package carries what `flag` (a `ConversionState` flag)
+/// says may have moved to git: it has not (the server still keeps it in the database, as after
+/// `git/convert`), or the git values were read (`--include-cac-values`).
+pub fn carries(project: &Project, documents: &ProjectDocuments, flag: &str) -> bool {
+    !project.conversion_state(flag) || documents.parts.git_ref.is_some()
+}
+
 pub fn project_settings(
     project: &Project,
     documents: &ProjectDocuments,
@@ -178,6 +185,8 @@ pub fn project_settings(
                             .map(|id| context.index.git_credentials.name(id)),
                         username: credentials.and_then(|c| c.username.clone()),
                     },
+                    carries_text_variables: carries(project, documents, "VariablesAreInGit"),
+                    carries_runbooks: carries(project, documents, "RunbooksAreInGit"),
                 }
             }),
         extra,

@@ -7,7 +7,7 @@
 
 use super::{Context, Filters, ReadError};
 use crate::octopus::project_export::ProjectDocuments;
-use crate::octopus::resources::{Extra, Project, Variable, VariableSet};
+use crate::octopus::resources::{Extra, Variable, VariableSet};
 use crate::octopus::space_index::Names;
 use crate::outcome::{Outcome, OutcomeAction};
 use crate::portable;
@@ -58,28 +58,29 @@ pub fn portable_variables(
     warnings: &mut Vec<String>,
 ) -> Result<(Vec<portable::Variable>, BTreeMap<String, String>), ReadError> {
     // Which variables each set contributes: git holds text variables only, the database set
-    // holds the secrets (and everything, until variables are migrated to git). Without the git
-    // values, a Config-as-Code project contributes its secrets only.
+    // holds the secrets (and everything, until variables are migrated to git). Once they are in
+    // git and without the git values, a Config-as-Code project contributes its secrets only.
     #[derive(PartialEq)]
     enum Take {
         All,
         TextOnly,
         SecretsOnly,
     }
-    let cac = documents
-        .parts
-        .project
-        .as_ref()
-        .is_some_and(Project::is_config_as_code);
-    let include_git = documents.parts.git_ref.is_some();
+    // A Config-as-Code project keeps all its variables in the database set until they are
+    // migrated to git (`ConversionState.VariablesAreInGit`): the package carries them, as
+    // octoterra's `-ignoreCacManagedValues=false` does.
+    let text_in_database = documents.parts.project.as_ref().is_none_or(|project| {
+        !project.is_config_as_code() || !project.conversion_state("VariablesAreInGit")
+    });
     let mut sources: Vec<(&VariableSet, Take)> = Vec::new();
     if let Some(git) = &documents.parts.git_variables {
         sources.push((git, Take::TextOnly));
     }
     if let Some(database) = &documents.parts.variables {
-        let take = match (cac, include_git, documents.parts.git_variables.is_some()) {
-            (false, _, _) | (true, true, false) => Take::All,
-            _ => Take::SecretsOnly,
+        let take = if text_in_database && documents.parts.git_variables.is_none() {
+            Take::All
+        } else {
+            Take::SecretsOnly
         };
         sources.push((database, take));
     }
@@ -466,6 +467,7 @@ mod tests {
     use super::*;
     use crate::convert::testing::payload;
     use crate::octopus::project_parts::ProjectParts;
+    use crate::octopus::resources::Project;
     use crate::octopus::space_index::SpaceIndex;
 
     const PAYLOADS: [&str; 4] = [
@@ -572,5 +574,70 @@ mod tests {
             assert!(outcomes.iter().all(|o| o.action == OutcomeAction::Created));
             assert_eq!(portable_of(&onto_empty).0, portable);
         }
+    }
+
+    /// A Config-as-Code project's variables: text ones are carried while the server keeps them
+    /// in the database (`VariablesAreInGit` false or absent), only secrets once they are in git
+    /// (unless the git values were read).
+    #[test]
+    fn config_as_code_text_variables_follow_the_conversion_state() {
+        let set: VariableSet = serde_json::from_value(serde_json::json!({
+            "Id": "variableset-Projects-1",
+            "OwnerId": "Projects-1",
+            "Variables": [
+                {"Id": "1", "Name": "Slack.Channel", "Value": "#deployments", "Type": "String", "Scope": {}},
+                {"Id": "2", "Name": "Slack.Token", "Value": null, "Type": "Sensitive", "IsSensitive": true, "Scope": {}}
+            ]
+        }))
+        .unwrap();
+        let names_for = |state: serde_json::Value, git: Option<VariableSet>| {
+            let mut settings = serde_json::json!({"Type": "VersionControlled", "Url": "https://git.example.com/a.git"});
+            if !state.is_null() {
+                settings["ConversionState"] = state;
+            }
+            let project: Project = serde_json::from_value(serde_json::json!({
+                "Name": PROJECT, "IsVersionControlled": true, "PersistenceSettings": settings
+            }))
+            .unwrap();
+            let documents = ProjectDocuments {
+                server: String::new(),
+                space: None,
+                parts: ProjectParts {
+                    project: Some(project),
+                    variables: Some(set.clone()),
+                    git_ref: git.as_ref().map(|_| "main".to_owned()),
+                    git_variables: git,
+                    ..Default::default()
+                },
+                index: SpaceIndex::default(),
+            };
+            let (variables, _) = portable_variables(
+                &documents,
+                &Filters::default(),
+                PROJECT,
+                &[],
+                &mut Vec::new(),
+            )
+            .unwrap();
+            variables.into_iter().map(|v| v.name).collect::<Vec<_>>()
+        };
+        let both = vec!["Slack.Channel".to_owned(), "Slack.Token".to_owned()];
+        let not_in_git = serde_json::json!({"VariablesAreInGit": false, "RunbooksAreInGit": false});
+        assert_eq!(names_for(not_in_git, None), both, "after git/convert");
+        assert_eq!(
+            names_for(serde_json::Value::Null, None),
+            both,
+            "no ConversionState"
+        );
+        let in_git = serde_json::json!({"VariablesAreInGit": true, "RunbooksAreInGit": false});
+        assert_eq!(
+            names_for(in_git.clone(), None),
+            vec!["Slack.Token".to_owned()],
+            "migrated"
+        );
+        let mut git = set.clone();
+        git.variables.retain(|v| !v.is_secret());
+        git.variables[0].value = Some("#from-git".into());
+        assert_eq!(names_for(in_git, Some(git)), both, "--include-cac-values");
     }
 }

@@ -28,8 +28,9 @@ pub struct PortableProject {
     pub deployment_process: Option<Process>,
     #[serde(default)]
     pub channels: Vec<Channel>,
-    /// Project variables. For Config-as-Code projects without included git values, only the
-    /// sensitive ones (Octopus keeps those out of git).
+    /// Project variables. For Config-as-Code projects whose text variables are in git (and
+    /// whose git values were not included), only the sensitive ones (Octopus keeps those out of
+    /// git): see `version_control.carries_text_variables`.
     #[serde(default)]
     pub variables: Vec<Variable>,
     #[serde(default)]
@@ -156,6 +157,21 @@ pub struct VersionControl {
     #[serde(default)]
     pub protected_branch_name_patterns: Vec<String>,
     pub credentials: GitCredentialsRef,
+    /// The package carries the project's text variables: the template project still kept them
+    /// in its database (`ConversionState.VariablesAreInGit` false, as after `git/convert`), or
+    /// its git values were included (`--include-cac-values`). Otherwise `variables` holds only
+    /// the secrets. Absent (false) in packages written before octofleet recorded it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub carries_text_variables: bool,
+    /// The package carries the project's runbooks: the template project still kept them in its
+    /// database (`ConversionState.RunbooksAreInGit` false), or its git values were included.
+    /// Absent (false) in packages written before octofleet recorded it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub carries_runbooks: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 /// How the project authenticates to its repository: by kind, and by name for a shared credential.

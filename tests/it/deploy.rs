@@ -3,7 +3,7 @@
 
 use crate::support::calamari::{octostache, octostache_names};
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
-use crate::support::{assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
+use crate::support::{api_post, assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
 use octopus_emulator::EmulatorConfig;
@@ -715,6 +715,13 @@ async fn config_as_code_projects_point_at_the_fork_and_carry_their_secrets() {
         Some(SEEDED_SECRETS[1])
     );
 
+    // After `git/convert` the server keeps text variables in its database until they are
+    // migrated: the deploy wrote them there, as the template project has them.
+    assert_eq!(
+        project_variables(&fleet, &space, project_id),
+        ["\"Slack.Channel\"=\"#deployments\"", "\"Slack.Token\"=null"]
+    );
+
     fleet.emulator.clear_requests();
     assert_eq!(
         run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork])
@@ -737,6 +744,155 @@ async fn config_as_code_projects_point_at_the_fork_and_carry_their_secrets() {
         .find(|p| p["Name"] == "Hello World CaC")
         .unwrap();
     assert_eq!(project["PersistenceSettings"]["Url"], json!(moved));
+}
+
+/// `"Name"=value` of each variable in the project's database set, sorted.
+fn project_variables(fleet: &Fleet, space: &str, project_id: &str) -> Vec<String> {
+    let set = fleet
+        .emulator
+        .get(space, "variables", project_id)
+        .expect("the project's variable set");
+    let mut names: Vec<String> = set["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{}={}", v["Name"], v["Value"]))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_as_code_variables_migrated_to_git_downstream_get_only_their_secrets() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    let project_id = project["Id"].as_str().unwrap().to_owned();
+    api_post(
+        &fleet.emulator,
+        &format!("/api/{space}/projects/{project_id}/git/migrate-variables"),
+        &json!({}),
+    )
+    .await;
+    let before = project_variables(&fleet, &space, &project_id);
+
+    // The template's text variables changed and grew: the downstream keeps its text variables
+    // in git now, so the deploy writes none of them (a database downstream would get the new
+    // `Slack.Icon`).
+    let path = dir.path().join("project.json");
+    let mut package: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let variables = package["variables"].as_array_mut().unwrap();
+    for variable in variables.iter_mut() {
+        if variable["name"] == "Slack.Channel" {
+            variable["value"] = json!("#changed");
+        }
+    }
+    variables.push(json!({"name": "Slack.Icon", "type": "String", "value": ":rocket:"}));
+    std::fs::write(&path, serde_json::to_string_pretty(&package).unwrap()).unwrap();
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let writes: Vec<_> = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|w| w.path.contains("variables"))
+        .collect();
+    assert!(writes.is_empty(), "text variables are in git: {writes:?}");
+    assert_eq!(project_variables(&fleet, &space, &project_id), before);
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, &project_id, "Slack.Token")
+            .as_deref(),
+        Some(SEEDED_SECRETS[1]),
+        "the secret stays"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_as_code_runbooks_follow_the_downstream_conversion_state() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let template = fleet
+        .emulator
+        .list("Spaces-1", "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap();
+    let runbook = fleet.emulator.seed(
+        "Spaces-1",
+        "runbooks",
+        json!({"Name": "Rotate", "ProjectId": template["Id"], "EnvironmentScope": "All"}),
+    );
+    fleet.emulator.seed_process(
+        "Spaces-1",
+        runbook["RunbookProcessId"].as_str().unwrap(),
+        json!([{"Name": "Rotate", "Actions": [{"Name": "Rotate", "ActionType": "Octopus.Script",
+            "Properties": {"Octopus.Action.Script.ScriptBody": "rotate"}}]}]),
+    );
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project_id = fleet
+        .emulator
+        .list(&space, "projects")
+        .into_iter()
+        .find(|p| p["Name"] == "Hello World CaC")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let runbook_names = |fleet: &Fleet| -> Vec<String> {
+        fleet
+            .emulator
+            .list(&space, "runbooks")
+            .into_iter()
+            .filter(|r| r["ProjectId"] == json!(project_id))
+            .map(|r| r["Name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        runbook_names(&fleet),
+        ["Rotate"],
+        "written while not in git"
+    );
+
+    api_post(
+        &fleet.emulator,
+        &format!("/api/{space}/projects/{project_id}/git/migrate-runbooks"),
+        &json!({}),
+    )
+    .await;
+    // A new runbook upstream: the downstream keeps its runbooks in git now, nothing is written.
+    let path = dir.path().join("project.json");
+    let mut package: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let runbooks = package["runbooks"].as_array_mut().unwrap();
+    let mut cleanup = runbooks[0].clone();
+    cleanup["name"] = json!("Cleanup");
+    runbooks.push(cleanup);
+    std::fs::write(&path, serde_json::to_string_pretty(&package).unwrap()).unwrap();
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "runbooks are in git: {:?}",
+        fleet.emulator.writes()
+    );
+    assert_eq!(runbook_names(&fleet), ["Rotate"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

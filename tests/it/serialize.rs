@@ -3,7 +3,7 @@
 use crate::support::packages::{download, unzip};
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
 use crate::support::terraform_schema::Schema;
-use crate::support::{api_get, octofleet, Fleet, Run, API_KEY};
+use crate::support::{api_get, api_post, octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, TemplateProjects, SEEDED_SECRETS};
 use serde_json::{json, Value};
@@ -316,7 +316,7 @@ async fn filters_can_be_changed_or_switched_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_as_code_exports_settings_and_secrets_unless_git_values_are_included() {
-    let (fleet, _) = fleet().await;
+    let (fleet, projects) = fleet().await;
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let run = serialize(
@@ -347,8 +347,46 @@ async fn config_as_code_exports_settings_and_secrets_unless_git_values_are_inclu
         project.deployment_process.is_none(),
         "the process lives in git"
     );
+    // After `git/convert` the server still keeps the text variables and runbooks in its
+    // database (ConversionState false): the package carries them.
     let names: Vec<_> = project.variables.iter().map(|v| v.name.as_str()).collect();
-    assert_eq!(names, ["Slack.Token"], "only secrets");
+    assert_eq!(
+        names,
+        ["Slack.Channel", "Slack.Token"],
+        "text variables too"
+    );
+    assert!(vcs.carries_text_variables && vcs.carries_runbooks);
+
+    // Once the variables are migrated to git, only the secrets (without the git values).
+    api_post(
+        &fleet.emulator,
+        &format!(
+            "/api/Spaces-1/projects/{}/git/migrate-variables",
+            projects.hello_world_cac
+        ),
+        &json!({}),
+    )
+    .await;
+    let run = serialize(
+        &fleet,
+        "Hello World CaC",
+        &[
+            "--no-push",
+            "--package-version",
+            "1.0.2",
+            "--output-dir",
+            out,
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (migrated, _) = project_json(&unzip(
+        &std::fs::read(dir.path().join("Hello_World_CaC.1.0.2.zip")).unwrap(),
+    ));
+    let names: Vec<_> = migrated.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["Slack.Token"], "only secrets once in git");
+    let vcs = migrated.project.version_control.as_ref().unwrap();
+    assert!(!vcs.carries_text_variables && vcs.carries_runbooks);
 
     let run = serialize(
         &fleet,
@@ -381,6 +419,15 @@ async fn config_as_code_exports_settings_and_secrets_unless_git_values_are_inclu
         ["Production"]
     );
     assert_eq!(project.source.git_ref.as_deref(), Some("main"));
+    let names: Vec<_> = project.variables.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["Slack.Channel", "Slack.Token"], "text from git");
+    assert!(
+        project
+            .project
+            .version_control
+            .unwrap()
+            .carries_text_variables
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -160,6 +160,22 @@ pub async fn api_get(emulator: &Emulator, path: &str) -> Value {
         .unwrap()
 }
 
+pub async fn api_post(emulator: &Emulator, path: &str, body: &Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", emulator.url()))
+        .header("X-Octopus-ApiKey", API_KEY)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "POST {path}: {}",
+        response.status()
+    );
+    response.json().await.unwrap_or(Value::Null)
+}
+
 pub async fn api_put(emulator: &Emulator, path: &str, body: &Value) -> Value {
     let response = reqwest::Client::new()
         .put(format!("{}{path}", emulator.url()))
