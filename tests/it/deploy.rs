@@ -3,6 +3,7 @@
 
 use crate::support::calamari::{octostache, octostache_names};
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
+use crate::support::server_view::{canonical, server_view};
 use crate::support::{api_post, assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
@@ -130,6 +131,72 @@ async fn read_back(fleet: &Fleet, space: &str, project: &str) -> PortableProject
     serde_json::from_str(&text).unwrap()
 }
 
+/// The project as the server returns it in the management space (upstream) and in America's
+/// (downstream), normalised by [`server_view`], with the differences `docs/actions.md` documents
+/// removed from the upstream side; `adjust` takes the test's own documented differences.
+fn server_views(fleet: &Fleet, project: &str, adjust: impl FnOnce(&mut Value)) -> (Value, Value) {
+    let mut upstream = server_view(&fleet.emulator, "Spaces-1", project);
+    let mut downstream = server_view(&fleet.emulator, &america(fleet), project);
+    // Automatic release creation is left off downstream (its strategy names ids of this space).
+    for view in [&mut upstream, &mut downstream] {
+        view["settings"]
+            .as_object_mut()
+            .unwrap()
+            .remove("AutoCreateRelease");
+    }
+    // Runbooks matching `^__ ` are the management runbooks, excluded by serialize.
+    let management = |name: &Value| {
+        name.as_str()
+            .unwrap_or_default()
+            .starts_with("runbooks:__ ")
+    };
+    upstream["runbooks"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| !r["Name"].as_str().unwrap().starts_with("__ "));
+    // The `Export Options` library variable set is excluded by serialize (a management set).
+    if let Some(sets) = upstream["settings"]["IncludedLibraryVariableSetIds"].as_array_mut() {
+        sets.retain(|set| set != "libraryvariablesets:Export Options");
+    }
+    let variables = upstream["variables"].as_array_mut().unwrap();
+    // A variable scoped only to excluded runbooks is left out with them.
+    variables.retain(|v| {
+        let owners = v["Scope"]["ProcessOwner"].as_array();
+        !owners.is_some_and(|o| !o.is_empty() && o.iter().all(management))
+    });
+    for variable in variables.iter_mut() {
+        let Some(scope) = variable.get_mut("Scope").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        // The `Sync` environment is removed from every scope by serialize (only-`Sync` becomes
+        // unscoped): it is the management environment, absent from the tenants' spaces.
+        if let Some(environments) = scope.get_mut("Environment").and_then(Value::as_array_mut) {
+            environments.retain(|e| e != "environments:Sync");
+        }
+        if let Some(owners) = scope.get_mut("ProcessOwner").and_then(Value::as_array_mut) {
+            owners.retain(|o| !management(o));
+        }
+        scope.retain(|_, values| values.as_array().is_none_or(|v| !v.is_empty()));
+        if scope.is_empty() {
+            variable.as_object_mut().unwrap().remove("Scope");
+        }
+    }
+    adjust(&mut upstream);
+    canonical(&mut upstream);
+    (upstream, downstream)
+}
+
+/// Downstream equals upstream as the server returns them (see [`server_views`]).
+fn assert_server_views_equal(fleet: &Fleet, project: &str, adjust: impl FnOnce(&mut Value)) {
+    let (upstream, downstream) = server_views(fleet, project, adjust);
+    assert!(
+        downstream == upstream,
+        "the server's {project} differs between the spaces:\n--- upstream\n{}\n--- downstream\n{}",
+        serde_json::to_string_pretty(&upstream).unwrap(),
+        serde_json::to_string_pretty(&downstream).unwrap()
+    );
+}
+
 /// Everything but where it came from.
 fn comparable(project: &PortableProject) -> Value {
     let mut value = serde_json::to_value(project).unwrap();
@@ -165,6 +232,7 @@ async fn round_trip_reproduces_the_template_project_and_a_redeploy_writes_nothin
         Some(SEEDED_SECRETS[0])
     );
 
+    assert_server_views_equal(&fleet, "Hello World", |_| {});
     let downstream = read_back(&fleet, &space, "Hello World").await;
     assert_eq!(
         comparable(&downstream),
@@ -1010,6 +1078,15 @@ async fn round_trip_of_a_project_using_every_field() {
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let downstream = read_back(&fleet, &space, "Rich").await;
+    assert_server_views_equal(&fleet, "Rich", |upstream| {
+        // A sensitive template default: the API never returns it, so a new project has none
+        // ("Sensitive template defaults are marked sensitive with no value", docs/actions.md).
+        for template in upstream["settings"]["Templates"].as_array_mut().unwrap() {
+            if template["DisplaySettings"]["Octopus.ControlType"] == "Sensitive" {
+                template.as_object_mut().unwrap().remove("DefaultValue");
+            }
+        }
+    });
     assert_eq!(
         without_secret_values(comparable(&downstream)),
         without_secret_values(comparable(&upstream)),
@@ -1038,6 +1115,11 @@ async fn round_trip_of_a_config_as_code_project() {
             .code,
         0
     );
+    // The process lives in git (the fork), so neither view has one from the database.
+    assert_server_views_equal(&fleet, "Hello World CaC", |upstream| {
+        // Deployed to point at the fork, not the template's repository.
+        upstream["settings"]["PersistenceSettings"]["Url"] = json!(fork);
+    });
     let downstream = read_back(&fleet, &america(&fleet), "Hello World CaC").await;
     let mut expected = comparable(&upstream);
     expected["project"]["version_control"]["url"] = json!(fork);

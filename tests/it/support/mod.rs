@@ -3,6 +3,7 @@
 //!
 //! - [`harness`]: an emulator per test, the `Fleet` (the article's management space), and the
 //!   real `octofleet` binary run with a clean environment.
+//! - [`server_view`]: a project as the server returns it, normalised to compare across spaces.
 //! - [`servers`]: `TinyServer`, a raw HTTP/1.1 server, and `http_response`.
 //! - [`calamari`]: the one emulation of Calamari (the step templates, its Bash bootstrap, package
 //!   staging) and of Octostache (variable substitution in parameters and files).
@@ -16,6 +17,7 @@ pub mod calamari;
 pub mod harness;
 pub mod packages;
 pub mod seeds;
+pub mod server_view;
 pub mod servers;
 pub mod terraform_schema;
 pub mod tls;
