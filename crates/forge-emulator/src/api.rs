@@ -767,11 +767,20 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
                 json!({"id": user.id, "username": user.name, "name": user.name, "state": "active"}),
             )
         }
+        // `search` matches part of a namespace's path or name, without case, as GitLab's
+        // "List namespaces" does (docs.gitlab.com/ee/api/namespaces.html: "Returns a list of
+        // namespaces the user is authorized to view based on the search criteria"); a client
+        // must pick the exact one itself.
         ("GET", ["namespaces"]) => {
-            let search = call.query_value("search").unwrap_or_default();
-            let found: Vec<Value> = [shared.repos.owner(&search)]
+            let search = call
+                .query_value("search")
+                .unwrap_or_default()
+                .to_lowercase();
+            let found: Vec<Value> = shared
+                .repos
+                .owners()
                 .into_iter()
-                .flatten()
+                .filter(|owner| owner.name.to_lowercase().contains(&search))
                 .map(|owner| gitlab_namespace(shared, &owner))
                 .collect();
             Reply::json(StatusCode::OK, Value::Array(found))

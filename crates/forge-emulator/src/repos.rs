@@ -136,6 +136,11 @@ impl Repos {
         self.state().owners[0].clone()
     }
 
+    /// Every user and organization, oldest first.
+    pub fn owners(&self) -> Vec<Owner> {
+        self.state().owners.clone()
+    }
+
     pub fn owner(&self, name: &str) -> Option<Owner> {
         self.state()
             .owners

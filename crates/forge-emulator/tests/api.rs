@@ -244,6 +244,25 @@ async fn gitlab_namespaces_projects_and_400_for_a_taken_path() {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // `search` matches part of a name, without case: the client picks the exact one.
+    forge.create_org("octopuscac-archive");
+    let (status, found) = call(
+        &forge,
+        Method::GET,
+        "/api/v4/namespaces?search=OCTOPUSCAC",
+        None,
+        &auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["path"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["octopuscac", "octopuscac-archive"]);
     let body = json!({"name": "repo", "path": "repo", "namespace_id": namespace["id"]});
     let (status, project) = call(
         &forge,
