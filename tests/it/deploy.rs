@@ -307,12 +307,7 @@ async fn plan_names_exactly_the_added_step_then_deploy_applies_it() {
 
 fn downstream_id(fleet: &Fleet) -> String {
     let space = america(fleet);
-    fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World")
-        .unwrap()["Id"]
+    fleet.project_named(&space, "Hello World")["Id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -756,12 +751,7 @@ async fn config_as_code_projects_point_at_the_fork_and_carry_their_secrets() {
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let space = america(&fleet);
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World CaC")
-        .unwrap();
+    let project = fleet.project_named(&space, "Hello World CaC");
     assert_eq!(project["IsVersionControlled"], json!(true));
     assert_eq!(project["PersistenceSettings"]["Url"], json!(fork));
     let credential = fleet
@@ -805,12 +795,7 @@ async fn config_as_code_projects_point_at_the_fork_and_carry_their_secrets() {
     let moved = "https://git.example.com/octopuscac/america_hello_world_cac_v2.git";
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", moved]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World CaC")
-        .unwrap();
+    let project = fleet.project_named(&space, "Hello World CaC");
     assert_eq!(project["PersistenceSettings"]["Url"], json!(moved));
 }
 
@@ -838,12 +823,7 @@ async fn config_as_code_variables_migrated_to_git_downstream_get_only_their_secr
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let space = america(&fleet);
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World CaC")
-        .unwrap();
+    let project = fleet.project_named(&space, "Hello World CaC");
     let project_id = project["Id"].as_str().unwrap().to_owned();
     api_post(
         &fleet.emulator,
@@ -913,12 +893,7 @@ async fn config_as_code_runbooks_follow_the_downstream_conversion_state() {
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let space = america(&fleet);
-    let project_id = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Hello World CaC")
-        .unwrap()["Id"]
+    let project_id = fleet.project_named(&space, "Hello World CaC")["Id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -1196,12 +1171,7 @@ fn assert_each_project_owns_its_runbooks(fleet: &Fleet, projects: &[&str]) {
     let space = america(fleet);
     let all_runbooks = fleet.emulator.list(&space, "runbooks");
     for project in projects {
-        let id = fleet
-            .emulator
-            .list(&space, "projects")
-            .into_iter()
-            .find(|p| p["Name"] == *project)
-            .unwrap_or_else(|| panic!("{project} exists"))["Id"]
+        let id = fleet.project_named(&space, project)["Id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -1481,12 +1451,7 @@ async fn sensitive_action_properties_are_deployed_from_their_substituted_secret(
     let run = run_deploy(&fleet, "deploy", substituted.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let space = america(&fleet);
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == "Rich")
-        .unwrap();
+    let project = fleet.project_named(&space, "Rich");
     let process_id = format!("deploymentprocess-{}", project["Id"].as_str().unwrap());
     let process = fleet
         .emulator

@@ -111,12 +111,7 @@ fn america_project(fleet: &Fleet, name: &str) -> (String, Value) {
         .as_str()
         .unwrap()
         .to_owned();
-    let project = fleet
-        .emulator
-        .list(&space, "projects")
-        .into_iter()
-        .find(|p| p["Name"] == name)
-        .unwrap_or_else(|| panic!("{name} is in America's space"));
+    let project = fleet.project_named(&space, name);
     (space, project)
 }
 

@@ -129,6 +129,15 @@ impl Fleet {
             .find(|space| space["Name"] == name)
     }
 
+    /// The project named `name` in `space_id`, as the server holds it (it must exist).
+    pub fn project_named(&self, space_id: &str, name: &str) -> Value {
+        self.emulator
+            .list(space_id, "projects")
+            .into_iter()
+            .find(|project| project["Name"] == name)
+            .unwrap_or_else(|| panic!("no project `{name}` in {space_id}"))
+    }
+
     /// The tenant's `ManagedTenant.Octopus.SpaceId` as the scoped API returns it.
     pub async fn tenant_space_id(&self, tenant: &str) -> Option<String> {
         let path = format!(
