@@ -469,6 +469,10 @@ pub struct ForkArgs {
     /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them).
     #[arg(long = config::FORK_FORCE.flag, env = config::FORK_FORCE.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force: Option<String>,
+
+    /// Write the fork report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
+    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    pub report_dir: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -488,7 +492,7 @@ pub struct MergeArgs {
     #[arg(long = config::MERGE_CHECK.flag, env = config::MERGE_CHECK.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub check: Option<String>,
 
-    /// Write an HTML report of the merge into this directory (created if missing) and attach it to the Octopus task as an artifact.
+    /// Write the merge report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
     #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
 }
@@ -565,4 +569,8 @@ pub struct DeployArgs {
     /// Show what would change and write nothing (as `plan`).
     #[arg(long = config::DRY_RUN.flag, env = config::DRY_RUN.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: Option<String>,
+
+    /// Write the report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
+    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    pub report_dir: Option<String>,
 }

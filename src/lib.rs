@@ -13,6 +13,7 @@ pub mod origin;
 pub mod outcome;
 pub mod package;
 pub mod portable;
+pub mod report;
 pub mod secret;
 pub mod service_messages;
 pub mod terraform;

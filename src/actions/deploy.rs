@@ -7,7 +7,10 @@ use crate::apply::{Outcome, Summary};
 use crate::config::{quoted, DeployConfig, PackageSource, TargetSpace, GIT_URL, MANAGED_SPACE_ID};
 use crate::log_format::progress;
 use crate::octopus::feed;
+use crate::outcome::OutcomeAction;
 use crate::package::{self, PackageContents, PackageLimits};
+use crate::report::html::{Cell, Page, Row};
+use crate::report::{ReportFiles, ReportTarget};
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 
@@ -16,6 +19,10 @@ pub struct DeployReport {
     pub project: String,
     pub project_id: Option<String>,
     pub space_id: String,
+    /// The managed space's server, as shown to people (no credentials).
+    pub server: String,
+    /// The project in the managed space's web UI, once it exists.
+    pub project_url: Option<String>,
     /// `<id> <version>`, or the directory the package was read from.
     pub package: String,
     pub dry_run: bool,
@@ -23,6 +30,9 @@ pub struct DeployReport {
     /// Whether anything was (or, in a plan, would be) written.
     pub changes: bool,
     pub resources: Vec<Outcome>,
+    /// The report written beside the log (HTML and JSON), when there is a report directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_files: Option<ReportFiles>,
 }
 
 impl std::fmt::Display for DeployReport {
@@ -46,12 +56,16 @@ impl std::fmt::Display for DeployReport {
 impl Report for DeployReport {
     /// `ProjectId`, only when something was deployed (a plan writes nothing).
     fn output_variables(&self) -> Vec<ServiceMessage> {
-        match &self.project_id {
+        let mut messages = match &self.project_id {
             Some(project_id) if !self.dry_run => {
                 vec![ServiceMessage::set_variable("ProjectId", project_id)]
             }
             _ => Vec::new(),
+        };
+        if let Some(files) = &self.report_files {
+            messages.extend(files.artifacts());
         }
+        messages
     }
 
     fn details(&self) -> Vec<String> {
@@ -130,16 +144,149 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         | DeployError::OverridingField(_)
         | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),
     })?;
-    Ok(DeployReport {
+    let server = crate::origin::display(&config.target.url);
+    let project_url = result
+        .project_id
+        .as_ref()
+        .map(|id| project_url(&config.target.url, &space_id, id));
+    let mut report = DeployReport {
         summary: Summary::of(&result.outcomes),
         changes: result.outcomes.iter().any(|o| o.action.is_change()),
         project: project_name,
         project_id: result.project_id,
         space_id,
+        server,
+        project_url,
         package: package_name,
         dry_run: config.dry_run,
         resources: result.outcomes,
-    })
+        report_files: None,
+    };
+    if let Some(dir) = &config.report_dir {
+        let target = ReportTarget {
+            dir: dir.clone(),
+            subject: config
+                .space
+                .tenant_name
+                .clone()
+                .unwrap_or_else(|| report.space_id.clone()),
+        };
+        let action = if config.dry_run { "plan" } else { "deploy" };
+        let secrets: Vec<&str> = contents.secrets.values().map(|s| s.expose()).collect();
+        let files = crate::report::write(&target, action, &report.html(), &report, &secrets)
+            .map_err(ActionError::failed)?;
+        report.report_files = Some(files);
+    }
+    Ok(report)
+}
+
+/// The project's page in the Octopus web UI (the UI takes a project ID where it takes a slug).
+fn project_url(server: &url::Url, space_id: &str, project_id: &str) -> String {
+    let base = crate::origin::display(server);
+    format!(
+        "{}/app#/{space_id}/projects/{project_id}",
+        base.trim_end_matches('/')
+    )
+}
+
+/// How an outcome reads in the report, and its row's colour.
+fn describe(action: &OutcomeAction, plan: bool) -> (&'static str, String) {
+    let (class, done, would) = match action {
+        OutcomeAction::Created => ("created", "created", "would create"),
+        OutcomeAction::Updated(_) => ("updated", "updated", "would update"),
+        OutcomeAction::Unchanged => ("unchanged", "unchanged", "unchanged"),
+        OutcomeAction::KeptDownstream(_) => {
+            ("kept", "kept downstream edit", "would keep downstream edit")
+        }
+        OutcomeAction::Removed => ("removed", "removed", "would remove"),
+        OutcomeAction::SecretResent => ("resent", "secret resent", "would resend secret"),
+    };
+    let mut text = (if plan { would } else { done }).to_owned();
+    if let OutcomeAction::Updated(fields) | OutcomeAction::KeptDownstream(fields) = action {
+        text.push_str(&format!(" ({})", fields.join(", ")));
+    }
+    (class, text)
+}
+
+impl DeployReport {
+    /// The report page: the outcome, where, each resource, and each changed value before and after.
+    pub fn html(&self) -> String {
+        let action = if self.dry_run { "plan" } else { "deploy" };
+        let mut page = Page::new(&format!("octofleet {action}: {}", self.project));
+        let headline = if self.dry_run {
+            if self.changes {
+                format!("changes pending: {}", self.summary)
+            } else {
+                format!("nothing to change: {}", self.summary)
+            }
+        } else {
+            self.summary.to_string()
+        };
+        page.headline(if self.changes { "updated" } else { "created" }, &headline);
+        let project = match &self.project_url {
+            Some(url) => Cell::link(&self.project, url),
+            None => Cell::text(&format!("{} (not created yet)", self.project)),
+        };
+        page.facts(vec![
+            ("project", project),
+            ("managed space", Cell::code(&self.space_id)),
+            ("server", Cell::code(&self.server)),
+            ("package", Cell::code(&self.package)),
+            (
+                "run",
+                Cell::text(if self.dry_run {
+                    "plan: nothing was written"
+                } else {
+                    "deploy"
+                }),
+            ),
+        ]);
+        let changed: Vec<Row> = self
+            .resources
+            .iter()
+            .flat_map(|outcome| {
+                outcome.changes.iter().map(move |change| {
+                    let (before, after) =
+                        Cell::before_after(change.before.as_deref(), change.after.as_deref());
+                    let (class, _) = describe(&outcome.action, self.dry_run);
+                    Row::new(
+                        Some(class),
+                        vec![
+                            Cell::code(&format!("{} {}", outcome.kind, outcome.name)),
+                            Cell::code(&change.field),
+                            before,
+                            after,
+                        ],
+                    )
+                })
+            })
+            .collect();
+        if !changed.is_empty() {
+            page.heading("Changed values");
+            page.table(
+                &["resource", "field", "managed space has", "package has"],
+                changed,
+            );
+        }
+        page.heading("All resources");
+        let rows = self
+            .resources
+            .iter()
+            .map(|outcome| {
+                let (class, text) = describe(&outcome.action, self.dry_run);
+                Row::new(
+                    Some(class),
+                    vec![
+                        Cell::text(outcome.kind),
+                        Cell::code(&outcome.name),
+                        Cell::text(&text),
+                    ],
+                )
+            })
+            .collect();
+        page.table(&["kind", "name", "what happened"], rows);
+        page.finish()
+    }
 }
 
 async fn load_package(source: &PackageSource) -> Result<(PackageContents, String), ActionError> {

@@ -10,10 +10,12 @@ use crate::config::{
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
-use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefOutcome};
+use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefAction, RefOutcome};
 use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
 use crate::log_format::progress;
 use crate::origin;
+use crate::report::html::{Cell, Page, Row};
+use crate::report::{ReportFiles, ReportTarget};
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 use url::Url;
@@ -33,6 +35,9 @@ pub struct ForkReport {
     pub bytes_pushed: usize,
     /// The default branch was set by this run.
     pub default_branch_set: bool,
+    /// The report written beside the log (HTML and JSON), when there is a report directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_files: Option<ReportFiles>,
 }
 
 impl std::fmt::Display for ForkReport {
@@ -52,10 +57,94 @@ impl std::fmt::Display for ForkReport {
 
 impl Report for ForkReport {
     fn output_variables(&self) -> Vec<ServiceMessage> {
-        vec![ServiceMessage::set_variable(
+        let mut messages = vec![ServiceMessage::set_variable(
             "RepositoryUrl",
             &self.repository_url,
-        )]
+        )];
+        if let Some(files) = &self.report_files {
+            messages.extend(files.artifacts());
+        }
+        messages
+    }
+}
+
+/// A repository's page: its clone URL without `.git` (so on Gitea, GitHub and GitLab alike).
+pub fn web_url(clone_url: &str) -> &str {
+    clone_url.strip_suffix(".git").unwrap_or(clone_url)
+}
+
+/// A commit ID shortened as git shows it.
+pub fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(10)]
+}
+
+impl ForkReport {
+    /// The report page: the repository, where it came from, and what happened to each ref.
+    pub fn html(&self) -> String {
+        let mut page = Page::new(&format!("octofleet fork: {}", self.repository));
+        let changed = self.pushed_refs > 0 || self.created;
+        page.headline(
+            if changed { "created" } else { "unchanged" },
+            &format!(
+                "{} {}: {} of {} refs pushed",
+                if self.created { "created" } else { "found" },
+                self.repository,
+                self.pushed_refs,
+                self.refs.len()
+            ),
+        );
+        page.facts(vec![
+            (
+                "repository",
+                Cell::link(&self.repository, web_url(&self.repository_url)),
+            ),
+            ("platform", Cell::text(&self.platform.to_string())),
+            ("clone URL", Cell::code(&self.repository_url)),
+            ("upstream", Cell::code(&self.upstream_url)),
+            (
+                "default branch",
+                Cell::text(if self.default_branch_set {
+                    "set by this run"
+                } else {
+                    "as it was"
+                }),
+            ),
+            (
+                "transferred",
+                Cell::text(&format!(
+                    "{} bytes fetched, {} bytes pushed",
+                    self.bytes_fetched, self.bytes_pushed
+                )),
+            ),
+        ]);
+        page.heading("Refs");
+        let rows = self
+            .refs
+            .iter()
+            .map(|outcome| {
+                let (class, text) = match outcome.action {
+                    RefAction::Created => ("created", "created"),
+                    RefAction::Unchanged => ("unchanged", "unchanged"),
+                    RefAction::FastForwarded => ("pushed", "fast-forwarded"),
+                    RefAction::Forced => ("removed", "reset to upstream (forced)"),
+                    RefAction::KeptAhead => ("kept", "kept: the tenant's commits are ahead"),
+                };
+                Row::new(
+                    Some(class),
+                    vec![
+                        Cell::code(&outcome.name),
+                        Cell::text(text),
+                        Cell::code(short(&outcome.upstream)),
+                        Cell::code(outcome.downstream.as_deref().map(short).unwrap_or("–")),
+                    ],
+                )
+            })
+            .collect();
+        page.table(
+            &["ref", "what happened", "upstream", "downstream before"],
+            rows,
+        );
+        page.finish()
     }
 }
 
@@ -262,7 +351,7 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
             .map_err(forge_error)?;
         tracing::info!("default branch set to {}", config.main_line);
     }
-    Ok(ForkReport {
+    let mut report = ForkReport {
         platform: config.platform,
         repository: repository.full_name,
         repository_url: repository.clone_url,
@@ -273,5 +362,24 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         bytes_fetched: mirrored.bytes_fetched,
         bytes_pushed: mirrored.bytes_pushed,
         default_branch_set,
-    })
+        report_files: None,
+    };
+    if let Some(dir) = &config.report_dir {
+        let target = report_target(dir, &config.repository);
+        let files = crate::report::write(&target, "fork", &report.html(), &report, &[])
+            .map_err(ActionError::failed)?;
+        report.report_files = Some(files);
+    }
+    Ok(report)
+}
+
+/// Reports about a repository are named after the tenant, else the repository.
+pub fn report_target(dir: &std::path::Path, repository: &RepositoryConfig) -> ReportTarget {
+    ReportTarget {
+        dir: dir.to_owned(),
+        subject: repository
+            .tenant_name
+            .clone()
+            .unwrap_or_else(|| repository.new_repo.clone()),
+    }
 }

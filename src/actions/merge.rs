@@ -2,7 +2,9 @@
 //! any state (as fork names it); on conflicts open (or find) a pull request a person resolves.
 //! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
 
-use super::fork::{forge_access, forge_error, git_credentials, resolved};
+use super::fork::{
+    forge_access, forge_error, git_credentials, report_target, resolved, short, web_url,
+};
 use super::{ActionError, Report, While, EXIT_CHANGES};
 use crate::config::{MergeConfig, GIT_NEW_REPO};
 use crate::forge::gitea::Gitea;
@@ -11,6 +13,8 @@ use crate::forge::gitlab::GitLab;
 use crate::forge::merge::{self, BranchMerge, MergeRequest, Outcome};
 use crate::forge::{mirror, Forge, Platform, PullRequest};
 use crate::log_format::progress;
+use crate::report::html::{Cell, Page, Row};
+use crate::report::ReportFiles;
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 
@@ -43,14 +47,9 @@ pub struct MergeSummary {
     pub pushed_refs: usize,
     pub bytes_fetched: usize,
     pub bytes_pushed: usize,
-    /// The HTML report written with `--report-dir`: its absolute path and size.
-    pub report_file: Option<ReportFile>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ReportFile {
-    pub path: String,
-    pub bytes: u64,
+    /// The report written beside the log (HTML and JSON), when there is a report directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_files: Option<ReportFiles>,
 }
 
 impl MergeSummary {
@@ -111,14 +110,8 @@ impl Report for MergeSummary {
         if let Some(url) = self.pull_request_url() {
             variables.push(ServiceMessage::set_variable("PullRequestUrl", url));
         }
-        if let Some(file) = &self.report_file {
-            let name = std::path::Path::new(&file.path)
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            variables.push(ServiceMessage::create_artifact(
-                &file.path, &name, file.bytes,
-            ));
+        if let Some(files) = &self.report_files {
+            variables.extend(files.artifacts());
         }
         variables
     }
@@ -322,191 +315,155 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         pushed_refs: merged.pushed_refs,
         bytes_fetched: merged.bytes_fetched,
         bytes_pushed: merged.bytes_pushed,
-        report_file: None,
+        report_files: None,
     };
     if let Some(dir) = &config.report_dir {
-        summary.report_file = Some(write_report(dir, &config.new_repo, &summary)?);
+        let target = report_target(dir, &config.repository);
+        let files = crate::report::write(&target, "merge", &summary.html(), &summary, &[])
+            .map_err(ActionError::failed)?;
+        summary.report_files = Some(files);
     }
     Ok(summary)
 }
 
-/// Write `octofleet-merge-<repository>.html` into `dir` (created if missing).
-fn write_report(
-    dir: &std::path::Path,
-    repository: &str,
-    summary: &MergeSummary,
-) -> Result<ReportFile, ActionError> {
-    let failed = |error: std::io::Error| {
-        ActionError::failed(While::new(
-            format!("cannot write the merge report into {}", dir.display()),
-            error,
-        ))
-    };
-    std::fs::create_dir_all(dir).map_err(failed)?;
-    let path = std::path::absolute(dir.join(format!("octofleet-merge-{repository}.html")))
-        .map_err(failed)?;
-    let html = report_html(summary);
-    std::fs::write(&path, &html).map_err(failed)?;
-    tracing::info!("merge report: {}", path.display());
-    Ok(ReportFile {
-        path: path.to_string_lossy().into_owned(),
-        bytes: html.len() as u64,
-    })
-}
-
-/// `text` safe in HTML content and attribute values.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
-/// A self-contained page (inline style, no script, nothing loaded from anywhere): the run's
-/// outcome, each branch, each conflict with its line ranges, the pull requests. Addresses are
-/// shown as text, not links.
-pub fn report_html(summary: &MergeSummary) -> String {
-    let mut rows = String::new();
-    for branch in &summary.branches {
-        let result = match (&branch.merge_commit, &branch.conflict_branch) {
-            (Some(commit), _) => format!("merge commit <code>{}</code>", escape(commit)),
-            (_, Some(conflicts)) => {
-                format!("upstream commit on <code>{}</code>", escape(conflicts))
-            }
-            _ => String::new(),
-        };
-        rows.push_str(&format!(
-            "<tr class=\"{outcome}\"><td><code>{name}</code></td><td>{outcome}</td><td>{behind}</td><td>{ahead}</td><td><code>{upstream}</code></td><td><code>{downstream}</code></td><td>{result}</td></tr>\n",
-            outcome = branch.outcome,
-            name = escape(&branch.branch),
-            behind = branch.behind,
-            ahead = branch.ahead,
-            upstream = escape(&branch.upstream[..branch.upstream.len().min(12)]),
-            downstream = escape(&branch.downstream[..branch.downstream.len().min(12)]),
-        ));
-    }
-    let mut conflicts = String::new();
-    for branch in summary
-        .branches
-        .iter()
-        .filter(|branch| !branch.conflicts.is_empty())
-    {
-        conflicts.push_str(&format!(
-            "<h3>Conflicts on <code>{}</code></h3>\n<table><tr><th>path</th><th>kind</th><th>downstream lines</th><th>upstream lines</th></tr>\n",
-            escape(&branch.branch)
-        ));
-        for conflict in &branch.conflicts {
-            let span = conflict.hunks.len().max(1);
-            let first = |downstream: String, upstream: String| {
-                format!(
-                    "<tr><td rowspan=\"{span}\"><code>{}</code></td><td rowspan=\"{span}\">{}</td><td>{downstream}</td><td>{upstream}</td></tr>\n",
-                    escape(&conflict.path),
-                    escape(conflict.kind)
-                )
-            };
-            match conflict.hunks.split_first() {
-                None => conflicts.push_str(&first("–".to_owned(), "–".to_owned())),
-                Some((head, rest)) => {
-                    conflicts.push_str(&first(
-                        head.downstream.to_string(),
-                        head.upstream.to_string(),
-                    ));
-                    for hunk in rest {
-                        conflicts.push_str(&format!(
-                            "<tr><td>{}</td><td>{}</td></tr>\n",
-                            hunk.downstream, hunk.upstream
-                        ));
-                    }
-                }
-            }
-        }
-        conflicts.push_str("</table>\n");
-    }
-    let mut pulls = String::new();
-    for found in &summary.pull_requests {
-        pulls.push_str(&format!(
-            "<li>#{} ({}): <code>{}</code> → <code>{}</code>, <code>{}</code></li>\n",
-            found.pull_request.number,
-            if found.pull_request.created {
-                "opened by this run"
+impl MergeSummary {
+    /// The report page: the outcome, each branch, each conflict with its line ranges, and the
+    /// pull requests, linked.
+    pub fn html(&self) -> String {
+        let mut page = Page::new(&format!("octofleet merge: {}", self.repository));
+        let mut headline = format!(
+            "{}{}",
+            if self.check {
+                "check only (nothing pushed or opened): "
             } else {
-                "already open"
+                ""
             },
-            escape(&found.head),
-            escape(&found.base),
-            escape(&found.pull_request.url)
-        ));
-    }
-    if !pulls.is_empty() {
-        pulls = format!("<h2>Pull requests</h2>\n<ul>\n{pulls}</ul>\n");
-    }
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>octofleet merge: {repository}</title>
-<style>
-body {{ font-family: sans-serif; margin: 2em; color: #1f2933; }}
-table {{ border-collapse: collapse; margin: 1em 0; }}
-th, td {{ border: 1px solid #cbd2d9; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
-th {{ background: #f0f4f8; }}
-.outcome {{ font-size: 1.3em; font-weight: bold; }}
-.diverged-conflicts {{ background: #fde8e8; }}
-.diverged-clean, .behind {{ background: #e3f9e5; }}
-</style>
-</head>
-<body>
-<h1>octofleet merge{check}</h1>
-<p class="outcome {outcome}">{outcome}</p>
-<table>
-<tr><th>repository</th><td><code>{repository}</code> ({platform})</td></tr>
-<tr><th>clone URL</th><td><code>{repository_url}</code></td></tr>
-<tr><th>upstream</th><td><code>{upstream_url}</code></td></tr>
-<tr><th>conflicted paths</th><td>{conflict_count}</td></tr>
-<tr><th>transferred</th><td>{pushed_refs} refs pushed, {bytes_fetched} bytes fetched, {bytes_pushed} bytes pushed</td></tr>
-</table>
-<h2>Branches</h2>
-<table>
-<tr><th>branch</th><th>outcome</th><th>upstream commits to bring in</th><th>tenant's own commits</th><th>upstream</th><th>downstream</th><th>result</th></tr>
-{rows}</table>
-{conflicts}{pulls}</body>
-</html>
-"#,
-        check = if summary.check {
-            " (check only: nothing pushed or opened)"
-        } else {
-            ""
-        },
-        outcome = summary.outcome,
-        repository = escape(&summary.repository),
-        platform = summary.platform,
-        repository_url = escape(&summary.repository_url),
-        upstream_url = escape(&summary.upstream_url),
-        conflict_count = summary.conflict_count,
-        pushed_refs = summary.pushed_refs,
-        bytes_fetched = summary.bytes_fetched,
-        bytes_pushed = summary.bytes_pushed,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn report_text_is_escaped() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+            self.outcome
         );
+        if self.conflict_count > 0 {
+            headline.push_str(&format!(", {} conflicted paths", self.conflict_count));
+        }
+        page.headline(self.outcome.name(), &headline);
+        page.facts(vec![
+            (
+                "repository",
+                Cell::link(&self.repository, web_url(&self.repository_url)),
+            ),
+            ("platform", Cell::text(&self.platform.to_string())),
+            ("clone URL", Cell::code(&self.repository_url)),
+            ("upstream", Cell::code(&self.upstream_url)),
+            (
+                "conflicted paths",
+                Cell::text(&self.conflict_count.to_string()),
+            ),
+            (
+                "transferred",
+                Cell::text(&format!(
+                    "{} refs pushed, {} bytes fetched, {} bytes pushed",
+                    self.pushed_refs, self.bytes_fetched, self.bytes_pushed
+                )),
+            ),
+        ]);
+        page.heading("Branches");
+        let rows = self
+            .branches
+            .iter()
+            .map(|branch| {
+                let result = match (&branch.merge_commit, &branch.conflict_branch) {
+                    (Some(commit), _) => {
+                        Cell::lines(vec![Cell::text("merge commit"), Cell::code(short(commit))])
+                    }
+                    (_, Some(conflicts)) => Cell::lines(vec![
+                        Cell::text("upstream commit on"),
+                        Cell::code(conflicts),
+                    ]),
+                    _ => Cell::default(),
+                };
+                Row::new(
+                    Some(branch.outcome.name()),
+                    vec![
+                        Cell::code(&branch.branch),
+                        Cell::text(branch.outcome.name()),
+                        Cell::text(&branch.behind.to_string()),
+                        Cell::text(&branch.ahead.to_string()),
+                        Cell::code(short(&branch.upstream)),
+                        Cell::code(short(&branch.downstream)),
+                        result,
+                    ],
+                )
+            })
+            .collect();
+        page.table(
+            &[
+                "branch",
+                "outcome",
+                "upstream commits to bring in",
+                "tenant's own commits",
+                "upstream",
+                "downstream",
+                "result",
+            ],
+            rows,
+        );
+        for branch in self.branches.iter().filter(|b| !b.conflicts.is_empty()) {
+            page.heading(&format!("Conflicts on {}", branch.branch));
+            let rows = branch
+                .conflicts
+                .iter()
+                .flat_map(|conflict| {
+                    let hunks: Vec<(String, String)> = if conflict.hunks.is_empty() {
+                        vec![("–".to_owned(), "–".to_owned())]
+                    } else {
+                        conflict
+                            .hunks
+                            .iter()
+                            .map(|hunk| (hunk.downstream.to_string(), hunk.upstream.to_string()))
+                            .collect()
+                    };
+                    hunks.into_iter().map(|(downstream, upstream)| {
+                        Row::new(
+                            Some("diverged-conflicts"),
+                            vec![
+                                Cell::code(&conflict.path),
+                                Cell::text(conflict.kind),
+                                Cell::text(&downstream),
+                                Cell::text(&upstream),
+                            ],
+                        )
+                    })
+                })
+                .collect();
+            page.table(
+                &["path", "kind", "downstream lines", "upstream lines"],
+                rows,
+            );
+        }
+        if !self.pull_requests.is_empty() {
+            page.heading("Pull requests");
+            let rows = self
+                .pull_requests
+                .iter()
+                .map(|found| {
+                    Row::new(
+                        None,
+                        vec![
+                            Cell::link(
+                                &format!("#{}", found.pull_request.number),
+                                &found.pull_request.url,
+                            ),
+                            Cell::text(if found.pull_request.created {
+                                "opened by this run"
+                            } else {
+                                "already open"
+                            }),
+                            Cell::code(&found.head),
+                            Cell::code(&found.base),
+                        ],
+                    )
+                })
+                .collect();
+            page.table(&["pull request", "state", "from", "into"], rows);
+        }
+        page.finish()
     }
 }

@@ -10,7 +10,7 @@ use crate::octopus::resources::{
     DeploymentProcess, ProcessKind, ProcessStep, VariableSet, VariableSetWrite, VariableSets,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
-use crate::outcome::{changed_fields, Outcome, OutcomeAction};
+use crate::outcome::{changed_fields, value_changes, FieldChange, Outcome, OutcomeAction};
 use crate::portable;
 
 /// Writes of one process tried before giving up on a process that keeps changing underneath us.
@@ -73,7 +73,8 @@ impl Writer<'_> {
             return Ok((existing.clone(), outcome));
         }
         self.update(&send).await?;
-        let outcome = Outcome::new(T::KIND, send.name(), OutcomeAction::Updated(fields));
+        let outcome = Outcome::new(T::KIND, send.name(), OutcomeAction::Updated(fields))
+            .with_changes(value_changes(existing, &compare));
         Ok((send, outcome))
     }
 
@@ -177,18 +178,19 @@ fn step_outcomes(
     let mut outcomes = Vec::new();
     for step in &desired.steps {
         let name = format!("{owner} / {}", step.name);
-        let action = match current.steps.iter().find(|s| s.name == step.name) {
-            None => OutcomeAction::Created,
+        let outcome = match current.steps.iter().find(|s| s.name == step.name) {
+            None => Outcome::new("step", &name, OutcomeAction::Created),
             Some(existing) => {
                 let fields = step_differences(existing, step);
                 if fields.is_empty() {
-                    OutcomeAction::Unchanged
+                    Outcome::new("step", &name, OutcomeAction::Unchanged)
                 } else {
-                    OutcomeAction::Updated(fields)
+                    Outcome::new("step", &name, OutcomeAction::Updated(fields))
+                        .with_changes(value_changes(existing, step))
                 }
             }
         };
-        outcomes.push(Outcome::new("step", &name, action));
+        outcomes.push(outcome);
     }
     for step in current
         .steps
@@ -212,11 +214,26 @@ fn step_outcomes(
             .map(|s| &s.name)
             .filter(|n| current.steps.iter().any(|c| &c.name == *n)));
     if order_changed {
-        outcomes.push(Outcome::new(
-            "step order",
-            owner,
-            OutcomeAction::Updated(vec!["Steps".into()]),
-        ));
+        let names = |process: &DeploymentProcess| {
+            process
+                .steps
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        outcomes.push(
+            Outcome::new(
+                "step order",
+                owner,
+                OutcomeAction::Updated(vec!["Steps".into()]),
+            )
+            .with_changes(vec![FieldChange::new(
+                "Steps",
+                Some(&names(current)),
+                Some(&names(desired)),
+            )]),
+        );
     }
     outcomes
 }

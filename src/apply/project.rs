@@ -15,7 +15,7 @@ use crate::octopus::resources::{
 };
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{OctopusClient, OctopusError};
-use crate::outcome::{changed_fields, Outcome, OutcomeAction};
+use crate::outcome::{changed_fields, value_changes, Outcome, OutcomeAction};
 use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -437,23 +437,28 @@ impl Deploy<'_> {
                     .and_then(|settings| settings.url.clone())
             })
             .unwrap_or_else(|| vcs.url.clone());
-        let action = if !project.is_config_as_code() {
+        let outcome = if !project.is_config_as_code() {
             if !writer.dry_run {
                 let body = convert_to_git_body(vcs, &url, index);
                 let id = project.id.as_deref().unwrap_or_default();
                 project_parts::convert_to_git(writer.client, writer.space_id, id, &body).await?;
             }
-            OutcomeAction::Created
+            Outcome::new("version control", &project.name, OutcomeAction::Created)
         } else {
             let desired = desired_version_control(project, vcs, url, index);
             if changed_fields(project, &desired).is_empty() {
-                OutcomeAction::Unchanged
+                Outcome::new("version control", &project.name, OutcomeAction::Unchanged)
             } else {
                 writer.update(&desired).await?;
-                OutcomeAction::Updated(vec!["PersistenceSettings".into()])
+                Outcome::new(
+                    "version control",
+                    &project.name,
+                    OutcomeAction::Updated(vec!["PersistenceSettings".into()]),
+                )
+                .with_changes(value_changes(project, &desired))
             }
         };
-        Ok(Some(Outcome::new("version control", &project.name, action)))
+        Ok(Some(outcome))
     }
 
     /// Variables: one read-modify-write of the project's set. A Config-as-Code project whose

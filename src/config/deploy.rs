@@ -39,6 +39,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     ),
     (OVERWRITE_VARIABLES, "True/False"),
     (DRY_RUN, "True/False (`plan` implies it)"),
+    (REPORT_DIR, REPORT_DIR_PURPOSE),
     (CA_CERTIFICATE, "extra PEM CA"),
     (
         TIMEOUT,
@@ -86,6 +87,8 @@ pub struct DeployConfig {
     pub git_url_unsubstituted: Option<String>,
     pub overwrite_variables: bool,
     pub dry_run: bool,
+    /// Where to write the report (see [`report_dir`]).
+    pub report_dir: Option<PathBuf>,
 }
 
 /// The URL a Config-as-Code project is pointed at.
@@ -124,6 +127,7 @@ impl DeployConfig {
             };
         let overwrite_variables = reader.flag(OVERWRITE_VARIABLES, &args.overwrite_variables);
         let dry_run = plan || reader.flag(DRY_RUN, &args.dry_run);
+        let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
         let project_name = reader.optional_as(
             EXPORTED_PROJECT_NAME,
             &args.exported_project_name,
@@ -138,6 +142,7 @@ impl DeployConfig {
             git_url_unsubstituted,
             overwrite_variables,
             dry_run,
+            report_dir,
         })
     }
 }

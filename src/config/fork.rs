@@ -34,6 +34,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (SPACE_ID, "system variable: the space running the step"),
     (FORK_ALL_BRANCHES, "`False` (default): only the main line"),
     (FORK_FORCE, "`False` (default): diverged refs are refused"),
+    (REPORT_DIR, REPORT_DIR_PURPOSE),
     (TIMEOUT, "`10m` (default): the whole action's deadline"),
     (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
@@ -44,6 +45,8 @@ pub struct ForkConfig {
     pub repository: RepositoryConfig,
     pub all_branches: bool,
     pub force: bool,
+    /// Where to write the report (see [`report_dir`]).
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 impl std::ops::Deref for ForkConfig {
@@ -62,6 +65,8 @@ pub struct RepositoryConfig {
     pub organization: String,
     /// The downstream repository's name.
     pub new_repo: String,
+    /// `Octopus.Deployment.Tenant.Name`, when the step runs for a tenant: names the report.
+    pub tenant_name: Option<String>,
     /// The upstream repository's clone URL (no credentials in it), unless it is read from
     /// `upstream_project` first.
     pub upstream_url: String,
@@ -92,10 +97,12 @@ impl ForkConfig {
         let repository = RepositoryConfig::read(&mut reader, &args.repository);
         let all_branches = reader.flag(FORK_ALL_BRANCHES, &args.all_branches);
         let force = reader.flag(FORK_FORCE, &args.force);
+        let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
         reader.finish(|| ForkConfig {
             repository: repository.expect("no problems means the repositories"),
             all_branches,
             force,
+            report_dir,
         })
     }
 }
@@ -245,6 +252,7 @@ impl RepositoryConfig {
             host: host.expect("no problems means a host"),
             organization: organization.expect("no problems means an organization"),
             new_repo: new_repo.expect("no problems means a repository name"),
+            tenant_name,
             upstream_url: upstream_url.expect("no problems means an upstream"),
             upstream_project,
             main_line,

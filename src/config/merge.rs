@@ -31,7 +31,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (FORK_ALL_BRANCHES, "`False` (default): only the main line; `True`: every branch both repositories have"),
     (GIT_AUTHOR, "`Octofleet <octofleet@localhost>` (default): author and committer of merge commits, `Name <email>`"),
     (MERGE_CHECK, "`False` (default); `True`: say what merge would do (exit 3 when upstream changes are pending), push nothing, open nothing"),
-    (REPORT_DIR, "none; a directory (created if missing) for `octofleet-merge-<repository>.html`, a self-contained HTML report, attached to the Octopus task as an artifact"),
+    (REPORT_DIR, REPORT_DIR_PURPOSE),
     (TIMEOUT, "`10m` (default): the whole action's deadline"),
     (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
@@ -46,7 +46,7 @@ pub struct MergeConfig {
     pub author_name: String,
     pub author_email: String,
     pub check: bool,
-    /// Where to write the HTML report.
+    /// Where to write the report (see [`report_dir`]).
     pub report_dir: Option<std::path::PathBuf>,
 }
 
@@ -85,9 +85,7 @@ impl MergeConfig {
             .optional_as(GIT_AUTHOR, &args.git_author, author)
             .unwrap_or_else(|| (DEFAULT_AUTHOR.0.to_owned(), DEFAULT_AUTHOR.1.to_owned()));
         let check = reader.flag(MERGE_CHECK, &args.check);
-        let report_dir = reader
-            .optional(REPORT_DIR, &args.report_dir)
-            .map(std::path::PathBuf::from);
+        let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
         reader.finish(|| MergeConfig {
             repository: repository.expect("no problems means the repositories"),
             all_branches,

@@ -161,6 +161,27 @@ pub fn parse_log_format(
     })
 }
 
+/// What `Octofleet.ReportDir` is for, in every action that writes a report (docs/inputs.md).
+pub const REPORT_DIR_PURPOSE: &str = "under Octopus the step's working directory (default), else none; a directory (created if missing) for `octofleet-<action>-<tenant>.html` and `.json`, the report attached to the Octopus task as artifacts";
+
+/// Where reports go: `Octofleet.ReportDir`, else, under Octopus, the step's working directory
+/// (named by Calamari's marker variable; Octopus collects artifacts from it), else nowhere.
+pub fn report_dir(
+    reader: &mut Reader,
+    given: &Option<String>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Option<std::path::PathBuf> {
+    reader
+        .optional(REPORT_DIR, given)
+        .or_else(|| env(crate::log_format::CALAMARI_MARKER).filter(|dir| !dir.trim().is_empty()))
+        .map(std::path::PathBuf::from)
+}
+
+/// The process environment, for [`report_dir`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
 /// One thing wrong with one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputProblem {

@@ -9,7 +9,7 @@ use super::{Context, Filters, ReadError};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{Extra, Variable, VariableSet};
 use crate::octopus::space_index::Names;
-use crate::outcome::{Outcome, OutcomeAction};
+use crate::outcome::{FieldChange, Outcome, OutcomeAction};
 use crate::portable;
 use crate::portable::naming::secret_key;
 use crate::secret::Secret;
@@ -391,21 +391,45 @@ pub fn apply_variables(
             Some(position) => {
                 matched.insert(position);
                 let existing = &mut set.variables[position];
-                let mut differences = Vec::new();
+                let mut changes = Vec::new();
                 if existing.kind != variable.kind {
-                    differences.push("Type".to_owned());
+                    changes.push(FieldChange::new(
+                        "Type",
+                        Some(&existing.kind),
+                        Some(&variable.kind),
+                    ));
                 }
                 if !variable.is_sensitive() && existing.value != variable.value {
-                    differences.push("Value".to_owned());
+                    let value = if existing.is_sensitive {
+                        FieldChange::masked("Value", true, variable.value.is_some())
+                    } else {
+                        FieldChange::new(
+                            "Value",
+                            existing.value.as_deref(),
+                            variable.value.as_deref(),
+                        )
+                    };
+                    changes.push(value);
                 }
                 if existing.description.as_deref().unwrap_or("")
                     != variable.description.as_deref().unwrap_or("")
                 {
-                    differences.push("Description".to_owned());
+                    changes.push(FieldChange::new(
+                        "Description",
+                        existing.description.as_deref(),
+                        variable.description.as_deref(),
+                    ));
                 }
+                let prompted = |set: bool| set.then_some("prompted");
                 if existing.prompt.as_ref().filter(|p| !p.is_null()).is_some() != prompt.is_some() {
-                    differences.push("Prompt".to_owned());
+                    changes.push(FieldChange::new(
+                        "Prompt",
+                        prompted(existing.prompt.as_ref().filter(|p| !p.is_null()).is_some()),
+                        prompted(prompt.is_some()),
+                    ));
                 }
+                let differences: Vec<String> =
+                    changes.iter().map(|change| change.field.clone()).collect();
                 let action = if differences.is_empty() {
                     OutcomeAction::Unchanged
                 } else if overwrite {
@@ -432,7 +456,13 @@ pub fn apply_variables(
                     }
                     (_, _, action) => action,
                 };
-                outcomes.push(Outcome::new("variable", &label, action));
+                let changes =
+                    if action.is_change() || matches!(action, OutcomeAction::KeptDownstream(_)) {
+                        changes
+                    } else {
+                        Vec::new()
+                    };
+                outcomes.push(Outcome::new("variable", &label, action).with_changes(changes));
             }
         }
     }

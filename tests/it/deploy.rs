@@ -1497,3 +1497,154 @@ async fn sensitive_action_properties_are_deployed_from_their_substituted_secret(
         "never wiped"
     );
 }
+
+/// The report a person reads in Octopus. A plan with drift writes `octofleet-plan-<tenant>.html`
+/// and `.json` (attached as artifacts): every resource with what would happen, each changed
+/// value before and after (the old and the new script, the downstream greeting and the
+/// package's), the secrets resent under `--overwrite-variables` masked and no secret anywhere.
+/// The page is valid, self-contained, and renders in headless Chromium at a phone's width
+/// without one request. Deploy writes its own, linking the project in the managed space; under
+/// Octopus (Calamari's marker set) a report goes to the step's working directory by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
+    use crate::support::reports::{assert_self_contained, chromium, png_size, render};
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let path = dir.path().join("project.json");
+    let mut project: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let script = &mut project["deployment_process"]["steps"][1]["actions"][0]["properties"]
+        ["Octopus.Action.Script.ScriptBody"];
+    let old_script = script.as_str().unwrap().to_owned();
+    *script = json!("echo <edited upstream> & done");
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let set_path = format!(
+        "/api/{}/variables/variableset-{}",
+        america(&fleet),
+        downstream_id(&fleet)
+    );
+    let mut set = crate::support::api_get(&fleet.emulator, &set_path).await;
+    for variable in set["Variables"].as_array_mut().unwrap() {
+        if variable["Name"] == "App.Greeting" {
+            variable["Value"] = json!("Hola");
+        }
+    }
+    crate::support::api_put(&fleet.emulator, &set_path, &set).await;
+
+    let reports = tempfile::tempdir().unwrap();
+    let report_dir = reports.path().join("reports");
+    let report_arg = report_dir.to_str().unwrap();
+    let plan = run_deploy(
+        &fleet,
+        "plan",
+        dir.path(),
+        &["--overwrite-variables", "--report-dir", report_arg],
+    )
+    .await;
+    assert_eq!(plan.code, 3, "{}", plan.stderr);
+    let html_path = report_dir.join("octofleet-plan-America.html");
+    let json_path = report_dir.join("octofleet-plan-America.json");
+    let html = std::fs::read_to_string(&html_path).expect("the HTML report is written");
+    let data: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let artifacts = crate::support::calamari::service_messages(&plan.stdout, "createArtifact");
+    let attached: Vec<&str> = artifacts.iter().map(|a| a["name"].as_str()).collect();
+    assert_eq!(
+        attached,
+        ["octofleet-plan-America.html", "octofleet-plan-America.json"]
+    );
+    assert_eq!(artifacts[0]["path"], html_path.to_string_lossy());
+    assert_eq!(artifacts[0]["length"], html.len().to_string());
+
+    // Every resource of the plan is in both, and each change has its values.
+    let resources = data["resources"].as_array().unwrap();
+    for line in drift_lines(&plan) {
+        let name = line.split('`').nth(1).unwrap();
+        assert!(
+            html.contains(&crate::support::reports::escaped(name)),
+            "{name}: {html}"
+        );
+    }
+    let step = resources
+        .iter()
+        .find(|r| r["name"] == "Hello World / Show Configuration")
+        .unwrap();
+    let script_change = step["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["field"]
+                .as_str()
+                .unwrap()
+                .ends_with("[\"Octopus.Action.Script.ScriptBody\"]")
+        })
+        .unwrap_or_else(|| panic!("{step}"));
+    assert_eq!(script_change["before"], old_script.as_str());
+    assert_eq!(script_change["after"], "echo <edited upstream> & done");
+    assert!(
+        html.contains("echo &lt;edited upstream&gt; &amp; done"),
+        "{html}"
+    );
+    let greeting = resources
+        .iter()
+        .find(|r| r["name"] == "App.Greeting")
+        .unwrap();
+    assert_eq!(greeting["action"], "updated");
+    assert_eq!(greeting["changes"][0]["before"], "Hola");
+    let resent: Vec<&Value> = resources
+        .iter()
+        .filter(|r| r["action"] == "secret_resent")
+        .collect();
+    assert!(!resent.is_empty(), "{data}");
+    for text in [&html, &data.to_string()] {
+        for secret in SEEDED_SECRETS {
+            assert!(!text.contains(secret), "a secret in the report");
+        }
+    }
+    assert_self_contained(&html);
+    assert!(html.len() < 300_000, "{} bytes", html.len());
+
+    if let Some(chromium) = chromium() {
+        let rendered = render(&chromium, &html_path, "plan-report").await;
+        assert_eq!(
+            rendered.requests,
+            Vec::<String>::new(),
+            "the page loads nothing"
+        );
+        assert!(rendered.dom.contains("changes pending"), "{}", rendered.dom);
+        assert!(rendered.dom.contains("Show Configuration"));
+        assert_eq!(png_size(&rendered.screenshot).0, 390);
+    }
+
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--report-dir", report_arg]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let html = std::fs::read_to_string(report_dir.join("octofleet-deploy-America.html")).unwrap();
+    let project_id = downstream_id(&fleet);
+    let link = format!(
+        "href=\"{}/app#/{}/projects/{project_id}\"",
+        fleet.emulator.url().trim_end_matches('/'),
+        america(&fleet)
+    );
+    assert!(html.contains(&link), "{link}: {html}");
+    assert_self_contained(&html);
+
+    // Under Octopus, the step's working directory by default.
+    let working = tempfile::tempdir().unwrap();
+    let marker = working.path().to_str().unwrap();
+    let env = deploy_env(&fleet);
+    let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.push(("OctopusCalamariWorkingDirectory", marker));
+    let plan = octofleet(
+        &["plan", "--package-dir", dir.path().to_str().unwrap()],
+        &env,
+    )
+    .await;
+    assert_eq!(plan.code, 0, "{}", plan.all_output());
+    assert!(working.path().join("octofleet-plan-America.html").is_file());
+    assert!(
+        plan.stderr.is_empty(),
+        "a green step looks green: {}",
+        plan.stderr
+    );
+}

@@ -345,6 +345,72 @@ async fn json_output_summarises_the_fork() {
     );
 }
 
+/// `--report-dir`: `octofleet-fork-<tenant>.html` and `.json`, attached as artifacts: the
+/// repository linked, the upstream, what happened to each ref. Valid, self-contained, and
+/// rendered in headless Chromium without one request; no credential in either file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fork_report_lists_each_ref() {
+    use crate::support::reports::{assert_self_contained, chromium, render};
+    let forge = forge_with_upstream().await;
+    let reports = tempfile::tempdir().unwrap();
+    let dir = reports.path().join("reports");
+    let run = fork(
+        &forge,
+        "gitea",
+        &["--report-dir", dir.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let artifacts = crate::support::calamari::service_messages(&run.stdout, "createArtifact");
+    let names: Vec<&str> = artifacts.iter().map(|a| a["name"].as_str()).collect();
+    assert_eq!(
+        names,
+        ["octofleet-fork-Team-A.html", "octofleet-fork-Team-A.json"]
+    );
+    let page = dir.join("octofleet-fork-Team-A.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let data: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("octofleet-fork-Team-A.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["refs"][0]["action"], "created");
+    for expected in [
+        format!("<a href=\"{}/{ORG}/{NEW_REPO}\"", forge.url()),
+        "refs/heads/main".to_owned(),
+        format!("{ORG}/{UPSTREAM}.git"),
+        "created".to_owned(),
+    ] {
+        assert!(html.contains(&expected), "{expected}: {html}");
+    }
+    assert_self_contained(&html);
+    assert_not_on_disk(&dir, PASSWORD);
+    if let Some(chromium) = chromium() {
+        let rendered = render(&chromium, &page, "fork-report").await;
+        assert_eq!(
+            rendered.requests,
+            Vec::<String>::new(),
+            "the page loads nothing"
+        );
+        assert!(rendered.dom.contains("refs/heads/main"), "{}", rendered.dom);
+    }
+
+    // A re-run says nothing was pushed.
+    let run = fork(
+        &forge,
+        "gitea",
+        &["--report-dir", dir.to_str().unwrap()],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("found octopuscac/team_a_hello_world_cac: 0 of 1 refs pushed"),
+        "{html}"
+    );
+}
+
 /// Spaces, capitals and punctuation in the tenant and project names become `_`; the
 /// exported project name wins over the project name; a given template name is used as is.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

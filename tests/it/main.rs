@@ -11,6 +11,7 @@ mod image;
 mod merge;
 mod payloads;
 mod real_server;
+mod report_checks;
 mod sandbox;
 mod serialize;
 mod step_templates;

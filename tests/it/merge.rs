@@ -9,6 +9,7 @@ use crate::fork::{
 use crate::support::calamari::{
     binary_dir, result_message, run_like_calamari, service_messages, template,
 };
+use crate::support::reports::{assert_self_contained, chromium, render};
 use crate::support::Run;
 use forge_emulator::ForgeEmulator;
 use serde_json::Value;
@@ -647,8 +648,9 @@ async fn merge_template_runs_like_calamari_runs_it() {
     );
     // The report, in the working directory by default, attached to the task.
     let artifacts = service_messages(&run.stdout, "createArtifact");
-    assert_eq!(artifacts.len(), 1, "{}", run.stdout);
-    assert!(artifacts[0]["path"].ends_with(&format!("/octofleet-merge-{NEW_REPO}.html")));
+    assert_eq!(artifacts.len(), 2, "the page and its JSON: {}", run.stdout);
+    assert!(artifacts[0]["path"].ends_with("/octofleet-merge-Team-A.html"));
+    assert!(artifacts[1]["path"].ends_with("/octofleet-merge-Team-A.json"));
     assert!(
         run.output_variable("PullRequestUrl").is_some(),
         "{}",
@@ -672,7 +674,8 @@ async fn merge_template_runs_like_calamari_runs_it() {
 }
 
 /// `--report-dir`: a self-contained HTML report (nothing loaded from anywhere, no script) with
-/// the conflicts and the pull request, attached to the task with `createArtifact`.
+/// the conflicts and a link to the pull request, and its JSON twin, attached to the task with
+/// `createArtifact`, named after the tenant. It renders in headless Chromium with no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_html_report_is_written_and_attached_as_an_artifact() {
     let forge = forked("github").await;
@@ -681,15 +684,18 @@ async fn the_html_report_is_written_and_attached_as_an_artifact() {
     let dir = reports.path().join("reports");
     let run = merge(&forge, "github", &["--report-dir", dir.to_str().unwrap()]).await;
     assert_eq!(run.code, 3, "{}", run.stderr);
-    let file = dir.join(format!("octofleet-merge-{NEW_REPO}.html"));
+    let file = dir.join("octofleet-merge-Team-A.html");
     let html = std::fs::read_to_string(&file).expect("the report is written");
     let artifacts = service_messages(&run.stdout, "createArtifact");
-    assert_eq!(artifacts.len(), 1, "{}", run.stdout);
+    assert_eq!(artifacts.len(), 2, "{}", run.stdout);
     assert_eq!(artifacts[0]["path"], file.to_string_lossy());
-    assert_eq!(
-        artifacts[0]["name"],
-        format!("octofleet-merge-{NEW_REPO}.html")
-    );
+    assert_eq!(artifacts[0]["name"], "octofleet-merge-Team-A.html");
+    let data: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("octofleet-merge-Team-A.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(data["outcome"], "diverged-conflicts");
+    assert_eq!(data["conflict_count"], 1);
     assert_eq!(artifacts[0]["length"], html.len().to_string());
     let url = run.output_variable("PullRequestUrl").unwrap();
     for expected in [
@@ -701,10 +707,25 @@ async fn the_html_report_is_written_and_attached_as_an_artifact() {
     ] {
         assert!(html.contains(expected), "{expected}: {html}");
     }
-    for external in ["<script", "src=", "href=", "<link", "@import", "url("] {
-        assert!(!html.contains(external), "{external}: {html}");
-    }
+    assert!(
+        html.contains(&format!("<a href=\"{url}\"")),
+        "the PR is linked: {html}"
+    );
+    assert_self_contained(&html);
     assert!(!html.contains(PASSWORD));
+    if let Some(chromium) = chromium() {
+        let rendered = render(&chromium, &file, "merge-report").await;
+        assert_eq!(
+            rendered.requests,
+            Vec::<String>::new(),
+            "the page loads nothing"
+        );
+        assert!(
+            rendered.dom.contains("Conflicts on main"),
+            "{}",
+            rendered.dom
+        );
+    }
 
     // --check writes one too, and says nothing was pushed.
     let run = merge(

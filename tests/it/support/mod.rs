@@ -8,6 +8,7 @@
 //! - [`calamari`]: the one emulation of Calamari (the step templates, its Bash bootstrap, package
 //!   staging) and of Octostache (variable substitution in parameters and files).
 //! - [`packages`]: template packages in the built-in feed: download and unzip.
+//! - [`reports`]: what every report must be: valid, self-contained, rendered in Chromium.
 //! - [`seeds`]: projects and shared resources seeded into the emulator beyond the sandbox's.
 //! - [`terraform_schema`]: the checker of Terraform modules against the provider schema.
 //! - [`tls`]: HTTPS listeners with a certificate from the test CA: a canned 401, and a TLS front
@@ -16,6 +17,7 @@
 pub mod calamari;
 pub mod harness;
 pub mod packages;
+pub mod reports;
 pub mod seeds;
 pub mod server_view;
 pub mod servers;

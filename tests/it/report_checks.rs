@@ -1,0 +1,42 @@
+//! The report checks themselves can fail: a page that loads an image from elsewhere is caught
+//! by both the static check and the browser's recording proxy.
+
+use crate::support::reports::{assert_self_contained, chromium, render};
+
+const LOADS_AN_IMAGE: &str =
+    "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>t</title></head>\
+<body><p>hello</p><img src=\"https://images.example.com/logo.png\" alt=\"\"></body></html>\n";
+
+#[test]
+fn the_static_check_refuses_a_page_that_loads_something() {
+    let caught = std::panic::catch_unwind(|| assert_self_contained(LOADS_AN_IMAGE));
+    assert!(
+        caught.is_err(),
+        "an <img src> from elsewhere must fail the check"
+    );
+    let caught = std::panic::catch_unwind(|| {
+        assert_self_contained("<!DOCTYPE html><html lang=\"en\"><head><title>t</title></head><body><p>an unclosed paragraph is valid</body></html>")
+    });
+    assert!(caught.is_ok(), "valid HTML passes");
+    let caught = std::panic::catch_unwind(|| {
+        assert_self_contained("<html><body><p>no doctype</p></body></html>")
+    });
+    assert!(caught.is_err(), "a parse error fails the check");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_check_sees_a_request_leave() {
+    let Some(chromium) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("loads.html");
+    std::fs::write(&page, LOADS_AN_IMAGE).unwrap();
+    let rendered = render(&chromium, &page, "loads-an-image").await;
+    assert!(
+        rendered
+            .requests
+            .iter()
+            .any(|request| request.contains("images.example.com")),
+        "{:?}",
+        rendered.requests
+    );
+}

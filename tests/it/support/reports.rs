@@ -1,0 +1,178 @@
+//! What every report must be: HTML a browser parses without error, self-contained (no script, no
+//! style sheet, image, font or frame from anywhere), free of secrets, and rendered by headless
+//! Chromium at a phone's width without one request leaving the machine.
+
+use super::servers::TinyServer;
+use std::path::{Path, PathBuf};
+
+/// The HTML parses without a single parse error (html5ever, the WHATWG algorithm browsers
+/// follow), loads nothing, runs nothing, and links only to http(s) pages.
+pub fn assert_self_contained(html: &str) {
+    let document = scraper::Html::parse_document(html);
+    assert!(
+        document.errors.is_empty(),
+        "HTML parse errors {:?}",
+        document.errors
+    );
+    let select = |css: &str| {
+        let selector = scraper::Selector::parse(css).unwrap();
+        document.select(&selector).count()
+    };
+    for loading in [
+        "script",
+        "link",
+        "img",
+        "iframe",
+        "object",
+        "embed",
+        "video",
+        "audio",
+        "source",
+        "[src]",
+        "[srcset]",
+        "[style]",
+        "base",
+        "form",
+        "meta[http-equiv]",
+    ] {
+        assert_eq!(select(loading), 0, "{loading} in the report");
+    }
+    let style = scraper::Selector::parse("style").unwrap();
+    for sheet in document.select(&style) {
+        let text: String = sheet.text().collect();
+        for external in ["url(", "@import", "@font-face"] {
+            assert!(!text.contains(external), "{external} in the report's style");
+        }
+    }
+    let links = scraper::Selector::parse("[href]").unwrap();
+    for link in document.select(&links) {
+        assert_eq!(link.value().name(), "a", "only <a> may have an href");
+        let href = link.value().attr("href").unwrap();
+        assert!(
+            href.starts_with("https://") || href.starts_with("http://"),
+            "link to {href}"
+        );
+        assert_eq!(link.value().attr("rel"), Some("noopener noreferrer"));
+    }
+}
+
+/// Hosts Chromium itself calls (component updates, sign-in) whatever page it shows.
+const CHROMIUM_OWN_HOSTS: &[&str] = &[
+    "update.googleapis.com",
+    "accounts.google.com",
+    "clients2.google.com",
+];
+
+/// The Chromium binary, or `None` (a notice) off CI; on CI (`CI=true`) its absence fails.
+pub fn chromium() -> Option<PathBuf> {
+    for name in ["chromium", "chromium-browser", "google-chrome"] {
+        if let Ok(output) = std::process::Command::new("which").arg(name).output() {
+            if output.status.success() {
+                let path = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+                return Some(PathBuf::from(path));
+            }
+        }
+    }
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+        panic!("chromium is not installed: CI must render the reports (.ci/run installs it)");
+    }
+    eprintln!("notice: chromium is not installed; the report is not rendered in a browser");
+    None
+}
+
+/// What Chromium made of a page.
+pub struct Rendered {
+    /// The DOM after rendering.
+    pub dom: String,
+    /// The screenshot, kept under the test artifacts (`target/tmp/report-screenshots`).
+    pub screenshot: PathBuf,
+    /// Requests the page made (through a recording proxy), Chromium's own calls left out.
+    pub requests: Vec<String>,
+}
+
+/// Render `page` in headless Chromium at a phone's width (390 px; 1600 tall to show more in the screenshot), every request going through
+/// a proxy that records it and answers nothing.
+pub async fn render(chromium: &Path, page: &Path, name: &str) -> Rendered {
+    let proxy = TinyServer::start(|_| Some(super::http_response("502 Bad Gateway", &[], ""))).await;
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-screenshots");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join(format!("{name}.png"));
+    let _ = std::fs::remove_file(&screenshot);
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", page.display());
+    let run = |extra: &[String]| {
+        let mut command = tokio::process::Command::new(chromium);
+        command
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--hide-scrollbars",
+                "--window-size=390,1600",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--proxy-bypass-list=<-loopback>",
+            ])
+            .arg(format!("--proxy-server={}", proxy.url))
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .args(extra)
+            .arg(&url)
+            .kill_on_drop(true);
+        command
+    };
+    let shot = run(&[format!("--screenshot={}", screenshot.display())]).output();
+    let shot = tokio::time::timeout(std::time::Duration::from_secs(90), shot)
+        .await
+        .expect("chromium renders within 90 s")
+        .unwrap();
+    assert!(
+        shot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shot.stderr)
+    );
+    let dump = tokio::time::timeout(
+        std::time::Duration::from_secs(90),
+        run(&["--dump-dom".to_owned()]).output(),
+    )
+    .await
+    .expect("chromium renders within 90 s")
+    .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let requests = proxy
+        .heads()
+        .into_iter()
+        .filter_map(|head| head.lines().next().map(str::to_owned))
+        .filter(|line| !CHROMIUM_OWN_HOSTS.iter().any(|host| line.contains(host)))
+        .collect();
+    Rendered {
+        dom: String::from_utf8_lossy(&dump.stdout).into_owned(),
+        screenshot,
+        requests,
+    }
+}
+
+/// A PNG's width and height, from its header.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(
+        &bytes[..8],
+        b"\x89PNG\r\n\x1a\n",
+        "{} is a PNG",
+        path.display()
+    );
+    let number = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    (number(16), number(20))
+}
+
+/// `text` as the report's HTML spells it.
+pub fn escaped(text: &str) -> String {
+    octofleet::report::html::escape(text)
+}
