@@ -1082,7 +1082,9 @@ mod tests {
         assert_eq!(gitlab_path_from("Team A: Web App!"), "team-a-web-app");
         assert_eq!(gitlab_path_from(" -x- "), "x");
         assert!(gitlab_path_is_valid("team_a.web-app2"));
-        for invalid in ["team__a", "team_a_", "_team", "a-.b", "x.git", "x.atom", "a b", ""] {
+        for invalid in [
+            "team__a", "team_a_", "_team", "a-.b", "x.git", "x.atom", "a b", "",
+        ] {
             assert!(!gitlab_path_is_valid(invalid), "{invalid}");
         }
     }
