@@ -16,7 +16,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (GIT_HOST, "required; host and port, e.g. `gitea:3000`, `github.com`"),
     (GIT_ORGANIZATION, "required; the organization or group (or your user name) holding both repositories"),
     (GIT_TEMPLATE, "the upstream repository's name; default `Octopus.Project.Name` sanitized"),
-    (GIT_NEW_REPO, "the downstream repository's name; default `<tenant>_<project>` sanitized, from `Octopus.Deployment.Tenant.Name` and `Exported.Project.Name` (else `Octopus.Project.Name`)"),
+    (GIT_NEW_REPO, "the downstream repository's name; default `<tenant>_<project>` sanitized, from `Octopus.Deployment.Tenant.Name` and `Exported.Project.Name` (else `Octopus.Project.Name`); on GitLab without runs of `_` or one at either end, which GitLab refuses in a project path"),
     (GIT_UPSTREAM, "the upstream's full clone URL; default: with `Management.Octopus.ApiKey` given, the repository in the template project's (`Octopus.Project.Name`) Config-as-Code settings, read from the management server; else `<protocol>://<host>/<organization>/<template>.git`"),
     (GIT_MAIN_LINE, "`main` (default); must exist upstream"),
     (GIT_USERNAME, "required for Gitea; for GitHub and GitLab tokens default `x-access-token` / `oauth2`"),
@@ -153,18 +153,18 @@ impl RepositoryConfig {
         let tenant_name = reader.optional(TENANT_NAME, &args.tenant_name);
 
         // The new repository: given, or `<tenant>_<project>` sanitized as the reference
-        // implementation does.
+        // implementation does (fitted to GitLab's path rule there).
         let new_repo = match reader.optional(GIT_NEW_REPO, &args.git_new_repo) {
             Some(name) => Some(name),
             None => match (
                 &tenant_name,
                 exported_name.as_ref().or(project_name.as_ref()),
             ) {
-                (Some(tenant), Some(project)) => Some(format!(
+                (Some(tenant), Some(project)) => Some(platform.fit_repository_name(&format!(
                     "{}_{}",
                     repository_name(tenant),
                     repository_name(project)
-                )),
+                ))),
                 _ => {
                     reader.add(
                         GIT_NEW_REPO,
@@ -177,7 +177,9 @@ impl RepositoryConfig {
                 }
             },
         };
-        let new_repo = reader.check(GIT_NEW_REPO, new_repo, repository);
+        let new_repo = reader.check(GIT_NEW_REPO, new_repo, |name| {
+            new_repository(platform, name)
+        });
 
         let explicit_upstream = reader.optional(GIT_UPSTREAM, &args.git_upstream);
         // The management server is read only where it may be used: no Git.Url.Upstream, a
@@ -273,6 +275,21 @@ fn repository(name: &str) -> Result<String, String> {
             "{} is not a repository name (letters, digits, `-`, `_`, `.`): e.g. `{}`",
             quoted(name),
             repository_name(name)
+        ))
+    }
+}
+
+/// The new repository's name, as `platform` takes it for a new repository (it would refuse it,
+/// or on GitHub rename it, otherwise).
+fn new_repository(platform: Platform, name: &str) -> Result<String, String> {
+    repository(name)?;
+    if platform.takes_repository_name(name) {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "{} is not a {platform} project path (a letter or digit at either end, no two of `-`, `_`, `.` in a row): e.g. `{}`",
+            quoted(name),
+            platform.fit_repository_name(&repository_name(name))
         ))
     }
 }

@@ -120,6 +120,8 @@ impl Forge for GitHub {
         if let Some(repository) = self.get(owner, name).await? {
             return Ok(repository);
         }
+        // No `default_branch`: not a create parameter on GitHub (HEAD is the account's default);
+        // fork sets the main line as default after its push.
         let body = json!({
             "name": name, "private": true, "auto_init": false, "description": "Forked by octofleet",
         });

@@ -119,7 +119,7 @@ impl Forge for GitLab {
         &self,
         namespace: &str,
         path: &str,
-        default_branch: &str,
+        _default_branch: &str,
     ) -> Result<Repository, ForgeError> {
         if let Some(repository) = self.get(namespace, path).await? {
             return Ok(repository);
@@ -142,10 +142,12 @@ impl Forge for GitLab {
         let Some(namespace_id) = lookup.body.get("id").filter(|_| lookup.is(200)).cloned() else {
             return Err(lookup.unexpected(self.api.platform));
         };
+        // No `default_branch`: GitLab takes it only for the README commit of
+        // `initialize_with_readme` (gitlab!63771, gitlab#333426); the first pushed branch
+        // becomes the default, and fork sets the main line as default after its push.
         let body = json!({
             "name": path, "path": path, "namespace_id": namespace_id, "visibility": "private",
-            "initialize_with_readme": false, "default_branch": default_branch,
-            "description": "Forked by octofleet",
+            "initialize_with_readme": false, "description": "Forked by octofleet",
         });
         let response = self.api.send(Method::POST, "projects", Some(&body)).await?;
         match response.status.as_u16() {

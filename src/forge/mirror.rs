@@ -86,7 +86,7 @@ pub enum MirrorError {
     UpstreamBranchMissing { url: String, branch: String },
     #[error("{}", diverged_message(.0))]
     Diverged(Vec<Divergence>),
-    #[error("the downstream repository {url} refused {}{}", refused_list(.refs), remote_text(.remote_messages))]
+    #[error("the downstream repository {url} refused {}{}{}", refused_list(.refs), remote_text(.remote_messages), protection_hint(.remote_messages))]
     Rejected {
         url: String,
         refs: Vec<(String, String)>,
@@ -134,6 +134,16 @@ fn remote_text(messages: &str) -> String {
         String::new()
     } else {
         format!("; the server said: {text}")
+    }
+}
+
+/// A refusal by branch protection (GitLab protects the default branch and forbids force pushes
+/// to it by default) says so, and what would let the push through.
+fn protection_hint(messages: &str) -> &'static str {
+    if messages.to_ascii_lowercase().contains("protected branch") {
+        "\nthe branch is protected on the platform and the push would rewrite it: let force pushes through for it there (GitLab: Settings → Repository → Protected branches → Allowed to force push; GitHub: the branch protection rule's \"Allow force pushes\"), or merge upstream into it (octofleet merge) instead of --force"
+    } else {
+        ""
     }
 }
 
@@ -358,4 +368,32 @@ fn mirror_in(
         bytes_pushed,
         main_line_created,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_by_branch_protection_names_the_protection_and_the_way_out() {
+        let refused = |messages: &str| {
+            MirrorError::Rejected {
+                url: "https://gitlab.example.com/org/repo.git".to_owned(),
+                refs: vec![(
+                    "refs/heads/main".to_owned(),
+                    "pre-receive hook declined".to_owned(),
+                )],
+                remote_messages: messages.to_owned(),
+            }
+            .to_string()
+        };
+        let protected = refused(
+            "GitLab: You are not allowed to force push code to a protected branch on this project.\n",
+        );
+        assert!(protected.contains("refused refs/heads/main (pre-receive hook declined)"));
+        assert!(protected.contains("the server said: GitLab: You are not allowed"));
+        assert!(protected.contains("Allowed to force push"), "{protected}");
+        let frozen = refused("pushes are frozen\n");
+        assert!(!frozen.contains("protected"), "{frozen}");
+    }
 }

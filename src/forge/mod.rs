@@ -52,6 +52,45 @@ impl Platform {
         Url::parse(&text)
     }
 
+    /// Whether the platform takes `name` for a new repository as it is: every platform's
+    /// characters ([`is_valid_repository_name`]), and on GitLab a project path's rule: a letter
+    /// or digit at either end and no two of `-`, `_`, `.` in a row (docs.gitlab.com/user/
+    /// reserved_names; GitLab answers 400 otherwise).
+    pub fn takes_repository_name(self, name: &str) -> bool {
+        is_valid_repository_name(name)
+            && (self != Platform::GitLab || {
+                let mut previous_special = true;
+                name.chars().all(|c| {
+                    let special = !c.is_ascii_alphanumeric();
+                    let ok = !(special && previous_special);
+                    previous_special = special;
+                    ok
+                }) && !previous_special
+                    && !name.ends_with(".atom")
+            })
+    }
+
+    /// `name` (already [`repository_name`]-sanitized) made one the platform takes: on GitLab a
+    /// run of `-`, `_`, `.` becomes its first character and none is left at either end
+    /// (`"hello_world__cac_"` → `hello_world_cac`); elsewhere unchanged.
+    pub fn fit_repository_name(self, name: &str) -> String {
+        if self != Platform::GitLab {
+            return name.to_owned();
+        }
+        let mut fitted = String::new();
+        let mut previous_special = true;
+        for c in name.chars() {
+            let special = !c.is_ascii_alphanumeric();
+            if !(special && previous_special) {
+                fitted.push(c);
+            }
+            previous_special = special;
+        }
+        fitted
+            .trim_end_matches(|c: char| !c.is_ascii_alphanumeric())
+            .to_owned()
+    }
+
     /// The git username to send with a token when none is configured.
     pub fn token_username(self) -> &'static str {
         match self {
@@ -143,8 +182,10 @@ pub trait Forge {
         body: &str,
     ) -> impl Future<Output = Result<PullRequest, ForgeError>> + Send;
 
-    /// Find `owner/name`, creating it empty (no README, `default_branch` as its HEAD) when it
-    /// does not exist; a concurrent creation by someone else counts as found.
+    /// Find `owner/name`, creating it empty (no README; `default_branch` as its HEAD where the
+    /// platform takes it on create, Gitea only) when it does not exist; a concurrent creation
+    /// by someone else counts as found. The caller sets the default branch after its first push
+    /// where the platform reports another.
     fn ensure_repository(
         &self,
         owner: &str,
@@ -199,6 +240,29 @@ mod tests {
         assert!(is_valid_repository_name("team_a_hello_world"));
         assert!(!is_valid_repository_name("team a"));
         assert!(!is_valid_repository_name("x.git"));
+    }
+
+    #[test]
+    fn gitlab_takes_only_project_paths_and_names_are_fitted_to_them() {
+        let gitlab = Platform::GitLab;
+        assert!(gitlab.takes_repository_name("team_a_hello_world_cac"));
+        for refused in ["hello_world__cac_", "_x", "x_", "a.-b", "x.atom", "team a"] {
+            assert!(!gitlab.takes_repository_name(refused), "{refused}");
+        }
+        assert!(Platform::Gitea.takes_repository_name("hello_world__cac_"));
+        assert_eq!(
+            gitlab.fit_repository_name("acme_corp___eu__web_app__blue_green_"),
+            "acme_corp_eu_web_app_blue_green"
+        );
+        assert_eq!(gitlab.fit_repository_name("_n_code"), "n_code");
+        assert_eq!(gitlab.fit_repository_name("team__a.-b"), "team_a.b");
+        assert_eq!(
+            Platform::GitHub.fit_repository_name("hello_world__cac_"),
+            "hello_world__cac_"
+        );
+        for name in ["acme_corp___eu__", "x", "a__b__c"] {
+            assert!(gitlab.takes_repository_name(&gitlab.fit_repository_name(name)));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::support::calamari::{binary_dir, result_message, run_like_calamari, template};
 use crate::support::{http_response, octofleet, request_path, Run, TinyServer};
-use forge_emulator::{CredentialsSeen, ForgeConfig, ForgeEmulator, UpstreamSpec};
+use forge_emulator::{CredentialsSeen, ForgeConfig, ForgeEmulator, Platform, UpstreamSpec};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -20,9 +20,14 @@ async fn forge() -> ForgeEmulator {
 }
 
 async fn forge_with_password(password: &str) -> ForgeEmulator {
+    start_forge(password, None).await
+}
+
+async fn start_forge(password: &str, platform: Option<Platform>) -> ForgeEmulator {
     let forge = ForgeEmulator::start(ForgeConfig {
         username: "octopus".to_owned(),
         password: password.to_owned(),
+        platform,
         ..ForgeConfig::default()
     })
     .await
@@ -31,9 +36,26 @@ async fn forge_with_password(password: &str) -> ForgeEmulator {
     forge
 }
 
+/// A forge playing `platform` (`gitea`, `github`, `gitlab`): its API only, its auth schemes,
+/// its naming, GitLab's protected default branch.
+pub(crate) async fn forge_on(platform: &str) -> ForgeEmulator {
+    start_forge(
+        PASSWORD,
+        Some(Platform::parse(platform).expect("a platform")),
+    )
+    .await
+}
+
 /// A forge with the org and the upstream (3 commits on main).
 pub(crate) async fn forge_with_upstream() -> ForgeEmulator {
     let forge = forge().await;
+    forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", 3));
+    forge
+}
+
+/// [`forge_with_upstream`] playing `platform`.
+pub(crate) async fn forge_with_upstream_on(platform: &str) -> ForgeEmulator {
+    let forge = forge_on(platform).await;
     forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", 3));
     forge
 }
@@ -50,18 +72,20 @@ impl std::ops::Deref for ForkRun {
     }
 }
 
-/// The environment a step would export for `platform`, plus `extra` (which wins).
+/// The environment a step would export for `platform`, plus `extra` (which wins). GitHub and
+/// GitLab get a token and no username, as their users give them, so octofleet's default token
+/// usernames (`x-access-token`, `oauth2`) are what the forge sees.
 pub(crate) fn fork_env(
     forge: &ForgeEmulator,
     platform: &str,
     extra: &[(&str, &str)],
 ) -> Vec<(String, String)> {
+    let username = (platform == "gitea").then(|| "octopus".to_owned());
     let mut env: BTreeMap<String, String> = [
         ("GIT_PLATFORM", platform.to_owned()),
         ("GIT_URL_PROTOCOL", "http".to_owned()),
         ("GIT_URL_HOST", forge.host()),
         ("GIT_URL_ORGANIZATION", ORG.to_owned()),
-        ("GIT_CREDENTIALS_USERNAME", "octopus".to_owned()),
         ("GIT_CREDENTIALS_PASSWORD", PASSWORD.to_owned()),
         ("OCTOPUS_DEPLOYMENT_TENANT_NAME", TENANT.to_owned()),
         ("OCTOPUS_PROJECT_NAME", PROJECT.to_owned()),
@@ -69,6 +93,9 @@ pub(crate) fn fork_env(
     .into_iter()
     .map(|(key, value)| (key.to_owned(), value))
     .collect();
+    if let Some(username) = username {
+        env.insert("GIT_CREDENTIALS_USERNAME".to_owned(), username);
+    }
     for (key, value) in extra {
         env.insert(key.to_string(), value.to_string());
     }
@@ -177,13 +204,35 @@ pub(crate) fn api_writes(forge: &ForgeEmulator) -> Vec<String> {
         .collect()
 }
 
-/// The whole life of a tenant repository on one platform.
+/// How each platform was spoken to: the API's scheme and git's (with octofleet's default token
+/// username on GitHub and GitLab).
+fn schemes_for(platform: &str) -> (&'static str, &'static str) {
+    match platform {
+        "gitea" => ("Basic octopus", "Basic octopus"),
+        "github" => ("Bearer", "Basic x-access-token"),
+        _ => ("PRIVATE-TOKEN", "Basic oauth2"),
+    }
+}
+
+/// The whole life of a tenant repository on one platform, against a forge playing it.
 async fn fork_lifecycle(platform: &str) {
-    let forge = forge_with_upstream().await;
+    let forge = forge_with_upstream_on(platform).await;
 
     // 1. Missing downstream: created empty, the main line pushed, default branch main.
     let run = fork(&forge, platform, &[], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    let (api_scheme, git_scheme) = schemes_for(platform);
+    for request in forge.requests() {
+        let expected = if request.path.starts_with("/api/") {
+            api_scheme
+        } else {
+            git_scheme
+        };
+        // git's first request of each connection goes without credentials, to be challenged.
+        if request.status != 401 {
+            assert_eq!(request.scheme.as_deref(), Some(expected), "{request:?}");
+        }
+    }
     let expected_url = format!("{}/{ORG}/{NEW_REPO}.git", forge.url());
     assert_eq!(
         run.output_variable("RepositoryUrl").as_deref(),
@@ -231,7 +280,22 @@ async fn fork_lifecycle(platform: &str) {
     );
     assert_eq!(downstream_main(&forge), Some(tenant.clone()), "untouched");
 
-    // 5. --force resets it to upstream.
+    // 5. --force resets it to upstream; on GitLab only once force pushes to the protected
+    // default branch are allowed: until then the refusal names the protection.
+    if platform == "gitlab" {
+        let run = fork(&forge, platform, &["--force"], &[]).await;
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        for expected in [
+            "refused refs/heads/main",
+            "You are not allowed to force push code to a protected branch on this project.",
+            "protected branch",
+            "Allowed to force push",
+        ] {
+            assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+        }
+        assert_eq!(downstream_main(&forge), Some(tenant.clone()), "untouched");
+        forge.allow_force_push(ORG, NEW_REPO);
+    }
     let run = fork(&forge, platform, &["--force"], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(downstream_main(&forge), Some(upstream.clone()));
@@ -447,6 +511,88 @@ async fn names_are_sanitized() {
     .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(forge.repo_path(ORG, "team_a_hello_world__2_").is_some());
+}
+
+/// GitLab refuses a project path with two special characters in a row or one at either end,
+/// so the default `<tenant>_<project>` name is fitted to that rule there, and a given name that
+/// breaks it is an input error naming Git.Url.NewRepo (a name with a space is one everywhere,
+/// so GitHub never renames it behind our back).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_default_names_are_project_paths_and_given_ones_are_checked() {
+    let forge = forge_with_upstream_on("gitlab").await;
+    let names = [
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", "ACME Corp. (EU)"),
+        ("EXPORTED_PROJECT_NAME", "Web App: Blue/Green!"),
+        (
+            "GIT_URL_UPSTREAM",
+            &format!("{}/{ORG}/{UPSTREAM}.git", forge.url()),
+        ),
+    ];
+    let run = fork(&forge, "gitlab", &[], &names).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let name = "acme_corp_eu_web_app_blue_green";
+    assert_eq!(
+        forge.rev_parse(ORG, name, "refs/heads/main"),
+        Some(upstream_main(&forge))
+    );
+    assert_eq!(
+        run.output_variable("RepositoryUrl"),
+        Some(format!("{}/{ORG}/{name}.git", forge.url()))
+    );
+
+    for (platform, given) in [
+        ("gitlab", "team__a"),
+        ("gitlab", "team_a_"),
+        ("github", "My Repo"),
+    ] {
+        forge.clear_requests();
+        let run = fork(&forge, platform, &[], &[("GIT_URL_NEWREPO", given)]).await;
+        assert_eq!(run.code, 2, "{platform} {given}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("Git.Url.NewRepo") && run.stderr.contains(given),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(forge.requests(), Vec::new());
+    }
+}
+
+/// A main line other than the platform's default: Gitea takes it as HEAD on create, GitHub and
+/// GitLab ignore it there, and the first push (the main line, pushed first) plus fork's
+/// default-branch step make it the default everywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_main_line_other_than_main_becomes_the_default_branch_on_every_platform() {
+    for platform in ["gitea", "github", "gitlab"] {
+        let forge = forge_on(platform).await;
+        forge.create_upstream(
+            ORG,
+            UPSTREAM,
+            &UpstreamSpec {
+                branch: "master".to_owned(),
+                commits: 2,
+                branches: vec!["develop".to_owned(), "alpha".to_owned()],
+                tags: Vec::new(),
+            },
+        );
+        let run = fork(
+            &forge,
+            platform,
+            &["--all-branches"],
+            &[("GIT_BRANCH_MAINLINE", "master")],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{platform}: {}", run.stderr);
+        assert_eq!(
+            forge.default_branch(ORG, NEW_REPO).as_deref(),
+            Some("master"),
+            "{platform}"
+        );
+        assert_eq!(
+            forge.refs(ORG, NEW_REPO),
+            forge.refs(ORG, UPSTREAM),
+            "{platform}"
+        );
+    }
 }
 
 /// The user's own account as the "organization" (Gitea and GitHub create it under /user/repos).

@@ -3,8 +3,8 @@
 //! conflict with its pull request, re-runs, `--check`; and its step template run the Calamari way.
 
 use crate::fork::{
-    api_writes, forge_with_upstream, pushes, run_action as invoke, NEW_REPO, ORG, PASSWORD,
-    PROJECT, TENANT, UPSTREAM,
+    api_writes, forge_with_upstream, forge_with_upstream_on, pushes, run_action as invoke,
+    NEW_REPO, ORG, PASSWORD, PROJECT, TENANT, UPSTREAM,
 };
 use crate::support::calamari::{
     binary_dir, result_message, run_like_calamari, service_messages, template,
@@ -21,7 +21,15 @@ const PROCESS_V1: &str = "step \"Deploy\" {\n  action_type = \"Octopus.Script\"\
 
 /// fork's upstream, with a process and settings both sides can change.
 async fn forge() -> ForgeEmulator {
-    let forge = forge_with_upstream().await;
+    with_process(forge_with_upstream().await)
+}
+
+/// [`forge`] playing `platform` (its API, auth schemes and GitLab's protected default branch).
+async fn forge_on(platform: &str) -> ForgeEmulator {
+    with_process(forge_with_upstream_on(platform).await)
+}
+
+fn with_process(forge: ForgeEmulator) -> ForgeEmulator {
     forge.commit_files(
         ORG,
         UPSTREAM,
@@ -49,9 +57,10 @@ async fn merge_json(forge: &ForgeEmulator, platform: &str, args: &[&str]) -> (Ru
     (run, report)
 }
 
-/// A forge with the upstream and the tenant's fork of it (made by `octofleet fork`).
+/// A forge playing `platform` with the upstream and the tenant's fork of it (made by
+/// `octofleet fork`).
 async fn forked(platform: &str) -> ForgeEmulator {
-    let forge = forge().await;
+    let forge = forge_on(platform).await;
     let fork = invoke(&forge, "fork", platform, &[], &[]).await;
     assert_eq!(fork.code, 0, "{}", fork.stderr);
     forge.clear_requests();
@@ -495,8 +504,8 @@ async fn a_protected_branch_refusing_the_push_is_reported() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_are_a_clear_error_and_never_printed() {
-    let forge = forked("gitea").await;
     for platform in ["gitea", "github", "gitlab"] {
+        let forge = forked(platform).await;
         let run = invoke(
             &forge,
             "merge",
@@ -508,8 +517,8 @@ async fn wrong_credentials_are_a_clear_error_and_never_printed() {
         assert_eq!(run.code, 1, "{platform}: {}", run.stderr);
         assert!(run.stderr.contains("401"), "{platform}: {}", run.stderr);
         assert!(!run.all_output().contains("wrong-Secret-Value-1"));
+        assert!(forge.pull_requests(ORG, NEW_REPO).is_empty());
     }
-    assert!(forge.pull_requests(ORG, NEW_REPO).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
 
-use crate::auth::{caller, Caller};
+use crate::auth::{Caller, Surface};
 use crate::repos::{self, Owner, OwnerKind, PullError, PullRecord, RepoError, RepoRecord};
 use crate::server::{Reply, Shared};
 
@@ -84,12 +84,26 @@ fn disk(shared: &Shared, repo: &RepoRecord) -> Disk {
     }
 }
 
-/// Create the repository, honouring `auto_init` (a README commit) and `default_branch`.
+/// Where a create call's `default_branch` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefaultBranchOnCreate {
+    /// Taken as the new repository's HEAD, empty or not (Gitea).
+    Honoured,
+    /// Taken only for the README commit of `initialize_with_readme` (GitLab).
+    WithReadmeOnly,
+    /// Not a create parameter: HEAD is the platform's default, `main` (GitHub).
+    Ignored,
+}
+
+/// Create the repository at `path` (shown as `display_name`), honouring `auto_init` /
+/// `initialize_with_readme` (a README commit) and `default_branch` where the platform does.
 fn create_repo(
     shared: &Shared,
     owner: &str,
     body: &Value,
-    name: &str,
+    path: &str,
+    display_name: &str,
+    default_branch: DefaultBranchOnCreate,
 ) -> Result<RepoRecord, RepoError> {
     let private = body
         .get("private")
@@ -97,17 +111,91 @@ fn create_repo(
         .unwrap_or(false)
         || body.get("visibility").and_then(Value::as_str) == Some("private");
     let description = text(body, "description").unwrap_or_default();
-    let record = shared.repos.create(owner, name, &description, private)?;
-    let path = shared.repos.path(&record);
-    let branch = text(body, "default_branch").unwrap_or_else(|| "main".to_owned());
-    repos::set_head(&path, &branch).map_err(RepoError::Git)?;
+    let record = shared
+        .repos
+        .create(owner, path, display_name, &description, private)?;
+    let disk_path = shared.repos.path(&record);
     let auto_init = ["auto_init", "initialize_with_readme"]
         .iter()
         .any(|key| body.get(*key).and_then(Value::as_bool) == Some(true));
+    let requested = text(body, "default_branch");
+    let branch = match default_branch {
+        DefaultBranchOnCreate::Honoured => requested,
+        DefaultBranchOnCreate::WithReadmeOnly => requested.filter(|_| auto_init),
+        DefaultBranchOnCreate::Ignored => None,
+    }
+    .unwrap_or_else(|| "main".to_owned());
+    repos::set_head(&disk_path, &branch).map_err(RepoError::Git)?;
     if auto_init {
-        repos::commit_on(&path, &branch, "Initial commit").map_err(RepoError::Git)?;
+        repos::commit_on(&disk_path, &branch, "Initial commit").map_err(RepoError::Git)?;
     }
     Ok(record)
+}
+
+/// GitHub's name for a new repository: every run of characters outside `[A-Za-z0-9._-]` becomes
+/// one `-` ("My Repo" → `My-Repo`; defunkt/github-gem#47, dyad-sh/dyad#1856; a slash too,
+/// 99designs/githubsurvivor#26). That a run becomes one `-` rather than one per character is
+/// unverified.
+fn github_repository_name(name: &str) -> String {
+    let mut out = String::new();
+    let mut in_run = false;
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            out.push(c);
+            in_run = false;
+        } else if !in_run {
+            out.push('-');
+            in_run = true;
+        }
+    }
+    out
+}
+
+/// GitLab's project path from a create call (app/services/projects/create_service.rb,
+/// `set_project_name_from_path`, gitlab!52725): `path` when given; else the name when it is
+/// already a valid path, else `name.parameterize` (Rails: runs of characters outside
+/// `[A-Za-z0-9_-]` → `-`, no `--`, no leading/trailing `-`, lower case; Rails transliterates
+/// accented letters first, approximated here by treating them as separators).
+fn gitlab_path_from(name: &str) -> String {
+    let format_ok = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if format_ok {
+        return name.to_owned();
+    }
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '-') {
+            if c == '-' && out.ends_with('-') {
+                continue;
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_owned()
+}
+
+/// GitLab's rule for a project path (lib/gitlab/regex.rb `oci_repository_path_regex`,
+/// `\A[a-zA-Z0-9]+([._-][a-zA-Z0-9]+)*\z`, enforced on new paths since gitlab!80055; docs:
+/// docs.gitlab.com/user/reserved_names, "Usernames and project or group slugs: must start and
+/// end with a letter or digit, must not contain consecutive special characters, cannot end in
+/// .git or .atom").
+fn gitlab_path_is_valid(path: &str) -> bool {
+    let mut previous_special = true;
+    for c in path.chars() {
+        let special = matches!(c, '.' | '_' | '-');
+        if !(c.is_ascii_alphanumeric() || special) || (special && previous_special) {
+            return false;
+        }
+        previous_special = special;
+    }
+    !previous_special && !path.ends_with(".git") && !path.ends_with(".atom")
 }
 
 /// Point HEAD at `branch` when it exists, or when the repository is still empty.
@@ -165,7 +253,7 @@ fn gitea_repo(shared: &Shared, repo: &RepoRecord) -> Value {
 }
 
 pub fn gitea(shared: &Shared, call: &Call) -> Reply {
-    match caller(call.headers, &shared.username, &shared.password) {
+    match shared.caller(call.headers, Surface::Api) {
         Caller::User => {}
         Caller::Anonymous => {
             return gitea_error(StatusCode::UNAUTHORIZED, "token is required", shared)
@@ -441,7 +529,18 @@ fn gitea_create(shared: &Shared, owner: &str, body: &Value) -> Reply {
     let Some(name) = text(body, "name") else {
         return gitea_error(StatusCode::UNPROCESSABLE_ENTITY, "[Name]: Required", shared);
     };
-    match create_repo(shared, owner, body, &name) {
+    // Gitea takes `default_branch` as HEAD even without auto_init (services/repository/create.go,
+    // `initRepository`: "if len(opts.DefaultBranch) > 0 { ... SetDefaultBranch"); an invalid
+    // name is a 422 (modules/structs/repo.go, `CreateRepoOption.Name`
+    // `binding:"Required;AlphaDashDot;MaxSize(100)"`).
+    match create_repo(
+        shared,
+        owner,
+        body,
+        &name,
+        &name,
+        DefaultBranchOnCreate::Honoured,
+    ) {
         Ok(repo) => Reply::json(StatusCode::CREATED, gitea_repo(shared, &repo)),
         Err(error) => repo_error_gitea(error, shared),
     }
@@ -498,7 +597,7 @@ pub fn github(shared: &Shared, call: &Call) -> Reply {
             json!({"message": "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes."}),
         );
     }
-    match caller(call.headers, &shared.username, &shared.password) {
+    match shared.caller(call.headers, Surface::Api) {
         Caller::User => {}
         Caller::Anonymous => {
             return github_error(StatusCode::UNAUTHORIZED, "Requires authentication")
@@ -650,7 +749,19 @@ fn github_create(shared: &Shared, owner: &str, body: &Value) -> Reply {
     let Some(name) = text(body, "name") else {
         return github_error(StatusCode::UNPROCESSABLE_ENTITY, "Validation Failed");
     };
-    match create_repo(shared, owner, body, &name) {
+    // `default_branch` is not a create parameter (the generated `ReposCreateInOrgRequest` of
+    // github/rest-api-description lists name, description, homepage, private, visibility,
+    // has_*, is_template, team_id, auto_init, gitignore_template, license_template, allow_*,
+    // …), so it is ignored and HEAD is the account's default, `main`.
+    let name = github_repository_name(&name);
+    match create_repo(
+        shared,
+        owner,
+        body,
+        &name,
+        &name,
+        DefaultBranchOnCreate::Ignored,
+    ) {
         Ok(repo) => Reply::json(StatusCode::CREATED, github_repo(shared, &repo)),
         Err(RepoError::NameTaken) => Reply::json(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -690,10 +801,10 @@ fn gitlab_project(shared: &Shared, repo: &RepoRecord) -> Value {
     let full_path = repo.full_name();
     json!({
         "id": repo.id,
-        "name": repo.name,
+        "name": repo.display_name,
         "path": repo.name,
         "path_with_namespace": full_path,
-        "name_with_namespace": format!("{} / {}", repo.owner.name, repo.name),
+        "name_with_namespace": format!("{} / {}", repo.owner.name, repo.display_name),
         "namespace": gitlab_namespace(shared, &repo.owner),
         "description": repo.description,
         // GitLab reports no default branch until the repository has one.
@@ -749,7 +860,7 @@ fn gitlab_find_namespace(shared: &Shared, id: &str) -> Option<Owner> {
 }
 
 pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
-    match caller(call.headers, &shared.username, &shared.password) {
+    match shared.caller(call.headers, Surface::Api) {
         Caller::User => {}
         Caller::Anonymous | Caller::Rejected => {
             return gitlab_message(StatusCode::UNAUTHORIZED, json!("401 Unauthorized"))
@@ -811,7 +922,13 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
                     json!("400 Bad request - name, path are missing, at least one parameter must be provided"),
                 );
             };
-            let path = text(&body, "path").unwrap_or_else(|| name.clone());
+            let path = text(&body, "path").unwrap_or_else(|| gitlab_path_from(&name));
+            if !gitlab_path_is_valid(&path) {
+                return gitlab_message(
+                    StatusCode::BAD_REQUEST,
+                    json!({"path": ["must not start or end with a special character and must not contain consecutive special characters."]}),
+                );
+            }
             let namespace = match body.get("namespace_id") {
                 None | Some(Value::Null) => shared.repos.user(),
                 Some(id) => {
@@ -830,7 +947,16 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
                     }
                 }
             };
-            match create_repo(shared, &namespace.name, &body, &path) {
+            // `default_branch` names the README commit's branch only (gitlab!63771; an empty
+            // repository keeps the instance default until its first push, gitlab#333426).
+            match create_repo(
+                shared,
+                &namespace.name,
+                &body,
+                &path,
+                &name,
+                DefaultBranchOnCreate::WithReadmeOnly,
+            ) {
                 Ok(repo) => Reply::json(StatusCode::CREATED, gitlab_project(shared, &repo)),
                 // Documented as 409, answered as 400 (gitlab#356008).
                 Err(RepoError::NameTaken) => gitlab_message(
@@ -935,5 +1061,31 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
             Reply::json(StatusCode::OK, gitlab_project(shared, &repo))
         }
         _ => gitlab_message(StatusCode::NOT_FOUND, json!("404 Not Found")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_replaces_what_a_name_may_not_hold_by_dashes() {
+        assert_eq!(github_repository_name("My Repo"), "My-Repo");
+        assert_eq!(github_repository_name("a / b"), "a-b");
+        assert_eq!(github_repository_name("team_a.x-y"), "team_a.x-y");
+    }
+
+    #[test]
+    fn gitlab_derives_a_path_from_a_name_as_rails_parameterize_does() {
+        assert_eq!(gitlab_path_from("team_a_web"), "team_a_web");
+        assert_eq!(gitlab_path_from("My Repo"), "my-repo");
+        assert_eq!(gitlab_path_from("Team A: Web App!"), "team-a-web-app");
+        assert_eq!(gitlab_path_from(" -x- "), "x");
+        assert!(gitlab_path_is_valid("team_a.web-app2"));
+        for invalid in [
+            "team__a", "team_a_", "_team", "a-.b", "x.git", "x.atom", "a b", "",
+        ] {
+            assert!(!gitlab_path_is_valid(invalid), "{invalid}");
+        }
     }
 }

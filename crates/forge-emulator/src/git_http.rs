@@ -11,7 +11,7 @@ use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-use crate::auth::{caller, Caller};
+use crate::auth::{Caller, Surface};
 use crate::repos::Repos;
 use crate::server::{Counters, Shared};
 
@@ -60,7 +60,7 @@ pub async fn serve(
 ) -> Response<Body> {
     // Every repository is private: without the user's credentials git gets the challenge that
     // makes it (libgit2 included) ask its credential callback.
-    match caller(request.headers(), &shared.username, &shared.password) {
+    match shared.caller(request.headers(), Surface::Git) {
         Caller::User => {}
         Caller::Anonymous | Caller::Rejected => {
             let mut response = plain(StatusCode::UNAUTHORIZED, "Unauthorized\n");
@@ -116,6 +116,14 @@ pub async fn serve(
     }
     if let Some(protocol) = header_text("git-protocol") {
         command.env("HTTP_GIT_PROTOCOL", protocol);
+    }
+    // GitLab checks every push in its pre-receive hook (gitlab-shell asks the Rails app); ours
+    // does the default-branch protection part, see `GITLAB_PRE_RECEIVE`.
+    if let Some(hooks) = &shared.gitlab_hooks {
+        command
+            .env("GIT_CONFIG_COUNT", "1")
+            .env("GIT_CONFIG_KEY_0", "core.hooksPath")
+            .env("GIT_CONFIG_VALUE_0", hooks.path());
     }
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -217,6 +225,55 @@ pub async fn serve(
     builder
         .body(Body::from_stream(body))
         .unwrap_or_else(|_| plain(StatusCode::INTERNAL_SERVER_ERROR, "bad CGI headers\n"))
+}
+
+/// GitLab protects a project's default branch from its first push on ("Fully protected" is the
+/// instance default: gitlab-foss!314; its "Allowed to force push" is off: gitlab!131322), so a
+/// push that rewrites or deletes it is refused by the pre-receive hook, and the client sees
+/// `! [remote rejected] main -> main (pre-receive hook declined)` with the reason on the side
+/// band: "GitLab: You are not allowed to force push code to a protected branch on this
+/// project." (gitlabhq/gitlabhq#10405). The deletion message is unverified. A fast-forward, a
+/// new branch and other branches pass. `git config emulator.allowForcePush true` (see
+/// `ForgeEmulator::allow_force_push`) lifts it. The repository's own `hooks/pre-receive` (a
+/// test's refusing hook) runs first, since `core.hooksPath` replaces the hooks directory.
+const GITLAB_PRE_RECEIVE: &str = r#"#!/bin/sh
+input=$(cat)
+if [ -x hooks/pre-receive ]; then
+  printf '%s
+' "$input" | hooks/pre-receive || exit 1
+fi
+[ "$(git config --bool emulator.allowForcePush)" = "true" ] && exit 0
+head=$(git symbolic-ref -q HEAD) || exit 0
+zero=$(printf '%040d' 0)
+printf '%s
+' "$input" | while read -r old new ref; do
+  [ "$ref" = "$head" ] || continue
+  [ "$old" = "$zero" ] && continue
+  if [ "$new" = "$zero" ]; then
+    echo "GitLab: You are not allowed to delete protected branches from this project." >&2
+    exit 1
+  fi
+  if ! git merge-base --is-ancestor "$old" "$new"; then
+    echo "GitLab: You are not allowed to force push code to a protected branch on this project." >&2
+    exit 1
+  fi
+done || exit 1
+exit 0
+"#;
+
+/// A directory holding GitLab's pre-receive hook, for `core.hooksPath`.
+pub fn gitlab_hooks() -> std::io::Result<tempfile::TempDir> {
+    let dir = tempfile::Builder::new()
+        .prefix("forge-emulator-gitlab-hooks-")
+        .tempdir()?;
+    let hook = dir.path().join("pre-receive");
+    std::fs::write(&hook, GITLAB_PRE_RECEIVE)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(dir)
 }
 
 /// The branch of the first command of a receive-pack request: a pkt-line

@@ -25,13 +25,39 @@ pub use repos::{PullRecord, UpstreamSpec};
 
 use crate::server::Shared;
 
+/// The platform a forge emulator plays: its API alone answers, and its rules apply (the auth
+/// schemes it takes, how it names a new repository, GitLab's protected default branch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Gitea,
+    GitHub,
+    GitLab,
+}
+
+impl Platform {
+    /// `gitea`, `github` or `gitlab`, as octofleet's `Git.Platform` spells them.
+    pub fn parse(text: &str) -> Option<Platform> {
+        match text.to_ascii_lowercase().as_str() {
+            "gitea" => Some(Platform::Gitea),
+            "github" => Some(Platform::GitHub),
+            "gitlab" => Some(Platform::GitLab),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ForgeConfig {
     pub listen: SocketAddr,
     /// The one user: API calls and git need this username with `password`, or `password` as a
-    /// token (`Authorization: token …`/`Bearer …`, GitLab's `PRIVATE-TOKEN`).
+    /// token (`Authorization: token …`/`Bearer …`, GitLab's `PRIVATE-TOKEN`), in the schemes
+    /// `platform` takes.
     pub username: String,
     pub password: String,
+    /// None: all three APIs answer and every scheme of the three is taken (no platform's own
+    /// rules); Some: the emulator is that platform.
+    pub platform: Option<Platform>,
 }
 
 impl Default for ForgeConfig {
@@ -40,6 +66,7 @@ impl Default for ForgeConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             username: "octopus".to_owned(),
             password: "Password01!".to_owned(),
+            platform: None,
         }
     }
 }
@@ -56,6 +83,10 @@ pub struct RequestRecord {
     /// credentials themselves are never kept).
     #[serde(default)]
     pub credentials: CredentialsSeen,
+    /// How they were sent: `Basic <username>` (plain `Basic` when the username may be a token),
+    /// `token`, `Bearer`, `PRIVATE-TOKEN`; never a secret.
+    #[serde(default)]
+    pub scheme: Option<String>,
     /// Request body bytes read (for git, what the client sent: a pushed pack is counted here).
     pub request_bytes: u64,
     /// Response body bytes written (for git, what the client fetched).
@@ -232,6 +263,17 @@ impl ForgeEmulator {
     /// The parents of commit `rev` in `owner/name`.
     pub fn parents(&self, owner: &str, name: &str, rev: &str) -> Vec<String> {
         repos::parents(&self.existing(owner, name), rev)
+    }
+
+    /// GitLab mode: allow force pushes to the default branch of `owner/name`, as a maintainer
+    /// does under Settings → Repository → Protected branches ("Allowed to force push").
+    pub fn allow_force_push(&self, owner: &str, name: &str) {
+        repos::allow_force_push(&self.existing(owner, name)).expect("git config is written");
+    }
+
+    /// The platform this emulator plays, if any.
+    pub fn platform(&self) -> Option<Platform> {
+        self.shared().platform
     }
 
     /// Install a `pre-receive` hook that refuses every push with `message`.

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 
 use clap::Parser;
-use forge_emulator::{ForgeConfig, ForgeEmulator};
+use forge_emulator::{ForgeConfig, ForgeEmulator, Platform};
 
 /// An emulator of the Gitea API v1 (plus GitHub's `/api/v3` and GitLab's `/api/v4` repository
 /// routes) serving real git over `git http-backend`, for tests and demos. Repositories live in a
@@ -21,9 +21,17 @@ struct Args {
     /// The user's password, also accepted as its token.
     #[arg(long, env = "FORGE_EMULATOR_PASSWORD", hide_env_values = true)]
     password: String,
+    /// Play one platform (`gitea`, `github`, `gitlab`): only its API answers, with its auth
+    /// schemes and rules; default: all three APIs, every scheme.
+    #[arg(long, value_parser = parse_platform)]
+    platform: Option<Platform>,
     /// Organizations to create at start, comma separated.
     #[arg(long, value_delimiter = ',')]
     org: Vec<String>,
+}
+
+fn parse_platform(text: &str) -> Result<Platform, String> {
+    Platform::parse(text).ok_or_else(|| format!("`{text}` is not gitea, github or gitlab"))
 }
 
 async fn terminated() {
@@ -49,6 +57,7 @@ async fn main() -> std::process::ExitCode {
         listen: args.listen,
         username: args.username,
         password: args.password,
+        platform: args.platform,
     };
     let emulator = match ForgeEmulator::start(config).await {
         Ok(emulator) => emulator,

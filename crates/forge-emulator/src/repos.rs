@@ -26,7 +26,11 @@ pub struct Owner {
 pub struct RepoRecord {
     pub id: u64,
     pub owner: Owner,
+    /// The path: what URLs and the disk use.
     pub name: String,
+    /// GitLab's project name, which may differ from its path ("My Repo" at `my-repo`); the
+    /// path elsewhere.
+    pub display_name: String,
     pub description: String,
     pub private: bool,
     /// `(owner, name)` of the repository this one was forked from.
@@ -225,6 +229,7 @@ impl Repos {
         &self,
         owner: &str,
         name: &str,
+        display_name: &str,
         description: &str,
         private: bool,
         parent: Option<(String, String)>,
@@ -256,6 +261,7 @@ impl Repos {
             id: state.next_id,
             owner,
             name: name.to_owned(),
+            display_name: display_name.to_owned(),
             description: description.to_owned(),
             private,
             parent,
@@ -275,10 +281,11 @@ impl Repos {
         &self,
         owner: &str,
         name: &str,
+        display_name: &str,
         description: &str,
         private: bool,
     ) -> Result<RepoRecord, RepoError> {
-        let record = self.insert(owner, name, description, private, None)?;
+        let record = self.insert(owner, name, display_name, description, private, None)?;
         let path = self.path(&record);
         if let Err(error) = git(
             None,
@@ -292,7 +299,7 @@ impl Repos {
     }
 
     pub fn create_repo(&self, owner: &str, name: &str) -> Result<PathBuf, RepoError> {
-        self.create(owner, name, "", true)
+        self.create(owner, name, name, "", true)
             .map(|record| self.path(&record))
     }
 
@@ -305,6 +312,7 @@ impl Repos {
     ) -> Result<RepoRecord, RepoError> {
         let record = self.insert(
             target_owner,
+            name,
             name,
             &base.description,
             base.private,
@@ -637,6 +645,16 @@ pub fn parents(path: &Path, rev: &str) -> Vec<String> {
         .skip(1)
         .map(str::to_owned)
         .collect()
+}
+
+/// GitLab's "Allowed to force push" on the default branch (read by the GitLab pre-receive hook).
+pub fn allow_force_push(path: &Path) -> Result<(), String> {
+    git(
+        Some(path),
+        &["config", "emulator.allowForcePush", "true"],
+        None,
+    )
+    .map(drop)
 }
 
 pub fn install_refusing_hook(path: &Path, message: &str) -> std::io::Result<()> {

@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::auth::{caller, Caller};
+use crate::auth::{self, caller, Caller, Surface};
 use crate::repos::Repos;
-use crate::{api, git_http, CredentialsSeen, ForgeConfig, RequestRecord};
+use crate::{api, git_http, CredentialsSeen, ForgeConfig, Platform, RequestRecord};
 
 /// API request bodies are small JSON documents.
 const API_BODY_LIMIT: usize = 1024 * 1024;
@@ -32,6 +32,7 @@ struct LogEntry {
     query: String,
     status: u16,
     credentials: CredentialsSeen,
+    scheme: Option<String>,
     counters: Counters,
 }
 
@@ -41,6 +42,9 @@ pub struct Shared {
     /// `http://127.0.0.1:PORT`, the root of clone URLs.
     pub base_url: String,
     pub repos: Repos,
+    pub platform: Option<Platform>,
+    /// GitLab mode: the hooks every push runs (`core.hooksPath`), see `git_http`.
+    pub gitlab_hooks: Option<tempfile::TempDir>,
     log: Mutex<Vec<LogEntry>>,
 }
 
@@ -51,6 +55,11 @@ impl Shared {
             password: config.password.clone(),
             base_url,
             repos: Repos::new(&config.username)?,
+            platform: config.platform,
+            gitlab_hooks: match config.platform {
+                Some(Platform::GitLab) => Some(git_http::gitlab_hooks()?),
+                _ => None,
+            },
             log: Mutex::new(Vec::new()),
         })
     }
@@ -68,6 +77,7 @@ impl Shared {
                 query: entry.query.clone(),
                 status: entry.status,
                 credentials: entry.credentials,
+                scheme: entry.scheme.clone(),
                 request_bytes: entry.counters.request.load(Ordering::Relaxed),
                 response_bytes: entry.counters.response.load(Ordering::Relaxed),
             })
@@ -76,6 +86,17 @@ impl Shared {
 
     pub fn clear_log(&self) {
         self.log().clear();
+    }
+
+    /// Who sent `headers`, by the rules of this forge's platform for `surface`.
+    pub fn caller(&self, headers: &axum::http::HeaderMap, surface: Surface) -> Caller {
+        caller(
+            headers,
+            &self.username,
+            &self.password,
+            self.platform,
+            surface,
+        )
     }
 }
 
@@ -143,11 +164,16 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     if parts.first().is_some_and(|first| first == "_emulator") {
         return control(&shared, &method, &parts[1..]);
     }
-    let credentials = match caller(request.headers(), &shared.username, &shared.password) {
+    let surface = match parts.first().map(String::as_str) {
+        Some("api") => Surface::Api,
+        _ => Surface::Git,
+    };
+    let credentials = match shared.caller(request.headers(), surface) {
         Caller::Anonymous => CredentialsSeen::None,
         Caller::Rejected => CredentialsSeen::Rejected,
         Caller::User => CredentialsSeen::Accepted,
     };
+    let scheme = auth::scheme(request.headers(), &shared.password);
     let counters = Counters::default();
     let response = route(&shared, request, parts, &counters).await;
     shared.log().push(LogEntry {
@@ -156,6 +182,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         query,
         status: response.status().as_u16(),
         credentials,
+        scheme,
         counters,
     });
     response
@@ -189,10 +216,12 @@ async fn route(
             headers: &head.headers,
             body: &bytes,
         };
+        // A platform serves its own API only.
+        let serves = |platform| shared.platform.is_none_or(|own| own == platform);
         let reply = match parts[1].as_str() {
-            "v1" => api::gitea(shared, &call),
-            "v3" => api::github(shared, &call),
-            "v4" => api::gitlab(shared, &call),
+            "v1" if serves(Platform::Gitea) => api::gitea(shared, &call),
+            "v3" if serves(Platform::GitHub) => api::github(shared, &call),
+            "v4" if serves(Platform::GitLab) => api::gitlab(shared, &call),
             _ => api::not_found(),
         };
         let body = serde_json::to_vec(&reply.body).unwrap_or_default();

@@ -1,15 +1,21 @@
 //! The emulator's platform answers (status codes and bodies of `reference/git-forking.md`
 //! §2–3), its git challenge, its request log, and the binary's first line.
 
-use forge_emulator::{ForgeConfig, ForgeEmulator, UpstreamSpec};
+use forge_emulator::{ForgeConfig, ForgeEmulator, Platform, UpstreamSpec};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "emulator-Password-1";
 
 async fn forge() -> ForgeEmulator {
+    forge_on(None).await
+}
+
+/// A forge playing `platform` (None: all three APIs, every scheme).
+async fn forge_on(platform: Option<Platform>) -> ForgeEmulator {
     let forge = ForgeEmulator::start(ForgeConfig {
         password: PASSWORD.to_owned(),
+        platform,
         ..ForgeConfig::default()
     })
     .await
@@ -574,4 +580,369 @@ async fn the_first_branch_pushed_into_an_empty_repository_becomes_the_default() 
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(branch.as_deref(), Some("develop"));
+}
+
+/// A new repository's path from a name with spaces: GitHub replaces what it does not take by
+/// `-`, GitLab derives a path from the name (and refuses a path with consecutive or edge special
+/// characters), Gitea refuses the name.
+#[tokio::test]
+async fn each_platform_derives_or_refuses_a_path_from_a_name_with_spaces() {
+    let forge = forge().await;
+    let (name, value) = basic();
+    let gitea_auth = [(name, value.as_str())];
+    let bearer = format!("Bearer {PASSWORD}");
+    let github_auth = [("authorization", bearer.as_str()), ("user-agent", "test")];
+    let gitlab_auth = [("private-token", PASSWORD)];
+
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v3/orgs/octopuscac/repos",
+        Some(json!({"name": "My Repo"})),
+        &github_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["name"], "My-Repo");
+    assert_eq!(body["full_name"], "octopuscac/My-Repo");
+    assert_eq!(
+        body["clone_url"],
+        format!("{}/octopuscac/My-Repo.git", forge.url())
+    );
+
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v4/projects",
+        Some(json!({"name": "Team A: Web App"})),
+        &gitlab_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["name"], "Team A: Web App");
+    assert_eq!(body["path"], "team-a-web-app");
+    assert_eq!(body["path_with_namespace"], "octopus/team-a-web-app");
+    for path in ["team__a", "team_a_", "_team_a"] {
+        let (status, body) = call(
+            &forge,
+            Method::POST,
+            "/api/v4/projects",
+            Some(json!({"name": path, "path": path})),
+            &gitlab_auth,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert!(body["message"]["path"][0]
+            .as_str()
+            .unwrap()
+            .contains("consecutive special characters"));
+    }
+
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v1/orgs/octopuscac/repos",
+        Some(json!({"name": "My Repo"})),
+        &gitea_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+}
+
+/// `default_branch` in a create body: Gitea makes it HEAD, GitHub ignores it, GitLab uses it
+/// only for the README commit.
+#[tokio::test]
+async fn default_branch_on_create_counts_only_where_the_platform_takes_it() {
+    let forge = forge().await;
+    let (name, value) = basic();
+    let gitea_auth = [(name, value.as_str())];
+    let bearer = format!("Bearer {PASSWORD}");
+    let github_auth = [("authorization", bearer.as_str()), ("user-agent", "test")];
+    let gitlab_auth = [("private-token", PASSWORD)];
+    let create = |name: &str| json!({"name": name, "default_branch": "develop"});
+
+    call(
+        &forge,
+        Method::POST,
+        "/api/v1/orgs/octopuscac/repos",
+        Some(create("gitea")),
+        &gitea_auth,
+    )
+    .await;
+    assert_eq!(
+        forge.default_branch("octopuscac", "gitea").as_deref(),
+        Some("develop")
+    );
+
+    let (status, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v3/orgs/octopuscac/repos",
+        Some(create("github")),
+        &github_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["default_branch"], "main");
+    assert_eq!(
+        forge.default_branch("octopuscac", "github").as_deref(),
+        Some("main")
+    );
+
+    let (status, _) = call(
+        &forge,
+        Method::POST,
+        "/api/v4/projects",
+        Some(create("gitlab")),
+        &gitlab_auth,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(
+        forge.default_branch("octopus", "gitlab").as_deref(),
+        Some("main")
+    );
+    let with_readme =
+        json!({"name": "readme", "default_branch": "develop", "initialize_with_readme": true});
+    let (_, body) = call(
+        &forge,
+        Method::POST,
+        "/api/v4/projects",
+        Some(with_readme),
+        &gitlab_auth,
+    )
+    .await;
+    assert_eq!(body["default_branch"], "develop");
+}
+
+/// A forge playing one platform answers only its own API, and only in that platform's schemes;
+/// no refusal echoes the secret.
+#[tokio::test]
+async fn each_platform_refuses_the_schemes_it_does_not_take() {
+    let (name, value) = basic();
+    let bearer = format!("Bearer {PASSWORD}");
+    let token = format!("token {PASSWORD}");
+    let agent = ("user-agent", "test");
+    type Case<'a> = (Platform, &'a str, Vec<(&'a str, &'a str)>, StatusCode);
+    let cases: &[Case] = &[
+        (
+            Platform::Gitea,
+            "/api/v1/user",
+            vec![(name, value.as_str())],
+            StatusCode::OK,
+        ),
+        (
+            Platform::Gitea,
+            "/api/v1/user",
+            vec![("authorization", token.as_str())],
+            StatusCode::OK,
+        ),
+        (
+            Platform::Gitea,
+            "/api/v1/user",
+            vec![("private-token", PASSWORD)],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Platform::Gitea,
+            "/api/v4/user",
+            vec![("private-token", PASSWORD)],
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Platform::GitHub,
+            "/api/v3/user",
+            vec![("authorization", bearer.as_str()), agent],
+            StatusCode::OK,
+        ),
+        (
+            Platform::GitHub,
+            "/api/v3/user",
+            vec![("authorization", token.as_str()), agent],
+            StatusCode::OK,
+        ),
+        (
+            Platform::GitHub,
+            "/api/v3/user",
+            vec![(name, value.as_str()), agent],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Platform::GitHub,
+            "/api/v3/user",
+            vec![("private-token", PASSWORD), agent],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Platform::GitLab,
+            "/api/v4/user",
+            vec![("private-token", PASSWORD)],
+            StatusCode::OK,
+        ),
+        (
+            Platform::GitLab,
+            "/api/v4/user",
+            vec![("authorization", bearer.as_str())],
+            StatusCode::OK,
+        ),
+        (
+            Platform::GitLab,
+            "/api/v4/user",
+            vec![("authorization", token.as_str())],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Platform::GitLab,
+            "/api/v4/user",
+            vec![(name, value.as_str())],
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            Platform::GitLab,
+            "/api/v1/user",
+            vec![(name, value.as_str())],
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (platform, path, auth, expected) in cases {
+        let forge = forge_on(Some(*platform)).await;
+        let (status, body) = call(&forge, Method::GET, path, None, auth).await;
+        assert_eq!(status, *expected, "{platform:?} {path} {auth:?}: {body}");
+        assert!(!body.to_string().contains(PASSWORD));
+        forge.shutdown().await;
+    }
+}
+
+fn git_ok(args: &[&str]) -> std::process::Output {
+    std::process::Command::new("git")
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_AUTHOR_NAME", "Tenant")
+        .env("GIT_AUTHOR_EMAIL", "tenant@example.com")
+        .env("GIT_COMMITTER_NAME", "Tenant")
+        .env("GIT_COMMITTER_EMAIL", "tenant@example.com")
+        .output()
+        .unwrap()
+}
+
+/// Git over HTTP in GitLab mode: Basic with any username and the token; the token as the
+/// username is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_git_takes_basic_with_a_username_and_the_token() {
+    let forge = forge_on(Some(Platform::GitLab)).await;
+    forge.create_upstream(
+        "octopuscac",
+        "template",
+        &UpstreamSpec::main_line("main", 1),
+    );
+    let ls = |userinfo: &str| {
+        git_ok(&[
+            "ls-remote",
+            &format!("http://{userinfo}@{}/octopuscac/template.git", forge.host()),
+        ])
+    };
+    assert!(ls(&format!("oauth2:{PASSWORD}")).status.success());
+    let refused = ls(&format!("{PASSWORD}:"));
+    assert!(!refused.status.success());
+    assert!(!String::from_utf8_lossy(&refused.stderr).contains(PASSWORD));
+    let schemes: Vec<Option<String>> = forge.requests().into_iter().map(|r| r.scheme).collect();
+    assert!(
+        schemes.contains(&Some("Basic oauth2".to_owned())),
+        "{schemes:?}"
+    );
+    assert!(schemes
+        .iter()
+        .flatten()
+        .all(|scheme| !scheme.contains(PASSWORD)));
+}
+
+/// GitLab protects the default branch: a push that rewrites it is refused by the pre-receive
+/// hook with GitLab's message; a fast-forward, another branch and an allowed force push pass.
+/// Gitea (unprotected by default) takes the force push.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gitlab_refuses_a_force_push_to_the_protected_default_branch() {
+    for platform in [Platform::GitLab, Platform::Gitea] {
+        let forge = forge_on(Some(platform)).await;
+        forge.create_upstream("octopuscac", "tenant", &UpstreamSpec::main_line("main", 2));
+        forge.commit("octopuscac", "tenant", "feature", "feature work");
+        let dir = tempfile::tempdir().unwrap();
+        let clone = dir.path().join("clone");
+        let clone = clone.to_str().unwrap();
+        let url = format!(
+            "http://oauth2:{PASSWORD}@{}/octopuscac/tenant.git",
+            forge.host()
+        );
+        assert!(git_ok(&["clone", "--quiet", "--mirror", &url, clone])
+            .status
+            .success());
+        let in_clone = |args: &[&str]| {
+            let mut all = vec!["--git-dir", clone];
+            all.extend_from_slice(args);
+            git_ok(&all)
+        };
+        let rewound = String::from_utf8(in_clone(&["rev-parse", "main~1"]).stdout).unwrap();
+        let rewound = rewound.trim();
+        let forced = in_clone(&[
+            "push",
+            "--force",
+            &url,
+            &format!("{rewound}:refs/heads/main"),
+        ]);
+        let stderr = String::from_utf8_lossy(&forced.stderr);
+        match platform {
+            Platform::GitLab => {
+                assert!(!forced.status.success(), "{stderr}");
+                assert!(stderr.contains("You are not allowed to force push code to a protected branch on this project."), "{stderr}");
+                assert!(stderr.contains("pre-receive hook declined"), "{stderr}");
+                assert_ne!(
+                    forge.rev_parse("octopuscac", "tenant", "main").as_deref(),
+                    Some(rewound)
+                );
+            }
+            _ => {
+                assert!(forced.status.success(), "{stderr}");
+                assert_eq!(
+                    forge.rev_parse("octopuscac", "tenant", "main").as_deref(),
+                    Some(rewound)
+                );
+                continue;
+            }
+        }
+        // Another branch may be rewritten; the default branch may move forward.
+        let other = in_clone(&[
+            "push",
+            "--force",
+            &url,
+            &format!("{rewound}:refs/heads/feature"),
+        ]);
+        assert!(
+            other.status.success(),
+            "{}",
+            String::from_utf8_lossy(&other.stderr)
+        );
+        forge.commit("octopuscac", "tenant", "main", "moved on");
+        let tip = forge.rev_parse("octopuscac", "tenant", "main").unwrap();
+        let deleted = in_clone(&["push", &url, ":refs/heads/main"]);
+        assert!(!deleted.status.success());
+        assert_eq!(forge.rev_parse("octopuscac", "tenant", "main"), Some(tip));
+        // "Allowed to force push" on: the rewrite passes.
+        forge.allow_force_push("octopuscac", "tenant");
+        let allowed = in_clone(&[
+            "push",
+            "--force",
+            &url,
+            &format!("{rewound}:refs/heads/main"),
+        ]);
+        assert!(
+            allowed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&allowed.stderr)
+        );
+        assert_eq!(
+            forge.rev_parse("octopuscac", "tenant", "main").as_deref(),
+            Some(rewound)
+        );
+    }
 }
