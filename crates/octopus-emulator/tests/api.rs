@@ -666,6 +666,73 @@ async fn packages_upload_with_overwrite_modes_and_download_identically() {
     assert_eq!(status, 404);
 }
 
+/// A zip holding `entries` (name, content), as `nuget pack` writes a `.nupkg`.
+fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A real server takes a `.nupkg`'s identity from its `.nuspec`, whatever the file is called,
+/// and refuses one without a readable manifest; a zip is identified by its file name.
+#[tokio::test]
+async fn a_nupkg_is_identified_by_its_nuspec_not_its_file_name() {
+    let api = Api::start().await;
+    let nuspec = r#"<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata><ID>Acme.Web</ID><Version>2.1.0-beta.1</Version><authors>acme</authors></metadata>
+</package>"#;
+    let nupkg = zip_of(&[("Acme.Web.nuspec", nuspec), ("content/app.txt", "hello")]);
+    let (status, package) = upload(&api, "", "wrong-name.9.9.9.nupkg", nupkg.clone()).await;
+    assert_eq!(status, 201, "{package}");
+    assert_eq!(package["PackageId"], "Acme.Web");
+    assert_eq!(package["Version"], "2.1.0-beta.1");
+    assert_eq!(package["Id"], "packages-Acme.Web.2.1.0-beta.1");
+    assert_eq!(package["FileExtension"], ".nupkg");
+    let (status, body) = api
+        .get("/api/Spaces-1/packages/packages-wrong-name.9.9.9")
+        .await;
+    assert_eq!(status, 404, "{body}");
+    // No version in the file name at all: the manifest is enough.
+    let (status, body) = upload(&api, "", "package.nupkg", nupkg).await;
+    assert_eq!(status, 409, "{body}");
+
+    for (what, bytes) in [
+        ("no manifest", zip_of(&[("content/app.txt", "hello")])),
+        (
+            "a manifest only in a folder",
+            zip_of(&[("nested/Acme.Web.nuspec", nuspec)]),
+        ),
+        (
+            "no version",
+            zip_of(&[(
+                "a.nuspec",
+                "<package><metadata><id>Acme.Web</id></metadata></package>",
+            )]),
+        ),
+        ("not XML", zip_of(&[("a.nuspec", "<package><metadata>")])),
+        ("not a zip", zip_bytes(64)),
+    ] {
+        let (status, body) = upload(&api, "", "Acme.Web.3.0.0.nupkg", bytes).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert_eq!(
+            errors(&body),
+            vec!["The uploaded file isn't a valid NuGet package."],
+            "{what}"
+        );
+    }
+    let (_, listed) = api
+        .get("/api/Spaces-1/packages?nuGetPackageId=Acme.Web")
+        .await;
+    assert_eq!(listed["Items"].as_array().unwrap().len(), 1, "{listed}");
+}
+
 #[tokio::test]
 async fn legacy_and_scoped_tenant_variables_read_and_write_the_same_values() {
     let api = Api::start().await;
