@@ -403,6 +403,78 @@ async fn creating_a_project_creates_its_process_variables_and_channel() {
     assert_eq!(status, 200);
 }
 
+/// A sensitive action property and a sensitive template default: a new `NewValue` replaces the
+/// held secret (a rotation), `HasValue:true, NewValue:null` keeps it, and no read returns it.
+#[tokio::test]
+async fn sensitive_properties_and_template_defaults_rotate_and_are_never_returned() {
+    let api = Api::start().await;
+    let sensitive = |value: Option<&str>| json!({"HasValue": true, "NewValue": value});
+    let hidden = sensitive(None);
+    let template = |value: Option<&str>| {
+        json!([{"Name": "Tenant.Key", "DefaultValue": sensitive(value),
+                "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}])
+    };
+    let (status, mut project) = api
+        .post(
+            "/api/Spaces-1/projects",
+            json!({"Name": "P", "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1",
+                   "Templates": template(Some("first"))}),
+        )
+        .await;
+    assert_eq!(status, 201, "{project}");
+    let id = project["Id"].as_str().unwrap().to_owned();
+    let path = format!("/api/Spaces-1/projects/{id}");
+    let held = |name: &str| api.emulator.secret_value("Spaces-1", &id, name);
+    assert_eq!(project["Templates"][0]["DefaultValue"], hidden);
+    assert_eq!(held("Tenant.Key.DefaultValue").as_deref(), Some("first"));
+    for (sent, expected) in [(Some("second"), "second"), (None, "second")] {
+        project["Templates"][0]["DefaultValue"] = sensitive(sent);
+        let (status, saved) = api.put(&path, project.clone()).await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(saved["Templates"][0]["DefaultValue"], hidden);
+        assert_eq!(held("Tenant.Key.DefaultValue").as_deref(), Some(expected));
+    }
+    let (_, read) = api.get(&path).await;
+    assert_eq!(read["Templates"][0]["DefaultValue"], hidden);
+
+    let process_path = format!("/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}");
+    let process_secret = || {
+        api.emulator.secret_value(
+            "Spaces-1",
+            &format!("deploymentprocess-{id}"),
+            "Slack.Webhook",
+        )
+    };
+    let (_, mut process) = api.get(&process_path).await;
+    for (sent, expected) in [
+        (Some("hook-1"), "hook-1"),
+        (Some("hook-2"), "hook-2"),
+        (None, "hook-2"),
+    ] {
+        let properties = json!({"Slack.Webhook": sensitive(sent)});
+        match process["Steps"][0].get("Actions") {
+            Some(_) => process["Steps"][0]["Actions"][0]["Properties"] = properties,
+            None => {
+                process["Steps"] = json!([{"Name": "Notify", "Actions": [{"Name": "Notify",
+                    "ActionType": "Octopus.Script", "Properties": properties}]}])
+            }
+        }
+        let (status, saved) = api.put(&process_path, process.clone()).await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(
+            saved["Steps"][0]["Actions"][0]["Properties"]["Slack.Webhook"],
+            hidden
+        );
+        assert_eq!(process_secret().as_deref(), Some(expected));
+        process = saved;
+    }
+    let (_, read) = api.get(&process_path).await;
+    assert_eq!(
+        read["Steps"][0]["Actions"][0]["Properties"]["Slack.Webhook"],
+        hidden
+    );
+}
+
 #[tokio::test]
 async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     let api = Api::start().await;
