@@ -64,9 +64,9 @@ pub(super) fn check_fork_url(
 
 /// A secret still unsubstituted is fine for a variable that exists downstream (its value is
 /// kept); for a new one it is an error, found before anything is written. The same rule holds
-/// for sensitive step and action properties: one the server holds a value for keeps it, one
-/// it holds none for (a new step or action) is an error, named by the `Octofleet.Secret[…]`
-/// variable that supplies it.
+/// for sensitive step and action properties and template defaults: one the server holds a value
+/// for keeps it, one it holds none for (a new step, action or template) is an error, named by
+/// the `Octofleet.Secret[…]` variable that supplies it.
 pub(super) fn check_secrets(
     package: &PortableProject,
     secrets: &BTreeMap<String, Secret>,
@@ -103,22 +103,26 @@ pub(super) fn check_secrets(
     }
 }
 
-/// A sensitive property a deploy could not write: where it is, and the Octopus variable whose
-/// substitution supplies it.
+/// A sensitive property or template default a deploy could not write: what and where it is,
+/// and the Octopus variable whose substitution supplies it.
 pub(super) struct UnsubstitutedProperty {
-    /// `<process owner> / <step or action> / <property>`.
+    /// `property` or `template`.
+    pub(super) kind: &'static str,
+    /// `<process owner> / <step or action> / <property>`, or the template's name.
     pub(super) at: String,
     pub(super) variable: String,
 }
 
-/// The sensitive step and action properties whose `secrets.json` entry is still a placeholder
-/// and that the server holds no value for: a deploy would leave them out. Properties without a
-/// `secret` key (packages from before octofleet gave them one) are left out as before.
+/// The sensitive step and action properties and template defaults whose `secrets.json` entry is
+/// still a placeholder and that the server holds no value for: a deploy would leave them out.
+/// Those without a `secret` key (packages from before octofleet gave them one) are left out as
+/// before.
 pub(super) fn unsubstituted_property_secrets(
     package: &PortableProject,
     secrets: &BTreeMap<String, Secret>,
     current: &ProjectParts,
 ) -> Vec<UnsubstitutedProperty> {
+    let mut found = unsubstituted_template_secrets(package, secrets, current);
     let mut processes: Vec<(&str, &portable::Process, Option<&DeploymentProcess>)> = Vec::new();
     if let (None, Some(process)) = (
         &package.project.version_control,
@@ -143,7 +147,6 @@ pub(super) fn unsubstituted_property_secrets(
             .and_then(|(_, process)| process.as_ref());
         processes.push((&runbook.name, &runbook.process, existing));
     }
-    let mut found = Vec::new();
     let mut visit = |at: String,
                      owner: &str,
                      properties: &BTreeMap<String, portable::PropertyValue>,
@@ -160,6 +163,7 @@ pub(super) fn unsubstituted_property_secrets(
             );
             if !has_value && substituted(secrets, Some(secret)).is_none() {
                 found.push(UnsubstitutedProperty {
+                    kind: "property",
                     at: format!("{at} / {key}"),
                     variable: crate::portable::naming::property_secret_name(owner, key),
                 });
@@ -188,6 +192,42 @@ pub(super) fn unsubstituted_property_secrets(
         }
     }
     found
+}
+
+fn unsubstituted_template_secrets(
+    package: &PortableProject,
+    secrets: &BTreeMap<String, Secret>,
+    current: &ProjectParts,
+) -> Vec<UnsubstitutedProperty> {
+    let held = |name: &str| {
+        current
+            .project
+            .iter()
+            .flat_map(|project| &project.templates)
+            .find(|t| t.name == name)
+            .is_some_and(|t| {
+                matches!(&t.default_value, Some(PropertyValue::Sensitive(held)) if held.has_value)
+            })
+    };
+    package
+        .project
+        .templates
+        .iter()
+        .filter_map(|template| match &template.default_value {
+            Some(portable::PropertyValue::Sensitive(sensitive)) => {
+                Some((template, sensitive.secret.as_deref()?))
+            }
+            _ => None,
+        })
+        .filter(|(template, secret)| {
+            !held(&template.name) && substituted(secrets, Some(secret)).is_none()
+        })
+        .map(|(template, _)| UnsubstitutedProperty {
+            kind: "template",
+            at: template.name.clone(),
+            variable: crate::portable::naming::template_secret_name(&template.name),
+        })
+        .collect()
 }
 
 pub(super) fn check_version_control(

@@ -5,7 +5,10 @@
 use super::converge::Writer;
 use super::resolve::{missing_dependencies, Missing};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
-use crate::convert::project::{convert_to_git_body, desired_project, desired_version_control};
+use crate::convert::process::resend_held_property_secrets;
+use crate::convert::project::{
+    convert_to_git_body, desired_project, desired_version_control, resend_held_template_secrets,
+};
 use crate::convert::variables::{apply_variables, ScopeIds};
 use crate::convert::Context;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
@@ -94,7 +97,7 @@ pub async fn deploy(
         // A plan reports what a deploy would refuse, as it does for new secret variables.
         for property in super::checks::unsubstituted_property_secrets(package, secrets, &current) {
             outcomes.push(Outcome::new(
-                "property",
+                property.kind,
                 &property.at,
                 OutcomeAction::KeptDownstream(vec![format!(
                     "secret not substituted ({}); not created",
@@ -198,6 +201,7 @@ impl Deploy<'_> {
             &self.options.project_name,
             self.index,
             self.writer.space_id,
+            Some(self.secrets),
         );
         // A plan compares the end state; a deploy sets a donor versioning strategy only once the
         // process holds the donor step (see `versioning`).
@@ -210,10 +214,22 @@ impl Deploy<'_> {
                 current.deployment_process.as_ref(),
             )
         };
-        let (project, outcome) = self
+        // `--overwrite-variables` sends held template defaults again; they compare as kept.
+        let mut send = desired.clone();
+        let resent = self.options.overwrite_variables
+            && resend_held_template_secrets(
+                &mut send.templates,
+                &self.package.project.templates,
+                self.secrets,
+            );
+        let (project, mut outcome) = self
             .writer
-            .converge(current.project.as_ref(), desired)
+            .converge_keeping_secrets(current.project.as_ref(), desired, send.clone())
             .await?;
+        if resent && outcome.action == OutcomeAction::Unchanged {
+            self.writer.update(&send).await?;
+            outcome.action = OutcomeAction::SecretResent;
+        }
         outcomes.push(outcome);
         if let Some(outcome) = self.version_control(&project).await? {
             outcomes.push(outcome);
@@ -299,7 +315,6 @@ impl Deploy<'_> {
         let mut action_ids = Names::default();
         if let (false, Some(portable_process)) = (self.is_cac(), &self.package.deployment_process) {
             let process = self
-                .writer
                 .converge_process(
                     ProcessKind::Deployment,
                     &self.options.project_name,
@@ -312,6 +327,56 @@ impl Deploy<'_> {
             collect_action_ids(process.as_ref(), &mut action_ids);
         }
         Ok(action_ids)
+    }
+
+    /// The writer's `converge_process`, then, under `--overwrite-variables`, the sensitive
+    /// properties the server held before are sent again with their substituted secrets (Octopus
+    /// never returns them, so they cannot be compared): a step that carries one and was otherwise
+    /// unchanged is reported `SecretResent`, which a plan does not count as a change. When the
+    /// process also changed, that is a second write.
+    async fn converge_process(
+        &self,
+        kind: ProcessKind,
+        owner: &str,
+        existing: Option<&DeploymentProcess>,
+        portable: &portable::Process,
+        context: &Context<'_>,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<Option<DeploymentProcess>, OctopusError> {
+        let written = self
+            .writer
+            .converge_process(kind, owner, existing, portable, context, outcomes)
+            .await?;
+        let (true, Some(before), Some(mut process)) =
+            (self.options.overwrite_variables, existing, written.clone())
+        else {
+            return Ok(written);
+        };
+        let steps = resend_held_property_secrets(&mut process, before, portable, self.secrets);
+        if steps.is_empty() {
+            return Ok(written);
+        }
+        for outcome in outcomes.iter_mut().filter(|outcome| {
+            outcome.kind == "step"
+                && outcome.action == OutcomeAction::Unchanged
+                && steps
+                    .iter()
+                    .any(|step| outcome.name == format!("{owner} / {step}"))
+        }) {
+            outcome.action = OutcomeAction::SecretResent;
+        }
+        if self.writer.dry_run {
+            return Ok(written);
+        }
+        let id = process.id.clone().unwrap_or_default();
+        let response = self
+            .writer
+            .client
+            .put(&kind.path(self.writer.space_id, &id), &process)
+            .await?;
+        Ok(Some(
+            serde_json::from_slice::<DeploymentProcess>(&response.body).unwrap_or(process),
+        ))
     }
 
     /// Runbooks and their processes: each runbook's work is independent, so several run at
@@ -386,7 +451,7 @@ impl Deploy<'_> {
                     let process = process_of(runbook, known);
                     async move {
                         let mut local = Vec::new();
-                        let written = writer
+                        let written = self
                             .converge_process(
                                 ProcessKind::Runbook,
                                 &portable_runbook.name,

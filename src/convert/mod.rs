@@ -47,7 +47,8 @@ pub struct ReadResult {
     /// Secret key → Octostache placeholder `#{Name | JsonEscape}`.
     pub secrets: BTreeMap<String, String>,
     /// Secret key → the Octopus variable that supplies it, for the sensitive properties of steps
-    /// and actions (`Octofleet.Secret[<step or action>].<property>`): the Terraform module's
+    /// and actions (`Octofleet.Secret[<step or action>].<property>`) and sensitive template
+    /// defaults (`Octofleet.Secret[Project Templates].<template>`): the Terraform module's
     /// `ModuleOptions::secrets`.
     pub property_secrets: BTreeMap<String, String>,
     pub warnings: Vec<String>,
@@ -105,7 +106,7 @@ pub fn read(
         .filter(|name| !included_runbooks.iter().any(|(r, _)| &r.name == name))
         .collect();
 
-    let settings = project::project_settings(project, documents, filters, &lookups);
+    let mut settings = project::project_settings(project, documents, filters, &lookups);
     warnings.extend(project::release_creation_warning(project));
     let mut deployment_process = documents
         .parts
@@ -143,6 +144,12 @@ pub fn read(
             &mut property_secrets,
         );
     }
+    project::assign_template_secrets(
+        &mut settings.templates,
+        &project.name,
+        &mut secrets,
+        &mut property_secrets,
+    );
     for runbook in &mut runbooks {
         process::assign_property_secrets(
             &mut runbook.process,

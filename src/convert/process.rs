@@ -10,6 +10,7 @@ use crate::octopus::resources::{
 use crate::octopus::space_index::BUILT_IN_FEED_ID;
 use crate::portable;
 use crate::portable::naming::{property_secret_key, property_secret_name};
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 /// Properties that hold ids of the source space; the model names what they point at instead.
@@ -310,6 +311,71 @@ pub fn desired_properties(
         .collect()
 }
 
+/// `--overwrite-variables`: each sensitive property of `process` (as written) that the server
+/// already held before this deploy (`before`) is set again from its substituted `secrets.json`
+/// entry, since Octopus never returns a secret and whether it changed cannot be known. One the
+/// deploy has just created is not sent twice. Returns the names of the steps that carry one.
+pub fn resend_held_property_secrets(
+    process: &mut DeploymentProcess,
+    before: &DeploymentProcess,
+    portable: &portable::Process,
+    secrets: &BTreeMap<String, Secret>,
+) -> Vec<String> {
+    let resend = |properties: &mut BTreeMap<String, PropertyValue>,
+                  held_before: Option<&BTreeMap<String, PropertyValue>>,
+                  wanted: &BTreeMap<String, portable::PropertyValue>| {
+        let mut resent = false;
+        for (key, value) in wanted {
+            let portable::PropertyValue::Sensitive(sensitive) = value else {
+                continue;
+            };
+            let was_held = held_before
+                .and_then(|held| held.get(key))
+                .is_some_and(|v| matches!(v, PropertyValue::Sensitive(held) if held.has_value));
+            let Some(secret) = super::variables::substituted(secrets, sensitive.secret.as_deref())
+            else {
+                continue;
+            };
+            if was_held && properties.contains_key(key) {
+                properties.insert(
+                    key.clone(),
+                    PropertyValue::Sensitive(SensitiveValue::set(secret)),
+                );
+                resent = true;
+            }
+        }
+        resent
+    };
+    let mut steps = Vec::new();
+    for step in &mut process.steps {
+        let Some(wanted) = portable.steps.iter().find(|s| s.name == step.name) else {
+            continue;
+        };
+        let step_before = before.steps.iter().find(|s| s.name == step.name);
+        let mut resent = resend(
+            &mut step.properties,
+            step_before.map(|s| &s.properties),
+            &wanted.properties,
+        );
+        for action in &mut step.actions {
+            let Some(wanted_action) = wanted.actions.iter().find(|a| a.name == action.name) else {
+                continue;
+            };
+            let action_before =
+                step_before.and_then(|s| s.actions.iter().find(|a| a.name == action.name));
+            resent |= resend(
+                &mut action.properties,
+                action_before.map(|a| &a.properties),
+                &wanted_action.properties,
+            );
+        }
+        if resent {
+            steps.push(step.name.clone());
+        }
+    }
+    steps
+}
+
 pub fn desired_action(
     existing: Option<&ProcessAction>,
     action: &portable::Action,
@@ -508,6 +574,67 @@ mod tests {
         assert_eq!(
             portable_property(&PropertyValue::Text("a".into())),
             portable::PropertyValue::Text("a".into())
+        );
+    }
+
+    /// `--overwrite-variables`: a property the server held before the deploy is set again from
+    /// its substituted secret; one the deploy has just created, or one still a placeholder, is not.
+    #[test]
+    fn held_property_secrets_are_resent_from_their_substituted_secret() {
+        let sensitive = |key: &str| {
+            portable::PropertyValue::Sensitive(portable::SensitiveProperty {
+                sensitive: true,
+                secret: Some(key.to_owned()),
+            })
+        };
+        let portable = portable::Process {
+            steps: vec![portable::Step {
+                name: "Notify".into(),
+                actions: vec![portable::Action {
+                    name: "Notify Slack".into(),
+                    properties: BTreeMap::from([
+                        ("Held".to_owned(), sensitive("held")),
+                        ("New".to_owned(), sensitive("new")),
+                        ("Placeholder".to_owned(), sensitive("placeholder")),
+                    ]),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        let held = || PropertyValue::Sensitive(SensitiveValue::keep());
+        let process = |keys: &[&str]| DeploymentProcess {
+            steps: vec![ProcessStep {
+                name: "Notify".into(),
+                actions: vec![ProcessAction {
+                    name: "Notify Slack".into(),
+                    properties: keys.iter().map(|k| (k.to_string(), held())).collect(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let before = process(&["Held", "Placeholder"]);
+        let mut written = process(&["Held", "New", "Placeholder"]);
+        let secrets = BTreeMap::from([
+            ("held".to_owned(), Secret::new("rotated")),
+            ("new".to_owned(), Secret::new("fresh")),
+            ("placeholder".to_owned(), Secret::new("#{X | JsonEscape}")),
+        ]);
+        let steps = resend_held_property_secrets(&mut written, &before, &portable, &secrets);
+        assert_eq!(steps, ["Notify"]);
+        let properties = &written.steps[0].actions[0].properties;
+        assert_eq!(
+            properties["Held"],
+            PropertyValue::Sensitive(SensitiveValue::set(Secret::new("rotated")))
+        );
+        assert_eq!(properties["New"], held());
+        assert_eq!(properties["Placeholder"], held());
+        let mut unchanged = before.clone();
+        assert!(
+            resend_held_property_secrets(&mut unchanged, &before, &portable, &BTreeMap::new())
+                .is_empty()
         );
     }
 

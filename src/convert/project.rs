@@ -10,7 +10,9 @@ use crate::octopus::resources::{
     PersistenceSettings, Project, PropertyValue, SensitiveValue,
 };
 use crate::octopus::space_index::SpaceIndex;
+use crate::portable::naming::{property_secret_key, template_secret_name};
 use crate::portable::{self, PortableProject};
+use crate::secret::Secret;
 use std::collections::BTreeMap;
 
 /// Project fields the portable model names explicitly; everything else on the project document
@@ -219,6 +221,34 @@ pub fn portable_template(
     }
 }
 
+/// Gives every sensitive template default an entry in `secrets` (`secrets.json`), as sensitive
+/// step properties have: the key (`<project>_octofleet_secret_project_templates__<template>_<n>`)
+/// goes into the default's `secret`, the value is the placeholder
+/// `#{Octofleet.Secret[Project Templates].<template> | JsonEscape}`, and `names` learns key → that
+/// Octopus variable (the Terraform module's defaults). A key already taken takes the next
+/// occurrence number.
+pub fn assign_template_secrets(
+    templates: &mut [portable::Template],
+    project_name: &str,
+    secrets: &mut BTreeMap<String, String>,
+    names: &mut BTreeMap<String, String>,
+) {
+    for template in templates {
+        let Some(portable::PropertyValue::Sensitive(sensitive)) = &mut template.default_value
+        else {
+            continue;
+        };
+        let name = template_secret_name(&template.name);
+        let key = (1..)
+            .map(|n| property_secret_key(project_name, None, &name, n))
+            .find(|key| !secrets.contains_key(key))
+            .expect("an unused occurrence number");
+        secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
+        names.insert(key.clone(), name);
+        sensitive.secret = Some(key);
+    }
+}
+
 pub fn desired_connectivity(
     existing: Option<&ConnectivityPolicy>,
     policy: &portable::ConnectivityPolicy,
@@ -231,12 +261,16 @@ pub fn desired_connectivity(
     desired
 }
 
+/// The project as the package wants it, on top of what the server holds. `secrets` (deploy's
+/// substituted `secrets.json`) supplies sensitive template defaults the server holds none for;
+/// a held one is kept (see [`desired_templates`] for sending it again).
 pub fn desired_project(
     existing: Option<&Project>,
     package: &PortableProject,
     name: &str,
     index: &SpaceIndex,
     space_id: &str,
+    secrets: Option<&BTreeMap<String, Secret>>,
 ) -> Project {
     let settings = &package.project;
     let mut project = existing.cloned().unwrap_or_else(|| Project {
@@ -256,7 +290,7 @@ pub fn desired_project(
         .iter()
         .filter_map(|name| index.library_variable_sets.id(name).cloned())
         .collect();
-    project.templates = desired_templates(&project.templates, &settings.templates);
+    project.templates = desired_templates(&project.templates, &settings.templates, secrets);
     if !settings.project_tags.is_empty() {
         project.extra.insert(
             "ProjectTags".into(),
@@ -315,10 +349,13 @@ pub fn desired_project(
 }
 
 /// Tenant project templates by name, keeping ids (tenant values are keyed by them). A sensitive
-/// default is never exported: an existing one is kept, a new template gets none.
+/// default where the server holds none is written with its substituted `secrets.json` entry
+/// (left out while that is still a placeholder: deploy refuses that case before writing); a held
+/// one is kept, so a re-deploy compares equal (see [`resend_held_template_secrets`]).
 pub fn desired_templates(
     existing: &[ActionTemplateParameter],
     templates: &[portable::Template],
+    secrets: Option<&BTreeMap<String, Secret>>,
 ) -> Vec<ActionTemplateParameter> {
     templates
         .iter()
@@ -336,12 +373,20 @@ pub fn desired_templates(
                 Some(portable::PropertyValue::Text(text)) => {
                     Some(PropertyValue::Text(text.clone()))
                 }
-                Some(portable::PropertyValue::Sensitive(_)) => {
-                    match current.and_then(|t| t.default_value.as_ref()) {
-                        Some(PropertyValue::Sensitive(held)) if held.has_value => {
-                            Some(PropertyValue::Sensitive(SensitiveValue::keep()))
+                Some(portable::PropertyValue::Sensitive(sensitive)) => {
+                    let held = matches!(
+                        current.and_then(|t| t.default_value.as_ref()),
+                        Some(PropertyValue::Sensitive(held)) if held.has_value
+                    );
+                    let secret = secrets.and_then(|secrets| {
+                        super::variables::substituted(secrets, sensitive.secret.as_deref())
+                    });
+                    match (secret, held) {
+                        (_, true) => Some(PropertyValue::Sensitive(SensitiveValue::keep())),
+                        (Some(secret), false) => {
+                            Some(PropertyValue::Sensitive(SensitiveValue::set(secret)))
                         }
-                        _ => None,
+                        (None, false) => None,
                     }
                 }
                 None => None,
@@ -349,6 +394,39 @@ pub fn desired_templates(
             desired
         })
         .collect()
+}
+
+/// `--overwrite-variables`: the sensitive template defaults [`desired_templates`] kept as the
+/// server holds them are set again from their substituted `secrets.json` entry (Octopus never
+/// returns a secret, so whether it changed cannot be known). Whether any was.
+pub fn resend_held_template_secrets(
+    templates: &mut [ActionTemplateParameter],
+    portable: &[portable::Template],
+    secrets: &BTreeMap<String, Secret>,
+) -> bool {
+    let mut resent = false;
+    for template in templates {
+        let Some(PropertyValue::Sensitive(kept)) = &mut template.default_value else {
+            continue;
+        };
+        if kept.new_value.is_some() {
+            continue;
+        }
+        let secret = portable
+            .iter()
+            .find(|t| t.name == template.name)
+            .and_then(|t| match &t.default_value {
+                Some(portable::PropertyValue::Sensitive(sensitive)) => {
+                    super::variables::substituted(secrets, sensitive.secret.as_deref())
+                }
+                _ => None,
+            });
+        if let Some(secret) = secret {
+            *kept = SensitiveValue::set(secret);
+            resent = true;
+        }
+    }
+    resent
 }
 
 /// Config-as-Code: the credentials the downstream project reaches its repository with (a
@@ -550,6 +628,67 @@ mod tests {
         );
         assert_eq!(desired.versioning_strategy, Some(donor));
     }
+    /// A sensitive template default where the server holds none is written from its
+    /// substituted secret (left out while a placeholder); a held one is kept, and sent again
+    /// only when asked (`--overwrite-variables`).
+    #[test]
+    fn sensitive_template_defaults_are_written_from_their_secret() {
+        let mut templates = vec![portable::Template {
+            name: "Tenant.Key".into(),
+            label: None,
+            help_text: None,
+            default_value: Some(portable::PropertyValue::Sensitive(
+                portable::SensitiveProperty {
+                    sensitive: true,
+                    secret: None,
+                },
+            )),
+            display_settings: BTreeMap::from([(
+                "Octopus.ControlType".to_owned(),
+                "Sensitive".to_owned(),
+            )]),
+        }];
+        let (mut secrets_json, mut names) = (BTreeMap::new(), BTreeMap::new());
+        assign_template_secrets(&mut templates, "Rich", &mut secrets_json, &mut names);
+        let key = "rich_octofleet_secret_project_templates__tenant_key_1";
+        assert_eq!(
+            secrets_json[key],
+            "#{Octofleet.Secret[Project Templates].Tenant.Key | JsonEscape}"
+        );
+        assert_eq!(names[key], "Octofleet.Secret[Project Templates].Tenant.Key");
+
+        let substituted = BTreeMap::from([(key.to_owned(), Secret::new("s3cret"))]);
+        let placeholder = BTreeMap::from([(key.to_owned(), Secret::new(&secrets_json[key]))]);
+        let default = |written: &[ActionTemplateParameter]| written[0].default_value.clone();
+        let set = Some(PropertyValue::Sensitive(SensitiveValue::set(Secret::new(
+            "s3cret",
+        ))));
+        let keep = Some(PropertyValue::Sensitive(SensitiveValue::keep()));
+        assert_eq!(
+            default(&desired_templates(&[], &templates, Some(&substituted))),
+            set
+        );
+        assert_eq!(
+            default(&desired_templates(&[], &templates, Some(&placeholder))),
+            None
+        );
+        let held = desired_templates(&[], &templates, Some(&substituted));
+        let mut again = desired_templates(&held, &templates, Some(&substituted));
+        assert_eq!(again[0].id, held[0].id, "the id is kept");
+        assert_eq!(default(&again), keep);
+        assert!(!resend_held_template_secrets(
+            &mut again.clone(),
+            &templates,
+            &placeholder
+        ));
+        assert!(resend_held_template_secrets(
+            &mut again,
+            &templates,
+            &substituted
+        ));
+        assert_eq!(default(&again), set);
+    }
+
     use crate::convert::testing::{index_for, payload};
     use crate::octopus::project_parts::ProjectParts;
     use crate::octopus::resources::Space;
@@ -594,9 +733,10 @@ mod tests {
             let settings = &portable.project;
             assert!(!settings.lifecycle.is_empty() && !settings.project_group.is_empty());
             let name = settings.name.clone();
-            let onto_itself = desired_project(Some(&api), &portable, &name, &index, "Spaces-1");
+            let onto_itself =
+                desired_project(Some(&api), &portable, &name, &index, "Spaces-1", None);
             assert_eq!(&portable_of(&onto_itself, &index).project, settings);
-            let onto_empty = desired_project(None, &portable, &name, &index, "Spaces-1");
+            let onto_empty = desired_project(None, &portable, &name, &index, "Spaces-1", None);
             assert_eq!(&portable_of(&onto_empty, &index).project, settings);
         }
     }

@@ -19,6 +19,18 @@ pub fn property_secret_name(step_or_action: &str, property: &str) -> String {
     format!("Octofleet.Secret[{step_or_action}].{property}")
 }
 
+/// Where a project's tenant templates are, in the Octopus UI (Variables → Project Templates):
+/// the `<step or action>` part of a sensitive template default's [`property_secret_name`].
+pub const PROJECT_TEMPLATES: &str = "Project Templates";
+
+/// The Octopus variable that supplies a sensitive project template's default value, named as a
+/// sensitive property's is, with the templates in place of the step:
+/// `Octofleet.Secret[Project Templates].<template>`, e.g.
+/// `Octofleet.Secret[Project Templates].Tenant.Database.Password`.
+pub fn template_secret_name(template: &str) -> String {
+    property_secret_name(PROJECT_TEMPLATES, template)
+}
+
 /// The `secrets.json` key of a sensitive property, named like a variable's secret
 /// ([`secret_key`] of its [`property_secret_name`]) and, for a runbook's process,
 /// `<project>_runbook_<runbook>_<name>_<n>`, so the deployment process and each runbook have
@@ -79,6 +91,14 @@ mod tests {
         assert_eq!(
             property_secret_key("Hello World", Some("Rotate"), &name, 2),
             "hello_world_runbook_rotate_octofleet_secret_notify_slack__slack_webhook_2"
+        );
+        assert_eq!(
+            template_secret_name("Tenant.Key"),
+            "Octofleet.Secret[Project Templates].Tenant.Key"
+        );
+        assert_eq!(
+            property_secret_key("Hello World", None, &template_secret_name("Tenant.Key"), 1),
+            "hello_world_octofleet_secret_project_templates__tenant_key_1"
         );
         assert_eq!(sanitize("_x"), "_x");
         assert_eq!(sanitize(""), "_");

@@ -4,7 +4,7 @@
 use crate::support::calamari::{octostache, octostache_names};
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
 use crate::support::server_view::{canonical, server_view};
-use crate::support::{api_post, assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
+use crate::support::{api_get, api_post, assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
 use octofleet::portable::PortableProject;
 use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
 use octopus_emulator::EmulatorConfig;
@@ -47,6 +47,20 @@ async fn extracted_package(fleet: &Fleet, project: &str, substitute: bool) -> te
             .collect();
         std::fs::write(&path, octostache(&text, &variables)).unwrap();
     }
+    dir
+}
+
+/// `project`'s package with every `secrets.json` placeholder substituted with `value`, as
+/// Octopus would in `Sync` after the secrets there were rotated.
+async fn package_with_every_secret(fleet: &Fleet, project: &str, value: &str) -> tempfile::TempDir {
+    let dir = extracted_package(fleet, project, false).await;
+    let path = dir.path().join("secrets.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let variables: BTreeMap<&str, String> = octostache_names(&text)
+        .into_iter()
+        .map(|name| (name, value.to_owned()))
+        .collect();
+    std::fs::write(&path, octostache(&text, &variables)).unwrap();
     dir
 }
 
@@ -656,7 +670,7 @@ async fn whole_end_state(fleet: &Fleet, project: &str) -> Value {
         "template Tenant.Key".into(),
         fleet
             .emulator
-            .secret_value(&space, id, "Templates.DefaultValue"),
+            .secret_value(&space, id, "Tenant.Key.DefaultValue"),
     );
     json!({"project": read, "runbooks": runbooks, "channels": channels, "secrets": secrets})
 }
@@ -1053,15 +1067,8 @@ async fn round_trip_of_a_project_using_every_field() {
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let downstream = read_back(&fleet, &space, "Rich").await;
-    assert_server_views_equal(&fleet, "Rich", |upstream| {
-        // A sensitive template default: the API never returns it, so a new project has none
-        // ("Sensitive template defaults are marked sensitive with no value", docs/actions.md).
-        for template in upstream["settings"]["Templates"].as_array_mut().unwrap() {
-            if template["DisplaySettings"]["Octopus.ControlType"] == "Sensitive" {
-                template.as_object_mut().unwrap().remove("DefaultValue");
-            }
-        }
-    });
+    // Sensitive template defaults included: each reaches the new project through its secret.
+    assert_server_views_equal(&fleet, "Rich", |_| {});
     assert_eq!(
         without_secret_values(comparable(&downstream)),
         without_secret_values(comparable(&upstream)),
@@ -1647,4 +1654,152 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
         "a green step looks green: {}",
         plan.stderr
     );
+
+/// A sensitive project-template default (the rich project's `Tenant.Key`) reaches a new space
+/// through its `secrets.json` entry, substituted from
+/// `Octofleet.Secret[Project Templates].Tenant.Key`; unsubstituted, it is refused before anything
+/// is written. The default the space holds is kept by a re-deploy (nothing written, plan exit 0)
+/// and replaced under `--overwrite-variables`, reported as resent; a plan of the converged space
+/// still exits 0, with the flag or without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_template_defaults_are_deployed_from_their_substituted_secret() {
+    const VARIABLE: &str = "Octofleet.Secret[Project Templates].Tenant.Key";
+    let fleet = fleet_with_rich().await;
+    let raw = extracted_package(&fleet, "Rich", false).await;
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", raw.path(), &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(VARIABLE), "{}", run.stderr);
+    assert!(fleet.emulator.writes().is_empty(), "nothing written");
+    let plan = run_deploy(&fleet, "plan", raw.path(), &[]).await;
+    assert!(
+        plan.all_output().contains("template `Tenant.Key`") && plan.all_output().contains(VARIABLE),
+        "{}",
+        plan.all_output()
+    );
+
+    let first = package_with_every_secret(&fleet, "Rich", "first-template-secret").await;
+    let run = run_deploy(&fleet, "deploy", first.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project = fleet.project_named(&space, "Rich");
+    let id = project["Id"].as_str().unwrap().to_owned();
+    let held = || {
+        fleet
+            .emulator
+            .secret_value(&space, &id, "Tenant.Key.DefaultValue")
+    };
+    assert_eq!(held().as_deref(), Some("first-template-secret"));
+    let served = api_get(&fleet.emulator, &format!("/api/{space}/projects/{id}")).await;
+    let template = served["Templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["Name"] == "Tenant.Key")
+        .unwrap();
+    assert_eq!(
+        template["DefaultValue"],
+        json!({"HasValue": true, "NewValue": null}),
+        "never returned: {template}"
+    );
+
+    let rotated = package_with_every_secret(&fleet, "Rich", "rotated-template-secret").await;
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", rotated.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "kept without --overwrite-variables: {:?}",
+        fleet.emulator.writes()
+    );
+    assert_eq!(held().as_deref(), Some("first-template-secret"));
+
+    let run = run_deploy(&fleet, "deploy", rotated.path(), &["--overwrite-variables"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(held().as_deref(), Some("rotated-template-secret"));
+    assert!(
+        run.all_output().contains("resent    project `Rich`"),
+        "{}",
+        run.all_output()
+    );
+    assert!(!run.all_output().contains("rotated-template-secret"));
+    for args in [&[][..], &["--overwrite-variables"][..]] {
+        let plan = run_deploy(&fleet, "plan", rotated.path(), args).await;
+        assert_eq!(plan.code, 0, "{args:?}: {}", plan.all_output());
+    }
+}
+
+/// Rotating a sensitive action property: a re-deploy with a new substituted secret keeps the
+/// value the space holds (nothing written), and `--overwrite-variables` sends the new one, which
+/// reaches the server (the step reported as resent, not changed); a plan of the converged space
+/// still exits 0 with the flag, and without.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sensitive_action_property_is_rotated_with_overwrite_variables() {
+    let fleet = fleet_with_rich().await;
+    let first = package_with_every_secret(&fleet, "Rich", "first-action-secret").await;
+    let run = run_deploy(&fleet, "deploy", first.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project = fleet.project_named(&space, "Rich");
+    let process_id = format!("deploymentprocess-{}", project["Id"].as_str().unwrap());
+    let held = || {
+        fleet
+            .emulator
+            .secret_value(&space, &process_id, "Octopus.Action.Secret")
+    };
+    assert_eq!(held().as_deref(), Some("first-action-secret"));
+
+    let rotated = package_with_every_secret(&fleet, "Rich", "rotated-action-secret").await;
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", rotated.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "{:?}",
+        fleet.emulator.writes()
+    );
+    assert_eq!(
+        held().as_deref(),
+        Some("first-action-secret"),
+        "kept without the flag"
+    );
+
+    let run = run_deploy(&fleet, "deploy", rotated.path(), &["--overwrite-variables"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(held().as_deref(), Some("rotated-action-secret"));
+    assert!(
+        run.all_output()
+            .contains("resent    step `Rich / Deploy API`"),
+        "{}",
+        run.all_output()
+    );
+    assert!(!run.all_output().contains("rotated-action-secret"));
+    let served = api_get(
+        &fleet.emulator,
+        &format!("/api/{space}/deploymentprocesses/{process_id}"),
+    )
+    .await;
+    let action = served["Steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|step| step["Actions"].as_array().unwrap())
+        .find(|action| action["Name"] == "Deploy API")
+        .unwrap();
+    assert_eq!(
+        action["Properties"]["Octopus.Action.Secret"],
+        json!({"HasValue": true, "NewValue": null}),
+        "never returned: {action}"
+    );
+
+    let plan = run_deploy(&fleet, "plan", rotated.path(), &["--overwrite-variables"]).await;
+    assert_eq!(plan.code, 0, "{}", plan.all_output());
+    assert!(
+        plan.all_output()
+            .contains("? resend step `Rich / Deploy API`"),
+        "{}",
+        plan.all_output()
+    );
+    let plan = run_deploy(&fleet, "plan", rotated.path(), &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.all_output());
 }

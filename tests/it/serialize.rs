@@ -710,14 +710,31 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
         settings.connectivity_policy.as_ref().unwrap().target_roles,
         ["web"]
     );
+    // A sensitive template default gets its secrets.json entry and Terraform variable the same
+    // way, from `Octofleet.Secret[Project Templates].<template>`.
+    const TEMPLATE_KEY: &str = "rich_octofleet_secret_project_templates__tenant_key_1";
     assert_eq!(
         settings.templates[1].default_value,
         Some(octofleet::portable::PropertyValue::Sensitive(
             octofleet::portable::SensitiveProperty {
                 sensitive: true,
-                secret: None
+                secret: Some(TEMPLATE_KEY.to_owned()),
             }
         ))
+    );
+    assert_eq!(
+        secrets.get(TEMPLATE_KEY).map(String::as_str),
+        Some("#{Octofleet.Secret[Project Templates].Tenant.Key | JsonEscape}"),
+        "{secrets:?}"
+    );
+    assert!(
+        files.iter().any(|(path, content)| {
+            path.contains("project_variable_sensitive_project_rich_template_tenant_key")
+                && String::from_utf8_lossy(content)
+                    .contains("#{Octofleet.Secret[Project Templates].Tenant.Key}")
+        }),
+        "the template's Terraform variable defaults to its Octofleet.Secret variable: {:?}",
+        files.keys().collect::<Vec<_>>()
     );
     assert_eq!(
         settings.extra["FutureSetting"],

@@ -13,6 +13,12 @@ pub const DUPLICATE: &str = "A package with the same ID and version already exis
 pub const NO_FILE: &str = "A package file must be provided";
 pub const EMPTY_FILE: &str =
     "The uploaded package file had length equal to 0. Please upload a non-empty file.";
+/// The real server's answer to a `.nupkg` it cannot read a manifest from (OctopusDeploy/Issues#1491,
+/// "Pushing a NuGet package from OSX fails with \"The uploaded file isn't a valid NuGet package.\"").
+pub const INVALID_NUGET: &str = "The uploaded file isn't a valid NuGet package.";
+
+/// Largest `.nuspec` read: a manifest is a few kilobytes; a bigger one is not read into memory.
+const MAX_NUSPEC_BYTES: u64 = 1024 * 1024;
 
 /// Longest first, so `.tar.gz` wins over `.gz`-less `.tar`.
 const EXTENSIONS: &[&str] = &[
@@ -63,6 +69,79 @@ pub fn parse_file_name(file_name: &str) -> Option<(String, String, String)> {
         version.to_string(),
         file_name[stem.len()..].to_string(),
     ))
+}
+
+/// A package's id, version and extension as a real server takes them. The Octopus docs
+/// ("Supported Packages", docs.octopusdeploy.com/display/OD/Supported+Packages, and "Packaging
+/// applications", octopus.com/docs/packaging-applications): NuGet packages carry their metadata
+/// inside the package and the server reads the id and version from it; every other format is
+/// identified by its file name, `<id>.<version><extension>`. So a `.nupkg` named
+/// `anything.nupkg` is stored under its `.nuspec`'s identity, and one without a readable
+/// manifest is refused.
+fn identity(file_name: &str, bytes: &[u8]) -> ApiResult<(String, String, String)> {
+    if file_name.to_ascii_lowercase().ends_with(".nupkg") {
+        let (id, version) =
+            nuspec_identity(bytes).ok_or_else(|| ApiError::bad_request(INVALID_NUGET))?;
+        return Ok((id, version, ".nupkg".to_string()));
+    }
+    parse_file_name(file_name).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "The package file name '{file_name}' must look like <PackageId>.<Version><extension>, e.g. hello-world.1.0.0.zip."
+        ))
+    })
+}
+
+/// `<package><metadata><id>` and `<version>` of the one `.nuspec` at the root of a `.nupkg` (a
+/// zip), as NuGet reads a package: the manifest sits at the root, element names are matched
+/// without regard to case or XML namespace (nuspecs come in several schema namespaces), and a
+/// package with no manifest, several, or one without an id or a version is not a package.
+pub fn nuspec_identity(bytes: &[u8]) -> Option<(String, String)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let manifests: Vec<String> = archive
+        .file_names()
+        .filter(|name| !name.contains('/') && name.to_ascii_lowercase().ends_with(".nuspec"))
+        .map(str::to_string)
+        .collect();
+    let [manifest] = manifests.as_slice() else {
+        return None;
+    };
+    let mut text = String::new();
+    archive
+        .by_name(manifest)
+        .ok()?
+        .take(MAX_NUSPEC_BYTES)
+        .read_to_string(&mut text)
+        .ok()?;
+    let document = roxmltree::Document::parse(&text).ok()?;
+    let named = |node: &roxmltree::Node, name: &str| {
+        node.is_element() && node.tag_name().name().eq_ignore_ascii_case(name)
+    };
+    let root = document.root_element();
+    if !named(&root, "package") {
+        return None;
+    }
+    let metadata = root.children().find(|n| named(n, "metadata"))?;
+    let field = |name: &str| {
+        let text: String = metadata
+            .children()
+            .find(|n| named(n, name))?
+            .descendants()
+            .filter(|n| n.is_text())
+            .filter_map(|n| n.text())
+            .collect();
+        let text = text.trim();
+        (!text.is_empty()).then(|| text.to_string())
+    };
+    let (id, version) = (field("id")?, field("version")?);
+    let valid_id = id
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let valid_version = version.starts_with(|c: char| c.is_ascii_digit())
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+    (valid_id && valid_version).then_some((id, version))
 }
 
 pub fn resource_id(package_id: &str, version: &str) -> String {
@@ -116,11 +195,7 @@ pub fn upload(
     if bytes.is_empty() {
         return Err(ApiError::bad_request(EMPTY_FILE));
     }
-    let (package_id, version, extension) = parse_file_name(file_name).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "The package file name '{file_name}' must look like <PackageId>.<Version><extension>, e.g. hello-world.1.0.0.zip."
-        ))
-    })?;
+    let (package_id, version, extension) = identity(file_name, &bytes)?;
     if package_id.len() > 100 {
         return Err(ApiError::bad_request("Package Name is too long."));
     }
@@ -296,6 +371,40 @@ mod tests {
             Some(("My.App".into(), "2.0.1-beta".into(), ".tar.gz".into()))
         );
         assert_eq!(parse_file_name("noversion.zip"), None);
+    }
+
+    fn nupkg(nuspec: &str) -> Vec<u8> {
+        use std::io::Write;
+        let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        writer
+            .start_file("x.nuspec", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(nuspec.as_bytes()).unwrap();
+        writer.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn nuspec_identity_ignores_case_and_namespaces() {
+        let identity = |nuspec: &str| nuspec_identity(&nupkg(nuspec));
+        assert_eq!(
+            identity(
+                r#"<n:package xmlns:n="urn:x"><n:metadata><n:id> My.App </n:id><n:version>1.2.3</n:version></n:metadata></n:package>"#
+            ),
+            Some(("My.App".into(), "1.2.3".into()))
+        );
+        assert_eq!(
+            identity("<Package><METADATA><Id>a</Id><Version>1.0.0</Version></METADATA></Package>"),
+            Some(("a".into(), "1.0.0".into()))
+        );
+        for invalid in [
+            "<package><metadata><id>a b</id><version>1.0.0</version></metadata></package>",
+            "<package><metadata><id>a</id><version>latest</version></metadata></package>",
+            "<package><id>a</id><version>1.0.0</version></package>",
+            "<nuspec><metadata><id>a</id><version>1.0.0</version></metadata></nuspec>",
+            "<package><metadata><id></id><version>1.0.0</version></metadata></package>",
+        ] {
+            assert_eq!(identity(invalid), None, "{invalid}");
+        }
     }
 
     #[test]

@@ -800,7 +800,8 @@ fn git_runbooks(
     }
 }
 
-/// `POST /packages/raw`: multipart with one file part; any field name, identity from its filename.
+/// `POST /packages/raw`: multipart with one file part; any field name; identity from its filename,
+/// or for a `.nupkg` from its `.nuspec` (see `packages::identity`).
 async fn upload(shared: &Shared, call: &Call, index: usize) -> ApiResult<Reply> {
     let mode = packages::overwrite_mode(&call.query)?;
     let content_type = call.content_type.clone().unwrap_or_default();

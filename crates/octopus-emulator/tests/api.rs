@@ -403,6 +403,78 @@ async fn creating_a_project_creates_its_process_variables_and_channel() {
     assert_eq!(status, 200);
 }
 
+/// A sensitive action property and a sensitive template default: a new `NewValue` replaces the
+/// held secret (a rotation), `HasValue:true, NewValue:null` keeps it, and no read returns it.
+#[tokio::test]
+async fn sensitive_properties_and_template_defaults_rotate_and_are_never_returned() {
+    let api = Api::start().await;
+    let sensitive = |value: Option<&str>| json!({"HasValue": true, "NewValue": value});
+    let hidden = sensitive(None);
+    let template = |value: Option<&str>| {
+        json!([{"Name": "Tenant.Key", "DefaultValue": sensitive(value),
+                "DisplaySettings": {"Octopus.ControlType": "Sensitive"}}])
+    };
+    let (status, mut project) = api
+        .post(
+            "/api/Spaces-1/projects",
+            json!({"Name": "P", "LifecycleId": "Lifecycles-1", "ProjectGroupId": "ProjectGroups-1",
+                   "Templates": template(Some("first"))}),
+        )
+        .await;
+    assert_eq!(status, 201, "{project}");
+    let id = project["Id"].as_str().unwrap().to_owned();
+    let path = format!("/api/Spaces-1/projects/{id}");
+    let held = |name: &str| api.emulator.secret_value("Spaces-1", &id, name);
+    assert_eq!(project["Templates"][0]["DefaultValue"], hidden);
+    assert_eq!(held("Tenant.Key.DefaultValue").as_deref(), Some("first"));
+    for (sent, expected) in [(Some("second"), "second"), (None, "second")] {
+        project["Templates"][0]["DefaultValue"] = sensitive(sent);
+        let (status, saved) = api.put(&path, project.clone()).await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(saved["Templates"][0]["DefaultValue"], hidden);
+        assert_eq!(held("Tenant.Key.DefaultValue").as_deref(), Some(expected));
+    }
+    let (_, read) = api.get(&path).await;
+    assert_eq!(read["Templates"][0]["DefaultValue"], hidden);
+
+    let process_path = format!("/api/Spaces-1/deploymentprocesses/deploymentprocess-{id}");
+    let process_secret = || {
+        api.emulator.secret_value(
+            "Spaces-1",
+            &format!("deploymentprocess-{id}"),
+            "Slack.Webhook",
+        )
+    };
+    let (_, mut process) = api.get(&process_path).await;
+    for (sent, expected) in [
+        (Some("hook-1"), "hook-1"),
+        (Some("hook-2"), "hook-2"),
+        (None, "hook-2"),
+    ] {
+        let properties = json!({"Slack.Webhook": sensitive(sent)});
+        match process["Steps"][0].get("Actions") {
+            Some(_) => process["Steps"][0]["Actions"][0]["Properties"] = properties,
+            None => {
+                process["Steps"] = json!([{"Name": "Notify", "Actions": [{"Name": "Notify",
+                    "ActionType": "Octopus.Script", "Properties": properties}]}])
+            }
+        }
+        let (status, saved) = api.put(&process_path, process.clone()).await;
+        assert_eq!(status, 200, "{saved}");
+        assert_eq!(
+            saved["Steps"][0]["Actions"][0]["Properties"]["Slack.Webhook"],
+            hidden
+        );
+        assert_eq!(process_secret().as_deref(), Some(expected));
+        process = saved;
+    }
+    let (_, read) = api.get(&process_path).await;
+    assert_eq!(
+        read["Steps"][0]["Actions"][0]["Properties"]["Slack.Webhook"],
+        hidden
+    );
+}
+
 #[tokio::test]
 async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     let api = Api::start().await;
@@ -664,6 +736,73 @@ async fn packages_upload_with_overwrite_modes_and_download_identically() {
         .get("/api/Spaces-1/packages/packages-hello-world.1.0.0")
         .await;
     assert_eq!(status, 404);
+}
+
+/// A zip holding `entries` (name, content), as `nuget pack` writes a `.nupkg`.
+fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content) in entries {
+        writer
+            .start_file(*name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        writer.write_all(content.as_bytes()).unwrap();
+    }
+    writer.finish().unwrap().into_inner()
+}
+
+/// A real server takes a `.nupkg`'s identity from its `.nuspec`, whatever the file is called,
+/// and refuses one without a readable manifest; a zip is identified by its file name.
+#[tokio::test]
+async fn a_nupkg_is_identified_by_its_nuspec_not_its_file_name() {
+    let api = Api::start().await;
+    let nuspec = r#"<?xml version="1.0" encoding="utf-8"?>
+<package xmlns="http://schemas.microsoft.com/packaging/2013/05/nuspec.xsd">
+  <metadata><ID>Acme.Web</ID><Version>2.1.0-beta.1</Version><authors>acme</authors></metadata>
+</package>"#;
+    let nupkg = zip_of(&[("Acme.Web.nuspec", nuspec), ("content/app.txt", "hello")]);
+    let (status, package) = upload(&api, "", "wrong-name.9.9.9.nupkg", nupkg.clone()).await;
+    assert_eq!(status, 201, "{package}");
+    assert_eq!(package["PackageId"], "Acme.Web");
+    assert_eq!(package["Version"], "2.1.0-beta.1");
+    assert_eq!(package["Id"], "packages-Acme.Web.2.1.0-beta.1");
+    assert_eq!(package["FileExtension"], ".nupkg");
+    let (status, body) = api
+        .get("/api/Spaces-1/packages/packages-wrong-name.9.9.9")
+        .await;
+    assert_eq!(status, 404, "{body}");
+    // No version in the file name at all: the manifest is enough.
+    let (status, body) = upload(&api, "", "package.nupkg", nupkg).await;
+    assert_eq!(status, 409, "{body}");
+
+    for (what, bytes) in [
+        ("no manifest", zip_of(&[("content/app.txt", "hello")])),
+        (
+            "a manifest only in a folder",
+            zip_of(&[("nested/Acme.Web.nuspec", nuspec)]),
+        ),
+        (
+            "no version",
+            zip_of(&[(
+                "a.nuspec",
+                "<package><metadata><id>Acme.Web</id></metadata></package>",
+            )]),
+        ),
+        ("not XML", zip_of(&[("a.nuspec", "<package><metadata>")])),
+        ("not a zip", zip_bytes(64)),
+    ] {
+        let (status, body) = upload(&api, "", "Acme.Web.3.0.0.nupkg", bytes).await;
+        assert_eq!(status, 400, "{what}: {body}");
+        assert_eq!(
+            errors(&body),
+            vec!["The uploaded file isn't a valid NuGet package."],
+            "{what}"
+        );
+    }
+    let (_, listed) = api
+        .get("/api/Spaces-1/packages?nuGetPackageId=Acme.Web")
+        .await;
+    assert_eq!(listed["Items"].as_array().unwrap().len(), 1, "{listed}");
 }
 
 #[tokio::test]
