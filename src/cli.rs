@@ -491,6 +491,10 @@ pub struct MergeArgs {
     /// Write an HTML report of the merge into this directory (created if missing) and attach it to the Octopus task as an artifact.
     #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
+
+    /// Keep git objects between runs in this directory (one bare repository per upstream and downstream pair), so a re-run fetches only new objects; safe to delete at any time.
+    #[arg(long = config::GIT_CACHE_DIR.flag, env = config::GIT_CACHE_DIR.env, value_name = "DIR")]
+    pub git_cache_dir: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

@@ -43,6 +43,8 @@ pub struct MergeSummary {
     pub pushed_refs: usize,
     pub bytes_fetched: usize,
     pub bytes_pushed: usize,
+    /// The run worked in the git object cache (`--git-cache-dir`), not a temporary repository.
+    pub used_object_cache: bool,
     /// The HTML report written with `--report-dir`: its absolute path and size.
     pub report_file: Option<ReportFile>,
 }
@@ -247,6 +249,7 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         author_name: config.author_name.clone(),
         author_email: config.author_email.clone(),
         check: config.check,
+        cache_dir: config.git_cache_dir.clone(),
     };
     let credentials = git_credentials(config)?;
     progress(20, "Comparing upstream with the downstream repository");
@@ -322,6 +325,7 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         pushed_refs: merged.pushed_refs,
         bytes_fetched: merged.bytes_fetched,
         bytes_pushed: merged.bytes_pushed,
+        used_object_cache: merged.used_object_cache,
         report_file: None,
     };
     if let Some(dir) = &config.report_dir {
