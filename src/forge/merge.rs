@@ -210,8 +210,14 @@ pub fn merge(
                 // push: the cache may be damaged, and a temporary repository does not need it.
                 Err(MergeError::Git { context, source }) => {
                     tracing::warn!(
-                        "the git object cache failed ({context}: {}), so this run starts again in a temporary repository",
-                        source.message()
+                        "the git object cache failed ({context}: {}), so this run starts again in a temporary repository; delete {} to start the cache over (it holds only copies of git objects)",
+                        source.message(),
+                        object_cache::repository_path(
+                            cache_dir,
+                            &request.upstream_url,
+                            &request.downstream_url
+                        )
+                        .display()
                     );
                     None
                 }

@@ -39,7 +39,7 @@ enum Unusable {
     },
     #[error("another run has held its lock for more than {} s", LOCK_WAIT.as_secs())]
     Busy,
-    #[error("{path} is not a readable bare git repository ({})", .source.message())]
+    #[error("{path} is not a readable bare git repository ({}); delete it to start the cache over (it holds only copies of git objects)", .source.message())]
     Damaged {
         path: String,
         #[source]
