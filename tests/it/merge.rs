@@ -669,6 +669,23 @@ async fn merge_template_runs_like_calamari_runs_it() {
         Some("diverged-conflicts")
     );
     assert_eq!(forge.pull_requests(ORG, NEW_REPO).len(), 1);
+
+    // Git object cache directory: the fetched objects are kept there.
+    let cache = tempfile::tempdir().unwrap();
+    let caching = template.bind(
+        &variables,
+        &[
+            ("Octofleet.Merge.Check", "True"),
+            ("Octofleet.Git.CacheDir", cache.path().to_str().unwrap()),
+        ],
+    );
+    let run = run_like_calamari(template.script_body(), &caching, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let packs = files_under(cache.path())
+        .into_iter()
+        .filter(|file| file.extension().is_some_and(|ext| ext == "pack"))
+        .count();
+    assert!(packs > 0, "the fetched objects are kept in the cache");
 }
 
 /// `--report-dir`: a self-contained HTML report (nothing loaded from anywhere, no script) with
