@@ -234,11 +234,19 @@ pub fn merge(
     transport::in_scratch("merge", work)
 }
 
+/// `refs_under`, with its failure as what it is: reading the local repository.
+fn local_refs(repository: &Repository, namespace: &str) -> Result<Vec<(String, Oid)>, MergeError> {
+    refs_under(repository, namespace).map_err(|error| match error {
+        MirrorError::Git { context, source } => MergeError::Git { context, source },
+        other => other.into(),
+    })
+}
+
 /// Move what an earlier run left in this run's namespaces to `KNOWN_NS` (a no-op in a new
 /// repository), so that what this run reads there is what this run put there.
 fn keep_earlier_tips(repository: &Repository) -> Result<(), MergeError> {
     for namespace in [UPSTREAM_NS, DOWNSTREAM_NS, MERGED_NS] {
-        for (name, oid) in refs_under(repository, namespace)? {
+        for (name, oid) in local_refs(repository, namespace)? {
             let side = namespace.trim_start_matches("refs/");
             repository
                 .reference(&format!("{KNOWN_NS}{side}{name}"), oid, true, "kept")
@@ -331,8 +339,8 @@ fn merge_in(
         }
     }
     // What was fetched is what counts (a side may have moved since the advertisement).
-    let fetched_up = refs_under(repository, UPSTREAM_NS)?;
-    let fetched_down = refs_under(repository, DOWNSTREAM_NS)?;
+    let fetched_up = local_refs(repository, UPSTREAM_NS)?;
+    let fetched_down = local_refs(repository, DOWNSTREAM_NS)?;
 
     let mut results = Vec::new();
     let mut refspecs = Vec::new();
