@@ -74,10 +74,18 @@ pub fn with_cached_repository<T>(
     };
     let mut lock = fd_lock::RwLock::new(lock_file);
     let deadline = Instant::now() + LOCK_WAIT;
+    let mut waiting = false;
     let guard = loop {
         match lock.try_write() {
             Ok(guard) => break Ok(guard),
             Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                if !waiting {
+                    waiting = true;
+                    tracing::info!(
+                        "another run is using the git object cache for this pair: waiting up to {} s",
+                        LOCK_WAIT.as_secs()
+                    );
+                }
                 if Instant::now() >= deadline {
                     break Err(Unusable::Busy);
                 }
