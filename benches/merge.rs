@@ -1,8 +1,9 @@
 //! Benchmark: `octofleet merge` of an upstream with 2,000 commits into a fork that diverged by
-//! 50 commits on each side (different files: a clean three-way merge), then a re-run. Prints
-//! wall time, bytes pushed (request bodies of `git-receive-pack`), bytes fetched (responses of
-//! `git-upload-pack`, per side) and peak RSS; the target is that the re-run pushes nothing and
-//! fetches nothing from upstream. Run: `cargo bench --bench merge`.
+//! 50 commits on each side (different files: a clean three-way merge), then a re-run; without
+//! and with the object cache (`--git-cache-dir`). Prints wall time, bytes pushed (request
+//! bodies of `git-receive-pack`), bytes fetched (responses of `git-upload-pack`, per side) and
+//! peak RSS; the targets: a re-run pushes nothing and fetches nothing from upstream, and with
+//! the cache fetches nothing at all. Run: `cargo bench --bench merge`.
 
 mod measure;
 
@@ -34,20 +35,27 @@ fn main() {
     forge.create_org(ORG);
     forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", COMMITS));
 
-    let mut first = Vec::new();
-    let mut rerun = Vec::new();
+    let cache = tempfile::tempdir().unwrap();
+    let cache_dir = cache.path().to_str().unwrap();
+    let [mut first, mut rerun, mut next, mut cached_first, mut cached_rerun, mut cached_next] =
+        [(); 6].map(|()| Vec::new());
     for round in 0..ROUNDS {
-        let repo = format!("tenant_{round}_hello_world_cac");
-        octofleet(&forge, "fork", &repo, &format!("fork into {repo}"));
+        let plain = format!("tenant_{round}_hello_world_cac");
+        let cached = format!("tenant_{round}_cached_hello_world_cac");
+        for repo in [&plain, &cached] {
+            octofleet(&forge, "fork", repo, None, &format!("fork into {repo}"));
+        }
         for i in 0..DIVERGED {
-            let file = format!("tenant/{round}-{i}.txt");
-            forge.commit_files(
-                ORG,
-                &repo,
-                "main",
-                "Tenant edit",
-                &[(&file, Some("tenant\n"))],
-            );
+            for repo in [&plain, &cached] {
+                let file = format!("tenant/{round}-{i}.txt");
+                forge.commit_files(
+                    ORG,
+                    repo,
+                    "main",
+                    "Tenant edit",
+                    &[(&file, Some("tenant\n"))],
+                );
+            }
             let file = format!("upstream/{round}-{i}.txt");
             forge.commit_files(
                 ORG,
@@ -57,32 +65,73 @@ fn main() {
                 &[(&file, Some("up\n"))],
             );
         }
-        let tenant = forge.rev_parse(ORG, &repo, "refs/heads/main").unwrap();
         let upstream = forge.rev_parse(ORG, UPSTREAM, "refs/heads/main").unwrap();
-        first.push(run(&forge, &repo));
-        assert_eq!(
-            forge.parents(ORG, &repo, "refs/heads/main"),
-            vec![tenant, upstream],
-            "a merge commit of both"
+        for (repo, cache_dir, first, rerun) in [
+            (&plain, None, &mut first, &mut rerun),
+            (
+                &cached,
+                Some(cache_dir),
+                &mut cached_first,
+                &mut cached_rerun,
+            ),
+        ] {
+            let tenant = forge.rev_parse(ORG, repo, "refs/heads/main").unwrap();
+            first.push(run(&forge, repo, cache_dir));
+            assert_eq!(
+                forge.parents(ORG, repo, "refs/heads/main"),
+                vec![tenant, upstream.clone()],
+                "a merge commit of both"
+            );
+            rerun.push(run(&forge, repo, cache_dir));
+        }
+        // The usual later run: upstream moved on by one commit since the last merge.
+        forge.commit_files(
+            ORG,
+            UPSTREAM,
+            "main",
+            "Upstream edit",
+            &[(&format!("upstream/{round}-next.txt"), Some("next\n"))],
         );
-        rerun.push(run(&forge, &repo));
+        next.push(run(&forge, &plain, None));
+        cached_next.push(run(&forge, &cached, Some(cache_dir)));
     }
     println!(
         "merge, upstream of {COMMITS} commits, diverged by {DIVERGED} on each side (clean), {ROUNDS} rounds (median)"
     );
-    report("merge ", &mut first);
-    report("re-run", &mut rerun);
-    let rerun_writes: u64 = rerun
-        .iter()
-        .map(|round| round.receive_packs as u64 + round.bytes_pushed + round.fetched_upstream)
-        .sum();
+    report("merge, no cache         ", &mut first);
+    report("re-run, no cache        ", &mut rerun);
+    report("merge, first with cache ", &mut cached_first);
+    report("re-run with cache       ", &mut cached_rerun);
+    report("upstream +1, no cache   ", &mut next);
+    report("upstream +1, with cache ", &mut cached_next);
+    let sum = |runs: &[Round], bytes: fn(&Round) -> u64| runs.iter().map(bytes).sum::<u64>();
+    let pushed = |round: &Round| round.receive_packs as u64 + round.bytes_pushed;
+    let rerun_writes = sum(&rerun, pushed) + sum(&rerun, |round| round.fetched_upstream);
     println!(
         "re-run pushes nothing and fetches nothing from upstream: {}",
         if rerun_writes == 0 { "met" } else { "MISSED" }
     );
+    let cached_transfers = sum(&cached_rerun, pushed)
+        + sum(&cached_rerun, |round| {
+            round.fetched_upstream + round.fetched_downstream
+        });
+    println!(
+        "re-run with the cache transfers nothing (no fetch, no push): {}",
+        if cached_transfers == 0 {
+            "met"
+        } else {
+            "MISSED"
+        }
+    );
 }
 
-fn octofleet(forge: &ForgeEmulator, action: &str, repo: &str, what: &str) -> measure::Measure {
+fn octofleet(
+    forge: &ForgeEmulator,
+    action: &str,
+    repo: &str,
+    cache_dir: Option<&str>,
+    what: &str,
+) -> measure::Measure {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"));
     command
         .arg(action)
@@ -95,12 +144,21 @@ fn octofleet(forge: &ForgeEmulator, action: &str, repo: &str, what: &str) -> mea
         .env("GIT_URL_NEWREPO", repo)
         .env("GIT_CREDENTIALS_USERNAME", forge.username())
         .env("GIT_CREDENTIALS_PASSWORD", PASSWORD);
+    if let Some(dir) = cache_dir {
+        command.env("OCTOFLEET_GIT_CACHEDIR", dir);
+    }
     measure::run(&mut command, what)
 }
 
-fn run(forge: &ForgeEmulator, repo: &str) -> Round {
+fn run(forge: &ForgeEmulator, repo: &str, cache_dir: Option<&str>) -> Round {
     forge.clear_requests();
-    let measure = octofleet(forge, "merge", repo, &format!("merge into {repo}"));
+    let measure = octofleet(
+        forge,
+        "merge",
+        repo,
+        cache_dir,
+        &format!("merge into {repo}"),
+    );
     let requests = forge.requests();
     let receive_packs: Vec<&RequestRecord> = requests
         .iter()

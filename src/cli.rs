@@ -495,6 +495,10 @@ pub struct MergeArgs {
     /// Write the merge report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
     #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
+
+    /// Keep git objects between runs in this directory (one bare repository per upstream and downstream pair), so a re-run fetches only new objects; safe to delete at any time.
+    #[arg(long = config::GIT_CACHE_DIR.flag, env = config::GIT_CACHE_DIR.env, value_name = "DIR")]
+    pub git_cache_dir: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]

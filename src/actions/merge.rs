@@ -47,6 +47,8 @@ pub struct MergeSummary {
     pub pushed_refs: usize,
     pub bytes_fetched: usize,
     pub bytes_pushed: usize,
+    /// The run worked in the git object cache (`--git-cache-dir`), not a temporary repository.
+    pub used_object_cache: bool,
     /// The report written beside the log (HTML and JSON), when there is a report directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report_files: Option<ReportFiles>,
@@ -240,6 +242,7 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         author_name: config.author_name.clone(),
         author_email: config.author_email.clone(),
         check: config.check,
+        cache_dir: config.git_cache_dir.clone(),
     };
     let credentials = git_credentials(config)?;
     progress(20, "Comparing upstream with the downstream repository");
@@ -315,6 +318,7 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         pushed_refs: merged.pushed_refs,
         bytes_fetched: merged.bytes_fetched,
         bytes_pushed: merged.bytes_pushed,
+        used_object_cache: merged.used_object_cache,
         report_files: None,
     };
     if let Some(dir) = &config.report_dir {

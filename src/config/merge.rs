@@ -1,5 +1,5 @@
 //! `merge`'s settings: the repositories exactly as fork reads them, plus the merge commits'
-//! author and `--check`.
+//! author, `--check`, the report directory and the git object cache.
 
 use super::fork::RepositoryConfig;
 use super::*;
@@ -32,6 +32,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (GIT_AUTHOR, "`Octofleet <octofleet@localhost>` (default): author and committer of merge commits, `Name <email>`"),
     (MERGE_CHECK, "`False` (default); `True`: say what merge would do (exit 3 when upstream changes are pending), push nothing, open nothing"),
     (REPORT_DIR, REPORT_DIR_PURPOSE),
+    (GIT_CACHE_DIR, "none: each run fetches into a temporary repository; a directory (created if missing) where merge keeps one bare repository per upstream and downstream pair, for its git objects only, so a re-run fetches only what is new. Refs are always read from the remotes: deleting it changes no outcome. Runs sharing it take a lock per pair; one it cannot use is a warning, and the run goes on without it"),
     (TIMEOUT, "`10m` (default): the whole action's deadline"),
     (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
@@ -48,6 +49,8 @@ pub struct MergeConfig {
     pub check: bool,
     /// Where to write the report (see [`report_dir`]).
     pub report_dir: Option<std::path::PathBuf>,
+    /// Where to keep git objects between runs.
+    pub git_cache_dir: Option<std::path::PathBuf>,
 }
 
 impl std::ops::Deref for MergeConfig {
@@ -86,6 +89,9 @@ impl MergeConfig {
             .unwrap_or_else(|| (DEFAULT_AUTHOR.0.to_owned(), DEFAULT_AUTHOR.1.to_owned()));
         let check = reader.flag(MERGE_CHECK, &args.check);
         let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
+        let git_cache_dir = reader
+            .optional(GIT_CACHE_DIR, &args.git_cache_dir)
+            .map(std::path::PathBuf::from);
         reader.finish(|| MergeConfig {
             repository: repository.expect("no problems means the repositories"),
             all_branches,
@@ -93,6 +99,7 @@ impl MergeConfig {
             author_email,
             check,
             report_dir,
+            git_cache_dir,
         })
     }
 }

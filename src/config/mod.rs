@@ -95,6 +95,7 @@ inputs! {
     GIT_AUTHOR = "Octofleet.Git.Author", "OCTOFLEET_GIT_AUTHOR", "git-author";
     MERGE_CHECK = "Octofleet.Merge.Check", "OCTOFLEET_MERGE_CHECK", "check";
     REPORT_DIR = "Octofleet.ReportDir", "OCTOFLEET_REPORTDIR", "report-dir";
+    GIT_CACHE_DIR = "Octofleet.Git.CacheDir", "OCTOFLEET_GIT_CACHEDIR", "git-cache-dir";
     TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
     LOG_FORMAT = "Octofleet.Log.Format", "OCTOFLEET_LOG_FORMAT", "log-format";
 }

@@ -1,13 +1,15 @@
 //! Bring upstream commits into the downstream repository with git2: per branch both have, read
-//! the two advertised commits, and when they differ fetch what is missing into a temporary bare
-//! repository and decide: up to date, behind (fast-forward), ahead (nothing), or diverged (a
-//! three-way merge: clean → a merge commit with both parents; conflicts → the upstream commit on
-//! a branch of its own in the downstream, for a pull request a person resolves).
+//! the two advertised commits, and when they differ fetch what is missing into a bare repository
+//! (temporary, or the pair's object cache) and decide: up to date, behind (fast-forward), ahead
+//! (nothing), or diverged (a three-way merge: clean → a merge commit with both parents;
+//! conflicts → the upstream commit on a branch of its own in the downstream, for a pull request
+//! a person resolves).
 //!
 //! Nothing is ever force-pushed: a downstream that moved meanwhile refuses the push. With
 //! `check`, the same outcome is computed and nothing is pushed.
 
 use super::mirror::MirrorError;
+use super::object_cache;
 use super::transport::MirrorCredentials;
 use super::transport::{self, advertised, fetch, push, refs_under, Side};
 use git2::{
@@ -15,11 +17,16 @@ use git2::{
 };
 use serde::Serialize;
 use std::fmt;
+use std::path::PathBuf;
 
 const UPSTREAM_NS: &str = "refs/upstream/";
 const DOWNSTREAM_NS: &str = "refs/downstream/";
-/// Merge commits made in the scratch repository, pushed from here.
+/// Merge commits made locally, pushed from here.
 const MERGED_NS: &str = "refs/merged/";
+/// In the object cache, the tips earlier runs left in the namespaces above: fetches offer them as
+/// what we have (so only new objects travel) and they keep their objects reachable. Never read
+/// as either side's state.
+const KNOWN_NS: &str = "refs/known/";
 /// Where the upstream commit goes in the downstream when the merge needs a person.
 pub const CONFLICT_BRANCH_PREFIX: &str = "octofleet/upstream-";
 
@@ -36,6 +43,8 @@ pub struct MergeRequest {
     pub author_email: String,
     /// Compute the outcome; push nothing.
     pub check: bool,
+    /// Keep objects between runs here (`Octofleet.Git.CacheDir`); None: a temporary repository.
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Where one branch stands, as `--check` reports it and as merge acts on it.
@@ -153,6 +162,8 @@ pub struct MergeReport {
     pub pushed_refs: usize,
     pub bytes_fetched: usize,
     pub bytes_pushed: usize,
+    /// The run worked in the object cache (else in a temporary repository).
+    pub used_object_cache: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -182,16 +193,75 @@ pub fn conflict_branch(upstream: &str) -> String {
     )
 }
 
-/// Merge upstream into the downstream (or with `check`, say what that would do).
+/// Merge upstream into the downstream (or with `check`, say what that would do), in the pair's
+/// object cache when there is one, else in a temporary repository.
 pub fn merge(
     request: &MergeRequest,
     credentials: &MirrorCredentials,
 ) -> Result<MergeReport, MergeError> {
-    transport::in_scratch("merge", |scratch| merge_in(scratch, request, credentials))
+    let work = |repository: &Repository| merge_in(repository, request, credentials);
+    if let Some(cache_dir) = &request.cache_dir {
+        let cached = object_cache::with_cached_repository(
+            cache_dir,
+            &request.upstream_url,
+            &request.downstream_url,
+            |cache| match work(cache) {
+                // Only reading or writing the local repository fails this way, always before the
+                // push: the cache may be damaged, and a temporary repository does not need it.
+                Err(MergeError::Git { context, source }) => {
+                    tracing::warn!(
+                        "the git object cache failed ({context}: {}), so this run starts again in a temporary repository; delete {} to start the cache over (it holds only copies of git objects)",
+                        source.message(),
+                        object_cache::repository_path(
+                            cache_dir,
+                            &request.upstream_url,
+                            &request.downstream_url
+                        )
+                        .display()
+                    );
+                    None
+                }
+                outcome => Some(outcome.map(|report| MergeReport {
+                    used_object_cache: true,
+                    ..report
+                })),
+            },
+        );
+        if let Some(Some(outcome)) = cached {
+            return outcome;
+        }
+    }
+    transport::in_scratch("merge", work)
+}
+
+/// `refs_under`, with its failure as what it is: reading the local repository.
+fn local_refs(repository: &Repository, namespace: &str) -> Result<Vec<(String, Oid)>, MergeError> {
+    refs_under(repository, namespace).map_err(|error| match error {
+        MirrorError::Git { context, source } => MergeError::Git { context, source },
+        other => other.into(),
+    })
+}
+
+/// Move what an earlier run left in this run's namespaces to `KNOWN_NS` (a no-op in a new
+/// repository), so that what this run reads there is what this run put there.
+fn keep_earlier_tips(repository: &Repository) -> Result<(), MergeError> {
+    for namespace in [UPSTREAM_NS, DOWNSTREAM_NS, MERGED_NS] {
+        for (name, oid) in local_refs(repository, namespace)? {
+            let side = namespace.trim_start_matches("refs/");
+            repository
+                .reference(&format!("{KNOWN_NS}{side}{name}"), oid, true, "kept")
+                .map_err(git("keeping an earlier run's refs"))?;
+            repository
+                .find_reference(&format!("{namespace}{name}"))
+                .and_then(|mut reference| reference.delete())
+                .map_err(git("keeping an earlier run's refs"))?;
+        }
+    }
+    Ok(())
 }
 
 fn merge_in(
-    scratch: &Repository,
+    repository: &Repository,
     request: &MergeRequest,
     credentials: &MirrorCredentials,
 ) -> Result<MergeReport, MergeError> {
@@ -213,8 +283,9 @@ fn merge_in(
             .filter_map(|(name, oid)| Some((name.strip_prefix("heads/")?.to_owned(), oid)))
             .collect()
     };
-    let upstream_heads = heads(advertised(scratch, &upstream)?);
-    let downstream_heads = heads(advertised(scratch, &downstream)?);
+    keep_earlier_tips(repository)?;
+    let upstream_heads = heads(advertised(repository, &upstream)?);
+    let downstream_heads = heads(advertised(repository, &downstream)?);
     if !upstream_heads.iter().any(|(name, _)| name == main_line) {
         return Err(MirrorError::UpstreamBranchMissing {
             url: request.upstream_url.clone(),
@@ -243,43 +314,33 @@ fn merge_in(
         .collect();
     branches.sort_by_key(|(name, _, _)| (name != main_line, name.clone()));
 
-    // Branches at the same commit on both sides need no object at all.
-    let moving: Vec<&str> = branches
-        .iter()
-        .filter(|(_, up, down)| up != down)
-        .map(|(name, _, _)| name.as_str())
-        .collect();
+    // Branches at the same commit on both sides need no object at all. For the others, the
+    // downstream's commits first: when it already holds upstream's (merged before), nothing
+    // comes from upstream. A commit the repository holds (the object cache) is not fetched
+    // again: its history came with it.
     let mut bytes_fetched = 0;
-    if !moving.is_empty() {
-        // The downstream first: when it already holds upstream's commit (merged before), nothing
-        // comes from upstream at all.
-        let specs = |names: &[&str], namespace: &str| -> Vec<String> {
-            names
-                .iter()
-                .map(|name| format!("+refs/heads/{name}:{namespace}heads/{name}"))
-                .collect()
-        };
-        bytes_fetched += fetch(scratch, &downstream, &specs(&moving, DOWNSTREAM_NS))?;
-        let odb = scratch
+    for (side, namespace) in [(&downstream, DOWNSTREAM_NS), (&upstream, UPSTREAM_NS)] {
+        let odb = repository
             .odb()
-            .map_err(git("reading the temporary repository"))?;
+            .map_err(git("reading the local repository"))?;
         let mut missing = Vec::new();
-        for (name, up, _) in branches.iter().filter(|(_, up, down)| up != down) {
-            if odb.exists(*up) {
-                scratch
-                    .reference(&format!("{UPSTREAM_NS}heads/{name}"), *up, true, "known")
-                    .map_err(git("recording upstream's commit"))?;
+        for (name, up, down) in branches.iter().filter(|(_, up, down)| up != down) {
+            let oid = if namespace == UPSTREAM_NS { *up } else { *down };
+            if odb.exists(oid) {
+                repository
+                    .reference(&format!("{namespace}heads/{name}"), oid, true, "known")
+                    .map_err(git("recording a commit the repository holds"))?;
             } else {
-                missing.push(name.as_str());
+                missing.push(format!("+refs/heads/{name}:{namespace}heads/{name}"));
             }
         }
         if !missing.is_empty() {
-            bytes_fetched += fetch(scratch, &upstream, &specs(&missing, UPSTREAM_NS))?;
+            bytes_fetched += fetch(repository, side, &missing)?;
         }
     }
     // What was fetched is what counts (a side may have moved since the advertisement).
-    let fetched_up = refs_under(scratch, UPSTREAM_NS)?;
-    let fetched_down = refs_under(scratch, DOWNSTREAM_NS)?;
+    let fetched_up = local_refs(repository, UPSTREAM_NS)?;
+    let fetched_down = local_refs(repository, DOWNSTREAM_NS)?;
 
     let mut results = Vec::new();
     let mut refspecs = Vec::new();
@@ -300,7 +361,7 @@ fn merge_in(
             pushed: false,
         };
         if up != down {
-            let (ahead, behind) = scratch
+            let (ahead, behind) = repository
                 .graph_ahead_behind(down, up)
                 .map_err(git(format!("comparing the two sides of {name}")))?;
             result.ahead = ahead;
@@ -308,7 +369,7 @@ fn merge_in(
             result.outcome = match (ahead, behind) {
                 (_, 0) => Outcome::Ahead,
                 (0, _) => Outcome::Behind,
-                _ => diverged(scratch, request, name, up, down, &mut result)?,
+                _ => diverged(repository, request, name, up, down, &mut result)?,
             };
         }
         match result.outcome {
@@ -342,20 +403,21 @@ fn merge_in(
     let bytes_pushed = if refspecs.is_empty() {
         0
     } else {
-        push(scratch, &downstream, &refspecs)?
+        push(repository, &downstream, &refspecs)?
     };
     Ok(MergeReport {
         branches: results,
         pushed_refs: refspecs.len(),
         bytes_fetched,
         bytes_pushed,
+        used_object_cache: false,
     })
 }
 
 /// The three-way merge of `up` into `down`: a merge commit under `refs/merged/heads/<name>`, or
 /// the conflicted paths.
 fn diverged(
-    scratch: &Repository,
+    repository: &Repository,
     request: &MergeRequest,
     name: &str,
     up: Oid,
@@ -363,7 +425,7 @@ fn diverged(
     result: &mut BranchMerge,
 ) -> Result<Outcome, MergeError> {
     let commit = |oid: Oid| -> Result<Commit<'_>, MergeError> {
-        scratch
+        repository
             .find_commit(oid)
             .map_err(git(format!("reading commit {oid}")))
     };
@@ -371,7 +433,7 @@ fn diverged(
     let mut options = MergeOptions::new();
     // Differences in whitespace at line ends (CRLF against LF included) are no conflict.
     options.find_renames(true).ignore_whitespace_eol(true);
-    let mut index = scratch
+    let mut index = repository
         .merge_commits(&ours, &theirs, Some(&options))
         .map_err(git(format!(
             "merging upstream's {name} into the downstream's"
@@ -383,15 +445,17 @@ fn diverged(
             .collect::<Result<Vec<_>, _>>()
             .map_err(git("listing the conflicts"))?;
         for conflict in conflicts {
-            result.conflicts.push(conflicted_path(scratch, &conflict)?);
+            result
+                .conflicts
+                .push(conflicted_path(repository, &conflict)?);
         }
         result.conflicts.sort_by(|a, b| a.path.cmp(&b.path));
         return Ok(Outcome::DivergedConflicts);
     }
     let tree_id = index
-        .write_tree_to(scratch)
+        .write_tree_to(repository)
         .map_err(git("writing the merged tree"))?;
-    let tree = scratch
+    let tree = repository
         .find_tree(tree_id)
         .map_err(git("reading the merged tree"))?;
     let signature = Signature::now(&request.author_name, &request.author_email)
@@ -402,7 +466,7 @@ fn diverged(
         summary = theirs.summary().unwrap_or("no summary"),
         url = crate::origin::display_text(&request.upstream_url),
     );
-    let merged = scratch
+    let merged = repository
         .commit(
             Some(&format!("{MERGED_NS}heads/{name}")),
             &signature,
@@ -422,7 +486,7 @@ fn entry_path(entry: &IndexEntry) -> String {
 
 /// One conflicted path with its conflicting hunks' line ranges on each side.
 fn conflicted_path(
-    scratch: &Repository,
+    repository: &Repository,
     conflict: &IndexConflict,
 ) -> Result<ConflictedPath, MergeError> {
     let (ours, theirs) = match (&conflict.our, &conflict.their) {
@@ -459,7 +523,7 @@ fn conflicted_path(
     let (ancestor, kind) = match &conflict.ancestor {
         Some(ancestor) => (ancestor, "content"),
         None => {
-            let empty = scratch.blob(b"").map_err(git("writing an empty blob"))?;
+            let empty = repository.blob(b"").map_err(git("writing an empty blob"))?;
             empty_ancestor = IndexEntry {
                 ctime: ours.ctime,
                 mtime: ours.mtime,
@@ -483,7 +547,7 @@ fn conflicted_path(
         .their_label("upstream")
         .style_standard(true)
         .ignore_whitespace_eol(true);
-    let merged = scratch
+    let merged = repository
         .merge_file_from_index(ancestor, ours, theirs, Some(&mut options))
         .map_err(git(format!("merging {}", entry_path(ours))))?;
     Ok(ConflictedPath {

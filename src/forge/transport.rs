@@ -198,9 +198,12 @@ pub fn fetch(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<u
         true
     });
     let mut options = FetchOptions::new();
+    // No FETCH_HEAD: nothing a run does reads it, and a kept repository (merge's object cache)
+    // should hold objects and our refs only.
     options
         .remote_callbacks(callbacks)
-        .download_tags(AutotagOption::None);
+        .download_tags(AutotagOption::None)
+        .update_fetchhead(false);
     let specs: Vec<&str> = refspecs.iter().map(String::as_str).collect();
     remote
         .fetch(&specs, Some(&mut options), None)
@@ -249,7 +252,7 @@ pub fn refs_under(
     namespace: &str,
 ) -> Result<Vec<(String, Oid)>, MirrorError> {
     let git = |source| MirrorError::Git {
-        context: "reading the temporary repository".to_owned(),
+        context: "reading the local repository".to_owned(),
         source,
     };
     let mut found = Vec::new();

@@ -1654,6 +1654,7 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
         "a green step looks green: {}",
         plan.stderr
     );
+}
 
 /// A sensitive project-template default (the rich project's `Tenant.Key`) reaches a new space
 /// through its `secrets.json` entry, substituted from

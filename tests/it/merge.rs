@@ -680,6 +680,23 @@ async fn merge_template_runs_like_calamari_runs_it() {
         Some("diverged-conflicts")
     );
     assert_eq!(forge.pull_requests(ORG, NEW_REPO).len(), 1);
+
+    // Git object cache directory: the fetched objects are kept there.
+    let cache = tempfile::tempdir().unwrap();
+    let caching = template.bind(
+        &variables,
+        &[
+            ("Octofleet.Merge.Check", "True"),
+            ("Octofleet.Git.CacheDir", cache.path().to_str().unwrap()),
+        ],
+    );
+    let run = run_like_calamari(template.script_body(), &caching, Some(binary_dir())).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let packs = files_under(cache.path())
+        .into_iter()
+        .filter(|file| file.extension().is_some_and(|ext| ext == "pack"))
+        .count();
+    assert!(packs > 0, "the fetched objects are kept in the cache");
 }
 
 /// `--report-dir`: a self-contained HTML report (nothing loaded from anywhere, no script) with
@@ -746,4 +763,289 @@ async fn the_html_report_is_written_and_attached_as_an_artifact() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     let html = std::fs::read_to_string(&file).unwrap();
     assert!(html.contains("check only"), "{html}");
+}
+
+/// A merge's JSON summary with extra environment (another downstream repository, say).
+async fn merge_json_with(forge: &ForgeEmulator, args: &[&str], env: &[(&str, &str)]) -> Value {
+    let mut all_args = vec!["--output", "json"];
+    all_args.extend_from_slice(args);
+    let run = invoke(forge, "merge", "gitea", &all_args, env).await;
+    assert!(
+        run.code == 0 || run.code == 3,
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}\n{}", run.stdout, run.stderr))
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(files_under(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
+
+fn bytes_fetched(report: &Value) -> u64 {
+    report["bytes_fetched"].as_u64().expect("bytes_fetched")
+}
+
+/// `--git-cache-dir`: the first merge fills the cache, a re-run fetches and pushes nothing,
+/// deleting the cache changes what travels but not the outcome, and a later upstream change
+/// brings only its own objects. No credential ever reaches the cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_re_run_with_the_object_cache_fetches_and_pushes_nothing() {
+    let forge = forked("gitea").await;
+    let tenant = separate_edits(&forge);
+    let upstream = forge.rev_parse(ORG, UPSTREAM, "refs/heads/main").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().join("git-cache");
+    let cached = ["--git-cache-dir", dir.to_str().unwrap()];
+
+    let (run, first) = merge_json(&forge, "gitea", &cached).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(first["outcome"], "diverged-clean");
+    assert_eq!(first["used_object_cache"], true);
+    assert!(bytes_fetched(&first) > 0, "{first}");
+    let merged = downstream_main(&forge);
+    assert_eq!(
+        forge.parents(ORG, NEW_REPO, &merged),
+        vec![tenant, upstream]
+    );
+
+    forge.clear_requests();
+    let (run, rerun) = merge_json(&forge, "gitea", &cached).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(rerun["outcome"], "ahead");
+    assert_eq!(rerun["used_object_cache"], true);
+    assert_eq!(rerun["bytes_fetched"], 0, "{rerun}");
+    assert_eq!(rerun["bytes_pushed"], 0, "{rerun}");
+    assert_eq!(rerun["pushed_refs"], 0, "{rerun}");
+    assert_eq!(pushes(&forge), 0);
+    assert_eq!(
+        fetches_from(&forge, UPSTREAM) + fetches_from(&forge, NEW_REPO),
+        0,
+        "the advertisements and the cached objects settle it"
+    );
+    assert_eq!(api_writes(&forge), Vec::<String>::new());
+
+    // Deleting the cache changes what travels, never the outcome; nor does running without it.
+    std::fs::remove_dir_all(&dir).unwrap();
+    forge.clear_requests();
+    let (run, refilled) = merge_json(&forge, "gitea", &cached).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (run, uncached) = merge_json(&forge, "gitea", &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for report in [&refilled, &uncached] {
+        assert_eq!(report["outcome"], rerun["outcome"]);
+        assert_eq!(report["branches"], rerun["branches"]);
+        assert!(bytes_fetched(report) > 0, "{report}");
+    }
+    assert_eq!(uncached["used_object_cache"], false);
+    assert_eq!(pushes(&forge), 0);
+    assert_eq!(downstream_main(&forge), merged);
+
+    // Upstream moves on: the cache sends only what is new (less than a run without it), and
+    // what --check fetched a merge does not fetch again.
+    forge.commit_files(
+        ORG,
+        UPSTREAM,
+        "main",
+        "Upstream: more",
+        &[("more.txt", Some("more\n"))],
+    );
+    let (_, uncached_check) = merge_json(&forge, "gitea", &["--check"]).await;
+    let mut checking = cached.to_vec();
+    checking.push("--check");
+    let (_, cached_check) = merge_json(&forge, "gitea", &checking).await;
+    assert_eq!(cached_check["outcome"], "diverged-clean");
+    assert!(
+        bytes_fetched(&cached_check) < bytes_fetched(&uncached_check),
+        "{cached_check}\n{uncached_check}"
+    );
+    let (run, next) = merge_json(&forge, "gitea", &cached).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(next["outcome"], "diverged-clean");
+    assert_eq!(next["bytes_fetched"], 0, "{next}");
+    assert!(next["bytes_pushed"].as_u64().unwrap() > 0);
+
+    // One repository (and its lock) for the pair; nothing secret in it.
+    let mut entries: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    entries.sort();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert!(entries[0].ends_with(".git") && entries[1].ends_with(".lock"));
+    for file in files_under(&dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(
+            !text.contains(PASSWORD),
+            "{} holds the password",
+            file.display()
+        );
+    }
+}
+
+/// Equal advertisements settle an up-to-date pair: no object is fetched, cache or not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_up_to_date_pair_fetches_nothing_with_or_without_the_cache() {
+    let forge = forked("github").await;
+    let cache = tempfile::tempdir().unwrap();
+    let dir = cache.path().to_str().unwrap();
+    for args in [&[][..], &["--git-cache-dir", dir][..]] {
+        forge.clear_requests();
+        let (run, report) = merge_json(&forge, "github", args).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(report["outcome"], "up-to-date");
+        assert_eq!(report["bytes_fetched"], 0);
+        assert_eq!(
+            fetches_from(&forge, UPSTREAM) + fetches_from(&forge, NEW_REPO),
+            0,
+            "{args:?}"
+        );
+        assert_eq!(pushes(&forge), 0);
+    }
+}
+
+/// A cache directory that is a file, below a file, where nobody may write, or a damaged
+/// repository: a warning naming the input, and the merge goes on in a temporary repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_it_cannot_use_is_a_warning_and_the_merge_goes_on() {
+    let forge = forked("gitea").await;
+    let tenant = separate_edits(&forge);
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let unusable = [
+        file.clone(),
+        file.join("below"),
+        // Not even root may create a directory in /proc.
+        std::path::PathBuf::from("/proc/octofleet-cache"),
+    ];
+    for (index, dir) in unusable.iter().enumerate() {
+        let run = merge(
+            &forge,
+            "gitea",
+            &["--output", "json", "--git-cache-dir", dir.to_str().unwrap()],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{}: {}", dir.display(), run.stderr);
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        assert_eq!(report["used_object_cache"], false);
+        let expected = if index == 0 {
+            "diverged-clean"
+        } else {
+            "ahead"
+        };
+        assert_eq!(report["outcome"], expected, "{}", dir.display());
+        assert!(
+            run.stderr.contains("WARN")
+                && run.stderr.contains("Octofleet.Git.CacheDir")
+                && run.stderr.contains("cannot be used"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(
+        forge.parents(ORG, NEW_REPO, &downstream_main(&forge))[0],
+        tenant
+    );
+
+    // A damaged repository in the cache: its HEAD unreadable, then its packs garbage.
+    let dir = scratch.path().join("cache");
+    let cached = ["--output", "json", "--git-cache-dir", dir.to_str().unwrap()];
+    assert_eq!(merge(&forge, "gitea", &cached).await.code, 0);
+    let repository = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|ext| ext == "git"))
+        .expect("the pair's repository");
+    let head = repository.join("HEAD");
+    let good_head = std::fs::read(&head).unwrap();
+    std::fs::write(&head, "garbage").unwrap();
+    let run = merge(&forge, "gitea", &cached).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot be used"), "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["outcome"], "ahead");
+    assert_eq!(report["used_object_cache"], false);
+
+    std::fs::write(&head, good_head).unwrap();
+    let packs: Vec<_> = files_under(&repository.join("objects"))
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "pack"))
+        .collect();
+    assert!(!packs.is_empty());
+    for pack in &packs {
+        let length = std::fs::metadata(pack).unwrap().len() as usize;
+        std::fs::write(pack, vec![b'x'; length]).unwrap();
+    }
+    let run = merge(&forge, "gitea", &cached).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("object cache failed") && run.stderr.contains("delete"),
+        "{}",
+        run.stderr
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["outcome"], "ahead");
+}
+
+/// Runs sharing one cache directory at once (two on one pair, one on another) all succeed: one
+/// merges, the other run on that pair waits for the lock and finds the merge done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_merges_sharing_the_cache_all_succeed() {
+    const SECOND: &str = "second_tenant_repo";
+    let forge = forked("gitea").await;
+    let fork = invoke(&forge, "fork", "gitea", &[], &[("GIT_URL_NEWREPO", SECOND)]).await;
+    assert_eq!(fork.code, 0, "{}", fork.stderr);
+    let tenant = separate_edits(&forge);
+    let second_tenant = forge.commit_files(
+        ORG,
+        SECOND,
+        "main",
+        "Second tenant",
+        &[("second.txt", Some("second\n"))],
+    );
+    let upstream = forge.rev_parse(ORG, UPSTREAM, "refs/heads/main").unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let cached = ["--git-cache-dir", cache.path().to_str().unwrap()];
+
+    let (one, two, second) = tokio::join!(
+        merge_json_with(&forge, &cached, &[]),
+        merge_json_with(&forge, &cached, &[]),
+        merge_json_with(&forge, &cached, &[("GIT_URL_NEWREPO", SECOND)]),
+    );
+    let mut outcomes = [one["outcome"].clone(), two["outcome"].clone()];
+    outcomes.sort_by_key(|outcome| outcome.to_string());
+    assert_eq!(outcomes, ["ahead", "diverged-clean"], "{one}\n{two}");
+    assert_eq!(second["outcome"], "diverged-clean");
+    for report in [&one, &two, &second] {
+        assert_eq!(report["used_object_cache"], true, "{report}");
+    }
+    assert_eq!(
+        forge.parents(ORG, NEW_REPO, &downstream_main(&forge)),
+        vec![tenant, upstream.clone()]
+    );
+    let second_main = forge.rev_parse(ORG, SECOND, "refs/heads/main").unwrap();
+    assert_eq!(
+        forge.parents(ORG, SECOND, &second_main),
+        vec![second_tenant, upstream]
+    );
+    // The cache is intact: a re-run of either pair transfers nothing.
+    for env in [&[][..], &[("GIT_URL_NEWREPO", SECOND)][..]] {
+        let report = merge_json_with(&forge, &cached, env).await;
+        assert_eq!(report["outcome"], "ahead");
+        assert_eq!(report["bytes_fetched"], 0, "{report}");
+        assert_eq!(report["used_object_cache"], true);
+    }
 }
