@@ -4,7 +4,8 @@
 //! requests, writes, wall time and peak RSS against the targets (first deploy ≤ 60 requests and
 //! ≤ 20 × latency + 300 ms; re-deploy ≤ 20 requests and 0 writes), and beside them an estimate
 //! (printed as one, with its formula) of the requests the Terraform provider would need for the
-//! same module.
+//! same module. Each run writes its report: the sizes of the HTML pages are printed, with a plan
+//! of the worst case (every variable edited upstream) against the few-hundred-KB target.
 //! Run: `cargo bench --bench deploy`.
 
 mod measure;
@@ -90,6 +91,36 @@ fn main() {
         ),
     );
 
+    print_report_sizes("first deploy", &first);
+    print_report_sizes("plan        ", &plan);
+
+    // The worst case for a report: every variable differs, each listed with both values.
+    let path = package.join("project.json");
+    let mut project: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut edited = 0;
+    for variable in project["variables"].as_array_mut().unwrap() {
+        if let Some(value) = variable["value"].as_str() {
+            variable["value"] = json!(format!("{value} (edited upstream)"));
+            edited += 1;
+        }
+    }
+    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    let edited_plan = run_with(
+        &emulator,
+        &target,
+        &package,
+        "plan",
+        &["--overwrite-variables"],
+        3,
+    );
+    let html = edited_plan.report_bytes.unwrap_or_default();
+    println!(
+        "plan with {edited} variables edited: HTML report {} KB (target <= 300 KB: {})",
+        html / 1024,
+        verdict(html <= 300 * 1024)
+    );
+
     let (terraform, label) = shape.terraform_provider_estimate();
     println!(
         "{label}: about {:.0} x octofleet's measured first deploy",
@@ -101,6 +132,17 @@ struct Round {
     measure: measure::Measure,
     requests: usize,
     writes: usize,
+    /// The HTML report's size, and its JSON twin's.
+    report_bytes: Option<u64>,
+    report_json_bytes: Option<u64>,
+}
+
+fn print_report_sizes(label: &str, round: &Round) {
+    println!(
+        "{label}: HTML report {} KB, JSON {} KB",
+        round.report_bytes.unwrap_or_default() / 1024,
+        round.report_json_bytes.unwrap_or_default() / 1024
+    );
 }
 
 fn verdict(met: bool) -> &'static str {
@@ -122,21 +164,46 @@ fn report(label: &str, round: &Round, targets: &str) {
 }
 
 fn run(emulator: &Emulator, target: &str, package: &Path, action: &str) -> Round {
+    run_with(emulator, target, package, action, &[], 0)
+}
+
+fn run_with(
+    emulator: &Emulator,
+    target: &str,
+    package: &Path,
+    action: &str,
+    args: &[&str],
+    exit_code: i32,
+) -> Round {
     emulator.clear_requests();
+    let reports = tempfile::tempdir().unwrap();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"));
     command
         .arg(action)
+        .args(args)
         .env_clear()
+        .env("OCTOFLEET_REPORTDIR", reports.path())
         .env("MANAGEDTENANT_OCTOPUS_URL", emulator.url())
         .env("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY)
         .env("MANAGEDTENANT_OCTOPUS_SPACEID", target)
         .env("OCTOFLEET_PACKAGE_DIR", package);
     // A plan that finds no change exits 0; deploys must succeed.
-    let measure = measure::run(&mut command, action);
+    let measure = measure::run_expecting(&mut command, action, exit_code);
+    let size = |extension: &str| {
+        std::fs::metadata(
+            reports
+                .path()
+                .join(format!("octofleet-{action}-{target}.{extension}")),
+        )
+        .ok()
+        .map(|file| file.len())
+    };
     Round {
         measure,
         requests: emulator.requests().len(),
         writes: emulator.writes().len(),
+        report_bytes: size("html"),
+        report_json_bytes: size("json"),
     }
 }
 

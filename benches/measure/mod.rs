@@ -12,8 +12,13 @@ pub struct Measure {
 }
 
 /// Run `command` to completion; panics when it fails (a benchmark of a failure measures nothing).
-#[allow(clippy::zombie_processes)] // reaped by wait4 below
 pub fn run(command: &mut Command, what: &str) -> Measure {
+    run_expecting(command, what, 0)
+}
+
+/// As [`run`], for a command whose success is another exit code (a plan with changes: 3).
+#[allow(clippy::zombie_processes)] // reaped by wait4 below
+pub fn run_expecting(command: &mut Command, what: &str, code: i32) -> Measure {
     let started = Instant::now();
     let child = command
         .stdout(std::process::Stdio::null())
@@ -28,7 +33,7 @@ pub fn run(command: &mut Command, what: &str) -> Measure {
     let wall = started.elapsed();
     assert_eq!(pid, child.id() as libc::pid_t);
     assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == code,
         "{what} failed"
     );
     Measure {

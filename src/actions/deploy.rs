@@ -189,6 +189,9 @@ fn project_url(server: &url::Url, space_id: &str, project_id: &str) -> String {
     )
 }
 
+/// Rows of changed values a report shows; the JSON beside it has every one.
+const MAX_CHANGE_ROWS: usize = 250;
+
 /// How an outcome reads in the report, and its row's colour.
 fn describe(action: &OutcomeAction, plan: bool) -> (&'static str, String) {
     let (class, done, would) = match action {
@@ -241,50 +244,113 @@ impl DeployReport {
                 }),
             ),
         ]);
-        let changed: Vec<Row> = self
+        let is_listed = |action: &OutcomeAction| {
+            matches!(action, OutcomeAction::Created | OutcomeAction::Unchanged)
+        };
+        // Each change with its values, one row per changed value (a resource without values,
+        // such as a removal, gets one row). Past a few hundred rows a person stops reading and
+        // the page grows by megabytes: the rest are named per kind, and the JSON has them all.
+        let changed: Vec<&Outcome> = self
             .resources
             .iter()
-            .flat_map(|outcome| {
-                outcome.changes.iter().map(move |change| {
-                    let (before, after) =
-                        Cell::before_after(change.before.as_deref(), change.after.as_deref());
-                    let (class, _) = describe(&outcome.action, self.dry_run);
-                    Row::new(
-                        Some(class),
-                        vec![
-                            Cell::code(&format!("{} {}", outcome.kind, outcome.name)),
-                            Cell::code(&change.field),
-                            before,
-                            after,
-                        ],
-                    )
-                })
-            })
+            .filter(|outcome| !is_listed(&outcome.action))
             .collect();
-        if !changed.is_empty() {
-            page.heading("Changed values");
-            page.table(
-                &["resource", "field", "managed space has", "package has"],
-                changed,
-            );
-        }
-        page.heading("All resources");
-        let rows = self
-            .resources
-            .iter()
-            .map(|outcome| {
-                let (class, text) = describe(&outcome.action, self.dry_run);
-                Row::new(
+        let mut rows = Vec::new();
+        let mut not_shown: Vec<&Outcome> = Vec::new();
+        for outcome in &changed {
+            let (class, text) = describe(&outcome.action, self.dry_run);
+            let resource =
+                || Cell::lines(vec![Cell::text(outcome.kind), Cell::code(&outcome.name)]);
+            if rows.len() >= MAX_CHANGE_ROWS {
+                not_shown.push(outcome);
+                continue;
+            }
+            if outcome.changes.is_empty() {
+                rows.push(Row::new(
                     Some(class),
                     vec![
-                        Cell::text(outcome.kind),
-                        Cell::code(&outcome.name),
+                        resource(),
                         Cell::text(&text),
+                        Cell::default(),
+                        Cell::default(),
+                        Cell::default(),
                     ],
-                )
-            })
-            .collect();
-        page.table(&["kind", "name", "what happened"], rows);
+                ));
+            }
+            for change in &outcome.changes {
+                let (before, after) =
+                    Cell::before_after(change.before.as_deref(), change.after.as_deref());
+                rows.push(Row::new(
+                    Some(class),
+                    vec![
+                        resource(),
+                        Cell::text(&text),
+                        Cell::code(&change.field),
+                        before,
+                        after,
+                    ],
+                ));
+            }
+        }
+        if !rows.is_empty() {
+            page.heading(&format!("Changes ({} resources)", changed.len()));
+            page.table(
+                &[
+                    "resource",
+                    "what happened",
+                    "field",
+                    "managed space has",
+                    "package has",
+                ],
+                rows,
+            );
+        }
+        if !not_shown.is_empty() {
+            page.paragraph(&format!(
+                "{} more changed resources, named below; each of their values is in the JSON report beside this page.",
+                not_shown.len()
+            ));
+            let mut seen = std::collections::BTreeSet::new();
+            for kind in not_shown.iter().map(|outcome| outcome.kind) {
+                if !seen.insert(kind) {
+                    continue;
+                }
+                let names = not_shown
+                    .iter()
+                    .filter(|outcome| outcome.kind == kind)
+                    .map(|outcome| {
+                        let (_, text) = describe(&outcome.action, self.dry_run);
+                        Cell::lines(vec![Cell::code(&outcome.name), Cell::text(&text)])
+                    })
+                    .collect();
+                page.names("updated", kind, names);
+            }
+        }
+        for listed in [OutcomeAction::Created, OutcomeAction::Unchanged] {
+            let outcomes: Vec<&Outcome> = self
+                .resources
+                .iter()
+                .filter(|outcome| outcome.action == listed)
+                .collect();
+            if outcomes.is_empty() {
+                continue;
+            }
+            let (class, text) = describe(&listed, self.dry_run);
+            let mut heading = text;
+            heading[..1].make_ascii_uppercase();
+            page.heading(&format!("{heading} ({})", outcomes.len()));
+            let mut kinds: Vec<&str> = outcomes.iter().map(|outcome| outcome.kind).collect();
+            kinds.dedup();
+            let mut seen = std::collections::BTreeSet::new();
+            for kind in kinds.into_iter().filter(|kind| seen.insert(*kind)) {
+                let names = outcomes
+                    .iter()
+                    .filter(|outcome| outcome.kind == kind)
+                    .map(|outcome| Cell::code(&outcome.name))
+                    .collect();
+                page.names(class, kind, names);
+            }
+        }
         page.finish()
     }
 }
@@ -334,5 +400,60 @@ async fn find_space(server: &Server, space: &TargetSpace) -> Result<String, Acti
             server.space_id_named(name, hint).await
         }
         (None, None) => Err(ActionError::input("no managed space was given")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::FieldChange;
+
+    fn report(resources: Vec<Outcome>) -> DeployReport {
+        DeployReport {
+            project: "Big".into(),
+            project_id: Some("Projects-1".into()),
+            space_id: "Spaces-2".into(),
+            server: "https://octopus.example.com/".into(),
+            project_url: Some(project_url(
+                &"https://octopus.example.com/".parse().unwrap(),
+                "Spaces-2",
+                "Projects-1",
+            )),
+            package: "Big 1.0.0".into(),
+            dry_run: true,
+            summary: Summary::of(&resources),
+            changes: true,
+            resources,
+            report_files: None,
+        }
+    }
+
+    /// Past the row limit the rest of the changes are named, not shown, and the page says the
+    /// JSON has their values; created and unchanged resources are lists of names.
+    #[test]
+    fn a_large_plan_shows_the_first_changes_and_names_the_rest() {
+        let mut resources: Vec<Outcome> = (0..MAX_CHANGE_ROWS + 10)
+            .map(|i| {
+                Outcome::new(
+                    "variable",
+                    &format!("Var{i:04}"),
+                    OutcomeAction::Updated(vec!["Value".into()]),
+                )
+                .with_changes(vec![FieldChange::new(
+                    "Value",
+                    Some(&format!("old-{i}")),
+                    Some(&format!("new-{i}")),
+                )])
+            })
+            .collect();
+        resources.push(Outcome::new("step", "Big / Deploy", OutcomeAction::Unchanged));
+        let html = report(resources).html();
+        assert!(html.contains("new-249") && !html.contains("new-250"));
+        assert!(html.contains("10 more changed resources"), "{html}");
+        assert!(html.contains("<code>Var0259</code>"));
+        assert!(html.contains("Unchanged (1)"));
+        assert!(html.contains(
+            "<a href=\"https://octopus.example.com/app#/Spaces-2/projects/Projects-1\""
+        ));
     }
 }

@@ -109,6 +109,9 @@ table.facts td, table.facts code { overflow-wrap: anywhere; }
 .removed, .diverged-conflicts, .refused, .failed { background: #fde8e8; }
 .kept { background: #eaf2ff; }
 .none { color: #7b8794; font-style: italic; }
+details { margin: 0.3em 0; padding: 0.2em 0.5em; border-radius: 4px; }
+summary { cursor: pointer; }
+details ul { margin: 0.3em 0; padding-left: 1.2em; }
 @media (max-width: 40em) {
   table.rows thead { display: none; }
   table.rows, table.rows tbody, table.rows tr, table.rows td { display: block; }
@@ -160,6 +163,22 @@ impl Page {
             );
         }
         self.body.push_str("</table></div>\n");
+        self
+    }
+
+    /// Names of one kind of thing on one line each, under their label and count.
+    pub fn names(&mut self, class: &str, label: &str, names: Vec<Cell>) -> &mut Page {
+        let _ = write!(
+            self.body,
+            "<details class=\"{}\"><summary>{} ({})</summary>\n<ul>",
+            escape(class),
+            escape(label),
+            names.len()
+        );
+        for name in names {
+            let _ = write!(self.body, "<li>{}</li>", name.0);
+        }
+        self.body.push_str("</ul></details>\n");
         self
     }
 
