@@ -117,6 +117,7 @@ details ul { margin: 0.3em 0; padding-left: 1.2em; }
   table.rows, table.rows tbody, table.rows tr, table.rows td { display: block; }
   table.rows tr { margin-bottom: 0.6em; border: 1px solid #cbd2d9; }
   table.rows td { border: none; border-bottom: 1px solid #e4e7eb; }
+  table.rows td:empty { display: none; }
   table.rows td::before { content: attr(data-label); display: block; font-size: 0.8em; color: #52606d; }
 }
 ";
