@@ -446,14 +446,17 @@ mod tests {
                 )])
             })
             .collect();
-        resources.push(Outcome::new("step", "Big / Deploy", OutcomeAction::Unchanged));
+        resources.push(Outcome::new(
+            "step",
+            "Big / Deploy",
+            OutcomeAction::Unchanged,
+        ));
         let html = report(resources).html();
         assert!(html.contains("new-249") && !html.contains("new-250"));
         assert!(html.contains("10 more changed resources"), "{html}");
         assert!(html.contains("<code>Var0259</code>"));
         assert!(html.contains("Unchanged (1)"));
-        assert!(html.contains(
-            "<a href=\"https://octopus.example.com/app#/Spaces-2/projects/Projects-1\""
-        ));
+        assert!(html
+            .contains("<a href=\"https://octopus.example.com/app#/Spaces-2/projects/Projects-1\""));
     }
 }

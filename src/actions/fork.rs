@@ -73,6 +73,25 @@ pub fn web_url(clone_url: &str) -> &str {
     clone_url.strip_suffix(".git").unwrap_or(clone_url)
 }
 
+/// The facts a repository report starts with: the repository (linked), its platform, clone URL
+/// and upstream.
+pub fn repository_facts<'a>(
+    platform: Platform,
+    repository: &str,
+    repository_url: &str,
+    upstream_url: &str,
+) -> Vec<(&'a str, Cell)> {
+    vec![
+        (
+            "repository",
+            Cell::link(repository, web_url(repository_url)),
+        ),
+        ("platform", Cell::text(&platform.to_string())),
+        ("clone URL", Cell::code(repository_url)),
+        ("upstream", Cell::code(upstream_url)),
+    ]
+}
+
 /// A commit ID shortened as git shows it.
 pub fn short(oid: &str) -> &str {
     &oid[..oid.len().min(10)]
@@ -93,14 +112,13 @@ impl ForkReport {
                 self.refs.len()
             ),
         );
-        page.facts(vec![
-            (
-                "repository",
-                Cell::link(&self.repository, web_url(&self.repository_url)),
-            ),
-            ("platform", Cell::text(&self.platform.to_string())),
-            ("clone URL", Cell::code(&self.repository_url)),
-            ("upstream", Cell::code(&self.upstream_url)),
+        let mut facts = repository_facts(
+            self.platform,
+            &self.repository,
+            &self.repository_url,
+            &self.upstream_url,
+        );
+        facts.extend([
             (
                 "default branch",
                 Cell::text(if self.default_branch_set {
@@ -117,6 +135,7 @@ impl ForkReport {
                 )),
             ),
         ]);
+        page.facts(facts);
         page.heading("Refs");
         let rows = self
             .refs

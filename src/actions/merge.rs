@@ -3,7 +3,7 @@
 //! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
 
 use super::fork::{
-    forge_access, forge_error, git_credentials, report_target, resolved, short, web_url,
+    forge_access, forge_error, git_credentials, report_target, repository_facts, resolved, short,
 };
 use super::{ActionError, Report, While, EXIT_CHANGES};
 use crate::config::{MergeConfig, GIT_NEW_REPO};
@@ -348,14 +348,13 @@ impl MergeSummary {
             headline.push_str(&format!(", {} conflicted paths", self.conflict_count));
         }
         page.headline(self.outcome.name(), &headline);
-        page.facts(vec![
-            (
-                "repository",
-                Cell::link(&self.repository, web_url(&self.repository_url)),
-            ),
-            ("platform", Cell::text(&self.platform.to_string())),
-            ("clone URL", Cell::code(&self.repository_url)),
-            ("upstream", Cell::code(&self.upstream_url)),
+        let mut facts = repository_facts(
+            self.platform,
+            &self.repository,
+            &self.repository_url,
+            &self.upstream_url,
+        );
+        facts.extend([
             (
                 "conflicted paths",
                 Cell::text(&self.conflict_count.to_string()),
@@ -368,6 +367,7 @@ impl MergeSummary {
                 )),
             ),
         ]);
+        page.facts(facts);
         page.heading("Branches");
         let rows = self
             .branches

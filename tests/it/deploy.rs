@@ -1338,6 +1338,22 @@ async fn a_process_that_keeps_changing_underneath_fails_the_deploy() {
 }
 
 /// The drift lines a plan printed (`+ create`, `~ update`, `- remove`, `keep`), trimmed.
+/// Someone edits Hello World's `App.Greeting` in America's space.
+async fn edit_greeting_downstream(fleet: &Fleet, value: &str) {
+    let set_path = format!(
+        "/api/{}/variables/variableset-{}",
+        america(fleet),
+        downstream_id(fleet)
+    );
+    let mut set = crate::support::api_get(&fleet.emulator, &set_path).await;
+    for variable in set["Variables"].as_array_mut().unwrap() {
+        if variable["Name"] == "App.Greeting" {
+            variable["Value"] = json!(value);
+        }
+    }
+    crate::support::api_put(&fleet.emulator, &set_path, &set).await;
+}
+
 fn drift_lines(plan: &Run) -> Vec<String> {
     plan.stderr
         .lines()
@@ -1378,18 +1394,7 @@ async fn plan_reports_update_remove_and_keep_until_a_deploy_converges() {
         json!("echo edited upstream");
     std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
     // Downstream: someone edits a variable in America's space.
-    let set_path = format!(
-        "/api/{}/variables/variableset-{}",
-        america(&fleet),
-        downstream_id(&fleet)
-    );
-    let mut set = crate::support::api_get(&fleet.emulator, &set_path).await;
-    for variable in set["Variables"].as_array_mut().unwrap() {
-        if variable["Name"] == "App.Greeting" {
-            variable["Value"] = json!("Hola");
-        }
-    }
-    crate::support::api_put(&fleet.emulator, &set_path, &set).await;
+    edit_greeting_downstream(&fleet, "Hola").await;
 
     fleet.emulator.clear_requests();
     let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
@@ -1526,18 +1531,7 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
     let old_script = script.as_str().unwrap().to_owned();
     *script = json!("echo <edited upstream> & done");
     std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
-    let set_path = format!(
-        "/api/{}/variables/variableset-{}",
-        america(&fleet),
-        downstream_id(&fleet)
-    );
-    let mut set = crate::support::api_get(&fleet.emulator, &set_path).await;
-    for variable in set["Variables"].as_array_mut().unwrap() {
-        if variable["Name"] == "App.Greeting" {
-            variable["Value"] = json!("Hola");
-        }
-    }
-    crate::support::api_put(&fleet.emulator, &set_path, &set).await;
+    edit_greeting_downstream(&fleet, "Hola").await;
 
     let reports = tempfile::tempdir().unwrap();
     let report_dir = reports.path().join("reports");
