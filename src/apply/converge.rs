@@ -16,6 +16,20 @@ use crate::portable;
 /// Writes of one process tried before giving up on a process that keeps changing underneath us.
 const PROCESS_WRITE_ATTEMPTS: u32 = 8;
 
+/// Secrets sent again in a process that may otherwise be unchanged (`--overwrite-variables`):
+/// given the process to send and the one the server holds, sets them and returns the names of
+/// the steps that carry one. Applied after the comparison: a secret never compares equal.
+pub type ResendSecrets<'a> =
+    &'a (dyn Fn(&mut DeploymentProcess, &DeploymentProcess) -> Vec<String> + Sync);
+
+/// What a process should hold: the package's steps, resolved in `context`, and the secrets to
+/// send again.
+pub struct WantedProcess<'a> {
+    pub portable: &'a portable::Process,
+    pub context: &'a Context<'a>,
+    pub resend: Option<ResendSecrets<'a>>,
+}
+
 /// Writes, or in a plan only records.
 pub struct Writer<'a> {
     pub client: &'a OctopusClient,
@@ -105,17 +119,22 @@ impl Writer<'_> {
         }
     }
 
-    /// Make a process equal to the package's, one outcome per step. A `Version` conflict
-    /// (someone wrote in between) re-reads and rebuilds.
+    /// Make a process equal to the package's, one outcome per step, with `resend`'s secrets
+    /// in the same write (a step otherwise unchanged is reported `SecretResent`). A `Version`
+    /// conflict (someone wrote in between) re-reads and rebuilds.
     pub async fn converge_process(
         &self,
         kind: ProcessKind,
         owner: &str,
         existing: Option<&DeploymentProcess>,
-        portable: &portable::Process,
-        context: &Context<'_>,
+        wanted: WantedProcess<'_>,
         outcomes: &mut Vec<Outcome>,
     ) -> Result<Option<DeploymentProcess>, OctopusError> {
+        let WantedProcess {
+            portable,
+            context,
+            resend,
+        } = wanted;
         let Some(existing) = existing else {
             // A plan for a project or runbook that does not exist yet: every step is new.
             for step in &portable.steps {
@@ -131,8 +150,20 @@ impl Writer<'_> {
         let mut last_conflict = None;
         for attempt in 1..=PROCESS_WRITE_ATTEMPTS {
             let desired = desired_process(&current, portable, context);
-            let step_outcomes = step_outcomes(owner, &current, &desired);
-            if !step_outcomes.iter().any(|o| o.action.is_change()) {
+            let mut step_outcomes = step_outcomes(owner, &current, &desired);
+            let mut send = desired.clone();
+            let resent = resend
+                .map(|resend| resend(&mut send, &current))
+                .unwrap_or_default();
+            for outcome in step_outcomes.iter_mut().filter(|outcome| {
+                outcome.action == OutcomeAction::Unchanged
+                    && resent
+                        .iter()
+                        .any(|step| outcome.name == format!("{owner} / {step}"))
+            }) {
+                outcome.action = OutcomeAction::SecretResent;
+            }
+            if !step_outcomes.iter().any(|o| o.action.needs_write()) {
                 if attempt == 1 {
                     outcomes.extend(step_outcomes);
                 }
@@ -146,10 +177,10 @@ impl Writer<'_> {
             }
             let id = current.id.clone().unwrap_or_default();
             let path = kind.path(self.space_id, &id);
-            match self.client.put(&path, &desired).await {
+            match self.client.put(&path, &send).await {
                 Ok(response) => {
-                    let written = serde_json::from_slice::<DeploymentProcess>(&response.body)
-                        .unwrap_or(desired);
+                    let written =
+                        serde_json::from_slice::<DeploymentProcess>(&response.body).unwrap_or(send);
                     return Ok(Some(written));
                 }
                 Err(error) if error.status().map(|s| s.as_u16()) == Some(400) => {

@@ -2,7 +2,7 @@
 //! and secret before writing, then converge the project, its channels, process, runbooks and
 //! variables, each built from what the server has so ids and server fields survive.
 
-use super::converge::Writer;
+use super::converge::{ResendSecrets, WantedProcess, Writer};
 use super::resolve::{missing_dependencies, Missing};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::process::resend_held_property_secrets;
@@ -329,11 +329,10 @@ impl Deploy<'_> {
         Ok(action_ids)
     }
 
-    /// The writer's `converge_process`, then, under `--overwrite-variables`, the sensitive
-    /// properties the server held before are sent again with their substituted secrets (Octopus
-    /// never returns them, so they cannot be compared): a step that carries one and was otherwise
-    /// unchanged is reported `SecretResent`, which a plan does not count as a change. When the
-    /// process also changed, that is a second write.
+    /// The writer's `converge_process`; under `--overwrite-variables` the sensitive properties
+    /// the server already held are sent again, in the same write, with their substituted secrets
+    /// (Octopus never returns them, so they cannot be compared): a step that carries one and was
+    /// otherwise unchanged is reported `SecretResent`, which a plan does not count as a change.
     async fn converge_process(
         &self,
         kind: ProcessKind,
@@ -343,40 +342,18 @@ impl Deploy<'_> {
         context: &Context<'_>,
         outcomes: &mut Vec<Outcome>,
     ) -> Result<Option<DeploymentProcess>, OctopusError> {
-        let written = self
-            .writer
-            .converge_process(kind, owner, existing, portable, context, outcomes)
-            .await?;
-        let (true, Some(before), Some(mut process)) =
-            (self.options.overwrite_variables, existing, written.clone())
-        else {
-            return Ok(written);
+        let resend = |send: &mut DeploymentProcess, held: &DeploymentProcess| {
+            resend_held_property_secrets(send, held, portable, self.secrets)
         };
-        let steps = resend_held_property_secrets(&mut process, before, portable, self.secrets);
-        if steps.is_empty() {
-            return Ok(written);
-        }
-        for outcome in outcomes.iter_mut().filter(|outcome| {
-            outcome.kind == "step"
-                && outcome.action == OutcomeAction::Unchanged
-                && steps
-                    .iter()
-                    .any(|step| outcome.name == format!("{owner} / {step}"))
-        }) {
-            outcome.action = OutcomeAction::SecretResent;
-        }
-        if self.writer.dry_run {
-            return Ok(written);
-        }
-        let id = process.id.clone().unwrap_or_default();
-        let response = self
-            .writer
-            .client
-            .put(&kind.path(self.writer.space_id, &id), &process)
-            .await?;
-        Ok(Some(
-            serde_json::from_slice::<DeploymentProcess>(&response.body).unwrap_or(process),
-        ))
+        let resend: Option<ResendSecrets<'_>> = self.options.overwrite_variables.then_some(&resend);
+        let wanted = WantedProcess {
+            portable,
+            context,
+            resend,
+        };
+        self.writer
+            .converge_process(kind, owner, existing, wanted, outcomes)
+            .await
     }
 
     /// Runbooks and their processes: each runbook's work is independent, so several run at

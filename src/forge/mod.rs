@@ -59,16 +59,8 @@ impl Platform {
     /// reserved_names; GitLab answers 400 otherwise).
     pub fn takes_repository_name(self, name: &str) -> bool {
         is_valid_repository_name(name)
-            && (self != Platform::GitLab || {
-                let mut previous_special = true;
-                name.chars().all(|c| {
-                    let special = !c.is_ascii_alphanumeric();
-                    let ok = !(special && previous_special);
-                    previous_special = special;
-                    ok
-                }) && !previous_special
-                    && !name.ends_with(".atom")
-            })
+            && (self != Platform::GitLab
+                || (self.fit_repository_name(name) == name && !name.ends_with(".atom")))
     }
 
     /// `name` (already [`repository_name`]-sanitized) made one the platform takes: on GitLab a

@@ -1797,4 +1797,25 @@ async fn a_sensitive_action_property_is_rotated_with_overwrite_variables() {
     );
     let plan = run_deploy(&fleet, "plan", rotated.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}", plan.all_output());
+
+    // Rotated again while upstream also changed the process: one write of the process carries
+    // both.
+    let again = package_with_every_secret(&fleet, "Rich", "third-action-secret").await;
+    let path = again.path().join("project.json");
+    let mut package: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    package["deployment_process"]["steps"][0]["actions"][0]["notes"] = json!("edited upstream");
+    std::fs::write(&path, serde_json::to_string(&package).unwrap()).unwrap();
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", again.path(), &["--overwrite-variables"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(held().as_deref(), Some("third-action-secret"));
+    assert!(run.all_output().contains("updated   step"), "{}", run.all_output());
+    let process_writes = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|write| write.path.ends_with(&process_id))
+        .count();
+    assert_eq!(process_writes, 1, "{:?}", fleet.emulator.writes());
 }
