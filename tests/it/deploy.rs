@@ -1810,7 +1810,11 @@ async fn a_sensitive_action_property_is_rotated_with_overwrite_variables() {
     let run = run_deploy(&fleet, "deploy", again.path(), &["--overwrite-variables"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(held().as_deref(), Some("third-action-secret"));
-    assert!(run.all_output().contains("updated   step"), "{}", run.all_output());
+    assert!(
+        run.all_output().contains("updated   step"),
+        "{}",
+        run.all_output()
+    );
     let process_writes = fleet
         .emulator
         .writes()

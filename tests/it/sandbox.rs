@@ -26,7 +26,13 @@ fn section<'a>(all: &'a [(String, String)], heading: &str) -> &'a str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sandbox_demo_runs_to_the_end() {
     let log = Log::quiet();
-    let result = demo::run(Path::new(env!("CARGO_BIN_EXE_octofleet")), &log).await;
+    let reports = tempfile::tempdir().unwrap();
+    let result = demo::run(
+        Path::new(env!("CARGO_BIN_EXE_octofleet")),
+        reports.path(),
+        &log,
+    )
+    .await;
     let text = log.text();
     assert_eq!(result, Ok(()), "{text}");
     let all = sections(&text);
@@ -50,6 +56,19 @@ async fn the_sandbox_demo_runs_to_the_end() {
         &[
             "conflicts: a person resolves the pull request (exit 3)",
             "output variable PullRequestUrl = ",
+        ],
+    );
+
+    // Every plan, deploy, fork and merge left its report.
+    check(
+        "reports (open the .html files in a browser)",
+        &[
+            "hello-world/octofleet-plan-America.html",
+            "hello-world/octofleet-deploy-Europe.json",
+            "hello-world-cac/octofleet-fork-Europe.html",
+            "hello-world-cac/octofleet-deploy-America.html",
+            "hello-world-cac/octofleet-merge-America.html",
+            "hello-world-cac/octofleet-merge-Europe.json",
         ],
     );
 

@@ -70,7 +70,7 @@ macro_rules! say {
 
 mod merge_step;
 
-pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
+pub async fn run(octofleet: &Path, reports: &Path, log: &Log) -> Result<(), String> {
     let octofleet = octofleet.to_path_buf();
     // Git first: the template project's repository lives there, and Octopus checks that a
     // Config-as-Code repository answers before converting a project to it.
@@ -99,6 +99,11 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
         log,
         "Octopus emulator listening on {url} (API key {API_KEY})"
     );
+    // The reports plan, deploy, fork and merge leave in `reports` (Octopus attaches them to the
+    // task): one directory per template project, as each project's runbooks are separate tasks
+    // in Octopus.
+    let (hello_reports, cac_reports) =
+        (reports.join("hello-world"), reports.join("hello-world-cac"));
 
     // One emulator plays both the management instance and the managed instance, as in the
     // article's reference implementation where the spaces share one server.
@@ -199,7 +204,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
         let (_, stderr, code) = run_octofleet(
             &octofleet,
             "deploy",
-            &deploy_env(&url, tenant, package.path()),
+            &deploy_env(&url, tenant, package.path(), &hello_reports),
         )
         .await?;
         print_summary(log, &stderr);
@@ -211,7 +216,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
         let (_, stderr, code) = run_octofleet(
             &octofleet,
             "plan",
-            &deploy_env(&url, tenant, package.path()),
+            &deploy_env(&url, tenant, package.path(), &hello_reports),
         )
         .await?;
         print_summary(log, &stderr);
@@ -263,7 +268,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
     let (_, stderr, code) = run_octofleet(
         &octofleet,
         "plan",
-        &deploy_env(&url, "America", package.path()),
+        &deploy_env(&url, "America", package.path(), &hello_reports),
     )
     .await?;
     for line in stderr.lines().filter(|line| {
@@ -278,7 +283,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
     let (_, stderr, code) = run_octofleet(
         &octofleet,
         "deploy",
-        &deploy_env(&url, "America", package.path()),
+        &deploy_env(&url, "America", package.path(), &hello_reports),
     )
     .await?;
     print_summary(log, &stderr);
@@ -327,6 +332,10 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
             ("OCTOPUS_WEB_SERVERURI".to_owned(), url.clone()),
             ("OCTOPUS_SPACE_ID".to_owned(), MANAGEMENT_SPACE.to_owned()),
             ("MANAGEMENT_OCTOPUS_APIKEY".to_owned(), API_KEY.to_owned()),
+            (
+                "OCTOFLEET_REPORTDIR".to_owned(),
+                cac_reports.display().to_string(),
+            ),
         ];
         let (stdout, stderr, code) = run_octofleet(&octofleet, "fork", &env).await?;
         let variables = print_run(log, &stdout, &stderr);
@@ -339,7 +348,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
             .find(|(name, _)| name == "RepositoryUrl")
             .map(|(_, value)| value)
             .ok_or("fork printed no RepositoryUrl")?;
-        let mut env = deploy_env(&url, tenant, cac_package.path());
+        let mut env = deploy_env(&url, tenant, cac_package.path(), &cac_reports);
         env.push(("OCTOFLEET_GIT_URL".to_owned(), repository.clone()));
         let (_, stderr, code) = run_octofleet(&octofleet, "deploy", &env).await?;
         print_summary(log, &stderr);
@@ -365,6 +374,7 @@ pub async fn run(octofleet: &Path, log: &Log) -> Result<(), String> {
         );
     }
     merge_step::merge_upstream_changes(log, &octofleet, &forge, &fork_envs).await?;
+    print_reports(log, reports)?;
     forge.shutdown().await;
     emulator.shutdown().await;
     Ok(())
@@ -463,8 +473,15 @@ step "hello-world" {
 ];
 
 /// The environment the deploy step template exports for `tenant`.
-fn deploy_env(url: &str, tenant: &str, package: &std::path::Path) -> Vec<(String, String)> {
+/// deploy's and plan's environment, with the report written into `reports`.
+fn deploy_env(
+    url: &str,
+    tenant: &str,
+    package: &std::path::Path,
+    reports: &std::path::Path,
+) -> Vec<(String, String)> {
     vec![
+        ("OCTOFLEET_REPORTDIR".into(), reports.display().to_string()),
         ("MANAGEDTENANT_OCTOPUS_URL".into(), url.into()),
         ("MANAGEDTENANT_OCTOPUS_APIKEY".into(), API_KEY.into()),
         ("OCTOPUS_DEPLOYMENT_TENANT_NAME".into(), tenant.into()),
@@ -509,6 +526,23 @@ fn print_summary(log: &Log, stderr: &str) {
     if let Some(line) = stderr.lines().rev().find(|line| line.contains("project `")) {
         say!(log, "   | {}", line.trim());
     }
+}
+
+/// Name each report the demo's runs left, to be opened in a browser.
+fn print_reports(log: &Log, reports: &std::path::Path) -> Result<(), String> {
+    say!(log, "\n== reports (open the .html files in a browser)");
+    let mut files = Vec::new();
+    for project in std::fs::read_dir(reports).map_err(|error| error.to_string())? {
+        let project = project.map_err(|error| error.to_string())?.path();
+        for file in std::fs::read_dir(&project).map_err(|error| error.to_string())? {
+            files.push(file.map_err(|error| error.to_string())?.path());
+        }
+    }
+    files.sort();
+    for file in files {
+        say!(log, "   {}", file.display());
+    }
+    Ok(())
 }
 
 async fn run_octofleet(

@@ -6,9 +6,9 @@ use std::process::{Command, ExitCode};
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let result = match octofleet_binary() {
-        Ok(octofleet) => demo::run(&octofleet, &Log::printing()).await,
-        Err(error) => Err(error),
+    let result = match (octofleet_binary(), reports_dir()) {
+        (Ok(octofleet), Ok(reports)) => demo::run(&octofleet, &reports, &Log::printing()).await,
+        (Err(error), _) | (_, Err(error)) => Err(error),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -17,6 +17,15 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where the runs' reports go: a new directory kept after the demo, to open in a browser.
+fn reports_dir() -> Result<PathBuf, String> {
+    tempfile::Builder::new()
+        .prefix("octofleet-sandbox-reports-")
+        .tempdir()
+        .map(|dir| dir.keep())
+        .map_err(|error| format!("cannot make the reports directory: {error}"))
 }
 
 /// The `octofleet` binary beside this one (same cargo profile), built first when missing;
