@@ -473,6 +473,10 @@ pub struct ForkArgs {
     /// Write the fork report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
     #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
+
+    /// Write no report (and attach none).
+    #[arg(long = config::NO_REPORT.flag, env = config::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_report: Option<String>,
 }
 
 #[derive(Debug, Args, Clone, Default)]
@@ -495,6 +499,10 @@ pub struct MergeArgs {
     /// Write the merge report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
     #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
+
+    /// Write no report (and attach none).
+    #[arg(long = config::NO_REPORT.flag, env = config::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_report: Option<String>,
 
     /// Keep git objects between runs in this directory (one bare repository per upstream and downstream pair), so a re-run fetches only new objects; safe to delete at any time.
     #[arg(long = config::GIT_CACHE_DIR.flag, env = config::GIT_CACHE_DIR.env, value_name = "DIR")]
@@ -577,4 +585,8 @@ pub struct DeployArgs {
     /// Write the report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
     #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
+
+    /// Write no report (and attach none).
+    #[arg(long = config::NO_REPORT.flag, env = config::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_report: Option<String>,
 }

@@ -40,6 +40,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (OVERWRITE_VARIABLES, "True/False"),
     (DRY_RUN, "True/False (`plan` implies it)"),
     (REPORT_DIR, REPORT_DIR_PURPOSE),
+    (NO_REPORT, NO_REPORT_PURPOSE),
     (CA_CERTIFICATE, "extra PEM CA"),
     (
         TIMEOUT,
@@ -127,7 +128,7 @@ impl DeployConfig {
             };
         let overwrite_variables = reader.flag(OVERWRITE_VARIABLES, &args.overwrite_variables);
         let dry_run = plan || reader.flag(DRY_RUN, &args.dry_run);
-        let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
+        let report_dir = report_dir(&mut reader, &args.report_dir, &args.no_report, process_env);
         let project_name = reader.optional_as(
             EXPORTED_PROJECT_NAME,
             &args.exported_project_name,

@@ -35,6 +35,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (FORK_ALL_BRANCHES, "`False` (default): only the main line"),
     (FORK_FORCE, "`False` (default): diverged refs are refused"),
     (REPORT_DIR, REPORT_DIR_PURPOSE),
+    (NO_REPORT, NO_REPORT_PURPOSE),
     (TIMEOUT, "`10m` (default): the whole action's deadline"),
     (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
@@ -97,7 +98,7 @@ impl ForkConfig {
         let repository = RepositoryConfig::read(&mut reader, &args.repository);
         let all_branches = reader.flag(FORK_ALL_BRANCHES, &args.all_branches);
         let force = reader.flag(FORK_FORCE, &args.force);
-        let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
+        let report_dir = report_dir(&mut reader, &args.report_dir, &args.no_report, process_env);
         reader.finish(|| ForkConfig {
             repository: repository.expect("no problems means the repositories"),
             all_branches,

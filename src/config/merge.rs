@@ -32,6 +32,7 @@ pub const INPUTS: &[(Input, &str)] = &[
     (GIT_AUTHOR, "`Octofleet <octofleet@localhost>` (default): author and committer of merge commits, `Name <email>`"),
     (MERGE_CHECK, "`False` (default); `True`: say what merge would do (exit 3 when upstream changes are pending), push nothing, open nothing"),
     (REPORT_DIR, REPORT_DIR_PURPOSE),
+    (NO_REPORT, NO_REPORT_PURPOSE),
     (GIT_CACHE_DIR, "none: each run fetches into a temporary repository; a directory (created if missing) where merge keeps one bare repository per upstream and downstream pair, for its git objects only, so a re-run fetches only what is new. Refs are always read from the remotes: deleting it changes no outcome. Runs sharing it take a lock per pair; one it cannot use is a warning, and the run goes on without it"),
     (TIMEOUT, "`10m` (default): the whole action's deadline"),
     (LOG_FORMAT, LOG_FORMAT_PURPOSE),
@@ -88,7 +89,7 @@ impl MergeConfig {
             .optional_as(GIT_AUTHOR, &args.git_author, author)
             .unwrap_or_else(|| (DEFAULT_AUTHOR.0.to_owned(), DEFAULT_AUTHOR.1.to_owned()));
         let check = reader.flag(MERGE_CHECK, &args.check);
-        let report_dir = report_dir(&mut reader, &args.report_dir, process_env);
+        let report_dir = report_dir(&mut reader, &args.report_dir, &args.no_report, process_env);
         let git_cache_dir = reader
             .optional(GIT_CACHE_DIR, &args.git_cache_dir)
             .map(std::path::PathBuf::from);

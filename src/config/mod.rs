@@ -95,6 +95,7 @@ inputs! {
     GIT_AUTHOR = "Octofleet.Git.Author", "OCTOFLEET_GIT_AUTHOR", "git-author";
     MERGE_CHECK = "Octofleet.Merge.Check", "OCTOFLEET_MERGE_CHECK", "check";
     REPORT_DIR = "Octofleet.ReportDir", "OCTOFLEET_REPORTDIR", "report-dir";
+    NO_REPORT = "Octofleet.NoReport", "OCTOFLEET_NOREPORT", "no-report";
     GIT_CACHE_DIR = "Octofleet.Git.CacheDir", "OCTOFLEET_GIT_CACHEDIR", "git-cache-dir";
     TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
     LOG_FORMAT = "Octofleet.Log.Format", "OCTOFLEET_LOG_FORMAT", "log-format";
@@ -165,16 +166,33 @@ pub fn parse_log_format(
 /// What `Octofleet.ReportDir` is for, in every action that writes a report (docs/inputs.md).
 pub const REPORT_DIR_PURPOSE: &str = "under Octopus the step's working directory (default), else none; a directory (created if missing) for `octofleet-<action>-<tenant>.html` and `.json`, the report attached to the Octopus task as artifacts";
 
-/// Where reports go: `Octofleet.ReportDir`, else, under Octopus, the step's working directory
-/// (named by Calamari's marker variable; Octopus collects artifacts from it), else nowhere.
+/// What `Octofleet.NoReport` is for (docs/inputs.md).
+pub const NO_REPORT_PURPOSE: &str =
+    "`False` (default); `True`: write no report (and attach none), e.g. for a frequent drift check of many tenants";
+
+/// Where reports go: none with `Octofleet.NoReport`; else `Octofleet.ReportDir`; else, under
+/// Octopus, the step's working directory (named by Calamari's marker variable; Octopus collects
+/// artifacts from it); else nowhere.
 pub fn report_dir(
     reader: &mut Reader,
     given: &Option<String>,
+    no_report: &Option<String>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Option<std::path::PathBuf> {
-    reader
-        .optional(REPORT_DIR, given)
-        .or_else(|| env(crate::log_format::CALAMARI_MARKER).filter(|dir| !dir.trim().is_empty()))
+    let dir = reader.optional(REPORT_DIR, given);
+    if reader.flag(NO_REPORT, no_report) {
+        if dir.is_some() {
+            reader.add(
+                NO_REPORT,
+                format!(
+                    "asks for no report while {} names a directory for one: set one of them",
+                    REPORT_DIR.octopus
+                ),
+            );
+        }
+        return None;
+    }
+    dir.or_else(|| env(crate::log_format::CALAMARI_MARKER).filter(|dir| !dir.trim().is_empty()))
         .map(std::path::PathBuf::from)
 }
 

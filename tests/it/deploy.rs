@@ -1648,6 +1648,37 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
         "a green step looks green: {}",
         plan.stderr
     );
+
+    // `Octofleet.NoReport`: none written, none attached; with a report directory too, exit 2.
+    let quiet = tempfile::tempdir().unwrap();
+    let quiet_marker = quiet.path().to_str().unwrap();
+    let env: Vec<(&str, &str)> = env
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "OctopusCalamariWorkingDirectory" {
+                (k, quiet_marker)
+            } else {
+                (k, v)
+            }
+        })
+        .chain([("OCTOFLEET_NOREPORT", "True")])
+        .collect();
+    let package = dir.path().to_str().unwrap();
+    let plan = octofleet(&["plan", "--package-dir", package], &env).await;
+    assert_eq!(plan.code, 0, "{}", plan.all_output());
+    assert_eq!(std::fs::read_dir(quiet.path()).unwrap().count(), 0);
+    assert!(!plan.stdout.contains("createArtifact"), "{}", plan.stdout);
+    let both = octofleet(
+        &["plan", "--package-dir", package, "--report-dir", report_arg],
+        &env,
+    )
+    .await;
+    assert_eq!(both.code, 2, "{}", both.all_output());
+    assert!(
+        both.all_output().contains("Octofleet.NoReport"),
+        "{}",
+        both.all_output()
+    );
 }
 
 /// A sensitive project-template default (the rich project's `Tenant.Key`) reaches a new space
