@@ -484,6 +484,27 @@ pub struct MergeArgs {
     #[command(flatten)]
     pub repository: RepositoryArgs,
 
+    /// The managed space's server: with its API key, the downstream repository is the one the downstream project's Config-as-Code settings name.
+    #[arg(long = config::TENANT_URL.flag, env = config::TENANT_URL.env, value_name = "URL")]
+    pub tenant_url: Option<String>,
+
+    /// API key for the managed space's server.
+    #[arg(
+        long = config::TENANT_API_KEY.flag,
+        env = config::TENANT_API_KEY.env,
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub tenant_api_key: Option<String>,
+
+    /// The managed space (ID); when missing or still a placeholder, the space named after the tenant.
+    #[arg(
+        long = config::MANAGED_SPACE_ID.flag,
+        env = config::MANAGED_SPACE_ID.env,
+        value_name = "SPACE"
+    )]
+    pub managed_space_id: Option<String>,
+
     /// Merge every branch upstream and the downstream both have, not only the main line.
     #[arg(long = config::FORK_ALL_BRANCHES.flag, env = config::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub all_branches: Option<String>,

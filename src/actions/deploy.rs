@@ -389,7 +389,10 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
 }
 
 /// The managed space by ID, or by the tenant's name when the ID is not known yet.
-async fn find_space(server: &Server, space: &TargetSpace) -> Result<String, ActionError> {
+pub(super) async fn find_space(
+    server: &Server,
+    space: &TargetSpace,
+) -> Result<String, ActionError> {
     match (&space.id, &space.tenant_name) {
         (Some(id), _) => {
             let hint = format!("check {}", MANAGED_SPACE_ID.octopus);

@@ -2,11 +2,16 @@
 //! any state (as fork names it); on conflicts open (or find) a pull request a person resolves.
 //! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
 
+use super::deploy::find_space;
 use super::fork::{
     forge_access, forge_error, git_credentials, report_target, repository_facts, resolved, short,
 };
+use super::Server;
 use super::{ActionError, Report, While, EXIT_CHANGES};
-use crate::config::{MergeConfig, GIT_NEW_REPO};
+use crate::config::{
+    quoted, DownstreamLookup, MergeConfig, RepositoryConfig, EXPORTED_PROJECT_NAME, GIT_HOST,
+    GIT_NEW_REPO,
+};
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
@@ -178,8 +183,27 @@ impl Report for MergeSummary {
 }
 
 pub async fn run(config: &MergeConfig) -> Result<MergeSummary, ActionError> {
+    let mut repository = resolved(&config.repository).await?;
+    if let Some(lookup) = &config.downstream_lookup {
+        let (owner, name) = downstream_of_project(lookup, &repository).await?;
+        if (owner.as_str(), name.as_str())
+            != (
+                repository.organization.as_str(),
+                repository.new_repo.as_str(),
+            )
+        {
+            tracing::info!(
+                "the downstream project `{}` points at {owner}/{name} (the naming rule would give {}/{})",
+                lookup.project,
+                repository.organization,
+                repository.new_repo
+            );
+        }
+        repository.organization = owner;
+        repository.new_repo = name;
+    }
     let config = &MergeConfig {
-        repository: resolved(&config.repository).await?,
+        repository,
         ..config.clone()
     };
     let access = forge_access(config)?;
@@ -206,6 +230,79 @@ fn pull_request_body(branch: &BranchMerge, upstream_url: &str) -> String {
         branch.branch
     ));
     text
+}
+
+/// The downstream repository as the downstream project's Config-as-Code settings in the managed
+/// space name it: `(owner, name)` on the platform. It must be on the platform's origin (the only
+/// one the credentials may go to), http(s) and without userinfo.
+async fn downstream_of_project(
+    lookup: &DownstreamLookup,
+    repository: &RepositoryConfig,
+) -> Result<(String, String), ActionError> {
+    use crate::octopus::resources::Project;
+    use crate::octopus::Api;
+    let server = Server::managed(&lookup.server)?;
+    let space_id = find_space(&server, &lookup.space).await?;
+    let project = Api::<Project>::new(&server.client, Some(&space_id))
+        .find_by_name(&lookup.project)
+        .await
+        .map_err(server.error())?
+        .ok_or_else(|| {
+            ActionError::failed(format!(
+                "project {} is not in the managed space {space_id} on {}: deploy it first (octofleet deploy), or check {}",
+                quoted(&lookup.project),
+                server.label(),
+                EXPORTED_PROJECT_NAME.octopus
+            ))
+        })?;
+    let url = project
+        .persistence_settings
+        .as_ref()
+        .and_then(|settings| settings.url.clone())
+        .filter(|_| project.is_config_as_code())
+        .ok_or_else(|| {
+            ActionError::failed(format!(
+                "project {} in {space_id} on {} is not version controlled: merge brings upstream changes into a Config-as-Code project's repository (deploy the Config-as-Code package with the fork's URL first)",
+                quoted(&lookup.project),
+                server.label()
+            ))
+        })?;
+    downstream_path(&url, &repository.protocol, &repository.host).map_err(ActionError::failed)
+}
+
+/// `(owner, name)` from a clone URL on `protocol://host`: the path's last segment without
+/// `.git`, and what is before it (a GitLab subgroup path included).
+fn downstream_path(url: &str, protocol: &str, host: &str) -> Result<(String, String), String> {
+    let shown = crate::origin::display_text(url);
+    let parsed = url::Url::parse(url)
+        .map_err(|_| format!("the downstream project's repository URL {shown} is not a URL"))?;
+    let forge = url::Url::parse(&format!("{protocol}://{host}/"))
+        .map_err(|error| format!("{}: {error}", GIT_HOST.octopus))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(format!(
+            "the downstream project's repository URL {shown} has credentials in it: refused"
+        ));
+    }
+    if parsed.origin() != forge.origin() {
+        return Err(format!(
+            "the downstream project points at {shown}, not at {}://{}, where the credentials may go: set {} (and {}) to that repository's host, or {} to name the repository",
+            protocol,
+            host,
+            GIT_HOST.octopus,
+            crate::config::GIT_PROTOCOL.octopus,
+            GIT_NEW_REPO.octopus
+        ));
+    }
+    let path = parsed.path().trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    match path.rsplit_once('/') {
+        Some((owner, name)) if !owner.is_empty() && !name.is_empty() => {
+            Ok((owner.to_owned(), name.to_owned()))
+        }
+        _ => Err(format!(
+            "the downstream project's repository URL {shown} has no `owner/name` path"
+        )),
+    }
 }
 
 async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSummary, ActionError> {
@@ -469,5 +566,33 @@ impl MergeSummary {
             page.table(&["pull request", "state", "from", "into"], rows);
         }
         page.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::downstream_path;
+
+    #[test]
+    fn the_downstream_path_is_on_the_forge_and_names_owner_and_repository() {
+        let path = |url: &str| downstream_path(url, "https", "git.example.com");
+        assert_eq!(
+            path("https://git.example.com/octopuscac/america_hello.git"),
+            Ok(("octopuscac".to_owned(), "america_hello".to_owned()))
+        );
+        assert_eq!(
+            path("https://git.example.com/group/sub/repo"),
+            Ok(("group/sub".to_owned(), "repo".to_owned()))
+        );
+        for refused in [
+            "https://evil.example.com/octopuscac/x.git",
+            "http://git.example.com/octopuscac/x.git",
+            "https://u:p@git.example.com/octopuscac/x.git",
+            "https://git.example.com/x.git",
+            "not a url",
+        ] {
+            let error = path(refused).unwrap_err();
+            assert!(!error.contains("u:p"), "{error}");
+        }
     }
 }

@@ -102,7 +102,7 @@ impl DeployConfig {
     pub fn from_args(args: &DeployArgs, plan: bool) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let target = server::target(&mut reader, &args.target);
-        let space = target_space(&mut reader, args);
+        let space = target_space(&mut reader, &args.managed_space_id, &args.tenant_name);
         let source = match reader.optional(PACKAGE_DIR, &args.package_dir) {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
@@ -149,11 +149,15 @@ impl DeployConfig {
 }
 
 /// The managed space's ID, else the tenant's name to find it by.
-fn target_space(reader: &mut Reader, args: &DeployArgs) -> Option<TargetSpace> {
+pub(super) fn target_space(
+    reader: &mut Reader,
+    managed_space_id: &Option<String>,
+    tenant_name: &Option<String>,
+) -> Option<TargetSpace> {
     // Only "not known yet" falls back to the tenant's name (blank and `#{…}` are already
     // `None`; the article's tenants start with `TBD`); anything else that is not a space ID
     // is a typo that must not silently pick a space by name.
-    let id = match reader.optional(MANAGED_SPACE_ID, &args.managed_space_id) {
+    let id = match reader.optional(MANAGED_SPACE_ID, managed_space_id) {
         Some(id) if crate::octopus::resources::is_space_id(&id) => Some(id),
         Some(placeholder) if placeholder.eq_ignore_ascii_case("TBD") => {
             tracing::info!("{MANAGED_SPACE_ID} is `TBD`, not a space ID yet: finding the space by the tenant's name");
@@ -165,7 +169,7 @@ fn target_space(reader: &mut Reader, args: &DeployArgs) -> Option<TargetSpace> {
         }
         None => None,
     };
-    let tenant_name = reader.optional_as(TENANT_NAME, &args.tenant_name, values::name);
+    let tenant_name = reader.optional_as(TENANT_NAME, tenant_name, values::name);
     if id.is_none() && tenant_name.is_none() {
         reader.add(
             MANAGED_SPACE_ID,

@@ -68,6 +68,10 @@ pub struct RepositoryConfig {
     pub new_repo: String,
     /// `Octopus.Deployment.Tenant.Name`, when the step runs for a tenant: names the report.
     pub tenant_name: Option<String>,
+    /// `Git.Url.NewRepo` was given (not derived from the names).
+    pub new_repo_given: bool,
+    /// The downstream project's name: `Exported.Project.Name`, else `Octopus.Project.Name`.
+    pub downstream_project: Option<String>,
     /// The upstream repository's clone URL (no credentials in it), unless it is read from
     /// `upstream_project` first.
     pub upstream_url: String,
@@ -155,7 +159,10 @@ impl RepositoryConfig {
 
         // The new repository: given, or `<tenant>_<project>` sanitized as the reference
         // implementation does (fitted to GitLab's path rule there).
-        let new_repo = match reader.optional(GIT_NEW_REPO, &args.git_new_repo) {
+        let given_repo = reader.optional(GIT_NEW_REPO, &args.git_new_repo);
+        let new_repo_given = given_repo.is_some();
+        let downstream_project = exported_name.clone().or_else(|| project_name.clone());
+        let new_repo = match given_repo {
             Some(name) => Some(name),
             None => match (
                 &tenant_name,
@@ -256,6 +263,8 @@ impl RepositoryConfig {
             organization: organization.expect("no problems means an organization"),
             new_repo: new_repo.expect("no problems means a repository name"),
             tenant_name,
+            new_repo_given,
+            downstream_project,
             upstream_url: upstream_url.expect("no problems means an upstream"),
             upstream_project,
             main_line,

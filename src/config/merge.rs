@@ -1,6 +1,7 @@
 //! `merge`'s settings: the repositories exactly as fork reads them, plus the merge commits'
 //! author, `--check`, the report directory and the git object cache.
 
+use super::deploy::target_space;
 use super::fork::RepositoryConfig;
 use super::*;
 use crate::cli::MergeArgs;
@@ -12,7 +13,10 @@ pub const INPUTS: &[(Input, &str)] = &[
     (GIT_HOST, "required; host and port, e.g. `gitea:3000`, `github.com`"),
     (GIT_ORGANIZATION, "required; the organization or group (or your user name) holding both repositories"),
     (GIT_TEMPLATE, "as for fork: the upstream repository's name; default `Octopus.Project.Name` sanitized"),
-    (GIT_NEW_REPO, "as for fork: the downstream repository's name; default `<tenant>_<project>` sanitized; it must exist (fork creates it)"),
+    (GIT_NEW_REPO, "as for fork: the downstream repository's name; default: the repository the downstream project in the managed space points at (with `ManagedTenant.Octopus.Url` and `.ApiKey`), else `<tenant>_<project>` sanitized; it must exist (fork creates it)"),
+    (TENANT_URL, "none; with `ManagedTenant.Octopus.ApiKey`: the managed space's server, where the downstream project's Config-as-Code settings name the downstream repository (a `#{…}` counts as unset)"),
+    (TENANT_API_KEY, "none; with `ManagedTenant.Octopus.Url`"),
+    (MANAGED_SPACE_ID, "`Spaces-N`; blank, `#{…}` or `TBD`: the space named after the tenant"),
     (GIT_UPSTREAM, "as for fork: the upstream's full clone URL; default the template project's Config-as-Code repository (with `Management.Octopus.ApiKey`), else `<protocol>://<host>/<organization>/<template>.git`"),
     (GIT_MAIN_LINE, "`main` (default); must exist on both sides; pull requests target it"),
     (GIT_USERNAME, "required for Gitea; for GitHub and GitLab tokens default `x-access-token` / `oauth2`"),
@@ -40,6 +44,15 @@ pub const INPUTS: &[(Input, &str)] = &[
 
 pub const DEFAULT_AUTHOR: (&str, &str) = ("Octofleet", "octofleet@localhost");
 
+/// Where the downstream project is (`ManagedTenant.*`, `Exported.Project.Name`): its
+/// Config-as-Code settings name the downstream repository, so no state or naming rule is needed.
+#[derive(Debug, Clone)]
+pub struct DownstreamLookup {
+    pub server: ServerConfig,
+    pub space: TargetSpace,
+    pub project: String,
+}
+
 /// Validated settings for `merge`.
 #[derive(Debug, Clone)]
 pub struct MergeConfig {
@@ -48,6 +61,9 @@ pub struct MergeConfig {
     pub author_name: String,
     pub author_email: String,
     pub check: bool,
+    /// Read the downstream repository from the managed space (none: `Git.Url.NewRepo` or the
+    /// naming rule).
+    pub downstream_lookup: Option<DownstreamLookup>,
     /// Where to write the report (see [`report_dir`]).
     pub report_dir: Option<std::path::PathBuf>,
     /// Where to keep git objects between runs.
@@ -80,10 +96,61 @@ fn author(text: &str) -> Result<(String, String), String> {
     }
 }
 
+/// The managed space to read the downstream repository from: only with both
+/// `ManagedTenant.Octopus.Url` and `.ApiKey` (a `#{…}` counts as unset: the step may run for a
+/// tenant without a managed space's variables), and not when `Git.Url.NewRepo` names it.
+fn downstream_lookup(
+    reader: &mut Reader,
+    args: &MergeArgs,
+    repository: Option<&RepositoryConfig>,
+) -> Option<DownstreamLookup> {
+    let url = reader.optional_or_unsubstituted(TENANT_URL, &args.tenant_url);
+    let api_key = reader.optional_or_unsubstituted(TENANT_API_KEY, &args.tenant_api_key);
+    let (url, api_key) = match (url, api_key) {
+        (Given::Value(url), Given::Value(api_key)) => (url, api_key),
+        (Given::Value(_), _) => {
+            reader.add(TENANT_API_KEY, format!("missing while {} is set: set both to find the downstream repository in the managed space, or neither", TENANT_URL.octopus));
+            return None;
+        }
+        (_, Given::Value(_)) => {
+            reader.add(TENANT_URL, format!("missing while {} is set: set both to find the downstream repository in the managed space, or neither", TENANT_API_KEY.octopus));
+            return None;
+        }
+        _ => return None,
+    };
+    let url = reader.check(TENANT_URL, Some(url), |text| {
+        values::http_url(text, &values::SERVER_URL)
+    });
+    let api_key = reader.check(TENANT_API_KEY, Some(api_key), values::api_key);
+    let repository = repository?;
+    if repository.new_repo_given {
+        tracing::info!(
+            "{} names the downstream repository: the managed space is not asked",
+            GIT_NEW_REPO.octopus
+        );
+        return None;
+    }
+    let space = target_space(reader, &args.managed_space_id, &repository.tenant_name);
+    let Some(project) = repository.downstream_project.clone() else {
+        reader.add(EXPORTED_PROJECT_NAME, format!("missing (and {} too): the downstream project's name, to read its repository in the managed space", PROJECT_NAME.octopus));
+        return None;
+    };
+    Some(DownstreamLookup {
+        server: ServerConfig {
+            url: url?,
+            api_key: api_key?,
+            ca_file: repository.ca_file.clone(),
+        },
+        space: space?,
+        project,
+    })
+}
+
 impl MergeConfig {
     pub fn from_args(args: &MergeArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let repository = RepositoryConfig::read(&mut reader, &args.repository);
+        let downstream_lookup = downstream_lookup(&mut reader, args, repository.as_ref());
         let all_branches = reader.flag(FORK_ALL_BRANCHES, &args.all_branches);
         let (author_name, author_email) = reader
             .optional_as(GIT_AUTHOR, &args.git_author, author)
@@ -95,6 +162,7 @@ impl MergeConfig {
             .map(std::path::PathBuf::from);
         reader.finish(|| MergeConfig {
             repository: repository.expect("no problems means the repositories"),
+            downstream_lookup,
             all_branches,
             author_name,
             author_email,

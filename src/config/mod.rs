@@ -21,7 +21,7 @@ pub use crate::log_format::LogFormat;
 pub use create_space::CreateSpaceConfig;
 pub use deploy::{DeployConfig, PackageSource, TargetSpace};
 pub use fork::{ForkConfig, RepositoryConfig};
-pub use merge::MergeConfig;
+pub use merge::{DownstreamLookup, MergeConfig};
 pub use serialize::SerializeConfig;
 pub use server::{Management, ServerConfig, WriteBackConfig};
 pub use values::quoted;

@@ -1049,3 +1049,117 @@ async fn concurrent_merges_sharing_the_cache_all_succeed() {
         assert_eq!(report["used_object_cache"], true);
     }
 }
+
+/// No state and no naming rule: with `ManagedTenant.Octopus.Url` and `.ApiKey`, merge reads the
+/// downstream repository from the downstream project's Config-as-Code settings in the managed
+/// space (found by the tenant's name), here a fork named unlike the naming rule. A project on
+/// another host is refused before any git traffic (the credentials may go only to the forge), a
+/// missing project is named, and `Git.Url.NewRepo` given wins over the lookup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_downstream_repository_is_read_from_the_managed_space() {
+    const FORK: &str = "renamed_by_the_platform_team";
+    let forge = forge().await;
+    let fork = invoke(&forge, "fork", "gitea", &[], &[("GIT_URL_NEWREPO", FORK)]).await;
+    assert_eq!(fork.code, 0, "{}", fork.stderr);
+    forge.commit_files(
+        ORG,
+        UPSTREAM,
+        "main",
+        "Upstream: a later change",
+        &[(
+            SETTINGS,
+            Some("connectivity_policy {\n  allow = false\n}\n"),
+        )],
+    );
+    let octopus = crate::support::emulator().await;
+    let space = octopus.seed_space(TENANT)["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seed_project = |space: &str, url: String| {
+        // A new space's defaults, as a real server creates them.
+        let first = |collection: &str| octopus.list(space, collection)[0]["Id"].clone();
+        let (lifecycle, group) = (first("lifecycles"), first("projectgroups"));
+        let project = octopus.seed(
+            space,
+            "projects",
+            serde_json::json!({"Name": PROJECT, "LifecycleId": lifecycle, "ProjectGroupId": group}),
+        );
+        octopus.seed_convert(
+            space,
+            project["Id"].as_str().unwrap(),
+            serde_json::json!({
+                "Type": "VersionControlled", "Url": url, "DefaultBranch": "main",
+                "BasePath": ".octopus", "Credentials": {"Type": "Anonymous"},
+            }),
+        );
+    };
+    seed_project(&space, format!("{}/{ORG}/{FORK}.git", forge.url()));
+    let octopus_url = octopus.url();
+    let managed = [
+        ("MANAGEDTENANT_OCTOPUS_URL", octopus_url.as_str()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", crate::support::API_KEY),
+        ("MANAGEDTENANT_OCTOPUS_SPACEID", "TBD"),
+    ];
+    let run = invoke(&forge, "merge", "gitea", &["--output", "json"], &managed).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let summary: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(summary["repository"], format!("{ORG}/{FORK}"));
+    assert_eq!(summary["outcome"], "behind");
+    assert_eq!(
+        forge.rev_parse(ORG, FORK, "refs/heads/main"),
+        forge.rev_parse(ORG, UPSTREAM, "refs/heads/main")
+    );
+
+    // Given explicitly, the repository name wins (and here names one that does not exist).
+    let mut explicit = managed.to_vec();
+    explicit.push(("GIT_URL_NEWREPO", NEW_REPO));
+    let run = invoke(&forge, "merge", "gitea", &[], &explicit).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains(NEW_REPO), "{}", run.stderr);
+
+    // Elsewhere than the forge: refused, nothing fetched.
+    let other = octopus.seed_space("Elsewhere")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seed_project(
+        &other,
+        format!("https://git.elsewhere.example/{ORG}/{FORK}.git"),
+    );
+    let mut elsewhere = managed.to_vec();
+    elsewhere[2] = ("MANAGEDTENANT_OCTOPUS_SPACEID", other.as_str());
+    let fetches_before = forge.requests().len();
+    let run = invoke(&forge, "merge", "gitea", &[], &elsewhere).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("git.elsewhere.example") && run.stderr.contains("Git.Url.Host"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        forge.requests().len(),
+        fetches_before,
+        "no request to the forge"
+    );
+
+    // No such project in the space.
+    let empty = octopus.seed_space("Empty")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut missing = managed.to_vec();
+    missing[2] = ("MANAGEDTENANT_OCTOPUS_SPACEID", empty.as_str());
+    let run = invoke(&forge, "merge", "gitea", &[], &missing).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("deploy it first"), "{}", run.stderr);
+
+    // The URL without its key is an input error.
+    let run = invoke(&forge, "merge", "gitea", &[], &managed[..1]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("ManagedTenant.Octopus.ApiKey"),
+        "{}",
+        run.stderr
+    );
+}
