@@ -384,21 +384,27 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         report_files: None,
     };
     if let Some(dir) = &config.report_dir {
-        let target = report_target(dir, &config.repository);
-        let files = crate::report::write(&target, "fork", &report.html(), &report, &[])
-            .map_err(ActionError::failed)?;
+        let files = write_repository_report(dir, config, "fork", &report.html(), &report)?;
         report.report_files = Some(files);
     }
     Ok(report)
 }
 
-/// Reports about a repository are named after the tenant, else the repository.
-pub fn report_target(dir: &std::path::Path, repository: &RepositoryConfig) -> ReportTarget {
-    ReportTarget {
+/// Write the report of a run on `repository` (fork, merge), named after the tenant, else the
+/// repository. Nothing secret is in a repository report to mask.
+pub fn write_repository_report(
+    dir: &std::path::Path,
+    repository: &RepositoryConfig,
+    action: &str,
+    html: &str,
+    data: &impl Serialize,
+) -> Result<ReportFiles, ActionError> {
+    let target = ReportTarget {
         dir: dir.to_owned(),
         subject: repository
             .tenant_name
             .clone()
             .unwrap_or_else(|| repository.new_repo.clone()),
-    }
+    };
+    crate::report::write(&target, action, html, data, &[]).map_err(ActionError::failed)
 }

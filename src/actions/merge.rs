@@ -4,7 +4,8 @@
 
 use super::deploy::find_space;
 use super::fork::{
-    forge_access, forge_error, git_credentials, report_target, repository_facts, resolved, short,
+    forge_access, forge_error, git_credentials, repository_facts, resolved, short,
+    write_repository_report,
 };
 use super::Server;
 use super::{ActionError, Report, While, EXIT_CHANGES};
@@ -419,9 +420,7 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         report_files: None,
     };
     if let Some(dir) = &config.report_dir {
-        let target = report_target(dir, &config.repository);
-        let files = crate::report::write(&target, "merge", &summary.html(), &summary, &[])
-            .map_err(ActionError::failed)?;
+        let files = write_repository_report(dir, config, "merge", &summary.html(), &summary)?;
         summary.report_files = Some(files);
     }
     Ok(summary)
