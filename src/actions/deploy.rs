@@ -180,7 +180,9 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     Ok(report)
 }
 
-/// The project's page in the Octopus web UI (the UI takes a project ID where it takes a slug).
+/// The project's page in the Octopus web UI: the form of the server's own `Links.Web` for a
+/// project (`/app#/Spaces-1/projects/Projects-1`, as in the payloads under
+/// tests/fixtures/octopus-payloads, and the Octopus CLI's `project list` "WEB URL").
 fn project_url(server: &url::Url, space_id: &str, project_id: &str) -> String {
     let base = crate::origin::display(server);
     format!(
