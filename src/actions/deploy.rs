@@ -91,6 +91,7 @@ impl Report for DeployReport {
 }
 
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
+    super::check_report_dir(config.report_dir.as_deref())?;
     progress(0, "Reading the template package");
     let (contents, package_name) = load_package(&config.source).await?;
     if let (Some(placeholder), Some(_)) = (

@@ -274,6 +274,7 @@ pub(super) fn git_credentials(config: &RepositoryConfig) -> Result<MirrorCredent
 }
 
 pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
+    super::check_report_dir(config.report_dir.as_deref())?;
     let config = &ForkConfig {
         repository: resolved(&config.repository).await?,
         ..config.clone()

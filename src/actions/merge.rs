@@ -184,6 +184,7 @@ impl Report for MergeSummary {
 }
 
 pub async fn run(config: &MergeConfig) -> Result<MergeSummary, ActionError> {
+    super::check_report_dir(config.report_dir.as_deref())?;
     let mut repository = resolved(&config.repository).await?;
     if let Some(lookup) = &config.downstream_lookup {
         let (owner, name) = downstream_of_project(lookup, &repository).await?;

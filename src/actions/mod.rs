@@ -114,6 +114,22 @@ impl ActionError {
     }
 }
 
+/// Stop before any work when the report directory cannot take the report: an input error
+/// naming `Octofleet.ReportDir`.
+pub fn check_report_dir(dir: Option<&std::path::Path>) -> Result<(), ActionError> {
+    let Some(dir) = dir else { return Ok(()) };
+    crate::report::check_dir(dir).map_err(|error| {
+        ActionError::input(While::new(
+            format!(
+                "{} {} cannot hold the report: give a directory this worker may write to",
+                crate::config::REPORT_DIR.octopus,
+                dir.display()
+            ),
+            error,
+        ))
+    })
+}
+
 /// What an action hands back: the summary logged, its Octopus output variables, the JSON
 /// summary (`--output json`), and the exit code on success.
 pub trait Report: serde::Serialize + std::fmt::Display {

@@ -58,6 +58,13 @@ pub struct WriteError {
     source: std::io::Error,
 }
 
+/// Make sure `dir` can take a report (created if missing, a file can be made in it), so a run
+/// that could not write its report stops before it changes anything.
+pub fn check_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    tempfile::NamedTempFile::new_in(dir).map(drop)
+}
+
 /// `text` reduced to what is safe in a file name on every platform Octopus runs on.
 pub fn file_stem(action: &str, subject: &str) -> String {
     let subject: String = subject

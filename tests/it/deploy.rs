@@ -1668,6 +1668,23 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
     assert_eq!(plan.code, 0, "{}", plan.all_output());
     assert_eq!(std::fs::read_dir(quiet.path()).unwrap().count(), 0);
     assert!(!plan.stdout.contains("createArtifact"), "{}", plan.stdout);
+    // A report directory that cannot take the report stops the run before any write.
+    let blocked = quiet.path().join("a-file");
+    std::fs::write(&blocked, "").unwrap();
+    fleet.emulator.clear_requests();
+    let run = run_deploy(
+        &fleet,
+        "deploy",
+        dir.path(),
+        &["--report-dir", blocked.to_str().unwrap()],
+    )
+    .await;
+    assert_eq!(run.code, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("Octofleet.ReportDir"), "{}", run.stderr);
+    assert!(
+        fleet.emulator.requests().is_empty(),
+        "nothing asked, nothing written"
+    );
     let both = octofleet(
         &["plan", "--package-dir", package, "--report-dir", report_arg],
         &env,
