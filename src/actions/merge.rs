@@ -512,13 +512,22 @@ impl MergeSummary {
                 .conflicts
                 .iter()
                 .flat_map(|conflict| {
-                    let hunks: Vec<(String, String)> = if conflict.hunks.is_empty() {
-                        vec![("–".to_owned(), "–".to_owned())]
+                    // Each side: where its lines are, then what they say.
+                    let side = |range: String, text: &str| {
+                        Cell::lines(vec![Cell::text(&range), Cell::preformatted(text)])
+                    };
+                    let hunks: Vec<(Cell, Cell)> = if conflict.hunks.is_empty() {
+                        vec![(Cell::text("–"), Cell::text("–"))]
                     } else {
                         conflict
                             .hunks
                             .iter()
-                            .map(|hunk| (hunk.downstream.to_string(), hunk.upstream.to_string()))
+                            .map(|hunk| {
+                                (
+                                    side(hunk.downstream.to_string(), &hunk.downstream_text),
+                                    side(hunk.upstream.to_string(), &hunk.upstream_text),
+                                )
+                            })
                             .collect()
                     };
                     hunks.into_iter().map(|(downstream, upstream)| {
@@ -527,15 +536,15 @@ impl MergeSummary {
                             vec![
                                 Cell::code(&conflict.path),
                                 Cell::text(conflict.kind),
-                                Cell::text(&downstream),
-                                Cell::text(&upstream),
+                                downstream,
+                                upstream,
                             ],
                         )
                     })
                 })
                 .collect();
             page.table(
-                &["path", "kind", "downstream lines", "upstream lines"],
+                &["path", "kind", "the tenant's lines", "upstream's lines"],
                 rows,
             );
         }

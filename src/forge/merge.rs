@@ -106,11 +106,36 @@ impl fmt::Display for LineRange {
     }
 }
 
-/// One conflicting hunk: the downstream's lines and upstream's lines that both changed.
+/// One conflicting hunk: the downstream's lines and upstream's lines that both changed, where
+/// they are and what they say (OCL from the repositories: Config-as-Code keeps no secret in git).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Hunk {
     pub downstream: LineRange,
     pub upstream: LineRange,
+    /// The downstream's lines, at most [`MAX_HUNK_LINES`] of them (then a count of the rest).
+    pub downstream_text: String,
+    pub upstream_text: String,
+}
+
+/// Lines of each side of a hunk kept for the log, the JSON and the report; the line ranges
+/// still cover the whole hunk.
+pub const MAX_HUNK_LINES: usize = 40;
+
+/// `lines` joined, cut after [`MAX_HUNK_LINES`] with a count of what was left out.
+fn hunk_text(lines: &[&str]) -> String {
+    let mut text = lines
+        .iter()
+        .take(MAX_HUNK_LINES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
+    if lines.len() > MAX_HUNK_LINES {
+        text.push_str(&format!(
+            "\n… ({} more lines)",
+            lines.len() - MAX_HUNK_LINES
+        ));
+    }
+    text
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -568,21 +593,14 @@ fn hunks(merged: &str) -> Vec<Hunk> {
     let mut found = Vec::new();
     let (mut down_line, mut up_line) = (0usize, 0usize);
     let mut state = In::Both;
-    let mut current = Hunk {
-        downstream: LineRange { start: 0, count: 0 },
-        upstream: LineRange { start: 0, count: 0 },
-    };
+    let (mut start_down, mut start_up) = (0, 0);
+    let (mut down_lines, mut up_lines): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
     for line in merged.lines() {
         match state {
             In::Both if line.starts_with("<<<<<<< ") || line == "<<<<<<<" => {
-                current.downstream = LineRange {
-                    start: down_line + 1,
-                    count: 0,
-                };
-                current.upstream = LineRange {
-                    start: up_line + 1,
-                    count: 0,
-                };
+                (start_down, start_up) = (down_line + 1, up_line + 1);
+                down_lines.clear();
+                up_lines.clear();
                 state = In::Downstream;
             }
             In::Both => {
@@ -592,15 +610,26 @@ fn hunks(merged: &str) -> Vec<Hunk> {
             In::Downstream if line == "=======" => state = In::Upstream,
             In::Downstream => {
                 down_line += 1;
-                current.downstream.count += 1;
+                down_lines.push(line);
             }
             In::Upstream if line.starts_with(">>>>>>> ") || line == ">>>>>>>" => {
-                found.push(current.clone());
+                found.push(Hunk {
+                    downstream: LineRange {
+                        start: start_down,
+                        count: down_lines.len(),
+                    },
+                    upstream: LineRange {
+                        start: start_up,
+                        count: up_lines.len(),
+                    },
+                    downstream_text: hunk_text(&down_lines),
+                    upstream_text: hunk_text(&up_lines),
+                });
                 state = In::Both;
             }
             In::Upstream => {
                 up_line += 1;
-                current.upstream.count += 1;
+                up_lines.push(line);
             }
         }
     }
@@ -620,14 +649,20 @@ mod tests {
                 Hunk {
                     downstream: LineRange { start: 3, count: 2 },
                     upstream: LineRange { start: 3, count: 1 },
+                    downstream_text: "mine\nmine2".into(),
+                    upstream_text: "theirs".into(),
                 },
                 Hunk {
                     downstream: LineRange { start: 6, count: 0 },
                     upstream: LineRange { start: 5, count: 1 },
+                    downstream_text: String::new(),
+                    upstream_text: "added".into(),
                 },
             ]
         );
         assert_eq!(LineRange { start: 3, count: 2 }.to_string(), "lines 3-4");
+        let long: Vec<&str> = vec!["x"; MAX_HUNK_LINES + 2];
+        assert!(hunk_text(&long).ends_with("x\n… (2 more lines)"));
         assert_eq!(
             conflict_branch("0123456789abcdef"),
             "octofleet/upstream-0123456"

@@ -46,10 +46,15 @@ impl Cell {
         }
     }
 
+    /// Text shown as it is, line by line (wrapped on narrow screens).
+    pub fn preformatted(text: &str) -> Cell {
+        Cell(format!("<pre>{}</pre>", escape(text)))
+    }
+
     /// A before/after pair of values, each preformatted (wrapped on narrow screens).
     pub fn before_after(before: Option<&str>, after: Option<&str>) -> (Cell, Cell) {
         let show = |value: Option<&str>| match value {
-            Some(value) => Cell(format!("<pre>{}</pre>", escape(value))),
+            Some(value) => Cell::preformatted(value),
             None => Cell("<span class=\"none\">(none)</span>".to_owned()),
         };
         (show(before), show(after))

@@ -401,14 +401,17 @@ async fn conflicts_list_paths_and_line_ranges() {
     assert_eq!(
         conflicts[0]["hunks"],
         serde_json::json!([
-            {"downstream": {"start": 3, "count": 1}, "upstream": {"start": 3, "count": 1}},
-            {"downstream": {"start": 10, "count": 1}, "upstream": {"start": 10, "count": 1}},
+            {"downstream": {"start": 3, "count": 1}, "upstream": {"start": 3, "count": 1},
+             "downstream_text": "  timeout = 30", "upstream_text": "  timeout = 5"},
+            {"downstream": {"start": 10, "count": 1}, "upstream": {"start": 10, "count": 1},
+             "downstream_text": "  channel = \"#tenant\"", "upstream_text": "  channel = \"#upstream\""},
         ])
     );
     assert_eq!(conflicts[1]["path"], SETTINGS);
     assert_eq!(
         conflicts[1]["hunks"],
-        serde_json::json!([{"downstream": {"start": 1, "count": 1}, "upstream": {"start": 1, "count": 1}}])
+        serde_json::json!([{"downstream": {"start": 1, "count": 1}, "upstream": {"start": 1, "count": 1},
+                            "downstream_text": "tenant", "upstream_text": "upstream"}])
     );
     assert_eq!(report["pull_requests"][0]["number"], 1);
     assert_eq!(
@@ -728,6 +731,8 @@ async fn the_html_report_is_written_and_attached_as_an_artifact() {
         "diverged-conflicts",
         PROCESS,
         "line 3",
+        "<pre>  timeout = 30</pre>",
+        "<pre>  timeout = 5</pre>",
         url.as_str(),
         "octofleet/upstream-",
     ] {
