@@ -195,6 +195,10 @@ fn project_url(server: &url::Url, space_id: &str, project_id: &str) -> String {
 /// Rows of changed values a report shows; the JSON beside it has every one.
 const MAX_CHANGE_ROWS: usize = 250;
 
+/// Created resources of one kind listed unfolded up to this many (a first deploy of a large
+/// project creates thousands: those stay folded).
+const OPEN_LIST_LENGTH: usize = 50;
+
 /// How an outcome reads in the report, and its row's colour.
 fn describe(action: &OutcomeAction, plan: bool) -> (&'static str, String) {
     let (class, done, would) = match action {
@@ -326,7 +330,7 @@ impl DeployReport {
                         Cell::lines(vec![Cell::code(&outcome.name), Cell::text(&text)])
                     })
                     .collect();
-                page.names("updated", kind, names);
+                page.names("updated", kind, names, false);
             }
         }
         for listed in [OutcomeAction::Created, OutcomeAction::Unchanged] {
@@ -346,12 +350,13 @@ impl DeployReport {
             kinds.dedup();
             let mut seen = std::collections::BTreeSet::new();
             for kind in kinds.into_iter().filter(|kind| seen.insert(*kind)) {
-                let names = outcomes
+                let names: Vec<Cell> = outcomes
                     .iter()
                     .filter(|outcome| outcome.kind == kind)
                     .map(|outcome| Cell::code(&outcome.name))
                     .collect();
-                page.names(class, kind, names);
+                let open = listed == OutcomeAction::Created && names.len() <= OPEN_LIST_LENGTH;
+                page.names(class, kind, names, open);
             }
         }
         page.finish()

@@ -172,12 +172,14 @@ impl Page {
         self
     }
 
-    /// Names of one kind of thing on one line each, under their label and count.
-    pub fn names(&mut self, class: &str, label: &str, names: Vec<Cell>) -> &mut Page {
+    /// Names of one kind of thing on one line each, under their label and count; folded unless
+    /// `open` (the page stays short when the list is long or of things that did not change).
+    pub fn names(&mut self, class: &str, label: &str, names: Vec<Cell>, open: bool) -> &mut Page {
         let _ = write!(
             self.body,
-            "<details class=\"{}\"><summary>{} ({})</summary>\n<ul>",
+            "<details class=\"{}\"{}><summary>{} ({})</summary>\n<ul>",
             escape(class),
+            if open { " open" } else { "" },
             escape(label),
             names.len()
         );
