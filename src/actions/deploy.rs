@@ -462,7 +462,10 @@ mod tests {
             "Big / Deploy",
             OutcomeAction::Unchanged,
         ));
+        resources.push(Outcome::new("step", "Big / Notify", OutcomeAction::Created));
         let html = report(resources).html();
+        assert!(html.contains("<details class=\"created\" open><summary>step (1)"));
+        assert!(html.contains("<details class=\"unchanged\"><summary>step (1)"));
         assert!(html.contains("new-249") && !html.contains("new-250"));
         assert!(html.contains("10 more changed resources"), "{html}");
         assert!(html.contains("<code>Var0259</code>"));
