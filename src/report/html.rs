@@ -108,7 +108,7 @@ th { background: #f0f4f8; }
 pre { margin: 0; white-space: pre-wrap; word-break: break-word; max-width: 40em; font-size: 0.9em; }
 code { overflow-wrap: break-word; }
 table.facts td, table.facts code { overflow-wrap: anywhere; }
-.headline { font-size: 1.2em; font-weight: bold; padding: 0.4em 0.6em; border-radius: 4px; background: #f0f4f8; display: inline-block; }
+.headline { font-size: 1.2em; font-weight: bold; padding: 0.4em 0.6em; border-radius: 4px; background: #f0f4f8; display: inline-block; max-width: 100%; box-sizing: border-box; overflow-wrap: anywhere; }
 .created, .behind, .diverged-clean, .pushed { background: #e3f9e5; }
 .updated, .resent, .ahead { background: #fffbea; }
 .removed, .diverged-conflicts, .refused, .failed { background: #fde8e8; }

@@ -1613,6 +1613,12 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
             Vec::<String>::new(),
             "the page loads nothing"
         );
+        assert!(
+            rendered.fits_width(),
+            "no sideways scrolling: {} px in {} px",
+            rendered.page_width,
+            rendered.window_width
+        );
         assert!(rendered.dom.contains("changes pending"), "{}", rendered.dom);
         assert!(rendered.dom.contains("Show Configuration"));
         assert_eq!(png_size(&rendered.screenshot).0, 390);

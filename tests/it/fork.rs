@@ -456,6 +456,12 @@ async fn the_fork_report_lists_each_ref() {
             Vec::<String>::new(),
             "the page loads nothing"
         );
+        assert!(
+            rendered.fits_width(),
+            "no sideways scrolling: {} px in {} px",
+            rendered.page_width,
+            rendered.window_width
+        );
         assert!(rendered.dom.contains("refs/heads/main"), "{}", rendered.dom);
     }
 

@@ -752,6 +752,12 @@ async fn the_html_report_is_written_and_attached_as_an_artifact() {
             "the page loads nothing"
         );
         assert!(
+            rendered.fits_width(),
+            "no sideways scrolling: {} px in {} px",
+            rendered.page_width,
+            rendered.window_width
+        );
+        assert!(
             rendered.dom.contains("Conflicts on main"),
             "{}",
             rendered.dom

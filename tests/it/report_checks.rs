@@ -1,5 +1,6 @@
 //! The report checks themselves can fail: a page that loads an image from elsewhere is caught
-//! by both the static check and the browser's recording proxy.
+//! by both the static check and the browser's recording proxy, and one wider than a phone by the
+//! width probe.
 
 use crate::support::reports::{assert_self_contained, chromium, render};
 
@@ -38,5 +39,20 @@ async fn the_browser_check_sees_a_request_leave() {
             .any(|request| request.contains("images.example.com")),
         "{:?}",
         rendered.requests
+    );
+
+    let wide = dir.path().join("wide.html");
+    let line = "x".repeat(300);
+    std::fs::write(
+        &wide,
+        format!("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>t</title></head><body><pre>{line}</pre></body></html>\n"),
+    )
+    .unwrap();
+    let rendered = render(&chromium, &wide, "too-wide").await;
+    assert!(
+        !rendered.fits_width(),
+        "{} px in {} px",
+        rendered.page_width,
+        rendered.window_width
     );
 }

@@ -88,6 +88,18 @@ pub struct Rendered {
     pub screenshot: PathBuf,
     /// Requests the page made (through a recording proxy), Chromium's own calls left out.
     pub requests: Vec<String>,
+    /// The page's width in CSS pixels as laid out in a 390 px frame: wider than the frame means
+    /// a person on a phone scrolls sideways (a table scrolling inside its own box does not count).
+    pub page_width: u32,
+    /// The width the page had to fit: a 390 px frame, less its scroll bar.
+    pub window_width: u32,
+}
+
+impl Rendered {
+    /// The page fits its window's width: no sideways scrolling.
+    pub fn fits_width(&self) -> bool {
+        self.page_width <= self.window_width
+    }
 }
 
 /// Render `page` in headless Chromium at a phone's width (390 px; 1600 tall to show more in the screenshot), every request going through
@@ -99,8 +111,8 @@ pub async fn render(chromium: &Path, page: &Path, name: &str) -> Rendered {
     let screenshot = artifacts.join(format!("{name}.png"));
     let _ = std::fs::remove_file(&screenshot);
     let profile = tempfile::tempdir().unwrap();
-    let url = format!("file://{}", page.display());
-    let run = |extra: &[String]| {
+    // One Chromium run on `target` with `extra` flags: its output, within a deadline.
+    let run = |target: &Path, extra: Vec<String>| {
         let mut command = tokio::process::Command::new(chromium);
         command
             .args([
@@ -120,42 +132,68 @@ pub async fn render(chromium: &Path, page: &Path, name: &str) -> Rendered {
             .arg(format!("--proxy-server={}", proxy.url))
             .arg(format!("--user-data-dir={}", profile.path().display()))
             .args(extra)
-            .arg(&url)
+            .arg(format!("file://{}", target.display()))
             .kill_on_drop(true);
-        command
+        async move {
+            let output = tokio::time::timeout(std::time::Duration::from_secs(90), command.output())
+                .await
+                .expect("chromium renders within 90 s")
+                .unwrap();
+            assert!(
+                output.status.success(),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            String::from_utf8_lossy(&output.stdout).into_owned()
+        }
     };
-    let shot = run(&[format!("--screenshot={}", screenshot.display())]).output();
-    let shot = tokio::time::timeout(std::time::Duration::from_secs(90), shot)
-        .await
-        .expect("chromium renders within 90 s")
-        .unwrap();
-    assert!(
-        shot.status.success(),
-        "{}",
-        String::from_utf8_lossy(&shot.stderr)
-    );
-    let dump = tokio::time::timeout(
-        std::time::Duration::from_secs(90),
-        run(&["--dump-dom".to_owned()]).output(),
-    )
-    .await
-    .expect("chromium renders within 90 s")
-    .unwrap();
-    assert!(
-        dump.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dump.stderr)
-    );
+    run(page, vec![format!("--screenshot={}", screenshot.display())]).await;
+    let dom = run(page, vec!["--dump-dom".to_owned()]).await;
     let requests = proxy
         .heads()
         .into_iter()
         .filter_map(|head| head.lines().next().map(str::to_owned))
         .filter(|line| !CHROMIUM_OWN_HOSTS.iter().any(|host| line.contains(host)))
         .collect();
+    // The width is measured by a probe page of the test's own (the report has no script): it
+    // shows the report in a 390 px frame (headless Chromium lays a window out at least 500 px
+    // wide) and writes the report's laid-out width and the frame's into the DOM --dump-dom prints.
+    let probe_dir = tempfile::tempdir().unwrap();
+    let probe = probe_dir.path().join("probe.html");
+    let frame = format!(
+        "<iframe id=\"report\" src=\"file://{}\" style=\"width: 390px; height: 1600px; border: 0\"></iframe>",
+        page.display()
+    );
+    let script = "<script>window.addEventListener('load', function () { var d = document.getElementById('report').contentDocument.documentElement; document.body.setAttribute('data-widths', d.scrollWidth + ' ' + d.clientWidth); });</script>";
+    std::fs::write(
+        &probe,
+        format!("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>probe</title></head><body style=\"margin: 0\">{frame}{script}</body></html>"),
+    )
+    .unwrap();
+    let measured = run(
+        &probe,
+        vec![
+            "--allow-file-access-from-files".to_owned(),
+            "--virtual-time-budget=5000".to_owned(),
+            "--dump-dom".to_owned(),
+        ],
+    )
+    .await;
+    let widths: Vec<u32> = measured
+        .split("data-widths=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|widths| widths.split(' ').filter_map(|w| w.parse().ok()).collect())
+        .unwrap_or_default();
+    let [page_width, window_width] = widths[..] else {
+        panic!("the probe reports the page's and the frame's width: {measured}")
+    };
     Rendered {
-        dom: String::from_utf8_lossy(&dump.stdout).into_owned(),
+        dom,
         screenshot,
         requests,
+        page_width,
+        window_width,
     }
 }
 
