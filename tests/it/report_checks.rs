@@ -2,7 +2,7 @@
 //! by both the static check and the browser's recording proxy, and one wider than a phone by the
 //! width probe.
 
-use crate::support::reports::{assert_self_contained, chromium, render};
+use crate::support::reports::{assert_self_contained, chromium, is_chromiums_own, render};
 
 const LOADS_AN_IMAGE: &str =
     "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>t</title></head>\
@@ -23,6 +23,24 @@ fn the_static_check_refuses_a_page_that_loads_something() {
         assert_self_contained("<html><body><p>no doctype</p></body></html>")
     });
     assert!(caught.is_err(), "a parse error fails the check");
+}
+
+/// Only Chromium's own service domains are left out of the recorded requests, by host.
+#[test]
+fn only_chromiums_own_calls_are_left_out() {
+    assert!(is_chromiums_own(
+        "CONNECT update.googleapis.com:443 HTTP/1.1"
+    ));
+    assert!(is_chromiums_own(
+        "GET http://clients2.google.com/time/1/current HTTP/1.1"
+    ));
+    for page_request in [
+        "CONNECT images.example.com:443 HTTP/1.1",
+        "GET http://evilgoogle.com/x.png HTTP/1.1",
+        "GET http://google.com.example.net/x.png HTTP/1.1",
+    ] {
+        assert!(!is_chromiums_own(page_request), "{page_request}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
