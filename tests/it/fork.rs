@@ -414,7 +414,7 @@ async fn json_output_summarises_the_fork() {
 /// rendered in headless Chromium without one request; no credential in either file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_fork_report_lists_each_ref() {
-    use crate::support::reports::{assert_self_contained, chromium, render};
+    use crate::support::reports::{assert_renders, assert_self_contained, chromium};
     let forge = forge_with_upstream().await;
     let reports = tempfile::tempdir().unwrap();
     let dir = reports.path().join("reports");
@@ -450,18 +450,7 @@ async fn the_fork_report_lists_each_ref() {
     assert_self_contained(&html);
     assert_not_on_disk(&dir, PASSWORD);
     if let Some(chromium) = chromium() {
-        let rendered = render(&chromium, &page, "fork-report").await;
-        assert_eq!(
-            rendered.requests,
-            Vec::<String>::new(),
-            "the page loads nothing"
-        );
-        assert!(
-            rendered.fits_width(),
-            "no sideways scrolling: {} px in {} px",
-            rendered.page_width,
-            rendered.window_width
-        );
+        let rendered = assert_renders(&chromium, &page, "fork-report").await;
         assert!(rendered.dom.contains("refs/heads/main"), "{}", rendered.dom);
     }
 

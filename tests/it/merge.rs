@@ -9,7 +9,7 @@ use crate::fork::{
 use crate::support::calamari::{
     binary_dir, result_message, run_like_calamari, service_messages, template,
 };
-use crate::support::reports::{assert_self_contained, chromium, render};
+use crate::support::reports::{assert_renders, assert_self_contained, chromium};
 use crate::support::Run;
 use forge_emulator::ForgeEmulator;
 use serde_json::Value;
@@ -745,18 +745,7 @@ async fn the_html_report_is_written_and_attached_as_an_artifact() {
     assert_self_contained(&html);
     assert!(!html.contains(PASSWORD));
     if let Some(chromium) = chromium() {
-        let rendered = render(&chromium, &file, "merge-report").await;
-        assert_eq!(
-            rendered.requests,
-            Vec::<String>::new(),
-            "the page loads nothing"
-        );
-        assert!(
-            rendered.fits_width(),
-            "no sideways scrolling: {} px in {} px",
-            rendered.page_width,
-            rendered.window_width
-        );
+        let rendered = assert_renders(&chromium, &file, "merge-report").await;
         assert!(
             rendered.dom.contains("Conflicts on main"),
             "{}",

@@ -211,6 +211,24 @@ pub async fn render(chromium: &Path, page: &Path, name: &str) -> Rendered {
     }
 }
 
+/// Render `page` (see [`render`]) and hold it to what every report promises in a browser: no
+/// request leaves the machine and nothing scrolls sideways on a phone.
+pub async fn assert_renders(chromium: &Path, page: &Path, name: &str) -> Rendered {
+    let rendered = render(chromium, page, name).await;
+    assert_eq!(
+        rendered.requests,
+        Vec::<String>::new(),
+        "{name}: the page loads nothing"
+    );
+    assert!(
+        rendered.fits_width(),
+        "{name}: no sideways scrolling: {} px in {} px",
+        rendered.page_width,
+        rendered.window_width
+    );
+    rendered
+}
+
 /// A PNG's width and height, from its header.
 pub fn png_size(path: &Path) -> (u32, u32) {
     let bytes = std::fs::read(path).unwrap();
