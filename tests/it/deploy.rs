@@ -64,6 +64,18 @@ async fn package_with_every_secret(fleet: &Fleet, project: &str, value: &str) ->
     dir
 }
 
+/// An extracted package's `project.json`: its path and its JSON, to edit and write back with
+/// [`write_json`].
+fn project_json(dir: &Path) -> (std::path::PathBuf, Value) {
+    let path = dir.join("project.json");
+    let project = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    (path, project)
+}
+
+fn write_json(path: &Path, value: &Value) {
+    std::fs::write(path, serde_json::to_string(value).unwrap()).unwrap();
+}
+
 fn deploy_env(fleet: &Fleet) -> Vec<(String, String)> {
     vec![
         ("MANAGEDTENANT_OCTOPUS_URL".into(), fleet.emulator.url()),
@@ -273,9 +285,7 @@ async fn plan_names_exactly_the_added_step_then_deploy_applies_it() {
     let dir = extracted_package(&fleet, "Hello World", true).await;
     assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
 
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     let mut step = project["deployment_process"]["steps"][0].clone();
     step["name"] = json!("Smoke Test");
     step["actions"][0]["name"] = json!("Smoke Test");
@@ -283,7 +293,7 @@ async fn plan_names_exactly_the_added_step_then_deploy_applies_it() {
         .as_array_mut()
         .unwrap()
         .push(step);
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
 
     fleet.emulator.clear_requests();
     let plan = run_deploy(&fleet, "plan", dir.path(), &["--output", "json"]).await;
@@ -340,14 +350,12 @@ async fn removed_steps_go_and_ids_of_kept_steps_stay() {
         .unwrap();
     let kept_id = before["Steps"][1]["Id"].clone();
 
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     project["deployment_process"]["steps"]
         .as_array_mut()
         .unwrap()
         .remove(0);
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
@@ -520,11 +528,9 @@ async fn hostile_packages_are_refused_before_anything_is_written() {
     assert!(fleet.emulator.writes().is_empty());
 
     let dir = extracted_package(&fleet, "Hello World", true).await;
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     project["format_version"] = json!(99);
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("99"), "{}", run.stderr);
@@ -532,12 +538,10 @@ async fn hostile_packages_are_refused_before_anything_is_written() {
 
     // `extra` may add settings, never rename the project or point it at another space's ids.
     let dir = extracted_package(&fleet, "Hello World", true).await;
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     project["project"]["extra"] =
         json!({"Name": "Someone Else's Project", "Id": "Projects-1", "SpaceId": "Spaces-1"});
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -559,13 +563,11 @@ async fn hostile_packages_are_refused_before_anything_is_written() {
 
     // Two runbooks of one name would make plan report a change forever: refused.
     let dir = extracted_package(&fleet, "Hello World", true).await;
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     let runbook = json!({"name": "Restart", "environment_scope": "All", "multi_tenancy_mode": "Untenanted",
         "default_guided_failure_mode": "EnvironmentDefault", "process": {"steps": []}});
     project["runbooks"] = json!([runbook, runbook]);
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
     let run = run_deploy(&fleet, "plan", dir.path(), &[]).await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(
@@ -850,9 +852,7 @@ async fn config_as_code_variables_migrated_to_git_downstream_get_only_their_secr
     // The template's text variables changed and grew: the downstream keeps its text variables
     // in git now, so the deploy writes none of them (a database downstream would get the new
     // `Slack.Icon`).
-    let path = dir.path().join("project.json");
-    let mut package: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut package) = project_json(dir.path());
     let variables = package["variables"].as_array_mut().unwrap();
     for variable in variables.iter_mut() {
         if variable["name"] == "Slack.Channel" {
@@ -933,9 +933,7 @@ async fn config_as_code_runbooks_follow_the_downstream_conversion_state() {
     )
     .await;
     // A new runbook upstream: the downstream keeps its runbooks in git now, nothing is written.
-    let path = dir.path().join("project.json");
-    let mut package: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut package) = project_json(dir.path());
     let runbooks = package["runbooks"].as_array_mut().unwrap();
     let mut cleanup = runbooks[0].clone();
     cleanup["name"] = json!("Cleanup");
@@ -1381,9 +1379,7 @@ async fn plan_reports_update_remove_and_keep_until_a_deploy_converges() {
     assert_eq!(drift_lines(&plan), Vec::<String>::new(), "converged");
 
     // Upstream: the first step is removed, the other one's script edited.
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     let steps = project["deployment_process"]["steps"]
         .as_array_mut()
         .unwrap();
@@ -1392,7 +1388,7 @@ async fn plan_reports_update_remove_and_keep_until_a_deploy_converges() {
     assert_eq!(steps[0]["name"], "Show Configuration");
     steps[0]["actions"][0]["properties"]["Octopus.Action.Script.ScriptBody"] =
         json!("echo edited upstream");
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
     // Downstream: someone edits a variable in America's space.
     edit_greeting_downstream(&fleet, "Hola").await;
 
@@ -1523,14 +1519,12 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
     let fleet = fleet_with(EmulatorConfig::default()).await;
     let dir = extracted_package(&fleet, "Hello World", true).await;
     assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
-    let path = dir.path().join("project.json");
-    let mut project: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut project) = project_json(dir.path());
     let script = &mut project["deployment_process"]["steps"][1]["actions"][0]["properties"]
         ["Octopus.Action.Script.ScriptBody"];
     let old_script = script.as_str().unwrap().to_owned();
     *script = json!("echo <edited upstream> & done");
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    write_json(&path, &project);
     edit_greeting_downstream(&fleet, "Hola").await;
 
     let reports = tempfile::tempdir().unwrap();
@@ -1844,11 +1838,9 @@ async fn a_sensitive_action_property_is_rotated_with_overwrite_variables() {
     // Rotated again while upstream also changed the process: one write of the process carries
     // both.
     let again = package_with_every_secret(&fleet, "Rich", "third-action-secret").await;
-    let path = again.path().join("project.json");
-    let mut package: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (path, mut package) = project_json(again.path());
     package["deployment_process"]["steps"][0]["actions"][0]["notes"] = json!("edited upstream");
-    std::fs::write(&path, serde_json::to_string(&package).unwrap()).unwrap();
+    write_json(&path, &package);
     fleet.emulator.clear_requests();
     let run = run_deploy(&fleet, "deploy", again.path(), &["--overwrite-variables"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
