@@ -1,7 +1,7 @@
 //! The HTTP client the platform APIs share: authentication headers, JSON bodies, retries of
 //! idempotent calls, and errors that name the platform and URL but never a credential.
 
-use super::{ForgeAccess, Platform, PullRequest};
+use super::{ForgeAccess, Platform, PullRequest, Repository};
 use crate::origin::{self, CrossOrigin};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
@@ -331,6 +331,42 @@ fn ca_certificates(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, ForgeErr
 
 async fn backoff(attempt: usize) {
     tokio::time::sleep(Duration::from_millis(200 * attempt as u64)).await;
+}
+
+/// `repos/{owner}/{name}`: a repository's path on Gitea and on GitHub (Gitea's v1 API follows
+/// GitHub's REST shape for repositories and pull requests).
+pub fn repos_path(owner: &str, name: &str) -> String {
+    format!("repos/{}/{}", segment(owner), segment(name))
+}
+
+/// A repository as Gitea and GitHub describe it (`full_name`, `clone_url`, `default_branch`).
+pub fn owner_repository(response: &ApiResponse, created: bool) -> Repository {
+    let full_name = response.text("full_name").unwrap_or_default();
+    Repository {
+        api_id: full_name.clone(),
+        full_name,
+        clone_url: response.text("clone_url").unwrap_or_default(),
+        created,
+        default_branch: response.text("default_branch"),
+    }
+}
+
+impl ApiClient {
+    /// `GET repos/{owner}/{name}` on Gitea or GitHub: the repository, or `None` on a 404.
+    pub async fn get_repository(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<Repository>, ForgeError> {
+        let response = self
+            .send(Method::GET, &repos_path(owner, name), None)
+            .await?;
+        match response.status.as_u16() {
+            200 => Ok(Some(owner_repository(&response, false))),
+            404 => Ok(None),
+            _ => Err(response.unexpected(self.platform)),
+        }
+    }
 }
 
 /// One path segment, percent-encoded (GitLab's `group%2Fproject` IDs, names with dots).

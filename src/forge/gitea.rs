@@ -1,7 +1,7 @@
 //! Gitea (and Forgejo) API v1: get the repository, or create it empty in the organization (or
 //! for the user, when the "organization" is the user), and set its default branch.
 
-use super::api::{segment, ApiClient, ApiResponse, Auth, PULL_KEYS};
+use super::api::{owner_repository, repos_path, segment, ApiClient, Auth, PULL_KEYS};
 use super::{Forge, ForgeAccess, ForgeError, PullRequest, Repository};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -23,18 +23,6 @@ impl Gitea {
         })
     }
 
-    async fn get(&self, owner: &str, name: &str) -> Result<Option<Repository>, ForgeError> {
-        let response = self
-            .api
-            .send(Method::GET, &repo_path(owner, name), None)
-            .await?;
-        match response.status.as_u16() {
-            200 => Ok(Some(repository(&response, false))),
-            404 => Ok(None),
-            _ => Err(response.unexpected(self.api.platform)),
-        }
-    }
-
     async fn login(&self) -> Result<Option<String>, ForgeError> {
         let response = self.api.send(Method::GET, "user", None).await?;
         Ok(response.text("login"))
@@ -44,28 +32,13 @@ impl Gitea {
 /// Pages of open pull requests read before giving up (50 each).
 const PULL_PAGES: usize = 20;
 
-fn repo_path(owner: &str, name: &str) -> String {
-    format!("repos/{}/{}", segment(owner), segment(name))
-}
-
-fn repository(response: &ApiResponse, created: bool) -> Repository {
-    let full_name = response.text("full_name").unwrap_or_default();
-    Repository {
-        api_id: full_name.clone(),
-        full_name,
-        clone_url: response.text("clone_url").unwrap_or_default(),
-        created,
-        default_branch: response.text("default_branch"),
-    }
-}
-
 impl Forge for Gitea {
     async fn find_repository(
         &self,
         owner: &str,
         name: &str,
     ) -> Result<Option<Repository>, ForgeError> {
-        self.get(owner, name).await
+        self.api.get_repository(owner, name).await
     }
 
     /// `GET /repos/{owner}/{repo}/pulls?state=open` (docs.gitea.com, API "repoListPullRequests":
@@ -81,7 +54,7 @@ impl Forge for Gitea {
         for page in 1..=PULL_PAGES {
             let path = format!(
                 "{}/pulls?state=open&limit=50&page={page}",
-                repo_path(owner, name)
+                repos_path(owner, name)
             );
             let response = self.api.send(Method::GET, &path, None).await?;
             if !response.is(200) {
@@ -115,7 +88,7 @@ impl Forge for Gitea {
     ) -> Result<PullRequest, ForgeError> {
         let (owner, name) = repository.owner_and_name();
         let request = json!({"head": head, "base": base, "title": title, "body": body});
-        let path = format!("{}/pulls", repo_path(owner, name));
+        let path = format!("{}/pulls", repos_path(owner, name));
         match self
             .api
             .create_pull_request(&path, &request, PULL_KEYS, |response| response.is(409))
@@ -135,7 +108,7 @@ impl Forge for Gitea {
         name: &str,
         default_branch: &str,
     ) -> Result<Repository, ForgeError> {
-        if let Some(repository) = self.get(owner, name).await? {
+        if let Some(repository) = self.api.get_repository(owner, name).await? {
             return Ok(repository);
         }
         // auto_init false: the repository starts empty, so the upstream history pushes as is.
@@ -168,10 +141,11 @@ impl Forge for Gitea {
             }
         }
         match response.status.as_u16() {
-            201 => Ok(repository(&response, true)),
+            201 => Ok(owner_repository(&response, true)),
             // Created meanwhile (another run for the same tenant): use it.
             409 => self
-                .get(owner, name)
+                .api
+                .get_repository(owner, name)
                 .await?
                 .ok_or_else(|| response.unexpected(self.api.platform)),
             _ => Err(response.unexpected(self.api.platform)),
@@ -188,7 +162,7 @@ impl Forge for Gitea {
             .api
             .send(
                 Method::PATCH,
-                &repo_path(owner, name),
+                &repos_path(owner, name),
                 Some(&json!({"default_branch": branch})),
             )
             .await?;

@@ -1,7 +1,7 @@
 //! GitHub REST (github.com and GitHub Enterprise Server): get the repository, or create it empty
 //! in the organization (or for the user), and set its default branch.
 
-use super::api::{segment, ApiClient, ApiResponse, Auth, PULL_KEYS};
+use super::api::{owner_repository, repos_path, segment, ApiClient, ApiResponse, Auth, PULL_KEYS};
 use super::{Forge, ForgeAccess, ForgeError, PullRequest, Repository};
 use reqwest::Method;
 use serde_json::json;
@@ -25,33 +25,6 @@ impl GitHub {
             api: ApiClient::new(access, auth, headers)?,
         })
     }
-
-    async fn get(&self, owner: &str, name: &str) -> Result<Option<Repository>, ForgeError> {
-        let response = self
-            .api
-            .send(Method::GET, &repo_path(owner, name), None)
-            .await?;
-        match response.status.as_u16() {
-            200 => Ok(Some(repository(&response, false))),
-            404 => Ok(None),
-            _ => Err(response.unexpected(self.api.platform)),
-        }
-    }
-}
-
-fn repo_path(owner: &str, name: &str) -> String {
-    format!("repos/{}/{}", segment(owner), segment(name))
-}
-
-fn repository(response: &ApiResponse, created: bool) -> Repository {
-    let full_name = response.text("full_name").unwrap_or_default();
-    Repository {
-        api_id: full_name.clone(),
-        full_name,
-        clone_url: response.text("clone_url").unwrap_or_default(),
-        created,
-        default_branch: response.text("default_branch"),
-    }
 }
 
 impl Forge for GitHub {
@@ -60,7 +33,7 @@ impl Forge for GitHub {
         owner: &str,
         name: &str,
     ) -> Result<Option<Repository>, ForgeError> {
-        self.get(owner, name).await
+        self.api.get_repository(owner, name).await
     }
 
     /// `GET /repos/{owner}/{repo}/pulls?state=open&head={owner}:{branch}&base={base}`
@@ -74,7 +47,7 @@ impl Forge for GitHub {
         let (owner, name) = repository.owner_and_name();
         let path = format!(
             "{}/pulls?state=open&head={}&base={}&per_page=100",
-            repo_path(owner, name),
+            repos_path(owner, name),
             segment(&format!("{owner}:{head}")),
             segment(base)
         );
@@ -94,7 +67,7 @@ impl Forge for GitHub {
     ) -> Result<PullRequest, ForgeError> {
         let (owner, name) = repository.owner_and_name();
         let request = json!({"title": title, "head": head, "base": base, "body": body});
-        let path = format!("{}/pulls", repo_path(owner, name));
+        let path = format!("{}/pulls", repos_path(owner, name));
         let exists = |response: &ApiResponse| {
             response.is(422) && response.message().contains("already exists")
         };
@@ -117,7 +90,7 @@ impl Forge for GitHub {
         name: &str,
         _default_branch: &str,
     ) -> Result<Repository, ForgeError> {
-        if let Some(repository) = self.get(owner, name).await? {
+        if let Some(repository) = self.api.get_repository(owner, name).await? {
             return Ok(repository);
         }
         // No `default_branch`: not a create parameter on GitHub (HEAD is the account's default);
@@ -153,10 +126,11 @@ impl Forge for GitHub {
             }
         }
         match response.status.as_u16() {
-            201 => Ok(repository(&response, true)),
+            201 => Ok(owner_repository(&response, true)),
             // "name already exists on this account": created meanwhile.
             422 if response.message().contains("already exists") => self
-                .get(owner, name)
+                .api
+                .get_repository(owner, name)
                 .await?
                 .ok_or_else(|| response.unexpected(self.api.platform)),
             _ => Err(response.unexpected(self.api.platform)),
@@ -173,7 +147,7 @@ impl Forge for GitHub {
             .api
             .send(
                 Method::PATCH,
-                &repo_path(owner, name),
+                &repos_path(owner, name),
                 Some(&json!({"default_branch": branch})),
             )
             .await?;
