@@ -15,7 +15,8 @@ fn main() -> ExitCode {
     let cli = octofleet::cli::parse();
     // The format is needed before the log exists; a bad value is reported with the other
     // problems once it does (text on stderr until then).
-    let format = config::parse_log_format(&cli.log_format, cli.output, env).unwrap_or_default();
+    let format = config::parse_log_format(&cli.log_format, cli.output, config::process_env)
+        .unwrap_or_default();
     log_format::init(&cli.log, format);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
 async fn run(cli: &Cli) -> Result<u8, ActionError> {
     let timeout = with_problems(
         config::parse_timeout(&cli.timeout),
-        config::parse_log_format(&cli.log_format, cli.output, env),
+        config::parse_log_format(&cli.log_format, cli.output, config::process_env),
     );
     Ok(match &cli.command {
         Command::CreateSpace(args) => {
@@ -98,11 +99,6 @@ fn with_timeout<T>(
         }
         (Err(error), _) | (_, Err(error)) => Err(error),
     }
-}
-
-/// The environment variable `name`, for the log format's detection.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
 }
 
 /// `value`, unless `other` has problems too: then every problem, together.

@@ -199,6 +199,18 @@ const MAX_CHANGE_ROWS: usize = 250;
 /// project creates thousands: those stay folded).
 const OPEN_LIST_LENGTH: usize = 50;
 
+/// `outcomes` grouped by kind, kinds in the order they first appear (the plan's order).
+fn by_kind<'a>(outcomes: &[&'a Outcome]) -> Vec<(&'static str, Vec<&'a Outcome>)> {
+    let mut groups: Vec<(&'static str, Vec<&'a Outcome>)> = Vec::new();
+    for outcome in outcomes {
+        match groups.iter_mut().find(|(kind, _)| *kind == outcome.kind) {
+            Some((_, group)) => group.push(outcome),
+            None => groups.push((outcome.kind, vec![outcome])),
+        }
+    }
+    groups
+}
+
 /// How an outcome reads in the report, and its row's colour.
 fn describe(action: &OutcomeAction, plan: bool) -> (&'static str, String) {
     let (class, done, would) = match action {
@@ -317,14 +329,9 @@ impl DeployReport {
                 "{} more changed resources, named below; each of their values is in the JSON report beside this page.",
                 not_shown.len()
             ));
-            let mut seen = std::collections::BTreeSet::new();
-            for kind in not_shown.iter().map(|outcome| outcome.kind) {
-                if !seen.insert(kind) {
-                    continue;
-                }
-                let names = not_shown
+            for (kind, outcomes) in by_kind(&not_shown) {
+                let names = outcomes
                     .iter()
-                    .filter(|outcome| outcome.kind == kind)
                     .map(|outcome| {
                         let (_, text) = describe(&outcome.action, self.dry_run);
                         Cell::lines(vec![Cell::code(&outcome.name), Cell::text(&text)])
@@ -346,13 +353,9 @@ impl DeployReport {
             let mut heading = text;
             heading[..1].make_ascii_uppercase();
             page.heading(&format!("{heading} ({})", outcomes.len()));
-            let mut kinds: Vec<&str> = outcomes.iter().map(|outcome| outcome.kind).collect();
-            kinds.dedup();
-            let mut seen = std::collections::BTreeSet::new();
-            for kind in kinds.into_iter().filter(|kind| seen.insert(*kind)) {
+            for (kind, outcomes) in by_kind(&outcomes) {
                 let names: Vec<Cell> = outcomes
                     .iter()
-                    .filter(|outcome| outcome.kind == kind)
                     .map(|outcome| Cell::code(&outcome.name))
                     .collect();
                 let open = listed == OutcomeAction::Created && names.len() <= OPEN_LIST_LENGTH;

@@ -196,7 +196,7 @@ pub fn report_dir(
         .map(std::path::PathBuf::from)
 }
 
-/// The process environment, for [`report_dir`].
+/// The process environment: what [`report_dir`] and the log format's detection read.
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
