@@ -77,7 +77,8 @@ impl Forge for Gitea {
 
     /// `POST /repos/{owner}/{repo}/pulls` with `CreatePullRequestOption` (`head`, `base`,
     /// `title`, `body`) → 201 `PullRequest`; 409 when an open one has the same head and base
-    /// (Gitea's `ErrPullRequestAlreadyExists`; from memory of gitea's `routers/api/v1/repo/pull.go`).
+    /// (go-gitea/gitea `routers/api/v1/repo/pull.go` `CreatePullRequest`: an unmerged pull
+    /// request with the same head and base is `ErrPullRequestAlreadyExists`, answered 409).
     async fn create_pull_request(
         &self,
         repository: &Repository,

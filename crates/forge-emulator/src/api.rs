@@ -402,6 +402,9 @@ pub fn gitea(shared: &Shared, call: &Call) -> Reply {
             let description = text(&body, "body").unwrap_or_default();
             match shared.repos.create_pull(&repo, &head, &base, &title, &description) {
                 Ok(pull) => Reply::json(StatusCode::CREATED, gitea_pull(shared, &repo, &pull)),
+                // go-gitea/gitea routers/api/v1/repo/pull.go `CreatePullRequest`: an unmerged pull
+                // request with the same head and base is `ErrPullRequestAlreadyExists`, a 409
+                // whose message is that error's text.
                 Err(PullError::Exists(pull)) => gitea_error(
                     StatusCode::CONFLICT,
                     &format!(
