@@ -168,6 +168,7 @@ async fn transient_failures_are_retried_for_reads() {
         statuses.iter().any(|s| *s >= 429),
         "faults were injected: {statuses:?}"
     );
+    crate::support::fault_rules::assert_every_fault_fired(&emulator);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -235,6 +235,37 @@ async fn the_example_blueprint_converges_and_is_idempotent() {
     assert!(
         !run.all_output().contains("db-secret-1") && !run.all_output().contains("nuget-secret-1")
     );
+    // The public API hides every secret (above: `Value: null`), so what each `{from_env}` sent is
+    // read from the emulator's own store: the feed password, the Git credential's password and
+    // the sensitive variable each hold their environment variable's value.
+    let id_of = |collection: &str, name: &str| {
+        fleet
+            .emulator
+            .list(&space_id, collection)
+            .into_iter()
+            .find(|doc| doc["Name"] == name)
+            .unwrap_or_else(|| panic!("no {collection} `{name}`"))["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let stored = |owner: &str, name: &str| fleet.emulator.secret_value(&space_id, owner, name);
+    assert_eq!(
+        stored(&id_of("feeds", "Company NuGet"), "Password").as_deref(),
+        Some("nuget-secret-1")
+    );
+    let git_password = fleet
+        .step_env("Europe")
+        .into_iter()
+        .find(|(k, _)| k == "GIT_CREDENTIALS_PASSWORD");
+    assert_eq!(
+        stored(&id_of("git-credentials", "Git"), "Password"),
+        git_password.map(|(_, value)| value)
+    );
+    assert_eq!(
+        stored(set["VariableSetId"].as_str().unwrap(), "Database.Password").as_deref(),
+        Some("db-secret-1")
+    );
 
     fleet.emulator.clear_requests();
     let rerun = fleet

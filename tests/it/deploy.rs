@@ -2,6 +2,7 @@
 //! deploy into a managed space → read back.
 
 use crate::support::calamari::{octostache, octostache_names};
+use crate::support::fault_rules::{assert_each_resource_posted_once, assert_every_fault_fired};
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
 use crate::support::server_view::{canonical, server_view};
 use crate::support::{api_get, api_post, assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
@@ -708,6 +709,7 @@ async fn faults_and_interrupted_deploys_converge_to_the_clean_end_state() {
         fleet.emulator.set_fault_rate(0.2, seed);
         let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
         fleet.emulator.set_fault_rate(0.0, 0);
+        assert_every_fault_fired(&fleet.emulator);
         assert_eq!(run.code, 0, "seed {seed}: {}", run.stderr);
         assert_eq!(
             whole_end_state(&fleet, "Rich").await,
@@ -726,6 +728,7 @@ async fn faults_and_interrupted_deploys_converge_to_the_clean_end_state() {
         );
         assert_the_cut_happened(&fleet.emulator, n, writes_of_a_clean_deploy, &interrupted);
         fleet.emulator.clear_faults();
+        assert_every_fault_fired(&fleet.emulator);
         let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
         assert_eq!(run.code, 0, "re-run after {n} writes: {}", run.stderr);
         assert_eq!(
@@ -964,12 +967,16 @@ async fn the_package_can_come_from_the_built_in_feed() {
         ("OCTOPUS_PROJECT_NAME", "Hello World".to_owned()),
     ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    assert_eq!(
-        octofleet(&["serialize", "--package-version", "2.0.0"], &env)
-            .await
-            .code,
-        0
-    );
+    // Three versions: the newest by version (10.0.0) is neither the last pushed (9.1.0) nor the
+    // greatest as text (9.1.0), nor the first pushed.
+    for version in ["2.0.0", "10.0.0", "9.1.0"] {
+        assert_eq!(
+            octofleet(&["serialize", "--package-version", version], &env)
+                .await
+                .code,
+            0
+        );
+    }
     let mut deploy_env: Vec<(String, String)> = deploy_env(&fleet);
     deploy_env.extend(env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let deploy_env: Vec<(&str, &str)> = deploy_env
@@ -980,7 +987,7 @@ async fn the_package_can_come_from_the_built_in_feed() {
     let run = octofleet(&["deploy"], &deploy_env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("Hello_World 2.0.0"),
+        run.stderr.contains("Hello_World 10.0.0"),
         "the latest version: {}",
         run.stderr
     );
@@ -1226,6 +1233,7 @@ async fn a_lost_answer_to_a_runbook_create_never_adopts_another_projects_runbook
     fleet
         .emulator
         .drop_connection_after_commit("POST", "/runbooks", 1);
+    fleet.emulator.clear_requests();
     let team_b = run_deploy(
         &fleet,
         "deploy",
@@ -1235,6 +1243,9 @@ async fn a_lost_answer_to_a_runbook_create_never_adopts_another_projects_runbook
     .await;
     fleet.emulator.clear_faults();
     assert_eq!(team_b.code, 0, "{}", team_b.stderr);
+    assert_every_fault_fired(&fleet.emulator);
+    // Each lost answer was followed by the owner-scoped re-read, never by a second POST.
+    assert_each_resource_posted_once(&fleet.emulator);
     assert_team_a_untouched(&fleet, &team_a_ids);
     assert_each_project_owns_its_runbooks(&fleet, &["Team A", "Team B"]);
     // And a re-run finds nothing to do.
@@ -1294,6 +1305,7 @@ async fn a_config_as_code_convert_refused_503_then_429_is_tried_again() {
     let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_every_fault_fired(&fleet.emulator);
     let converts: Vec<u16> = fleet
         .emulator
         .requests()
@@ -1319,6 +1331,11 @@ async fn a_process_that_keeps_changing_underneath_fails_the_deploy() {
     fleet.emulator.edit_concurrently("/deploymentprocesses/", 2);
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
+    let rules = fleet.emulator.fault_rules();
+    assert_eq!(
+        rules[0].fired, 2,
+        "both concurrent edits happened: {rules:?}"
+    );
     // Someone who never stops writing: the deploy gives up and says so.
     let changed = dir.path().join("project.json");
     let mut project: Value =
@@ -1333,6 +1350,7 @@ async fn a_process_that_keeps_changing_underneath_fails_the_deploy() {
     fleet.emulator.clear_faults();
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.stderr.contains("deploymentprocesses"), "{}", run.stderr);
+    assert_every_fault_fired(&fleet.emulator);
 }
 
 /// The drift lines a plan printed (`+ create`, `~ update`, `- remove`, `keep`), trimmed.
@@ -1685,6 +1703,85 @@ async fn plan_and_deploy_reports_show_every_change_and_no_secret() {
         "{}",
         both.all_output()
     );
+}
+
+/// "Any `secrets.json` value that reached a report is replaced on the way out" (security.md):
+/// a script body that spells out the substituted database password and a text variable that
+/// holds it are plain text, so the plan and the deploy reports show their changes, but neither
+/// the HTML nor the JSON may hold the value; it reads `(sensitive value)` there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_substituted_secret_in_plain_text_is_masked_in_both_reports() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World", true).await;
+    assert_eq!(run_deploy(&fleet, "deploy", dir.path(), &[]).await.code, 0);
+    let secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("secrets.json")).unwrap())
+            .unwrap();
+    // The value is what Octopus substituted into secrets.json, not something the test made up.
+    assert!(
+        secrets
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|value| value == SEEDED_SECRETS[0]),
+        "{secrets}"
+    );
+    let (path, mut project) = project_json(dir.path());
+    project["deployment_process"]["steps"][1]["actions"][0]["properties"]
+        ["Octopus.Action.Script.ScriptBody"] = json!(format!(
+        "psql \"postgres://app:{}@db/app\" -c 'select 1'",
+        SEEDED_SECRETS[0]
+    ));
+    let greeting = project["variables"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|v| v["name"] == "App.Greeting")
+        .unwrap();
+    greeting["value"] = json!(format!("Hello from {}", SEEDED_SECRETS[0]));
+    write_json(&path, &project);
+
+    let reports = tempfile::tempdir().unwrap();
+    let report_dir = reports.path().to_str().unwrap();
+    for (action, code) in [("plan", 3), ("deploy", 0)] {
+        let run = run_deploy(&fleet, action, dir.path(), &["--report-dir", report_dir]).await;
+        assert_eq!(run.code, code, "{action}: {}", run.all_output());
+        let html = std::fs::read_to_string(
+            reports
+                .path()
+                .join(format!("octofleet-{action}-America.html")),
+        )
+        .unwrap();
+        let json_text = std::fs::read_to_string(
+            reports
+                .path()
+                .join(format!("octofleet-{action}-America.json")),
+        )
+        .unwrap();
+        for secret in SEEDED_SECRETS {
+            assert!(
+                !html.contains(secret) && !json_text.contains(secret),
+                "{action}: `{secret}` is in a report"
+            );
+        }
+        // The changes are there, with the secret replaced where it stood.
+        assert!(
+            html.contains("psql \"postgres://app:(sensitive value)@db/app\"")
+                || html.contains("psql &quot;postgres://app:(sensitive value)@db/app&quot;"),
+            "{action}: the script change is shown, masked: {html}"
+        );
+        let data: Value = serde_json::from_str(&json_text).unwrap();
+        let greeting = data["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == "App.Greeting")
+            .unwrap_or_else(|| panic!("{action}: {data}"));
+        assert_eq!(
+            greeting["changes"][0]["after"], "Hello from (sensitive value)",
+            "{action}: {greeting}"
+        );
+    }
 }
 
 /// A sensitive project-template default (the rich project's `Tenant.Key`) reaches a new space

@@ -1,5 +1,6 @@
 //! create-space under injected faults: it still converges, with no duplicates.
 
+use crate::support::fault_rules::{assert_each_resource_posted_once, assert_every_fault_fired};
 use crate::support::{http_response, TinyServer};
 use crate::support::{names, octofleet, Fleet};
 use octopus_emulator::EmulatorConfig;
@@ -51,6 +52,7 @@ async fn random_faults_over_several_seeds_still_converge_without_duplicates() {
             .count();
         assert!(faulted > 0, "seed {seed}: faults were injected");
         fleet.emulator.set_fault_rate(0.0, 0);
+        assert_every_fault_fired(&fleet.emulator);
         assert_one_of_each(&fleet, "America");
         let space_id = fleet.space_named("America").unwrap()["Id"]
             .as_str()
@@ -78,6 +80,11 @@ async fn a_post_that_commits_then_drops_the_connection_creates_no_duplicate() {
     let run = fleet.create_space("America", &[], &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_one_of_each(&fleet, "America");
+    assert_every_fault_fired(&fleet.emulator);
+    // The lost answers were followed by a re-read that found each resource, never by a second
+    // POST (which the emulator would refuse as a duplicate name, so the end state alone cannot
+    // tell).
+    assert_each_resource_posted_once(&fleet.emulator);
 }
 
 fn step_env(url: &str) -> Vec<(&str, &str)> {
@@ -296,6 +303,7 @@ async fn create_space_cut_off_at_any_write_converges_to_the_clean_space() {
             &interrupted,
         );
         fleet.emulator.clear_faults();
+        assert_every_fault_fired(&fleet.emulator);
         let run = create_space_from_the_example(&fleet).await;
         assert_eq!(run.code, 0, "re-run after {n} writes: {}", run.stderr);
         assert_eq!(

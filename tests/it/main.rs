@@ -8,6 +8,7 @@ mod faults;
 mod fork;
 mod hostile_input;
 mod image;
+mod key_scoping;
 mod merge;
 mod payloads;
 mod real_server;

@@ -2,12 +2,12 @@
 //! `git http-backend`), on Gitea, GitHub and GitLab: behind, ahead, a clean divergence, a
 //! conflict with its pull request, re-runs, `--check`; and its step template run the Calamari way.
 
-use crate::fork::{
-    api_writes, forge_with_upstream, forge_with_upstream_on, pushes, run_action as invoke,
-    NEW_REPO, ORG, PASSWORD, PROJECT, TENANT, UPSTREAM,
-};
 use crate::support::calamari::{
     binary_dir, result_message, run_like_calamari, service_messages, template,
+};
+use crate::support::forge::{
+    api_writes, forge_with_upstream, forge_with_upstream_on, pushes, run_action as invoke,
+    NEW_REPO, ORG, PASSWORD, PROJECT, TENANT, UPSTREAM,
 };
 use crate::support::reports::{assert_renders, assert_self_contained, chromium};
 use crate::support::Run;

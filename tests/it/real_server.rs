@@ -268,6 +268,7 @@ async fn a_missing_permission_is_named_with_what_to_do() {
         run.stderr
     );
     assert!(fleet.space_named("America").is_none());
+    crate::support::fault_rules::assert_every_fault_fired(&fleet.emulator);
 }
 
 /// Two projects cannot share one repository and base path (OctopusDeploy/Issues#7194): a

@@ -948,6 +948,7 @@ async fn a_lost_upload_is_checked_by_hash_and_not_repeated() {
         .await;
         fleet.emulator.clear_faults();
         assert_eq!(run.code, 0, "{lose}: {}", run.stderr);
+        crate::support::fault_rules::assert_every_fault_fired(&fleet.emulator);
         assert_eq!(
             package_requests(&fleet),
             [
@@ -1013,6 +1014,7 @@ async fn a_different_package_of_the_same_version_is_not_taken_for_the_lost_uploa
     .await;
     fleet.emulator.clear_faults();
     assert_eq!(run.code, 0, "{}", run.stderr);
+    crate::support::fault_rules::assert_every_fault_fired(&fleet.emulator);
     let old = std::fs::read(first.path().join("Hello_World.1.0.0.zip")).unwrap();
     let new = std::fs::read(second.path().join("Hello_World.1.0.0.zip")).unwrap();
     assert_ne!(old, new, "two different packages");

@@ -16,6 +16,7 @@ mod server;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -91,6 +92,24 @@ pub struct RequestRecord {
     pub request_bytes: u64,
     /// Response body bytes written (for git, what the client fetched).
     pub response_bytes: u64,
+}
+
+/// A rule armed on the forge (see [`ForgeEmulator::gather`]) as it reports itself: what it does,
+/// how many requests it was armed for and how many times it fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// What the rule does, e.g. `POST …/git-receive-pack: held until 2 have arrived`.
+    pub rule: String,
+    /// The requests it was armed for.
+    pub shots: Option<usize>,
+    /// How many times it fired (a gather fires once, when all its requests came).
+    pub fired: usize,
+}
+
+impl std::fmt::Display for FaultRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (fired {})", self.rule, self.fired)
+    }
 }
 
 /// What a request presented as credentials (any scheme: Basic, token, `PRIVATE-TOKEN`).
@@ -274,6 +293,27 @@ impl ForgeEmulator {
     /// The platform this emulator plays, if any.
     pub fn platform(&self) -> Option<Platform> {
         self.shared().platform
+    }
+
+    /// Hold the next `count` requests whose method is `method` and whose path contains
+    /// `path_contains` until all `count` have arrived, then let them go on together: two runs'
+    /// creates or pushes meet every time, not only when timing happens to overlap them. After
+    /// `within` a held request goes on alone, and [`ForgeEmulator::unfired_rules`] names the rule.
+    pub fn gather(&self, method: &str, path_contains: &str, count: usize, within: Duration) {
+        self.shared().gather(method, path_contains, count, within);
+    }
+
+    /// Every rule armed with [`ForgeEmulator::gather`], with whether it fired.
+    pub fn rules(&self) -> Vec<FaultRule> {
+        self.shared().rules()
+    }
+
+    /// The armed rules that never fired: a race a test arranged that did not happen.
+    pub fn unfired_rules(&self) -> Vec<FaultRule> {
+        self.rules()
+            .into_iter()
+            .filter(|rule| rule.fired == 0)
+            .collect()
     }
 
     /// Install a `pre-receive` hook that refuses every push with `message`.

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -14,7 +15,7 @@ use tokio::sync::watch;
 
 use crate::auth::{self, caller, Caller, Surface};
 use crate::repos::Repos;
-use crate::{api, git_http, CredentialsSeen, ForgeConfig, Platform, RequestRecord};
+use crate::{api, git_http, CredentialsSeen, FaultRule, ForgeConfig, Platform, RequestRecord};
 
 /// API request bodies are small JSON documents.
 const API_BODY_LIMIT: usize = 1024 * 1024;
@@ -46,6 +47,36 @@ pub struct Shared {
     /// GitLab mode: the hooks every push runs (`core.hooksPath`), see `git_http`.
     pub gitlab_hooks: Option<tempfile::TempDir>,
     log: Mutex<Vec<LogEntry>>,
+    gathers: Mutex<Vec<Gather>>,
+}
+
+/// Requests held until `count` of them have arrived, so two clients' requests are handled at the
+/// same moment however the scheduler ran them (a race made to happen every time).
+struct Gather {
+    method: String,
+    path_contains: String,
+    count: usize,
+    within: Duration,
+    arrived: usize,
+    /// Flips to true when the last of `count` arrives; the held requests wait on it.
+    all_here: watch::Sender<bool>,
+}
+
+impl Gather {
+    fn report(&self) -> FaultRule {
+        FaultRule {
+            rule: format!(
+                "{} …{}: held until {} have arrived (at most {} s)",
+                self.method,
+                self.path_contains,
+                self.count,
+                self.within.as_secs()
+            ),
+            shots: Some(self.count),
+            // It fired when every request it waited for came; fewer is a race that did not happen.
+            fired: usize::from(*self.all_here.borrow()),
+        }
+    }
 }
 
 impl Shared {
@@ -61,7 +92,56 @@ impl Shared {
                 _ => None,
             },
             log: Mutex::new(Vec::new()),
+            gathers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Hold the next `count` requests matching `method` and `path_contains` until all have
+    /// arrived, or `within` has passed (then each goes on alone, and the rule reports it).
+    pub fn gather(&self, method: &str, path_contains: &str, count: usize, within: Duration) {
+        self.gathers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Gather {
+                method: method.to_ascii_uppercase(),
+                path_contains: path_contains.to_owned(),
+                count,
+                within,
+                arrived: 0,
+                all_here: watch::channel(false).0,
+            });
+    }
+
+    /// Every rule armed, with whether it fired.
+    pub fn rules(&self) -> Vec<FaultRule> {
+        self.gathers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(Gather::report)
+            .collect()
+    }
+
+    /// Wait here while a gather this request belongs to is still waiting for others.
+    async fn wait_for_others(&self, method: &str, path: &str) {
+        let waiting = {
+            let mut gathers = self.gathers.lock().unwrap_or_else(PoisonError::into_inner);
+            let Some(gather) = gathers.iter_mut().find(|gather| {
+                gather.arrived < gather.count
+                    && gather.method == method
+                    && path.contains(&gather.path_contains)
+            }) else {
+                return;
+            };
+            gather.arrived += 1;
+            if gather.arrived == gather.count {
+                gather.all_here.send_replace(true);
+                return;
+            }
+            (gather.all_here.subscribe(), gather.within)
+        };
+        let (mut all_here, within) = waiting;
+        let _ = tokio::time::timeout(within, all_here.wait_for(|here| *here)).await;
     }
 
     fn log(&self) -> MutexGuard<'_, Vec<LogEntry>> {
@@ -174,6 +254,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
         Caller::User => CredentialsSeen::Accepted,
     };
     let scheme = auth::scheme(request.headers(), &shared.password);
+    shared.wait_for_others(&method, &path).await;
     let counters = Counters::default();
     let response = route(&shared, request, parts, &counters).await;
     shared.log().push(LogEntry {

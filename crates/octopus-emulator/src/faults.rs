@@ -1,9 +1,11 @@
 //! Injected faults: seeded random 500/503/429 answers, writes that commit and then drop the
-//! connection, and a budget of writes after which the server refuses every write.
+//! connection, and a budget of writes after which the server refuses every write; and a report
+//! of every rule armed and how often it fired.
 
 use axum::http::StatusCode;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::reply::{ApiError, Reply};
@@ -65,46 +67,126 @@ pub enum LostAnswer {
     Status(u16),
 }
 
+/// One fault rule as the emulator reports it: what it does, how many shots it was armed with
+/// (`None`: until cleared) and how many times it fired. A test that arms a rule asserts it fired,
+/// or the code path it meant to exercise may never have run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// What the rule does, e.g. `POST …/environments: commits, then the connection drops`.
+    pub rule: String,
+    /// The shots it was armed with; `None` for a rule that holds until cleared.
+    pub shots: Option<usize>,
+    /// How many requests it changed.
+    pub fired: usize,
+}
+
+impl std::fmt::Display for FaultRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.shots {
+            Some(shots) => write!(f, "{} (fired {} of {shots})", self.rule, self.fired),
+            None => write!(f, "{} (fired {})", self.rule, self.fired),
+        }
+    }
+}
+
+/// A rule with a number of shots, matched by method and a path fragment.
 #[derive(Debug)]
-struct DropRule {
+struct ShotRule {
     method: String,
     path_contains: String,
-    remaining: usize,
+    shots: usize,
+    fired: usize,
     lost: LostAnswer,
+    /// What happens to a matching request, for the report.
+    effect: String,
+}
+
+impl ShotRule {
+    fn new(
+        method: &str,
+        path_contains: &str,
+        shots: usize,
+        lost: LostAnswer,
+        effect: String,
+    ) -> Self {
+        ShotRule {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_ascii_lowercase(),
+            shots,
+            fired: 0,
+            lost,
+            effect,
+        }
+    }
+
+    fn report(&self) -> FaultRule {
+        FaultRule {
+            rule: format!("{} …{}: {}", self.method, self.path_contains, self.effect),
+            shots: Some(self.shots),
+            fired: self.fired,
+        }
+    }
+}
+
+/// Requests the key's user has no permission for, from the time the rule is armed.
+#[derive(Debug)]
+struct Denial {
+    method: String,
+    path_contains: String,
+    permission: String,
+    fired: usize,
+}
+
+/// The write budget of [`Faults::fail_writes_after`].
+#[derive(Debug)]
+struct WriteBudget {
+    armed: usize,
+    left: usize,
+    refused: usize,
 }
 
 #[derive(Debug)]
 pub struct Faults {
     rate: f64,
+    seed: u64,
     rng: StdRng,
-    drops: Vec<DropRule>,
-    /// Committed writes still allowed; `None` = unlimited.
-    write_budget: Option<usize>,
+    /// Random faults drawn since the rate was last set.
+    random_fired: usize,
+    drops: Vec<ShotRule>,
+    write_budget: Option<WriteBudget>,
     /// PUTs before which another writer commits to the same document first.
-    concurrent_edits: Vec<DropRule>,
+    concurrent_edits: Vec<ShotRule>,
     /// Requests answered with an error status before anything is changed.
-    refusals: Vec<DropRule>,
-    /// (method, path fragment, permission): requests the key's user has no permission for.
-    denials: Vec<(String, String, String)>,
+    refusals: Vec<ShotRule>,
+    denials: Vec<Denial>,
+    /// Rules cleared or replaced, kept for the report: a rule cleared before it fired still
+    /// never fired.
+    retired: Vec<FaultRule>,
 }
 
 impl Faults {
     pub fn new(rate: f64, seed: u64) -> Faults {
         Faults {
             rate,
+            seed,
             rng: StdRng::seed_from_u64(seed),
+            random_fired: 0,
             drops: Vec::new(),
             write_budget: None,
             concurrent_edits: Vec::new(),
             refusals: Vec::new(),
             denials: Vec::new(),
+            retired: Vec::new(),
         }
     }
 
     /// Restart the random sequence: the same seed and requests give the same faults.
     pub fn set_rate(&mut self, rate: f64, seed: u64) {
+        self.retired.extend(self.random_report());
         self.rate = rate;
+        self.seed = seed;
         self.rng = StdRng::seed_from_u64(seed);
+        self.random_fired = 0;
     }
 
     /// With probability `rate`, one of the three faults, uniformly.
@@ -112,6 +194,7 @@ impl Faults {
         if self.rate <= 0.0 || self.rng.gen::<f64>() >= self.rate {
             return None;
         }
+        self.random_fired += 1;
         Some(match self.rng.gen_range(0..3) {
             0 => Fault::InternalError,
             1 => Fault::Unavailable,
@@ -131,12 +214,12 @@ impl Faults {
         times: usize,
         lost: LostAnswer,
     ) {
-        self.drops.push(DropRule {
-            method: method.to_ascii_uppercase(),
-            path_contains: path_contains.to_ascii_lowercase(),
-            remaining: times,
-            lost,
-        });
+        let effect = match lost {
+            LostAnswer::Drop => "commits, then the connection drops".to_owned(),
+            LostAnswer::Status(status) => format!("commits, then is answered {status}"),
+        };
+        self.drops
+            .push(ShotRule::new(method, path_contains, times, lost, effect));
     }
 
     /// How this committed write loses its response, if it must; uses up one shot of the rule.
@@ -147,12 +230,13 @@ impl Faults {
     /// The next `times` PUTs whose path contains `path_contains` are each preceded by another
     /// writer's commit to the same document, so they carry a stale `Version`.
     pub fn arm_concurrent_edit(&mut self, path_contains: &str, times: usize) {
-        self.concurrent_edits.push(DropRule {
-            method: "PUT".into(),
-            path_contains: path_contains.to_ascii_lowercase(),
-            remaining: times,
-            lost: LostAnswer::Drop,
-        });
+        self.concurrent_edits.push(ShotRule::new(
+            "PUT",
+            path_contains,
+            times,
+            LostAnswer::Drop,
+            "another writer commits first".to_owned(),
+        ));
     }
 
     /// Whether another writer commits before this request; uses up one shot of the rule.
@@ -163,33 +247,36 @@ impl Faults {
     /// The next `times` requests matching `method` and `path_contains` are answered `status`
     /// before anything is changed (a server that is briefly unavailable).
     pub fn arm_refusal(&mut self, method: &str, path_contains: &str, times: usize, status: u16) {
-        self.refusals.push(DropRule {
-            method: method.to_ascii_uppercase(),
-            path_contains: path_contains.to_ascii_lowercase(),
-            remaining: times,
-            lost: LostAnswer::Status(status),
-        });
+        self.refusals.push(ShotRule::new(
+            method,
+            path_contains,
+            times,
+            LostAnswer::Status(status),
+            format!("refused {status} before anything changes"),
+        ));
     }
 
     /// From now on, requests matching `method` and `path_contains` lack `permission`.
     pub fn deny(&mut self, method: &str, path_contains: &str, permission: &str) {
-        self.denials.push((
-            method.to_ascii_uppercase(),
-            path_contains.to_ascii_lowercase(),
-            permission.to_owned(),
-        ));
+        self.denials.push(Denial {
+            method: method.to_ascii_uppercase(),
+            path_contains: path_contains.to_ascii_lowercase(),
+            permission: permission.to_owned(),
+            fired: 0,
+        });
     }
 
     /// The 403 a real server answers when the key's user lacks a permission. Its text, word for
     /// word: OctopusDeploy/Issues#9197 and #7181, OctopusDeploy/OctopusClients#391.
-    pub fn denial(&self, method: &str, path: &str) -> Option<Reply> {
+    pub fn denial(&mut self, method: &str, path: &str) -> Option<Reply> {
         let path = path.to_ascii_lowercase();
-        let (_, _, permission) = self
-            .denials
-            .iter()
-            .find(|(m, fragment, _)| m.eq_ignore_ascii_case(method) && path.contains(fragment))?;
+        let denial = self.denials.iter_mut().find(|denial| {
+            denial.method.eq_ignore_ascii_case(method) && path.contains(&denial.path_contains)
+        })?;
+        denial.fired += 1;
         let message = format!(
-            "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: {permission}"
+            "You do not have permission to perform this action. Please contact your Octopus administrator. Missing permission: {}",
+            denial.permission
         );
         Some(Reply::json(
             StatusCode::FORBIDDEN,
@@ -206,7 +293,12 @@ impl Faults {
     }
 
     pub fn fail_writes_after(&mut self, n: usize) {
-        self.write_budget = Some(n);
+        self.retired.extend(self.budget_report());
+        self.write_budget = Some(WriteBudget {
+            armed: n,
+            left: n,
+            refused: 0,
+        });
     }
 
     /// Take one write from the budget before the write runs, so writes sent at once cannot all
@@ -215,9 +307,12 @@ impl Faults {
     pub fn reserve_write(&mut self) -> Result<bool, ()> {
         match &mut self.write_budget {
             None => Ok(false),
-            Some(0) => Err(()),
+            Some(budget) if budget.left == 0 => {
+                budget.refused += 1;
+                Err(())
+            }
             Some(budget) => {
-                *budget -= 1;
+                budget.left -= 1;
                 Ok(true)
             }
         }
@@ -226,26 +321,79 @@ impl Faults {
     /// A reserved write that did not commit gives its slot back.
     pub fn refund_write(&mut self) {
         if let Some(budget) = &mut self.write_budget {
-            *budget += 1;
+            budget.left += 1;
         }
     }
 
     pub fn clear(&mut self) {
+        let current = self.report_current();
+        self.retired.extend(current);
         self.rate = 0.0;
+        self.random_fired = 0;
         self.drops.clear();
         self.write_budget = None;
         self.concurrent_edits.clear();
         self.refusals.clear();
         self.denials.clear();
     }
+
+    /// Every rule armed since the emulator started, cleared ones included, in the order armed
+    /// within each kind.
+    pub fn report(&self) -> Vec<FaultRule> {
+        let mut rules = self.retired.clone();
+        rules.extend(self.report_current());
+        rules
+    }
+
+    fn report_current(&self) -> Vec<FaultRule> {
+        let mut rules: Vec<FaultRule> = self.random_report().into_iter().collect();
+        rules.extend(
+            self.drops
+                .iter()
+                .chain(&self.concurrent_edits)
+                .chain(&self.refusals)
+                .map(ShotRule::report),
+        );
+        rules.extend(self.denials.iter().map(|denial| FaultRule {
+            rule: format!(
+                "{} …{}: denied, missing permission {}",
+                denial.method, denial.path_contains, denial.permission
+            ),
+            shots: None,
+            fired: denial.fired,
+        }));
+        rules.extend(self.budget_report());
+        rules
+    }
+
+    fn random_report(&self) -> Option<FaultRule> {
+        (self.rate > 0.0).then(|| FaultRule {
+            rule: format!(
+                "random 500/503/429 at rate {} (seed {})",
+                self.rate, self.seed
+            ),
+            shots: None,
+            fired: self.random_fired,
+        })
+    }
+
+    fn budget_report(&self) -> Option<FaultRule> {
+        self.write_budget.as_ref().map(|budget| FaultRule {
+            rule: format!("every write after the first {} refused 503", budget.armed),
+            shots: None,
+            fired: budget.refused,
+        })
+    }
 }
 
 /// The first rule with shots left that matches the request, with one shot used up.
-fn take_shot(rules: &mut [DropRule], method: &str, path: &str) -> Option<LostAnswer> {
+fn take_shot(rules: &mut [ShotRule], method: &str, path: &str) -> Option<LostAnswer> {
     let path = path.to_ascii_lowercase();
     let rule = rules.iter_mut().find(|r| {
-        r.remaining > 0 && r.method.eq_ignore_ascii_case(method) && path.contains(&r.path_contains)
+        r.fired < r.shots
+            && r.method.eq_ignore_ascii_case(method)
+            && path.contains(&r.path_contains)
     })?;
-    rule.remaining -= 1;
+    rule.fired += 1;
     Some(rule.lost)
 }

@@ -34,6 +34,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use faults::FaultRule;
 pub use reply::{PROBLEM, UNAUTHORIZED};
 
 use crate::documents::{find_by_id, same_id};
@@ -91,6 +92,22 @@ pub struct RequestRecord {
     pub path: String,
     pub query: String,
     pub status: u16,
+    /// For a POST whose JSON body has a string `Name`: that name, so a test can count the creates
+    /// of one resource (a lost answer must be followed by a re-read, never by a second POST).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The [`key_fingerprint`] of the API key the request presented (`X-Octopus-ApiKey`,
+    /// `X-NuGet-ApiKey` or `?apikey=`), whether or not it was this server's: which key reached
+    /// which server, never the key itself.
+    #[serde(default)]
+    pub key: Option<String>,
+}
+
+/// A short, one-way label of an API key for the request log: `sha1:` and the first 12 hex
+/// digits of the key's SHA-1. Tells keys apart without keeping or printing one.
+pub fn key_fingerprint(key: &str) -> String {
+    let digest = sha1_smol::Sha1::from(key).digest().to_string();
+    format!("sha1:{}", &digest[..12])
 }
 
 impl RequestRecord {
@@ -229,9 +246,26 @@ impl Emulator {
         self.shared().faults().fail_writes_after(n);
     }
 
-    /// Remove the fault rate, drop rules and write budget (latency stays).
+    /// Remove the fault rate, drop rules and write budget (latency stays). The cleared rules stay
+    /// in [`Emulator::fault_rules`].
     pub fn clear_faults(&self) {
         self.shared().faults().clear();
+    }
+
+    /// Every fault rule armed since the emulator started (by the methods above or
+    /// `EmulatorConfig::fault_rate`), cleared ones included, with how often each fired. Also served
+    /// as `GET /_emulator/faults`.
+    pub fn fault_rules(&self) -> Vec<FaultRule> {
+        self.shared().faults().report()
+    }
+
+    /// The armed rules that never fired: a test whose rule never fired did not test what it
+    /// meant to.
+    pub fn unfired_faults(&self) -> Vec<FaultRule> {
+        self.fault_rules()
+            .into_iter()
+            .filter(|rule| rule.fired == 0)
+            .collect()
     }
 
     fn space_index(state: &State, space_id: &str) -> usize {

@@ -146,7 +146,12 @@ fn is_read(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
 }
 
-fn authorised(shared: &Shared, request: &axum::http::request::Parts, query: &Query) -> bool {
+/// The API keys a request presents, in the places a real server reads them: the
+/// `X-Octopus-ApiKey` header, `X-NuGet-ApiKey` (package pushes) and the `apikey` query parameter.
+fn presented_keys<'a>(
+    request: &'a axum::http::request::Parts,
+    query: &'a Query,
+) -> impl Iterator<Item = &'a str> {
     let header_key = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
     [
         header_key("x-octopus-apikey"),
@@ -155,7 +160,26 @@ fn authorised(shared: &Shared, request: &axum::http::request::Parts, query: &Que
     ]
     .into_iter()
     .flatten()
-    .any(|key| key == shared.api_key)
+}
+
+fn authorised(shared: &Shared, request: &axum::http::request::Parts, query: &Query) -> bool {
+    presented_keys(request, query).any(|key| key == shared.api_key)
+}
+
+/// The fingerprint of the first key the request presents, for the request log.
+fn presented_key(request: &axum::http::request::Parts, query: &Query) -> Option<String> {
+    presented_keys(request, query)
+        .next()
+        .map(crate::key_fingerprint)
+}
+
+/// The `Name` of a JSON body (a create), if it has one.
+fn posted_name(body: &[u8]) -> Option<String> {
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return None;
+    }
+    let document: Value = serde_json::from_slice(body).ok()?;
+    document.get("Name")?.as_str().map(str::to_owned)
 }
 
 fn split_path(path: &str) -> Vec<String> {
@@ -186,17 +210,23 @@ async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let record = |status: StatusCode| RequestRecord {
-        method: parts.method.to_string(),
-        path: path.clone(),
-        query: raw_query.clone(),
-        status: status.as_u16(),
-    };
     // Read the body first so a faulted reply never leaves a half-read request on a kept-alive
     // connection; faults still come before anything is changed.
     let body = axum::body::to_bytes(Body::new(body), BODY_LIMIT)
         .await
         .unwrap_or_default();
+    let name = (parts.method == Method::POST)
+        .then(|| posted_name(&body))
+        .flatten();
+    let key = presented_key(&parts, &Query::parse(&raw_query));
+    let record = |status: StatusCode| RequestRecord {
+        method: parts.method.to_string(),
+        path: path.clone(),
+        query: raw_query.clone(),
+        status: status.as_u16(),
+        name: name.clone(),
+        key: key.clone(),
+    };
     let refusal = shared.faults().take_refusal(parts.method.as_str(), &path);
     if let Some(reply) = refusal {
         shared.log().push(record(reply.status));
@@ -297,7 +327,8 @@ async fn answer(
     routes::route(shared, &call).await
 }
 
-/// `/_emulator/*`: the request log and a state dump, never delayed, faulted or logged.
+/// `/_emulator/*`: the request log, the fault rules and how often each fired, and a state dump;
+/// never delayed, faulted or logged.
 fn control(shared: &Shared, method: &Method, segments: &[String]) -> Reply {
     match (method.as_str(), segments.first().map(String::as_str)) {
         ("GET", Some("requests")) => Reply::ok(json!(*shared.log())),
@@ -305,6 +336,7 @@ fn control(shared: &Shared, method: &Method, segments: &[String]) -> Reply {
             shared.log().clear();
             Reply::empty_object()
         }
+        ("GET", Some("faults")) => Reply::ok(json!(shared.faults().report())),
         ("GET", Some("state")) => {
             Reply::ok(serde_json::to_value(&*shared.state()).unwrap_or(Value::Null))
         }

@@ -1008,6 +1008,7 @@ async fn a_dropped_write_commits_but_the_client_sees_a_connection_error() {
         .await;
     assert_eq!(envs["TotalResults"], 1);
     assert_eq!(api.emulator.writes().len(), 1);
+    assert!(api.emulator.unfired_faults().is_empty());
     // One shot: the retry now answers normally (with the duplicate-name 400).
     let (status, _) = api
         .post("/api/Spaces-1/environments", json!({"Name": "Lost Reply"}))
@@ -1041,10 +1042,85 @@ async fn writes_fail_after_the_budget_without_committing() {
         .await
         .unwrap();
     assert_eq!(log.as_array().unwrap().len(), 5);
+    // The key is logged as a fingerprint only; a create's name is logged, to count creates by.
+    let fingerprint = octopus_emulator::key_fingerprint(api.emulator.api_key());
     assert_eq!(
         log[2],
-        json!({"method": "POST", "path": "/api/Spaces-1/environments", "query": "", "status": 503})
+        json!({"method": "POST", "path": "/api/Spaces-1/environments", "query": "", "status": 503,
+               "name": "C", "key": fingerprint})
     );
+    assert!(!log.to_string().contains(api.emulator.api_key()));
+    assert_eq!(
+        api.emulator.fault_rules()[0].rule,
+        "every write after the first 2 refused 503"
+    );
+    assert!(api.emulator.unfired_faults().is_empty());
+}
+
+/// Every rule armed is reported with how often it fired, cleared ones included, so a test can
+/// tell that the fault it armed happened. The request log says which key each request presented
+/// (a fingerprint, never the key) and the name a POST created.
+#[tokio::test]
+async fn fault_rules_report_whether_they_fired_and_the_log_names_keys_and_creates() {
+    let api = Api::start().await;
+    api.emulator.refuse("POST", "/environments", 2, 503);
+    api.emulator.refuse("PUT", "/never-called", 1, 503);
+    api.emulator
+        .deny("DELETE", "/environments", "EnvironmentDelete");
+    let (status, _) = api
+        .post("/api/Spaces-1/environments", json!({"Name": "Once"}))
+        .await;
+    assert_eq!(status, 503);
+    api.emulator.clear_faults();
+    api.emulator.set_fault_rate(0.5, 1);
+    let unfired: Vec<String> = api
+        .emulator
+        .unfired_faults()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        unfired,
+        [
+            "PUT …/never-called: refused 503 before anything changes (fired 0 of 1)",
+            "DELETE …/environments: denied, missing permission EnvironmentDelete (fired 0)",
+            "random 500/503/429 at rate 0.5 (seed 1) (fired 0)",
+        ]
+    );
+    let rules: Value = reqwest::get(format!("{}/_emulator/faults", api.emulator.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        rules[0],
+        json!({"rule": "POST …/environments: refused 503 before anything changes", "shots": 2, "fired": 1})
+    );
+
+    let other = api
+        .http
+        .get(format!("{}/api/spaces", api.emulator.url()))
+        .header("X-Octopus-ApiKey", "API-SOMEONEELSE0000000000000000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status().as_u16(), 401);
+    let log = api.emulator.requests();
+    assert_eq!(log[0].name.as_deref(), Some("Once"));
+    assert_eq!(
+        log[0].key,
+        Some(octopus_emulator::key_fingerprint(api.emulator.api_key()))
+    );
+    let last = log.last().unwrap();
+    assert_eq!(
+        last.key,
+        Some(octopus_emulator::key_fingerprint(
+            "API-SOMEONEELSE0000000000000000"
+        ))
+    );
+    assert_ne!(log[0].key, last.key);
+    assert_eq!(last.name, None);
 }
 
 #[tokio::test]
@@ -1283,6 +1359,7 @@ async fn a_denied_permission_is_the_real_403() {
     );
     let (status, _) = api.get("/api/Spaces-1/environments").await;
     assert_eq!(status, 200, "reads are still allowed");
+    assert!(api.emulator.unfired_faults().is_empty());
 }
 
 /// Two projects cannot share one repository and base path (OctopusDeploy/Issues#7194), in any

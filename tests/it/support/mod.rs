@@ -1,6 +1,10 @@
 //! What the integration test modules share. Test modules import only from here, never from each
 //! other.
 //!
+//! - [`fault_rules`]: what a test that arms faults asserts: every rule fired, no resource POSTed
+//!   twice.
+//! - [`forge`]: the forge emulator as the fork and merge tests set it up, and `fork`/`merge` runs
+//!   against it.
 //! - [`harness`]: an emulator per test, the `Fleet` (the article's management space), and the
 //!   real `octofleet` binary run with a clean environment.
 //! - [`server_view`]: a project as the server returns it, normalised to compare across spaces.
@@ -11,10 +15,14 @@
 //! - [`reports`]: what every report must be: valid, self-contained, rendered in Chromium.
 //! - [`seeds`]: projects and shared resources seeded into the emulator beyond the sandbox's.
 //! - [`terraform_schema`]: the checker of Terraform modules against the provider schema.
+//! - [`two_servers`]: the management and a managed instance as two emulators with different
+//!   keys, to see which key reached which server.
 //! - [`tls`]: HTTPS listeners with a certificate from the test CA: a canned 401, and a TLS front
 //!   for the emulator.
 
 pub mod calamari;
+pub mod fault_rules;
+pub mod forge;
 pub mod harness;
 pub mod packages;
 pub mod reports;
@@ -23,6 +31,7 @@ pub mod server_view;
 pub mod servers;
 pub mod terraform_schema;
 pub mod tls;
+pub mod two_servers;
 
 pub use harness::*;
 pub use servers::*;

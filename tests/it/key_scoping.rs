@@ -1,0 +1,116 @@
+//! Each API key goes only to its own server (security.md): with the management instance and the
+//! managed instance on two emulators with different keys, every action that talks to both sends
+//! each key only where it belongs.
+
+use crate::support::calamari::{octostache, octostache_names};
+use crate::support::two_servers::{Talks, TwoServers};
+use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
+use std::collections::BTreeMap;
+
+const CAC_URL: &str = "https://git.example.com/octopuscac/hello_world_cac.git";
+
+/// create-space (the space on the managed server, the write-back on the management server),
+/// serialize (the management server only), deploy from a package directory (the managed server
+/// only), then plan and deploy from the management feed (both): each server sees only its own
+/// key, and never answers 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_key_goes_only_to_its_own_server() {
+    let servers = TwoServers::start().await;
+    seed_template_projects(&servers.management, &servers.space, CAC_URL);
+
+    servers.clear_requests();
+    let run = servers.run("America", &["create-space"], &[]).await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let space = servers
+        .managed
+        .list("", "spaces")
+        .into_iter()
+        .find(|s| s["Name"] == "America")
+        .expect("the space is made on the managed server");
+    assert!(
+        servers
+            .management
+            .list("", "spaces")
+            .iter()
+            .all(|s| s["Name"] != "America"),
+        "and not on the management server"
+    );
+    assert!(
+        servers
+            .management
+            .writes()
+            .iter()
+            .any(|w| w.path.contains("/tenants/")),
+        "the space ID is written back on the management server: {:?}",
+        servers.management.writes()
+    );
+    servers.assert_each_saw_only_its_own_key("create-space", Talks::ToBoth);
+
+    servers.clear_requests();
+    let out = tempfile::tempdir().unwrap();
+    let run = servers
+        .run(
+            "America",
+            &[
+                "serialize",
+                "--package-version",
+                "1.0.0",
+                "--output-dir",
+                out.path().to_str().unwrap(),
+            ],
+            &[("OCTOPUS_PROJECT_NAME", "Hello World")],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    servers.assert_each_saw_only_its_own_key("serialize", Talks::ToManagement);
+
+    // The first deploy from the package with secrets.json substituted, as in `Sync`.
+    let zip = std::fs::read(out.path().join("Hello_World.1.0.0.zip")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    zip::ZipArchive::new(std::io::Cursor::new(zip))
+        .unwrap()
+        .extract(dir.path())
+        .unwrap();
+    let secrets_path = dir.path().join("secrets.json");
+    let text = std::fs::read_to_string(&secrets_path).unwrap();
+    let values: BTreeMap<&str, String> = octostache_names(&text)
+        .into_iter()
+        .map(|name| (name, SEEDED_SECRETS[0].to_owned()))
+        .collect();
+    std::fs::write(&secrets_path, octostache(&text, &values)).unwrap();
+    servers.clear_requests();
+    let run = servers
+        .run(
+            "America",
+            &["deploy", "--package-dir", dir.path().to_str().unwrap()],
+            &[],
+        )
+        .await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    servers.assert_each_saw_only_its_own_key("deploy from a directory", Talks::ToManaged);
+
+    // Plan and deploy with the package from the management space's feed.
+    let from_feed = [("OCTOPUS_PROJECT_NAME", "Hello World")];
+    for action in ["plan", "deploy"] {
+        servers.clear_requests();
+        let run = servers.run("America", &[action], &from_feed).await;
+        assert_eq!(run.code, 0, "{action}: {}", run.all_output());
+        assert!(
+            servers
+                .management
+                .requests()
+                .iter()
+                .any(|r| r.path.ends_with("/raw")),
+            "{action}: the package came from the management feed"
+        );
+        assert!(
+            servers
+                .managed
+                .requests()
+                .iter()
+                .any(|r| r.path.contains(space["Id"].as_str().unwrap())),
+            "{action}: the managed space was read"
+        );
+        servers.assert_each_saw_only_its_own_key(&format!("{action} from the feed"), Talks::ToBoth);
+    }
+}
