@@ -20,6 +20,7 @@ async fn each_key_goes_only_to_its_own_server() {
 
     servers.clear_requests();
     let run = servers.run("America", &["create-space"], &[]).await;
+    servers.assert_each_saw_only_its_own_key("create-space", Talks::ToBoth);
     assert_eq!(run.code, 0, "{}", run.all_output());
     let space = servers
         .managed
@@ -44,7 +45,6 @@ async fn each_key_goes_only_to_its_own_server() {
         "the space ID is written back on the management server: {:?}",
         servers.management.writes()
     );
-    servers.assert_each_saw_only_its_own_key("create-space", Talks::ToBoth);
 
     servers.clear_requests();
     let out = tempfile::tempdir().unwrap();
@@ -61,8 +61,8 @@ async fn each_key_goes_only_to_its_own_server() {
             &[("OCTOPUS_PROJECT_NAME", "Hello World")],
         )
         .await;
-    assert_eq!(run.code, 0, "{}", run.all_output());
     servers.assert_each_saw_only_its_own_key("serialize", Talks::ToManagement);
+    assert_eq!(run.code, 0, "{}", run.all_output());
 
     // The first deploy from the package with secrets.json substituted, as in `Sync`.
     let zip = std::fs::read(out.path().join("Hello_World.1.0.0.zip")).unwrap();
@@ -86,14 +86,15 @@ async fn each_key_goes_only_to_its_own_server() {
             &[],
         )
         .await;
-    assert_eq!(run.code, 0, "{}", run.all_output());
     servers.assert_each_saw_only_its_own_key("deploy from a directory", Talks::ToManaged);
+    assert_eq!(run.code, 0, "{}", run.all_output());
 
     // Plan and deploy with the package from the management space's feed.
     let from_feed = [("OCTOPUS_PROJECT_NAME", "Hello World")];
     for action in ["plan", "deploy"] {
         servers.clear_requests();
         let run = servers.run("America", &[action], &from_feed).await;
+        servers.assert_each_saw_only_its_own_key(&format!("{action} from the feed"), Talks::ToBoth);
         assert_eq!(run.code, 0, "{action}: {}", run.all_output());
         assert!(
             servers
@@ -111,6 +112,5 @@ async fn each_key_goes_only_to_its_own_server() {
                 .any(|r| r.path.contains(space["Id"].as_str().unwrap())),
             "{action}: the managed space was read"
         );
-        servers.assert_each_saw_only_its_own_key(&format!("{action} from the feed"), Talks::ToBoth);
     }
 }

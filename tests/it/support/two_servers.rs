@@ -93,13 +93,15 @@ impl TwoServers {
     }
 
     /// Each server saw only its own key, never a 401, and at least one request with its key
-    /// where `talks` says the step used it (none where it did not).
+    /// where `talks` says the step used it (none where it did not). Every problem on either
+    /// server is reported at once.
     pub fn assert_each_saw_only_its_own_key(&self, step: &str, talks: Talks) {
         let label = |fingerprint: &str| match fingerprint {
             f if f == key_fingerprint(MANAGEMENT_KEY) => "the management key".to_owned(),
             f if f == key_fingerprint(MANAGED_KEY) => "the managed key".to_owned(),
             other => format!("a key fingerprinted {other}"),
         };
+        let mut problems = Vec::new();
         for (role, emulator, own, used) in [
             (
                 "management",
@@ -115,26 +117,37 @@ impl TwoServers {
             ),
         ] {
             let requests = emulator.requests();
+            let own = key_fingerprint(own);
             let seen: BTreeSet<String> = requests.iter().filter_map(|r| r.key.clone()).collect();
-            let expected: BTreeSet<String> = if used {
-                BTreeSet::from([key_fingerprint(own)])
-            } else {
-                BTreeSet::new()
-            };
-            assert_eq!(
-                seen.iter().map(|f| label(f)).collect::<Vec<_>>(),
-                expected.iter().map(|f| label(f)).collect::<Vec<_>>(),
-                "{step}: the keys the {role} server saw"
-            );
+            for other in seen.iter().filter(|key| **key != own) {
+                let sent: Vec<String> = requests
+                    .iter()
+                    .filter(|r| r.key.as_ref() == Some(other))
+                    .map(|r| format!("{} {} {}", r.method, r.path, r.status))
+                    .collect();
+                problems.push(format!(
+                    "the {role} server was sent {}: {sent:?}",
+                    label(other)
+                ));
+            }
+            match (used, seen.contains(&own)) {
+                (true, false) => {
+                    problems.push(format!("the {role} server saw no request with its key"))
+                }
+                (false, true) => {
+                    problems.push(format!("the {role} server was not to be asked, and was"))
+                }
+                _ => {}
+            }
             let refused: Vec<String> = requests
                 .iter()
                 .filter(|r| r.status == 401)
                 .map(|r| format!("{} {}", r.method, r.path))
                 .collect();
-            assert!(
-                refused.is_empty(),
-                "{step}: 401s from the {role} server: {refused:?}"
-            );
+            if !refused.is_empty() {
+                problems.push(format!("the {role} server answered 401 to {refused:?}"));
+            }
         }
+        assert!(problems.is_empty(), "{step}: {}", problems.join("; "));
     }
 }
