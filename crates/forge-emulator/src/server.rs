@@ -66,11 +66,11 @@ impl Gather {
     fn report(&self) -> FaultRule {
         FaultRule {
             rule: format!(
-                "{} …{}: held until {} have arrived (at most {} s)",
+                "{} …{}: held until {} have arrived (at most {:?})",
                 self.method,
                 self.path_contains,
                 self.count,
-                self.within.as_secs()
+                self.within
             ),
             shots: Some(self.count),
             // It fired when every request it waited for came; fewer is a race that did not happen.

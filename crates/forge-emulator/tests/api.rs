@@ -946,3 +946,52 @@ async fn gitlab_refuses_a_force_push_to_the_protected_default_branch() {
         );
     }
 }
+
+/// A gather (a test's tool, not a platform rule) holds matching requests until all of them have
+/// arrived, then lets them go on together; one that waits alone goes on after the deadline, and
+/// the rule is reported as never fired.
+#[tokio::test]
+async fn gathered_requests_go_on_together_and_a_gather_left_waiting_is_reported() {
+    let forge = forge().await;
+    let (name, value) = basic();
+    let auth = [(name, value.as_str())];
+    let within = std::time::Duration::from_secs(30);
+    forge.gather("GET", "/api/v1/repos/octopuscac/", 2, within);
+    let started = std::time::Instant::now();
+    let path = "/api/v1/repos/octopuscac/missing";
+    let (first, second) = tokio::join!(
+        call(&forge, Method::GET, path, None, &auth),
+        call(&forge, Method::GET, path, None, &auth)
+    );
+    assert_eq!(
+        (first.0, second.0),
+        (StatusCode::NOT_FOUND, StatusCode::NOT_FOUND)
+    );
+    assert!(
+        started.elapsed() < within,
+        "released together, not by the deadline"
+    );
+    assert!(forge.unfired_rules().is_empty(), "{:?}", forge.rules());
+
+    forge.gather(
+        "GET",
+        "/api/v1/repos/octopuscac/",
+        2,
+        std::time::Duration::from_millis(200),
+    );
+    let (status, _) = call(&forge, Method::GET, path, None, &auth).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "goes on alone after the deadline"
+    );
+    let unfired: Vec<String> = forge
+        .unfired_rules()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        unfired,
+        ["GET …/api/v1/repos/octopuscac/: held until 2 have arrived (at most 200ms) (fired 0)"]
+    );
+}
