@@ -1,6 +1,8 @@
-//! Behaviour of a real Octopus server our emulator reproduces (issue 10): what it rewrites in an
+//! Rules of a real Octopus server that deploy and plan must live with (issue 10), checked against
+//! the emulator, which reproduces each rule with its source: what the server rewrites in an
 //! action's `Properties` on save (a deploy must compare after the same rewrites, or every
-//! re-deploy writes and every plan exits 3), names compared without case, and permissions.
+//! re-deploy writes and every plan exits 3), names compared without case, a missing permission's
+//! 403, one repository per Config-as-Code project, and automatic release creation.
 
 use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
 use crate::support::packages::unzip;
