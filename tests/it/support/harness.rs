@@ -1,4 +1,5 @@
-//! Test scaffolding: an emulator per test, the real binary run with a clean environment.
+//! Test scaffolding: an emulator per test, the real binary run with only `PATH`
+//! and the given environment.
 
 use octofleet_sandbox::{seed_management_space, ManagementSpace, MANAGEMENT_SPACE};
 use octopus_emulator::{Emulator, EmulatorConfig};
@@ -40,7 +41,8 @@ impl Run {
     }
 }
 
-/// Run `octofleet` with only `env` set (no inherited variables that could leak in).
+/// Run `octofleet` with only `PATH` (to find `git` and the shell) and `env` set: no other
+/// inherited variable can leak in.
 pub async fn octofleet(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_octofleet"));
     command

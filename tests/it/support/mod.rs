@@ -6,7 +6,7 @@
 //! - [`forge`]: the forge emulator as the fork and merge tests set it up, and `fork`/`merge` runs
 //!   against it.
 //! - [`harness`]: an emulator per test, the `Fleet` (the article's management space), and the
-//!   real `octofleet` binary run with a clean environment.
+//!   real `octofleet` binary run with only `PATH` and the given environment.
 //! - [`server_view`]: a project as the server returns it, normalised to compare across spaces.
 //! - [`servers`]: `TinyServer`, a raw HTTP/1.1 server, and `http_response`.
 //! - [`calamari`]: the one emulation of Calamari (the step templates, its Bash bootstrap, package
