@@ -1,5 +1,10 @@
 //! The three platforms' repository APIs over the one shared store, each with its own routes,
-//! auth rules, status codes and bodies (reference: `reference/git-forking.md` §2–3).
+//! auth rules, status codes and bodies. Sources, cited again at each rule: Gitea,
+//! go-gitea/gitea `routers/api/v1/repo/repo.go` (`CreateOrgRepo`/`CreateUserRepo`: 201, 409 "The
+//! repository with the same name already exists.", 422), `fork.go`, `pull.go` and
+//! `modules/structs/repo.go`; GitHub, docs.github.com/en/rest/repos and /rest/pulls; GitLab,
+//! docs.gitlab.com/api/projects, /api/merge_requests and gitlab#356008 (a taken path is 400,
+//! not the documented 409).
 
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::{json, Value};
@@ -685,6 +690,8 @@ pub fn github(shared: &Shared, call: &Call) -> Reply {
                 .create_pull(&repo, &head_branch, &base, &title, &description)
             {
                 Ok(pull) => Reply::json(StatusCode::CREATED, github_pull(shared, &repo, &pull)),
+                // docs.github.com/en/rest/pulls/pulls#create-a-pull-request; the body as clients
+                // logged it: gm3dmo/the-power#175, google/go-github#1441.
                 Err(PullError::Exists(_)) => validation(json!([{
                     "resource": "PullRequest", "code": "custom",
                     "message": format!("A pull request already exists for {}:{head_branch}.", repo.owner.name),
@@ -766,6 +773,7 @@ fn github_create(shared: &Shared, owner: &str, body: &Value) -> Reply {
         DefaultBranchOnCreate::Ignored,
     ) {
         Ok(repo) => Reply::json(StatusCode::CREATED, github_repo(shared, &repo)),
+        // The body as clients logged it: dyad-sh/dyad#1601, hipstas/AudiAnnotate#92.
         Err(RepoError::NameTaken) => Reply::json(
             StatusCode::UNPROCESSABLE_ENTITY,
             json!({
@@ -810,7 +818,9 @@ fn gitlab_project(shared: &Shared, repo: &RepoRecord) -> Value {
         "name_with_namespace": format!("{} / {}", repo.owner.name, repo.display_name),
         "namespace": gitlab_namespace(shared, &repo.owner),
         "description": repo.description,
-        // GitLab reports no default branch until the repository has one.
+        // GitLab reports no default branch (null) until the first push (gitlabhq/gitlabhq#1375,
+        // "`default_branch` will now be null by default. Upon the first repository push…";
+        // gitlabhq/terraform-provider-gitlab#41).
         "default_branch": if disk.empty { Value::Null } else { json!(disk.default_branch) },
         "empty_repo": disk.empty,
         "visibility": if repo.private { "private" } else { "public" },
@@ -1025,6 +1035,7 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
                     StatusCode::CREATED,
                     gitlab_merge_request(shared, &repo, &pull),
                 ),
+                // As clients logged it: voxpupuli/modulesync#195, renovatebot/renovate#17391.
                 Err(PullError::Exists(pull)) => gitlab_message(
                     StatusCode::CONFLICT,
                     json!([format!(

@@ -1,7 +1,9 @@
 //! An in-process emulator of the Gitea API v1, GitHub and GitLab repository and pull request
-//! subsets octofleet uses (reference: `reference/git-forking.md` §2–3), serving real git smart
-//! HTTP for every repository through `git http-backend` behind Basic auth, with a request log
-//! for tests.
+//! subsets octofleet uses, serving real git smart HTTP for every repository through
+//! `git http-backend` behind Basic auth, with a request log for tests. Each platform rule cites
+//! its public source where it is made (`api.rs`, `auth.rs`): go-gitea/gitea's API routes
+//! (`routers/api/v1/repo/*.go`), docs.github.com/rest, docs.gitlab.com/api and the issues named
+//! there.
 //!
 //! Repositories are bare repositories in a temporary directory, laid out `<owner>/<name>.git`;
 //! the helpers here build upstream histories with real git (`git fast-import`), so what a client

@@ -67,10 +67,7 @@ impl Gather {
         FaultRule {
             rule: format!(
                 "{} …{}: held until {} have arrived (at most {:?})",
-                self.method,
-                self.path_contains,
-                self.count,
-                self.within
+                self.method, self.path_contains, self.count, self.within
             ),
             shots: Some(self.count),
             // It fired when every request it waited for came; fewer is a race that did not happen.

@@ -1,5 +1,5 @@
-//! The emulator's platform answers (status codes and bodies of `reference/git-forking.md`
-//! §2–3), its git challenge, its request log, and the binary's first line.
+//! The emulator's platform answers, its git challenge, its request log, and the binary's first
+//! line. Each test of a platform rule names the rule's public source, as the rule in `src/` does.
 
 use forge_emulator::{ForgeConfig, ForgeEmulator, Platform, UpstreamSpec};
 use reqwest::{Method, StatusCode};
@@ -49,6 +49,13 @@ fn basic() -> (&'static str, String) {
     ("authorization", format!("Basic {encoded}"))
 }
 
+/// Gitea's repository API. Create: 201, 409 "The repository with the same name already exists."
+/// and 422 for a name outside `AlphaDashDot` (go-gitea/gitea `routers/api/v1/repo/repo.go`
+/// `CreateUserRepo`, `modules/structs/repo.go` `CreateRepoOption`); fork: 202 ("TODO change back
+/// to 201") and 409 for a second fork by the same owner (`routers/api/v1/repo/fork.go`); PATCH
+/// `default_branch`: applied only when the branch exists or the repository is empty, else 200
+/// without applying it (`repo.go` `updateBasicProperties`: "Default branch only updated if
+/// changed and exist or the repository is empty").
 #[tokio::test]
 async fn gitea_create_get_conflict_fork_and_default_branch() {
     let forge = forge().await;
@@ -168,6 +175,11 @@ async fn gitea_create_get_conflict_fork_and_default_branch() {
     assert_eq!(body["default_branch"], "develop");
 }
 
+/// GitHub: a request without `User-Agent` is 403 (docs.github.com/en/rest/overview/
+/// resources-in-the-rest-api#user-agent-required); a taken name is 422 "Repository creation
+/// failed." with `name already exists on this account` (the body as real clients logged it:
+/// dyad-sh/dyad#1601, hipstas/AudiAnnotate#92); a wrong token is 401 "Bad credentials"
+/// (docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api).
 #[tokio::test]
 async fn github_needs_a_user_agent_and_answers_422_for_a_taken_name() {
     let forge = forge().await;
@@ -227,6 +239,12 @@ async fn github_needs_a_user_agent_and_answers_422_for_a_taken_name() {
     assert_eq!(body["message"], "Bad credentials");
 }
 
+/// GitLab: namespaces by path and by `search` (part of a path or name, without case:
+/// docs.gitlab.com/api/namespaces, "List namespaces"); a new project is empty with no default
+/// branch (null) until its first push (gitlabhq/gitlabhq#1375,
+/// gitlabhq/terraform-provider-gitlab#41); a taken path is 400 `has already been taken`, though
+/// documented as 409 (gitlab#356008); a project by its URL-encoded path (docs.gitlab.com/api/rest,
+/// "Namespaced paths").
 #[tokio::test]
 async fn gitlab_namespaces_projects_and_400_for_a_taken_path() {
     let forge = forge().await;
@@ -298,6 +316,9 @@ async fn gitlab_namespaces_projects_and_400_for_a_taken_path() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
+/// Git over HTTP: a request without credentials gets 401 with a `WWW-Authenticate: Basic`
+/// challenge, which is what makes git (libgit2 included) ask for credentials (git's
+/// `Documentation/gitprotocol-http.txt`, "Authentication"); then real git serves the clone.
 // Multi-threaded: the git client below blocks this thread while the emulator answers it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn git_asks_for_basic_auth_and_serves_real_git() {
@@ -389,7 +410,13 @@ fn the_binary_prints_its_address_first() {
 
 /// Pull requests (GitLab: merge requests) on the three platforms: created once (201), a second
 /// one for the same head and base refused as each platform refuses it, listed with the filters
-/// octofleet sends, and refused for a branch that does not exist.
+/// octofleet sends, and refused for a branch that does not exist. Gitea: 409 with
+/// `ErrPullRequestAlreadyExists`'s text (go-gitea/gitea `routers/api/v1/repo/pull.go`
+/// `CreatePullRequest`); GitHub: 422 "Validation Failed", `code: custom`, "A pull request already
+/// exists for owner:branch." (docs.github.com/en/rest/pulls/pulls#create-a-pull-request; the body
+/// as logged in gm3dmo/the-power#175 and google/go-github#1441); GitLab: 409 "Another open merge
+/// request already exists for this source branch: !N" (voxpupuli/modulesync#195,
+/// renovatebot/renovate#17391).
 #[tokio::test]
 async fn pull_requests_on_every_platform() {
     let forge = forge().await;
@@ -531,8 +558,9 @@ async fn pull_requests_on_every_platform() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-/// The first branch pushed into an empty repository becomes its default branch (GitHub,
-/// GitLab and Gitea all do this).
+/// The first branch pushed into an empty repository becomes its default branch (GitHub docs,
+/// "About the default branch": "the first branch pushed to an empty repository becomes the
+/// default"; GitLab and Gitea do the same, as `src/git_http.rs` says).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_branch_pushed_into_an_empty_repository_becomes_the_default() {
     let forge = forge().await;
@@ -583,8 +611,10 @@ async fn the_first_branch_pushed_into_an_empty_repository_becomes_the_default() 
 }
 
 /// A new repository's path from a name with spaces: GitHub replaces what it does not take by
-/// `-`, GitLab derives a path from the name (and refuses a path with consecutive or edge special
-/// characters), Gitea refuses the name.
+/// `-` (defunkt/github-gem#47, dyad-sh/dyad#1856), GitLab derives a path from the name
+/// (`app/services/projects/create_service.rb`, gitlab!52725) and refuses a path with consecutive
+/// or edge special characters (`lib/gitlab/regex.rb`, gitlab!80055), Gitea refuses the name
+/// (`modules/structs/repo.go`, `AlphaDashDot`).
 #[tokio::test]
 async fn each_platform_derives_or_refuses_a_path_from_a_name_with_spaces() {
     let forge = forge().await;
@@ -649,8 +679,10 @@ async fn each_platform_derives_or_refuses_a_path_from_a_name_with_spaces() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
-/// `default_branch` in a create body: Gitea makes it HEAD, GitHub ignores it, GitLab uses it
-/// only for the README commit.
+/// `default_branch` in a create body: Gitea makes it HEAD (go-gitea/gitea
+/// `services/repository/create.go` `initRepository`), GitHub ignores it (not a create parameter
+/// in github/rest-api-description's `repos/create-in-org`), GitLab uses it only for the README
+/// commit (gitlab!63771, gitlab#333426).
 #[tokio::test]
 async fn default_branch_on_create_counts_only_where_the_platform_takes_it() {
     let forge = forge().await;
@@ -716,7 +748,10 @@ async fn default_branch_on_create_counts_only_where_the_platform_takes_it() {
 }
 
 /// A forge playing one platform answers only its own API, and only in that platform's schemes;
-/// no refusal echoes the secret.
+/// no refusal echoes the secret. Gitea: Basic or `token`/`Bearer` (docs.gitea.com "API Usage",
+/// go-gitea/gitea `services/auth/basic.go`); GitHub: `Bearer`/`token`
+/// (docs.github.com/en/rest/authentication/authenticating-to-the-rest-api); GitLab:
+/// `PRIVATE-TOKEN` or `Bearer` (docs.gitlab.com/api/rest/authentication).
 #[tokio::test]
 async fn each_platform_refuses_the_schemes_it_does_not_take() {
     let (name, value) = basic();
@@ -827,8 +862,8 @@ fn git_ok(args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Git over HTTP in GitLab mode: Basic with any username and the token; the token as the
-/// username is refused.
+/// Git over HTTP in GitLab mode: Basic with any username and the token, `oauth2` being the one
+/// OAuth tokens need (gitlab-org/gitlab#349461); the token as the username is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gitlab_git_takes_basic_with_a_username_and_the_token() {
     let forge = forge_on(Some(Platform::GitLab)).await;
@@ -859,8 +894,10 @@ async fn gitlab_git_takes_basic_with_a_username_and_the_token() {
 }
 
 /// GitLab protects the default branch: a push that rewrites it is refused by the pre-receive
-/// hook with GitLab's message; a fast-forward, another branch and an allowed force push pass.
-/// Gitea (unprotected by default) takes the force push.
+/// hook with GitLab's message ("You are not allowed to force push code to a protected branch on
+/// this project.", gitlabhq/gitlabhq#10405; "Fully protected" is the instance default,
+/// gitlab-foss!314, with "Allowed to force push" off, gitlab!131322); a fast-forward, another
+/// branch and an allowed force push pass. Gitea (unprotected by default) takes the force push.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gitlab_refuses_a_force_push_to_the_protected_default_branch() {
     for platform in [Platform::GitLab, Platform::Gitea] {

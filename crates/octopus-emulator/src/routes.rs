@@ -286,9 +286,10 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
         (_, ["projects", _, _, ..]) => project_route(state, call, index, &s[1], &s[2..]),
 
         // Advertised in every space root as `EnvironmentSortOrder` (and `PUT /tagsets/sortorder`
-        // beside it): the body is the IDs in their new order (reference/octopus-api.md §2.2 and
-        // §2.15: the server's swagger and go-octopusdeploy). What the server answers is not in
-        // our sources; an empty object is a guess.
+        // beside it): the body is the IDs in their new order, every ID of the space
+        // (OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`, the server's swagger from
+        // 2020.5: `updateSortEnvironments_Spaces`, `updateSortTagSets_Spaces`). The swagger says
+        // only "200 OK - Default", no body; an empty object is a guess.
         ("PUT", [collection @ ("environments" | "tagsets"), "sortorder"]) => {
             let kind = kind(collection).expect("a collection");
             let order: Vec<String> = serde_json::from_value(call.json()?)

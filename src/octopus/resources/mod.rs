@@ -188,7 +188,9 @@ impl<T: Resource> Api<T> {
 
     /// The item a create of `resource` may have made: same name and, for project-owned
     /// resources, the same project, read through the project's own collection
-    /// (`/api/{space}/projects/{id}/runbooks`, `/channels`; reference/octopus-api.md §2.13–2.14)
+    /// (`/api/{space}/projects/{id}/runbooks`, `/channels`: go-octopusdeploy
+    /// `uritemplates/links.go` `RunbooksByProject`, and the server's swagger in
+    /// go-octopusdeploy `api/octopus_deploy.json`)
     /// and checked again here, since a server that ignored the scope must not hand us another
     /// project's item.
     pub async fn find_same(&self, resource: &T) -> Result<Option<T>, OctopusError> {
