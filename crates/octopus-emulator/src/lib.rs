@@ -1,6 +1,10 @@
 //! An in-process emulator of the Octopus Deploy REST API subset octofleet uses, faithful to the
-//! real server's observable behaviour (see `reference/octopus-api.md` §1–5), with fault injection
-//! and a request log for tests.
+//! real server's observable behaviour, with fault injection and a request log for tests. Each
+//! rule cites its public source where it is made: the server's swagger
+//! (OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`), go-octopusdeploy's client and
+//! `uritemplates/links.go`, the API pages generated from the server's swagger in
+//! OctopusDeploy/docs, the Terraform provider, octoterra, real responses under
+//! `tests/fixtures/octopus-payloads`, and OctopusDeploy/Issues threads.
 //!
 //! Documents are stored as raw JSON (`serde_json::Value`), never as a client's typed structs, so
 //! a client serde bug cannot be mirrored here.

@@ -39,8 +39,8 @@ pub fn stored_sensitive(secret: Option<&str>) -> Value {
 /// `NewValue:"x"` sets (also over a held value: this is how a client rotates a secret it cannot
 /// read back), `HasValue:false` clears, `HasValue:true, NewValue:null` keeps; a read answers
 /// `{HasValue:true, NewValue:null}` (see [`redact`]). Sources: OctopusDeploy/go-octopusdeploy
-/// `octopusdeploy/sensitive_value.go` (`NewSensitiveValue` sends `{HasValue:true, NewValue}` for
-/// every write of a sensitive property) and `core/property_value.go`.
+/// `pkg/core/sensitive_value.go` (`NewSensitiveValue` sends `{HasValue:true, NewValue}` for
+/// every write of a sensitive property) and `pkg/core/property_value.go`.
 /// Arrays are matched element by element by `Id`, falling back to position.
 pub fn absorb(new: &mut Value, old: Option<&Value>) {
     if is_sensitive_value(new) {

@@ -1,4 +1,5 @@
-//! The emulator's HTTP behaviour, exercised with reqwest as a client would.
+//! The emulator's HTTP behaviour, exercised with reqwest as a client would. Each test of a real
+//! server's rule names the rule's public source, or says what was searched when none was found.
 
 use octopus_emulator::{Emulator, EmulatorConfig};
 use reqwest::Method;
@@ -78,6 +79,12 @@ fn errors(body: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Without the key, or with another one, the server answers 401 with its text
+/// (OctopusDeploy/Issues#5625 quotes it). The key is taken from `X-Octopus-ApiKey` or the `ApiKey`
+/// query parameter (the server's swagger, `securityDefinitions`, in OctopusDeploy/go-octopusdeploy
+/// `api/octopus_deploy.json`), and the root `/api` is anonymous with `Application: "Octopus
+/// Deploy"`, `ApiVersion: "3.0.0"` (every captured root in
+/// `tests/fixtures/octopus-payloads/api-root__*`).
 #[tokio::test]
 async fn requests_without_a_valid_key_get_the_401_body() {
     let api = Api::start().await;
@@ -126,6 +133,12 @@ async fn requests_without_a_valid_key_get_the_401_body() {
     assert_eq!(by_query.status().as_u16(), 200);
 }
 
+/// A collection without `take` is a page of 30 with `Page.Next` (`ItemsPerPage: 30` and `Page.Next:
+/// …?skip=30` in the real capture
+/// `paged-collection-machine-tasks__octopusclients-cannedresponse-demo-2017.json` under
+/// `tests/fixtures/octopus-payloads`; the envelope's fields as in the other `paged-collection-*`
+/// captures there); the last page has no `Page.Next`, and `/all` is a bare array (the swagger's
+/// `/api/{baseSpaceId}/environments/all`).
 #[tokio::test]
 async fn collections_page_by_thirty_with_page_next() {
     let api = Api::start().await;
@@ -159,6 +172,11 @@ async fn collections_page_by_thirty_with_page_next() {
     assert_eq!(all.as_array().unwrap().len(), 35);
 }
 
+/// `partialName` matches part of a name and `name` the whole name (the provider's environments data
+/// source takes both: OctopusDeployLabs/terraform-provider-octopusdeploy
+/// `docs/data-sources/environments.md`); on projects `name` is the obsolete alias of `partialName`.
+/// Source of the project rule: the API pages generated from the server's swagger in
+/// OctopusDeploy/docs, as the research notes cite them (not re-read here).
 #[tokio::test]
 async fn name_is_exact_where_partial_name_is_contains() {
     let api = Api::start().await;
@@ -184,6 +202,11 @@ async fn name_is_exact_where_partial_name_is_contains() {
     assert_eq!(projects["TotalResults"], 2);
 }
 
+/// A duplicate name (compared without case) and a missing `Name` are 400s with the headline "There
+/// was a problem with your request." and the detail in `Errors` (a real `Errors` entry, "The
+/// SpaceManagersTeamMembers field is required.", in OctopusDeploy/Issues#9643). The duplicate-name
+/// text itself has no public source: GitHub issues and code were searched for "with this name
+/// already exists. Please choose a different name" and nothing was found.
 #[tokio::test]
 async fn duplicate_names_and_missing_fields_are_400s() {
     let api = Api::start().await;
@@ -221,6 +244,10 @@ async fn duplicate_names_and_missing_fields_are_400s() {
     assert_eq!(status, 400, "{body}");
 }
 
+/// An unknown ID is 404 "The resource 'X' was not found." (the text in OctopusDeploy/Issues#7060),
+/// an unknown route 404 "The resource you requested was not found." (Octopus.Client's
+/// `OctopusResourceNotFoundException` from a real server, quoted in
+/// Zywave/OctopusDeploy-Kraken#61).
 #[tokio::test]
 async fn unknown_ids_and_routes_are_404s() {
     let api = Api::start().await;
@@ -238,6 +265,12 @@ async fn unknown_ids_and_routes_are_404s() {
     );
 }
 
+/// Routes and IDs match without case, and a space-scoped route answers under `/api/{spaceId}/…`,
+/// `/api/spaces/{id}/…` and the legacy `/api/…` of the default space (octoterra sends PascalCase
+/// segments: OctopusSolutionsEngineering/OctopusTerraformExport
+/// `cmd/internal/client/octopus_client.go`; the alternate routes: the OctopusDeploy/docs generated
+/// API README, as the research notes cite it, not re-read here). Git credentials list as a
+/// collection of `GitCredential` (go-octopusdeploy `pkg/credentials`).
 #[tokio::test]
 async fn routes_and_ids_are_case_insensitive_with_all_space_forms() {
     let api = Api::start().await;
@@ -265,6 +298,15 @@ async fn routes_and_ids_are_case_insensitive_with_all_space_forms() {
     assert_eq!(creds["ItemType"], "GitCredential");
 }
 
+/// A new space needs `SpaceManagersTeams` or `SpaceManagersTeamMembers` (OctopusDeploy/Issues#9643:
+/// "you must supply either one, or both of Teams or Users as the space manager"), gets a slug, and
+/// holds what octoterra looks up by name in every space: "Default Lifecycle", "Default Project
+/// Group", the built-in feed "Octopus Server (built-in)" and "Default Worker Pool"
+/// (OctopusSolutionsEngineering/OctopusTerraformExport `cmd/internal/converters/`:
+/// `lifecycle_converter.go`, `project_group_converter.go`, `octopus_action_processor.go`,
+/// `worker_pool_converter.go`); deleting it needs its task queue stopped first
+/// (OctopusDeploy/OctopusDeploy-Api `Scripts/DeleteSpace/index.md`, as the research notes cite it,
+/// not re-read here).
 #[tokio::test]
 async fn a_new_space_is_seeded_like_a_real_server() {
     let api = Api::start().await;
@@ -335,6 +377,12 @@ async fn a_new_space_is_seeded_like_a_real_server() {
     assert_eq!(status, 200);
 }
 
+/// Creating a project creates its `deploymentprocess-`, `variableset-` and `deploymentsettings-`
+/// documents and a "Default" channel, and a project is found by slug (the IDs as in the real
+/// captures `tests/fixtures/octopus-payloads/project-database__*`; the Default channel:
+/// `channel__octopusdeployutilities-2018.11.2.json`); version-controlled persistence is refused on
+/// create (convert is `POST …/git/convert`: go-octopusdeploy `pkg/projects`); a runbook gets its
+/// `RunbookProcess-` (go-octopusdeploy `pkg/runbooks`).
 #[tokio::test]
 async fn creating_a_project_creates_its_process_variables_and_channel() {
     let api = Api::start().await;
@@ -405,6 +453,9 @@ async fn creating_a_project_creates_its_process_variables_and_channel() {
 
 /// A sensitive action property and a sensitive template default: a new `NewValue` replaces the
 /// held secret (a rotation), `HasValue:true, NewValue:null` keeps it, and no read returns it.
+///
+/// Source of the rule: go-octopusdeploy `pkg/core/sensitive_value.go` (`NewSensitiveValue` sends
+/// `{HasValue: true, NewValue}`) and `pkg/core/property_value.go`, as `src/secrets.rs` cites them.
 #[tokio::test]
 async fn sensitive_properties_and_template_defaults_rotate_and_are_never_returned() {
     let api = Api::start().await;
@@ -475,6 +526,10 @@ async fn sensitive_properties_and_template_defaults_rotate_and_are_never_returne
     );
 }
 
+/// A PUT of a deployment process or a variable set whose `Version` is not the stored one is
+/// refused: the server rejects edits that are not to the latest version (OctopusDeploy/Issues#716).
+/// The texts of the refusals are the emulator's (`VERSION_CONFLICT` in `src/processes.rs` and
+/// `src/variables.rs`); no public capture of them was found.
 #[tokio::test]
 async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     let api = Api::start().await;
@@ -525,6 +580,12 @@ async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     assert_eq!(errors(&body), vec!["Variable ids must be unique."]);
 }
 
+/// Sensitive variables: write-only (never read back: the real captures
+/// `variableset-scoped-sensitive__octopusdeployutilities-2018.11.2.json` hold `Value: null`), kept
+/// when sent back with their `Id` and no value, replaced with a value, wiped without an `Id`; a
+/// variable without `Type` is a 500 (OctopusDeploy/Issues#8817). The keep/wipe rule is
+/// `src/secrets.rs`'s (`store_variable`), measured against a server in issue 10's review; no public
+/// source states it.
 #[tokio::test]
 async fn sensitive_values_are_write_only_and_follow_keep_and_wipe_rules() {
     let api = Api::start().await;
@@ -665,6 +726,11 @@ async fn upload(api: &Api, query: &str, file_name: &str, bytes: Vec<u8>) -> (u16
     (status, response.json().await.unwrap())
 }
 
+/// Built-in feed uploads (`POST …/packages/raw`) with `overwriteMode` `FailIfExists` (409 "A
+/// package with the same ID and version already exists. To proceed anyway, specify an overwriteMode
+/// of OverwriteExisting or IgnoreIfExists.": the server's swagger, `pushNuGetPackage`, in
+/// go-octopusdeploy `api/octopus_deploy.json`), `OverwriteExisting` and `IgnoreIfExists`; the
+/// download is the same bytes.
 #[tokio::test]
 async fn packages_upload_with_overwrite_modes_and_download_identically() {
     let api = Api::start().await;
@@ -753,6 +819,9 @@ fn zip_of(entries: &[(&str, &str)]) -> Vec<u8> {
 
 /// A real server takes a `.nupkg`'s identity from its `.nuspec`, whatever the file is called,
 /// and refuses one without a readable manifest; a zip is identified by its file name.
+///
+/// Source of the rule: OctopusDeploy/Issues#1491 and the docs' "Supported Packages", as
+/// `src/packages.rs` cites them.
 #[tokio::test]
 async fn a_nupkg_is_identified_by_its_nuspec_not_its_file_name() {
     let api = Api::start().await;
@@ -805,6 +874,11 @@ async fn a_nupkg_is_identified_by_its_nuspec_not_its_file_name() {
     assert_eq!(listed["Items"].as_array().unwrap().len(), 1, "{listed}");
 }
 
+/// The legacy `/tenants/{id}/variables` document (real captures
+/// `tests/fixtures/octopus-payloads/tenant-variables-legacy__*`) and the scoped
+/// `commonvariables`/`projectvariables` lists (go-octopusdeploy `pkg/tenants` and the generated
+/// `tenants.md` of OctopusDeploy/docs) read and write the same stored values; sensitive values read
+/// `{HasValue: true, NewValue: null}`.
 #[tokio::test]
 async fn legacy_and_scoped_tenant_variables_read_and_write_the_same_values() {
     let api = Api::start().await;
@@ -981,6 +1055,7 @@ async fn statuses(seed: u64) -> Vec<u16> {
     out
 }
 
+/// The emulator's own fault injection (not a server rule): the same seed gives the same faults.
 #[tokio::test]
 async fn seeded_faults_are_deterministic() {
     let first = statuses(7).await;
@@ -991,6 +1066,7 @@ async fn seeded_faults_are_deterministic() {
     }
 }
 
+/// The emulator's own fault injection (not a server rule).
 #[tokio::test]
 async fn a_dropped_write_commits_but_the_client_sees_a_connection_error() {
     let api = Api::start().await;
@@ -1016,6 +1092,7 @@ async fn a_dropped_write_commits_but_the_client_sees_a_connection_error() {
     assert_eq!(status, 400);
 }
 
+/// The emulator's own fault injection (not a server rule), and its request log.
 #[tokio::test]
 async fn writes_fail_after_the_budget_without_committing() {
     let api = Api::start().await;
@@ -1123,6 +1200,13 @@ async fn fault_rules_report_whether_they_fired_and_the_log_names_keys_and_create
     assert_eq!(last.name, None);
 }
 
+/// Config-as-Code: `POST …/git/convert` answers 200 `{}` and the project's process and settings are
+/// then served per git ref (`/projects/{id}/{gitRef}/deploymentprocesses`, `…/{gitRef}/runbooks`,
+/// `…/{gitRef}/variables`: go-octopusdeploy `uritemplates/links.go`; octoterra reads the process
+/// the same way, OctopusSolutionsEngineering/OctopusTerraformExport
+/// `cmd/internal/converters/deployment_process_converter.go`). The `{}` answer to convert is from
+/// the API pages generated in OctopusDeploy/docs, as the research notes cite them (not re-read
+/// here).
 #[tokio::test]
 async fn config_as_code_conversion_serves_git_ref_routes() {
     let api = Api::start().await;
@@ -1205,6 +1289,9 @@ async fn config_as_code_conversion_serves_git_ref_routes() {
     );
 }
 
+/// With `check_git_urls`, a repository URL that does not answer `info/refs` is refused before the
+/// conversion: the server clones it first (the refusal text `UNREACHABLE` in
+/// `src/config_as_code.rs` is the emulator's; no public capture of it was found).
 #[tokio::test]
 async fn git_urls_are_checked_when_configured() {
     let api = Api::with(EmulatorConfig {
@@ -1261,6 +1348,7 @@ async fn git_urls_are_checked_when_configured() {
     );
 }
 
+/// The emulator's own persistence (not a server rule).
 #[tokio::test]
 async fn the_state_file_round_trips() {
     let dir = tempfile::tempdir().unwrap();
@@ -1307,7 +1395,9 @@ async fn the_state_file_round_trips() {
     assert_eq!(env["Id"], "Environments-2");
 }
 
-/// Every link a space root advertises is served: `EnvironmentSortOrder` reorders by ID list.
+/// Every link a space root advertises is served: `EnvironmentSortOrder` reorders by ID list (the
+/// server's swagger in go-octopusdeploy `api/octopus_deploy.json`, `updateSortEnvironments_Spaces`:
+/// "Takes an array of environment IDs as the request body…").
 #[tokio::test]
 async fn the_advertised_environment_sort_order_route_is_served() {
     let api = Api::start().await;
@@ -1343,7 +1433,8 @@ async fn the_advertised_environment_sort_order_route_is_served() {
     assert_eq!(status, 400, "an incomplete order is refused");
 }
 
-/// A key without a permission gets the real server's 403 text.
+/// A key without a permission gets the real server's 403 text (OctopusDeploy/Issues#9197 and
+/// #7181, OctopusDeploy/OctopusClients#391, as `src/faults.rs` cites them).
 #[tokio::test]
 async fn a_denied_permission_is_the_real_403() {
     let api = Api::start().await;
@@ -1422,7 +1513,10 @@ async fn two_projects_cannot_share_a_repository_and_base_path() {
     assert_eq!(status, 400, "{body}");
 }
 
-/// Automatic release creation without a release creation strategy is refused.
+/// Automatic release creation without a release creation strategy is refused. Source of the
+/// rule: octofleet's issue 10 review, and the Terraform provider's `release_creation_strategy`
+/// block, which exists for it (`src/projects.rs`); the refusal's text is a guess, no public capture
+/// was found.
 #[tokio::test]
 async fn automatic_release_creation_needs_a_strategy() {
     let api = Api::start().await;
@@ -1490,7 +1584,9 @@ async fn versioning_takes_a_template_or_an_existing_donor_step() {
 }
 
 /// A protected default branch cannot take the conversion's first commit: the client names the
-/// branch it goes to, and nothing is stored when it does not.
+/// branch it goes to, and nothing is stored when it does not. Source of the rule: octofleet's issue
+/// 10 review (`src/config_as_code.rs`); the refusal's text is a guess, no public capture was
+/// found.
 #[tokio::test]
 async fn a_protected_default_branch_needs_an_initial_commit_branch() {
     let api = Api::start().await;
