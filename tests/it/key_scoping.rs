@@ -3,7 +3,7 @@
 //! each key only where it belongs.
 
 use crate::support::calamari::{octostache, octostache_names};
-use crate::support::two_servers::{Talks, TwoServers};
+use crate::support::two_servers::{Asked, TwoServers};
 use octofleet_sandbox::{seed_template_projects, SEEDED_SECRETS};
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ async fn each_key_goes_only_to_its_own_server() {
 
     servers.clear_requests();
     let run = servers.run("America", &["create-space"], &[]).await;
-    servers.assert_each_saw_only_its_own_key("create-space", Talks::ToBoth);
+    servers.assert_each_saw_only_its_own_key("create-space", Asked::Both);
     assert_eq!(run.code, 0, "{}", run.all_output());
     let space = servers
         .managed
@@ -61,7 +61,7 @@ async fn each_key_goes_only_to_its_own_server() {
             &[("OCTOPUS_PROJECT_NAME", "Hello World")],
         )
         .await;
-    servers.assert_each_saw_only_its_own_key("serialize", Talks::ToManagement);
+    servers.assert_each_saw_only_its_own_key("serialize", Asked::Management);
     assert_eq!(run.code, 0, "{}", run.all_output());
 
     // The first deploy from the package with secrets.json substituted, as in `Sync`.
@@ -86,7 +86,7 @@ async fn each_key_goes_only_to_its_own_server() {
             &[],
         )
         .await;
-    servers.assert_each_saw_only_its_own_key("deploy from a directory", Talks::ToManaged);
+    servers.assert_each_saw_only_its_own_key("deploy from a directory", Asked::Managed);
     assert_eq!(run.code, 0, "{}", run.all_output());
 
     // Plan and deploy with the package from the management space's feed.
@@ -94,7 +94,7 @@ async fn each_key_goes_only_to_its_own_server() {
     for action in ["plan", "deploy"] {
         servers.clear_requests();
         let run = servers.run("America", &[action], &from_feed).await;
-        servers.assert_each_saw_only_its_own_key(&format!("{action} from the feed"), Talks::ToBoth);
+        servers.assert_each_saw_only_its_own_key(&format!("{action} from the feed"), Asked::Both);
         assert_eq!(run.code, 0, "{action}: {}", run.all_output());
         assert!(
             servers

@@ -15,13 +15,13 @@ pub const MANAGED_KEY: &str = "API-MANAGEDKEY0000000000000002";
 
 /// Which of the two servers a step is expected to talk to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Talks {
+pub enum Asked {
     /// Only the management server (serialize).
-    ToManagement,
+    Management,
     /// Only the managed server (deploy from a package directory).
-    ToManaged,
+    Managed,
     /// Both (create-space with its write-back, plan and deploy from the feed).
-    ToBoth,
+    Both,
 }
 
 /// The article's management space on one emulator; its tenants' `ManagedTenant.Octopus.Url` and
@@ -93,9 +93,9 @@ impl TwoServers {
     }
 
     /// Each server saw only its own key, never a 401, and at least one request with its key
-    /// where `talks` says the step used it (none where it did not). Every problem on either
+    /// where `asked` says the step used it (none where it did not). Every problem on either
     /// server is reported at once.
-    pub fn assert_each_saw_only_its_own_key(&self, step: &str, talks: Talks) {
+    pub fn assert_each_saw_only_its_own_key(&self, step: &str, asked: Asked) {
         let label = |fingerprint: &str| match fingerprint {
             f if f == key_fingerprint(MANAGEMENT_KEY) => "the management key".to_owned(),
             f if f == key_fingerprint(MANAGED_KEY) => "the managed key".to_owned(),
@@ -107,13 +107,13 @@ impl TwoServers {
                 "management",
                 &self.management,
                 MANAGEMENT_KEY,
-                talks != Talks::ToManaged,
+                asked != Asked::Managed,
             ),
             (
                 "managed",
                 &self.managed,
                 MANAGED_KEY,
-                talks != Talks::ToManagement,
+                asked != Asked::Management,
             ),
         ] {
             let requests = emulator.requests();
