@@ -27,8 +27,11 @@ pub enum Asked {
 /// The article's management space on one emulator; its tenants' `ManagedTenant.Octopus.Url` and
 /// `.ApiKey` point at the other.
 pub struct TwoServers {
+    /// The management instance: the management space, its tenants and the built-in feed.
     pub management: Emulator,
+    /// The instance the tenants' managed spaces live on.
     pub managed: Emulator,
+    /// What was seeded into the management space.
     pub space: ManagementSpace,
 }
 
@@ -42,6 +45,7 @@ async fn started(api_key: &str) -> Emulator {
 }
 
 impl TwoServers {
+    /// Both emulators started, each with its own key, and the management space seeded.
     pub async fn start() -> TwoServers {
         let management = started(MANAGEMENT_KEY).await;
         let managed = started(MANAGED_KEY).await;
