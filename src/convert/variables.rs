@@ -5,13 +5,16 @@
 //! `apply_variables` reports each variable as an `apply::Outcome` (created, kept downstream,
 //! …): the outcome types are plain data, the one thing of `apply/` this module uses.
 
+use super::references::{desired_reference_value, portable_reference_value};
 use super::{Context, Filters, ReadError};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{Extra, Variable, VariableSet};
-use crate::octopus::space_index::Names;
+use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::outcome::{FieldChange, Outcome, OutcomeAction};
 use crate::portable;
 use crate::portable::naming::secret_key;
+use crate::portable::references::variable_reference_kind;
+use crate::portable::ReferenceKind;
 use crate::secret::Secret;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -103,8 +106,13 @@ pub fn portable_variables(
             {
                 continue;
             }
-            if let Some(portable) = portable_variable(variable, &names, filters, excluded_runbooks)
-            {
+            if let Some(portable) = portable_variable(
+                variable,
+                &names,
+                filters,
+                excluded_runbooks,
+                &documents.index,
+            ) {
                 variables.push(portable);
             }
         }
@@ -153,11 +161,15 @@ pub fn portable_variables(
     Ok((variables, secrets))
 }
 
+/// One variable as the package carries it: scope ids as names, the value of a worker pool,
+/// account or certificate variable (or of a prompt of such a control type) as the resource's
+/// name in `index`, a secret without its value. `None` for a variable of excluded runbooks only.
 pub fn portable_variable(
     variable: &Variable,
     names: &HashMap<(String, String), String>,
     filters: &Filters,
     excluded_runbooks: &[String],
+    index: &SpaceIndex,
 ) -> Option<portable::Variable> {
     let resolve = |key: &str, ids: &[String]| -> Vec<String> {
         let mut resolved: Vec<String> = ids
@@ -218,13 +230,20 @@ pub fn portable_variable(
                 .unwrap_or_default(),
         });
     let sensitive = variable.is_secret();
+    let reference_kind = ReferenceKind::of_variable_type(&variable.kind).or_else(|| {
+        prompt
+            .as_ref()
+            .and_then(|prompt| ReferenceKind::of_display_settings(&prompt.display_settings))
+    });
+    let value = match (&variable.value, reference_kind) {
+        _ if sensitive => None,
+        (Some(id), Some(kind)) => Some(portable_reference_value(index, kind, id)),
+        (value, None) => value.clone(),
+        (None, Some(_)) => None,
+    };
     Some(portable::Variable {
         name: variable.name.clone(),
-        value: if sensitive {
-            None
-        } else {
-            variable.value.clone()
-        },
+        value,
         kind: if sensitive {
             "Sensitive".to_owned()
         } else {
@@ -341,6 +360,13 @@ pub fn apply_variables(
     for variable in variables {
         let scope = scopes.scope(&variable.scope);
         let key = identity(&variable.name, &scope);
+        // A worker pool, account or certificate by the managed space's id of its name.
+        let value = match (&variable.value, variable_reference_kind(variable)) {
+            (Some(name), Some(kind)) => {
+                Some(desired_reference_value(scopes.context.index, kind, name))
+            }
+            (value, _) => value.clone(),
+        };
         let secret = if variable.is_sensitive() {
             substituted(secrets, variable.secret.as_deref())
         } else {
@@ -376,7 +402,7 @@ pub fn apply_variables(
                     value: if variable.is_sensitive() {
                         secret.map(|s| s.expose().to_owned())
                     } else {
-                        variable.value.clone()
+                        value.clone()
                     },
                     description: variable.description.clone(),
                     kind: variable.kind.clone(),
@@ -399,17 +425,13 @@ pub fn apply_variables(
                         Some(&variable.kind),
                     ));
                 }
-                if !variable.is_sensitive() && existing.value != variable.value {
-                    let value = if existing.is_sensitive {
-                        FieldChange::masked("Value", true, variable.value.is_some())
+                if !variable.is_sensitive() && existing.value != value {
+                    let change = if existing.is_sensitive {
+                        FieldChange::masked("Value", true, value.is_some())
                     } else {
-                        FieldChange::new(
-                            "Value",
-                            existing.value.as_deref(),
-                            variable.value.as_deref(),
-                        )
+                        FieldChange::new("Value", existing.value.as_deref(), value.as_deref())
                     };
-                    changes.push(value);
+                    changes.push(change);
                 }
                 if existing.description.as_deref().unwrap_or("")
                     != variable.description.as_deref().unwrap_or("")
@@ -436,7 +458,7 @@ pub fn apply_variables(
                     existing.kind = variable.kind.clone();
                     existing.is_sensitive = variable.is_sensitive();
                     if !variable.is_sensitive() {
-                        existing.value = variable.value.clone();
+                        existing.value = value.clone();
                     }
                     existing.description = variable.description.clone();
                     existing.prompt = prompt;
