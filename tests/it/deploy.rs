@@ -506,7 +506,7 @@ async fn missing_dependencies_are_listed_and_nothing_is_written() {
     let dir = extracted_package(&fleet, "Hello World", true).await;
     fleet.emulator.clear_requests();
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     for missing in [
         "environment `Development`",
         "environment `Production`",

@@ -10,6 +10,7 @@ mod hostile_input;
 mod image;
 mod merge;
 mod payloads;
+mod references;
 mod real_server;
 mod report_checks;
 mod sandbox;
