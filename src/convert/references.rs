@@ -13,7 +13,7 @@ pub const PRIMARY_FEED_PROPERTY: &str = "Octopus.Action.Package.FeedId";
 
 /// A git dependency's credential, by id on the server and by name in a package.
 const GIT_CREDENTIAL_ID: &str = "GitCredentialId";
-const GIT_CREDENTIAL_NAME: &str = "GitCredential";
+const GIT_CREDENTIAL_NAME: &str = "GitCredentialName";
 
 /// Name ↔ id of one kind in `index`.
 pub fn names_of(index: &SpaceIndex, kind: ReferenceKind) -> &Names {

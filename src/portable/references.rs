@@ -202,10 +202,17 @@ impl IdLeft {
         } else {
             format!(
                 "octofleet carries references to accounts, certificates, worker pools, feeds, git credentials \
-                 and environments by name, not to a {} by id: use a variable, or remove the reference",
-                self.noun
+                 and environments by name, not to {} by id: use a variable, or remove the reference",
+                plural(self.noun)
             )
         }
+    }
+}
+
+fn plural(noun: &str) -> String {
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ => format!("{noun}s"),
     }
 }
 

@@ -28,7 +28,17 @@ pub fn upgrade(project: &mut PortableProject, found: u32) -> Result<(), Vec<Stri
     }
     let left: Vec<String> = ids_left(project)
         .into_iter()
-        .map(|left| format!("{} holds `{}`, the id of a {}", left.at, left.id, left.noun))
+        .map(|left| {
+            let article = if left.noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            format!(
+                "{} holds `{}`, the id of {article} {}",
+                left.at, left.id, left.noun
+            )
+        })
         .collect();
     if !left.is_empty() {
         return Err(left);

@@ -171,7 +171,12 @@ async fn run_in(fleet: &Fleet, action: &str, tenant: &str, dir: &Path) -> Run {
         ("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant),
     ];
     octofleet(
-        &[action, "--package-dir", dir.to_str().unwrap(), "--no-report"],
+        &[
+            action,
+            "--package-dir",
+            dir.to_str().unwrap(),
+            "--no-report",
+        ],
         &env,
     )
     .await
@@ -264,7 +269,11 @@ async fn references_point_at_the_same_named_resources_downstream() {
     let project = fleet.project_named(&america, PROJECT);
     let variables = fleet
         .emulator
-        .get(&america, "variables", project["VariableSetId"].as_str().unwrap())
+        .get(
+            &america,
+            "variables",
+            project["VariableSetId"].as_str().unwrap(),
+        )
         .unwrap();
     let stored = |name: &str| {
         variables["Variables"]
