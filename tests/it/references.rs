@@ -382,3 +382,196 @@ async fn serialize_refuses_ids_it_cannot_name() {
         assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
     }
 }
+
+/// create-space's blueprint gives a managed space the accounts and certificates the projects
+/// refer to: created with their secrets (held by the server, never echoed), a second run writes
+/// nothing, a drifted field is written back with the secrets, an account of another type under
+/// the name is refused before any write; and the template project then deploys into that space.
+#[tokio::test]
+async fn the_blueprint_gives_a_managed_space_its_accounts_and_certificates() {
+    let fleet = Fleet::start().await;
+    let upstream = seed_shared(&fleet, MANAGEMENT_SPACE, &[]);
+    seed_template(&fleet, &upstream);
+    let america = fleet.emulator.seed_space("America")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seed_decoys(&fleet, &america);
+    fleet.emulator.seed(
+        &america,
+        "workerpools",
+        json!({"Name": "Linux Workers", "WorkerPoolType": "StaticWorkerPool"}),
+    );
+    let blueprint_dir = tempfile::tempdir().unwrap();
+    let blueprint = blueprint_dir.path().join("blueprint.yaml");
+    std::fs::write(
+        &blueprint,
+        r#"
+environments: [{name: Production}]
+accounts:
+  - name: AWS Production
+    type: aws
+    description: Production AWS.
+    access_key: AKIAEXAMPLE
+    secret_key: {from_env: AWS_SECRET}
+  - name: Azure Production
+    type: azure_service_principal
+    subscription_number: 2b1d7c2e-0000-4000-8000-000000000001
+    client_id: 2b1d7c2e-0000-4000-8000-000000000002
+    tenant_id: 2b1d7c2e-0000-4000-8000-000000000003
+    password: {from_env: AZURE_SECRET}
+    environments: [Production]
+certificates:
+  - name: Payments TLS
+    data: {from_env: TLS_PFX}
+    password: {from_env: TLS_PASSWORD}
+library_variable_sets:
+  - name: Shared
+    variables:
+      - {name: Shared.Pool, type: worker_pool, value: Linux Workers}
+      - {name: Shared.Aws, type: aws_account, value: AWS Production}
+"#,
+    )
+    .unwrap();
+    let pfx = certificate_data("leaf-chain-aes.pfx");
+    let secrets = [
+        ("AWS_SECRET", "aws-secret-from-env"),
+        ("AZURE_SECRET", "azure-secret-from-env"),
+        ("TLS_PFX", pfx.as_str()),
+        ("TLS_PASSWORD", "pfx-password"),
+    ];
+    let args = ["--blueprint", blueprint.to_str().unwrap()];
+    let run = fleet.create_space("America", &args, &secrets).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for secret in [
+        "aws-secret-from-env",
+        "azure-secret-from-env",
+        "pfx-password",
+    ] {
+        assert!(!run.all_output().contains(secret), "{secret} echoed");
+    }
+    let named = |collection: &str, name: &str| {
+        fleet
+            .emulator
+            .list(&america, collection)
+            .into_iter()
+            .find(|item| item["Name"] == name)
+            .unwrap_or_else(|| panic!("no {collection} {name}"))
+    };
+    let aws = named("accounts", "AWS Production");
+    let azure = named("accounts", "Azure Production");
+    let tls = named("certificates", "Payments TLS");
+    assert_eq!(aws["AccountType"], "AmazonWebServicesAccount");
+    assert_eq!(
+        azure["EnvironmentIds"],
+        json!([named("environments", "Production")["Id"]])
+    );
+    assert_eq!(
+        tls["Thumbprint"],
+        "5BFE69D1BD88F48FE3D6649504C5F73920CC21EB"
+    );
+    let held = |id: &Value, field: &str| {
+        fleet
+            .emulator
+            .secret_value(&america, id.as_str().unwrap(), field)
+    };
+    assert_eq!(
+        held(&aws["Id"], "SecretKey").as_deref(),
+        Some("aws-secret-from-env")
+    );
+    assert_eq!(
+        held(&azure["Id"], "Password").as_deref(),
+        Some("azure-secret-from-env")
+    );
+    let set = named("libraryvariablesets", "Shared");
+    let variables = fleet
+        .emulator
+        .get(
+            &america,
+            "variables",
+            set["VariableSetId"].as_str().unwrap(),
+        )
+        .unwrap();
+    let value = |name: &str| {
+        variables["Variables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["Name"] == name)
+            .unwrap()["Value"]
+            .clone()
+    };
+    assert_eq!(
+        value("Shared.Pool"),
+        named("workerpools", "Linux Workers")["Id"]
+    );
+    assert_eq!(value("Shared.Aws"), aws["Id"]);
+
+    // A second run writes nothing (the held secrets are not compared).
+    fleet.emulator.clear_requests();
+    let rerun = fleet.create_space("America", &args, &secrets).await;
+    assert_eq!(rerun.code, 0, "{}", rerun.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "{:?}",
+        fleet.emulator.writes()
+    );
+
+    // Drift: the description is written back, and the secret goes with it (it cannot be compared).
+    fleet.emulator.seed_update(
+        &america,
+        "accounts",
+        aws["Id"].as_str().unwrap(),
+        json!({"Description": "edited by hand"}),
+    );
+    let rotated = [
+        ("AWS_SECRET", "aws-secret-rotated"),
+        secrets[1],
+        secrets[2],
+        secrets[3],
+    ];
+    fleet.emulator.clear_requests();
+    let converge = fleet.create_space("America", &args, &rotated).await;
+    assert_eq!(converge.code, 0, "{}", converge.stderr);
+    let writes = fleet.emulator.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert_eq!(
+        named("accounts", "AWS Production")["Description"],
+        "Production AWS."
+    );
+    assert_eq!(
+        held(&aws["Id"], "SecretKey").as_deref(),
+        Some("aws-secret-rotated")
+    );
+
+    // The template project deploys into this space, every reference by the space's own ids.
+    let (run, dir) = serialize_to_dir(&fleet).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let deploy = run_in(&fleet, "deploy", "America", dir.unwrap().path()).await;
+    assert_eq!(deploy.code, 0, "{}", deploy.stderr);
+
+    // An account of another type under a blueprint's name: refused, nothing written.
+    let conflicting = blueprint_dir.path().join("conflict.yaml");
+    std::fs::write(
+        &conflicting,
+        "accounts:\n  - {name: AWS Production, type: token, token: {from_env: AWS_SECRET}}\n",
+    )
+    .unwrap();
+    fleet.emulator.clear_requests();
+    let refused = fleet
+        .create_space(
+            "America",
+            &["--blueprint", conflicting.to_str().unwrap()],
+            &secrets,
+        )
+        .await;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("account `AWS Production` is of type AmazonWebServicesAccount"),
+        "{}",
+        refused.stderr
+    );
+    assert!(fleet.emulator.writes().is_empty());
+}
