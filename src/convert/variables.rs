@@ -5,7 +5,7 @@
 //! `apply_variables` reports each variable as an `apply::Outcome` (created, kept downstream,
 //! …): the outcome types are plain data, the one thing of `apply/` this module uses.
 
-use super::references::{desired_reference_value, portable_reference_value};
+use super::references::{desired_reference_value, names_of, portable_reference_value};
 use super::{Context, Filters, ReadError};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{Extra, Variable, VariableSet};
@@ -426,10 +426,24 @@ pub fn apply_variables(
                     ));
                 }
                 if !variable.is_sensitive() && existing.value != value {
-                    let change = if existing.is_sensitive {
-                        FieldChange::masked("Value", true, value.is_some())
-                    } else {
-                        FieldChange::new("Value", existing.value.as_deref(), value.as_deref())
+                    let change = match (existing.is_sensitive, variable_reference_kind(variable)) {
+                        (true, _) => FieldChange::masked("Value", true, value.is_some()),
+                        // A reference reads as the names of what it points at, not ids.
+                        (false, Some(kind)) => {
+                            let names = names_of(scopes.context.index, kind);
+                            let shown = |id: &Option<String>| {
+                                id.as_deref()
+                                    .map(|id| names.known_name(id).unwrap_or(id).to_owned())
+                            };
+                            FieldChange::new(
+                                "Value",
+                                shown(&existing.value).as_deref(),
+                                shown(&value).as_deref(),
+                            )
+                        }
+                        (false, None) => {
+                            FieldChange::new("Value", existing.value.as_deref(), value.as_deref())
+                        }
                     };
                     changes.push(change);
                 }
@@ -626,6 +640,119 @@ mod tests {
             assert!(outcomes.iter().all(|o| o.action == OutcomeAction::Created));
             assert_eq!(portable_of(&onto_empty).0, portable);
         }
+    }
+
+    /// A worker pool variable and a prompted text variable whose control type is Certificate
+    /// carry names; downstream they get the managed space's ids, an unchanged re-deploy compares
+    /// equal, and a drifted value is reported by name.
+    #[test]
+    fn reference_values_travel_by_name() {
+        let set: VariableSet = serde_json::from_value(serde_json::json!({
+            "Id": "variableset-Projects-1", "OwnerId": "Projects-1",
+            "Variables": [
+                {"Id": "1", "Name": "Pool", "Value": "WorkerPools-2", "Type": "WorkerPool", "Scope": {}},
+                {"Id": "2", "Name": "Cert", "Value": "Certificates-3", "Type": "String", "Scope": {},
+                 "Prompt": {"Label": "Certificate", "Required": true, "DisplaySettings": {"Octopus.ControlType": "Certificate"}}},
+                {"Id": "3", "Name": "Expression", "Value": "#{Other.Pool}", "Type": "WorkerPool", "Scope": {}}
+            ]
+        }))
+        .unwrap();
+        let upstream = SpaceIndex {
+            worker_pools: Names::of([(Some("WorkerPools-2"), "Linux Workers")]),
+            certificates: Names::of([(Some("Certificates-3"), "Payments TLS")]),
+            ..SpaceIndex::default()
+        };
+        let documents = ProjectDocuments {
+            server: String::new(),
+            space: None,
+            parts: ProjectParts {
+                project: Some(Project {
+                    name: PROJECT.into(),
+                    ..Default::default()
+                }),
+                variables: Some(set),
+                ..Default::default()
+            },
+            index: upstream,
+        };
+        let (portable, _) = portable_variables(
+            &documents,
+            &Filters::default(),
+            PROJECT,
+            &[],
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let value = |name: &str| {
+            portable
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(value("Pool").as_deref(), Some("Linux Workers"));
+        assert_eq!(value("Cert").as_deref(), Some("Payments TLS"));
+        assert_eq!(value("Expression").as_deref(), Some("#{Other.Pool}"));
+
+        let downstream = SpaceIndex {
+            worker_pools: Names::of([
+                (Some("WorkerPools-7"), "Linux Workers"),
+                (Some("WorkerPools-8"), "Windows Workers"),
+            ]),
+            certificates: Names::of([(Some("Certificates-9"), "Payments TLS")]),
+            ..SpaceIndex::default()
+        };
+        let context = Context {
+            index: &downstream,
+            channels: Names::default(),
+            secrets: None,
+        };
+        let (actions, runbooks) = (Names::default(), Names::default());
+        let scopes = ScopeIds {
+            context: &context,
+            actions: &actions,
+            runbooks: &runbooks,
+            upstream_project: PROJECT,
+            project_id: "Projects-5".into(),
+        };
+        let variables: Vec<&portable::Variable> = portable.iter().collect();
+        let mut written = VariableSet::default();
+        apply_variables(&mut written, &variables, &BTreeMap::new(), &scopes, true);
+        let stored = |set: &VariableSet, name: &str| {
+            set.variables
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(stored(&written, "Pool").as_deref(), Some("WorkerPools-7"));
+        assert_eq!(stored(&written, "Cert").as_deref(), Some("Certificates-9"));
+        assert_eq!(
+            stored(&written, "Expression").as_deref(),
+            Some("#{Other.Pool}")
+        );
+        let mut again = written.clone();
+        let outcomes = apply_variables(&mut again, &variables, &BTreeMap::new(), &scopes, true);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.action == OutcomeAction::Unchanged),
+            "{outcomes:?}"
+        );
+
+        let mut drifted = written.clone();
+        for variable in drifted.variables.iter_mut().filter(|v| v.name == "Pool") {
+            variable.value = Some("WorkerPools-8".into());
+        }
+        let outcomes = apply_variables(&mut drifted, &variables, &BTreeMap::new(), &scopes, false);
+        let pool = outcomes.iter().find(|o| o.name == "Pool").unwrap();
+        let change = &pool.changes[0];
+        assert_eq!(
+            (change.before.as_deref(), change.after.as_deref()),
+            (Some("Windows Workers"), Some("Linux Workers"))
+        );
     }
 
     /// A Config-as-Code project's variables: text ones are carried while the server keeps them
