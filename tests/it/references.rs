@@ -3,7 +3,7 @@
 //! then deployed into managed spaces whose same-named resources have other ids. Everything is
 //! read back through the emulator, never from octofleet's own output.
 
-use crate::support::packages::unzip;
+use crate::support::packages::{extract, serialize_package};
 use crate::support::{octofleet, Fleet, Run, API_KEY};
 use octofleet_sandbox::MANAGEMENT_SPACE;
 use serde_json::{json, Value};
@@ -128,39 +128,33 @@ fn seed_template(fleet: &Fleet, ids: &Value) -> String {
 
 /// Serialize the template project (no push) into a directory, as deploy's `--package-dir` reads it.
 async fn serialize_to_dir(fleet: &Fleet) -> (Run, Option<tempfile::TempDir>) {
-    let out = tempfile::tempdir().unwrap();
-    let url = fleet.emulator.url();
-    let env = [
-        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
-        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
-        ("OCTOPUS_SPACE_ID", MANAGEMENT_SPACE),
-        ("OCTOPUS_PROJECT_NAME", PROJECT),
-    ];
-    let args = [
-        "serialize",
-        "--no-push",
-        "--package-version",
-        "1.0.0",
-        "--output-dir",
-        out.path().to_str().unwrap(),
-    ];
-    let run = octofleet(&args, &env).await;
-    if run.code != 0 {
-        return (run, None);
+    match serialize_package(fleet, MANAGEMENT_SPACE, PROJECT, &[]).await {
+        Ok(package) => (
+            Run {
+                code: 0,
+                stdout: String::new(),
+                stderr: String::new(),
+            },
+            Some(extract(&package)),
+        ),
+        Err(run) => (run, None),
     }
-    let zip = std::fs::read_dir(out.path())
+}
+
+/// The value of variable `name` in the variable set of `owner` (a project or a library variable
+/// set) as the server returns it.
+fn value_in(fleet: &Fleet, space: &str, owner: &Value, name: &str) -> Value {
+    let set = fleet
+        .emulator
+        .get(space, "variables", owner["VariableSetId"].as_str().unwrap())
+        .unwrap();
+    set["Variables"]
+        .as_array()
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in unzip(&std::fs::read(zip).unwrap()) {
-        let path = dir.path().join(&name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
-    (run, Some(dir))
+        .iter()
+        .find(|v| v["Name"] == name)
+        .unwrap_or_else(|| panic!("no variable {name}: {set}"))["Value"]
+        .clone()
 }
 
 async fn run_in(fleet: &Fleet, action: &str, tenant: &str, dir: &Path) -> Run {
@@ -267,23 +261,7 @@ async fn references_point_at_the_same_named_resources_downstream() {
 
     // As the server returns them.
     let project = fleet.project_named(&america, PROJECT);
-    let variables = fleet
-        .emulator
-        .get(
-            &america,
-            "variables",
-            project["VariableSetId"].as_str().unwrap(),
-        )
-        .unwrap();
-    let stored = |name: &str| {
-        variables["Variables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["Name"] == name)
-            .unwrap_or_else(|| panic!("no variable {name}: {variables}"))["Value"]
-            .clone()
-    };
+    let stored = |name: &str| value_in(&fleet, &america, &project, name);
     assert_eq!(stored("Deploy.WorkerPool"), downstream["Linux Workers"]);
     assert_eq!(stored("AWS.Account"), downstream["AWS Production"]);
     assert_eq!(stored("Payments.Certificate"), downstream["Payments TLS"]);
@@ -484,23 +462,7 @@ library_variable_sets:
         Some("azure-secret-from-env")
     );
     let set = named("libraryvariablesets", "Shared");
-    let variables = fleet
-        .emulator
-        .get(
-            &america,
-            "variables",
-            set["VariableSetId"].as_str().unwrap(),
-        )
-        .unwrap();
-    let value = |name: &str| {
-        variables["Variables"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|v| v["Name"] == name)
-            .unwrap()["Value"]
-            .clone()
-    };
+    let value = |name: &str| value_in(&fleet, &america, &set, name);
     assert_eq!(
         value("Shared.Pool"),
         named("workerpools", "Linux Workers")["Id"]
