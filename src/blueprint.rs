@@ -278,10 +278,12 @@ impl AccountTypeSpec {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSpec {
+    /// The account's name, unique in the space: how packages refer to it.
     pub name: String,
     /// The account type.
     #[serde(rename = "type")]
     pub kind: AccountTypeSpec,
+    /// Free text; left as the space has it when absent.
     pub description: Option<String>,
     /// Environment names allowed to use it; empty means all.
     #[serde(default)]
@@ -352,7 +354,9 @@ impl AccountSpec {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct CertificateSpec {
+    /// The certificate's name, unique in the space: how packages refer to it.
     pub name: String,
+    /// Free text; left as the space has it when absent.
     pub notes: Option<String>,
     /// Environment names allowed to use it; empty means all.
     #[serde(default)]

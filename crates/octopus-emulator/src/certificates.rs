@@ -34,6 +34,7 @@ pub struct Upload {
     pub der: Vec<u8>,
     /// `Pkcs12`, `Der` or `Pem`, as the server's `CertificateDataFormat`.
     pub format: &'static str,
+    /// The file holds the primary certificate's private key.
     pub has_private_key: bool,
 }
 
