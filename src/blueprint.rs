@@ -41,6 +41,12 @@ pub struct Blueprint {
     pub library_variable_sets: Vec<LibraryVariableSetSpec>,
     #[serde(default)]
     pub tag_sets: Vec<TagSetSpec>,
+    /// Accounts the projects' steps and typed variables refer to (by name).
+    #[serde(default)]
+    pub accounts: Vec<AccountSpec>,
+    /// Certificates the projects' typed variables refer to (by name).
+    #[serde(default)]
+    pub certificates: Vec<CertificateSpec>,
 }
 
 /// Fields left out are not managed: octofleet neither sets nor resets them.
@@ -158,12 +164,207 @@ pub struct LibraryVariableSetSpec {
 #[serde(deny_unknown_fields)]
 pub struct LibraryVariableSpec {
     pub name: String,
+    /// A typed variable (a worker pool, an account, a certificate): `value` is the resource's
+    /// name, written as its id in the space. Absent: a text variable.
+    #[serde(rename = "type")]
+    pub kind: Option<VariableTypeSpec>,
     pub value: Option<String>,
     pub secret: Option<SecretRef>,
     pub description: Option<String>,
     /// Environment names the value is scoped to; empty means unscoped.
     #[serde(default)]
     pub environments: Vec<String>,
+}
+
+/// The typed variables a blueprint can hold: the server's variable types whose value is a
+/// resource id (see `portable::ReferenceKind::of_variable_type`).
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableTypeSpec {
+    /// `WorkerPool`.
+    WorkerPool,
+    /// `Certificate`.
+    Certificate,
+    /// `AmazonWebServicesAccount`.
+    AwsAccount,
+    /// `AzureAccount`.
+    AzureAccount,
+    /// `GoogleCloudAccount`.
+    GoogleCloudAccount,
+    /// `UsernamePasswordAccount`.
+    UsernamePasswordAccount,
+    /// `GenericOidcAccount`.
+    GenericOidcAccount,
+}
+
+impl VariableTypeSpec {
+    /// The server's variable type.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            VariableTypeSpec::WorkerPool => "WorkerPool",
+            VariableTypeSpec::Certificate => "Certificate",
+            VariableTypeSpec::AwsAccount => "AmazonWebServicesAccount",
+            VariableTypeSpec::AzureAccount => "AzureAccount",
+            VariableTypeSpec::GoogleCloudAccount => "GoogleCloudAccount",
+            VariableTypeSpec::UsernamePasswordAccount => "UsernamePasswordAccount",
+            VariableTypeSpec::GenericOidcAccount => "GenericOidcAccount",
+        }
+    }
+}
+
+/// The account types a blueprint can create, spelt in snake case.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountTypeSpec {
+    /// An AWS access key (`AmazonWebServicesAccount`).
+    Aws,
+    /// AWS through OpenID Connect (`AmazonWebServicesOidcAccount`).
+    AwsOidc,
+    /// An Azure service principal with a client secret (`AzureServicePrincipal`).
+    AzureServicePrincipal,
+    /// Azure through OpenID Connect (`AzureOidc`).
+    AzureOidc,
+    /// A Google Cloud service account key (`GoogleCloudAccount`).
+    GoogleCloud,
+    /// A username and password (`UsernamePassword`).
+    UsernamePassword,
+    /// A token (`Token`).
+    Token,
+    /// A generic OpenID Connect account (`GenericOidcAccount`).
+    GenericOidc,
+}
+
+impl AccountTypeSpec {
+    /// The server's account type.
+    pub fn api_name(self) -> &'static str {
+        match self {
+            AccountTypeSpec::Aws => "AmazonWebServicesAccount",
+            AccountTypeSpec::AwsOidc => "AmazonWebServicesOidcAccount",
+            AccountTypeSpec::AzureServicePrincipal => "AzureServicePrincipal",
+            AccountTypeSpec::AzureOidc => "AzureOidc",
+            AccountTypeSpec::GoogleCloud => "GoogleCloudAccount",
+            AccountTypeSpec::UsernamePassword => "UsernamePassword",
+            AccountTypeSpec::Token => "Token",
+            AccountTypeSpec::GenericOidc => "GenericOidcAccount",
+        }
+    }
+
+    /// The spec fields this type requires, then the ones it also takes (go-octopusdeploy's
+    /// per-type account models, `pkg/accounts/*_account.go`).
+    fn fields(self) -> (&'static [&'static str], &'static [&'static str]) {
+        match self {
+            AccountTypeSpec::Aws => (&["access_key", "secret_key"], &[]),
+            AccountTypeSpec::AwsOidc => (&["role_arn"], &["audience"]),
+            AccountTypeSpec::AzureServicePrincipal => (
+                &["subscription_number", "client_id", "tenant_id", "password"],
+                &[],
+            ),
+            AccountTypeSpec::AzureOidc => (
+                &["subscription_number", "client_id", "tenant_id"],
+                &["audience"],
+            ),
+            AccountTypeSpec::GoogleCloud => (&["json_key"], &[]),
+            AccountTypeSpec::UsernamePassword => (&["username"], &["password"]),
+            AccountTypeSpec::Token => (&["token"], &[]),
+            AccountTypeSpec::GenericOidc => (&[], &["audience"]),
+        }
+    }
+}
+
+/// An account: its type and that type's fields; secrets only as `{from_env: NAME}`. Found by
+/// name; created when missing, its fields (and, with any other change, its secrets) written
+/// when they drift. An account of another type under the name is refused (Octopus cannot change
+/// a type in place).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// The account's name, unique in the space: how packages refer to it.
+    pub name: String,
+    /// The account type.
+    #[serde(rename = "type")]
+    pub kind: AccountTypeSpec,
+    /// Free text; left as the space has it when absent.
+    pub description: Option<String>,
+    /// Environment names allowed to use it; empty means all.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// AWS access key id.
+    pub access_key: Option<String>,
+    /// AWS secret access key.
+    pub secret_key: Option<SecretRef>,
+    /// Azure subscription id.
+    pub subscription_number: Option<String>,
+    /// Azure application (client) id.
+    pub client_id: Option<String>,
+    /// Azure directory (tenant) id.
+    pub tenant_id: Option<String>,
+    /// Username (username/password accounts).
+    pub username: Option<String>,
+    /// Password (username/password accounts) or client secret (Azure service principals).
+    pub password: Option<SecretRef>,
+    /// The token of a token account.
+    pub token: Option<SecretRef>,
+    /// A Google Cloud service account key (the JSON file's content).
+    pub json_key: Option<SecretRef>,
+    /// OIDC audience.
+    pub audience: Option<String>,
+    /// The AWS role to assume (AWS OIDC).
+    pub role_arn: Option<String>,
+}
+
+impl AccountSpec {
+    /// The spec fields that are set, by their YAML name.
+    fn set_fields(&self) -> Vec<&'static str> {
+        [
+            ("access_key", self.access_key.is_some()),
+            ("secret_key", self.secret_key.is_some()),
+            ("subscription_number", self.subscription_number.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("tenant_id", self.tenant_id.is_some()),
+            ("username", self.username.is_some()),
+            ("password", self.password.is_some()),
+            ("token", self.token.is_some()),
+            ("json_key", self.json_key.is_some()),
+            ("audience", self.audience.is_some()),
+            ("role_arn", self.role_arn.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(field, set)| set.then_some(field))
+        .collect()
+    }
+
+    /// Every secret with its YAML name, for resolving.
+    fn secrets_mut(&mut self) -> Vec<(&'static str, &mut SecretRef)> {
+        [
+            ("secret_key", self.secret_key.as_mut()),
+            ("password", self.password.as_mut()),
+            ("token", self.token.as_mut()),
+            ("json_key", self.json_key.as_mut()),
+        ]
+        .into_iter()
+        .filter_map(|(field, secret)| secret.map(|secret| (field, secret)))
+        .collect()
+    }
+}
+
+/// A certificate of the space's library: the file (PFX, PEM or DER) from the environment,
+/// base64-encoded (PEM text is taken as it is). Created when missing with the file; afterwards
+/// only its notes and environments are managed (the server replaces certificate data through
+/// its own replace action, and a secret is never compared).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSpec {
+    /// The certificate's name, unique in the space: how packages refer to it.
+    pub name: String,
+    /// Free text; left as the space has it when absent.
+    pub notes: Option<String>,
+    /// Environment names allowed to use it; empty means all.
+    #[serde(default)]
+    pub environments: Vec<String>,
+    /// The certificate file, base64 (or PEM text).
+    pub data: SecretRef,
+    /// The PFX file's password.
+    pub password: Option<SecretRef>,
 }
 
 /// A variable template: what each tenant must define (a tenant common variable).
@@ -433,6 +634,9 @@ impl Blueprint {
                 if variable.value.is_some() == variable.secret.is_some() {
                     problems.push(format!("library variable set `{}` variable `{}`: give exactly one of value and secret", set.name, variable.name));
                 }
+                if variable.kind.is_some() && variable.secret.is_some() {
+                    problems.push(format!("library variable set `{}` variable `{}`: a typed variable's value is a resource's name, not a secret", set.name, variable.name));
+                }
                 let mut scope = variable.environments.clone();
                 scope.sort();
                 if !identities.insert((variable.name.clone(), scope)) {
@@ -446,6 +650,38 @@ impl Blueprint {
                 set.tags.iter().map(|t| t.name.as_str()),
                 &mut problems,
             );
+        }
+        unique(
+            "account",
+            self.accounts.iter().map(|a| a.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "certificate",
+            self.certificates.iter().map(|c| c.name.as_str()),
+            &mut problems,
+        );
+        for account in &self.accounts {
+            let (required, optional) = account.kind.fields();
+            let set = account.set_fields();
+            for field in required {
+                if !set.contains(field) {
+                    problems.push(format!(
+                        "account `{}` ({}) needs `{field}`",
+                        account.name,
+                        account.kind.api_name()
+                    ));
+                }
+            }
+            for field in set {
+                if !required.contains(&field) && !optional.contains(&field) {
+                    problems.push(format!(
+                        "account `{}` ({}) does not take `{field}`: remove it, or change the type",
+                        account.name,
+                        account.kind.api_name()
+                    ));
+                }
+            }
         }
         problems
     }
@@ -469,6 +705,24 @@ impl Blueprint {
                 format!("git credential `{}` password", credential.name),
                 &mut credential.password,
             );
+        }
+        for account in &mut self.accounts {
+            let name = account.name.clone();
+            for (field, secret) in account.secrets_mut() {
+                resolve(format!("account `{name}` {field}"), secret);
+            }
+        }
+        for certificate in &mut self.certificates {
+            resolve(
+                format!("certificate `{}` data", certificate.name),
+                &mut certificate.data,
+            );
+            if let Some(password) = &mut certificate.password {
+                resolve(
+                    format!("certificate `{}` password", certificate.name),
+                    password,
+                );
+            }
         }
         for set in &mut self.library_variable_sets {
             for variable in &mut set.variables {
@@ -545,6 +799,8 @@ impl Blueprint {
                 .collect(),
             library_variable_sets: Vec::new(),
             tag_sets: Vec::new(),
+            accounts: Vec::new(),
+            certificates: Vec::new(),
         }
     }
 }

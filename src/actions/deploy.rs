@@ -139,8 +139,10 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     .await
     .map_err(|error| match error {
         DeployError::Octopus(source) => target.error()(source),
-        missing @ DeployError::MissingDependencies(_) => ActionError::failed(missing),
-        invalid @ (DeployError::UnsubstitutedSecrets(_)
+        // The managed space cannot take the package until someone creates what it lacks: the
+        // run cannot succeed as it is (exit 2, as issue 22 asks), nothing was written.
+        invalid @ (DeployError::MissingDependencies(_)
+        | DeployError::UnsubstitutedSecrets(_)
         | DeployError::Unsupported(_)
         | DeployError::OverridingField(_)
         | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),

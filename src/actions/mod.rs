@@ -109,7 +109,9 @@ impl ActionError {
     pub fn converge(server: &str) -> impl FnOnce(ConvergeError) -> ActionError + '_ {
         move |error| match error {
             ConvergeError::Octopus(source) => ActionError::octopus(server)(source),
-            unknown @ ConvergeError::UnknownReferences(_) => ActionError::input(unknown),
+            invalid @ (ConvergeError::UnknownReferences(_) | ConvergeError::Conflicts(_)) => {
+                ActionError::input(invalid)
+            }
         }
     }
 }

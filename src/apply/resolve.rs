@@ -1,9 +1,11 @@
 //! The list of everything a portable project needs that the
 //! space does not have (all of it, before anything is written).
 
+use crate::convert::references::{git_dependency_credential, names_of};
 pub use crate::octopus::space_index::SpaceIndex;
-use crate::portable::{PortableProject, Process};
-use std::collections::BTreeSet;
+use crate::portable::references::variable_reference;
+use crate::portable::{PortableProject, Process, PropertyValue, ResourceReference};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One thing the space lacks: its kind and name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -43,6 +45,11 @@ pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Ve
     }
     for tag in &settings.project_tags {
         need("tag", index.tags.contains(tag), tag);
+    }
+    for template in &settings.templates {
+        if let Some(PropertyValue::Reference(reference)) = &template.default_value {
+            need_reference(index, reference, &mut need);
+        }
     }
     if let Some(vcs) = &settings.version_control {
         if let (Some(name), "Reference") = (&vcs.credentials.name, vcs.credentials.kind.as_str()) {
@@ -84,8 +91,36 @@ pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Ve
         for tag in &variable.scope.tenant_tags {
             need("tag", index.tags.contains(tag), tag);
         }
+        if let Some((kind, name)) = variable_reference(variable) {
+            need(kind.noun(), names_of(index, kind).has_name(name), name);
+        }
     }
     missing.into_iter().collect()
+}
+
+fn need_reference(
+    index: &SpaceIndex,
+    reference: &ResourceReference,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    let kind = reference.kind;
+    need(
+        kind.noun(),
+        names_of(index, kind).has_name(&reference.name),
+        &reference.name,
+    );
+}
+
+fn property_references(
+    properties: &BTreeMap<String, PropertyValue>,
+    index: &SpaceIndex,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    for value in properties.values() {
+        if let PropertyValue::Reference(reference) = value {
+            need_reference(index, reference, need);
+        }
+    }
 }
 
 fn process_dependencies(
@@ -93,7 +128,22 @@ fn process_dependencies(
     index: &SpaceIndex,
     need: &mut impl FnMut(&'static str, bool, &str),
 ) {
+    for step in &process.steps {
+        property_references(&step.properties, index, need);
+    }
     for action in process.steps.iter().flat_map(|step| &step.actions) {
+        property_references(&action.properties, index, need);
+        for credential in action
+            .git_dependencies
+            .iter()
+            .filter_map(git_dependency_credential)
+        {
+            need(
+                "git credential",
+                index.git_credentials.has_name(credential),
+                credential,
+            );
+        }
         for environment in action
             .environments
             .iter()

@@ -2,14 +2,15 @@
 //! each resource's desired state (`convert::blueprint`, pure), then write only what differs, independent writes at once.
 
 use super::converge::Writer;
-use crate::blueprint::{Blueprint, LibraryVariableSetSpec};
+use crate::blueprint::{Blueprint, LibraryVariableSetSpec, VariableTypeSpec};
 use crate::convert::blueprint::{
-    apply_variables, desired_environment, desired_feed, desired_git_credential,
-    desired_library_variable_set, desired_lifecycle, desired_project_group, desired_tag_set,
+    apply_variables, desired_account, desired_certificate, desired_environment, desired_feed,
+    desired_git_credential, desired_library_variable_set, desired_lifecycle, desired_project_group,
+    desired_tag_set, SpaceIds,
 };
 use crate::octopus::resources::{
-    Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle, ProjectGroup, TagSet,
-    VariableSetWrite,
+    Account, Certificate, Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle,
+    ProjectGroup, TagSet, VariableSetWrite, WorkerPool,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
 use crate::outcome::{Outcome, OutcomeAction};
@@ -26,6 +27,12 @@ pub struct SpaceState {
     pub git_credentials: Vec<GitCredential>,
     pub library_variable_sets: Vec<LibraryVariableSet>,
     pub tag_sets: Vec<TagSet>,
+    /// Read when the blueprint has accounts or account variables.
+    pub accounts: Vec<Account>,
+    /// Read when the blueprint has certificates or certificate variables.
+    pub certificates: Vec<Certificate>,
+    /// Read when the blueprint has worker pool variables (it does not create worker pools).
+    pub worker_pools: Vec<WorkerPool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +40,12 @@ pub enum ConvergeError {
     /// The blueprint names things that exist neither in the space nor in the blueprint.
     #[error("the blueprint refers to what does not exist:\n  - {}", .0.join("\n  - "))]
     UnknownReferences(Vec<String>),
+    /// The space holds something under a blueprint's name that the blueprint cannot make it.
+    #[error(
+        "the space holds what the blueprint cannot converge; nothing was written:\n  - {}",
+        .0.join("\n  - ")
+    )]
+    Conflicts(Vec<String>),
     #[error(transparent)]
     Octopus(#[from] OctopusError),
 }
@@ -60,7 +73,32 @@ pub async fn read_state(
         || blueprint
             .library_variable_sets
             .iter()
-            .any(|set| set.variables.iter().any(|v| !v.environments.is_empty()));
+            .any(|set| set.variables.iter().any(|v| !v.environments.is_empty()))
+        || blueprint
+            .accounts
+            .iter()
+            .any(|a| !a.environments.is_empty())
+        || blueprint
+            .certificates
+            .iter()
+            .any(|c| !c.environments.is_empty());
+    let typed = |wanted: &dyn Fn(VariableTypeSpec) -> bool| {
+        blueprint
+            .library_variable_sets
+            .iter()
+            .flat_map(|set| &set.variables)
+            .any(|variable| variable.kind.is_some_and(wanted))
+    };
+    let needs_accounts = !blueprint.accounts.is_empty()
+        || typed(&|kind| {
+            !matches!(
+                kind,
+                VariableTypeSpec::WorkerPool | VariableTypeSpec::Certificate
+            )
+        });
+    let needs_certificates =
+        !blueprint.certificates.is_empty() || typed(&|kind| kind == VariableTypeSpec::Certificate);
+    let needs_worker_pools = typed(&|kind| kind == VariableTypeSpec::WorkerPool);
     let (
         environments,
         lifecycles,
@@ -69,6 +107,9 @@ pub async fn read_state(
         git_credentials,
         library_variable_sets,
         tag_sets,
+        accounts,
+        certificates,
+        worker_pools,
     ) = tokio::try_join!(
         list_if::<Environment>(client, space_id, needs_environments),
         list_if::<Lifecycle>(client, space_id, !blueprint.lifecycles.is_empty()),
@@ -81,6 +122,9 @@ pub async fn read_state(
             !blueprint.library_variable_sets.is_empty()
         ),
         list_if::<TagSet>(client, space_id, !blueprint.tag_sets.is_empty()),
+        list_if::<Account>(client, space_id, needs_accounts),
+        list_if::<Certificate>(client, space_id, needs_certificates),
+        list_if::<WorkerPool>(client, space_id, needs_worker_pools),
     )?;
     Ok(SpaceState {
         environments,
@@ -90,6 +134,9 @@ pub async fn read_state(
         git_credentials,
         library_variable_sets,
         tag_sets,
+        accounts,
+        certificates,
+        worker_pools,
     })
 }
 
@@ -118,6 +165,48 @@ pub fn unknown_references(blueprint: &Blueprint, state: &SpaceState) -> Vec<Stri
             }
         }
     }
+    let scoped = blueprint
+        .accounts
+        .iter()
+        .map(|a| ("account", &a.name, &a.environments))
+        .chain(
+            blueprint
+                .certificates
+                .iter()
+                .map(|c| ("certificate", &c.name, &c.environments)),
+        );
+    for (kind, owner, environments) in scoped {
+        for name in environments {
+            if !known.contains(name.as_str()) {
+                unknown.push(format!(
+                    "environment `{name}` ({kind} `{owner}`): add it to the blueprint's environments or create it first"
+                ));
+            }
+        }
+    }
+    let names = |space: Vec<&str>, declared: Vec<&str>| -> BTreeSet<String> {
+        space
+            .into_iter()
+            .chain(declared)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let accounts = names(
+        state.accounts.iter().map(|a| a.name.as_str()).collect(),
+        blueprint.accounts.iter().map(|a| a.name.as_str()).collect(),
+    );
+    let certificates = names(
+        state.certificates.iter().map(|c| c.name.as_str()).collect(),
+        blueprint
+            .certificates
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect(),
+    );
+    let worker_pools = names(
+        state.worker_pools.iter().map(|p| p.name.as_str()).collect(),
+        Vec::new(),
+    );
     for set in &blueprint.library_variable_sets {
         for variable in &set.variables {
             for name in &variable.environments {
@@ -128,9 +217,51 @@ pub fn unknown_references(blueprint: &Blueprint, state: &SpaceState) -> Vec<Stri
                     ));
                 }
             }
+            let (Some(kind), Some(name)) = (variable.kind, &variable.value) else {
+                continue;
+            };
+            let (noun, known, remedy) = match kind {
+                VariableTypeSpec::WorkerPool => {
+                    ("worker pool", &worker_pools, "create it in the space first")
+                }
+                VariableTypeSpec::Certificate => (
+                    "certificate",
+                    &certificates,
+                    "add it to the blueprint's certificates",
+                ),
+                _ => ("account", &accounts, "add it to the blueprint's accounts"),
+            };
+            if !known.contains(&name.to_lowercase()) {
+                unknown.push(format!(
+                    "{noun} `{name}` (library variable set `{}`, variable `{}`): {remedy}",
+                    set.name, variable.name
+                ));
+            }
         }
     }
     unknown
+}
+
+/// An account the space holds under a blueprint account's name but of another type: Octopus
+/// cannot change an account's type (the provider replaces the account instead, `account_type`
+/// being ForceNew), and octofleet never deletes.
+pub fn conflicts(blueprint: &Blueprint, state: &SpaceState) -> Vec<String> {
+    blueprint
+        .accounts
+        .iter()
+        .filter_map(|spec| {
+            let existing = find(&state.accounts, &spec.name)?;
+            (existing.account_type != spec.kind.api_name()).then(|| {
+                format!(
+                    "account `{}` is of type {} in the space, the blueprint says {}: rename one of them, or \
+                     delete the account in Octopus if nothing uses it",
+                    existing.name,
+                    existing.account_type,
+                    spec.kind.api_name()
+                )
+            })
+        })
+        .collect()
 }
 
 /// Converge the space. Environments, project groups, feeds, git credentials and tag sets are
@@ -145,6 +276,10 @@ pub async fn converge(
     let unknown = unknown_references(blueprint, &state);
     if !unknown.is_empty() {
         return Err(ConvergeError::UnknownReferences(unknown));
+    }
+    let conflicting = conflicts(blueprint, &state);
+    if !conflicting.is_empty() {
+        return Err(ConvergeError::Conflicts(conflicting));
     }
     let writer = &Writer {
         client,
@@ -195,33 +330,63 @@ pub async fn converge(
         try_join_all(tag_set_writes),
     )?;
 
-    // Environment ids, including those just created, for phases and variable scopes.
-    let mut environment_ids: HashMap<String, String> = state
-        .environments
-        .iter()
-        .filter_map(|e| Some((e.name.clone(), e.id.clone()?)))
-        .collect();
+    // Ids by name, including what was just created: for phases, scopes and typed variables.
+    let mut ids = SpaceIds {
+        environments: ids_by_name(&state.environments),
+        worker_pools: ids_by_name(&state.worker_pools),
+        accounts: ids_by_name(&state.accounts),
+        certificates: ids_by_name(&state.certificates),
+    };
     for (environment, _) in &environments {
         if let Some(id) = &environment.id {
-            environment_ids.insert(environment.name.clone(), id.clone());
+            ids.environments
+                .insert(environment.name.clone(), id.clone());
         }
     }
 
+    // Second wave: what refers to environments.
     let lifecycle_writes = blueprint.lifecycles.iter().map(|spec| {
         let existing = find(&state.lifecycles, &spec.name);
-        let desired = desired_lifecycle(spec, existing, space_id, &environment_ids);
+        let desired = desired_lifecycle(spec, existing, space_id, &ids.environments);
         writer.converge(existing, desired)
     });
+    let account_writes = blueprint.accounts.iter().map(|spec| {
+        let existing = find(&state.accounts, &spec.name);
+        let (compare, send) = desired_account(spec, existing, space_id, &ids);
+        writer.converge_keeping_secrets(existing, compare, send)
+    });
+    let certificate_writes = blueprint.certificates.iter().map(|spec| {
+        let existing = find(&state.certificates, &spec.name);
+        let (compare, send) = desired_certificate(spec, existing, space_id, &ids);
+        writer.converge_keeping_secrets(existing, compare, send)
+    });
+    let (lifecycles, accounts, certificates) = tokio::try_join!(
+        try_join_all(lifecycle_writes),
+        try_join_all(account_writes),
+        try_join_all(certificate_writes),
+    )?;
+    for (account, _) in &accounts {
+        if let Some(id) = &account.id {
+            ids.accounts.insert(account.name.clone(), id.clone());
+        }
+    }
+    for (certificate, _) in &certificates {
+        if let Some(id) = &certificate.id {
+            ids.certificates
+                .insert(certificate.name.clone(), id.clone());
+        }
+    }
+
+    // Third wave: library variable sets, whose typed variables name accounts and certificates.
     let set_writes = blueprint.library_variable_sets.iter().map(|spec| {
         converge_library_variable_set(
             writer,
             spec,
             find(&state.library_variable_sets, &spec.name),
-            &environment_ids,
+            &ids,
         )
     });
-    let (lifecycles, sets) =
-        tokio::try_join!(try_join_all(lifecycle_writes), try_join_all(set_writes))?;
+    let sets = try_join_all(set_writes).await?;
 
     fn outcomes<T>(written: Vec<(T, Outcome)>) -> impl Iterator<Item = Outcome> {
         written.into_iter().map(|(_, outcome)| outcome)
@@ -235,8 +400,20 @@ pub async fn converge(
     all.extend(outcomes(credentials));
     all.extend(outcomes(tag_sets));
     all.extend(outcomes(lifecycles));
+    all.extend(outcomes(accounts));
+    all.extend(outcomes(certificates));
     all.extend(sets);
     Ok(all)
+}
+
+/// Name → id of every item that has an id. Names are matched exactly here; a blueprint name
+/// that differs only in case was matched to the space's item by [`find`] before (and written
+/// under the server's spelling).
+fn ids_by_name<T: Resource>(items: &[T]) -> HashMap<String, String> {
+    items
+        .iter()
+        .filter_map(|item| Some((item.name().to_owned(), item.id()?.to_owned())))
+        .collect()
 }
 
 fn find<'a, T: Resource>(items: &'a [T], name: &str) -> Option<&'a T> {
@@ -247,7 +424,7 @@ async fn converge_library_variable_set(
     writer: &Writer<'_>,
     spec: &LibraryVariableSetSpec,
     existing: Option<&LibraryVariableSet>,
-    environment_ids: &HashMap<String, String>,
+    ids: &SpaceIds,
 ) -> Result<Outcome, OctopusError> {
     let desired = desired_library_variable_set(spec, existing, writer.space_id);
     let (set, outcome) = writer.converge(existing, desired).await?;
@@ -261,7 +438,7 @@ async fn converge_library_variable_set(
     let mut variables_changed = Vec::new();
     let write = writer
         .modify_variables(Some(&variable_set_id), None, |variable_set| {
-            variables_changed = apply_variables(variable_set, &spec.variables, environment_ids);
+            variables_changed = apply_variables(variable_set, &spec.variables, ids);
             !variables_changed.is_empty()
         })
         .await?;

@@ -2,14 +2,16 @@
 //! server holds (ids, unknown fields and held secrets survive), names → ids through what was read.
 
 use crate::blueprint::{
-    EnvironmentSpec, FeedSpec, GitCredentialSpec, LibraryVariableSetSpec, LibraryVariableSpec,
-    LifecycleSpec, PhaseSpec, ProjectGroupSpec, RetentionSpec, TagSetSpec, TemplateSpec,
+    AccountSpec, CertificateSpec, EnvironmentSpec, FeedSpec, GitCredentialSpec,
+    LibraryVariableSetSpec, LibraryVariableSpec, LifecycleSpec, PhaseSpec, ProjectGroupSpec,
+    RetentionSpec, SecretRef, TagSetSpec, TemplateSpec, VariableTypeSpec,
 };
 use crate::octopus::resources::{
-    ActionTemplateParameter, Environment, Extra, Feed, GitCredential, GitCredentialDetails,
-    LibraryVariableSet, Lifecycle, Phase, ProjectGroup, PropertyValue, RepositoryRestrictions,
-    RetentionPolicy, SensitiveValue, Tag, TagSet, Variable, VariableSet,
+    Account, ActionTemplateParameter, Certificate, Environment, Extra, Feed, GitCredential,
+    GitCredentialDetails, LibraryVariableSet, Lifecycle, Phase, ProjectGroup, PropertyValue,
+    RepositoryRestrictions, RetentionPolicy, SensitiveValue, Tag, TagSet, Variable, VariableSet,
 };
+use crate::secret::Secret;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub fn desired_environment(
@@ -141,6 +143,143 @@ pub fn desired_git_credential(
     }
     send.details.password = Some(SensitiveValue::set(spec.password.secret()));
     (desired, send)
+}
+
+/// Names → ids of what a blueprint's resources refer to in the space (including what the
+/// blueprint itself just created).
+#[derive(Debug, Clone, Default)]
+pub struct SpaceIds {
+    /// Environments by name.
+    pub environments: HashMap<String, String>,
+    /// Worker pools by name.
+    pub worker_pools: HashMap<String, String>,
+    /// Accounts by name.
+    pub accounts: HashMap<String, String>,
+    /// Certificates by name.
+    pub certificates: HashMap<String, String>,
+}
+
+impl SpaceIds {
+    fn environment_ids(&self, names: &[String]) -> Vec<String> {
+        names
+            .iter()
+            .filter_map(|name| self.environments.get(name).cloned())
+            .collect()
+    }
+
+    /// The id of the resource a typed variable names.
+    pub fn typed_value(&self, kind: VariableTypeSpec, name: &str) -> Option<&String> {
+        let ids = match kind {
+            VariableTypeSpec::WorkerPool => &self.worker_pools,
+            VariableTypeSpec::Certificate => &self.certificates,
+            _ => &self.accounts,
+        };
+        ids.get(name)
+    }
+}
+
+/// `Some(SensitiveValue)` to compare: the server's held value when it holds one (it cannot be
+/// read back, so it compares as "kept"), else the value to set.
+fn compared_secret(held: Option<&SensitiveValue>, secret: &SecretRef) -> SensitiveValue {
+    match held.filter(|held| held.has_value) {
+        Some(held) => held.clone(),
+        None => SensitiveValue::set(secret.secret()),
+    }
+}
+
+/// (to compare, to send), as [`desired_feed`]: an account's secrets the server holds compare as
+/// kept, and are sent again only with another change.
+pub fn desired_account(
+    spec: &AccountSpec,
+    existing: Option<&Account>,
+    space_id: &str,
+    ids: &SpaceIds,
+) -> (Account, Account) {
+    let mut desired = existing.cloned().unwrap_or_else(|| Account {
+        space_id: Some(space_id.to_owned()),
+        name: spec.name.clone(),
+        account_type: spec.kind.api_name().to_owned(),
+        ..Default::default()
+    });
+    set_if_some(&mut desired.description, &spec.description);
+    desired.environment_ids = ids.environment_ids(&spec.environments);
+    set_if_some(&mut desired.access_key, &spec.access_key);
+    set_if_some(&mut desired.subscription_number, &spec.subscription_number);
+    set_if_some(&mut desired.client_id, &spec.client_id);
+    set_if_some(&mut desired.tenant_id, &spec.tenant_id);
+    set_if_some(&mut desired.username, &spec.username);
+    set_if_some(&mut desired.audience, &spec.audience);
+    set_if_some(&mut desired.role_arn, &spec.role_arn);
+    let mut send = desired.clone();
+    let current = existing.cloned().unwrap_or_default();
+    for (secret, held, compare, sent) in [
+        (
+            &spec.secret_key,
+            current.secret_key.as_ref(),
+            &mut desired.secret_key,
+            &mut send.secret_key,
+        ),
+        (
+            &spec.password,
+            current.password.as_ref(),
+            &mut desired.password,
+            &mut send.password,
+        ),
+        (
+            &spec.token,
+            current.token.as_ref(),
+            &mut desired.token,
+            &mut send.token,
+        ),
+        (
+            &spec.json_key,
+            current.json_key.as_ref(),
+            &mut desired.json_key,
+            &mut send.json_key,
+        ),
+    ] {
+        if let Some(secret) = secret {
+            *compare = Some(compared_secret(held, secret));
+            *sent = Some(SensitiveValue::set(secret.secret()));
+        }
+    }
+    (desired, send)
+}
+
+/// The certificate file as the server takes it: base64 of the file; a PEM file given as text is
+/// encoded here.
+fn certificate_data(secret: &Secret) -> Secret {
+    use base64::Engine;
+    let text = secret.expose().trim();
+    if text.starts_with("-----BEGIN") {
+        Secret::new(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
+    } else {
+        Secret::new(text.split_ascii_whitespace().collect::<String>())
+    }
+}
+
+/// (to compare, to send): a new certificate is sent with its file and password; an existing one
+/// keeps what the server holds (`{HasValue: true}` as read back) and is only compared on its
+/// notes and environments.
+pub fn desired_certificate(
+    spec: &CertificateSpec,
+    existing: Option<&Certificate>,
+    space_id: &str,
+    ids: &SpaceIds,
+) -> (Certificate, Certificate) {
+    let mut desired = existing.cloned().unwrap_or_else(|| Certificate {
+        space_id: Some(space_id.to_owned()),
+        name: spec.name.clone(),
+        certificate_data: Some(SensitiveValue::set(certificate_data(&spec.data.secret()))),
+        password: spec
+            .password
+            .as_ref()
+            .map(|password| SensitiveValue::set(password.secret())),
+        ..Default::default()
+    });
+    set_if_some(&mut desired.notes, &spec.notes);
+    desired.environment_ids = ids.environment_ids(&spec.environments);
+    (desired.clone(), desired)
 }
 
 pub fn desired_tag_set(spec: &TagSetSpec, existing: Option<&TagSet>, space_id: &str) -> TagSet {
@@ -356,14 +495,14 @@ fn apply_template(spec: &TemplateSpec, template: &mut ActionTemplateParameter) {
 pub fn apply_variables(
     set: &mut VariableSet,
     specs: &[LibraryVariableSpec],
-    environment_ids: &HashMap<String, String>,
+    ids: &SpaceIds,
 ) -> Vec<String> {
     let mut changed = Vec::new();
     for spec in specs {
         let scope_ids: BTreeSet<String> = spec
             .environments
             .iter()
-            .filter_map(|name| environment_ids.get(name).cloned())
+            .filter_map(|name| ids.environments.get(name).cloned())
             .collect();
         let same_identity = |variable: &Variable| {
             variable.name == spec.name
@@ -378,10 +517,16 @@ pub fn apply_variables(
                     .unwrap_or_default()
                     == scope_ids
         };
-        let (value, kind, sensitive) = match (&spec.value, &spec.secret) {
-            (Some(value), _) => (value.clone(), "String", false),
-            (None, Some(secret)) => (secret.secret().expose().to_owned(), "Sensitive", true),
-            (None, None) => continue,
+        let (value, kind, sensitive) = match (&spec.value, &spec.secret, spec.kind) {
+            // A worker pool, account or certificate by its id here (checked to exist before
+            // anything was written, `apply::space_blueprint::unknown_references`).
+            (Some(name), _, Some(kind)) => match ids.typed_value(kind, name) {
+                Some(id) => (id.clone(), kind.api_name(), false),
+                None => continue,
+            },
+            (Some(value), _, None) => (value.clone(), "String", false),
+            (None, Some(secret), _) => (secret.secret().expose().to_owned(), "Sensitive", true),
+            (None, None, _) => continue,
         };
         match set
             .variables
@@ -389,7 +534,7 @@ pub fn apply_variables(
             .find(|variable| same_identity(variable))
         {
             Some(variable) => {
-                let mut differs = variable.is_secret() != sensitive;
+                let mut differs = variable.is_secret() != sensitive || variable.kind != kind;
                 if !sensitive && variable.value.as_deref() != Some(value.as_str()) {
                     differs = true;
                 }
@@ -536,8 +681,10 @@ mod tests {
 
     #[test]
     fn variables_are_added_updated_or_kept() {
-        let ids: HashMap<String, String> =
-            [("Production".to_string(), "Environments-3".to_string())].into();
+        let ids = SpaceIds {
+            environments: [("Production".to_string(), "Environments-3".to_string())].into(),
+            ..SpaceIds::default()
+        };
         let specs: Vec<LibraryVariableSpec> = serde_yaml::from_str(
             "- {name: Support.Email, value: a@example.com}\n- {name: Db.Password, secret: {from_env: X}, environments: [Production]}\n",
         )

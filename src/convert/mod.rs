@@ -9,6 +9,7 @@ pub mod channel_runbook;
 pub mod fields;
 pub mod process;
 pub mod project;
+pub mod references;
 pub mod server_rewrites;
 pub mod variables;
 
@@ -67,6 +68,17 @@ pub enum ReadError {
     AmbiguousSecrets(Vec<String>),
     #[error("the server's answer is missing the {0}")]
     Missing(&'static str),
+    /// Fields that still hold an id of the template's space after conversion: ids are
+    /// space-scoped, so the package would point at whatever has that id in a managed space.
+    #[error(
+        "ids of the template's space cannot travel to a managed space (there they name another resource, or \
+         none), and {} still hold{} one after every reference octofleet knows was named; nothing was written. \
+         Fix the template project, then serialize again:\n  - {}",
+        if .0.len() == 1 { "this field" } else { "these fields" },
+        if .0.len() == 1 { "s" } else { "" },
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  - ")
+    )]
+    IdsLeft(Vec<references::NamedIdLeft>),
 }
 
 pub fn read(
@@ -160,25 +172,30 @@ pub fn read(
         );
     }
 
-    Ok(ReadResult {
-        project: PortableProject {
-            format_version: FORMAT_VERSION,
-            source: portable::Source {
-                server: documents.server.clone(),
-                space_id: space.id.clone().unwrap_or_default(),
-                space_name: space.name.clone(),
-                project_id: project.id.clone().unwrap_or_default(),
-                project_name: project.name.clone(),
-                octofleet_version: octofleet_version.to_owned(),
-                exported_at: exported_at.to_owned(),
-                git_ref: documents.parts.git_ref.clone(),
-            },
-            project: settings,
-            deployment_process,
-            channels,
-            variables,
-            runbooks,
+    let project = PortableProject {
+        format_version: FORMAT_VERSION,
+        source: portable::Source {
+            server: documents.server.clone(),
+            space_id: space.id.clone().unwrap_or_default(),
+            space_name: space.name.clone(),
+            project_id: project.id.clone().unwrap_or_default(),
+            project_name: project.name.clone(),
+            octofleet_version: octofleet_version.to_owned(),
+            exported_at: exported_at.to_owned(),
+            git_ref: documents.parts.git_ref.clone(),
         },
+        project: settings,
+        deployment_process,
+        channels,
+        variables,
+        runbooks,
+    };
+    let left = references::ids_left_named(&project, &documents.index);
+    if !left.is_empty() {
+        return Err(ReadError::IdsLeft(left));
+    }
+    Ok(ReadResult {
+        project,
         secrets,
         property_secrets,
         warnings,
@@ -220,6 +237,12 @@ pub(crate) mod testing {
                         &mut index.project_groups
                     } else if lower.starts_with("libraryvariablesets-") {
                         &mut index.library_variable_sets
+                    } else if lower.starts_with("accounts-") {
+                        &mut index.accounts
+                    } else if lower.starts_with("certificates-") {
+                        &mut index.certificates
+                    } else if lower.starts_with("gitcredentials-") {
+                        &mut index.git_credentials
                     } else if lower.starts_with("channels-") {
                         &mut channels
                     } else {

@@ -2,6 +2,9 @@
 //! properties, both directions.
 
 use super::fields::{carried, merge, set_text};
+use super::references::{
+    desired_git_dependency, id_of, portable_git_dependency, portable_text_property,
+};
 use super::Context;
 use crate::octopus::resources::{
     ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessStep,
@@ -18,6 +21,19 @@ pub const ID_PROPERTIES: &[&str] = &[
     "Octopus.Action.Template.Id",
     "Octopus.Action.Template.Version",
 ];
+
+/// A step or action property as the package carries it: an id of a shared resource (an account,
+/// a certificate, a feed, …) by name (see `convert::references`), a secret by its placeholder.
+pub fn portable_property_in(
+    context: &Context<'_>,
+    key: &str,
+    value: &PropertyValue,
+) -> portable::PropertyValue {
+    match value {
+        PropertyValue::Text(text) => portable_text_property(context.index, key, text),
+        PropertyValue::Sensitive(_) => portable_property(value),
+    }
+}
 
 pub fn portable_property(value: &PropertyValue) -> portable::PropertyValue {
     match value {
@@ -81,7 +97,7 @@ pub fn portable_step(step: &ProcessStep, context: &Context<'_>) -> portable::Ste
     let mut properties: BTreeMap<String, portable::PropertyValue> = step
         .properties
         .iter()
-        .map(|(key, value)| (key.clone(), portable_property(value)))
+        .map(|(key, value)| (key.clone(), portable_property_in(context, key, value)))
         .collect();
     let roles = match properties.remove("Octopus.Action.TargetRoles") {
         Some(portable::PropertyValue::Text(roles)) => roles
@@ -141,16 +157,7 @@ pub fn portable_action(action: &ProcessAction, context: &Context<'_>) -> portabl
         .properties
         .iter()
         .filter(|(key, _)| !ID_PROPERTIES.contains(&key.as_str()))
-        .map(|(key, value)| {
-            // The primary package's feed is mirrored into a property; name it like the package.
-            let value = match (key.as_str(), value) {
-                ("Octopus.Action.Package.FeedId", PropertyValue::Text(id)) => {
-                    portable::PropertyValue::Text(context.index.feeds.name(id))
-                }
-                _ => portable_property(value),
-            };
-            (key.clone(), value)
-        })
+        .map(|(key, value)| (key.clone(), portable_property_in(context, key, value)))
         .collect();
     portable::Action {
         name: action.name.clone(),
@@ -204,7 +211,11 @@ pub fn portable_action(action: &ProcessAction, context: &Context<'_>) -> portabl
                 properties: package.properties.clone(),
             })
             .collect(),
-        git_dependencies: action.git_dependencies.clone(),
+        git_dependencies: action
+            .git_dependencies
+            .iter()
+            .map(|dependency| portable_git_dependency(context.index, dependency))
+            .collect(),
         step_template,
         properties,
         extra: carried(&action.extra, &["Id", "Slug", "Links", "StepPackageId"]),
@@ -269,8 +280,9 @@ pub fn desired_step(
     desired
 }
 
-/// Text properties as the package has them (the primary package's feed name back to an id);
-/// a sensitive property keeps the value the server holds (so a re-deploy writes nothing and no
+/// Text properties as the package has them, references as the managed space's id of the named
+/// resource (deploy refuses a missing one before writing, `apply::resolve`); a sensitive
+/// property keeps the value the server holds (so a re-deploy writes nothing and no
 /// secret is compared); where the server holds none it is written with its substituted
 /// `secrets.json` entry, and left out while that entry is still a placeholder (deploy refuses
 /// that case before writing, see `apply::project::check_secrets`).
@@ -283,15 +295,8 @@ pub fn desired_properties(
         .iter()
         .filter_map(|(key, value)| {
             let value = match value {
-                portable::PropertyValue::Text(text) if key == "Octopus.Action.Package.FeedId" => {
-                    PropertyValue::Text(
-                        context
-                            .index
-                            .feeds
-                            .id(text)
-                            .cloned()
-                            .unwrap_or_else(|| text.clone()),
-                    )
+                portable::PropertyValue::Reference(reference) => {
+                    PropertyValue::Text(id_of(context.index, reference)?)
                 }
                 portable::PropertyValue::Text(text) => PropertyValue::Text(text.clone()),
                 portable::PropertyValue::Sensitive(sensitive) => match existing.get(key) {
@@ -448,7 +453,11 @@ pub fn desired_action(
             desired_package
         })
         .collect();
-    desired.git_dependencies = action.git_dependencies.clone();
+    desired.git_dependencies = action
+        .git_dependencies
+        .iter()
+        .map(|dependency| desired_git_dependency(index, dependency))
+        .collect();
     let mut properties = desired_properties(&desired.properties, &action.properties, context);
     if let Some(template) = &action.step_template {
         if let Some(template_ref) = index.step_template_named(&template.name) {
@@ -523,6 +532,7 @@ mod tests {
     fn properties_convert_both_ways() {
         let index = SpaceIndex {
             feeds: crate::octopus::space_index::Names::of([(Some("Feeds-7"), "Docker Hub")]),
+            accounts: crate::octopus::space_index::Names::of([(Some("Accounts-4"), "Azure")]),
             ..SpaceIndex::default()
         };
         let context = Context {
@@ -545,9 +555,30 @@ mod tests {
         let cases = [
             (
                 "Octopus.Action.Package.FeedId",
-                portable::PropertyValue::Text("Docker Hub".into()),
+                portable::PropertyValue::Reference(portable::ResourceReference {
+                    kind: portable::ReferenceKind::Feed,
+                    name: "Docker Hub".into(),
+                }),
                 &held,
                 Some(PropertyValue::Text("Feeds-7".into())),
+            ),
+            (
+                "Octopus.Action.Azure.AccountId",
+                portable::PropertyValue::Reference(portable::ResourceReference {
+                    kind: portable::ReferenceKind::Account,
+                    name: "Azure".into(),
+                }),
+                &held,
+                Some(PropertyValue::Text("Accounts-4".into())),
+            ),
+            (
+                "Octopus.Action.Azure.AccountId",
+                portable::PropertyValue::Reference(portable::ResourceReference {
+                    kind: portable::ReferenceKind::Account,
+                    name: "Not downstream".into(),
+                }),
+                &held,
+                None,
             ),
             (
                 "Plain",

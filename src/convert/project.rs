@@ -3,6 +3,7 @@
 
 use super::fields::{merge, set_text};
 use super::process::portable_property;
+use super::references::{id_of, reference_to};
 use super::{Context, Filters};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{
@@ -11,7 +12,8 @@ use crate::octopus::resources::{
 };
 use crate::octopus::space_index::SpaceIndex;
 use crate::portable::naming::{property_secret_key, template_secret_name};
-use crate::portable::{self, PortableProject};
+use crate::portable::references::is_reference_value;
+use crate::portable::{self, PortableProject, ReferenceKind};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 
@@ -155,7 +157,11 @@ pub fn project_settings(
         connectivity_policy: connectivity.map(
             |policy: crate::octopus::resources::ConnectivityPolicy| portable_connectivity(&policy),
         ),
-        templates: project.templates.iter().map(portable_template).collect(),
+        templates: project
+            .templates
+            .iter()
+            .map(|template| portable_template(template, context.index))
+            .collect(),
         included_library_variable_sets: included,
         project_tags,
         version_control: project
@@ -209,14 +215,27 @@ pub fn portable_connectivity(
     }
 }
 
+/// A tenant project template; a default whose control type names a resource (an account, a
+/// certificate, a worker pool: its value is an id) is carried as a reference by name.
 pub fn portable_template(
     template: &crate::octopus::resources::ActionTemplateParameter,
+    index: &SpaceIndex,
 ) -> portable::Template {
+    let kind = ReferenceKind::of_display_settings(&template.display_settings);
+    let default_value = match (&template.default_value, kind) {
+        (Some(PropertyValue::Text(id)), Some(kind)) if is_reference_value(id) => {
+            Some(reference_to(index, kind, id.trim()).map_or_else(
+                || portable::PropertyValue::Text(id.clone()),
+                portable::PropertyValue::Reference,
+            ))
+        }
+        (value, _) => value.as_ref().map(portable_property),
+    };
     portable::Template {
         name: template.name.clone(),
         label: template.label.clone().filter(|l| !l.is_empty()),
         help_text: template.help_text.clone().filter(|h| !h.is_empty()),
-        default_value: template.default_value.as_ref().map(portable_property),
+        default_value,
         display_settings: template.display_settings.clone(),
     }
 }
@@ -290,7 +309,7 @@ pub fn desired_project(
         .iter()
         .filter_map(|name| index.library_variable_sets.id(name).cloned())
         .collect();
-    project.templates = desired_templates(&project.templates, &settings.templates, secrets);
+    project.templates = desired_templates(&project.templates, &settings.templates, secrets, index);
     if !settings.project_tags.is_empty() {
         project.extra.insert(
             "ProjectTags".into(),
@@ -356,6 +375,7 @@ pub fn desired_templates(
     existing: &[ActionTemplateParameter],
     templates: &[portable::Template],
     secrets: Option<&BTreeMap<String, Secret>>,
+    index: &SpaceIndex,
 ) -> Vec<ActionTemplateParameter> {
     templates
         .iter()
@@ -372,6 +392,10 @@ pub fn desired_templates(
             desired.default_value = match &template.default_value {
                 Some(portable::PropertyValue::Text(text)) => {
                     Some(PropertyValue::Text(text.clone()))
+                }
+                // Deploy refused a missing one before writing (`apply::resolve`).
+                Some(portable::PropertyValue::Reference(reference)) => {
+                    id_of(index, reference).map(PropertyValue::Text)
                 }
                 Some(portable::PropertyValue::Sensitive(sensitive)) => {
                     let held = matches!(
@@ -665,15 +689,30 @@ mod tests {
         ))));
         let keep = Some(PropertyValue::Sensitive(SensitiveValue::keep()));
         assert_eq!(
-            default(&desired_templates(&[], &templates, Some(&substituted))),
+            default(&desired_templates(
+                &[],
+                &templates,
+                Some(&substituted),
+                &SpaceIndex::default()
+            )),
             set
         );
         assert_eq!(
-            default(&desired_templates(&[], &templates, Some(&placeholder))),
+            default(&desired_templates(
+                &[],
+                &templates,
+                Some(&placeholder),
+                &SpaceIndex::default()
+            )),
             None
         );
-        let held = desired_templates(&[], &templates, Some(&substituted));
-        let mut again = desired_templates(&held, &templates, Some(&substituted));
+        let held = desired_templates(&[], &templates, Some(&substituted), &SpaceIndex::default());
+        let mut again = desired_templates(
+            &held,
+            &templates,
+            Some(&substituted),
+            &SpaceIndex::default(),
+        );
         assert_eq!(again[0].id, held[0].id, "the id is kept");
         assert_eq!(default(&again), keep);
         assert!(!resend_held_template_secrets(

@@ -5,13 +5,16 @@
 //! `apply_variables` reports each variable as an `apply::Outcome` (created, kept downstream,
 //! …): the outcome types are plain data, the one thing of `apply/` this module uses.
 
+use super::references::{desired_reference_value, names_of, portable_reference_value};
 use super::{Context, Filters, ReadError};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{Extra, Variable, VariableSet};
-use crate::octopus::space_index::Names;
+use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::outcome::{FieldChange, Outcome, OutcomeAction};
 use crate::portable;
 use crate::portable::naming::secret_key;
+use crate::portable::references::variable_reference_kind;
+use crate::portable::ReferenceKind;
 use crate::secret::Secret;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -103,8 +106,13 @@ pub fn portable_variables(
             {
                 continue;
             }
-            if let Some(portable) = portable_variable(variable, &names, filters, excluded_runbooks)
-            {
+            if let Some(portable) = portable_variable(
+                variable,
+                &names,
+                filters,
+                excluded_runbooks,
+                &documents.index,
+            ) {
                 variables.push(portable);
             }
         }
@@ -153,11 +161,15 @@ pub fn portable_variables(
     Ok((variables, secrets))
 }
 
+/// One variable as the package carries it: scope ids as names, the value of a worker pool,
+/// account or certificate variable (or of a prompt of such a control type) as the resource's
+/// name in `index`, a secret without its value. `None` for a variable of excluded runbooks only.
 pub fn portable_variable(
     variable: &Variable,
     names: &HashMap<(String, String), String>,
     filters: &Filters,
     excluded_runbooks: &[String],
+    index: &SpaceIndex,
 ) -> Option<portable::Variable> {
     let resolve = |key: &str, ids: &[String]| -> Vec<String> {
         let mut resolved: Vec<String> = ids
@@ -218,13 +230,20 @@ pub fn portable_variable(
                 .unwrap_or_default(),
         });
     let sensitive = variable.is_secret();
+    let reference_kind = ReferenceKind::of_variable_type(&variable.kind).or_else(|| {
+        prompt
+            .as_ref()
+            .and_then(|prompt| ReferenceKind::of_display_settings(&prompt.display_settings))
+    });
+    let value = match (&variable.value, reference_kind) {
+        _ if sensitive => None,
+        (Some(id), Some(kind)) => Some(portable_reference_value(index, kind, id)),
+        (value, None) => value.clone(),
+        (None, Some(_)) => None,
+    };
     Some(portable::Variable {
         name: variable.name.clone(),
-        value: if sensitive {
-            None
-        } else {
-            variable.value.clone()
-        },
+        value,
         kind: if sensitive {
             "Sensitive".to_owned()
         } else {
@@ -341,6 +360,13 @@ pub fn apply_variables(
     for variable in variables {
         let scope = scopes.scope(&variable.scope);
         let key = identity(&variable.name, &scope);
+        // A worker pool, account or certificate by the managed space's id of its name.
+        let value = match (&variable.value, variable_reference_kind(variable)) {
+            (Some(name), Some(kind)) => {
+                Some(desired_reference_value(scopes.context.index, kind, name))
+            }
+            (value, _) => value.clone(),
+        };
         let secret = if variable.is_sensitive() {
             substituted(secrets, variable.secret.as_deref())
         } else {
@@ -376,7 +402,7 @@ pub fn apply_variables(
                     value: if variable.is_sensitive() {
                         secret.map(|s| s.expose().to_owned())
                     } else {
-                        variable.value.clone()
+                        value.clone()
                     },
                     description: variable.description.clone(),
                     kind: variable.kind.clone(),
@@ -399,17 +425,27 @@ pub fn apply_variables(
                         Some(&variable.kind),
                     ));
                 }
-                if !variable.is_sensitive() && existing.value != variable.value {
-                    let value = if existing.is_sensitive {
-                        FieldChange::masked("Value", true, variable.value.is_some())
-                    } else {
-                        FieldChange::new(
-                            "Value",
-                            existing.value.as_deref(),
-                            variable.value.as_deref(),
-                        )
+                if !variable.is_sensitive() && existing.value != value {
+                    let change = match (existing.is_sensitive, variable_reference_kind(variable)) {
+                        (true, _) => FieldChange::masked("Value", true, value.is_some()),
+                        // A reference reads as the names of what it points at, not ids.
+                        (false, Some(kind)) => {
+                            let names = names_of(scopes.context.index, kind);
+                            let shown = |id: &Option<String>| {
+                                id.as_deref()
+                                    .map(|id| names.known_name(id).unwrap_or(id).to_owned())
+                            };
+                            FieldChange::new(
+                                "Value",
+                                shown(&existing.value).as_deref(),
+                                shown(&value).as_deref(),
+                            )
+                        }
+                        (false, None) => {
+                            FieldChange::new("Value", existing.value.as_deref(), value.as_deref())
+                        }
                     };
-                    changes.push(value);
+                    changes.push(change);
                 }
                 if existing.description.as_deref().unwrap_or("")
                     != variable.description.as_deref().unwrap_or("")
@@ -436,7 +472,7 @@ pub fn apply_variables(
                     existing.kind = variable.kind.clone();
                     existing.is_sensitive = variable.is_sensitive();
                     if !variable.is_sensitive() {
-                        existing.value = variable.value.clone();
+                        existing.value = value.clone();
                     }
                     existing.description = variable.description.clone();
                     existing.prompt = prompt;
@@ -604,6 +640,119 @@ mod tests {
             assert!(outcomes.iter().all(|o| o.action == OutcomeAction::Created));
             assert_eq!(portable_of(&onto_empty).0, portable);
         }
+    }
+
+    /// A worker pool variable and a prompted text variable whose control type is Certificate
+    /// carry names; downstream they get the managed space's ids, an unchanged re-deploy compares
+    /// equal, and a drifted value is reported by name.
+    #[test]
+    fn reference_values_travel_by_name() {
+        let set: VariableSet = serde_json::from_value(serde_json::json!({
+            "Id": "variableset-Projects-1", "OwnerId": "Projects-1",
+            "Variables": [
+                {"Id": "1", "Name": "Pool", "Value": "WorkerPools-2", "Type": "WorkerPool", "Scope": {}},
+                {"Id": "2", "Name": "Cert", "Value": "Certificates-3", "Type": "String", "Scope": {},
+                 "Prompt": {"Label": "Certificate", "Required": true, "DisplaySettings": {"Octopus.ControlType": "Certificate"}}},
+                {"Id": "3", "Name": "Expression", "Value": "#{Other.Pool}", "Type": "WorkerPool", "Scope": {}}
+            ]
+        }))
+        .unwrap();
+        let upstream = SpaceIndex {
+            worker_pools: Names::of([(Some("WorkerPools-2"), "Linux Workers")]),
+            certificates: Names::of([(Some("Certificates-3"), "Payments TLS")]),
+            ..SpaceIndex::default()
+        };
+        let documents = ProjectDocuments {
+            server: String::new(),
+            space: None,
+            parts: ProjectParts {
+                project: Some(Project {
+                    name: PROJECT.into(),
+                    ..Default::default()
+                }),
+                variables: Some(set),
+                ..Default::default()
+            },
+            index: upstream,
+        };
+        let (portable, _) = portable_variables(
+            &documents,
+            &Filters::default(),
+            PROJECT,
+            &[],
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let value = |name: &str| {
+            portable
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(value("Pool").as_deref(), Some("Linux Workers"));
+        assert_eq!(value("Cert").as_deref(), Some("Payments TLS"));
+        assert_eq!(value("Expression").as_deref(), Some("#{Other.Pool}"));
+
+        let downstream = SpaceIndex {
+            worker_pools: Names::of([
+                (Some("WorkerPools-7"), "Linux Workers"),
+                (Some("WorkerPools-8"), "Windows Workers"),
+            ]),
+            certificates: Names::of([(Some("Certificates-9"), "Payments TLS")]),
+            ..SpaceIndex::default()
+        };
+        let context = Context {
+            index: &downstream,
+            channels: Names::default(),
+            secrets: None,
+        };
+        let (actions, runbooks) = (Names::default(), Names::default());
+        let scopes = ScopeIds {
+            context: &context,
+            actions: &actions,
+            runbooks: &runbooks,
+            upstream_project: PROJECT,
+            project_id: "Projects-5".into(),
+        };
+        let variables: Vec<&portable::Variable> = portable.iter().collect();
+        let mut written = VariableSet::default();
+        apply_variables(&mut written, &variables, &BTreeMap::new(), &scopes, true);
+        let stored = |set: &VariableSet, name: &str| {
+            set.variables
+                .iter()
+                .find(|v| v.name == name)
+                .unwrap()
+                .value
+                .clone()
+        };
+        assert_eq!(stored(&written, "Pool").as_deref(), Some("WorkerPools-7"));
+        assert_eq!(stored(&written, "Cert").as_deref(), Some("Certificates-9"));
+        assert_eq!(
+            stored(&written, "Expression").as_deref(),
+            Some("#{Other.Pool}")
+        );
+        let mut again = written.clone();
+        let outcomes = apply_variables(&mut again, &variables, &BTreeMap::new(), &scopes, true);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.action == OutcomeAction::Unchanged),
+            "{outcomes:?}"
+        );
+
+        let mut drifted = written.clone();
+        for variable in drifted.variables.iter_mut().filter(|v| v.name == "Pool") {
+            variable.value = Some("WorkerPools-8".into());
+        }
+        let outcomes = apply_variables(&mut drifted, &variables, &BTreeMap::new(), &scopes, false);
+        let pool = outcomes.iter().find(|o| o.name == "Pool").unwrap();
+        let change = &pool.changes[0];
+        assert_eq!(
+            (change.before.as_deref(), change.after.as_deref()),
+            (Some("Windows Workers"), Some("Linux Workers"))
+        );
     }
 
     /// A Config-as-Code project's variables: text ones are carried while the server keeps them

@@ -1,10 +1,11 @@
-//! One index of a space's shared resources (environments, lifecycles, feeds, …), read at once
+//! One index of a space's shared resources (environments, lifecycles, feeds, accounts,
+//! certificates, …), read at once
 //! (one round of requests): names ↔ ids in both directions. Serialize turns ids into names,
 //! deploy and plan names into ids, and both follow the same built-in-feed rule.
 
 use super::resources::{
-    ActionTemplate, Api, Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle,
-    ProjectGroup, Resource, TagSet, WorkerPool,
+    Account, ActionTemplate, Api, Certificate, Environment, Feed, GitCredential,
+    LibraryVariableSet, Lifecycle, ProjectGroup, Resource, TagSet, WorkerPool,
 };
 use super::{OctopusClient, OctopusError};
 use std::collections::{BTreeSet, HashMap};
@@ -64,7 +65,13 @@ impl Names {
         names.iter().filter_map(|n| self.id(n).cloned()).collect()
     }
 
-    /// The name, or the id itself when unknown (kept so nothing is silently lost).
+    /// The name of the resource with id `id`, when this space has it.
+    pub fn known_name(&self, id: &str) -> Option<&str> {
+        self.names.get(&id.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    /// The name, or the id itself when unknown (kept so nothing is silently lost: serialize then
+    /// refuses the id it finds left, `portable::references::ids_left`).
     pub fn name(&self, id: &str) -> String {
         self.names
             .get(&id.to_ascii_lowercase())
@@ -95,6 +102,10 @@ pub struct SpaceIndex {
     pub worker_pools: Names,
     pub git_credentials: Names,
     pub library_variable_sets: Names,
+    /// Accounts of every type.
+    pub accounts: Names,
+    /// The certificates of the space's library.
+    pub certificates: Names,
     pub step_templates: Vec<StepTemplate>,
     /// Canonical names "Set/Tag".
     pub tags: BTreeSet<String>,
@@ -111,6 +122,8 @@ impl SpaceIndex {
             worker_pools,
             git_credentials,
             library_variable_sets,
+            accounts,
+            certificates,
             action_templates,
             tag_sets,
         ) = tokio::try_join!(
@@ -121,6 +134,8 @@ impl SpaceIndex {
             Api::<WorkerPool>::list_in(client, space_id),
             Api::<GitCredential>::list_in(client, space_id),
             Api::<LibraryVariableSet>::list_in(client, space_id),
+            Api::<Account>::list_in(client, space_id),
+            Api::<Certificate>::list_in(client, space_id),
             Api::<ActionTemplate>::list_in(client, space_id),
             Api::<TagSet>::list_in(client, space_id),
         )?;
@@ -132,6 +147,8 @@ impl SpaceIndex {
             worker_pools: Names::of_resources(&worker_pools),
             git_credentials: Names::of_resources(&git_credentials),
             library_variable_sets: Names::of_resources(&library_variable_sets),
+            accounts: Names::of_resources(&accounts),
+            certificates: Names::of_resources(&certificates),
             step_templates: action_templates
                 .into_iter()
                 .filter_map(|t| {

@@ -114,6 +114,15 @@ pub enum PackageReadError {
         ours = env!("CARGO_PKG_VERSION")
     )]
     UnknownFormatVersion { found: u64, supported: u32 },
+    /// A version 1 package that carries ids where names belong.
+    #[error(
+        "project.json was written by an earlier octofleet (format version 1), which carried the ids of the \
+         template project's space where names belong; ids are space-scoped, so deployed they would point at \
+         whatever has that id in the managed space:\n  - {}\nRe-serialize the template project with this \
+         octofleet (`octofleet serialize`), which names them; nothing was written",
+        .fields.join("\n  - ")
+    )]
+    IdsOfTheTemplateSpace { fields: Vec<String> },
     #[error(
         "project.json is not a valid portable project at `{at}`: {message}; fix that field, or re-serialize the \
          template project (`octofleet serialize`)"
@@ -323,19 +332,26 @@ fn parse_project(bytes: &[u8]) -> Result<crate::portable::PortableProject, Packa
         }
     })?;
     // The version first: a newer format deserves "upgrade", not an unknown-field error.
-    if let Some(found) = value.get("format_version").and_then(|v| v.as_u64()) {
-        if found != u64::from(crate::portable::FORMAT_VERSION) {
+    let found = value.get("format_version").and_then(|v| v.as_u64());
+    if let Some(found) = found {
+        let readable = crate::portable::upgrade::READABLE_VERSIONS
+            .iter()
+            .any(|version| u64::from(*version) == found);
+        if !readable {
             return Err(PackageReadError::UnknownFormatVersion {
                 found,
                 supported: crate::portable::FORMAT_VERSION,
             });
         }
     }
-    let project: crate::portable::PortableProject = serde_path_to_error::deserialize(value)
+    let mut project: crate::portable::PortableProject = serde_path_to_error::deserialize(value)
         .map_err(|error| PackageReadError::InvalidProject {
             at: error.path().to_string(),
             message: error.inner().to_string(),
         })?;
+    let version = project.format_version;
+    crate::portable::upgrade::upgrade(&mut project, version)
+        .map_err(|fields| PackageReadError::IdsOfTheTemplateSpace { fields })?;
     match crate::portable::validate::problems(&project)
         .into_iter()
         .next()

@@ -4,6 +4,8 @@
 pub mod model;
 pub mod naming;
 pub mod reader;
+pub mod references;
+pub mod upgrade;
 pub mod validate;
 
 pub use model::*;

@@ -4,12 +4,18 @@
 //! Fields the model does not know are kept in `extra` maps and written back as they came, so a
 //! newer server's settings survive the trip.
 
+pub use super::references::{ReferenceKind, ResourceReference};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The version of this format. Readers refuse any other.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of this format. Readers refuse any other but the earlier versions
+/// `portable::upgrade` reads.
+///
+/// 2: typed variables (worker pool, account, certificate), template defaults of those control
+/// types and step properties that referred to a resource by id name it instead
+/// ([`ResourceReference`]); version 1 carried those ids as they were.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// JSON objects carried through unchanged (sorted keys: identical input gives identical bytes).
 pub type ExtraFields = BTreeMap<String, serde_json::Value>;
@@ -188,12 +194,16 @@ pub struct GitCredentialsRef {
     pub username: Option<String>,
 }
 
-/// A property value: text, or a secret the API does not reveal.
+/// A property value: text, a secret the API does not reveal, or a shared resource by name
+/// (upstream the property held its id).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum PropertyValue {
     Text(String),
     Sensitive(SensitiveProperty),
+    /// `{"kind": "Account", "name": "Azure Production"}`: deploy writes the id the managed space
+    /// gives that name.
+    Reference(ResourceReference),
 }
 
 /// A sensitive property: its value is never exported. `secret` names the entry in
@@ -358,7 +368,9 @@ pub struct Variable {
     /// Absent for sensitive variables (see `secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
-    /// "String", "Sensitive", "Certificate", account types, "WorkerPool".
+    /// "String", "Sensitive", "Certificate", account types, "WorkerPool". For the worker pool,
+    /// account and certificate types (and a prompt whose control type is one of them) `value` is
+    /// the resource's name (format version 2; version 1 held its id).
     #[serde(rename = "type")]
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

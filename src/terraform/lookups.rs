@@ -3,6 +3,7 @@
 
 use super::emit::{self, BlockWriter};
 use super::naming::{label, UniqueNames};
+use crate::portable::ReferenceKind;
 use hcl::expr::{BinaryOp, BinaryOperator, Expression};
 use hcl::Block;
 use std::collections::BTreeMap;
@@ -21,6 +22,19 @@ pub enum Shared {
     Account,
     Certificate,
     Machine,
+}
+
+impl From<ReferenceKind> for Shared {
+    fn from(kind: ReferenceKind) -> Shared {
+        match kind {
+            ReferenceKind::Account => Shared::Account,
+            ReferenceKind::Certificate => Shared::Certificate,
+            ReferenceKind::WorkerPool => Shared::WorkerPool,
+            ReferenceKind::Feed => Shared::Feed,
+            ReferenceKind::GitCredential => Shared::GitCredential,
+            ReferenceKind::Environment => Shared::Environment,
+        }
+    }
 }
 
 struct Spec {

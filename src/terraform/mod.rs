@@ -207,8 +207,9 @@ impl<'a> Writer<'a> {
         format!("octopusdeploy_project.{}.id", self.project_label)
     }
 
-    /// A property value: text as is, a secret as a sensitive Terraform variable declared in its
-    /// own `project_variable_sensitive_<name>.tf` (so its Octostache default is substituted).
+    /// A property value: text as is, a reference as the looked-up id of the named resource, a
+    /// secret as a sensitive Terraform variable declared in its own
+    /// `project_variable_sensitive_<name>.tf` (so its Octostache default is substituted).
     fn property_value(
         &mut self,
         value: &PropertyValue,
@@ -217,6 +218,10 @@ impl<'a> Writer<'a> {
     ) -> hcl::Expression {
         match value {
             PropertyValue::Text(text) => emit::text(text),
+            // The id of the same-named resource in the target space, as octoterra's lookups.
+            PropertyValue::Reference(reference) => {
+                emit::reference(&self.lookup(reference.kind.into(), &reference.name))
+            }
             PropertyValue::Sensitive(secret) => {
                 let name = self.secret_variable(variable_stem, secret, description);
                 emit::reference(&format!("var.{name}"))

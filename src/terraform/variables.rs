@@ -5,6 +5,7 @@ use super::emit::{self, BlockWriter};
 use super::lookups::Shared;
 use super::naming::project_variable_labels;
 use super::Writer;
+use crate::portable::references::variable_reference;
 use crate::portable::{Prompt, Scope, Variable};
 use hcl::{Block, Expression};
 
@@ -80,7 +81,7 @@ impl Writer<'_> {
         } else if let Some(value) = &variable.value {
             block = block.attr(
                 "value",
-                self.variable_value(&variable.kind, value, sensitive_file),
+                self.variable_value(variable, value, sensitive_file),
             );
         }
         if let Some(prompt) = &variable.prompt {
@@ -92,16 +93,17 @@ impl Writer<'_> {
         block.block(emit::ignore_all_changes()).build()
     }
 
-    /// Values that name a shared resource are resolved to its ID in the target space.
-    fn variable_value(&mut self, kind: &str, value: &str, sensitive_file: bool) -> Expression {
-        let shared = match kind {
-            "WorkerPool" => Some(Shared::WorkerPool),
-            "Certificate" => Some(Shared::Certificate),
-            account if account.ends_with("Account") => Some(Shared::Account),
-            _ => None,
-        };
-        match shared {
-            Some(kind) => emit::reference(&self.lookup(kind, value)),
+    /// Values that name a shared resource (worker pool, account and certificate variables, and a
+    /// prompt of such a control type) are resolved to its ID in the target space, as octoterra
+    /// does; empty values and Octostache expressions are written as they are.
+    fn variable_value(
+        &mut self,
+        variable: &Variable,
+        value: &str,
+        sensitive_file: bool,
+    ) -> Expression {
+        match variable_reference(variable) {
+            Some((kind, name)) => emit::reference(&self.lookup(kind.into(), name)),
             None if sensitive_file => emit::text(&escape_octostache(value)),
             None => emit::text(value),
         }

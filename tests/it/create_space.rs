@@ -181,9 +181,16 @@ async fn a_drifted_environment_description_is_restored() {
 async fn the_example_blueprint_converges_and_is_idempotent() {
     let fleet = Fleet::start().await;
     let blueprint = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blueprint.yaml");
+    let certificate = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/certificates/leaf-with-key.pem"
+    ))
+    .unwrap();
     let secrets = [
         ("NUGET_PASSWORD", "nuget-secret-1"),
         ("DATABASE_PASSWORD", "db-secret-1"),
+        ("AWS_SECRET_ACCESS_KEY", "aws-secret-1"),
+        ("PAYMENTS_TLS_CERTIFICATE", certificate.as_str()),
     ];
     let run = fleet
         .create_space("Europe", &["--blueprint", blueprint], &secrets)
@@ -266,6 +273,27 @@ async fn the_example_blueprint_converges_and_is_idempotent() {
         stored(set["VariableSetId"].as_str().unwrap(), "Database.Password").as_deref(),
         Some("db-secret-1")
     );
+    // Accounts and certificates, and the certificate variable by the certificate's id here.
+    assert_eq!(
+        names(&fleet.emulator, &space_id, "accounts"),
+        ["AWS Production", "Azure Production"]
+    );
+    let tls = fleet
+        .emulator
+        .list(&space_id, "certificates")
+        .into_iter()
+        .find(|c| c["Name"] == "Payments TLS")
+        .unwrap();
+    assert_eq!(tls["HasPrivateKey"], json!(true));
+    let certificate_variable = variables["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["Name"] == "Payments.Certificate")
+        .unwrap();
+    assert_eq!(certificate_variable["Type"], "Certificate");
+    assert_eq!(certificate_variable["Value"], tls["Id"]);
+    assert!(!run.all_output().contains("aws-secret-1"));
 
     fleet.emulator.clear_requests();
     let rerun = fleet

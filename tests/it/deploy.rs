@@ -3,6 +3,7 @@
 
 use crate::support::calamari::{octostache, octostache_names};
 use crate::support::fault_rules::{assert_each_resource_posted_once, assert_every_fault_fired};
+use crate::support::packages::serialize_package;
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
 use crate::support::server_view::{canonical, server_view};
 use crate::support::{api_get, api_post, assert_the_cut_happened, octofleet, Fleet, Run, API_KEY};
@@ -107,32 +108,10 @@ async fn serialized(
     project: &str,
     extra_args: &[&str],
 ) -> zip::ZipArchive<std::io::Cursor<Vec<u8>>> {
-    let out = tempfile::tempdir().unwrap();
-    let url = fleet.emulator.url();
-    let env = [
-        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
-        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
-        ("OCTOPUS_SPACE_ID", space),
-        ("OCTOPUS_PROJECT_NAME", project),
-    ];
-    let mut args = vec![
-        "serialize",
-        "--no-push",
-        "--package-version",
-        "1.0.0",
-        "--output-dir",
-        out.path().to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra_args);
-    let run = octofleet(&args, &env).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let zip_path = std::fs::read_dir(out.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    zip::ZipArchive::new(std::io::Cursor::new(std::fs::read(zip_path).unwrap())).unwrap()
+    let package = serialize_package(fleet, space, project, extra_args)
+        .await
+        .unwrap_or_else(|run| panic!("serialize: {}", run.stderr));
+    zip::ZipArchive::new(std::io::Cursor::new(package)).unwrap()
 }
 
 /// Read a project back through our own reader (serialize from the managed space), with no filters.
@@ -507,7 +486,7 @@ async fn missing_dependencies_are_listed_and_nothing_is_written() {
     let dir = extracted_package(&fleet, "Hello World", true).await;
     fleet.emulator.clear_requests();
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 2, "{}", run.stderr);
     for missing in [
         "environment `Development`",
         "environment `Production`",

@@ -155,9 +155,14 @@ async fn a_huge_error_message_is_cut_to_a_readable_size() {
 }
 
 const EXAMPLE_BLUEPRINT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blueprint.yaml");
-const BLUEPRINT_SECRETS: [(&str, &str); 2] = [
+const BLUEPRINT_SECRETS: [(&str, &str); 4] = [
     ("NUGET_PASSWORD", "nuget-secret-1"),
     ("DATABASE_PASSWORD", "db-secret-1"),
+    ("AWS_SECRET_ACCESS_KEY", "aws-secret-1"),
+    (
+        "PAYMENTS_TLS_CERTIFICATE",
+        include_str!("../fixtures/certificates/leaf-with-key.pem"),
+    ),
 ];
 
 async fn create_space_from_the_example(fleet: &Fleet) -> crate::support::Run {

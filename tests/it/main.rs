@@ -11,6 +11,7 @@ mod image;
 mod key_scoping;
 mod merge;
 mod payloads;
+mod references;
 mod report_checks;
 mod sandbox;
 mod serialize;

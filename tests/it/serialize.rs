@@ -766,7 +766,10 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
     assert_eq!(action.packages[0].feed, "Docker Hub");
     assert_eq!(
         action.properties["Octopus.Action.Package.FeedId"],
-        octofleet::portable::PropertyValue::Text("Docker Hub".into())
+        octofleet::portable::PropertyValue::Reference(octofleet::portable::ResourceReference {
+            kind: octofleet::portable::ReferenceKind::Feed,
+            name: "Docker Hub".into()
+        })
     );
     assert_eq!(action.extra["FutureActionField"], json!(42));
     assert_eq!(action.git_dependencies.len(), 1);

@@ -5,7 +5,7 @@
 //! 403, one repository per Config-as-Code project, and automatic release creation.
 
 use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
-use crate::support::packages::unzip;
+use crate::support::packages::{extract, serialize_package};
 use octofleet_sandbox::seed_template_projects;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -17,37 +17,10 @@ async fn hello_world_package(fleet: &Fleet) -> tempfile::TempDir {
 
 /// `project` serialized from the management space, extracted into a directory.
 async fn package_of(fleet: &Fleet, project: &str) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
-    let url = fleet.emulator.url();
-    let env = [
-        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
-        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
-        ("OCTOPUS_SPACE_ID", "Spaces-1"),
-        ("OCTOPUS_PROJECT_NAME", project),
-    ];
-    let args = [
-        "serialize",
-        "--no-push",
-        "--package-version",
-        "1.0.0",
-        "--output-dir",
-        out.path().to_str().unwrap(),
-    ];
-    let run = octofleet(&args, &env).await;
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let zip = std::fs::read_dir(out.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in unzip(&std::fs::read(zip).unwrap()) {
-        let path = dir.path().join(&name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
-    dir
+    let package = serialize_package(fleet, "Spaces-1", project, &[])
+        .await
+        .unwrap_or_else(|run| panic!("serialize: {}", run.stderr));
+    extract(&package)
 }
 
 fn step(name: &str, action_type: &str, properties: Value, packages: Value) -> Value {

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use crate::documents::{assign_guid_ids, guid, is_missing, name_of, str_field};
 use crate::reply::{ApiError, ApiResult};
 use crate::state::SpaceMut;
-use crate::{projects, variables};
+use crate::{accounts, certificates, projects, variables};
 
 /// How the obsolete `name` query parameter matches on this collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -284,6 +284,36 @@ pub static KINDS: &[Kind] = &[
         sort_order: true,
         query_template: "{/id}{?skip,ids,take,partialName}",
         links: &[("Workers", "{self}/workers{?skip,take}")],
+        ..BASE
+    },
+    Kind {
+        collection: "accounts",
+        id_prefix: "Accounts",
+        item_type: "Account",
+        noun: "account",
+        required: &["Name", "AccountType"],
+        // go-octopusdeploy `NewAccountResource`: "Untenanted" unless set.
+        defaults: r#"{"Description":"","EnvironmentIds":[],"TenantIds":[],"TenantTags":[],"TenantedDeploymentParticipation":"Untenanted"}"#,
+        slug: true,
+        // The space root's link (tests/fixtures/octopus-payloads/api-root__*.json).
+        query_template: "{/id}{?skip,take,ids,partialName,accountType}",
+        field_filters: &[("accountType", "AccountType")],
+        // `AccountResourceLinks { Self, Usages }` (OctopusDeploy/mcp-server `src/types/accountTypes.ts`).
+        links: &[("Usages", "{self}/usages")],
+        rule: Some(accounts::account_rule),
+        ..BASE
+    },
+    Kind {
+        collection: "certificates",
+        id_prefix: "Certificates",
+        item_type: "Certificate",
+        noun: "certificate",
+        required: &["Name", "CertificateData"],
+        // go-octopusdeploy `NewCertificateResource`: "Untenanted" unless set.
+        defaults: r#"{"Notes":"","EnvironmentIds":[],"TenantIds":[],"TenantTags":[],"TenantedDeploymentParticipation":"Untenanted","Archived":null,"ReplacedBy":null}"#,
+        // The space root's link (tests/fixtures/octopus-payloads/api-root__*.json).
+        query_template: "{/id}{?skip,take,search,archived,tenant,firstResult,orderBy,ids,partialName}",
+        rule: Some(certificates::certificate_rule),
         ..BASE
     },
     Kind {

@@ -9,6 +9,8 @@
 //! Documents are stored as raw JSON (`serde_json::Value`), never as a client's typed structs, so
 //! a client serde bug cannot be mirrored here.
 
+mod accounts;
+mod certificates;
 mod collections;
 mod config_as_code;
 mod documents;

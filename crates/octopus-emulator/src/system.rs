@@ -8,8 +8,16 @@ pub const VERSION: &str = "2024.3.10989";
 /// Space-scoped links as `(rel, path after /api/{space})`.
 const SPACE_LINKS: &[(&str, &str)] = &[
     (
+        "Accounts",
+        "/accounts{/id}{?skip,take,ids,partialName,accountType}",
+    ),
+    (
         "ActionTemplates",
         "/actiontemplates{/id}{?skip,take,ids,partialName}",
+    ),
+    (
+        "Certificates",
+        "/certificates{/id}{?skip,take,search,archived,tenant,firstResult,orderBy,ids,partialName}",
     ),
     ("Channels", "/channels{/id}{?skip,take,ids,partialName}"),
     (

@@ -1620,3 +1620,220 @@ async fn a_protected_default_branch_needs_an_initial_commit_branch() {
         .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// The test certificates in `tests/fixtures/certificates` (see its README for how they were made
+/// and for openssl's fingerprints).
+fn certificate_fixture(name: &str) -> String {
+    use base64::Engine;
+    let path = format!(
+        "{}/../../tests/fixtures/certificates/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    base64::engine::general_purpose::STANDARD.encode(std::fs::read(path).expect("fixture"))
+}
+
+/// openssl x509 -fingerprint -sha1 of `leaf.pem` and `ca.pem`.
+const LEAF_THUMBPRINT: &str = "5BFE69D1BD88F48FE3D6649504C5F73920CC21EB";
+const CA_THUMBPRINT: &str = "D67DEBFB5866E981F03601ED68CA03D1CF67820F";
+
+/// An account's secrets are written as SensitiveValues, never read back, kept by `NewValue: null`;
+/// its type is fixed; each type's required fields are required.
+#[tokio::test]
+async fn accounts_hold_secrets_out_of_sight() {
+    let api = Api::start().await;
+    let (status, created) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            json!({"Name": "AWS Prod", "AccountType": "AmazonWebServicesAccount", "AccessKey": "AKIA1",
+                   "SecretKey": {"HasValue": true, "NewValue": "aws-secret"}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["Id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("Accounts-"), "{id}");
+    assert_eq!(
+        created["SecretKey"],
+        json!({"HasValue": true, "NewValue": null})
+    );
+    assert_eq!(created["TenantedDeploymentParticipation"], "Untenanted");
+    assert!(!created.to_string().contains("aws-secret"));
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", &id, "SecretKey")
+            .as_deref(),
+        Some("aws-secret")
+    );
+
+    // Re-sent as read: the secret is kept.
+    let mut edited = created.clone();
+    edited["Description"] = json!("edited");
+    let (status, updated) = api
+        .put(&format!("/api/Spaces-1/accounts/{id}"), edited.clone())
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", &id, "SecretKey")
+            .as_deref(),
+        Some("aws-secret")
+    );
+
+    // The type is fixed, a bare string secret is refused, required fields are required.
+    let mut retyped = edited.clone();
+    retyped["AccountType"] = json!("Token");
+    let (status, _) = api
+        .put(&format!("/api/Spaces-1/accounts/{id}"), retyped)
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            json!({"Name": "Plain", "AccountType": "Token", "Token": "in-clear"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(!body.to_string().contains("in-clear"));
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            json!({"Name": "No key", "AccountType": "AmazonWebServicesAccount", "AccessKey": "AKIA2"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(errors(&body), ["The SecretKey field is required."]);
+    let (status, _) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            json!({"Name": "Odd", "AccountType": "Carrier pigeon"}),
+        )
+        .await;
+    assert_eq!(status, 400);
+
+    // Names are unique in the space; the list filters by type.
+    let (status, _) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            json!({"Name": "aws prod", "AccountType": "Token", "Token": {"HasValue": true, "NewValue": "t"}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = api
+        .post(
+            "/api/Spaces-1/accounts",
+            json!({"Name": "Token", "AccountType": "Token", "Token": {"HasValue": true, "NewValue": "t"}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, tokens) = api.get("/api/Spaces-1/accounts?accountType=Token").await;
+    let names: Vec<&str> = tokens["Items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["Name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Token"]);
+}
+
+/// A certificate upload is read as the server reads it: PEM, DER and PFX (with its password, the
+/// legacy and the OpenSSL 3 encryption); the thumbprint is the SHA-1 of the certificate that holds
+/// the private key (not the CA in the chain); the data and password never come back.
+#[tokio::test]
+async fn certificate_uploads_give_the_thumbprint_and_stay_secret() {
+    let api = Api::start().await;
+    let cases = [
+        ("leaf.pem", None, "Pem", false, LEAF_THUMBPRINT),
+        ("leaf-with-key.pem", None, "Pem", true, LEAF_THUMBPRINT),
+        ("leaf.der", None, "Der", false, LEAF_THUMBPRINT),
+        (
+            "leaf-chain-aes.pfx",
+            Some("pfx-password"),
+            "Pkcs12",
+            true,
+            LEAF_THUMBPRINT,
+        ),
+        (
+            "leaf-chain-3des.pfx",
+            Some("pfx-password"),
+            "Pkcs12",
+            true,
+            LEAF_THUMBPRINT,
+        ),
+        ("ca.pem", None, "Pem", false, CA_THUMBPRINT),
+    ];
+    for (file, password, format, has_key, thumbprint) in cases {
+        let data = certificate_fixture(file);
+        let mut body =
+            json!({"Name": file, "CertificateData": {"HasValue": true, "NewValue": data}});
+        if let Some(password) = password {
+            body["Password"] = json!({"HasValue": true, "NewValue": password});
+        }
+        let (status, created) = api.post("/api/Spaces-1/certificates", body).await;
+        assert_eq!(status, 201, "{file}: {created}");
+        assert_eq!(created["Thumbprint"], thumbprint, "{file}");
+        assert_eq!(created["CertificateDataFormat"], format, "{file}");
+        assert_eq!(created["HasPrivateKey"], has_key, "{file}");
+        assert_eq!(
+            created["CertificateData"],
+            json!({"HasValue": true, "NewValue": null})
+        );
+        assert!(!created.to_string().contains(&data[..40]), "{file}");
+        if let Some(password) = password {
+            assert!(!created.to_string().contains(password));
+        }
+        if thumbprint == LEAF_THUMBPRINT {
+            assert_eq!(
+                created["SubjectDistinguishedName"],
+                "CN=payments.example.com, O=Octofleet Test, C=NZ"
+            );
+            assert_eq!(created["IssuerCommonName"], "Octofleet Test CA");
+            assert_eq!(created["SelfSigned"], false);
+            assert_eq!(
+                created["SerialNumber"],
+                "1AE319C1EED11D7A14F37407ECA71D97EA71623E"
+            );
+        } else {
+            assert_eq!(created["SelfSigned"], true);
+        }
+    }
+
+    // The wrong password, or bytes that are no certificate: refused with the server's message.
+    let (status, body) = api
+        .post(
+            "/api/Spaces-1/certificates",
+            json!({"Name": "Wrong", "CertificateData": {"HasValue": true, "NewValue": certificate_fixture("leaf-chain-aes.pfx")},
+                   "Password": {"HasValue": true, "NewValue": "not-it"}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        errors(&body)[0].starts_with("Could not parse certificate data."),
+        "{body}"
+    );
+    let (status, _) = api
+        .post(
+            "/api/Spaces-1/certificates",
+            json!({"Name": "Junk", "CertificateData": {"HasValue": true, "NewValue": "aGVsbG8="}}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = api
+        .post("/api/Spaces-1/certificates", json!({"Name": "Empty"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(errors(&body), ["The CertificateData field is required."]);
+
+    // A PUT as read keeps the data; the derived fields cannot be set by the client.
+    let (_, list) = api
+        .get("/api/Spaces-1/certificates?partialName=leaf.der")
+        .await;
+    let mut stored = list["Items"][0].clone();
+    let id = stored["Id"].as_str().unwrap().to_owned();
+    stored["Notes"] = json!("rotated yearly");
+    stored["Thumbprint"] = json!("0000");
+    let (status, updated) = api
+        .put(&format!("/api/Spaces-1/certificates/{id}"), stored)
+        .await;
+    assert_eq!(status, 200, "{updated}");
+    assert_eq!(updated["Notes"], "rotated yearly");
+    assert_eq!(updated["Thumbprint"], LEAF_THUMBPRINT);
+}

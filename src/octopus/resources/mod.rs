@@ -33,6 +33,8 @@ macro_rules! space_resource {
     };
 }
 
+mod account;
+mod certificate;
 mod channel;
 mod deployment_process;
 mod environment;
@@ -52,6 +54,8 @@ mod tenant_variables;
 mod variable_set;
 mod worker_pool;
 
+pub use account::Account;
+pub use certificate::Certificate;
 pub use channel::{Channel, ChannelActionPackage, ChannelRule};
 pub use deployment_process::{
     ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessKind,

@@ -515,3 +515,57 @@ fn a_symlink_anywhere_in_a_directory_is_refused() {
         Err(PackageReadError::Symlink { entry }) if entry == "linked"
     ));
 }
+
+/// A format 1 package is read where it is correct (the primary package's feed, named as text, is
+/// a reference now) and refused where it carried ids: a worker pool variable, an account held
+/// by a step property. Each such field is named.
+#[test]
+fn a_format_1_package_is_read_where_correct_and_refused_where_it_holds_ids() {
+    let mut value = project_value(1);
+    value["deployment_process"] = serde_json::json!({"steps": [{
+        "name": "Deploy", "package_requirement": "LetOctopusDecide", "condition": "Success",
+        "start_trigger": "StartAfterPrevious",
+        "actions": [{"name": "Deploy", "action_type": "Octopus.Script",
+                     "properties": {"Octopus.Action.Package.FeedId": "Docker Hub"}}]
+    }]});
+    let read = |value: &serde_json::Value| {
+        read_zip(
+            &build_zip(&files_with(&[(
+                "project.json",
+                &serde_json::to_vec(value).unwrap(),
+            )])),
+            &PackageLimits::default(),
+        )
+    };
+    let contents = read(&value).unwrap();
+    assert_eq!(
+        contents.project.format_version,
+        crate::portable::FORMAT_VERSION
+    );
+    let action = &contents.project.deployment_process.unwrap().steps[0].actions[0];
+    assert_eq!(
+        action.properties["Octopus.Action.Package.FeedId"],
+        crate::portable::PropertyValue::Reference(crate::portable::ResourceReference {
+            kind: crate::portable::ReferenceKind::Feed,
+            name: "Docker Hub".into()
+        })
+    );
+
+    value["variables"] = serde_json::json!([
+        {"name": "Deploy.WorkerPool", "value": "WorkerPools-2", "type": "WorkerPool"}
+    ]);
+    value["deployment_process"]["steps"][0]["actions"][0]["properties"]
+        ["Octopus.Action.Azure.AccountId"] = serde_json::json!("Accounts-12");
+    let error = read(&value).unwrap_err().to_string();
+    for expected in [
+        "format version 1",
+        "variable `Deploy.WorkerPool` (WorkerPool) value holds `WorkerPools-2`, the id of a worker pool",
+        "property `Octopus.Action.Azure.AccountId` holds `Accounts-12`, the id of an account",
+        "Re-serialize the template project",
+    ] {
+        assert!(error.contains(expected), "{expected}: {error}");
+    }
+    // The same values in a format 2 package are names: read as they are.
+    value["format_version"] = serde_json::json!(2);
+    assert!(read(&value).is_ok());
+}

@@ -1,6 +1,6 @@
 //! Template packages in the management space's built-in feed.
 
-use super::harness::{Fleet, API_KEY};
+use super::harness::{octofleet, Fleet, Run, API_KEY};
 use std::collections::BTreeMap;
 use std::io::Read;
 
@@ -30,4 +30,53 @@ pub async fn download(fleet: &Fleet, id: &str, version: &str) -> Vec<u8> {
         .unwrap();
     assert!(response.status().is_success(), "{}", response.status());
     response.bytes().await.unwrap().to_vec()
+}
+
+/// `project` serialized from `space` (no push, version 1.0.0, plus `extra_args`): the package's
+/// bytes, or the run when it failed.
+pub async fn serialize_package(
+    fleet: &Fleet,
+    space: &str,
+    project: &str,
+    extra_args: &[&str],
+) -> Result<Vec<u8>, Run> {
+    let out = tempfile::tempdir().unwrap();
+    let url = fleet.emulator.url();
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", url.as_str()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_SPACE_ID", space),
+        ("OCTOPUS_PROJECT_NAME", project),
+    ];
+    let mut args = vec![
+        "serialize",
+        "--no-push",
+        "--package-version",
+        "1.0.0",
+        "--output-dir",
+        out.path().to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra_args);
+    let run = octofleet(&args, &env).await;
+    if run.code != 0 {
+        return Err(run);
+    }
+    let zip = std::fs::read_dir(out.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    Ok(std::fs::read(zip).unwrap())
+}
+
+/// A package's files written into a new directory, as Octopus extracts it for a step.
+pub fn extract(package: &[u8]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in unzip(package) {
+        let path = dir.path().join(&name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    dir
 }

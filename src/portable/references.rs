@@ -1,0 +1,419 @@
+//! References to a space's shared resources by name, and the check that no id of the template's
+//! space is left in a portable project: ids are space-scoped (`Accounts-12` is another account,
+//! or none, in the managed space), only names travel.
+
+use super::model::{Action, PortableProject, Process, PropertyValue, Step, Template, Variable};
+use regex::Regex;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+/// A kind of shared resource a step property, a typed variable or a template default names.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
+pub enum ReferenceKind {
+    /// Any account type (AWS, Azure, Google Cloud, username/password, token, OIDC, SSH).
+    Account,
+    /// An X.509 certificate of the space's library.
+    Certificate,
+    /// A worker pool.
+    WorkerPool,
+    /// A package feed.
+    Feed,
+    /// A shared git credential.
+    GitCredential,
+    /// An environment.
+    Environment,
+}
+
+impl ReferenceKind {
+    /// Every kind, for lookups by id prefix.
+    pub const ALL: [ReferenceKind; 6] = [
+        ReferenceKind::Account,
+        ReferenceKind::Certificate,
+        ReferenceKind::WorkerPool,
+        ReferenceKind::Feed,
+        ReferenceKind::GitCredential,
+        ReferenceKind::Environment,
+    ];
+
+    /// How people call it: "account", "worker pool".
+    pub fn noun(self) -> &'static str {
+        match self {
+            ReferenceKind::Account => "account",
+            ReferenceKind::Certificate => "certificate",
+            ReferenceKind::WorkerPool => "worker pool",
+            ReferenceKind::Feed => "feed",
+            ReferenceKind::GitCredential => "git credential",
+            ReferenceKind::Environment => "environment",
+        }
+    }
+
+    /// The prefix of the server's ids of this kind (`Accounts-12`).
+    pub fn id_prefix(self) -> &'static str {
+        match self {
+            ReferenceKind::Account => "Accounts",
+            ReferenceKind::Certificate => "Certificates",
+            ReferenceKind::WorkerPool => "WorkerPools",
+            ReferenceKind::Feed => "Feeds",
+            ReferenceKind::GitCredential => "GitCredentials",
+            ReferenceKind::Environment => "Environments",
+        }
+    }
+
+    /// The kind of resource a variable of type `variable_type` holds the id of: `WorkerPool`,
+    /// `Certificate` and the account types. The server's variable types are `String`,
+    /// `Sensitive`, `Certificate`, `AmazonWebServicesAccount`, `AzureAccount`,
+    /// `GoogleCloudAccount`, `WorkerPool`, `UsernamePasswordAccount` and `GenericOidcAccount`
+    /// (OctopusDeploy/mcp-server `src/tools/getVariables.ts`, `VariableType`; the provider's
+    /// `octopusdeploy_variable` lists the same less `GenericOidcAccount`); a newer account type
+    /// ends in `Account` too.
+    pub fn of_variable_type(variable_type: &str) -> Option<ReferenceKind> {
+        match variable_type {
+            "WorkerPool" => Some(ReferenceKind::WorkerPool),
+            "Certificate" => Some(ReferenceKind::Certificate),
+            account if account.ends_with("Account") => Some(ReferenceKind::Account),
+            _ => None,
+        }
+    }
+
+    /// The kind a prompt's or template's `Octopus.ControlType` display setting names: the
+    /// control types `Certificate`, `WorkerPool` and the account types (`AzureAccount`,
+    /// `AmazonWebServicesAccount`, `GoogleCloudAccount`, `UsernamePasswordAccount`,
+    /// `GenericOidcAccount`: go-octopusdeploy `pkg/resources/display_settings.go`, OctopusClients
+    /// `Model/ControlType.cs`), whose value is a resource id.
+    pub fn of_display_settings(settings: &BTreeMap<String, String>) -> Option<ReferenceKind> {
+        settings
+            .get("Octopus.ControlType")
+            .and_then(|control| ReferenceKind::of_variable_type(control))
+    }
+
+    /// The kind whose ids start with `prefix` (any case).
+    pub fn of_id_prefix(prefix: &str) -> Option<ReferenceKind> {
+        ReferenceKind::ALL
+            .into_iter()
+            .find(|kind| kind.id_prefix().eq_ignore_ascii_case(prefix))
+    }
+}
+
+/// A property value or template default that names a shared resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceReference {
+    /// What it names.
+    pub kind: ReferenceKind,
+    /// The resource's name; deploy resolves it to the id in the managed space.
+    pub name: String,
+}
+
+/// The kind of value a variable holds a reference in: its type's, else its prompt's control type.
+pub fn variable_reference_kind(variable: &Variable) -> Option<ReferenceKind> {
+    ReferenceKind::of_variable_type(&variable.kind).or_else(|| {
+        variable
+            .prompt
+            .as_ref()
+            .and_then(|prompt| ReferenceKind::of_display_settings(&prompt.display_settings))
+    })
+}
+
+/// A typed variable's value that names a resource (not empty, not an Octostache expression).
+pub fn variable_reference(variable: &Variable) -> Option<(ReferenceKind, &str)> {
+    let kind = variable_reference_kind(variable)?;
+    let value = variable.value.as_deref()?;
+    is_reference_value(value).then_some((kind, value))
+}
+
+/// Whether a value of a reference-typed field names a resource: empty values and Octostache
+/// expressions (`#{Azure.Account}`) are carried as they are.
+pub fn is_reference_value(value: &str) -> bool {
+    !value.trim().is_empty() && !value.contains("#{")
+}
+
+/// Id prefixes of the server's space-scoped documents, with what people call them: the kinds
+/// above and the rest octofleet does not carry by reference.
+const SPACE_ID_PREFIXES: &[(&str, &str)] = &[
+    ("Accounts", "account"),
+    ("Certificates", "certificate"),
+    ("WorkerPools", "worker pool"),
+    ("Feeds", "feed"),
+    ("GitCredentials", "git credential"),
+    ("Environments", "environment"),
+    ("Lifecycles", "lifecycle"),
+    ("ProjectGroups", "project group"),
+    ("LibraryVariableSets", "library variable set"),
+    ("ActionTemplates", "step template"),
+    ("Projects", "project"),
+    ("Channels", "channel"),
+    ("Runbooks", "runbook"),
+    ("Tenants", "tenant"),
+    ("TagSets", "tag set"),
+    ("Machines", "deployment target"),
+    ("Workers", "worker"),
+    ("Teams", "team"),
+    ("MachinePolicies", "machine policy"),
+    ("ProxyServers", "proxy"),
+    ("Proxies", "proxy"),
+    ("DeploymentFreezes", "deployment freeze"),
+    ("Subscriptions", "subscription"),
+];
+
+static SPACE_ID: LazyLock<Regex> = LazyLock::new(|| {
+    let prefixes: Vec<&str> = SPACE_ID_PREFIXES.iter().map(|(p, _)| *p).collect();
+    Regex::new(&format!(r"(?i)^({})-\d+$", prefixes.join("|"))).expect("a valid regex")
+});
+
+/// A value that looks like the id of a space-scoped document: its prefix and what people call it.
+pub fn space_id(value: &str) -> Option<(&'static str, &'static str)> {
+    let captures = SPACE_ID.captures(value.trim())?;
+    let prefix = captures.get(1)?.as_str();
+    SPACE_ID_PREFIXES
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(prefix))
+        .copied()
+}
+
+/// One field of a portable project that still holds an id of the template's space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdLeft {
+    /// Where: "deployment process, step `Deploy`, action `Azure`, property `Octopus.Action.Azure.AccountId`".
+    pub at: String,
+    /// The id as written.
+    pub id: String,
+    /// What it is the id of ("account").
+    pub noun: &'static str,
+}
+
+impl IdLeft {
+    /// What the user should do about it.
+    pub fn advice(&self) -> String {
+        let carried = SPACE_ID_PREFIXES
+            .iter()
+            .find(|(_, noun)| *noun == self.noun)
+            .and_then(|(prefix, _)| ReferenceKind::of_id_prefix(prefix))
+            .is_some();
+        if carried {
+            format!(
+                "no {} of the template's space has this id (was it deleted?): choose an existing {} there, \
+                 or remove the reference",
+                self.noun, self.noun
+            )
+        } else {
+            format!(
+                "octofleet carries references to accounts, certificates, worker pools, feeds, git credentials \
+                 and environments by name, not to {} by id: use a variable, or remove the reference",
+                plural(self.noun)
+            )
+        }
+    }
+}
+
+fn plural(noun: &str) -> String {
+    match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ => format!("{noun}s"),
+    }
+}
+
+/// Every id a text may hold: the whole value, each item of a comma-separated list, and each
+/// string inside a JSON object or array. Free text (a script body) is not searched: an id there
+/// is the script's own business.
+fn ids_in(text: &str) -> Vec<(String, &'static str)> {
+    let mut found = Vec::new();
+    let mut check = |candidate: &str| {
+        if let Some((_, noun)) = space_id(candidate) {
+            found.push((candidate.trim().to_owned(), noun));
+        }
+    };
+    if text.contains(',') && !text.trim_start().starts_with(['{', '[']) {
+        text.split(',').for_each(&mut check);
+    } else {
+        check(text);
+    }
+    let trimmed = text.trim_start();
+    if trimmed.starts_with(['{', '[']) {
+        if let Ok(json) = serde_json::from_str::<serde_json::Value>(text) {
+            let mut stack = vec![&json];
+            while let Some(value) = stack.pop() {
+                match value {
+                    serde_json::Value::String(s) => check(s),
+                    serde_json::Value::Array(items) => stack.extend(items),
+                    serde_json::Value::Object(map) => stack.extend(map.values()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    found
+}
+
+/// Every field of `project` that still holds an id of the template's space, in document order.
+pub fn ids_left(project: &PortableProject) -> Vec<IdLeft> {
+    let mut left = Vec::new();
+    let mut scan = |at: String, text: &str| {
+        for (id, noun) in ids_in(text) {
+            left.push(IdLeft {
+                at: at.clone(),
+                id,
+                noun,
+            });
+        }
+    };
+    let settings = &project.project;
+    scan("the project's lifecycle".into(), &settings.lifecycle);
+    scan("the project's group".into(), &settings.project_group);
+    for set in &settings.included_library_variable_sets {
+        scan("the project's library variable sets".into(), set);
+    }
+    for template in &settings.templates {
+        scan_template(&mut scan, "project template", template);
+    }
+    if let Some(process) = &project.deployment_process {
+        scan_process(&mut scan, "deployment process", process);
+    }
+    for channel in &project.channels {
+        if let Some(lifecycle) = &channel.lifecycle {
+            scan(format!("channel `{}` lifecycle", channel.name), lifecycle);
+        }
+    }
+    for runbook in &project.runbooks {
+        for environment in &runbook.environments {
+            scan(
+                format!("runbook `{}` environments", runbook.name),
+                environment,
+            );
+        }
+        scan_process(
+            &mut scan,
+            &format!("runbook `{}` process", runbook.name),
+            &runbook.process,
+        );
+    }
+    for variable in &project.variables {
+        let at = format!("variable `{}`", variable.name);
+        if let Some(value) = &variable.value {
+            scan(format!("{at} ({}) value", variable.kind), value);
+        }
+        let scope = &variable.scope;
+        for (what, names) in [
+            ("environment", &scope.environments),
+            ("channel", &scope.channels),
+            ("step", &scope.steps),
+            ("process", &scope.processes),
+            ("deployment target", &scope.machines),
+        ] {
+            for name in names {
+                scan(format!("{at} {what} scope"), name);
+            }
+        }
+    }
+    left
+}
+
+fn scan_template(scan: &mut impl FnMut(String, &str), what: &str, template: &Template) {
+    if let Some(PropertyValue::Text(value)) = &template.default_value {
+        scan(format!("{what} `{}` default value", template.name), value);
+    }
+}
+
+fn scan_process(scan: &mut impl FnMut(String, &str), what: &str, process: &Process) {
+    for step in &process.steps {
+        scan_step(scan, what, step);
+    }
+}
+
+fn scan_step(scan: &mut impl FnMut(String, &str), what: &str, step: &Step) {
+    let at = format!("{what}, step `{}`", step.name);
+    for (key, value) in &step.properties {
+        if let PropertyValue::Text(text) = value {
+            scan(format!("{at}, property `{key}`"), text);
+        }
+    }
+    for action in &step.actions {
+        scan_action(scan, &format!("{at}, action `{}`", action.name), action);
+    }
+}
+
+fn scan_action(scan: &mut impl FnMut(String, &str), at: &str, action: &Action) {
+    for (key, value) in &action.properties {
+        if let PropertyValue::Text(text) = value {
+            scan(format!("{at}, property `{key}`"), text);
+        }
+    }
+    if let Some(pool) = &action.worker_pool {
+        scan(format!("{at}, worker pool"), pool);
+    }
+    for environment in action
+        .environments
+        .iter()
+        .chain(&action.excluded_environments)
+    {
+        scan(format!("{at}, environments"), environment);
+    }
+    if let Some(feed) = action.container.as_ref().and_then(|c| c.feed.as_ref()) {
+        scan(format!("{at}, container feed"), feed);
+    }
+    for package in &action.packages {
+        let name = if package.name.is_empty() {
+            "the primary package".to_owned()
+        } else {
+            format!("package `{}`", package.name)
+        };
+        scan(format!("{at}, {name} feed"), &package.feed);
+        for (key, value) in &package.properties {
+            scan(format!("{at}, {name} property `{key}`"), value);
+        }
+    }
+    for dependency in &action.git_dependencies {
+        scan(format!("{at}, git dependencies"), &dependency.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_found_whole_in_lists_and_in_json_but_not_in_free_text() {
+        let ids =
+            |text: &str| -> Vec<String> { ids_in(text).into_iter().map(|(id, _)| id).collect() };
+        assert_eq!(ids("Accounts-12"), ["Accounts-12"]);
+        assert_eq!(ids(" workerpools-2 "), ["workerpools-2"]);
+        assert_eq!(ids("teams-managers,Teams-3"), ["Teams-3"]);
+        assert_eq!(
+            ids(r#"{"PackageId":"acme","FeedId":"Feeds-5"}"#),
+            ["Feeds-5"]
+        );
+        assert!(ids("feeds-builtin").is_empty());
+        assert!(ids("echo Accounts-12 is gone").is_empty());
+        assert!(ids("Production").is_empty());
+        assert!(ids("#{Azure.Account}").is_empty());
+        assert_eq!(
+            space_id("Certificates-3"),
+            Some(("Certificates", "certificate"))
+        );
+    }
+
+    #[test]
+    fn typed_variables_and_control_types_name_their_kind() {
+        assert_eq!(
+            ReferenceKind::of_variable_type("GenericOidcAccount"),
+            Some(ReferenceKind::Account)
+        );
+        assert_eq!(
+            ReferenceKind::of_variable_type("WorkerPool"),
+            Some(ReferenceKind::WorkerPool)
+        );
+        assert_eq!(ReferenceKind::of_variable_type("String"), None);
+        assert_eq!(ReferenceKind::of_variable_type("Sensitive"), None);
+        let settings =
+            BTreeMap::from([("Octopus.ControlType".to_owned(), "Certificate".to_owned())]);
+        assert_eq!(
+            ReferenceKind::of_display_settings(&settings),
+            Some(ReferenceKind::Certificate)
+        );
+        assert!(!is_reference_value("#{Pool}"));
+        assert!(!is_reference_value(""));
+    }
+}
