@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod forge;
+pub mod inputs;
 pub mod log_format;
 pub mod octopus;
 pub mod origin;

@@ -45,7 +45,7 @@ impl LogFormat {
             "octopus" => Ok(LogFormat::Octopus),
             _ => Err(format!(
                 "{} is not a log format: give `octopus` (inside an Octopus step) or `text`",
-                crate::config::quoted(text)
+                crate::inputs::quoted(text)
             )),
         }
     }

@@ -4,7 +4,8 @@
 use super::{ActionError, Report, Server, GIVE_ID_OR_NAME};
 use crate::apply::space_blueprint;
 use crate::apply::{Outcome, OutcomeAction, Summary};
-use crate::config::{CreateSpaceConfig, WriteBackConfig, SPACE_MANAGERS};
+use crate::config::{CreateSpaceConfig, WriteBackConfig};
+use crate::inputs::SPACE_MANAGERS;
 use crate::octopus::resources::{Space, Team};
 use crate::octopus::tenant_variables::{self, TenantVariableWrite};
 use crate::octopus::Api;
@@ -114,7 +115,7 @@ async fn resolve_teams(server: &Server, wanted: &[String]) -> Result<Vec<String>
             .find(|team| team.id.as_deref() == Some(entry.as_str()) || team.name == *entry)
         {
             Some(team) => ids.extend(team.id.clone()),
-            None => unknown.push(crate::config::quoted(entry)),
+            None => unknown.push(crate::inputs::quoted(entry)),
         }
     }
     if unknown.is_empty() {

@@ -4,7 +4,8 @@
 use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::project::{deploy, DeployError, DeployOptions};
 use crate::apply::{Outcome, Summary};
-use crate::config::{quoted, DeployConfig, PackageSource, TargetSpace, GIT_URL, MANAGED_SPACE_ID};
+use crate::config::{DeployConfig, PackageSource, TargetSpace};
+use crate::inputs::{quoted, GIT_URL, MANAGED_SPACE_ID};
 use crate::log_format::progress;
 use crate::octopus::feed;
 use crate::outcome::OutcomeAction;

@@ -3,15 +3,15 @@
 //! the work is in `forge`.
 
 use super::{ActionError, Report, Server, While, GIVE_ID_OR_NAME};
-use crate::config::{
-    quoted, ForkConfig, Management, RepositoryConfig, GIT_HOST, GIT_UPSTREAM,
-    GIT_UPSTREAM_PASSWORD, GIT_UPSTREAM_USERNAME, PROJECT_NAME,
-};
+use crate::config::{ForkConfig, Management, RepositoryConfig};
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
 use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefAction, RefOutcome};
 use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
+use crate::inputs::{
+    quoted, GIT_HOST, GIT_UPSTREAM, GIT_UPSTREAM_PASSWORD, GIT_UPSTREAM_USERNAME, PROJECT_NAME,
+};
 use crate::log_format::progress;
 use crate::origin;
 use crate::report::html::{Cell, Page, Row};

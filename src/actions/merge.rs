@@ -9,15 +9,13 @@ use super::fork::{
 };
 use super::Server;
 use super::{ActionError, Report, While, EXIT_CHANGES};
-use crate::config::{
-    quoted, DownstreamLookup, MergeConfig, RepositoryConfig, EXPORTED_PROJECT_NAME, GIT_HOST,
-    GIT_NEW_REPO,
-};
+use crate::config::{DownstreamLookup, MergeConfig, RepositoryConfig};
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
 use crate::forge::merge::{self, BranchMerge, MergeRequest, Outcome};
 use crate::forge::{mirror, Forge, Platform, PullRequest};
+use crate::inputs::{quoted, EXPORTED_PROJECT_NAME, GIT_HOST, GIT_NEW_REPO};
 use crate::log_format::progress;
 use crate::report::html::{Cell, Page, Row};
 use crate::report::ReportFiles;
@@ -291,7 +289,7 @@ fn downstream_path(url: &str, protocol: &str, host: &str) -> Result<(String, Str
             protocol,
             host,
             GIT_HOST.octopus,
-            crate::config::GIT_PROTOCOL.octopus,
+            crate::inputs::GIT_PROTOCOL.octopus,
             GIT_NEW_REPO.octopus
         ));
     }

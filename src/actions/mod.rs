@@ -122,7 +122,7 @@ pub fn check_report_dir(dir: Option<&std::path::Path>) -> Result<(), ActionError
         ActionError::input(While::new(
             format!(
                 "{} {} cannot hold the report: give a directory this worker may write to",
-                crate::config::REPORT_DIR.octopus,
+                crate::inputs::REPORT_DIR.octopus,
                 dir.display()
             ),
             error,

@@ -63,7 +63,7 @@ impl Server {
         space.and_then(|space| space.id).ok_or_else(|| {
             ActionError::input(format!(
                 "space {} was not found on {}: {hint}",
-                crate::config::quoted(wanted),
+                crate::inputs::quoted(wanted),
                 self.label
             ))
         })

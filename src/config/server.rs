@@ -2,11 +2,12 @@
 //! management server (`Management.*` with Octopus's system variables as defaults), parsed in one
 //! place for every action.
 
-use super::{
-    raw, unless_placeholder, values, Reader, CA_CERTIFICATE, MANAGEMENT_API_KEY, MANAGEMENT_SPACE,
-    MANAGEMENT_URL, SERVER_URI, SPACE_ID, TENANT_API_KEY, TENANT_URL,
-};
+use super::{raw, unless_placeholder, values, Reader};
 use crate::cli::{SourceArgs, TargetArgs};
+use crate::inputs::{
+    CA_CERTIFICATE, MANAGEMENT_API_KEY, MANAGEMENT_SPACE, MANAGEMENT_URL, SERVER_URI, SPACE_ID,
+    TENANT_API_KEY, TENANT_URL,
+};
 use crate::secret::Secret;
 use std::path::PathBuf;
 use url::Url;

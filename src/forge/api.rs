@@ -36,7 +36,7 @@ pub enum ForgeError {
         url: String,
         refused: CrossOrigin,
     },
-    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", crate::config::CA_CERTIFICATE, .path.display())]
+    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", crate::inputs::CA_CERTIFICATE, .path.display())]
     CaFile { path: PathBuf, problem: String },
     #[error(
         "cannot reach {platform} at {url}: {source} — check Git.Url.Protocol and Git.Url.Host"

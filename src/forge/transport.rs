@@ -92,7 +92,7 @@ pub fn trust_ca_file(path: &Path) -> Result<(), MirrorError> {
     unsafe { git2::opts::set_ssl_cert_file(path) }.map_err(|source| MirrorError::Git {
         context: format!(
             "invalid input: {}: git cannot load {}",
-            crate::config::CA_CERTIFICATE,
+            crate::inputs::CA_CERTIFICATE,
             path.display()
         ),
         source,

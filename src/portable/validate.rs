@@ -82,7 +82,7 @@ fn unique<'a>(
                 at: path,
                 message: format!(
                     "a second {kind} named {}: names must be unique (octofleet and Octopus match them by name)",
-                    crate::config::quoted(name)
+                    crate::inputs::quoted(name)
                 ),
             });
         }
@@ -101,7 +101,7 @@ fn check_name(found: &mut Vec<Problem>, at: &str, name: &str) {
             at: at.to_owned(),
             message: format!(
                 "{} has a control character (a line break or tab) in it",
-                crate::config::quoted(name)
+                crate::inputs::quoted(name)
             ),
         });
     }
