@@ -117,6 +117,26 @@ pub fn progress(percentage: u8, message: &str) {
     }
 }
 
+/// A warning Octopus shows highlighted in the task log: `stdout-warning`, the text, `stdout-default`.
+///
+/// For a warning also logged with `tracing::warn!`: under `--log-format octopus` the log already
+/// prints this block, so only the `text` format (log on stderr) prints it here.
+pub fn emit_warning(text: &str) {
+    if current() == LogFormat::Octopus {
+        return;
+    }
+    let text = neutralize(text);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = writeln!(
+        out,
+        "{}\n{text}\n{}",
+        ServiceMessage::stdout_level(StdoutLevel::Warning).render(),
+        ServiceMessage::stdout_level(StdoutLevel::Default).render()
+    );
+    let _ = out.flush();
+}
+
 /// Break every `##octopus` (any case) so Calamari does not take the line for a service message.
 pub fn neutralize(text: &str) -> String {
     const MARKER: &str = "##octopus";

@@ -111,26 +111,6 @@ pub fn emit(messages: &[ServiceMessage]) {
     let _ = out.flush();
 }
 
-/// A warning Octopus shows highlighted in the task log: `stdout-warning`, the text, `stdout-default`.
-///
-/// For a warning also logged with `tracing::warn!`: under `--log-format octopus` the log already
-/// prints this block, so only the `text` format (log on stderr) prints it here.
-pub fn emit_warning(text: &str) {
-    if crate::log_format::current() == crate::log_format::LogFormat::Octopus {
-        return;
-    }
-    let text = crate::log_format::neutralize(text);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let _ = writeln!(
-        out,
-        "{}\n{text}\n{}",
-        ServiceMessage::stdout_level(StdoutLevel::Warning).render(),
-        ServiceMessage::stdout_level(StdoutLevel::Default).render()
-    );
-    let _ = out.flush();
-}
-
 /// Parse one rendered line back (for tests and for the sandbox, which reads our own output).
 pub fn parse(line: &str) -> Option<(String, Vec<(String, String)>)> {
     let start = line.find("##octopus[")? + "##octopus[".len();

@@ -95,7 +95,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     .map_err(ActionError::input)?;
     for warning in &read.warnings {
         tracing::warn!("{warning}");
-        crate::service_messages::emit_warning(warning);
+        crate::log_format::emit_warning(warning);
     }
 
     let module = write_module(
