@@ -2,7 +2,8 @@
 //! the portable project through the REST API, report. Orchestration only.
 
 use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
-use crate::apply::project::{deploy, DeployError, DeployOptions};
+use crate::apply::deploy::{DeployError, DeployOptions};
+use crate::apply::project::deploy;
 use crate::apply::{Outcome, Summary};
 use crate::config::{DeployConfig, PackageSource, TargetSpace};
 use crate::inputs::{quoted, GIT_URL, MANAGED_SPACE_ID};
