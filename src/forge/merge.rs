@@ -8,7 +8,7 @@
 //! Nothing is ever force-pushed: a downstream that moved meanwhile refuses the push. With
 //! `check`, the same outcome is computed and nothing is pushed.
 
-use super::mirror::MirrorError;
+use super::mirror_error::MirrorError;
 use super::object_cache;
 use super::transport::MirrorCredentials;
 use super::transport::{self, advertised, fetch, push, refs_under, Side};

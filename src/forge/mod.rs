@@ -7,6 +7,7 @@ pub mod github;
 pub mod gitlab;
 pub mod merge;
 pub mod mirror;
+mod mirror_error;
 mod object_cache;
 mod transport;
 

@@ -7,7 +7,7 @@
 //! callback offers a credential only to the origin (scheme, host, port) it is meant for: the
 //! forge's to `Git.Url.Protocol://Git.Url.Host`, the upstream's own to the upstream's origin.
 
-use super::mirror::MirrorError;
+use super::mirror_error::MirrorError;
 use crate::origin;
 use crate::secret::Secret;
 use git2::{
