@@ -7,53 +7,18 @@ use crate::config::{ForkConfig, Management, RepositoryConfig};
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
-use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest, RefAction, RefOutcome};
+use crate::forge::mirror::{self, MirrorCredentials, MirrorRequest};
 use crate::forge::{Forge, ForgeAccess, ForgeError, Platform};
 use crate::inputs::{
     quoted, GIT_HOST, GIT_UPSTREAM, GIT_UPSTREAM_PASSWORD, GIT_UPSTREAM_USERNAME, PROJECT_NAME,
 };
 use crate::log_format::progress;
 use crate::origin;
-use crate::report::html::{Cell, Page, Row};
+use crate::report::fork::ForkReport;
 use crate::report::{ReportFiles, ReportTarget};
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 use url::Url;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ForkReport {
-    pub platform: Platform,
-    /// `organization/name` as the platform names it.
-    pub repository: String,
-    /// The clone URL deploy should use (no credentials in it).
-    pub repository_url: String,
-    pub upstream_url: String,
-    pub created: bool,
-    pub refs: Vec<RefOutcome>,
-    pub pushed_refs: usize,
-    pub bytes_fetched: usize,
-    pub bytes_pushed: usize,
-    /// The default branch was set by this run.
-    pub default_branch_set: bool,
-    /// The report written beside the log (HTML and JSON), when there is a report directory.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_files: Option<ReportFiles>,
-}
-
-impl std::fmt::Display for ForkReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {} ← {}: {} of {} refs pushed, {} bytes",
-            if self.created { "created" } else { "found" },
-            self.repository_url,
-            self.upstream_url,
-            self.pushed_refs,
-            self.refs.len(),
-            self.bytes_pushed
-        )
-    }
-}
 
 impl Report for ForkReport {
     fn output_variables(&self) -> Vec<ServiceMessage> {
@@ -65,105 +30,6 @@ impl Report for ForkReport {
             messages.extend(files.artifacts());
         }
         messages
-    }
-}
-
-/// A repository's page: its clone URL without `.git` (so on Gitea, GitHub and GitLab alike).
-pub fn web_url(clone_url: &str) -> &str {
-    clone_url.strip_suffix(".git").unwrap_or(clone_url)
-}
-
-/// The facts a repository report starts with: the repository (linked), its platform, clone URL
-/// and upstream.
-pub fn repository_facts<'a>(
-    platform: Platform,
-    repository: &str,
-    repository_url: &str,
-    upstream_url: &str,
-) -> Vec<(&'a str, Cell)> {
-    vec![
-        (
-            "repository",
-            Cell::link(repository, web_url(repository_url)),
-        ),
-        ("platform", Cell::text(&platform.to_string())),
-        ("clone URL", Cell::code(repository_url)),
-        ("upstream", Cell::code(upstream_url)),
-    ]
-}
-
-/// A commit ID shortened as git shows it.
-pub fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(10)]
-}
-
-impl ForkReport {
-    /// The report page: the repository, where it came from, and what happened to each ref.
-    pub fn html(&self) -> String {
-        let mut page = Page::new(&format!("octofleet fork: {}", self.repository));
-        let changed = self.pushed_refs > 0 || self.created;
-        page.headline(
-            if changed { "created" } else { "unchanged" },
-            &format!(
-                "{} {}: {} of {} refs pushed",
-                if self.created { "created" } else { "found" },
-                self.repository,
-                self.pushed_refs,
-                self.refs.len()
-            ),
-        );
-        let mut facts = repository_facts(
-            self.platform,
-            &self.repository,
-            &self.repository_url,
-            &self.upstream_url,
-        );
-        facts.extend([
-            (
-                "default branch",
-                Cell::text(if self.default_branch_set {
-                    "set by this run"
-                } else {
-                    "as it was"
-                }),
-            ),
-            (
-                "transferred",
-                Cell::text(&format!(
-                    "{} bytes fetched, {} bytes pushed",
-                    self.bytes_fetched, self.bytes_pushed
-                )),
-            ),
-        ]);
-        page.facts(facts);
-        page.heading("Refs");
-        let rows = self
-            .refs
-            .iter()
-            .map(|outcome| {
-                let (class, text) = match outcome.action {
-                    RefAction::Created => ("created", "created"),
-                    RefAction::Unchanged => ("unchanged", "unchanged"),
-                    RefAction::FastForwarded => ("pushed", "fast-forwarded"),
-                    RefAction::Forced => ("removed", "reset to upstream (forced)"),
-                    RefAction::KeptAhead => ("kept", "kept: the tenant's commits are ahead"),
-                };
-                Row::new(
-                    Some(class),
-                    vec![
-                        Cell::code(&outcome.name),
-                        Cell::text(text),
-                        Cell::code(short(&outcome.upstream)),
-                        Cell::code(outcome.downstream.as_deref().map(short).unwrap_or("–")),
-                    ],
-                )
-            })
-            .collect();
-        page.table(
-            &["ref", "what happened", "upstream", "downstream before"],
-            rows,
-        );
-        page.finish()
     }
 }
 

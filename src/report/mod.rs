@@ -1,7 +1,11 @@
 //! The reports a person reads in Octopus: an HTML page and the same data as JSON, written side
 //! by side as `octofleet-<action>-<subject>.{html,json}` and attached to the task as artifacts.
 
+pub mod deploy;
+pub mod fork;
 pub mod html;
+pub mod merge;
+mod repository;
 
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
