@@ -3,7 +3,9 @@
 //! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
 
 use super::deploy::find_space;
-use super::fork::{forge_access, forge_error, git_credentials, resolved, write_repository_report};
+use super::repository::{
+    forge_access, forge_error, git_credentials, resolved, write_repository_report,
+};
 use super::Server;
 use super::{ActionError, Report, While, EXIT_CHANGES};
 use crate::config::{DownstreamLookup, MergeConfig, RepositoryConfig};

@@ -5,6 +5,7 @@ pub mod create_space;
 pub mod deploy;
 pub mod fork;
 pub mod merge;
+mod repository;
 pub mod serialize;
 mod server;
 
