@@ -1,12 +1,13 @@
 //! `deploy` and `plan`: load the template package, find the managed space, apply (or compare)
 //! the portable project through the REST API, report. Orchestration only.
 
+use super::server::find_space;
 use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::deploy::{DeployError, DeployOptions};
 use crate::apply::project::deploy;
 use crate::apply::Summary;
-use crate::config::{DeployConfig, PackageSource, TargetSpace};
-use crate::inputs::{quoted, GIT_URL, MANAGED_SPACE_ID};
+use crate::config::{DeployConfig, PackageSource};
+use crate::inputs::{quoted, GIT_URL};
 use crate::log_format::progress;
 use crate::octopus::feed;
 use crate::package::{self, PackageContents, PackageLimits};
@@ -172,23 +173,5 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
             let contents = package::read_zip(&bytes, &limits).map_err(ActionError::input)?;
             Ok((contents, format!("{package_id} {version}")))
         }
-    }
-}
-
-/// The managed space by ID, or by the tenant's name when the ID is not known yet.
-pub(super) async fn find_space(
-    server: &Server,
-    space: &TargetSpace,
-) -> Result<String, ActionError> {
-    match (&space.id, &space.tenant_name) {
-        (Some(id), _) => {
-            let hint = format!("check {}", MANAGED_SPACE_ID.octopus);
-            server.space_id(id, &hint).await
-        }
-        (None, Some(name)) => {
-            let hint = "it is named after the tenant: run create-space for this tenant first";
-            server.space_id_named(name, hint).await
-        }
-        (None, None) => Err(ActionError::input("no managed space was given")),
     }
 }

@@ -2,10 +2,10 @@
 //! any state (as fork names it); on conflicts open (or find) a pull request a person resolves.
 //! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
 
-use super::deploy::find_space;
 use super::repository::{
     forge_access, forge_error, git_credentials, resolved, write_repository_report,
 };
+use super::server::find_space;
 use super::Server;
 use super::{ActionError, Report, While, EXIT_CHANGES};
 use crate::config::{DownstreamLookup, MergeConfig, RepositoryConfig};

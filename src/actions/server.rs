@@ -1,8 +1,10 @@
 //! An Octopus server an action talks to: the client (with the CA file), the label errors name it
-//! by, and the space lookup every action needs.
+//! by, and the space lookups every action needs (the managed space: by ID, else by the tenant's
+//! name).
 
 use super::ActionError;
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, TargetSpace};
+use crate::inputs::MANAGED_SPACE_ID;
 use crate::octopus::resources::Space;
 use crate::octopus::{Api, ClientConfig, OctopusClient, OctopusError};
 
@@ -72,3 +74,21 @@ impl Server {
 
 /// The hint for a space given as an input by ID or name.
 pub const GIVE_ID_OR_NAME: &str = "give its ID (Spaces-N) or exact name";
+
+/// The managed space by ID, or by the tenant's name when the ID is not known yet.
+pub(super) async fn find_space(
+    server: &Server,
+    space: &TargetSpace,
+) -> Result<String, ActionError> {
+    match (&space.id, &space.tenant_name) {
+        (Some(id), _) => {
+            let hint = format!("check {}", MANAGED_SPACE_ID.octopus);
+            server.space_id(id, &hint).await
+        }
+        (None, Some(name)) => {
+            let hint = "it is named after the tenant: run create-space for this tenant first";
+            server.space_id_named(name, hint).await
+        }
+        (None, None) => Err(ActionError::input("no managed space was given")),
+    }
+}
