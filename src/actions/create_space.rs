@@ -5,15 +5,16 @@ use super::{ActionError, Report, Server, GIVE_ID_OR_NAME};
 use crate::apply::space_blueprint;
 use crate::apply::{Outcome, OutcomeAction, Summary};
 use crate::config::{CreateSpaceConfig, WriteBackConfig};
-use crate::inputs::SPACE_MANAGERS;
+use crate::inputs::{MANAGED_SPACE_ID, SPACE_MANAGERS};
 use crate::octopus::resources::{Space, Team};
 use crate::octopus::tenant_variables::{self, TenantVariableWrite};
 use crate::octopus::Api;
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 
-/// The name of the tenant variable template the space ID is written to (the article's name).
-pub const SPACE_ID_TEMPLATE: &str = "ManagedTenant.Octopus.SpaceId";
+/// The name of the tenant variable template the space ID is written to (the article's name):
+/// the variable deploy reads the managed space from.
+pub const SPACE_ID_TEMPLATE: &str = MANAGED_SPACE_ID.octopus;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateSpaceReport {

@@ -52,9 +52,9 @@ pub enum DeployError {
     OverridingField(crate::convert::fields::Overriding),
     #[error(
         "the package is a Config-as-Code project, and no repository of the tenant's own was given: run the fork \
-         step first and pass its RepositoryUrl as Octofleet.Git.Url (env OCTOFLEET_GIT_URL, flag --git-url). The \
-         template project's repository {0} is not used: two projects cannot share one repository and base path \
-         (Octopus refuses it); nothing was written"
+         step first and pass its RepositoryUrl as {git_url}. The template project's repository {0} is not used: \
+         two projects cannot share one repository and base path (Octopus refuses it); nothing was written",
+        git_url = crate::inputs::GIT_URL
     )]
     ForkUrlMissing(String),
     #[error(transparent)]

@@ -1,6 +1,8 @@
 //! Why a git mirror, fetch or push failed, said for people: which side, which input to check,
 //! what the server said. Below `transport`, `mirror` and `merge`, which all return it.
 
+use crate::inputs::{FORK_FORCE, GIT_MAIN_LINE, GIT_ORGANIZATION, GIT_TEMPLATE, GIT_UPSTREAM};
+
 /// A ref whose downstream value is not behind upstream's and not equal to it.
 #[derive(Debug, Clone)]
 pub struct Divergence {
@@ -19,9 +21,9 @@ pub enum MirrorError {
         url: String,
         hint: String,
     },
-    #[error("the {side} repository {url} was not found (404){}", if *.side == "upstream" { ": check Git.Url.Upstream (or Git.Url.Organization and Git.Url.Template)" } else { "" })]
+    #[error("the {side} repository {url} was not found (404){}", if *.side == "upstream" { upstream_inputs() } else { String::new() })]
     RepositoryMissing { side: &'static str, url: String },
-    #[error("the upstream repository {url} has no branch `{branch}`: check Git.Branch.MainLine")]
+    #[error("the upstream repository {url} has no branch `{branch}`: check {}", GIT_MAIN_LINE.octopus)]
     UpstreamBranchMissing { url: String, branch: String },
     #[error("{}", diverged_message(.0))]
     Diverged(Vec<Divergence>),
@@ -41,6 +43,14 @@ pub enum MirrorError {
     Scratch(#[source] std::io::Error),
 }
 
+/// What to check when the upstream repository is not there.
+fn upstream_inputs() -> String {
+    format!(
+        ": check {} (or {} and {})",
+        GIT_UPSTREAM.octopus, GIT_ORGANIZATION.octopus, GIT_TEMPLATE.octopus
+    )
+}
+
 fn diverged_message(divergences: &[Divergence]) -> String {
     let mut text = String::from(
         "the downstream repository has commits that upstream does not have (the tenant committed to it), so fork will not overwrite it:",
@@ -51,7 +61,7 @@ fn diverged_message(divergences: &[Divergence]) -> String {
             divergence.name, divergence.downstream, divergence.upstream
         ));
     }
-    text.push_str("\nmerge upstream into the downstream branch, or re-run with --force (Octofleet.Fork.Force) to reset it to upstream, discarding the downstream commits");
+    text.push_str(&format!("\nmerge upstream into the downstream branch, or re-run with --{} ({}) to reset it to upstream, discarding the downstream commits", FORK_FORCE.flag, FORK_FORCE.octopus));
     text
 }
 

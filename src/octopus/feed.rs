@@ -3,6 +3,7 @@
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
 use super::paging::Page;
+use crate::inputs::{OVERWRITE_MODE, PACKAGE_VERSION};
 use serde::Deserialize;
 
 /// The built-in feed's upload modes (`overwriteMode`).
@@ -51,8 +52,11 @@ pub enum UploadOutcome {
 pub enum PackageError {
     #[error(
         "package {package_id} version {version} is already in the built-in feed of {space} and the overwrite mode is \
-         FailIfExists: give a new Octofleet.Package.Version (--package-version) or set Octofleet.Package.OverwriteMode \
-         (--overwrite-mode) to OverwriteExisting"
+         FailIfExists: give a new {} (--{}) or set {} (--{}) to OverwriteExisting",
+        PACKAGE_VERSION.octopus,
+        PACKAGE_VERSION.flag,
+        OVERWRITE_MODE.octopus,
+        OVERWRITE_MODE.flag
     )]
     AlreadyExists {
         package_id: String,
