@@ -1,6 +1,10 @@
 //! The emulator's platform answers (status codes and bodies of `reference/git-forking.md`
 //! §2–3), its git challenge, its request log, and the binary's first line.
 
+// An integration test crate is test code throughout: its helpers may unwrap as its tests do
+// (clippy's allow-unwrap-in-tests covers only #[test] functions and #[cfg(test)] modules).
+#![allow(clippy::unwrap_used)]
+
 use forge_emulator::{ForgeConfig, ForgeEmulator, Platform, UpstreamSpec};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

@@ -100,8 +100,14 @@ pub fn seed_management_space(
         .iter()
         .map(|t| {
             (
-                t["Name"].as_str().unwrap().to_owned(),
-                t["Id"].as_str().unwrap().to_owned(),
+                t["Name"]
+                    .as_str()
+                    .expect("each template above has a Name")
+                    .to_owned(),
+                t["Id"]
+                    .as_str()
+                    .expect("each template above has an Id")
+                    .to_owned(),
             )
         })
         .collect();
