@@ -1,17 +1,17 @@
 //! octofleet: run a fleet of managed Octopus Deploy spaces from template projects.
 
 pub mod actions;
-pub mod apply;
-pub mod blueprint;
+mod apply;
+mod blueprint;
 pub mod cli;
 pub mod config;
-pub mod convert;
+mod convert;
 pub mod forge;
 pub mod inputs;
 pub mod log_format;
 pub mod octopus;
-pub mod origin;
-pub mod outcome;
+mod origin;
+mod outcome;
 pub mod package;
 pub mod portable;
 pub mod report;

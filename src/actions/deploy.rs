@@ -56,6 +56,11 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     progress(0, "Reading the template package");
     let (contents, package_name) = load_package(&config.source).await?;
+    tracing::debug!(
+        "read {package_name}: {} files, {} secrets",
+        contents.file_count,
+        contents.secrets.len()
+    );
     if let (Some(placeholder), Some(_)) = (
         &config.git_url_unsubstituted,
         &contents.project.project.version_control,

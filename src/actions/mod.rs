@@ -9,7 +9,7 @@ mod repository;
 pub mod serialize;
 mod server;
 
-pub use server::{Server, GIVE_ID_OR_NAME};
+pub(crate) use server::{Server, GIVE_ID_OR_NAME};
 
 use crate::apply::space_blueprint::ConvergeError;
 use crate::config::ConfigError;

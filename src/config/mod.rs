@@ -15,9 +15,8 @@ mod fork;
 mod merge;
 mod serialize;
 mod server;
-pub mod values;
+pub(crate) mod values;
 
-pub use crate::log_format::LogFormat;
 pub use create_space::CreateSpaceConfig;
 pub use deploy::{DeployConfig, PackageSource, TargetSpace};
 pub use fork::{ForkConfig, RepositoryConfig};
@@ -26,6 +25,7 @@ pub use serialize::SerializeConfig;
 pub use server::{Management, ServerConfig, WriteBackConfig};
 
 use crate::inputs::*;
+use crate::log_format::LogFormat;
 use std::fmt;
 
 /// Octofleet.Timeout when unset: generous for a large space on a slow server, yet a hung server
@@ -40,7 +40,7 @@ pub fn parse_timeout(value: &Option<String>) -> Result<std::time::Duration, Conf
 }
 
 /// What Octofleet.Log.Format is for, in every action's rows of docs/inputs.md.
-pub const LOG_FORMAT_PURPOSE: &str = "`octopus`: the log on stdout with Octopus's levels (warnings as `stdout-warning`, debug as `stdout-verbose`, progress messages), stderr only for the final error; `text`: the log on stderr; default `octopus` inside Calamari (`OctopusCalamariWorkingDirectory` set), else `text`; always `text` with `--output json`; the step templates set `octopus`";
+pub(crate) const LOG_FORMAT_PURPOSE: &str = "`octopus`: the log on stdout with Octopus's levels (warnings as `stdout-warning`, debug as `stdout-verbose`, progress messages), stderr only for the final error; `text`: the log on stderr; default `octopus` inside Calamari (`OctopusCalamariWorkingDirectory` set), else `text`; always `text` with `--output json`; the step templates set `octopus`";
 
 /// Octofleet.Log.Format: `octopus`, `text`, or unset for [`LogFormat::detect`]; with
 /// `--output json` stdout is the JSON summary, so the log stays on stderr.
@@ -69,16 +69,16 @@ pub fn parse_log_format(
 }
 
 /// What `Octofleet.ReportDir` is for, in every action that writes a report (docs/inputs.md).
-pub const REPORT_DIR_PURPOSE: &str = "under Octopus the step's working directory (default), else none; a directory (created if missing) for `octofleet-<action>-<tenant>.html` and `.json`, the report attached to the Octopus task as artifacts";
+pub(crate) const REPORT_DIR_PURPOSE: &str = "under Octopus the step's working directory (default), else none; a directory (created if missing) for `octofleet-<action>-<tenant>.html` and `.json`, the report attached to the Octopus task as artifacts";
 
 /// What `Octofleet.NoReport` is for (docs/inputs.md).
-pub const NO_REPORT_PURPOSE: &str =
+pub(crate) const NO_REPORT_PURPOSE: &str =
     "`False` (default); `True`: write no report (and attach none), e.g. for a frequent drift check of many tenants";
 
 /// Where reports go: none with `Octofleet.NoReport`; else `Octofleet.ReportDir`; else, under
 /// Octopus, the step's working directory (named by Calamari's marker variable; Octopus collects
 /// artifacts from it); else nowhere.
-pub fn report_dir(
+pub(crate) fn report_dir(
     reader: &mut Reader,
     given: &Option<String>,
     no_report: &Option<String>,
@@ -140,7 +140,7 @@ impl fmt::Display for ConfigError {
 /// Octopus variable that is not defined where the step runs: unset (with a warning) for an
 /// optional input, a problem for a required one.
 #[derive(Debug, Default)]
-pub struct Reader {
+pub(crate) struct Reader {
     problems: Vec<InputProblem>,
     /// Optional inputs that held a `#{…}` and so count as unset, to name it if one is needed.
     placeholders: Vec<(Input, String)>,
@@ -298,7 +298,7 @@ impl Reader {
 
 /// An input that may hold an unsubstituted `#{…}` (see [`Reader::optional_or_unsubstituted`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Given {
+pub(crate) enum Given {
     Unset,
     Value(String),
     /// The `#{…}` as written.

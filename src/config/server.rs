@@ -15,25 +15,25 @@ use url::Url;
 /// A server to talk to.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    pub url: Url,
-    pub api_key: Secret,
-    pub ca_file: Option<PathBuf>,
+    pub(crate) url: Url,
+    pub(crate) api_key: Secret,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// The management server and the space on it (an ID or a name).
 #[derive(Debug, Clone)]
 pub struct Management {
-    pub server: ServerConfig,
-    pub space: String,
+    pub(crate) server: ServerConfig,
+    pub(crate) space: String,
 }
 
 /// Where and for whom to write the space ID back on the management instance.
 #[derive(Debug, Clone)]
 pub struct WriteBackConfig {
-    pub server: ServerConfig,
+    pub(crate) server: ServerConfig,
     /// A space ID (`Spaces-1`) or a space name.
-    pub space: String,
-    pub tenant_id: String,
+    pub(crate) space: String,
+    pub(crate) tenant_id: String,
 }
 
 /// `Octofleet.CaCertificateFile`: an extra PEM CA to trust.

@@ -2,11 +2,11 @@
 //! platform's REST API (Gitea, GitHub, GitLab) and mirror the upstream's refs into it with git2.
 
 mod api;
-pub mod gitea;
-pub mod github;
-pub mod gitlab;
-pub mod merge;
-pub mod mirror;
+pub(crate) mod gitea;
+pub(crate) mod github;
+pub(crate) mod gitlab;
+pub(crate) mod merge;
+pub(crate) mod mirror;
 mod mirror_error;
 mod object_cache;
 mod transport;
@@ -16,7 +16,7 @@ use std::fmt;
 use std::future::Future;
 use url::Url;
 
-pub use api::ForgeError;
+pub(crate) use api::ForgeError;
 
 /// The platforms `fork` speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
