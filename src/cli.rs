@@ -5,6 +5,8 @@
 use crate::inputs::{self, Input};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+/// The whole command line: one action, and the options every action takes (its `--help` text is
+/// the `about` below).
 #[derive(Debug, Parser)]
 #[command(
     name = "octofleet",
@@ -16,6 +18,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
         alias before running octofleet."
 )]
 pub struct Cli {
+    /// The action to run.
     #[command(subcommand)]
     pub command: Command,
 
@@ -75,12 +78,16 @@ pub fn parse() -> Cli {
     Cli::from_arg_matches_mut(&mut command().get_matches()).unwrap_or_else(|error| error.exit())
 }
 
+/// What `--output` writes on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+// clap shows a value's doc as its help in `--help`; `--output`'s own help says what each does.
+#[allow(missing_docs)]
 pub enum OutputFormat {
     Text,
     Json,
 }
 
+/// The actions; each variant's doc is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Find or create the tenant's space, converge it to a space blueprint, and write the space ID
@@ -131,6 +138,7 @@ pub struct TargetArgs {
 /// The management instance, where the tenants live (`Management.*`, Octopus system variables).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ManagementArgs {
+    /// The management server.
     #[command(flatten)]
     pub server: SourceArgs,
 
@@ -143,11 +151,14 @@ pub struct ManagementArgs {
     pub tenant_id: Option<String>,
 }
 
+/// `create-space`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct CreateSpaceArgs {
+    /// The managed space's server.
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// The management server and the tenant, for the write-back.
     #[command(flatten)]
     pub management: ManagementArgs,
 
@@ -231,8 +242,10 @@ pub struct SourceArgs {
     pub space_id: Option<String>,
 }
 
+/// `serialize`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct SerializeArgs {
+    /// The management server, where the template project is.
     #[command(flatten)]
     pub source: SourceArgs,
 
@@ -457,8 +470,10 @@ pub struct RepositoryArgs {
     pub exported_project_name: Option<String>,
 }
 
+/// `fork`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ForkArgs {
+    /// The platform, the repositories and their credentials.
     #[command(flatten)]
     pub repository: RepositoryArgs,
 
@@ -479,8 +494,10 @@ pub struct ForkArgs {
     pub no_report: Option<String>,
 }
 
+/// `merge`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct MergeArgs {
+    /// The platform, the repositories and their credentials (as for fork).
     #[command(flatten)]
     pub repository: RepositoryArgs,
 
@@ -530,8 +547,10 @@ pub struct MergeArgs {
     pub git_cache_dir: Option<String>,
 }
 
+/// `deploy`'s and `plan`'s arguments (their help is the `Command` variants').
 #[derive(Debug, Args, Clone, Default)]
 pub struct DeployArgs {
+    /// The managed space's server.
     #[command(flatten)]
     pub target: TargetArgs,
 

@@ -8,14 +8,20 @@ use std::fmt;
 /// One input: how Octopus, the environment and the command line each name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Input {
+    /// The Octopus variable name (`ManagedTenant.Octopus.Url`), as step templates bind it.
     pub octopus: &'static str,
+    /// The environment alias: the Octopus name in upper case, `.` → `_`.
     pub env: &'static str,
+    /// The command-line flag, without `--`.
     pub flag: &'static str,
 }
 
 macro_rules! inputs {
     ($($const_name:ident = $octopus:literal, $env:literal, $flag:literal;)*) => {
-        $(pub const $const_name: Input = Input { octopus: $octopus, env: $env, flag: $flag };)*
+        $(
+            #[doc = concat!("`", $octopus, "` (env `", $env, "`, flag `--", $flag, "`).")]
+            pub const $const_name: Input = Input { octopus: $octopus, env: $env, flag: $flag };
+        )*
         /// Every input, for the consistency tests, `--help` and `docs/inputs.md`.
         pub const ALL_INPUTS: &[Input] = &[$($const_name),*];
     };

@@ -28,6 +28,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+/// Where the log goes (`Octofleet.Log.Format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// The log on stderr, one line per event with its level.
@@ -50,6 +51,7 @@ impl LogFormat {
         }
     }
 
+    /// `text` or `octopus`, as the input takes it.
     pub fn name(self) -> &'static str {
         match self {
             LogFormat::Text => "text",

@@ -30,6 +30,7 @@ impl ServiceMessage {
         message
     }
 
+    /// Task progress: `percentage` (at most 100) and what is being done.
     pub fn progress(percentage: u8, message: &str) -> Self {
         ServiceMessage {
             name: "progress",
@@ -79,12 +80,18 @@ impl ServiceMessage {
     }
 }
 
+/// The level Octopus gives the stdout lines that follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdoutLevel {
+    /// Back to the default (info).
     Default,
+    /// Verbose: hidden unless the reader asks for it.
     Verbose,
+    /// A warning.
     Warning,
+    /// Highlighted info.
     Highlight,
+    /// An error (the step still runs on).
     Error,
 }
 

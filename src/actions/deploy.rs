@@ -52,6 +52,8 @@ impl Report for DeployReport {
     }
 }
 
+/// Deploy (or plan) the template package into the managed space: read it, find the space,
+/// converge the project through the REST API, report.
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     progress(0, "Reading the template package");

@@ -29,6 +29,7 @@ impl Report for ForkReport {
     }
 }
 
+/// Find or create the tenant's repository on the platform and mirror the upstream into it.
 pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     let config = &ForkConfig {

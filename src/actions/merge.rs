@@ -109,6 +109,8 @@ impl Report for MergeSummary {
     }
 }
 
+/// Bring upstream's new commits into the tenant's repository; open (or find) a pull request for
+/// conflicts a person resolves.
 pub async fn run(config: &MergeConfig) -> Result<MergeSummary, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     let mut repository = resolved(&config.repository).await?;

@@ -8,7 +8,9 @@ use crate::inputs::MANAGED_SPACE_ID;
 use crate::octopus::resources::Space;
 use crate::octopus::{Api, ClientConfig, OctopusClient, OctopusError};
 
+/// An Octopus server an action talks to, with the label its errors name it by.
 pub struct Server {
+    /// The client for this server.
     pub client: OctopusClient,
     /// "the management server https://…", never with userinfo, query or fragment.
     label: String,
@@ -34,6 +36,7 @@ impl Server {
         })
     }
 
+    /// "the management server https://…", as errors say it.
     pub fn label(&self) -> &str {
         &self.label
     }

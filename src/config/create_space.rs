@@ -43,6 +43,7 @@ pub struct CreateSpaceConfig {
 const SPACE_NAME_LIMIT: usize = 50;
 
 impl CreateSpaceConfig {
+    /// `create-space`'s inputs, validated: every problem at once.
     pub fn from_args(args: &CreateSpaceArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let target = server::target(&mut reader, &args.target);

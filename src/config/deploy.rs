@@ -67,9 +67,13 @@ pub enum PackageSource {
     Dir(PathBuf),
     /// The built-in feed of the management space; `None` version means the latest.
     Feed {
+        /// The management server.
         server: ServerConfig,
+        /// The management space (ID or name).
         space: String,
+        /// The package ID.
         package_id: String,
+        /// The version; `None`: the latest in the feed.
         version: Option<String>,
     },
 }
@@ -99,6 +103,7 @@ const CLONE_URL: values::UrlAdvice = values::UrlAdvice {
 };
 
 impl DeployConfig {
+    /// `deploy`'s (or, with `plan`, `plan`'s) inputs, validated: every problem at once.
     pub fn from_args(args: &DeployArgs, plan: bool) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let target = server::target(&mut reader, &args.target);

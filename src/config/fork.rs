@@ -97,6 +97,7 @@ const UPSTREAM_URL: values::UrlAdvice = values::UrlAdvice {
 };
 
 impl ForkConfig {
+    /// `fork`'s inputs, validated: every problem at once.
     pub fn from_args(args: &ForkArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let repository = RepositoryConfig::read(&mut reader, &args.repository);

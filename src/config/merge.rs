@@ -147,6 +147,7 @@ fn downstream_lookup(
 }
 
 impl MergeConfig {
+    /// `merge`'s inputs, validated: every problem at once.
     pub fn from_args(args: &MergeArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let repository = RepositoryConfig::read(&mut reader, &args.repository);

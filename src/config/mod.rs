@@ -109,13 +109,16 @@ pub fn process_env(name: &str) -> Option<String> {
 /// One thing wrong with one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputProblem {
+    /// The input.
     pub input: Input,
+    /// What is wrong with it and what to do, without its value when that may be secret.
     pub problem: String,
 }
 
 /// Every problem found in the inputs; the binary exits 2 with all of them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
+    /// Every problem, in the order the inputs were read.
     pub problems: Vec<InputProblem>,
 }
 

@@ -90,6 +90,7 @@ const TERRAFORM_BACKENDS: &[&str] = &[
 ];
 
 impl SerializeConfig {
+    /// `serialize`'s inputs, validated: every problem at once.
     pub fn from_args(args: &SerializeArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let ca_file = server::ca_file(&mut reader, &args.ca_certificate);

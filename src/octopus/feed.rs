@@ -9,10 +9,12 @@ use serde::Deserialize;
 /// The built-in feed's upload modes (`overwriteMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum OverwriteMode {
+    /// Refuse a version the feed already has (400).
     FailIfExists,
     /// The article's `--replace-existing`.
     #[default]
     OverwriteExisting,
+    /// Keep the version the feed has, and answer 200.
     IgnoreIfExists,
 }
 
@@ -30,6 +32,7 @@ impl OverwriteMode {
             .find(|mode| mode.api_name().eq_ignore_ascii_case(text))
     }
 
+    /// The API's name for the mode (`overwriteMode=...`).
     pub fn api_name(self) -> &'static str {
         match self {
             OverwriteMode::FailIfExists => "FailIfExists",

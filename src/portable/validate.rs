@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 /// One thing wrong with a project, with the JSON path of the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The JSON path of the field (`runbooks[2].process.steps[0].name`).
     pub at: String,
+    /// What is wrong with it.
     pub message: String,
 }
 

@@ -6,10 +6,14 @@ use super::ReportFiles;
 use crate::outcome::{Outcome, OutcomeAction, Summary};
 use serde::Serialize;
 
+/// What a deploy (or plan) did, or would do, to each resource of the project.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeployReport {
+    /// The downstream project's name.
     pub project: String,
+    /// Its ID in the managed space, once it exists.
     pub project_id: Option<String>,
+    /// The managed space.
     pub space_id: String,
     /// The managed space's server, as shown to people (no credentials).
     pub server: String,
@@ -17,10 +21,13 @@ pub struct DeployReport {
     pub project_url: Option<String>,
     /// `<id> <version>`, or the directory the package was read from.
     pub package: String,
+    /// A plan: nothing was written.
     pub dry_run: bool,
+    /// The counts of `resources` by what happened.
     pub summary: Summary,
     /// Whether anything was (or, in a plan, would be) written.
     pub changes: bool,
+    /// Each resource and what converging did (or would do), with each changed value.
     pub resources: Vec<Outcome>,
     /// The report written beside the log (HTML and JSON), when there is a report directory.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -8,18 +8,26 @@ use crate::forge::mirror::{RefAction, RefOutcome};
 use crate::forge::Platform;
 use serde::Serialize;
 
+/// What a fork did: the tenant's repository and what happened to each ref.
 #[derive(Debug, Clone, Serialize)]
 pub struct ForkReport {
+    /// The platform.
     pub platform: Platform,
     /// `organization/name` as the platform names it.
     pub repository: String,
     /// The clone URL deploy should use (no credentials in it).
     pub repository_url: String,
+    /// Where it was mirrored from.
     pub upstream_url: String,
+    /// The repository was created by this run.
     pub created: bool,
+    /// Each upstream ref and what happened to it downstream.
     pub refs: Vec<RefOutcome>,
+    /// Refs pushed (zero on a re-run with no upstream change).
     pub pushed_refs: usize,
+    /// Bytes fetched from both sides.
     pub bytes_fetched: usize,
+    /// Bytes pushed downstream.
     pub bytes_pushed: usize,
     /// The default branch was set by this run.
     pub default_branch_set: bool,

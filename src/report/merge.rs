@@ -15,27 +15,38 @@ pub struct BranchPullRequest {
     pub base: String,
     /// The branch holding upstream's commit.
     pub head: String,
+    /// The pull request.
     #[serde(flatten)]
     pub pull_request: PullRequest,
 }
 
+/// What a merge did (or, with `--check`, would do) on each branch, and the pull requests for
+/// conflicts.
 #[derive(Debug, Clone, Serialize)]
 pub struct MergeSummary {
+    /// The platform.
     pub platform: Platform,
     /// `organization/name` as the platform names it.
     pub repository: String,
+    /// Its clone URL.
     pub repository_url: String,
+    /// Where upstream's commits came from (shown without credentials).
     pub upstream_url: String,
     /// `--check`: nothing was pushed or opened.
     pub check: bool,
     /// The whole run's outcome: the branch needing the most, conflicts first.
     pub outcome: Outcome,
+    /// Each branch and its outcome.
     pub branches: Vec<BranchMerge>,
     /// Conflicted paths over every branch.
     pub conflict_count: usize,
+    /// The pull requests opened or found for conflicts.
     pub pull_requests: Vec<BranchPullRequest>,
+    /// Refs pushed.
     pub pushed_refs: usize,
+    /// Bytes fetched from both sides.
     pub bytes_fetched: usize,
+    /// Bytes pushed downstream.
     pub bytes_pushed: usize,
     /// The run worked in the git object cache (`--git-cache-dir`), not a temporary repository.
     pub used_object_cache: bool,

@@ -24,7 +24,9 @@ pub struct ReportTarget {
 /// One written file: its absolute path and size.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportFile {
+    /// The absolute path.
     pub path: String,
+    /// Its size.
     pub bytes: u64,
 }
 
@@ -42,7 +44,9 @@ impl ReportFile {
 /// The HTML page and its JSON twin.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportFiles {
+    /// The page.
     pub html: ReportFile,
+    /// The same data as JSON.
     pub json: ReportFile,
 }
 
@@ -53,6 +57,7 @@ impl ReportFiles {
     }
 }
 
+/// A report could not be written into its directory.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the {action} report into {}", dir.display())]
 pub struct WriteError {
