@@ -19,14 +19,14 @@ struct Round {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let emulator = runtime
         .block_on(Emulator::start(EmulatorConfig {
             api_key: API_KEY.into(),
             latency: LATENCY,
             ..EmulatorConfig::default()
         }))
-        .unwrap();
+        .expect("the emulator starts");
     let tenants: Vec<String> = (0..ROUNDS).map(|i| format!("Bench Tenant {i}")).collect();
     let tenant_names: Vec<&str> = tenants.iter().map(String::as_str).collect();
     let management = seed_management_space(&emulator, &emulator.url(), API_KEY, &tenant_names);

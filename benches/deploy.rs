@@ -22,13 +22,13 @@ const LATENCY: Duration = Duration::from_millis(20);
 const NAME: &str = "Large Project";
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let emulator = runtime
         .block_on(Emulator::start(EmulatorConfig {
             api_key: API_KEY.into(),
             ..EmulatorConfig::default()
         }))
-        .unwrap();
+        .expect("the emulator starts");
     let shape = LargeProjectShape::BENCHMARK;
     seed_large_project(&emulator, "Spaces-1", NAME, shape);
     let package = serialize_and_extract(&emulator);
@@ -37,7 +37,7 @@ fn main() {
     // blueprint would give it), and nothing of the project.
     let target = emulator.seed_space("Bench Target")["Id"]
         .as_str()
-        .unwrap()
+        .expect("a seeded space has an Id")
         .to_owned();
     for i in 0..shape.environments {
         emulator.seed(
@@ -96,16 +96,25 @@ fn main() {
 
     // The worst case for a report: every variable differs, each listed with both values.
     let path = package.join("project.json");
-    let mut project: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut project: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).expect("the package has project.json"),
+    )
+    .expect("project.json is JSON");
     let mut edited = 0;
-    for variable in project["variables"].as_array_mut().unwrap() {
+    for variable in project["variables"]
+        .as_array_mut()
+        .expect("project.json lists variables")
+    {
         if let Some(value) = variable["value"].as_str() {
             variable["value"] = json!(format!("{value} (edited upstream)"));
             edited += 1;
         }
     }
-    std::fs::write(&path, serde_json::to_string(&project).unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        serde_json::to_string(&project).expect("JSON values serialize"),
+    )
+    .expect("the package directory is writable");
     let edited_plan = run_with(
         &emulator,
         &target,
@@ -176,7 +185,7 @@ fn run_with(
     exit_code: i32,
 ) -> Round {
     emulator.clear_requests();
-    let reports = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().expect("a temporary directory");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"));
     command
         .arg(action)
@@ -209,7 +218,7 @@ fn run_with(
 
 /// Serialize the project, extract the zip, and substitute its secrets as Octopus would.
 fn serialize_and_extract(emulator: &Emulator) -> std::path::PathBuf {
-    let out = tempfile::tempdir().unwrap().keep();
+    let out = tempfile::tempdir().expect("a temporary directory").keep();
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_octofleet"))
         .arg("serialize")
         .env_clear()
@@ -221,23 +230,27 @@ fn serialize_and_extract(emulator: &Emulator) -> std::path::PathBuf {
         .env("OCTOFLEET_NOPUSH", "true")
         .env("OCTOFLEET_OUTPUTDIR", &out)
         .status()
-        .unwrap();
+        .expect("the binary starts");
     assert!(status.success());
     let dir = out.join("extracted");
-    let mut archive =
-        zip::ZipArchive::new(std::fs::File::open(out.join("Large_Project.1.0.0.zip")).unwrap())
-            .unwrap();
-    archive.extract(&dir).unwrap();
-    let secrets: BTreeMap<String, String> =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("secrets.json")).unwrap()).unwrap();
+    let mut archive = zip::ZipArchive::new(
+        std::fs::File::open(out.join("Large_Project.1.0.0.zip"))
+            .expect("serialize wrote the package"),
+    )
+    .expect("the package is a zip");
+    archive.extract(&dir).expect("the package extracts");
+    let secrets: BTreeMap<String, String> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("secrets.json")).expect("the package has secrets.json"),
+    )
+    .expect("secrets.json maps names to strings");
     let substituted: BTreeMap<String, String> = secrets
         .into_keys()
         .map(|key| (key.clone(), format!("value-of-{key}")))
         .collect();
     std::fs::write(
         dir.join("secrets.json"),
-        serde_json::to_string(&substituted).unwrap(),
+        serde_json::to_string(&substituted).expect("a map of strings serializes"),
     )
-    .unwrap();
+    .expect("the extracted package is writable");
     dir
 }

@@ -21,13 +21,13 @@ struct Round {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let forge = runtime
         .block_on(ForgeEmulator::start(ForgeConfig {
             password: PASSWORD.to_owned(),
             ..ForgeConfig::default()
         }))
-        .unwrap();
+        .expect("the emulator starts");
     forge.create_org(ORG);
     let spec = UpstreamSpec {
         branch: "main".to_owned(),

@@ -25,18 +25,18 @@ struct Round {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let forge = runtime
         .block_on(ForgeEmulator::start(ForgeConfig {
             password: PASSWORD.to_owned(),
             ..ForgeConfig::default()
         }))
-        .unwrap();
+        .expect("the emulator starts");
     forge.create_org(ORG);
     forge.create_upstream(ORG, UPSTREAM, &UpstreamSpec::main_line("main", COMMITS));
 
-    let cache = tempfile::tempdir().unwrap();
-    let cache_dir = cache.path().to_str().unwrap();
+    let cache = tempfile::tempdir().expect("a temporary directory");
+    let cache_dir = cache.path().to_str().expect("temporary paths are UTF-8");
     let [mut first, mut rerun, mut next, mut cached_first, mut cached_rerun, mut cached_next] =
         [(); 6].map(|()| Vec::new());
     for round in 0..ROUNDS {
@@ -65,7 +65,9 @@ fn main() {
                 &[(&file, Some("up\n"))],
             );
         }
-        let upstream = forge.rev_parse(ORG, UPSTREAM, "refs/heads/main").unwrap();
+        let upstream = forge
+            .rev_parse(ORG, UPSTREAM, "refs/heads/main")
+            .expect("the upstream has a main line");
         for (repo, cache_dir, first, rerun) in [
             (&plain, None, &mut first, &mut rerun),
             (
@@ -75,7 +77,9 @@ fn main() {
                 &mut cached_rerun,
             ),
         ] {
-            let tenant = forge.rev_parse(ORG, repo, "refs/heads/main").unwrap();
+            let tenant = forge
+                .rev_parse(ORG, repo, "refs/heads/main")
+                .expect("the tenant's repository has a main line");
             first.push(run(&forge, repo, cache_dir));
             assert_eq!(
                 forge.parents(ORG, repo, "refs/heads/main"),

@@ -15,17 +15,17 @@ const LATENCY: Duration = Duration::from_millis(20);
 const ROUNDS: usize = 5;
 
 fn main() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
     let emulator = runtime
         .block_on(Emulator::start(EmulatorConfig {
             api_key: API_KEY.into(),
             latency: LATENCY,
             ..EmulatorConfig::default()
         }))
-        .unwrap();
+        .expect("the emulator starts");
     let shape = LargeProjectShape::BENCHMARK;
     seed_large_project(&emulator, "Spaces-1", "Large Project", shape);
-    let output = tempfile::tempdir().unwrap();
+    let output = tempfile::tempdir().expect("a temporary directory");
 
     let mut rounds = Vec::new();
     for round in 0..ROUNDS {
@@ -43,7 +43,8 @@ fn main() {
         let measure = measure::run(&mut command, "serialize");
         rounds.push((measure, emulator.requests().len()));
     }
-    let zip = std::fs::read(output.path().join("Large_Project.1.0.0.zip")).unwrap();
+    let zip = std::fs::read(output.path().join("Large_Project.1.0.0.zip"))
+        .expect("serialize wrote the package");
     let (median, requests) = measure::median(&mut rounds, |(m, _)| m.wall);
     let wall_target = LATENCY * 10 + Duration::from_millis(200);
     let rss_mib = median.peak_rss_kib as f64 / 1024.0;

@@ -1,10 +1,12 @@
 //! The command line: clap derive, every input's flag and environment alias taken from the input
-//! table in `config` (never spelled here). Values are raw here; `config` validates them into
+//! table (`crate::inputs`, never spelled here). Values are raw here; `config` validates them into
 //! typed settings.
 
-use crate::config::{self, Input};
+use crate::inputs::{self, Input};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+/// The whole command line: one action, and the options every action takes (its `--help` text is
+/// the `about` below).
 #[derive(Debug, Parser)]
 #[command(
     name = "octofleet",
@@ -16,6 +18,7 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
         alias before running octofleet."
 )]
 pub struct Cli {
+    /// The action to run.
     #[command(subcommand)]
     pub command: Command,
 
@@ -29,18 +32,18 @@ pub struct Cli {
 
     /// Where the log goes: `octopus` (stdout, levels as Octopus service messages, stderr only for the final error) or `text` (stderr); default `octopus` when run by Calamari, else `text`.
     #[arg(
-        long = config::LOG_FORMAT.flag,
+        long = inputs::LOG_FORMAT.flag,
         global = true,
-        env = config::LOG_FORMAT.env,
+        env = inputs::LOG_FORMAT.env,
         value_name = "FORMAT"
     )]
     pub log_format: Option<String>,
 
     /// Most time the whole action may take: seconds or a number with s, m or h (90, 90s, 10m; default 10m).
     #[arg(
-        long = config::TIMEOUT.flag,
+        long = inputs::TIMEOUT.flag,
         global = true,
-        env = config::TIMEOUT.env,
+        env = inputs::TIMEOUT.env,
         value_name = "DURATION"
     )]
     pub timeout: Option<String>,
@@ -75,12 +78,16 @@ pub fn parse() -> Cli {
     Cli::from_arg_matches_mut(&mut command().get_matches()).unwrap_or_else(|error| error.exit())
 }
 
+/// What `--output` writes on stdout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+// clap shows a value's doc as its help in `--help`; `--output`'s own help says what each does.
+#[allow(missing_docs)]
 pub enum OutputFormat {
     Text,
     Json,
 }
 
+/// The actions; each variant's doc is its `--help` text.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Find or create the tenant's space, converge it to a space blueprint, and write the space ID
@@ -107,13 +114,13 @@ pub enum Command {
 #[derive(Debug, Args, Clone, Default)]
 pub struct TargetArgs {
     /// URL of the Octopus server that hosts the managed space.
-    #[arg(long = config::TENANT_URL.flag, env = config::TENANT_URL.env, value_name = "URL")]
+    #[arg(long = inputs::TENANT_URL.flag, env = inputs::TENANT_URL.env, value_name = "URL")]
     pub url: Option<String>,
 
     /// API key for that server (`API-...`).
     #[arg(
-        long = config::TENANT_API_KEY.flag,
-        env = config::TENANT_API_KEY.env,
+        long = inputs::TENANT_API_KEY.flag,
+        env = inputs::TENANT_API_KEY.env,
         hide_env_values = true,
         value_name = "KEY"
     )]
@@ -121,8 +128,8 @@ pub struct TargetArgs {
 
     /// Extra CA certificate (PEM) to trust for that server.
     #[arg(
-        long = config::CA_CERTIFICATE.flag,
-        env = config::CA_CERTIFICATE.env,
+        long = inputs::CA_CERTIFICATE.flag,
+        env = inputs::CA_CERTIFICATE.env,
         value_name = "FILE"
     )]
     pub ca_certificate: Option<String>,
@@ -131,62 +138,66 @@ pub struct TargetArgs {
 /// The management instance, where the tenants live (`Management.*`, Octopus system variables).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ManagementArgs {
+    /// The management server.
     #[command(flatten)]
     pub server: SourceArgs,
 
     /// The tenant this step runs for.
     #[arg(
-        long = config::TENANT_ID.flag,
-        env = config::TENANT_ID.env,
+        long = inputs::TENANT_ID.flag,
+        env = inputs::TENANT_ID.env,
         value_name = "ID"
     )]
     pub tenant_id: Option<String>,
 }
 
+/// `create-space`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct CreateSpaceArgs {
+    /// The managed space's server.
     #[command(flatten)]
     pub target: TargetArgs,
 
+    /// The management server and the tenant, for the write-back.
     #[command(flatten)]
     pub management: ManagementArgs,
 
     /// The tenant's name: the managed space is named after it.
     #[arg(
-        long = config::TENANT_NAME.flag,
-        env = config::TENANT_NAME.env,
+        long = inputs::TENANT_NAME.flag,
+        env = inputs::TENANT_NAME.env,
         value_name = "NAME"
     )]
     pub tenant_name: Option<String>,
 
     /// Name of the space, instead of the tenant's name.
-    #[arg(long = config::SPACE_NAME.flag, env = config::SPACE_NAME.env, value_name = "NAME")]
+    #[arg(long = inputs::SPACE_NAME.flag, env = inputs::SPACE_NAME.env, value_name = "NAME")]
     pub space_name: Option<String>,
 
     /// Space manager teams for a new space, comma separated (default teams-administrators).
     #[arg(
-        long = config::SPACE_MANAGERS.flag,
-        env = config::SPACE_MANAGERS.env,
+        long = inputs::SPACE_MANAGERS.flag,
+        env = inputs::SPACE_MANAGERS.env,
         value_name = "TEAMS"
     )]
     pub space_managers: Option<String>,
 
     /// Space blueprint file (YAML or JSON); the built-in default when absent.
-    #[arg(long = config::BLUEPRINT.flag, env = config::BLUEPRINT.env, value_name = "FILE")]
+    #[arg(long = inputs::BLUEPRINT.flag, env = inputs::BLUEPRINT.env, value_name = "FILE")]
     pub blueprint: Option<String>,
 
     /// Username of the shared git credential in the default blueprint.
     #[arg(
-        long = config::GIT_USERNAME.flag,
-        env = config::GIT_USERNAME.env,
+        long = inputs::GIT_USERNAME.flag,
+        env = inputs::GIT_USERNAME.env,
         value_name = "USER"
     )]
     pub git_username: Option<String>,
 
     /// Password or token of the shared git credential in the default blueprint.
     #[arg(
-        long = config::GIT_PASSWORD.flag,
-        env = config::GIT_PASSWORD.env,
+        long = inputs::GIT_PASSWORD.flag,
+        env = inputs::GIT_PASSWORD.env,
         hide_env_values = true,
         value_name = "SECRET"
     )]
@@ -199,20 +210,20 @@ pub struct CreateSpaceArgs {
 pub struct SourceArgs {
     /// URL of the management Octopus server; defaults to Octopus.Web.ServerUri.
     #[arg(
-        long = config::MANAGEMENT_URL.flag,
-        env = config::MANAGEMENT_URL.env,
+        long = inputs::MANAGEMENT_URL.flag,
+        env = inputs::MANAGEMENT_URL.env,
         value_name = "URL"
     )]
     pub management_url: Option<String>,
 
     /// The server running this step.
-    #[arg(long = config::SERVER_URI.flag, env = config::SERVER_URI.env, value_name = "URL")]
+    #[arg(long = inputs::SERVER_URI.flag, env = inputs::SERVER_URI.env, value_name = "URL")]
     pub server_uri: Option<String>,
 
     /// API key for the management server.
     #[arg(
-        long = config::MANAGEMENT_API_KEY.flag,
-        env = config::MANAGEMENT_API_KEY.env,
+        long = inputs::MANAGEMENT_API_KEY.flag,
+        env = inputs::MANAGEMENT_API_KEY.env,
         hide_env_values = true,
         value_name = "KEY"
     )]
@@ -220,120 +231,122 @@ pub struct SourceArgs {
 
     /// Management space (ID or name); defaults to Octopus.Space.Id.
     #[arg(
-        long = config::MANAGEMENT_SPACE.flag,
-        env = config::MANAGEMENT_SPACE.env,
+        long = inputs::MANAGEMENT_SPACE.flag,
+        env = inputs::MANAGEMENT_SPACE.env,
         value_name = "SPACE"
     )]
     pub management_space_id: Option<String>,
 
     /// The space running this step.
-    #[arg(long = config::SPACE_ID.flag, env = config::SPACE_ID.env, value_name = "SPACE")]
+    #[arg(long = inputs::SPACE_ID.flag, env = inputs::SPACE_ID.env, value_name = "SPACE")]
     pub space_id: Option<String>,
 }
 
+/// `serialize`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct SerializeArgs {
+    /// The management server, where the template project is.
     #[command(flatten)]
     pub source: SourceArgs,
 
     /// Extra CA certificate (PEM) to trust for the management server.
     #[arg(
-        long = config::CA_CERTIFICATE.flag,
-        env = config::CA_CERTIFICATE.env,
+        long = inputs::CA_CERTIFICATE.flag,
+        env = inputs::CA_CERTIFICATE.env,
         value_name = "FILE"
     )]
     pub ca_certificate: Option<String>,
 
     /// The template project to serialize (exact name).
     #[arg(
-        long = config::PROJECT_NAME.flag,
-        env = config::PROJECT_NAME.env,
+        long = inputs::PROJECT_NAME.flag,
+        env = inputs::PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub project_name: Option<String>,
 
     /// Library variable sets left out, comma separated (default "Export Options"; "-" for none).
     #[arg(
-        long = config::EXCLUDE_LIBRARY_VARIABLE_SETS.flag,
-        env = config::EXCLUDE_LIBRARY_VARIABLE_SETS.env,
+        long = inputs::EXCLUDE_LIBRARY_VARIABLE_SETS.flag,
+        env = inputs::EXCLUDE_LIBRARY_VARIABLE_SETS.env,
         value_name = "NAMES"
     )]
     pub exclude_library_variable_sets: Option<String>,
 
     /// Environments removed from variable scopes, comma separated (default "Sync"; "-" for none).
     #[arg(
-        long = config::EXCLUDE_VARIABLE_ENVIRONMENTS.flag,
-        env = config::EXCLUDE_VARIABLE_ENVIRONMENTS.env,
+        long = inputs::EXCLUDE_VARIABLE_ENVIRONMENTS.flag,
+        env = inputs::EXCLUDE_VARIABLE_ENVIRONMENTS.env,
         value_name = "NAMES"
     )]
     pub exclude_variable_environment_scopes: Option<String>,
 
     /// Runbooks left out, by regular expression on the name (default "^__ "; "-" for none).
     #[arg(
-        long = config::EXCLUDE_RUNBOOKS.flag,
-        env = config::EXCLUDE_RUNBOOKS.env,
+        long = inputs::EXCLUDE_RUNBOOKS.flag,
+        env = inputs::EXCLUDE_RUNBOOKS.env,
         value_name = "REGEX"
     )]
     pub exclude_runbooks: Option<String>,
 
     /// Variables left out, by regular expression on the name (default none).
     #[arg(
-        long = config::EXCLUDE_VARIABLES.flag,
-        env = config::EXCLUDE_VARIABLES.env,
+        long = inputs::EXCLUDE_VARIABLES.flag,
+        env = inputs::EXCLUDE_VARIABLES.env,
         value_name = "REGEX"
     )]
     pub exclude_variables: Option<String>,
 
     /// Config-as-Code: also read the process, variables and settings from the default branch.
-    #[arg(long = config::INCLUDE_CAC_VALUES.flag, env = config::INCLUDE_CAC_VALUES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::INCLUDE_CAC_VALUES.flag, env = inputs::INCLUDE_CAC_VALUES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub include_cac_values: Option<String>,
 
     /// Export a sensitive name that has several scoped values (warns and names them).
-    #[arg(long = config::ALLOW_AMBIGUOUS_SECRETS.flag, env = config::ALLOW_AMBIGUOUS_SECRETS.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::ALLOW_AMBIGUOUS_SECRETS.flag, env = inputs::ALLOW_AMBIGUOUS_SECRETS.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub allow_ambiguous_secrets: Option<String>,
 
     /// Terraform backend block for the module (pg, s3, azurerm, gcs, http, consul, kubernetes, remote, local).
     #[arg(
-        long = config::TERRAFORM_BACKEND.flag,
-        env = config::TERRAFORM_BACKEND.env,
+        long = inputs::TERRAFORM_BACKEND.flag,
+        env = inputs::TERRAFORM_BACKEND.env,
         value_name = "TYPE"
     )]
     pub terraform_backend: Option<String>,
 
     /// Package ID (default: the project name with every character outside A-Z, a-z, 0-9 as `_`).
-    #[arg(long = config::PACKAGE_ID.flag, env = config::PACKAGE_ID.env, value_name = "ID")]
+    #[arg(long = inputs::PACKAGE_ID.flag, env = inputs::PACKAGE_ID.env, value_name = "ID")]
     pub package_id: Option<String>,
 
     /// Package version (default: UTC YYYY.MM.DD.HHMMSS).
     #[arg(
-        long = config::PACKAGE_VERSION.flag,
-        env = config::PACKAGE_VERSION.env,
+        long = inputs::PACKAGE_VERSION.flag,
+        env = inputs::PACKAGE_VERSION.env,
         value_name = "VERSION"
     )]
     pub package_version: Option<String>,
 
     /// Space whose built-in feed receives the package (ID or name; default the management space).
     #[arg(
-        long = config::UPLOAD_SPACE.flag,
-        env = config::UPLOAD_SPACE.env,
+        long = inputs::UPLOAD_SPACE.flag,
+        env = inputs::UPLOAD_SPACE.env,
         value_name = "SPACE"
     )]
     pub upload_space: Option<String>,
 
     /// FailIfExists, OverwriteExisting (default) or IgnoreIfExists.
     #[arg(
-        long = config::OVERWRITE_MODE.flag,
-        env = config::OVERWRITE_MODE.env,
+        long = inputs::OVERWRITE_MODE.flag,
+        env = inputs::OVERWRITE_MODE.env,
         value_name = "MODE"
     )]
     pub overwrite_mode: Option<String>,
 
     /// Also write the zip into this directory.
-    #[arg(long = config::OUTPUT_DIR.flag, env = config::OUTPUT_DIR.env, value_name = "DIR")]
+    #[arg(long = inputs::OUTPUT_DIR.flag, env = inputs::OUTPUT_DIR.env, value_name = "DIR")]
     pub output_dir: Option<String>,
 
     /// Do not upload the package.
-    #[arg(long = config::NO_PUSH.flag, env = config::NO_PUSH.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::NO_PUSH.flag, env = inputs::NO_PUSH.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_push: Option<String>,
 }
 
@@ -347,61 +360,61 @@ pub struct RepositoryArgs {
     pub source: SourceArgs,
 
     /// gitea (default), github or gitlab.
-    #[arg(long = config::GIT_PLATFORM.flag, env = config::GIT_PLATFORM.env, value_name = "PLATFORM")]
+    #[arg(long = inputs::GIT_PLATFORM.flag, env = inputs::GIT_PLATFORM.env, value_name = "PLATFORM")]
     pub git_platform: Option<String>,
 
     /// http or https (default https).
     #[arg(
-        long = config::GIT_PROTOCOL.flag,
-        env = config::GIT_PROTOCOL.env,
+        long = inputs::GIT_PROTOCOL.flag,
+        env = inputs::GIT_PROTOCOL.env,
         value_name = "PROTOCOL"
     )]
     pub git_protocol: Option<String>,
 
     /// Host (and port) of the git server, e.g. gitea:3000 or github.com.
-    #[arg(long = config::GIT_HOST.flag, env = config::GIT_HOST.env, value_name = "HOST")]
+    #[arg(long = inputs::GIT_HOST.flag, env = inputs::GIT_HOST.env, value_name = "HOST")]
     pub git_host: Option<String>,
 
     /// Organization (GitLab: group) that holds the repositories; may be your own user name.
     #[arg(
-        long = config::GIT_ORGANIZATION.flag,
-        env = config::GIT_ORGANIZATION.env,
+        long = inputs::GIT_ORGANIZATION.flag,
+        env = inputs::GIT_ORGANIZATION.env,
         value_name = "ORG"
     )]
     pub git_organization: Option<String>,
 
     /// Upstream repository name in the organization (default: the project name, sanitized).
-    #[arg(long = config::GIT_TEMPLATE.flag, env = config::GIT_TEMPLATE.env, value_name = "NAME")]
+    #[arg(long = inputs::GIT_TEMPLATE.flag, env = inputs::GIT_TEMPLATE.env, value_name = "NAME")]
     pub git_template: Option<String>,
 
     /// Downstream repository name (default: <tenant>_<project>, sanitized).
-    #[arg(long = config::GIT_NEW_REPO.flag, env = config::GIT_NEW_REPO.env, value_name = "NAME")]
+    #[arg(long = inputs::GIT_NEW_REPO.flag, env = inputs::GIT_NEW_REPO.env, value_name = "NAME")]
     pub git_new_repo: Option<String>,
 
     /// Full URL of the upstream repository (default: <protocol>://<host>/<organization>/<template>.git).
-    #[arg(long = config::GIT_UPSTREAM.flag, env = config::GIT_UPSTREAM.env, value_name = "URL")]
+    #[arg(long = inputs::GIT_UPSTREAM.flag, env = inputs::GIT_UPSTREAM.env, value_name = "URL")]
     pub git_upstream: Option<String>,
 
     /// The branch to mirror and make the default branch (default main).
     #[arg(
-        long = config::GIT_MAIN_LINE.flag,
-        env = config::GIT_MAIN_LINE.env,
+        long = inputs::GIT_MAIN_LINE.flag,
+        env = inputs::GIT_MAIN_LINE.env,
         value_name = "BRANCH"
     )]
     pub git_main_line: Option<String>,
 
     /// Git and API username.
     #[arg(
-        long = config::GIT_USERNAME.flag,
-        env = config::GIT_USERNAME.env,
+        long = inputs::GIT_USERNAME.flag,
+        env = inputs::GIT_USERNAME.env,
         value_name = "USER"
     )]
     pub git_username: Option<String>,
 
     /// Git and API password or access token.
     #[arg(
-        long = config::GIT_PASSWORD.flag,
-        env = config::GIT_PASSWORD.env,
+        long = inputs::GIT_PASSWORD.flag,
+        env = inputs::GIT_PASSWORD.env,
         hide_env_values = true,
         value_name = "SECRET"
     )]
@@ -409,16 +422,16 @@ pub struct RepositoryArgs {
 
     /// Username for an upstream that is not on Git.Url.Host (Git.Credentials.* go only there).
     #[arg(
-        long = config::GIT_UPSTREAM_USERNAME.flag,
-        env = config::GIT_UPSTREAM_USERNAME.env,
+        long = inputs::GIT_UPSTREAM_USERNAME.flag,
+        env = inputs::GIT_UPSTREAM_USERNAME.env,
         value_name = "USER"
     )]
     pub git_upstream_username: Option<String>,
 
     /// Password or access token for that upstream; sent only to the upstream's scheme, host and port.
     #[arg(
-        long = config::GIT_UPSTREAM_PASSWORD.flag,
-        env = config::GIT_UPSTREAM_PASSWORD.env,
+        long = inputs::GIT_UPSTREAM_PASSWORD.flag,
+        env = inputs::GIT_UPSTREAM_PASSWORD.env,
         hide_env_values = true,
         value_name = "SECRET"
     )]
@@ -426,72 +439,76 @@ pub struct RepositoryArgs {
 
     /// Extra CA certificate (PEM) to trust for the git platform, the upstream and the management server.
     #[arg(
-        long = config::CA_CERTIFICATE.flag,
-        env = config::CA_CERTIFICATE.env,
+        long = inputs::CA_CERTIFICATE.flag,
+        env = inputs::CA_CERTIFICATE.env,
         value_name = "FILE"
     )]
     pub ca_certificate: Option<String>,
 
     /// The tenant the repository is for.
     #[arg(
-        long = config::TENANT_NAME.flag,
-        env = config::TENANT_NAME.env,
+        long = inputs::TENANT_NAME.flag,
+        env = inputs::TENANT_NAME.env,
         value_name = "NAME"
     )]
     pub tenant_name: Option<String>,
 
     /// The template project's name, for the repository names.
     #[arg(
-        long = config::PROJECT_NAME.flag,
-        env = config::PROJECT_NAME.env,
+        long = inputs::PROJECT_NAME.flag,
+        env = inputs::PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub project_name: Option<String>,
 
     /// The exported project's name, preferred to Octopus.Project.Name for the new repository's name.
     #[arg(
-        long = config::EXPORTED_PROJECT_NAME.flag,
-        env = config::EXPORTED_PROJECT_NAME.env,
+        long = inputs::EXPORTED_PROJECT_NAME.flag,
+        env = inputs::EXPORTED_PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub exported_project_name: Option<String>,
 }
 
+/// `fork`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct ForkArgs {
+    /// The platform, the repositories and their credentials.
     #[command(flatten)]
     pub repository: RepositoryArgs,
 
     /// Mirror every upstream branch and tag, not only the main line.
-    #[arg(long = config::FORK_ALL_BRANCHES.flag, env = config::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::FORK_ALL_BRANCHES.flag, env = inputs::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub all_branches: Option<String>,
 
     /// Reset downstream refs that diverged from upstream (discards the tenant's commits on them).
-    #[arg(long = config::FORK_FORCE.flag, env = config::FORK_FORCE.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::FORK_FORCE.flag, env = inputs::FORK_FORCE.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub force: Option<String>,
 
     /// Write the fork report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
-    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    #[arg(long = inputs::REPORT_DIR.flag, env = inputs::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
 
     /// Write no report (and attach none).
-    #[arg(long = config::NO_REPORT.flag, env = config::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::NO_REPORT.flag, env = inputs::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_report: Option<String>,
 }
 
+/// `merge`'s arguments (its help is the `Command` variant's).
 #[derive(Debug, Args, Clone, Default)]
 pub struct MergeArgs {
+    /// The platform, the repositories and their credentials (as for fork).
     #[command(flatten)]
     pub repository: RepositoryArgs,
 
     /// The managed space's server: with its API key, the downstream repository is the one the downstream project's Config-as-Code settings name.
-    #[arg(long = config::TENANT_URL.flag, env = config::TENANT_URL.env, value_name = "URL")]
+    #[arg(long = inputs::TENANT_URL.flag, env = inputs::TENANT_URL.env, value_name = "URL")]
     pub tenant_url: Option<String>,
 
     /// API key for the managed space's server.
     #[arg(
-        long = config::TENANT_API_KEY.flag,
-        env = config::TENANT_API_KEY.env,
+        long = inputs::TENANT_API_KEY.flag,
+        env = inputs::TENANT_API_KEY.env,
         hide_env_values = true,
         value_name = "KEY"
     )]
@@ -499,62 +516,64 @@ pub struct MergeArgs {
 
     /// The managed space (ID); when missing or still a placeholder, the space named after the tenant.
     #[arg(
-        long = config::MANAGED_SPACE_ID.flag,
-        env = config::MANAGED_SPACE_ID.env,
+        long = inputs::MANAGED_SPACE_ID.flag,
+        env = inputs::MANAGED_SPACE_ID.env,
         value_name = "SPACE"
     )]
     pub managed_space_id: Option<String>,
 
     /// Merge every branch upstream and the downstream both have, not only the main line.
-    #[arg(long = config::FORK_ALL_BRANCHES.flag, env = config::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::FORK_ALL_BRANCHES.flag, env = inputs::FORK_ALL_BRANCHES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub all_branches: Option<String>,
 
     /// Author and committer of merge commits, `Name <email>` (default `Octofleet <octofleet@localhost>`).
-    #[arg(long = config::GIT_AUTHOR.flag, env = config::GIT_AUTHOR.env, value_name = "NAME <EMAIL>")]
+    #[arg(long = inputs::GIT_AUTHOR.flag, env = inputs::GIT_AUTHOR.env, value_name = "NAME <EMAIL>")]
     pub git_author: Option<String>,
 
     /// Only say what merge would do (exit 3 when there are upstream changes to bring in): push nothing, open nothing.
-    #[arg(long = config::MERGE_CHECK.flag, env = config::MERGE_CHECK.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::MERGE_CHECK.flag, env = inputs::MERGE_CHECK.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub check: Option<String>,
 
     /// Write the merge report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
-    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    #[arg(long = inputs::REPORT_DIR.flag, env = inputs::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
 
     /// Write no report (and attach none).
-    #[arg(long = config::NO_REPORT.flag, env = config::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::NO_REPORT.flag, env = inputs::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_report: Option<String>,
 
     /// Keep git objects between runs in this directory (one bare repository per upstream and downstream pair), so a re-run fetches only new objects; safe to delete at any time.
-    #[arg(long = config::GIT_CACHE_DIR.flag, env = config::GIT_CACHE_DIR.env, value_name = "DIR")]
+    #[arg(long = inputs::GIT_CACHE_DIR.flag, env = inputs::GIT_CACHE_DIR.env, value_name = "DIR")]
     pub git_cache_dir: Option<String>,
 }
 
+/// `deploy`'s and `plan`'s arguments (their help is the `Command` variants').
 #[derive(Debug, Args, Clone, Default)]
 pub struct DeployArgs {
+    /// The managed space's server.
     #[command(flatten)]
     pub target: TargetArgs,
 
     /// The managed space (ID); when missing or still a placeholder, the space named after the tenant.
     #[arg(
-        long = config::MANAGED_SPACE_ID.flag,
-        env = config::MANAGED_SPACE_ID.env,
+        long = inputs::MANAGED_SPACE_ID.flag,
+        env = inputs::MANAGED_SPACE_ID.env,
         value_name = "SPACE"
     )]
     pub managed_space_id: Option<String>,
 
     /// The tenant: names the managed space when its ID is unknown.
     #[arg(
-        long = config::TENANT_NAME.flag,
-        env = config::TENANT_NAME.env,
+        long = inputs::TENANT_NAME.flag,
+        env = inputs::TENANT_NAME.env,
         value_name = "NAME"
     )]
     pub tenant_name: Option<String>,
 
     /// The extracted package (project.json, secrets.json) instead of the built-in feed.
     #[arg(
-        long = config::PACKAGE_DIR.flag,
-        env = config::PACKAGE_DIR.env,
+        long = inputs::PACKAGE_DIR.flag,
+        env = inputs::PACKAGE_DIR.env,
         value_name = "DIR"
     )]
     pub package_dir: Option<String>,
@@ -565,49 +584,87 @@ pub struct DeployArgs {
 
     /// The template project; its sanitized name is the default package ID.
     #[arg(
-        long = config::PROJECT_NAME.flag,
-        env = config::PROJECT_NAME.env,
+        long = inputs::PROJECT_NAME.flag,
+        env = inputs::PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub project_name: Option<String>,
 
     /// Package ID in the built-in feed (default: the sanitized Octopus.Project.Name).
-    #[arg(long = config::PACKAGE_ID.flag, env = config::PACKAGE_ID.env, value_name = "ID")]
+    #[arg(long = inputs::PACKAGE_ID.flag, env = inputs::PACKAGE_ID.env, value_name = "ID")]
     pub package_id: Option<String>,
 
     /// Package version (default: the latest).
     #[arg(
-        long = config::PACKAGE_VERSION.flag,
-        env = config::PACKAGE_VERSION.env,
+        long = inputs::PACKAGE_VERSION.flag,
+        env = inputs::PACKAGE_VERSION.env,
         value_name = "VERSION"
     )]
     pub package_version: Option<String>,
 
     /// The downstream project's name (default: the package's).
     #[arg(
-        long = config::EXPORTED_PROJECT_NAME.flag,
-        env = config::EXPORTED_PROJECT_NAME.env,
+        long = inputs::EXPORTED_PROJECT_NAME.flag,
+        env = inputs::EXPORTED_PROJECT_NAME.env,
         value_name = "NAME"
     )]
     pub exported_project_name: Option<String>,
 
     /// Config-as-Code: the tenant's repository (the fork step's RepositoryUrl output).
-    #[arg(long = config::GIT_URL.flag, env = config::GIT_URL.env, value_name = "URL")]
+    #[arg(long = inputs::GIT_URL.flag, env = inputs::GIT_URL.env, value_name = "URL")]
     pub git_url: Option<String>,
 
     /// Make variables equal to the package instead of keeping downstream edits.
-    #[arg(long = config::OVERWRITE_VARIABLES.flag, env = config::OVERWRITE_VARIABLES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::OVERWRITE_VARIABLES.flag, env = inputs::OVERWRITE_VARIABLES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub overwrite_variables: Option<String>,
 
     /// Show what would change and write nothing (as `plan`).
-    #[arg(long = config::DRY_RUN.flag, env = config::DRY_RUN.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::DRY_RUN.flag, env = inputs::DRY_RUN.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: Option<String>,
 
     /// Write the report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
-    #[arg(long = config::REPORT_DIR.flag, env = config::REPORT_DIR.env, value_name = "DIR")]
+    #[arg(long = inputs::REPORT_DIR.flag, env = inputs::REPORT_DIR.env, value_name = "DIR")]
     pub report_dir: Option<String>,
 
     /// Write no report (and attach none).
-    #[arg(long = config::NO_REPORT.flag, env = config::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    #[arg(long = inputs::NO_REPORT.flag, env = inputs::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub no_report: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inputs::ALL_INPUTS;
+
+    /// Every flag with an environment alias is in the table, with the same alias, and its help
+    /// names the Octopus variable; so `--help`, errors and docs/inputs.md agree.
+    #[test]
+    fn clap_arguments_match_the_input_table() {
+        let command = command();
+        let mut seen = Vec::new();
+        // Global arguments (Octofleet.Timeout) live on the top-level command.
+        for subcommand in std::iter::once(&command).chain(command.get_subcommands()) {
+            for argument in subcommand.get_arguments() {
+                let (Some(env), Some(long)) = (argument.get_env(), argument.get_long()) else {
+                    continue;
+                };
+                let env = env.to_str().unwrap();
+                if env.starts_with("OCTOFLEET_") && (long == "output" || long == "log") {
+                    continue;
+                }
+                let input = Input::by_env(env)
+                    .unwrap_or_else(|| panic!("--{long} ({env}) is not in the input table"));
+                assert_eq!(input.flag, long, "{input}");
+                let help = argument.get_help().unwrap().to_string();
+                assert!(
+                    help.contains(&format!("[Octopus: {}]", input.octopus)),
+                    "{help}"
+                );
+                seen.push(input.octopus);
+            }
+        }
+        for input in ALL_INPUTS {
+            assert!(seen.contains(&input.octopus), "{input} has no flag");
+        }
+    }
 }

@@ -28,6 +28,7 @@ use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
+/// Where the log goes (`Octofleet.Log.Format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// The log on stderr, one line per event with its level.
@@ -45,11 +46,12 @@ impl LogFormat {
             "octopus" => Ok(LogFormat::Octopus),
             _ => Err(format!(
                 "{} is not a log format: give `octopus` (inside an Octopus step) or `text`",
-                crate::config::quoted(text)
+                crate::inputs::quoted(text)
             )),
         }
     }
 
+    /// `text` or `octopus`, as the input takes it.
     pub fn name(self) -> &'static str {
         match self {
             LogFormat::Text => "text",
@@ -115,6 +117,26 @@ pub fn progress(percentage: u8, message: &str) {
         // The message is base64 in the attribute: nothing in it can break out.
         emit(&[ServiceMessage::progress(percentage, message)]);
     }
+}
+
+/// A warning Octopus shows highlighted in the task log: `stdout-warning`, the text, `stdout-default`.
+///
+/// For a warning also logged with `tracing::warn!`: under `--log-format octopus` the log already
+/// prints this block, so only the `text` format (log on stderr) prints it here.
+pub fn emit_warning(text: &str) {
+    if current() == LogFormat::Octopus {
+        return;
+    }
+    let text = neutralize(text);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = writeln!(
+        out,
+        "{}\n{text}\n{}",
+        ServiceMessage::stdout_level(StdoutLevel::Warning).render(),
+        ServiceMessage::stdout_level(StdoutLevel::Default).render()
+    );
+    let _ = out.flush();
 }
 
 /// Break every `##octopus` (any case) so Calamari does not take the line for a service message.

@@ -131,7 +131,7 @@ async fn within<T>(
              Every action converges when run again, so re-running it picks up where this one \
              stopped; if the server is slow rather than stuck, raise the timeout.",
                 show_duration(timeout),
-                config::TIMEOUT
+                octofleet::inputs::TIMEOUT
             )))
         })
 }

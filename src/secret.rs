@@ -8,14 +8,17 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wrap a secret value.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
 
+    /// The value itself, for the one place it is sent (a header, a git credential).
     pub fn expose(&self) -> &str {
         &self.0
     }
 
+    /// No value at all.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -30,6 +30,7 @@ impl ServiceMessage {
         message
     }
 
+    /// Task progress: `percentage` (at most 100) and what is being done.
     pub fn progress(percentage: u8, message: &str) -> Self {
         ServiceMessage {
             name: "progress",
@@ -79,12 +80,18 @@ impl ServiceMessage {
     }
 }
 
+/// The level Octopus gives the stdout lines that follow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StdoutLevel {
+    /// Back to the default (info).
     Default,
+    /// Verbose: hidden unless the reader asks for it.
     Verbose,
+    /// A warning.
     Warning,
+    /// Highlighted info.
     Highlight,
+    /// An error (the step still runs on).
     Error,
 }
 
@@ -108,26 +115,6 @@ pub fn emit(messages: &[ServiceMessage]) {
         // A closed stdout must not turn a finished action into a failure.
         let _ = writeln!(out, "{}", message.render());
     }
-    let _ = out.flush();
-}
-
-/// A warning Octopus shows highlighted in the task log: `stdout-warning`, the text, `stdout-default`.
-///
-/// For a warning also logged with `tracing::warn!`: under `--log-format octopus` the log already
-/// prints this block, so only the `text` format (log on stderr) prints it here.
-pub fn emit_warning(text: &str) {
-    if crate::log_format::current() == crate::log_format::LogFormat::Octopus {
-        return;
-    }
-    let text = crate::log_format::neutralize(text);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let _ = writeln!(
-        out,
-        "{}\n{text}\n{}",
-        ServiceMessage::stdout_level(StdoutLevel::Warning).render(),
-        ServiceMessage::stdout_level(StdoutLevel::Default).render()
-    );
     let _ = out.flush();
 }
 

@@ -4,22 +4,30 @@
 use super::{ActionError, Report, Server, GIVE_ID_OR_NAME};
 use crate::apply::space_blueprint;
 use crate::apply::{Outcome, OutcomeAction, Summary};
-use crate::config::{CreateSpaceConfig, WriteBackConfig, SPACE_MANAGERS};
+use crate::config::{CreateSpaceConfig, WriteBackConfig};
+use crate::inputs::{MANAGED_SPACE_ID, SPACE_MANAGERS};
 use crate::octopus::resources::{Space, Team};
 use crate::octopus::tenant_variables::{self, TenantVariableWrite};
 use crate::octopus::Api;
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
 
-/// The name of the tenant variable template the space ID is written to (the article's name).
-pub const SPACE_ID_TEMPLATE: &str = "ManagedTenant.Octopus.SpaceId";
+/// The name of the tenant variable template the space ID is written to (the article's name):
+/// the variable deploy reads the managed space from.
+pub(crate) const SPACE_ID_TEMPLATE: &str = MANAGED_SPACE_ID.octopus;
 
+/// What create-space did: the space, each blueprint resource, and the tenant write-back.
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateSpaceReport {
+    /// The managed space's ID.
     pub space_id: String,
+    /// Its name.
     pub space_name: String,
+    /// Whether the space was created, updated (its managers) or left as it was.
     pub space: OutcomeAction,
+    /// Each resource of the blueprint and what converging did to it.
     pub resources: Vec<Outcome>,
+    /// The counts of `resources` by what happened.
     pub summary: Summary,
     /// "updated", "unchanged", or "skipped" when no management inputs were given.
     pub tenant_variable: &'static str,
@@ -41,6 +49,8 @@ impl Report for CreateSpaceReport {
     }
 }
 
+/// Find or create the tenant's space, converge it to the blueprint, write its ID back to the
+/// tenant; the report says what changed.
 pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, ActionError> {
     let target = Server::managed(&config.target)?;
     tracing::info!(space = %config.space_name, blueprint = %config.blueprint_source, "converging managed space");
@@ -114,7 +124,7 @@ async fn resolve_teams(server: &Server, wanted: &[String]) -> Result<Vec<String>
             .find(|team| team.id.as_deref() == Some(entry.as_str()) || team.name == *entry)
         {
             Some(team) => ids.extend(team.id.clone()),
-            None => unknown.push(crate::config::quoted(entry)),
+            None => unknown.push(crate::inputs::quoted(entry)),
         }
     }
     if unknown.is_empty() {

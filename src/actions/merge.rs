@@ -2,72 +2,22 @@
 //! any state (as fork names it); on conflicts open (or find) a pull request a person resolves.
 //! Orchestration only; the git work is in `forge::merge`, the platform calls in `forge`.
 
-use super::deploy::find_space;
-use super::fork::{
-    forge_access, forge_error, git_credentials, repository_facts, resolved, short,
-    write_repository_report,
+use super::repository::{
+    forge_access, forge_error, git_credentials, resolved, write_repository_report,
 };
+use super::server::find_space;
 use super::Server;
 use super::{ActionError, Report, While, EXIT_CHANGES};
-use crate::config::{
-    quoted, DownstreamLookup, MergeConfig, RepositoryConfig, EXPORTED_PROJECT_NAME, GIT_HOST,
-    GIT_NEW_REPO,
-};
+use crate::config::{DownstreamLookup, MergeConfig, RepositoryConfig};
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
 use crate::forge::merge::{self, BranchMerge, MergeRequest, Outcome};
-use crate::forge::{mirror, Forge, Platform, PullRequest};
+use crate::forge::{mirror, Forge, Platform};
+use crate::inputs::{quoted, EXPORTED_PROJECT_NAME, GIT_HOST, GIT_NEW_REPO};
 use crate::log_format::progress;
-use crate::report::html::{Cell, Page, Row};
-use crate::report::ReportFiles;
+use crate::report::merge::{BranchPullRequest, MergeSummary};
 use crate::service_messages::ServiceMessage;
-use serde::Serialize;
-
-/// A pull request for one diverged branch's conflicts.
-#[derive(Debug, Clone, Serialize)]
-pub struct BranchPullRequest {
-    /// The branch it merges into (the downstream's main line, or another branch).
-    pub base: String,
-    /// The branch holding upstream's commit.
-    pub head: String,
-    #[serde(flatten)]
-    pub pull_request: PullRequest,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MergeSummary {
-    pub platform: Platform,
-    /// `organization/name` as the platform names it.
-    pub repository: String,
-    pub repository_url: String,
-    pub upstream_url: String,
-    /// `--check`: nothing was pushed or opened.
-    pub check: bool,
-    /// The whole run's outcome: the branch needing the most, conflicts first.
-    pub outcome: Outcome,
-    pub branches: Vec<BranchMerge>,
-    /// Conflicted paths over every branch.
-    pub conflict_count: usize,
-    pub pull_requests: Vec<BranchPullRequest>,
-    pub pushed_refs: usize,
-    pub bytes_fetched: usize,
-    pub bytes_pushed: usize,
-    /// The run worked in the git object cache (`--git-cache-dir`), not a temporary repository.
-    pub used_object_cache: bool,
-    /// The report written beside the log (HTML and JSON), when there is a report directory.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub report_files: Option<ReportFiles>,
-}
-
-impl MergeSummary {
-    /// The main line's pull request, else the first one.
-    pub fn pull_request_url(&self) -> Option<&str> {
-        self.pull_requests
-            .first()
-            .map(|found| found.pull_request.url.as_str())
-    }
-}
 
 /// Conflicts first, then a merge, a fast-forward, ahead, up to date.
 fn overall(branches: &[BranchMerge]) -> Outcome {
@@ -83,30 +33,6 @@ fn overall(branches: &[BranchMerge]) -> Outcome {
         .map(|branch| branch.outcome)
         .max_by_key(|outcome| rank(*outcome))
         .unwrap_or(Outcome::UpToDate)
-}
-
-impl std::fmt::Display for MergeSummary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}{} ← {}: {}",
-            if self.check { "check: " } else { "" },
-            self.repository_url,
-            self.upstream_url,
-            self.outcome
-        )?;
-        if self.conflict_count > 0 {
-            write!(f, ", {} conflicted paths", self.conflict_count)?;
-        }
-        if let Some(url) = self.pull_request_url() {
-            write!(f, ", pull request {url}")?;
-        }
-        write!(
-            f,
-            "; {} refs pushed, {} bytes fetched, {} bytes pushed",
-            self.pushed_refs, self.bytes_fetched, self.bytes_pushed
-        )
-    }
 }
 
 impl Report for MergeSummary {
@@ -183,6 +109,8 @@ impl Report for MergeSummary {
     }
 }
 
+/// Bring upstream's new commits into the tenant's repository; open (or find) a pull request for
+/// conflicts a person resolves.
 pub async fn run(config: &MergeConfig) -> Result<MergeSummary, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     let mut repository = resolved(&config.repository).await?;
@@ -291,7 +219,7 @@ fn downstream_path(url: &str, protocol: &str, host: &str) -> Result<(String, Str
             protocol,
             host,
             GIT_HOST.octopus,
-            crate::config::GIT_PROTOCOL.octopus,
+            crate::inputs::GIT_PROTOCOL.octopus,
             GIT_NEW_REPO.octopus
         ));
     }
@@ -425,157 +353,6 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
         summary.report_files = Some(files);
     }
     Ok(summary)
-}
-
-impl MergeSummary {
-    /// The report page: the outcome, each branch, each conflict with its line ranges, and the
-    /// pull requests, linked.
-    pub fn html(&self) -> String {
-        let mut page = Page::new(&format!("octofleet merge: {}", self.repository));
-        let mut headline = format!(
-            "{}{}",
-            if self.check {
-                "check only (nothing pushed or opened): "
-            } else {
-                ""
-            },
-            self.outcome
-        );
-        if self.conflict_count > 0 {
-            headline.push_str(&format!(", {} conflicted paths", self.conflict_count));
-        }
-        page.headline(self.outcome.name(), &headline);
-        let mut facts = repository_facts(
-            self.platform,
-            &self.repository,
-            &self.repository_url,
-            &self.upstream_url,
-        );
-        facts.extend([
-            (
-                "conflicted paths",
-                Cell::text(&self.conflict_count.to_string()),
-            ),
-            (
-                "transferred",
-                Cell::text(&format!(
-                    "{} refs pushed, {} bytes fetched, {} bytes pushed",
-                    self.pushed_refs, self.bytes_fetched, self.bytes_pushed
-                )),
-            ),
-        ]);
-        page.facts(facts);
-        page.heading("Branches");
-        let rows = self
-            .branches
-            .iter()
-            .map(|branch| {
-                let result = match (&branch.merge_commit, &branch.conflict_branch) {
-                    (Some(commit), _) => {
-                        Cell::lines(vec![Cell::text("merge commit"), Cell::code(short(commit))])
-                    }
-                    (_, Some(conflicts)) => Cell::lines(vec![
-                        Cell::text("upstream commit on"),
-                        Cell::code(conflicts),
-                    ]),
-                    _ => Cell::default(),
-                };
-                Row::new(
-                    Some(branch.outcome.name()),
-                    vec![
-                        Cell::code(&branch.branch),
-                        Cell::text(branch.outcome.name()),
-                        Cell::text(&branch.behind.to_string()),
-                        Cell::text(&branch.ahead.to_string()),
-                        Cell::code(short(&branch.upstream)),
-                        Cell::code(short(&branch.downstream)),
-                        result,
-                    ],
-                )
-            })
-            .collect();
-        page.table(
-            &[
-                "branch",
-                "outcome",
-                "upstream commits to bring in",
-                "tenant's own commits",
-                "upstream",
-                "downstream",
-                "result",
-            ],
-            rows,
-        );
-        for branch in self.branches.iter().filter(|b| !b.conflicts.is_empty()) {
-            page.heading(&format!("Conflicts on {}", branch.branch));
-            let rows = branch
-                .conflicts
-                .iter()
-                .flat_map(|conflict| {
-                    // Each side: where its lines are, then what they say.
-                    let side = |range: String, text: &str| {
-                        Cell::lines(vec![Cell::text(&range), Cell::preformatted(text)])
-                    };
-                    let hunks: Vec<(Cell, Cell)> = if conflict.hunks.is_empty() {
-                        vec![(Cell::text("–"), Cell::text("–"))]
-                    } else {
-                        conflict
-                            .hunks
-                            .iter()
-                            .map(|hunk| {
-                                (
-                                    side(hunk.downstream.to_string(), &hunk.downstream_text),
-                                    side(hunk.upstream.to_string(), &hunk.upstream_text),
-                                )
-                            })
-                            .collect()
-                    };
-                    hunks.into_iter().map(|(downstream, upstream)| {
-                        Row::new(
-                            Some("diverged-conflicts"),
-                            vec![
-                                Cell::code(&conflict.path),
-                                Cell::text(conflict.kind),
-                                downstream,
-                                upstream,
-                            ],
-                        )
-                    })
-                })
-                .collect();
-            page.table(
-                &["path", "kind", "the tenant's lines", "upstream's lines"],
-                rows,
-            );
-        }
-        if !self.pull_requests.is_empty() {
-            page.heading("Pull requests");
-            let rows = self
-                .pull_requests
-                .iter()
-                .map(|found| {
-                    Row::new(
-                        None,
-                        vec![
-                            Cell::link(
-                                &format!("#{}", found.pull_request.number),
-                                &found.pull_request.url,
-                            ),
-                            Cell::text(if found.pull_request.created {
-                                "opened by this run"
-                            } else {
-                                "already open"
-                            }),
-                            Cell::code(&found.head),
-                            Cell::code(&found.base),
-                        ],
-                    )
-                })
-                .collect();
-            page.table(&["pull request", "state", "from", "into"], rows);
-        }
-        page.finish()
-    }
 }
 
 #[cfg(test)]

@@ -5,10 +5,11 @@ pub mod create_space;
 pub mod deploy;
 pub mod fork;
 pub mod merge;
+mod repository;
 pub mod serialize;
 mod server;
 
-pub use server::{Server, GIVE_ID_OR_NAME};
+pub(crate) use server::{Server, GIVE_ID_OR_NAME};
 
 use crate::apply::space_blueprint::ConvergeError;
 use crate::config::ConfigError;
@@ -19,6 +20,7 @@ use crate::service_messages::ServiceMessage;
 /// Exit codes, as documented: 0 done, 1 the operation failed, 2 invalid input, 3 plan found
 /// changes (merge: conflicts need a person, or `--check` found upstream changes).
 pub const EXIT_FAILED: i32 = 1;
+/// Invalid input: nothing was done.
 pub const EXIT_INVALID_INPUT: i32 = 2;
 /// `plan` (or `deploy --dry-run`) found changes.
 pub const EXIT_CHANGES: i32 = 3;
@@ -26,24 +28,31 @@ pub const EXIT_CHANGES: i32 = 3;
 /// Why an action stopped: a typed error kept whole, so `main` can print its cause chain.
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
 
+/// Why an action stopped; [`ActionError::exit_code`] is the process's exit code.
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
+    /// The inputs were malformed or missing (every problem at once).
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// Input that was well-formed but refers to something wrong (a blueprint reference, a CA
     /// file, a space that does not exist, a package that cannot be read).
     #[error(transparent)]
     Input(Cause),
+    /// An Octopus server refused or failed a request.
     #[error("{server}: {source}{}", hint(.source))]
     Octopus {
         /// Which server, said for people: "the managed space's server https://…".
         server: String,
+        /// The server's error.
         #[source]
         source: Box<OctopusError>,
     },
+    /// create-space could not write the space ID back to the tenant.
     #[error("writing the space ID back to the tenant on {server}: {source}")]
     TenantVariable {
+        /// The management server, said for people.
         server: String,
+        /// Why the write-back failed.
         #[source]
         source: Box<TenantVariableError>,
     },
@@ -56,14 +65,14 @@ pub enum ActionError {
 /// What was being done when an error happened, with the error kept as the source.
 #[derive(Debug, thiserror::Error)]
 #[error("{doing}")]
-pub struct While {
-    pub doing: String,
+pub(crate) struct While {
+    pub(crate) doing: String,
     #[source]
-    pub source: Cause,
+    pub(crate) source: Cause,
 }
 
 impl While {
-    pub fn new(doing: impl Into<String>, source: impl Into<Cause>) -> Self {
+    pub(crate) fn new(doing: impl Into<String>, source: impl Into<Cause>) -> Self {
         While {
             doing: doing.into(),
             source: source.into(),
@@ -82,6 +91,7 @@ fn hint(error: &OctopusError) -> &'static str {
 }
 
 impl ActionError {
+    /// 2 for input problems, 1 for every other failure.
     pub fn exit_code(&self) -> i32 {
         match self {
             ActionError::Config(_) | ActionError::Input(_) => EXIT_INVALID_INPUT,
@@ -99,14 +109,14 @@ impl ActionError {
         ActionError::Failed(cause.into())
     }
 
-    pub fn octopus(server: &str) -> impl FnOnce(OctopusError) -> ActionError + '_ {
+    pub(crate) fn octopus(server: &str) -> impl FnOnce(OctopusError) -> ActionError + '_ {
         move |source| ActionError::Octopus {
             server: server.to_owned(),
             source: Box::new(source),
         }
     }
 
-    pub fn converge(server: &str) -> impl FnOnce(ConvergeError) -> ActionError + '_ {
+    pub(crate) fn converge(server: &str) -> impl FnOnce(ConvergeError) -> ActionError + '_ {
         move |error| match error {
             ConvergeError::Octopus(source) => ActionError::octopus(server)(source),
             invalid @ (ConvergeError::UnknownReferences(_) | ConvergeError::Conflicts(_)) => {
@@ -118,13 +128,13 @@ impl ActionError {
 
 /// Stop before any work when the report directory cannot take the report: an input error
 /// naming `Octofleet.ReportDir`.
-pub fn check_report_dir(dir: Option<&std::path::Path>) -> Result<(), ActionError> {
+pub(crate) fn check_report_dir(dir: Option<&std::path::Path>) -> Result<(), ActionError> {
     let Some(dir) = dir else { return Ok(()) };
     crate::report::check_dir(dir).map_err(|error| {
         ActionError::input(While::new(
             format!(
                 "{} {} cannot hold the report: give a directory this worker may write to",
-                crate::config::REPORT_DIR.octopus,
+                crate::inputs::REPORT_DIR.octopus,
                 dir.display()
             ),
             error,

@@ -12,21 +12,34 @@ use crate::terraform::{write_module, ModuleOptions};
 use serde::Serialize;
 use std::path::PathBuf;
 
+/// What serialize wrote: the package, what it holds, and where it went.
 #[derive(Debug, Clone, Serialize)]
 pub struct SerializeReport {
+    /// The template project's name.
     pub project: String,
+    /// The space it was read from.
     pub space_id: String,
+    /// The package ID in the built-in feed.
     pub package_id: String,
+    /// The package version.
     pub package_version: String,
+    /// The zip's size.
     pub bytes: usize,
+    /// Files in the package.
     pub files: usize,
+    /// Project variables exported.
     pub variables: usize,
+    /// Secret placeholders in `secrets.json`.
     pub secrets: usize,
+    /// Runbooks exported.
     pub runbooks: usize,
     /// Where the package went: "stored", "kept_existing", or absent with --no-push.
     pub upload: Option<UploadOutcome>,
+    /// The space whose built-in feed took the package (absent with --no-push).
     pub upload_space_id: Option<String>,
+    /// Where the zip was written on disk, with an output directory.
     pub zip_path: Option<PathBuf>,
+    /// What was left out or may surprise (also logged as warnings).
     pub warnings: Vec<String>,
 }
 
@@ -65,6 +78,8 @@ impl Report for SerializeReport {
     }
 }
 
+/// Read the template project, write the package (project.json, secrets.json, terraform/), keep
+/// it on disk and/or upload it to the built-in feed.
 pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionError> {
     let server = Server::management(&config.source)?;
     let client = &server.client;
@@ -95,7 +110,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     .map_err(ActionError::input)?;
     for warning in &read.warnings {
         tracing::warn!("{warning}");
-        crate::service_messages::emit_warning(warning);
+        crate::log_format::emit_warning(warning);
     }
 
     let module = write_module(

@@ -1,12 +1,16 @@
 //! An Octopus server an action talks to: the client (with the CA file), the label errors name it
-//! by, and the space lookup every action needs.
+//! by, and the space lookups every action needs (the managed space: by ID, else by the tenant's
+//! name).
 
 use super::ActionError;
-use crate::config::ServerConfig;
+use crate::config::{ServerConfig, TargetSpace};
+use crate::inputs::MANAGED_SPACE_ID;
 use crate::octopus::resources::Space;
 use crate::octopus::{Api, ClientConfig, OctopusClient, OctopusError};
 
+/// An Octopus server an action talks to, with the label its errors name it by.
 pub struct Server {
+    /// The client for this server.
     pub client: OctopusClient,
     /// "the management server https://…", never with userinfo, query or fragment.
     label: String,
@@ -32,6 +36,7 @@ impl Server {
         })
     }
 
+    /// "the management server https://…", as errors say it.
     pub fn label(&self) -> &str {
         &self.label
     }
@@ -63,7 +68,7 @@ impl Server {
         space.and_then(|space| space.id).ok_or_else(|| {
             ActionError::input(format!(
                 "space {} was not found on {}: {hint}",
-                crate::config::quoted(wanted),
+                crate::inputs::quoted(wanted),
                 self.label
             ))
         })
@@ -72,3 +77,21 @@ impl Server {
 
 /// The hint for a space given as an input by ID or name.
 pub const GIVE_ID_OR_NAME: &str = "give its ID (Spaces-N) or exact name";
+
+/// The managed space by ID, or by the tenant's name when the ID is not known yet.
+pub(super) async fn find_space(
+    server: &Server,
+    space: &TargetSpace,
+) -> Result<String, ActionError> {
+    match (&space.id, &space.tenant_name) {
+        (Some(id), _) => {
+            let hint = format!("check {}", MANAGED_SPACE_ID.octopus);
+            server.space_id(id, &hint).await
+        }
+        (None, Some(name)) => {
+            let hint = "it is named after the tenant: run create-space for this tenant first";
+            server.space_id_named(name, hint).await
+        }
+        (None, None) => Err(ActionError::input("no managed space was given")),
+    }
+}

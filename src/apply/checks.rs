@@ -1,7 +1,7 @@
 //! The checks a deploy makes before it writes anything: the package's own fields, secrets,
 //! version control and the fork's URL. Each failure is a `DeployError` naming what to do.
 
-use super::project::{DeployError, DeployOptions};
+use super::deploy::{DeployError, DeployOptions};
 use crate::convert::variables::substituted;
 use crate::octopus::project_parts::ProjectParts;
 use crate::octopus::resources::{DeploymentProcess, PropertyValue, VariableSet};

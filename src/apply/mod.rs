@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod converge;
+pub mod deploy;
 pub mod project;
 pub mod resolve;
 pub mod space_blueprint;

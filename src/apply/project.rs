@@ -3,7 +3,8 @@
 //! variables, each built from what the server has so ids and server fields survive.
 
 use super::converge::{ResendSecrets, WantedProcess, Writer};
-use super::resolve::{missing_dependencies, Missing};
+use super::deploy::{DeployError, DeployOptions, DeployResult};
+use super::resolve::missing_dependencies;
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::process::resend_held_property_secrets;
 use crate::convert::project::{
@@ -23,62 +24,6 @@ use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
-
-#[derive(Debug, Clone, Default)]
-pub struct DeployOptions {
-    /// The downstream project's name (`Exported.Project.Name`, else the package's).
-    pub project_name: String,
-    /// Make variables equal to the package instead of keeping downstream values.
-    pub overwrite_variables: bool,
-    /// Config-as-Code: the downstream repository (the fork), instead of the package's URL.
-    pub git_url: Option<String>,
-    /// Plan only: read and compare, never write.
-    pub dry_run: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct DeployResult {
-    pub project_id: Option<String>,
-    pub outcomes: Vec<Outcome>,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeployError {
-    #[error(
-        "the target space lacks what the project needs; nothing was written. Create these first \
-         (create-space's blueprint can hold them):\n  - {}",
-        .0.iter().map(|m| format!("{} `{}`", m.kind, m.name)).collect::<Vec<_>>().join("\n  - ")
-    )]
-    MissingDependencies(Vec<Missing>),
-    #[error(
-        "secret{} {} still hold{} an unsubstituted placeholder and do{} not exist downstream yet; nothing was \
-         written. Run the deploy step in the environment the secrets are scoped to (the article's `Sync`) with \
-         Octopus's file substitution on secrets.json",
-        if .0.len() == 1 { "" } else { "s" },
-        .0.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "),
-        if .0.len() == 1 { "s" } else { "" },
-        if .0.len() == 1 { "es" } else { "" }
-    )]
-    UnsubstitutedSecrets(Vec<String>),
-    #[error("{0}")]
-    Unsupported(String),
-    #[error(
-        "the package's project.json sets `{}` in `{}`, a field octofleet writes itself: a package may add \
-         settings this octofleet does not know, never replace a name, an id or a modelled setting; nothing was \
-         written. Re-serialize the template project (`octofleet serialize`)",
-        .0.key, .0.at
-    )]
-    OverridingField(crate::convert::fields::Overriding),
-    #[error(
-        "the package is a Config-as-Code project, and no repository of the tenant's own was given: run the fork \
-         step first and pass its RepositoryUrl as Octofleet.Git.Url (env OCTOFLEET_GIT_URL, flag --git-url). The \
-         template project's repository {0} is not used: two projects cannot share one repository and base path \
-         (Octopus refuses it); nothing was written"
-    )]
-    ForkUrlMissing(String),
-    #[error(transparent)]
-    Octopus(#[from] OctopusError),
-}
 
 /// The phases, in order: read, check (nothing is written before every check passed), project,
 /// channels, process, runbooks, variables.

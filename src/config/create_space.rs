@@ -8,7 +8,7 @@ use crate::secret::Secret;
 use std::path::PathBuf;
 
 /// The inputs create-space reads, each with what it is for (docs/inputs.md).
-pub const INPUTS: &[(Input, &str)] = &[
+pub(crate) const INPUTS: &[(Input, &str)] = &[
     (TENANT_URL, "required; the managed space's server (a path prefix such as `https://host/octopus/` works)"),
     (TENANT_API_KEY, "required; `API-…`"),
     (TENANT_NAME, "the space's name, unless `Octofleet.Space.Name` is set"),
@@ -31,18 +31,19 @@ pub const INPUTS: &[(Input, &str)] = &[
 /// Validated settings for `create-space`.
 #[derive(Debug, Clone)]
 pub struct CreateSpaceConfig {
-    pub target: ServerConfig,
-    pub space_name: String,
-    pub space_managers: Vec<String>,
-    pub blueprint: Blueprint,
-    pub blueprint_source: BlueprintSource,
-    pub write_back: Option<WriteBackConfig>,
+    pub(crate) target: ServerConfig,
+    pub(crate) space_name: String,
+    pub(crate) space_managers: Vec<String>,
+    pub(crate) blueprint: Blueprint,
+    pub(crate) blueprint_source: BlueprintSource,
+    pub(crate) write_back: Option<WriteBackConfig>,
 }
 
 /// Octopus limits space names to 50 characters.
 const SPACE_NAME_LIMIT: usize = 50;
 
 impl CreateSpaceConfig {
+    /// `create-space`'s inputs, validated: every problem at once.
     pub fn from_args(args: &CreateSpaceArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let target = server::target(&mut reader, &args.target);

@@ -6,7 +6,7 @@ use crate::cli::DeployArgs;
 use std::path::PathBuf;
 
 /// The inputs deploy and plan read, each with what it is for (docs/inputs.md).
-pub const INPUTS: &[(Input, &str)] = &[
+pub(crate) const INPUTS: &[(Input, &str)] = &[
     (TENANT_URL, "required"),
     (TENANT_API_KEY, "required"),
     (
@@ -55,9 +55,9 @@ pub const INPUTS: &[(Input, &str)] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetSpace {
     /// `ManagedTenant.Octopus.SpaceId` when it holds a space ID (`Spaces-N`).
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
     /// `Octopus.Deployment.Tenant.Name`: the space's name when the ID is unknown.
-    pub tenant_name: Option<String>,
+    pub(crate) tenant_name: Option<String>,
 }
 
 /// Where the template package comes from.
@@ -67,9 +67,13 @@ pub enum PackageSource {
     Dir(PathBuf),
     /// The built-in feed of the management space; `None` version means the latest.
     Feed {
+        /// The management server.
         server: ServerConfig,
+        /// The management space (ID or name).
         space: String,
+        /// The package ID.
         package_id: String,
+        /// The version; `None`: the latest in the feed.
         version: Option<String>,
     },
 }
@@ -77,19 +81,19 @@ pub enum PackageSource {
 /// Validated settings for `deploy` and `plan`.
 #[derive(Debug, Clone)]
 pub struct DeployConfig {
-    pub target: ServerConfig,
-    pub space: TargetSpace,
-    pub source: PackageSource,
+    pub(crate) target: ServerConfig,
+    pub(crate) space: TargetSpace,
+    pub(crate) source: PackageSource,
     /// `Exported.Project.Name`; the package's project name when absent.
-    pub project_name: Option<String>,
-    pub git_url: Option<String>,
+    pub(crate) project_name: Option<String>,
+    pub(crate) git_url: Option<String>,
     /// `Octofleet.Git.Url` as an unsubstituted `#{…}` (the fork step's output where no fork
     /// step ran): unset, and worth a warning only for a Config-as-Code package.
-    pub git_url_unsubstituted: Option<String>,
-    pub overwrite_variables: bool,
-    pub dry_run: bool,
+    pub(crate) git_url_unsubstituted: Option<String>,
+    pub(crate) overwrite_variables: bool,
+    pub(crate) dry_run: bool,
     /// Where to write the report (see [`report_dir`]).
-    pub report_dir: Option<PathBuf>,
+    pub(crate) report_dir: Option<PathBuf>,
 }
 
 /// The URL a Config-as-Code project is pointed at.
@@ -99,6 +103,7 @@ const CLONE_URL: values::UrlAdvice = values::UrlAdvice {
 };
 
 impl DeployConfig {
+    /// `deploy`'s (or, with `plan`, `plan`'s) inputs, validated: every problem at once.
     pub fn from_args(args: &DeployArgs, plan: bool) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let target = server::target(&mut reader, &args.target);

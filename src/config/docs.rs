@@ -2,7 +2,7 @@
 //! cannot drift from what the binary reads. A test compares the file with the rendering;
 //! `OCTOFLEET_BLESS=1 cargo test --lib config::docs` rewrites it.
 
-use super::Input;
+use crate::inputs::Input;
 
 /// Each action (deploy and plan share one) with the inputs it reads and what each is for.
 pub const ACTIONS: &[(&str, &[(Input, &str)])] = &[

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use url::Url;
 
 /// The inputs fork reads, each with what it is for (docs/inputs.md).
-pub const INPUTS: &[(Input, &str)] = &[
+pub(crate) const INPUTS: &[(Input, &str)] = &[
     (GIT_PLATFORM, "`gitea` (default); or `github`, `gitlab`"),
     (GIT_PROTOCOL, "`https` (default); or `http`"),
     (GIT_HOST, "required; host and port, e.g. `gitea:3000`, `github.com`"),
@@ -43,11 +43,11 @@ pub const INPUTS: &[(Input, &str)] = &[
 /// Validated settings for `fork`.
 #[derive(Debug, Clone)]
 pub struct ForkConfig {
-    pub repository: RepositoryConfig,
-    pub all_branches: bool,
-    pub force: bool,
+    pub(crate) repository: RepositoryConfig,
+    pub(crate) all_branches: bool,
+    pub(crate) force: bool,
     /// Where to write the report (see [`report_dir`]).
-    pub report_dir: Option<std::path::PathBuf>,
+    pub(crate) report_dir: Option<std::path::PathBuf>,
 }
 
 impl std::ops::Deref for ForkConfig {
@@ -60,34 +60,34 @@ impl std::ops::Deref for ForkConfig {
 /// The repositories and credentials, as fork and merge read them alike.
 #[derive(Debug, Clone)]
 pub struct RepositoryConfig {
-    pub platform: Platform,
-    pub protocol: String,
-    pub host: String,
-    pub organization: String,
+    pub(crate) platform: Platform,
+    pub(crate) protocol: String,
+    pub(crate) host: String,
+    pub(crate) organization: String,
     /// The downstream repository's name.
-    pub new_repo: String,
+    pub(crate) new_repo: String,
     /// `Octopus.Deployment.Tenant.Name`, when the step runs for a tenant: names the report.
-    pub tenant_name: Option<String>,
+    pub(crate) tenant_name: Option<String>,
     /// `Git.Url.NewRepo` was given (not derived from the names).
-    pub new_repo_given: bool,
+    pub(crate) new_repo_given: bool,
     /// The downstream project's name: `Exported.Project.Name`, else `Octopus.Project.Name`.
-    pub downstream_project: Option<String>,
+    pub(crate) downstream_project: Option<String>,
     /// The upstream repository's clone URL (no credentials in it), unless it is read from
     /// `upstream_project` first.
-    pub upstream_url: String,
+    pub(crate) upstream_url: String,
     /// With management inputs and no `Git.Url.Upstream`: the template project whose
     /// Config-as-Code repository is the upstream (management server and space, project name).
-    pub upstream_project: Option<(Management, String)>,
-    pub main_line: String,
+    pub(crate) upstream_project: Option<(Management, String)>,
+    pub(crate) main_line: String,
     /// The forge credential: offered only to `protocol://host`.
-    pub username: String,
-    pub password: Secret,
+    pub(crate) username: String,
+    pub(crate) password: Secret,
     /// The upstream's own credential (`Git.Upstream.Credentials.*`): offered only to the
     /// upstream's origin. Without it, an upstream on the forge's origin gets the forge credential
     /// and one elsewhere gets none.
-    pub upstream_credentials: Option<GitCredentials>,
+    pub(crate) upstream_credentials: Option<GitCredentials>,
     /// Extra CA certificate (PEM) for the forge, the upstream and the management server.
-    pub ca_file: Option<PathBuf>,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// `Git.Url.Upstream`: a credential in it would go to whatever host it names.
@@ -97,6 +97,7 @@ const UPSTREAM_URL: values::UrlAdvice = values::UrlAdvice {
 };
 
 impl ForkConfig {
+    /// `fork`'s inputs, validated: every problem at once.
     pub fn from_args(args: &ForkArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let repository = RepositoryConfig::read(&mut reader, &args.repository);

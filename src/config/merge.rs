@@ -7,7 +7,7 @@ use super::*;
 use crate::cli::MergeArgs;
 
 /// The inputs merge reads, each with what it is for (docs/inputs.md).
-pub const INPUTS: &[(Input, &str)] = &[
+pub(crate) const INPUTS: &[(Input, &str)] = &[
     (GIT_PLATFORM, "`gitea` (default); or `github`, `gitlab`"),
     (GIT_PROTOCOL, "`https` (default); or `http`"),
     (GIT_HOST, "required; host and port, e.g. `gitea:3000`, `github.com`"),
@@ -42,32 +42,32 @@ pub const INPUTS: &[(Input, &str)] = &[
     (LOG_FORMAT, LOG_FORMAT_PURPOSE),
 ];
 
-pub const DEFAULT_AUTHOR: (&str, &str) = ("Octofleet", "octofleet@localhost");
+pub(crate) const DEFAULT_AUTHOR: (&str, &str) = ("Octofleet", "octofleet@localhost");
 
 /// Where the downstream project is (`ManagedTenant.*`, `Exported.Project.Name`): its
 /// Config-as-Code settings name the downstream repository, so no state or naming rule is needed.
 #[derive(Debug, Clone)]
 pub struct DownstreamLookup {
-    pub server: ServerConfig,
-    pub space: TargetSpace,
-    pub project: String,
+    pub(crate) server: ServerConfig,
+    pub(crate) space: TargetSpace,
+    pub(crate) project: String,
 }
 
 /// Validated settings for `merge`.
 #[derive(Debug, Clone)]
 pub struct MergeConfig {
-    pub repository: RepositoryConfig,
-    pub all_branches: bool,
-    pub author_name: String,
-    pub author_email: String,
-    pub check: bool,
+    pub(crate) repository: RepositoryConfig,
+    pub(crate) all_branches: bool,
+    pub(crate) author_name: String,
+    pub(crate) author_email: String,
+    pub(crate) check: bool,
     /// Read the downstream repository from the managed space (none: `Git.Url.NewRepo` or the
     /// naming rule).
-    pub downstream_lookup: Option<DownstreamLookup>,
+    pub(crate) downstream_lookup: Option<DownstreamLookup>,
     /// Where to write the report (see [`report_dir`]).
-    pub report_dir: Option<std::path::PathBuf>,
+    pub(crate) report_dir: Option<std::path::PathBuf>,
     /// Where to keep git objects between runs.
-    pub git_cache_dir: Option<std::path::PathBuf>,
+    pub(crate) git_cache_dir: Option<std::path::PathBuf>,
 }
 
 impl std::ops::Deref for MergeConfig {
@@ -147,6 +147,7 @@ fn downstream_lookup(
 }
 
 impl MergeConfig {
+    /// `merge`'s inputs, validated: every problem at once.
     pub fn from_args(args: &MergeArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let repository = RepositoryConfig::read(&mut reader, &args.repository);

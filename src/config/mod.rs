@@ -1,6 +1,6 @@
-//! The variable contract: each input's Octopus name, environment alias and flag (the table below
-//! is the only place they are spelled), one reader of raw values, and the validation of raw
-//! arguments into typed settings, reporting every problem at once.
+//! The variable contract: one reader of raw values, and the validation of raw arguments into
+//! typed settings, reporting every problem at once. Each input's names come from the input
+//! table (`crate::inputs`), the only place they are spelled.
 //!
 //! - `values`: typed parsers of one value (URL, API key, name, package ID/version, bool, list,
 //!   regular expression, timeout);
@@ -15,113 +15,18 @@ mod fork;
 mod merge;
 mod serialize;
 mod server;
-pub mod values;
+pub(crate) mod values;
 
-pub use crate::log_format::LogFormat;
 pub use create_space::CreateSpaceConfig;
 pub use deploy::{DeployConfig, PackageSource, TargetSpace};
 pub use fork::{ForkConfig, RepositoryConfig};
 pub use merge::{DownstreamLookup, MergeConfig};
 pub use serialize::SerializeConfig;
 pub use server::{Management, ServerConfig, WriteBackConfig};
-pub use values::quoted;
 
+use crate::inputs::*;
+use crate::log_format::LogFormat;
 use std::fmt;
-
-/// One input: how Octopus, the environment and the command line each name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Input {
-    pub octopus: &'static str,
-    pub env: &'static str,
-    pub flag: &'static str,
-}
-
-macro_rules! inputs {
-    ($($const_name:ident = $octopus:literal, $env:literal, $flag:literal;)*) => {
-        $(pub const $const_name: Input = Input { octopus: $octopus, env: $env, flag: $flag };)*
-        /// Every input, for the consistency tests, `--help` and `docs/inputs.md`.
-        pub const ALL_INPUTS: &[Input] = &[$($const_name),*];
-    };
-}
-
-inputs! {
-    TENANT_URL = "ManagedTenant.Octopus.Url", "MANAGEDTENANT_OCTOPUS_URL", "url";
-    TENANT_API_KEY = "ManagedTenant.Octopus.ApiKey", "MANAGEDTENANT_OCTOPUS_APIKEY", "api-key";
-    CA_CERTIFICATE = "Octofleet.CaCertificateFile", "OCTOFLEET_CACERTIFICATEFILE", "ca-certificate";
-    MANAGEMENT_URL = "Management.Octopus.Url", "MANAGEMENT_OCTOPUS_URL", "management-url";
-    SERVER_URI = "Octopus.Web.ServerUri", "OCTOPUS_WEB_SERVERURI", "server-uri";
-    MANAGEMENT_API_KEY = "Management.Octopus.ApiKey", "MANAGEMENT_OCTOPUS_APIKEY", "management-api-key";
-    MANAGEMENT_SPACE = "Management.Octopus.SpaceId", "MANAGEMENT_OCTOPUS_SPACEID", "management-space-id";
-    SPACE_ID = "Octopus.Space.Id", "OCTOPUS_SPACE_ID", "space-id";
-    TENANT_ID = "Octopus.Deployment.Tenant.Id", "OCTOPUS_DEPLOYMENT_TENANT_ID", "tenant-id";
-    TENANT_NAME = "Octopus.Deployment.Tenant.Name", "OCTOPUS_DEPLOYMENT_TENANT_NAME", "tenant-name";
-    SPACE_NAME = "Octofleet.Space.Name", "OCTOFLEET_SPACE_NAME", "space-name";
-    SPACE_MANAGERS = "Octofleet.Space.Managers", "OCTOFLEET_SPACE_MANAGERS", "space-managers";
-    BLUEPRINT = "Octofleet.Blueprint", "OCTOFLEET_BLUEPRINT", "blueprint";
-    GIT_USERNAME = "Git.Credentials.Username", "GIT_CREDENTIALS_USERNAME", "git-username";
-    GIT_PASSWORD = "Git.Credentials.Password", "GIT_CREDENTIALS_PASSWORD", "git-password";
-    PROJECT_NAME = "Octopus.Project.Name", "OCTOPUS_PROJECT_NAME", "project-name";
-    EXCLUDE_LIBRARY_VARIABLE_SETS = "Octofleet.Exclude.LibraryVariableSets", "OCTOFLEET_EXCLUDE_LIBRARYVARIABLESETS", "exclude-library-variable-sets";
-    EXCLUDE_VARIABLE_ENVIRONMENTS = "Octofleet.Exclude.VariableEnvironmentScopes", "OCTOFLEET_EXCLUDE_VARIABLEENVIRONMENTSCOPES", "exclude-variable-environment-scopes";
-    EXCLUDE_RUNBOOKS = "Octofleet.Exclude.Runbooks", "OCTOFLEET_EXCLUDE_RUNBOOKS", "exclude-runbooks";
-    EXCLUDE_VARIABLES = "Octofleet.Exclude.Variables", "OCTOFLEET_EXCLUDE_VARIABLES", "exclude-variables";
-    INCLUDE_CAC_VALUES = "Octofleet.IncludeCacValues", "OCTOFLEET_INCLUDECACVALUES", "include-cac-values";
-    ALLOW_AMBIGUOUS_SECRETS = "Octofleet.AllowAmbiguousSecrets", "OCTOFLEET_ALLOWAMBIGUOUSSECRETS", "allow-ambiguous-secrets";
-    TERRAFORM_BACKEND = "Octofleet.Terraform.Backend", "OCTOFLEET_TERRAFORM_BACKEND", "terraform-backend";
-    PACKAGE_ID = "Octofleet.Package.Id", "OCTOFLEET_PACKAGE_ID", "package-id";
-    PACKAGE_VERSION = "Octofleet.Package.Version", "OCTOFLEET_PACKAGE_VERSION", "package-version";
-    UPLOAD_SPACE = "Octofleet.Package.UploadSpace", "OCTOFLEET_PACKAGE_UPLOADSPACE", "upload-space";
-    OVERWRITE_MODE = "Octofleet.Package.OverwriteMode", "OCTOFLEET_PACKAGE_OVERWRITEMODE", "overwrite-mode";
-    OUTPUT_DIR = "Octofleet.OutputDir", "OCTOFLEET_OUTPUTDIR", "output-dir";
-    NO_PUSH = "Octofleet.NoPush", "OCTOFLEET_NOPUSH", "no-push";
-    MANAGED_SPACE_ID = "ManagedTenant.Octopus.SpaceId", "MANAGEDTENANT_OCTOPUS_SPACEID", "managed-space-id";
-    PACKAGE_DIR = "Octofleet.Package.Dir", "OCTOFLEET_PACKAGE_DIR", "package-dir";
-    GIT_URL = "Octofleet.Git.Url", "OCTOFLEET_GIT_URL", "git-url";
-    OVERWRITE_VARIABLES = "Octofleet.OverwriteVariables", "OCTOFLEET_OVERWRITEVARIABLES", "overwrite-variables";
-    DRY_RUN = "Octofleet.DryRun", "OCTOFLEET_DRYRUN", "dry-run";
-    GIT_PLATFORM = "Git.Platform", "GIT_PLATFORM", "git-platform";
-    GIT_PROTOCOL = "Git.Url.Protocol", "GIT_URL_PROTOCOL", "git-protocol";
-    GIT_HOST = "Git.Url.Host", "GIT_URL_HOST", "git-host";
-    GIT_ORGANIZATION = "Git.Url.Organization", "GIT_URL_ORGANIZATION", "git-organization";
-    GIT_TEMPLATE = "Git.Url.Template", "GIT_URL_TEMPLATE", "git-template";
-    GIT_NEW_REPO = "Git.Url.NewRepo", "GIT_URL_NEWREPO", "git-new-repo";
-    GIT_UPSTREAM = "Git.Url.Upstream", "GIT_URL_UPSTREAM", "git-upstream";
-    GIT_UPSTREAM_USERNAME = "Git.Upstream.Credentials.Username", "GIT_UPSTREAM_CREDENTIALS_USERNAME", "git-upstream-username";
-    GIT_UPSTREAM_PASSWORD = "Git.Upstream.Credentials.Password", "GIT_UPSTREAM_CREDENTIALS_PASSWORD", "git-upstream-password";
-    GIT_MAIN_LINE = "Git.Branch.MainLine", "GIT_BRANCH_MAINLINE", "git-main-line";
-    EXPORTED_PROJECT_NAME = "Exported.Project.Name", "EXPORTED_PROJECT_NAME", "exported-project-name";
-    FORK_ALL_BRANCHES = "Octofleet.Fork.AllBranches", "OCTOFLEET_FORK_ALLBRANCHES", "all-branches";
-    FORK_FORCE = "Octofleet.Fork.Force", "OCTOFLEET_FORK_FORCE", "force";
-    GIT_AUTHOR = "Octofleet.Git.Author", "OCTOFLEET_GIT_AUTHOR", "git-author";
-    MERGE_CHECK = "Octofleet.Merge.Check", "OCTOFLEET_MERGE_CHECK", "check";
-    REPORT_DIR = "Octofleet.ReportDir", "OCTOFLEET_REPORTDIR", "report-dir";
-    NO_REPORT = "Octofleet.NoReport", "OCTOFLEET_NOREPORT", "no-report";
-    GIT_CACHE_DIR = "Octofleet.Git.CacheDir", "OCTOFLEET_GIT_CACHEDIR", "git-cache-dir";
-    TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
-    LOG_FORMAT = "Octofleet.Log.Format", "OCTOFLEET_LOG_FORMAT", "log-format";
-}
-
-impl Input {
-    /// The environment alias rule: upper case, `.` → `_`.
-    pub fn alias_of(octopus_name: &str) -> String {
-        octopus_name.to_ascii_uppercase().replace('.', "_")
-    }
-
-    /// The input whose environment alias this is.
-    pub fn by_env(env: &str) -> Option<Input> {
-        ALL_INPUTS.iter().copied().find(|input| input.env == env)
-    }
-}
-
-impl fmt::Display for Input {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} (env {}, flag --{})",
-            self.octopus, self.env, self.flag
-        )
-    }
-}
 
 /// Octofleet.Timeout when unset: generous for a large space on a slow server, yet a hung server
 /// fails the step instead of holding the worker.
@@ -135,7 +40,7 @@ pub fn parse_timeout(value: &Option<String>) -> Result<std::time::Duration, Conf
 }
 
 /// What Octofleet.Log.Format is for, in every action's rows of docs/inputs.md.
-pub const LOG_FORMAT_PURPOSE: &str = "`octopus`: the log on stdout with Octopus's levels (warnings as `stdout-warning`, debug as `stdout-verbose`, progress messages), stderr only for the final error; `text`: the log on stderr; default `octopus` inside Calamari (`OctopusCalamariWorkingDirectory` set), else `text`; always `text` with `--output json`; the step templates set `octopus`";
+pub(crate) const LOG_FORMAT_PURPOSE: &str = "`octopus`: the log on stdout with Octopus's levels (warnings as `stdout-warning`, debug as `stdout-verbose`, progress messages), stderr only for the final error; `text`: the log on stderr; default `octopus` inside Calamari (`OctopusCalamariWorkingDirectory` set), else `text`; always `text` with `--output json`; the step templates set `octopus`";
 
 /// Octofleet.Log.Format: `octopus`, `text`, or unset for [`LogFormat::detect`]; with
 /// `--output json` stdout is the JSON summary, so the log stays on stderr.
@@ -164,16 +69,16 @@ pub fn parse_log_format(
 }
 
 /// What `Octofleet.ReportDir` is for, in every action that writes a report (docs/inputs.md).
-pub const REPORT_DIR_PURPOSE: &str = "under Octopus the step's working directory (default), else none; a directory (created if missing) for `octofleet-<action>-<tenant>.html` and `.json`, the report attached to the Octopus task as artifacts";
+pub(crate) const REPORT_DIR_PURPOSE: &str = "under Octopus the step's working directory (default), else none; a directory (created if missing) for `octofleet-<action>-<tenant>.html` and `.json`, the report attached to the Octopus task as artifacts";
 
 /// What `Octofleet.NoReport` is for (docs/inputs.md).
-pub const NO_REPORT_PURPOSE: &str =
+pub(crate) const NO_REPORT_PURPOSE: &str =
     "`False` (default); `True`: write no report (and attach none), e.g. for a frequent drift check of many tenants";
 
 /// Where reports go: none with `Octofleet.NoReport`; else `Octofleet.ReportDir`; else, under
 /// Octopus, the step's working directory (named by Calamari's marker variable; Octopus collects
 /// artifacts from it); else nowhere.
-pub fn report_dir(
+pub(crate) fn report_dir(
     reader: &mut Reader,
     given: &Option<String>,
     no_report: &Option<String>,
@@ -204,13 +109,16 @@ pub fn process_env(name: &str) -> Option<String> {
 /// One thing wrong with one input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InputProblem {
+    /// The input.
     pub input: Input,
+    /// What is wrong with it and what to do, without its value when that may be secret.
     pub problem: String,
 }
 
 /// Every problem found in the inputs; the binary exits 2 with all of them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub struct ConfigError {
+    /// Every problem, in the order the inputs were read.
     pub problems: Vec<InputProblem>,
 }
 
@@ -235,7 +143,7 @@ impl fmt::Display for ConfigError {
 /// Octopus variable that is not defined where the step runs: unset (with a warning) for an
 /// optional input, a problem for a required one.
 #[derive(Debug, Default)]
-pub struct Reader {
+pub(crate) struct Reader {
     problems: Vec<InputProblem>,
     /// Optional inputs that held a `#{…}` and so count as unset, to name it if one is needed.
     placeholders: Vec<(Input, String)>,
@@ -248,11 +156,6 @@ fn raw(given: &Option<String>, input: Input, trim: bool) -> Option<String> {
         .or_else(|| std::env::var(input.octopus).ok())
         .map(|value| if trim { value.trim().to_owned() } else { value })
         .filter(|value| !value.trim().is_empty())
-}
-
-/// `#{Name}` left as it was: the Octopus variable it names was not defined where the step ran.
-pub fn is_placeholder(value: &str) -> bool {
-    value.starts_with("#{") && value.ends_with('}')
 }
 
 impl Reader {
@@ -398,7 +301,7 @@ impl Reader {
 
 /// An input that may hold an unsubstituted `#{…}` (see [`Reader::optional_or_unsubstituted`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Given {
+pub(crate) enum Given {
     Unset,
     Value(String),
     /// The `#{…}` as written.
@@ -418,46 +321,6 @@ fn unless_placeholder(value: Option<String>, input: Input) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::command;
-
-    #[test]
-    fn aliases_follow_the_rule() {
-        for input in ALL_INPUTS {
-            assert_eq!(input.env, Input::alias_of(input.octopus), "{input}");
-        }
-    }
-
-    /// Every flag with an environment alias is in the table, with the same alias, and its help
-    /// names the Octopus variable; so `--help`, errors and docs/inputs.md agree.
-    #[test]
-    fn clap_arguments_match_the_input_table() {
-        let command = command();
-        let mut seen = Vec::new();
-        // Global arguments (Octofleet.Timeout) live on the top-level command.
-        for subcommand in std::iter::once(&command).chain(command.get_subcommands()) {
-            for argument in subcommand.get_arguments() {
-                let (Some(env), Some(long)) = (argument.get_env(), argument.get_long()) else {
-                    continue;
-                };
-                let env = env.to_str().unwrap();
-                if env.starts_with("OCTOFLEET_") && (long == "output" || long == "log") {
-                    continue;
-                }
-                let input = Input::by_env(env)
-                    .unwrap_or_else(|| panic!("--{long} ({env}) is not in the input table"));
-                assert_eq!(input.flag, long, "{input}");
-                let help = argument.get_help().unwrap().to_string();
-                assert!(
-                    help.contains(&format!("[Octopus: {}]", input.octopus)),
-                    "{help}"
-                );
-                seen.push(input.octopus);
-            }
-        }
-        for input in ALL_INPUTS {
-            assert!(seen.contains(&input.octopus), "{input} has no flag");
-        }
-    }
 
     #[test]
     fn timeouts_take_seconds_or_a_unit() {

@@ -8,7 +8,7 @@ use crate::portable::reader::Filters;
 use std::path::PathBuf;
 
 /// The inputs serialize reads, each with what it is for (docs/inputs.md).
-pub const INPUTS: &[(Input, &str)] = &[
+pub(crate) const INPUTS: &[(Input, &str)] = &[
     (
         MANAGEMENT_URL,
         "default `Octopus.Web.ServerUri` (also when it is an unsubstituted `#{…}`)",
@@ -57,20 +57,20 @@ pub const INPUTS: &[(Input, &str)] = &[
 /// Validated settings for `serialize`.
 #[derive(Debug, Clone)]
 pub struct SerializeConfig {
-    pub source: ServerConfig,
+    pub(crate) source: ServerConfig,
     /// Management space, an ID or a name.
-    pub space: String,
-    pub project_name: String,
-    pub filters: Filters,
-    pub include_cac_values: bool,
-    pub terraform_backend: Option<String>,
-    pub package_id: Option<String>,
-    pub package_version: Option<String>,
+    pub(crate) space: String,
+    pub(crate) project_name: String,
+    pub(crate) filters: Filters,
+    pub(crate) include_cac_values: bool,
+    pub(crate) terraform_backend: Option<String>,
+    pub(crate) package_id: Option<String>,
+    pub(crate) package_version: Option<String>,
     /// Defaults to the management space.
-    pub upload_space: Option<String>,
-    pub overwrite_mode: OverwriteMode,
-    pub output_dir: Option<PathBuf>,
-    pub push: bool,
+    pub(crate) upload_space: Option<String>,
+    pub(crate) overwrite_mode: OverwriteMode,
+    pub(crate) output_dir: Option<PathBuf>,
+    pub(crate) push: bool,
 }
 
 /// Backends Terraform itself ships (`backend "<type>" {}`).
@@ -90,6 +90,7 @@ const TERRAFORM_BACKENDS: &[&str] = &[
 ];
 
 impl SerializeConfig {
+    /// `serialize`'s inputs, validated: every problem at once.
     pub fn from_args(args: &SerializeArgs) -> Result<Self, ConfigError> {
         let mut reader = Reader::default();
         let ca_file = server::ca_file(&mut reader, &args.ca_certificate);

@@ -2,11 +2,12 @@
 //! management server (`Management.*` with Octopus's system variables as defaults), parsed in one
 //! place for every action.
 
-use super::{
-    raw, unless_placeholder, values, Reader, CA_CERTIFICATE, MANAGEMENT_API_KEY, MANAGEMENT_SPACE,
-    MANAGEMENT_URL, SERVER_URI, SPACE_ID, TENANT_API_KEY, TENANT_URL,
-};
+use super::{raw, unless_placeholder, values, Reader};
 use crate::cli::{SourceArgs, TargetArgs};
+use crate::inputs::{
+    CA_CERTIFICATE, MANAGEMENT_API_KEY, MANAGEMENT_SPACE, MANAGEMENT_URL, SERVER_URI, SPACE_ID,
+    TENANT_API_KEY, TENANT_URL,
+};
 use crate::secret::Secret;
 use std::path::PathBuf;
 use url::Url;
@@ -14,25 +15,25 @@ use url::Url;
 /// A server to talk to.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    pub url: Url,
-    pub api_key: Secret,
-    pub ca_file: Option<PathBuf>,
+    pub(crate) url: Url,
+    pub(crate) api_key: Secret,
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 /// The management server and the space on it (an ID or a name).
 #[derive(Debug, Clone)]
 pub struct Management {
-    pub server: ServerConfig,
-    pub space: String,
+    pub(crate) server: ServerConfig,
+    pub(crate) space: String,
 }
 
 /// Where and for whom to write the space ID back on the management instance.
 #[derive(Debug, Clone)]
 pub struct WriteBackConfig {
-    pub server: ServerConfig,
+    pub(crate) server: ServerConfig,
     /// A space ID (`Spaces-1`) or a space name.
-    pub space: String,
-    pub tenant_id: String,
+    pub(crate) space: String,
+    pub(crate) tenant_id: String,
 }
 
 /// `Octofleet.CaCertificateFile`: an extra PEM CA to trust.

@@ -2,32 +2,12 @@
 //! problem to report against the input (the reader adds the input's names). A value repeated in
 //! a problem goes through [`quoted`], and a URL through `origin::display_text` first.
 
+use crate::inputs::quoted;
 use crate::origin;
 use crate::secret::Secret;
 use std::path::PathBuf;
 use std::time::Duration;
 use url::Url;
-
-/// Longest part of an input's value repeated in an error.
-const SHOWN_VALUE_LIMIT: usize = 120;
-
-/// A value for an error message: in backticks, cut to a readable length (a 1 MiB value must
-/// not become a 1 MiB message), with control characters escaped so it cannot forge log lines.
-pub fn quoted(value: &str) -> String {
-    let mut shown: String = value
-        .chars()
-        .take(SHOWN_VALUE_LIMIT)
-        .flat_map(char::escape_debug)
-        .collect();
-    let total = value.chars().count();
-    if total > SHOWN_VALUE_LIMIT {
-        shown.push_str(&format!(
-            "… ({} more characters)",
-            total - SHOWN_VALUE_LIMIT
-        ));
-    }
-    format!("`{shown}`")
-}
 
 /// What to tell the user about one kind of URL input.
 pub struct UrlAdvice {

@@ -60,10 +60,12 @@ pub enum ReadError {
     #[error(
         "sensitive variable{} {} {} several scoped values, and one placeholder cannot supply several secrets: \
          give each value its own name (scoped to the Sync environment, as the article requires), or pass \
-         Octofleet.AllowAmbiguousSecrets (--allow-ambiguous-secrets) to export them with one placeholder each",
+         {} (--{}) to export them with one placeholder each",
         if .0.len() == 1 { "" } else { "s" },
         .0.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", "),
-        if .0.len() == 1 { "has" } else { "have" }
+        if .0.len() == 1 { "has" } else { "have" },
+        crate::inputs::ALLOW_AMBIGUOUS_SECRETS.octopus,
+        crate::inputs::ALLOW_AMBIGUOUS_SECRETS.flag
     )]
     AmbiguousSecrets(Vec<String>),
     #[error("the server's answer is missing the {0}")]

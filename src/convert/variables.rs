@@ -320,7 +320,7 @@ impl ScopeIds<'_> {
 pub fn substituted(secrets: &BTreeMap<String, Secret>, key: Option<&str>) -> Option<Secret> {
     let value = secrets.get(key?)?;
     let text = value.expose().trim();
-    let unsubstituted = text.is_empty() || crate::config::is_placeholder(text);
+    let unsubstituted = text.is_empty() || crate::inputs::is_placeholder(text);
     (!unsubstituted).then(|| value.clone())
 }
 

@@ -2,6 +2,9 @@
 //! idempotent calls, and errors that name the platform and URL but never a credential.
 
 use super::{ForgeAccess, Platform, PullRequest, Repository};
+use crate::inputs::{
+    CA_CERTIFICATE, GIT_HOST, GIT_ORGANIZATION, GIT_PASSWORD, GIT_PROTOCOL, GIT_USERNAME,
+};
 use crate::origin::{self, CrossOrigin};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
@@ -12,9 +15,9 @@ use url::Url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ForgeError {
-    #[error("{platform} refused the credentials for {url} (401): check Git.Credentials.Username and Git.Credentials.Password (a password or an access token allowed to create repositories)")]
+    #[error("{platform} refused the credentials for {url} (401): check {} and {} (a password or an access token allowed to create repositories)", GIT_USERNAME.octopus, GIT_PASSWORD.octopus)]
     Unauthorized { platform: Platform, url: String },
-    #[error("{platform} has no organization `{organization}` ({url}): create it first, or set Git.Url.Organization to an existing organization or to your own user name")]
+    #[error("{platform} has no organization `{organization}` ({url}): create it first, or set {} to an existing organization or to your own user name", GIT_ORGANIZATION.octopus)]
     OrganizationMissing {
         platform: Platform,
         organization: String,
@@ -30,16 +33,18 @@ pub enum ForgeError {
     },
     /// The API answered with a redirect to another origin (or from https to http): the token
     /// would have gone along, so the call stops there.
-    #[error("{platform} API call {url}: {refused} (Git.Url.Protocol and Git.Url.Host)")]
+    #[error("{platform} API call {url}: {refused} ({} and {})", GIT_PROTOCOL.octopus, GIT_HOST.octopus)]
     Redirect {
         platform: Platform,
         url: String,
         refused: CrossOrigin,
     },
-    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", crate::config::CA_CERTIFICATE, .path.display())]
+    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", CA_CERTIFICATE, .path.display())]
     CaFile { path: PathBuf, problem: String },
     #[error(
-        "cannot reach {platform} at {url}: {source} — check Git.Url.Protocol and Git.Url.Host"
+        "cannot reach {platform} at {url}: {source} — check {} and {}",
+        GIT_PROTOCOL.octopus,
+        GIT_HOST.octopus
     )]
     Transport {
         platform: Platform,

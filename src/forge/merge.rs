@@ -8,7 +8,7 @@
 //! Nothing is ever force-pushed: a downstream that moved meanwhile refuses the push. With
 //! `check`, the same outcome is computed and nothing is pushed.
 
-use super::mirror::MirrorError;
+use super::mirror_error::MirrorError;
 use super::object_cache;
 use super::transport::MirrorCredentials;
 use super::transport::{self, advertised, fetch, push, refs_under, Side};
@@ -195,7 +195,7 @@ pub struct MergeReport {
 pub enum MergeError {
     #[error(transparent)]
     Transport(#[from] MirrorError),
-    #[error("the downstream repository {url} has no branch `{branch}`: fork it first (octofleet fork, step template Octofleet - Fork Repository), or check Git.Branch.MainLine")]
+    #[error("the downstream repository {url} has no branch `{branch}`: fork it first (octofleet fork, step template Octofleet - Fork Repository), or check {}", crate::inputs::GIT_MAIN_LINE.octopus)]
     DownstreamBranchMissing { url: String, branch: String },
     #[error("{context}: {}", .source.message())]
     Git {
@@ -483,8 +483,11 @@ fn diverged(
     let tree = repository
         .find_tree(tree_id)
         .map_err(git("reading the merged tree"))?;
-    let signature = Signature::now(&request.author_name, &request.author_email)
-        .map_err(git("the merge commit's author (Octofleet.Git.Author)"))?;
+    let signature =
+        Signature::now(&request.author_name, &request.author_email).map_err(git(format!(
+            "the merge commit's author ({})",
+            crate::inputs::GIT_AUTHOR.octopus
+        )))?;
     let message = format!(
         "Merge upstream {short} into {name}\n\nMerges upstream commit {up} ({summary}) from {url} into {name}.\n",
         short = &up.to_string()[..7],

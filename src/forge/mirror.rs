@@ -4,6 +4,7 @@
 //! The git2 plumbing (credentials scoped per origin, the temporary repository, fetch, push) is
 //! in `transport`, shared with `merge`.
 
+pub use super::mirror_error::{Divergence, MirrorError};
 use super::transport::{self, advertised, fetch, push, refs_under, Side};
 pub use super::transport::{trust_ca_file, GitCredentials, MirrorCredentials};
 use git2::{Oid, Repository};
@@ -60,91 +61,6 @@ pub struct MirrorReport {
     pub bytes_pushed: usize,
     /// The main line did not exist downstream before this run.
     pub main_line_created: bool,
-}
-
-/// A ref whose downstream value is not behind upstream's and not equal to it.
-#[derive(Debug, Clone)]
-pub struct Divergence {
-    pub name: String,
-    pub downstream: String,
-    pub upstream: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum MirrorError {
-    #[error("the git server refused the credentials for {url} (401): check {inputs}")]
-    Unauthorized { url: String, inputs: &'static str },
-    #[error("the {side} repository {url} asks for credentials (401) and octofleet has none it may send there: {hint}")]
-    CredentialsWithheld {
-        side: &'static str,
-        url: String,
-        hint: String,
-    },
-    #[error("the {side} repository {url} was not found (404){}", if *.side == "upstream" { ": check Git.Url.Upstream (or Git.Url.Organization and Git.Url.Template)" } else { "" })]
-    RepositoryMissing { side: &'static str, url: String },
-    #[error("the upstream repository {url} has no branch `{branch}`: check Git.Branch.MainLine")]
-    UpstreamBranchMissing { url: String, branch: String },
-    #[error("{}", diverged_message(.0))]
-    Diverged(Vec<Divergence>),
-    #[error("the downstream repository {url} refused {}{}{}", refused_list(.refs), remote_text(.remote_messages), protection_hint(.remote_messages))]
-    Rejected {
-        url: String,
-        refs: Vec<(String, String)>,
-        remote_messages: String,
-    },
-    #[error("{context}: {}", .source.message())]
-    Git {
-        context: String,
-        #[source]
-        source: git2::Error,
-    },
-    #[error("cannot create the temporary repository: {0}")]
-    Scratch(#[source] std::io::Error),
-}
-
-fn diverged_message(divergences: &[Divergence]) -> String {
-    let mut text = String::from(
-        "the downstream repository has commits that upstream does not have (the tenant committed to it), so fork will not overwrite it:",
-    );
-    for divergence in divergences {
-        text.push_str(&format!(
-            "\n  - {}: downstream is at {}, upstream is at {}",
-            divergence.name, divergence.downstream, divergence.upstream
-        ));
-    }
-    text.push_str("\nmerge upstream into the downstream branch, or re-run with --force (Octofleet.Fork.Force) to reset it to upstream, discarding the downstream commits");
-    text
-}
-
-fn refused_list(refs: &[(String, String)]) -> String {
-    refs.iter()
-        .map(|(name, status)| format!("{name} ({status})"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn remote_text(messages: &str) -> String {
-    let text = messages
-        .lines()
-        .map(str::trim)
-        .filter(|line| !line.is_empty())
-        .collect::<Vec<_>>()
-        .join("; ");
-    if text.is_empty() {
-        String::new()
-    } else {
-        format!("; the server said: {text}")
-    }
-}
-
-/// A refusal by branch protection (GitLab protects the default branch and forbids force pushes
-/// to it by default) says so, and what would let the push through.
-fn protection_hint(messages: &str) -> &'static str {
-    if messages.to_ascii_lowercase().contains("protected branch") {
-        "\nthe branch is protected on the platform and the push would rewrite it: let force pushes through for it there (GitLab: Settings → Repository → Protected branches → Allowed to force push; GitHub: the branch protection rule's \"Allow force pushes\"), or merge upstream into it (octofleet merge) instead of --force"
-    } else {
-        ""
-    }
 }
 
 impl fmt::Display for RefAction {
@@ -368,32 +284,4 @@ fn mirror_in(
         bytes_pushed,
         main_line_created,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refusal_by_branch_protection_names_the_protection_and_the_way_out() {
-        let refused = |messages: &str| {
-            MirrorError::Rejected {
-                url: "https://gitlab.example.com/org/repo.git".to_owned(),
-                refs: vec![(
-                    "refs/heads/main".to_owned(),
-                    "pre-receive hook declined".to_owned(),
-                )],
-                remote_messages: messages.to_owned(),
-            }
-            .to_string()
-        };
-        let protected = refused(
-            "GitLab: You are not allowed to force push code to a protected branch on this project.\n",
-        );
-        assert!(protected.contains("refused refs/heads/main (pre-receive hook declined)"));
-        assert!(protected.contains("the server said: GitLab: You are not allowed"));
-        assert!(protected.contains("Allowed to force push"), "{protected}");
-        let frozen = refused("pushes are frozen\n");
-        assert!(!frozen.contains("protected"), "{frozen}");
-    }
 }

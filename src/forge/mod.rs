@@ -2,11 +2,12 @@
 //! platform's REST API (Gitea, GitHub, GitLab) and mirror the upstream's refs into it with git2.
 
 mod api;
-pub mod gitea;
-pub mod github;
-pub mod gitlab;
-pub mod merge;
-pub mod mirror;
+pub(crate) mod gitea;
+pub(crate) mod github;
+pub(crate) mod gitlab;
+pub(crate) mod merge;
+pub(crate) mod mirror;
+mod mirror_error;
 mod object_cache;
 mod transport;
 
@@ -15,20 +16,25 @@ use std::fmt;
 use std::future::Future;
 use url::Url;
 
-pub use api::ForgeError;
+pub(crate) use api::ForgeError;
 
 /// The platforms `fork` speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
+    /// Gitea (and Forgejo): REST API v1.
     Gitea,
+    /// GitHub or GitHub Enterprise Server.
     GitHub,
+    /// GitLab: REST API v4.
     GitLab,
 }
 
 impl Platform {
+    /// The names `parse` takes, for messages.
     pub const NAMES: &'static str = "gitea, github, gitlab";
 
+    /// A platform by name, in any case (`forgejo` is Gitea).
     pub fn parse(text: &str) -> Option<Platform> {
         match text.trim().to_ascii_lowercase().as_str() {
             "gitea" | "forgejo" => Some(Platform::Gitea),
@@ -106,8 +112,11 @@ impl fmt::Display for Platform {
 /// How to reach a platform's API, and who we are there.
 #[derive(Debug, Clone)]
 pub struct ForgeAccess {
+    /// The platform.
     pub platform: Platform,
+    /// The REST API root (see [`Platform::api_base`]).
     pub api_base: Url,
+    /// The user the credential belongs to.
     pub username: String,
     /// A password or an access token.
     pub password: Secret,
@@ -120,6 +129,7 @@ pub struct ForgeAccess {
 pub struct Repository {
     /// `owner/name` (Gitea, GitHub) or the numeric project ID (GitLab): how the API names it.
     pub api_id: String,
+    /// `owner/name` (a GitLab subgroup path included).
     pub full_name: String,
     /// The HTTP(S) clone URL, without credentials.
     pub clone_url: String,

@@ -64,7 +64,7 @@ pub fn with_cached_repository<T>(
     let unusable = |problem: Unusable| {
         tracing::warn!(
             "the git object cache ({}) cannot be used, so this run fetches into a temporary repository: {problem}",
-            crate::config::GIT_CACHE_DIR.octopus
+            crate::inputs::GIT_CACHE_DIR.octopus
         );
         None
     };

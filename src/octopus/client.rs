@@ -22,15 +22,18 @@ use url::Url;
 pub struct ClientConfig {
     /// The server's address, with or without a path prefix (`https://host/octopus/`).
     pub base_url: Url,
+    /// The API key, sent as `X-Octopus-ApiKey` to this server only.
     pub api_key: Secret,
     /// An extra PEM CA certificate to trust (private CAs). The bundled webpki roots and the OS
     /// trust store (when it can be read) stay trusted as well.
     pub ca_file: Option<PathBuf>,
+    /// How long connecting (TCP and TLS) may take.
     pub connect_timeout: Duration,
     /// How long a request may wait with nothing arriving from the server.
     pub read_timeout: Duration,
     /// The most one attempt may take in all (sending, waiting, reading the body).
     pub request_timeout: Duration,
+    /// When and how often an idempotent request is tried again.
     pub retry: RetryPolicy,
 }
 
@@ -41,6 +44,7 @@ pub const JSON_BODY_LIMIT: u64 = 64 << 20;
 pub const PACKAGE_BODY_LIMIT: u64 = 256 << 20;
 
 impl ClientConfig {
+    /// The defaults for `base_url` with `api_key`: no extra CA, the timeouts below, the default retries.
     pub fn new(base_url: Url, api_key: Secret) -> Self {
         ClientConfig {
             base_url,
@@ -57,15 +61,24 @@ impl ClientConfig {
     }
 }
 
+/// Why a client could not be set up (all of them input problems: the CA file, the TLS setup).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientBuildError {
+    /// The CA certificate file could not be read.
     #[error("cannot read the CA certificate file {path}: {source}")]
     CaFile {
+        /// The file as given.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
+    /// The CA certificate file holds no certificate rustls can use.
     #[error("the CA certificate file {path} holds no usable PEM certificate")]
-    CaPem { path: PathBuf },
+    CaPem {
+        /// The file as given.
+        path: PathBuf,
+    },
+    /// The HTTP client itself could not be built.
     #[error("cannot set up the HTTP client: {0}")]
     Http(#[source] reqwest::Error),
 }
@@ -100,13 +113,18 @@ impl fmt::Debug for OctopusClient {
 /// (`/api/Spaces-1/...`), query pairs and an optional JSON body.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
+    /// The HTTP method.
     pub method: Method,
+    /// `api/...` relative to the server root, or a link the server gave (`/api/...`).
     pub path: String,
+    /// Query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// The JSON body, if any.
     pub body: Option<serde_json::Value>,
 }
 
 impl ApiRequest {
+    /// A `GET` of `path` with no query and no body.
     pub fn get(path: impl Into<String>) -> Self {
         ApiRequest {
             method: Method::GET,
@@ -116,16 +134,19 @@ impl ApiRequest {
         }
     }
 
+    /// The same request with another method.
     pub fn with_method(mut self, method: Method) -> Self {
         self.method = method;
         self
     }
 
+    /// One more query pair.
     pub fn query(mut self, key: &str, value: impl ToString) -> Self {
         self.query.push((key.to_owned(), value.to_string()));
         self
     }
 
+    /// With `body` as its JSON body.
     pub fn json(mut self, body: serde_json::Value) -> Self {
         self.body = Some(body);
         self
@@ -150,11 +171,15 @@ impl ApiRequest {
 /// A raw answer: status and body bytes.
 #[derive(Debug)]
 pub struct RawResponse {
+    /// The HTTP status.
     pub status: StatusCode,
+    /// The body, bounded by the kind of request (see [`JSON_BODY_LIMIT`]).
     pub body: Vec<u8>,
 }
 
 impl OctopusClient {
+    /// A client for one server: its TLS roots (bundled, the OS store, the CA file), timeouts, the
+    /// same-origin redirect policy and the retry policy.
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
         let base = normalized_base(&config.base_url);
         let mut certificates = Vec::new();
@@ -207,6 +232,7 @@ impl OctopusClient {
         })
     }
 
+    /// The server's address, ending with `/`.
     pub fn base_url(&self) -> &Url {
         &self.inner.base
     }
@@ -391,10 +417,12 @@ impl OctopusClient {
         }
     }
 
+    /// The retry policy this client was built with.
     pub fn retry_policy(&self) -> RetryPolicy {
         self.inner.retry
     }
 
+    /// Send `request` (with retries when it is idempotent) and decode the answer as `T`.
     pub async fn send_json<T: DeserializeOwned>(
         &self,
         request: &ApiRequest,
@@ -403,6 +431,7 @@ impl OctopusClient {
         decode(request, &response.body)
     }
 
+    /// `GET` `path`, decoded as `T`.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, OctopusError> {
         self.send_json(&ApiRequest::get(path)).await
     }
@@ -419,6 +448,7 @@ impl OctopusClient {
         }
     }
 
+    /// `PUT` `body` to `path` (idempotent, so retried like a `GET`).
     pub async fn put<B: Serialize + ?Sized>(
         &self,
         path: &str,
@@ -462,6 +492,7 @@ impl OctopusClient {
     }
 }
 
+/// `body` decoded as `T`; a failure names the JSON path that did not fit.
 pub fn decode<T: DeserializeOwned>(request: &ApiRequest, body: &[u8]) -> Result<T, OctopusError> {
     let deserializer = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(deserializer).map_err(|error| OctopusError::Decode {

@@ -23,8 +23,10 @@ pub fn truncate(text: &str, max: usize) -> String {
 /// An Octopus error body (`{ErrorMessage, Errors[]}`), as far as the server sent one.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
 pub struct ErrorBody {
+    /// `ErrorMessage`.
     #[serde(rename = "ErrorMessage", default)]
     pub message: Option<String>,
+    /// `Errors[]`: the details, one per problem.
     #[serde(rename = "Errors", default)]
     pub errors: Option<Vec<String>>,
 }
@@ -52,7 +54,9 @@ impl ErrorBody {
 /// an `apikey`, and never headers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLine {
+    /// The HTTP method.
     pub method: Method,
+    /// The path, without the query string.
     pub path: String,
 }
 
@@ -62,14 +66,19 @@ impl fmt::Display for RequestLine {
     }
 }
 
+/// Why a request to an Octopus server failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OctopusError {
     /// The server answered with a non-success status.
     #[error("{request} returned {status}: {}{}", describe(.message, .errors), permission_hint(*.status, .message))]
     Api {
+        /// The request it answered.
         request: RequestLine,
+        /// The status it answered with.
         status: StatusCode,
+        /// `ErrorMessage`, bounded.
         message: Option<String>,
+        /// `Errors[]`, bounded.
         errors: Vec<String>,
         /// The server's `Retry-After`, for 429 and 503.
         retry_after: Option<std::time::Duration>,
@@ -77,15 +86,20 @@ pub enum OctopusError {
     /// The request never got an answer: connection refused, reset, DNS, TLS, timeout.
     #[error("{request} failed: {}", transport_cause(.source))]
     Transport {
+        /// The request that got no answer.
         request: RequestLine,
+        /// What the HTTP client saw.
         #[source]
         source: reqwest::Error,
     },
     /// The answer did not have the shape we expect; names the JSON path that failed.
     #[error("{request}: unexpected response at JSON path `{path}`: {message}")]
     Decode {
+        /// The request whose answer did not fit.
         request: RequestLine,
+        /// The JSON path where decoding failed.
         path: String,
+        /// What serde said, bounded.
         message: String,
     },
     /// A redirect or a server link led to another origin (or from https to http); the API key is
@@ -95,8 +109,11 @@ pub enum OctopusError {
     /// The response body was larger than this kind of response may be.
     #[error("{request}: the response is larger than {limit_mib} MiB, the most octofleet reads for {what}")]
     TooLarge {
+        /// The request whose answer was too large.
         request: RequestLine,
+        /// The limit, in MiB.
         limit_mib: u64,
+        /// What kind of answer it was (a JSON document, a package).
         what: &'static str,
     },
     /// The base URL or a link could not be turned into a request URL.
@@ -147,6 +164,7 @@ fn transport_cause(error: &reqwest::Error) -> &'static str {
 }
 
 impl OctopusError {
+    /// The status the server answered with, when it answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             OctopusError::Api { status, .. } => Some(*status),
@@ -154,10 +172,12 @@ impl OctopusError {
         }
     }
 
+    /// The server answered 404.
     pub fn is_not_found(&self) -> bool {
         self.status() == Some(StatusCode::NOT_FOUND)
     }
 
+    /// The server refused the API key or its user's permissions (401 or 403).
     pub fn is_unauthorized(&self) -> bool {
         matches!(
             self.status(),
@@ -165,6 +185,7 @@ impl OctopusError {
         )
     }
 
+    /// The server's `Retry-After`, when it sent one.
     pub fn retry_after(&self) -> Option<std::time::Duration> {
         match self {
             OctopusError::Api { retry_after, .. } => *retry_after,

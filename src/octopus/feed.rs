@@ -3,15 +3,18 @@
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
 use super::paging::Page;
+use crate::inputs::{OVERWRITE_MODE, PACKAGE_VERSION};
 use serde::Deserialize;
 
 /// The built-in feed's upload modes (`overwriteMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub enum OverwriteMode {
+    /// Refuse a version the feed already has (400).
     FailIfExists,
     /// The article's `--replace-existing`.
     #[default]
     OverwriteExisting,
+    /// Keep the version the feed has, and answer 200.
     IgnoreIfExists,
 }
 
@@ -29,6 +32,7 @@ impl OverwriteMode {
             .find(|mode| mode.api_name().eq_ignore_ascii_case(text))
     }
 
+    /// The API's name for the mode (`overwriteMode=...`).
     pub fn api_name(self) -> &'static str {
         match self {
             OverwriteMode::FailIfExists => "FailIfExists",
@@ -51,8 +55,11 @@ pub enum UploadOutcome {
 pub enum PackageError {
     #[error(
         "package {package_id} version {version} is already in the built-in feed of {space} and the overwrite mode is \
-         FailIfExists: give a new Octofleet.Package.Version (--package-version) or set Octofleet.Package.OverwriteMode \
-         (--overwrite-mode) to OverwriteExisting"
+         FailIfExists: give a new {} (--{}) or set {} (--{}) to OverwriteExisting",
+        PACKAGE_VERSION.octopus,
+        PACKAGE_VERSION.flag,
+        OVERWRITE_MODE.octopus,
+        OVERWRITE_MODE.flag
     )]
     AlreadyExists {
         package_id: String,

@@ -2,14 +2,14 @@
 
 pub mod client;
 pub mod error;
-pub mod feed;
+pub(crate) mod feed;
 pub mod paging;
-pub mod project_export;
-pub mod project_parts;
+pub(crate) mod project_export;
+pub(crate) mod project_parts;
 pub mod resources;
-pub mod retry;
-pub mod space_index;
-pub mod tenant_variables;
+pub(crate) mod retry;
+pub(crate) mod space_index;
+pub(crate) mod tenant_variables;
 
 pub use client::{ApiRequest, ClientBuildError, ClientConfig, OctopusClient};
 pub use error::OctopusError;

@@ -21,7 +21,10 @@ pub enum FetchError {
 
 fn did_you_mean(suggestions: &[String]) -> String {
     if suggestions.is_empty() {
-        ": check Octopus.Project.Name (the name is matched exactly)".to_owned()
+        format!(
+            ": check {} (the name is matched exactly)",
+            crate::inputs::PROJECT_NAME.octopus
+        )
     } else {
         let names: Vec<String> = suggestions.iter().map(|s| format!("`{s}`")).collect();
         format!("; did you mean {}?", names.join(" or "))

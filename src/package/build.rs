@@ -1,6 +1,7 @@
 //! Building a template package: its files (`project.json`, `secrets.json`, `terraform/`,
 //! `README.md`) and a deterministic zip of them.
 
+use crate::inputs::{EXPORTED_PROJECT_NAME, MANAGED_SPACE_ID, TENANT_API_KEY, TENANT_URL};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -106,14 +107,18 @@ fn package_readme(
          - `terraform/` — the same project as a module for the `OctopusDeploy/octopusdeploy` provider \
          (octoterra conventions). Apply it with the *Apply a Terraform template* step: substitute \
          variables in `**/project_variable_sensitive*.tf`, and pass\n\
-         `-var=\"octopus_server=#{{ManagedTenant.Octopus.Url}}\" -var=\"octopus_space_id=#{{ManagedTenant.Octopus.SpaceId}}\" \
-         -var=\"octopus_apikey=#{{ManagedTenant.Octopus.ApiKey}}\" -var=\"project_{label}_name=#{{Exported.Project.Name}}\"`.\n\n\
+         `-var=\"octopus_server=#{{{url}}}\" -var=\"octopus_space_id=#{{{space_id}}}\" \
+         -var=\"octopus_apikey=#{{{api_key}}}\" -var=\"project_{label}_name=#{{{project_name}}}\"`.\n\n\
          Package ID `{package_id}`.\n",
         space = project.source.space_name,
         server = project.source.server,
         version = project.source.octofleet_version,
         format = project.format_version,
         count = secrets.len(),
+        url = TENANT_URL.octopus,
+        space_id = MANAGED_SPACE_ID.octopus,
+        api_key = TENANT_API_KEY.octopus,
+        project_name = EXPORTED_PROJECT_NAME.octopus,
     )
 }
 

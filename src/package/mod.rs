@@ -6,6 +6,8 @@ mod read;
 
 /// The feed's side (upload, download, versions) lives in `octopus::feed`; the upload mode is an
 /// input of serialize, named here too.
-pub use crate::octopus::feed::{file_name, OverwriteMode};
-pub use build::{build_zip, canonical_json, package_files, package_id_for, version_at};
-pub use read::{read_dir, read_zip, PackageContents, PackageLimits, PackageReadError};
+pub(crate) use crate::octopus::feed::file_name;
+pub use crate::octopus::feed::OverwriteMode;
+pub(crate) use build::{build_zip, package_files, version_at};
+pub use build::{canonical_json, package_id_for};
+pub(crate) use read::{read_dir, read_zip, PackageContents, PackageLimits};

@@ -4,7 +4,7 @@
 //! Fields the model does not know are kept in `extra` maps and written back as they came, so a
 //! newer server's settings survive the trip.
 
-pub use super::references::{ReferenceKind, ResourceReference};
+pub use super::reference_kind::{ReferenceKind, ResourceReference};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

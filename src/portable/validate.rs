@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 /// One thing wrong with a project, with the JSON path of the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The JSON path of the field (`runbooks[2].process.steps[0].name`).
     pub at: String,
+    /// What is wrong with it.
     pub message: String,
 }
 
@@ -82,7 +84,7 @@ fn unique<'a>(
                 at: path,
                 message: format!(
                     "a second {kind} named {}: names must be unique (octofleet and Octopus match them by name)",
-                    crate::config::quoted(name)
+                    crate::inputs::quoted(name)
                 ),
             });
         }
@@ -101,7 +103,7 @@ fn check_name(found: &mut Vec<Problem>, at: &str, name: &str) {
             at: at.to_owned(),
             message: format!(
                 "{} has a control character (a line break or tab) in it",
-                crate::config::quoted(name)
+                crate::inputs::quoted(name)
             ),
         });
     }

@@ -24,10 +24,12 @@ pub fn escape(text: &str) -> String {
 pub struct Cell(String);
 
 impl Cell {
+    /// Plain text, escaped.
     pub fn text(text: &str) -> Cell {
         Cell(escape(text))
     }
 
+    /// Text in `<code>`, escaped.
     pub fn code(text: &str) -> Cell {
         Cell(format!("<code>{}</code>", escape(text)))
     }
@@ -71,6 +73,7 @@ impl Cell {
         )
     }
 
+    /// Nothing in it.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -79,11 +82,14 @@ impl Cell {
 /// A row of a table, with an optional class (the outcome, for its colour).
 #[derive(Debug, Clone, Default)]
 pub struct Row {
+    /// The row's class (an outcome: `created`, `updated`…), for its colour.
     pub class: Option<&'static str>,
+    /// One cell per column.
     pub cells: Vec<Cell>,
 }
 
 impl Row {
+    /// A row of `cells`, coloured by `class`.
     pub fn new(class: Option<&'static str>, cells: Vec<Cell>) -> Row {
         Row { class, cells }
     }
@@ -128,6 +134,7 @@ details ul { margin: 0.3em 0; padding-left: 1.2em; }
 ";
 
 impl Page {
+    /// An empty page with this title.
     pub fn new(title: &str) -> Page {
         Page {
             title: title.to_owned(),
@@ -135,6 +142,7 @@ impl Page {
         }
     }
 
+    /// A section heading.
     pub fn heading(&mut self, text: &str) -> &mut Page {
         let _ = writeln!(self.body, "<h2>{}</h2>", escape(text));
         self
@@ -151,6 +159,7 @@ impl Page {
         self
     }
 
+    /// A paragraph of text.
     pub fn paragraph(&mut self, text: &str) -> &mut Page {
         let _ = writeln!(self.body, "<p>{}</p>", escape(text));
         self
@@ -222,6 +231,7 @@ impl Page {
         self
     }
 
+    /// The whole HTML document.
     pub fn finish(&self) -> String {
         format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\

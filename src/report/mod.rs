@@ -1,7 +1,11 @@
 //! The reports a person reads in Octopus: an HTML page and the same data as JSON, written side
 //! by side as `octofleet-<action>-<subject>.{html,json}` and attached to the task as artifacts.
 
+pub mod deploy;
+pub mod fork;
 pub mod html;
+pub mod merge;
+mod repository;
 
 use crate::service_messages::ServiceMessage;
 use serde::Serialize;
@@ -20,7 +24,9 @@ pub struct ReportTarget {
 /// One written file: its absolute path and size.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportFile {
+    /// The absolute path.
     pub path: String,
+    /// Its size.
     pub bytes: u64,
 }
 
@@ -38,7 +44,9 @@ impl ReportFile {
 /// The HTML page and its JSON twin.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportFiles {
+    /// The page.
     pub html: ReportFile,
+    /// The same data as JSON.
     pub json: ReportFile,
 }
 
@@ -49,6 +57,7 @@ impl ReportFiles {
     }
 }
 
+/// A report could not be written into its directory.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write the {action} report into {}", dir.display())]
 pub struct WriteError {

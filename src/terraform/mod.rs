@@ -37,6 +37,8 @@ pub use naming::{project_variable_labels, sanitize, sensitive_variable_label};
 /// the 1.x line keeps its resources compatible (octoterra itself pins 1.19.2).
 pub const DEFAULT_PROVIDER_VERSION: &str = ">= 1.17.0, < 2.0.0";
 
+/// How the Terraform module is written: the provider constraint, the backend, and where secrets
+/// come from at apply time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModuleOptions {
     /// The `version` constraint of `OctopusDeploy/octopusdeploy` in `config.tf`.

@@ -117,6 +117,7 @@ pub struct UniqueNames {
 }
 
 impl UniqueNames {
+    /// `stem` if it is free, else `stem_2`, `stem_3`…; the label is then taken.
     pub fn claim(&mut self, stem: String) -> String {
         if self.taken.insert(stem.clone()) {
             return stem;

@@ -380,7 +380,7 @@ fn every_template_follows_the_library_rules() {
 /// The script and the parameters agree, and what it exports is what the binary reads.
 #[test]
 fn scripts_read_every_parameter_and_export_only_known_inputs() {
-    let known: BTreeSet<&str> = octofleet::config::ALL_INPUTS
+    let known: BTreeSet<&str> = octofleet::inputs::ALL_INPUTS
         .iter()
         .map(|input| input.env)
         .collect();

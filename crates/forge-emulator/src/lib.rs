@@ -33,8 +33,11 @@ use crate::server::Shared;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
+    /// Gitea's API v1.
     Gitea,
+    /// GitHub's REST API.
     GitHub,
+    /// GitLab's REST API v4.
     GitLab,
 }
 
@@ -50,13 +53,16 @@ impl Platform {
     }
 }
 
+/// How a forge emulator starts: its address, its one user, and the platform it plays.
 #[derive(Debug, Clone)]
 pub struct ForgeConfig {
+    /// Where it listens (port 0: any free port).
     pub listen: SocketAddr,
     /// The one user: API calls and git need this username with `password`, or `password` as a
     /// token (`Authorization: token …`/`Bearer …`, GitLab's `PRIVATE-TOKEN`), in the schemes
     /// `platform` takes.
     pub username: String,
+    /// The user's password, also taken as a token.
     pub password: String,
     /// None: all three APIs answer and every scheme of the three is taken (no platform's own
     /// rules); Some: the emulator is that platform.
@@ -77,10 +83,13 @@ impl Default for ForgeConfig {
 /// One request as the emulator saw it; `/_emulator/*` is not logged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRecord {
+    /// The HTTP method.
     pub method: String,
     /// As sent, still percent-encoded.
     pub path: String,
+    /// The query string as sent.
     pub query: String,
+    /// The status answered.
     pub status: u16,
     /// Whether the request carried credentials, and whether they were this forge's user's (the
     /// credentials themselves are never kept).
@@ -118,10 +127,12 @@ impl std::fmt::Display for FaultRule {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CredentialsSeen {
+    /// No credentials were sent.
     #[default]
     None,
     /// Credentials that are not this forge's user's: someone else's were sent here.
     Rejected,
+    /// This forge's user's credentials.
     Accepted,
 }
 
@@ -153,6 +164,7 @@ pub struct ForgeEmulator {
 }
 
 impl ForgeEmulator {
+    /// Start a forge with no repositories on a task of the current runtime.
     pub async fn start(config: ForgeConfig) -> std::io::Result<ForgeEmulator> {
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
@@ -183,10 +195,12 @@ impl ForgeEmulator {
         self.running.addr.to_string()
     }
 
+    /// The one user's name.
     pub fn username(&self) -> &str {
         &self.shared().username
     }
 
+    /// The one user's password (or token).
     pub fn password(&self) -> &str {
         &self.shared().password
     }
@@ -196,10 +210,12 @@ impl ForgeEmulator {
         self.shared().repos.root()
     }
 
+    /// Every request so far, API and git, in the order they finished.
     pub fn requests(&self) -> Vec<RequestRecord> {
         self.shared().log_snapshot()
     }
 
+    /// Forget the requests seen so far.
     pub fn clear_requests(&self) {
         self.shared().clear_log();
     }
@@ -329,6 +345,7 @@ impl ForgeEmulator {
             .unwrap_or_else(|| panic!("the forge emulator has no repository {owner}/{name}"))
     }
 
+    /// Stop serving and wait for the server task to end.
     pub async fn shutdown(&self) {
         let _ = self.running.shutdown.send(true);
         let task = self

@@ -61,13 +61,19 @@ pub struct PullRecord {
     pub id: u64,
     /// Per repository: Gitea's and GitHub's `number`, GitLab's `iid`.
     pub number: u64,
+    /// The repository it belongs to.
     pub repo_id: u64,
+    /// The branch it merges from.
     pub head: String,
+    /// The branch it merges into.
     pub base: String,
+    /// Its title.
     pub title: String,
+    /// Its description.
     pub body: String,
     /// `open` (the emulator never closes or merges one).
     pub state: String,
+    /// When it was opened (RFC 3339).
     pub created_at: String,
 }
 
@@ -522,6 +528,7 @@ pub struct UpstreamSpec {
 }
 
 impl UpstreamSpec {
+    /// A history of `commits` commits on `branch` alone, with no other branch or tag.
     pub fn main_line(branch: &str, commits: usize) -> Self {
         UpstreamSpec {
             branch: branch.to_owned(),

@@ -1,6 +1,10 @@
 //! The emulator's platform answers, its git challenge, its request log, and the binary's first
 //! line. Each test of a platform rule names the rule's public source, as the rule in `src/` does.
 
+// An integration test crate is test code throughout: its helpers may unwrap as its tests do
+// (clippy's allow-unwrap-in-tests covers only #[test] functions and #[cfg(test)] modules).
+#![allow(clippy::unwrap_used)]
+
 use forge_emulator::{ForgeConfig, ForgeEmulator, Platform, UpstreamSpec};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};

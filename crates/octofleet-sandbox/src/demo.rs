@@ -43,6 +43,7 @@ impl Log {
         Log::default()
     }
 
+    /// Keep `line`, and print it unless the log is quiet.
     pub fn line(&self, line: String) {
         if self.echo {
             println!("{line}");
@@ -70,6 +71,8 @@ macro_rules! say {
 
 mod merge_step;
 
+/// The whole workflow against the emulators with the real `octofleet` binary: each step's
+/// outcome is said on `log`, and its reports go into `reports`; the first failure ends it.
 pub async fn run(octofleet: &Path, reports: &Path, log: &Log) -> Result<(), String> {
     let octofleet = octofleet.to_path_buf();
     // Git first: the template project's repository lives there, and Octopus checks that a

@@ -12,8 +12,11 @@ pub const MANAGEMENT_SPACE: &str = "Spaces-1";
 /// What was seeded, by id.
 #[derive(Debug, Clone)]
 pub struct ManagementSpace {
+    /// The management space.
     pub space_id: String,
+    /// The "Octopus Server" library variable set (the tenants' templates).
     pub library_variable_set_id: String,
+    /// The "__ Client Space" project.
     pub project_id: String,
     /// (name, id)
     pub tenants: Vec<(String, String)>,
@@ -22,6 +25,7 @@ pub struct ManagementSpace {
 }
 
 impl ManagementSpace {
+    /// The ID of the seeded tenant `name`; panics for a tenant that was not seeded.
     pub fn tenant_id(&self, name: &str) -> &str {
         &self
             .tenants
@@ -31,6 +35,7 @@ impl ManagementSpace {
             .1
     }
 
+    /// The ID of the template `name` of the "Octopus Server" set; panics for another name.
     pub fn template_id(&self, name: &str) -> &str {
         &self
             .template_ids
@@ -100,8 +105,14 @@ pub fn seed_management_space(
         .iter()
         .map(|t| {
             (
-                t["Name"].as_str().unwrap().to_owned(),
-                t["Id"].as_str().unwrap().to_owned(),
+                t["Name"]
+                    .as_str()
+                    .expect("each template above has a Name")
+                    .to_owned(),
+                t["Id"]
+                    .as_str()
+                    .expect("each template above has an Id")
+                    .to_owned(),
             )
         })
         .collect();
@@ -186,9 +197,13 @@ pub fn output_variables(stdout: &str) -> Vec<(String, String)> {
 /// The article's template projects, by id.
 #[derive(Debug, Clone)]
 pub struct TemplateProjects {
+    /// "Hello World", a database project.
     pub hello_world: String,
+    /// "Hello World CaC", a Config-as-Code project.
     pub hello_world_cac: String,
+    /// The "Export Options" library variable set (`Exported.Project.Name`).
     pub export_options: String,
+    /// The git credential the Config-as-Code project uses.
     pub git_credential: String,
 }
 
@@ -422,11 +437,17 @@ pub fn seed_template_projects(
 /// The shape of a generated project, for benchmarks.
 #[derive(Debug, Clone, Copy)]
 pub struct LargeProjectShape {
+    /// Deployment process steps.
     pub steps: usize,
+    /// Project variables.
     pub variables: usize,
+    /// Environments the variables are scoped over.
     pub environments: usize,
+    /// Runbooks.
     pub runbooks: usize,
+    /// Steps per runbook.
     pub runbook_steps: usize,
+    /// Library variable sets the project includes.
     pub library_variable_sets: usize,
 }
 

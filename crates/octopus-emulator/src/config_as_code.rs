@@ -11,6 +11,8 @@ use crate::secrets::{absorb, is_sensitive_variable, secret_of};
 use crate::state::{BranchDocs, SpaceStore};
 use crate::{processes, variables};
 
+/// The start of the 400 answer when a repository URL does not answer (convert, persistence
+/// settings with `check_git_urls`).
 pub const UNREACHABLE: &str = "Unable to connect to the specified Git repository.";
 
 /// `main`, `refs/heads/main` and (decoded) `refs%2Fheads%2Fmain` all name branch `main`.

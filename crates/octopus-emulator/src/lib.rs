@@ -58,12 +58,18 @@ pub mod messages {
     pub use crate::variables::VERSION_CONFLICT as VARIABLES_VERSION_CONFLICT;
 }
 
+/// How an emulator starts: its API key, address, latency, faults and state.
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {
+    /// The one API key it takes (`X-Octopus-ApiKey`); anything else is 401.
     pub api_key: String,
+    /// Where it listens (port 0: any free port).
     pub listen: SocketAddr,
+    /// Added to every answer, as a remote server's round trip.
     pub latency: Duration,
+    /// The share of requests that fail (500, 503 or 429), from the start.
     pub fault_rate: f64,
+    /// The seed of the fault generator, so a faulty run can be repeated.
     pub seed: u64,
     /// Loaded at start when it exists; rewritten (atomically) after every committed write.
     pub state_file: Option<PathBuf>,
@@ -93,10 +99,13 @@ impl Default for EmulatorConfig {
 /// dropped-after-commit write what it would have answered (the write did commit).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestRecord {
+    /// The HTTP method.
     pub method: String,
     /// As sent, still percent-encoded.
     pub path: String,
+    /// The query string as sent.
     pub query: String,
+    /// The status answered (or that a dropped write would have answered).
     pub status: u16,
     /// For a POST whose JSON body has a string `Name`: that name, so a test can count the creates
     /// of one resource (a lost answer must be followed by a re-read, never by a second POST).
@@ -143,6 +152,8 @@ fn load_state(path: &std::path::Path) -> std::io::Result<State> {
 }
 
 impl Emulator {
+    /// Start a server (from `state_file` when it exists, else a fresh server) on a task of the
+    /// current runtime.
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
         let state = match &config.state_file {
             Some(path) if path.exists() => load_state(path)?,
@@ -172,6 +183,7 @@ impl Emulator {
         format!("http://{}", self.running.addr)
     }
 
+    /// The API key it takes.
     pub fn api_key(&self) -> &str {
         &self.running.shared.api_key
     }
@@ -189,10 +201,12 @@ impl Emulator {
             .collect()
     }
 
+    /// Forget the requests seen so far.
     pub fn clear_requests(&self) {
         self.shared().log().clear();
     }
 
+    /// Answer every later request after `d`.
     pub fn set_latency(&self, d: Duration) {
         self.shared().set_latency(d);
     }

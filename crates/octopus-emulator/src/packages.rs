@@ -9,8 +9,11 @@ use crate::paging::{page, Query};
 use crate::reply::{ApiError, ApiResult, Reply};
 use crate::state::{SpaceStore, StoredPackage};
 
+/// The 409 answer to an upload of a version the feed has, with `FailIfExists`.
 pub const DUPLICATE: &str = "A package with the same ID and version already exists. To proceed anyway, specify an overwriteMode of OverwriteExisting or IgnoreIfExists.";
+/// The 400 answer to an upload without a file part.
 pub const NO_FILE: &str = "A package file must be provided";
+/// The 400 answer to an upload of an empty file.
 pub const EMPTY_FILE: &str =
     "The uploaded package file had length equal to 0. Please upload a non-empty file.";
 /// The real server's answer to a `.nupkg` it cannot read a manifest from (OctopusDeploy/Issues#1491,

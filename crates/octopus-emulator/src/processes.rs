@@ -11,6 +11,7 @@ use crate::secrets::{absorb, redact};
 use crate::state::SpaceStore;
 use crate::variables::check_version;
 
+/// The answer to a process written with a stale `Version`.
 pub const VERSION_CONFLICT: &str =
     "The document has been modified by another user since you last retrieved it. Please reload and try again.";
 

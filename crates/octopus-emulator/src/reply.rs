@@ -83,6 +83,7 @@ pub type ApiResult<T = Reply> = Result<T, ApiError>;
 /// The generic headline of every 400/500 from Octopus; the detail goes into `Errors`.
 pub const PROBLEM: &str = "There was a problem with your request.";
 
+/// The 401 answer to a missing or wrong API key.
 pub const UNAUTHORIZED: &str = "You must be logged in to request this resource or provide a valid API key. Your account may have been disabled, please contact your Octopus administrator.";
 
 impl ApiError {

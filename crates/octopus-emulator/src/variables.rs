@@ -12,6 +12,7 @@ use crate::reply::{ApiError, ApiResult};
 use crate::secrets::{absorb_variable, redact};
 use crate::state::SpaceStore;
 
+/// The answer to a variable set written with a stale `Version`.
 pub const VERSION_CONFLICT: &str = "The variables could not be saved because another user has made changes to the variables since you last retrieved them. Please reload the variables and try again.";
 
 const NULL_REFERENCE: &str = "System.NullReferenceException: Object reference not set to an instance of an object.\r\n   at Octopus.Server.Web.Controllers.Variables.VariableSetValidator.ValidateVariableTypes(VariableSetResource resource)\r\n   at Octopus.Server.Web.Controllers.Variables.UpdateVariableSetResponder.ExecuteAsync(OctoContext context)";

@@ -1,6 +1,10 @@
 //! The emulator's HTTP behaviour, exercised with reqwest as a client would. Each test of a real
 //! server's rule names the rule's public source, or says what was searched when none was found.
 
+// An integration test crate is test code throughout: its helpers may unwrap as its tests do
+// (clippy's allow-unwrap-in-tests covers only #[test] functions and #[cfg(test)] modules).
+#![allow(clippy::unwrap_used)]
+
 use octopus_emulator::{Emulator, EmulatorConfig};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -33,25 +33,50 @@ macro_rules! space_resource {
     };
 }
 
+// The models mirror the Octopus API's JSON: each field is the API's, spelled as the API spells it
+// (serde renames it), and means what the API's own documentation says it means. Repeating that on
+// every field would be noise, so `missing_docs` is allowed for the model modules (and only them);
+// what is ours rather than the API's (a kind's route, a helper, a rule the server applies) is
+// documented where it stands.
+#[allow(missing_docs)]
 mod account;
+#[allow(missing_docs)]
 mod certificate;
+#[allow(missing_docs)]
 mod channel;
+#[allow(missing_docs)]
 mod deployment_process;
+#[allow(missing_docs)]
 mod environment;
+#[allow(missing_docs)]
 mod feed;
+#[allow(missing_docs)]
 mod git_credential;
+#[allow(missing_docs)]
 mod library_variable_set;
+#[allow(missing_docs)]
 mod lifecycle;
+#[allow(missing_docs)]
 mod project;
+#[allow(missing_docs)]
 mod project_group;
+#[allow(missing_docs)]
 mod runbook;
+#[allow(missing_docs)]
 mod sensitive;
+#[allow(missing_docs)]
 mod space;
+#[allow(missing_docs)]
 mod tag_set;
+#[allow(missing_docs)]
 mod team;
+#[allow(missing_docs)]
 mod tenant;
+#[allow(missing_docs)]
 mod tenant_variables;
+#[allow(missing_docs)]
 mod variable_set;
+#[allow(missing_docs)]
 mod worker_pool;
 
 pub use account::Account;
@@ -115,7 +140,9 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static
     /// Whether POST answers with the whole resource (git credentials answer `{Id, Links}`).
     const CREATE_RETURNS_RESOURCE: bool = true;
 
+    /// The server's ID (`None` before it is created).
     fn id(&self) -> Option<&str>;
+    /// The name, unique in its space (or its owner project).
     fn name(&self) -> &str;
 
     /// The project that owns it, for resources whose names are unique only within a project
@@ -144,6 +171,7 @@ impl<T: Resource> Api<T> {
         }
     }
 
+    /// `api/{space}/{collection}` (or `api/{collection}` for system resources).
     pub fn collection_path(&self) -> String {
         match (&self.space_id, T::SPACE_SCOPED) {
             (Some(space), true) => format!("api/{space}/{}", T::COLLECTION),
@@ -151,6 +179,7 @@ impl<T: Resource> Api<T> {
         }
     }
 
+    /// One item's path: the collection's, then the ID (encoded).
     pub fn item_path(&self, id: &str) -> String {
         format!("{}/{}", self.collection_path(), encode_segment(id))
     }
@@ -173,6 +202,7 @@ impl<T: Resource> Api<T> {
         self.client.list_all(self.list_request()).await
     }
 
+    /// The item with this ID.
     pub async fn get(&self, id: &str) -> Result<T, OctopusError> {
         self.client.get(&self.item_path(id)).await
     }
