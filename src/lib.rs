@@ -6,6 +6,7 @@ pub mod blueprint;
 pub mod cli;
 pub mod config;
 pub mod convert;
+pub mod fleet;
 pub mod forge;
 pub mod log_format;
 pub mod octopus;

@@ -1,14 +1,14 @@
 //! `deploy` and `plan`: load the template package, find the managed space, apply (or compare)
 //! the portable project through the REST API, report. Orchestration only.
 
-use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
+use super::{ActionError, Report, Server, SpaceName, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::project::{deploy, DeployError, DeployOptions};
 use crate::apply::{Outcome, Summary};
 use crate::config::{quoted, DeployConfig, PackageSource, TargetSpace, GIT_URL, MANAGED_SPACE_ID};
 use crate::log_format::progress;
 use crate::octopus::feed;
 use crate::outcome::OutcomeAction;
-use crate::package::{self, PackageContents, PackageLimits};
+use crate::package::{self, PackageContents, PackageLimits, PackageName};
 use crate::report::html::{Cell, Page, Row};
 use crate::report::{ReportFiles, ReportTarget};
 use crate::service_messages::ServiceMessage;
@@ -18,13 +18,20 @@ use serde::Serialize;
 pub struct DeployReport {
     pub project: String,
     pub project_id: Option<String>,
+    /// The tenant the step ran for (`Octopus.Deployment.Tenant.Name`).
+    pub tenant: Option<String>,
+    /// The managed space's ID.
     pub space_id: String,
+    /// The managed space's name.
+    pub space_name: String,
     /// The managed space's server, as shown to people (no credentials).
     pub server: String,
+    /// The managed space in the web UI (`<server>/app#/<space>`).
+    pub space_url: String,
     /// The project in the managed space's web UI, once it exists.
     pub project_url: Option<String>,
-    /// `<id> <version>`, or the directory the package was read from.
-    pub package: String,
+    /// The template package by ID and version.
+    pub package: PackageName,
     pub dry_run: bool,
     pub summary: Summary,
     /// Whether anything was (or, in a plan, would be) written.
@@ -39,8 +46,9 @@ impl std::fmt::Display for DeployReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "project `{}` in {} from {}: {}{}",
+            "project `{}` in {} ({}) from {}: {}{}",
             self.project,
+            self.space_name,
             self.space_id,
             self.package,
             self.summary,
@@ -54,7 +62,10 @@ impl std::fmt::Display for DeployReport {
 }
 
 impl Report for DeployReport {
-    /// `ProjectId`, only when something was deployed (a plan writes nothing).
+    /// `ProjectId`, only when something was deployed (a plan writes nothing); the gates a runbook
+    /// can put a step condition on: `HasChanges`, the counts, and `OverwritesDownstream` (something
+    /// the managed space holds would be, or was, replaced or removed: an update or a removal, not
+    /// only additions).
     fn output_variables(&self) -> Vec<ServiceMessage> {
         let mut messages = match &self.project_id {
             Some(project_id) if !self.dry_run => {
@@ -62,6 +73,22 @@ impl Report for DeployReport {
             }
             _ => Vec::new(),
         };
+        let flag = |value: bool| if value { "True" } else { "False" };
+        let summary = &self.summary;
+        for (name, value) in [
+            ("HasChanges", flag(self.changes).to_owned()),
+            ("CreatedCount", summary.created.to_string()),
+            ("UpdatedCount", summary.updated.to_string()),
+            ("RemovedCount", summary.removed.to_string()),
+            ("UnchangedCount", summary.unchanged.to_string()),
+            ("KeptCount", summary.kept.to_string()),
+            (
+                "OverwritesDownstream",
+                flag(summary.updated + summary.removed > 0).to_owned(),
+            ),
+        ] {
+            messages.push(ServiceMessage::set_variable(name, &value));
+        }
         if let Some(files) = &self.report_files {
             messages.extend(files.artifacts());
         }
@@ -93,7 +120,7 @@ impl Report for DeployReport {
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     progress(0, "Reading the template package");
-    let (contents, package_name) = load_package(&config.source).await?;
+    let (contents, package_name) = load_package(config).await?;
     if let (Some(placeholder), Some(_)) = (
         &config.git_url_unsubstituted,
         &contents.project.project.version_control,
@@ -102,7 +129,10 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     }
     progress(20, "Finding the managed space");
     let target = Server::managed(&config.target)?;
-    let space_id = find_space(&target, &config.space).await?;
+    let SpaceName {
+        id: space_id,
+        name: space_name,
+    } = find_space(&target, &config.space).await?;
     let project_name = config
         .project_name
         .clone()
@@ -146,6 +176,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),
     })?;
     let server = crate::origin::display(&config.target.url);
+    let space_url = format!("{}/app#/{space_id}", server.trim_end_matches('/'));
     let project_url = result
         .project_id
         .as_ref()
@@ -155,8 +186,11 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         changes: result.outcomes.iter().any(|o| o.action.is_change()),
         project: project_name,
         project_id: result.project_id,
+        tenant: config.space.tenant_name.clone(),
         space_id,
+        space_name,
         server,
+        space_url,
         project_url,
         package: package_name,
         dry_run: config.dry_run,
@@ -171,6 +205,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
                 .tenant_name
                 .clone()
                 .unwrap_or_else(|| report.space_id.clone()),
+            tenant: config.space.tenant_name.clone(),
         };
         let action = if config.dry_run { "plan" } else { "deploy" };
         let secrets: Vec<&str> = contents.secrets.values().map(|s| s.expose()).collect();
@@ -249,11 +284,21 @@ impl DeployReport {
             Some(url) => Cell::link(&self.project, url),
             None => Cell::text(&format!("{} (not created yet)", self.project)),
         };
-        page.facts(vec![
+        let mut facts = Vec::new();
+        if let Some(tenant) = &self.tenant {
+            facts.push(("tenant", Cell::text(tenant)));
+        }
+        facts.extend([
             ("project", project),
-            ("managed space", Cell::code(&self.space_id)),
+            (
+                "managed space",
+                Cell::link(
+                    &format!("{} ({})", self.space_name, self.space_id),
+                    &self.space_url,
+                ),
+            ),
             ("server", Cell::code(&self.server)),
-            ("package", Cell::code(&self.package)),
+            ("package", Cell::code(&self.package.to_string())),
             (
                 "run",
                 Cell::text(if self.dry_run {
@@ -263,6 +308,7 @@ impl DeployReport {
                 }),
             ),
         ]);
+        page.facts(facts);
         let is_listed = |action: &OutcomeAction| {
             matches!(action, OutcomeAction::Created | OutcomeAction::Unchanged)
         };
@@ -366,12 +412,19 @@ impl DeployReport {
     }
 }
 
-async fn load_package(source: &PackageSource) -> Result<(PackageContents, String), ActionError> {
+async fn load_package(
+    config: &DeployConfig,
+) -> Result<(PackageContents, PackageName), ActionError> {
     let limits = PackageLimits::default();
-    match source {
+    match &config.source {
         PackageSource::Dir(dir) => {
             let contents = package::read_dir(dir, &limits).map_err(ActionError::input)?;
-            Ok((contents, dir.display().to_string()))
+            let name = PackageName {
+                id: config.package_id.clone(),
+                version: config.package_version.clone(),
+                directory: Some(dir.display().to_string()),
+            };
+            Ok((contents, name))
         }
         PackageSource::Feed {
             server,
@@ -394,7 +447,12 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
                 .map_err(server.error())?
                 .ok_or_else(|| ActionError::failed(format!("package {package_id} version {version} is not in the built-in feed of {space_id} on {name}")))?;
             let contents = package::read_zip(&bytes, &limits).map_err(ActionError::input)?;
-            Ok((contents, format!("{package_id} {version}")))
+            let name = PackageName {
+                id: Some(package_id.clone()),
+                version: Some(version),
+                directory: None,
+            };
+            Ok((contents, name))
         }
     }
 }
@@ -403,15 +461,15 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
 pub(super) async fn find_space(
     server: &Server,
     space: &TargetSpace,
-) -> Result<String, ActionError> {
+) -> Result<SpaceName, ActionError> {
     match (&space.id, &space.tenant_name) {
         (Some(id), _) => {
             let hint = format!("check {}", MANAGED_SPACE_ID.octopus);
-            server.space_id(id, &hint).await
+            server.space(id, &hint).await
         }
         (None, Some(name)) => {
             let hint = "it is named after the tenant: run create-space for this tenant first";
-            server.space_id_named(name, hint).await
+            server.space_named(name, hint).await
         }
         (None, None) => Err(ActionError::input("no managed space was given")),
     }
@@ -426,14 +484,21 @@ mod tests {
         DeployReport {
             project: "Big".into(),
             project_id: Some("Projects-1".into()),
+            tenant: Some("Europe".into()),
             space_id: "Spaces-2".into(),
+            space_name: "Europe".into(),
             server: "https://octopus.example.com/".into(),
+            space_url: "https://octopus.example.com/app#/Spaces-2".into(),
             project_url: Some(project_url(
                 &"https://octopus.example.com/".parse().unwrap(),
                 "Spaces-2",
                 "Projects-1",
             )),
-            package: "Big 1.0.0".into(),
+            package: PackageName {
+                id: Some("Big".into()),
+                version: Some("1.0.0".into()),
+                directory: None,
+            },
             dry_run: true,
             summary: Summary::of(&resources),
             changes: true,

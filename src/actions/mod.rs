@@ -3,12 +3,14 @@
 
 pub mod create_space;
 pub mod deploy;
+pub mod fleet;
 pub mod fork;
 pub mod merge;
+pub mod rollout;
 pub mod serialize;
 mod server;
 
-pub use server::{Server, GIVE_ID_OR_NAME};
+pub use server::{Server, SpaceName, GIVE_ID_OR_NAME};
 
 use crate::apply::space_blueprint::ConvergeError;
 use crate::config::ConfigError;

@@ -43,6 +43,11 @@ impl Server {
 
     /// The ID of a space given by ID or by exact name; `hint` says what to do when it is not there.
     pub async fn space_id(&self, id_or_name: &str, hint: &str) -> Result<String, ActionError> {
+        self.space(id_or_name, hint).await.map(|space| space.id)
+    }
+
+    /// A space given by ID or by exact name, with both; `hint` says what to do when it is not there.
+    pub async fn space(&self, id_or_name: &str, hint: &str) -> Result<SpaceName, ActionError> {
         let found = Api::<Space>::new(&self.client, None)
             .resolve(id_or_name)
             .await
@@ -50,8 +55,8 @@ impl Server {
         self.found(found, id_or_name, hint)
     }
 
-    /// The ID of the space with this exact name (never taken as an ID).
-    pub async fn space_id_named(&self, name: &str, hint: &str) -> Result<String, ActionError> {
+    /// The space with this exact name (never taken as an ID).
+    pub async fn space_named(&self, name: &str, hint: &str) -> Result<SpaceName, ActionError> {
         let found = Api::<Space>::new(&self.client, None)
             .find_by_name(name)
             .await
@@ -59,8 +64,19 @@ impl Server {
         self.found(found, name, hint)
     }
 
-    fn found(&self, space: Option<Space>, wanted: &str, hint: &str) -> Result<String, ActionError> {
-        space.and_then(|space| space.id).ok_or_else(|| {
+    fn found(
+        &self,
+        space: Option<Space>,
+        wanted: &str,
+        hint: &str,
+    ) -> Result<SpaceName, ActionError> {
+        let named = space.and_then(|space| {
+            space.id.map(|id| SpaceName {
+                id,
+                name: space.name,
+            })
+        });
+        named.ok_or_else(|| {
             ActionError::input(format!(
                 "space {} was not found on {}: {hint}",
                 crate::config::quoted(wanted),
@@ -68,6 +84,15 @@ impl Server {
             ))
         })
     }
+}
+
+/// A space by ID and name, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaceName {
+    /// `Spaces-N`.
+    pub id: String,
+    /// The space's name.
+    pub name: String,
 }
 
 /// The hint for a space given as an input by ID or name.

@@ -9,6 +9,7 @@ pub mod project_parts;
 pub mod resources;
 pub mod retry;
 pub mod space_index;
+pub mod task_queue;
 pub mod tenant_variables;
 
 pub use client::{ApiRequest, ClientBuildError, ClientConfig, OctopusClient};

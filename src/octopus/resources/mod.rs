@@ -33,6 +33,7 @@ macro_rules! space_resource {
     };
 }
 
+mod artifact;
 mod channel;
 mod deployment_process;
 mod environment;
@@ -43,7 +44,9 @@ mod lifecycle;
 mod project;
 mod project_group;
 mod runbook;
+mod runbook_run;
 mod sensitive;
+mod server_task;
 mod space;
 mod tag_set;
 mod team;
@@ -52,6 +55,7 @@ mod tenant_variables;
 mod variable_set;
 mod worker_pool;
 
+pub use artifact::Artifact;
 pub use channel::{Channel, ChannelActionPackage, ChannelRule};
 pub use deployment_process::{
     ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessKind,
@@ -70,7 +74,9 @@ pub use project_group::ProjectGroup;
 pub use runbook::{
     pair_with_processes, processes_by_ids as runbook_processes_by_ids, RunRetentionPolicy, Runbook,
 };
+pub use runbook_run::{RunRunbook, RunRunbookResponse, RunbookRunServerTask};
 pub use sensitive::{PropertyValue, SensitiveValue};
+pub use server_task::{ServerTask, COMPLETED_STATES};
 pub use space::{is_space_id, Space};
 pub use tag_set::{Tag, TagSet};
 pub use team::Team;
