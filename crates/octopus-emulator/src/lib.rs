@@ -593,6 +593,11 @@ impl Emulator {
             .collect()
     }
 
+    /// Every runbook run, oldest first, as stored (`TaskId`, `TenantId`, `RunbookId`, …).
+    pub fn runbook_runs(&self) -> Vec<Value> {
+        self.shared().state().executions.runs.clone()
+    }
+
     /// The artifacts a task attached: file name and content.
     pub fn artifacts_of(&self, task_id: &str) -> Vec<(String, Vec<u8>)> {
         self.shared()
