@@ -336,8 +336,11 @@ impl Interrupt {
         *self.0.borrow()
     }
 
+    /// Resolves once interrupted; never, when the signals could not be watched.
     async fn wait(&mut self) {
-        let _ = self.0.wait_for(|set| *set).await;
+        if self.0.wait_for(|set| *set).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 

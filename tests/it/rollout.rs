@@ -106,6 +106,16 @@ async fn a_clean_two_wave_rollout() {
         "{}",
         run.stdout
     );
+
+    // Narrowed by a tenant tag, a new version goes to the canary alone.
+    world.serialize("1.0.1").await;
+    let (run, _work) = rollout(&world, &[("Octofleet.TenantTags", "Rollout/Canary")]).await;
+    assert_green(&run);
+    assert_eq!(starts(&world, "Canary"), 2);
+    for tenant in ["Alpha", "Beta", "Gamma"] {
+        assert_eq!(starts(&world, tenant), 1, "{tenant} is not tagged");
+    }
+    assert_eq!(run.output_variable("TenantCount").as_deref(), Some("1"));
 }
 
 /// With MaxFailures 0 the wave with the first failure is the last: the next is not started, and
