@@ -26,6 +26,9 @@ use tokio::time::Instant;
 /// Tenants whose latest run is looked up at once before the rollout starts.
 const TENANTS_AT_ONCE: usize = 16;
 
+/// Runs started at once within a wave (each logged before and after its request).
+const STARTS_AT_ONCE: usize = 4;
+
 /// Polling a wave's tasks: the first look after this, then each wait half as long again, up to
 /// [`POLL_MAX`]. (The clients' waiters poll every 4 s, OctopusClients `WaitForCompletion`, or 10 s,
 /// the Octopus CLI `task wait`; a rollout starts its next wave as soon as it may.)
@@ -306,6 +309,7 @@ impl Report for RolloutReport {
 }
 
 /// SIGINT or SIGTERM: Octopus stopping the step.
+#[derive(Clone)]
 struct Interrupt(tokio::sync::watch::Receiver<bool>);
 
 impl Interrupt {
@@ -532,32 +536,46 @@ pub async fn run(config: &RolloutConfig, timeout: Duration) -> Result<RolloutRep
                 wave.tenants.len()
             ),
         );
-        let mut running: Vec<(Tenant, String)> = Vec::new();
-        for tenant in &wave.tenants {
-            if interrupt.is_set() || Instant::now() >= deadline {
-                results.push(result(tenant, wave, TenantOutcome::NotStarted));
-                continue;
-            }
-            let plan = &decisions[&tenant.id];
-            match &plan.decision {
-                Resume::Adopt { task_id } => {
-                    tracing::info!(
-                        "{}: a run started earlier is still going, waiting for it: {}",
-                        tenant.name,
-                        links.task(task_id)
-                    );
-                    running.push((tenant.clone(), task_id.clone()));
-                }
-                _ => match start
-                    .tenant(tenant, plan.latest_before.as_deref(), &wave.name)
-                    .await
-                {
-                    Ok(task_id) => running.push((tenant.clone(), task_id)),
-                    Err(error) => {
-                        tracing::warn!("{}: not started, the server refused: {error}", tenant.name);
-                        results.push(result(tenant, wave, TenantOutcome::Refused { error }));
+        let starting = interrupt.clone();
+        let begun: Vec<(Tenant, Result<String, TenantOutcome>)> =
+            futures::stream::iter(wave.tenants.iter())
+                .map(|tenant| {
+                    let (start, starting, plan) = (&start, &starting, &decisions[&tenant.id]);
+                    async move {
+                        if starting.is_set() || Instant::now() >= deadline {
+                            return (tenant.clone(), Err(TenantOutcome::NotStarted));
+                        }
+                        let begun = match &plan.decision {
+                            Resume::Adopt { task_id } => {
+                                tracing::info!(
+                                    "{}: a run started earlier is still going, waiting for it: {}",
+                                    tenant.name,
+                                    start.links.task(task_id)
+                                );
+                                Ok(task_id.clone())
+                            }
+                            _ => start
+                                .tenant(tenant, plan.latest_before.as_deref(), &wave.name)
+                                .await
+                                .map_err(|error| {
+                                    tracing::warn!(
+                                        "{}: not started, the server refused: {error}",
+                                        tenant.name
+                                    );
+                                    TenantOutcome::Refused { error }
+                                }),
+                        };
+                        (tenant.clone(), begun)
                     }
-                },
+                })
+                .buffered(STARTS_AT_ONCE)
+                .collect()
+                .await;
+        let mut running: Vec<(Tenant, String)> = Vec::new();
+        for (tenant, begun) in begun {
+            match begun {
+                Ok(task_id) => running.push((tenant, task_id)),
+                Err(outcome) => results.push(result(&tenant, wave, outcome)),
             }
         }
         let (done, stopped) = wait(

@@ -43,6 +43,12 @@ fn regarding(state: &State, artifact: &Artifact, what: &str) -> bool {
     if same_id(&artifact.server_task_id, what) {
         return true;
     }
+    if what
+        .get(..12)
+        .is_some_and(|p| p.eq_ignore_ascii_case("ServerTasks-"))
+    {
+        return false;
+    }
     let Some(task) = state.executions.task(&artifact.server_task_id) else {
         return false;
     };

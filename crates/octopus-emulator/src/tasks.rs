@@ -88,12 +88,23 @@ pub struct Executions {
 }
 
 impl Executions {
+    /// Tasks are kept in the order of their numbers (each new one gets the next): found by a
+    /// binary search, as a year of history is a long list.
+    fn position(&self, id: &str) -> Option<usize> {
+        let number = number_of(id);
+        self.tasks
+            .binary_search_by_key(&number, |task| task.number)
+            .ok()
+            .filter(|&at| same_id(&self.tasks[at].id, id))
+            .or_else(|| self.tasks.iter().position(|task| same_id(&task.id, id)))
+    }
+
     pub fn task(&self, id: &str) -> Option<&Task> {
-        self.tasks.iter().find(|task| same_id(&task.id, id))
+        self.position(id).map(|at| &self.tasks[at])
     }
 
     pub fn task_mut(&mut self, id: &str) -> Option<&mut Task> {
-        self.tasks.iter_mut().find(|task| same_id(&task.id, id))
+        self.position(id).map(move |at| &mut self.tasks[at])
     }
 }
 
@@ -185,7 +196,7 @@ pub const QUERY_TEMPLATE: &str = "{?skip,active,environment,tenant,runbook,proje
 /// not names), `states`, `active` (not finished), `running` (Executing or Cancelling),
 /// `hasPendingInterruptions`, `hasWarningsOrErrors`, `spaces`. Lists are comma separated or
 /// repeated (RFC 6570 `{?states}` expands a list with commas; go-octopusdeploy `TasksQuery`).
-fn matches(task: &Task, query: &Query) -> bool {
+fn matches(task: &Task, query: &Filters) -> bool {
     let one_of = |key: &str, value: &str| {
         let wanted = query.list(key);
         wanted.is_empty() || wanted.iter().any(|w| same_id(w, value))
@@ -202,7 +213,10 @@ fn matches(task: &Task, query: &Query) -> bool {
     };
     let active = !is_completed_state(&task.state);
     let running = matches!(task.state.as_str(), "Executing" | "Cancelling");
-    one_of("ids", &task.id)
+    // The owner filters first: most tasks of a long history fail one of them.
+    field("tenant", &task.tenant_id)
+        && field("runbook", &task.runbook_id)
+        && one_of("ids", &task.id)
         && one_of("name", &task.name)
         && one_of("states", &task.state)
         && one_of("spaces", &task.space_id)
@@ -212,8 +226,6 @@ fn matches(task: &Task, query: &Query) -> bool {
                 .contains(&part.to_ascii_lowercase())
         })
         && field("project", &task.project_id)
-        && field("runbook", &task.runbook_id)
-        && field("tenant", &task.tenant_id)
         && field("environment", &task.environment_id)
         && flag("active", active)
         && flag("running", running)
@@ -221,16 +233,43 @@ fn matches(task: &Task, query: &Query) -> bool {
         && flag("hasWarningsOrErrors", task.has_warnings_or_errors)
 }
 
+/// A query's filters, read once for a scan of every task.
+struct Filters<'a> {
+    query: &'a Query,
+    lists: Vec<(&'static str, Vec<String>)>,
+}
+
+impl Filters<'_> {
+    fn list(&self, key: &str) -> &[String] {
+        self.lists
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[])
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.query.get(key)
+    }
+}
+
 /// One page of the tasks matching `query`, newest first, only the page rendered (a year of
 /// history is a large collection).
 pub fn list(state: &State, space_id: Option<&str>, query: &Query) -> Value {
+    let filters = Filters {
+        query,
+        lists: ["ids", "name", "states", "spaces"]
+            .into_iter()
+            .map(|key| (key, query.list(key)))
+            .collect(),
+    };
     let matching: Vec<&Task> = state
         .executions
         .tasks
         .iter()
         .rev()
         .filter(|task| space_id.is_none_or(|space| same_id(space, &task.space_id)))
-        .filter(|task| matches(task, query))
+        .filter(|task| matches(task, &filters))
         .collect();
     let items = matching
         .iter()
