@@ -397,6 +397,12 @@ pub async fn run(config: &RolloutConfig, timeout: Duration) -> Result<RolloutRep
                 published: package.published,
             })
         });
+    if target.is_none() {
+        tracing::warn!(
+            "the built-in feed has no package {}: no run counts as done, every tenant runs",
+            quoted(&fleet_config.package_id)
+        );
+    }
     let links = crate::fleet::Links {
         server: crate::origin::display(&fleet_config.management.server.url),
         space_id: space_id.clone(),

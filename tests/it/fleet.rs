@@ -3,9 +3,7 @@
 //! the reports they attached), not against octofleet's own output; and plan's gates and the
 //! names every report gives (item 3 of the fleet issue).
 
-use crate::support::calamari::{
-    binary_dir, result_message, run_like_calamari_in, service_messages, template,
-};
+use crate::support::calamari::{result_message, service_messages};
 use crate::support::fleet_world::{assert_green, FleetWorld, DEPLOY, PACKAGE_ID, PLAN, PROJECT};
 use crate::support::forge::{forge_with_upstream, run_action, ORG};
 use crate::support::reports::{assert_renders, assert_self_contained, chromium};
@@ -19,21 +17,9 @@ async fn fleet_template(
     world: &FleetWorld,
     overrides: &[(&str, &str)],
 ) -> (Run, Value, std::path::PathBuf, tempfile::TempDir) {
-    let template = template("octofleet-fleet-report.json");
-    let mut given = vec![(
-        "Octofleet.Management.ApiKey",
-        "#{Management.Octopus.ApiKey}",
-    )];
-    given.extend_from_slice(overrides);
-    let parameters = template.bind(&world.management_variables(), &given);
-    let work = tempfile::tempdir().unwrap();
-    let run = run_like_calamari_in(
-        work.path(),
-        template.script_body(),
-        &parameters,
-        Some(binary_dir()),
-    )
-    .await;
+    let (run, work) = world
+        .run_template("octofleet-fleet-report.json", overrides)
+        .await;
     let artifacts = service_messages(&run.stdout, "createArtifact");
     let path = |ext: &str| {
         artifacts

@@ -4,9 +4,7 @@
 //! hits the deadline, and a cancelled step. In every one, each tenant's tasks on the server show
 //! it was never started twice.
 
-use crate::support::calamari::{
-    binary_dir, result_message, run_like_calamari_in, template, CALAMARI_ENVIRONMENT,
-};
+use crate::support::calamari::{result_message, CALAMARI_ENVIRONMENT};
 use crate::support::fault_rules::assert_every_fault_fired;
 use crate::support::fleet_world::{assert_green, FleetWorld, DEPLOY, PROJECT, SYNC};
 use crate::support::{Run, API_KEY};
@@ -14,27 +12,28 @@ use octofleet_sandbox::MANAGEMENT_SPACE;
 use serde_json::Value;
 use std::time::Duration;
 
-/// The rollout step template run the Calamari way, with `overrides` on its parameters.
+/// The rollout step template run the Calamari way, the runbook `__ Deploy`, with `overrides` on
+/// its parameters.
 async fn rollout(world: &FleetWorld, overrides: &[(&str, &str)]) -> (Run, tempfile::TempDir) {
-    let template = template("octofleet-roll-out.json");
-    let mut given = vec![
-        (
-            "Octofleet.Management.ApiKey",
-            "#{Management.Octopus.ApiKey}",
-        ),
-        ("Octofleet.Rollout.Runbook", DEPLOY),
-    ];
+    let mut given = vec![("Octofleet.Rollout.Runbook", DEPLOY)];
     given.extend_from_slice(overrides);
-    let parameters = template.bind(&world.management_variables(), &given);
-    let work = tempfile::tempdir().unwrap();
-    let run = run_like_calamari_in(
-        work.path(),
-        template.script_body(),
-        &parameters,
-        Some(binary_dir()),
+    world.run_template("octofleet-roll-out.json", &given).await
+}
+
+/// A canary and three others, with the package 1.0.0 in the feed.
+async fn canary_and_three() -> FleetWorld {
+    let world = FleetWorld::start(
+        &[
+            ("Canary", &["Rollout/Canary"]),
+            ("Alpha", &[]),
+            ("Beta", &[]),
+            ("Gamma", &[]),
+        ],
+        4,
     )
     .await;
-    (run, work)
+    world.serialize("1.0.0").await;
+    world
 }
 
 fn web(world: &FleetWorld, task: &Value) -> String {
@@ -59,17 +58,7 @@ fn time(task: &Value, field: &str) -> chrono::DateTime<chrono::FixedOffset> {
 /// ends with the fleet report, every tenant up to date.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_two_wave_rollout() {
-    let world = FleetWorld::start(
-        &[
-            ("Canary", &["Rollout/Canary"]),
-            ("Alpha", &[]),
-            ("Beta", &[]),
-            ("Gamma", &[]),
-        ],
-        4,
-    )
-    .await;
-    world.serialize("1.0.0").await;
+    let world = canary_and_three().await;
     world
         .fleet
         .emulator
@@ -123,17 +112,7 @@ async fn a_clean_two_wave_rollout() {
 /// skips the tenants that succeeded on this version and starts only the others.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_stops_the_rollout_and_a_re_run_resumes() {
-    let world = FleetWorld::start(
-        &[
-            ("Canary", &["Rollout/Canary"]),
-            ("Alpha", &[]),
-            ("Beta", &[]),
-            ("Gamma", &[]),
-        ],
-        4,
-    )
-    .await;
-    world.serialize("1.0.0").await;
+    let world = canary_and_three().await;
     world
         .fleet
         .emulator

@@ -135,7 +135,7 @@ pub fn route(
     query: &Query,
     body: &[u8],
 ) -> ApiResult<Reply> {
-    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower = crate::tasks::lowered(segments);
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     let position = |state: &State, id: &str| {
         state

@@ -52,6 +52,7 @@ pub struct ExecutorConfig {
 pub struct RunbookJob {
     /// The runbook's name.
     pub runbook: String,
+    /// Its steps, run in order; the first that fails ends the task.
     pub steps: Vec<JobStep>,
 }
 
@@ -62,13 +63,22 @@ pub enum JobStep {
     /// `success_codes` fails the task (the plan template maps exit 3 to success unless it is
     /// asked to fail on changes: give `[0, 3]` for it).
     Octofleet {
+        /// The step's name, in the task log and as the artifacts' source.
         name: String,
+        /// The arguments (`["deploy"]`).
         args: Vec<String>,
+        /// Variables this step adds to the run's.
         env: Vec<(String, String)>,
+        /// Exit codes that mean the step succeeded.
         success_codes: Vec<i32>,
     },
     /// Takes `duration` and succeeds: a step of fixed length, for the benchmarks.
-    Wait { name: String, duration: Duration },
+    Wait {
+        /// The step's name, in the task log.
+        name: String,
+        /// How long it takes.
+        duration: Duration,
+    },
 }
 
 impl JobStep {
@@ -104,6 +114,7 @@ pub struct TaskRule {
     /// Runbook name or ID; `None`: any.
     #[serde(default)]
     pub runbook: Option<String>,
+    /// What it does to them.
     pub effect: TaskEffect,
     /// Tasks it applies to; `None`: until cleared.
     #[serde(default)]
@@ -380,6 +391,17 @@ fn is_cancelling(shared: &Shared, task_id: &str) -> bool {
         .is_none_or(|task| task.state == "Cancelling")
 }
 
+/// End the task `Failed`, its message in the log too.
+fn fail(shared: &Shared, task_id: &str, message: String) {
+    finish(
+        shared,
+        task_id,
+        "Failed",
+        Some(message.clone()),
+        vec![message],
+    );
+}
+
 fn finish(shared: &Shared, task_id: &str, outcome: &str, error: Option<String>, log: Vec<String>) {
     {
         let mut state = shared.state();
@@ -413,13 +435,10 @@ async fn execute(
     let task_id = started.task_id.clone();
     match started.effect {
         Some(TaskEffect::Fail) => {
-            let message = "The task failed on purpose (an emulator task rule).".to_owned();
-            finish(
+            fail(
                 &shared,
                 &task_id,
-                "Failed",
-                Some(message.clone()),
-                vec![message],
+                "The task failed on purpose (an emulator task rule).".to_owned(),
             );
             return;
         }
@@ -449,13 +468,7 @@ async fn execute(
             "The emulator's executor has no job for the runbook `{}`.",
             started.runbook
         );
-        finish(
-            &shared,
-            &task_id,
-            "Failed",
-            Some(message.clone()),
-            vec![message],
-        );
+        fail(&shared, &task_id, message);
         return;
     };
     let mut log = Vec::new();

@@ -96,13 +96,19 @@ impl Default for EmulatorConfig {
 /// A finished runbook run for [`Emulator::seed_runbook_run`].
 #[derive(Debug, Clone)]
 pub struct SeededRun {
+    /// The space it ran in.
     pub space_id: String,
+    /// The runbook's project.
     pub project_id: String,
+    /// The runbook.
     pub runbook_id: String,
+    /// The environment it ran in.
     pub environment_id: String,
+    /// The tenant it ran for, if any.
     pub tenant_id: Option<String>,
     /// `Success`, `Failed`, `Canceled` or `TimedOut`.
     pub state: String,
+    /// When it ended (it started five seconds before).
     pub completed: chrono::DateTime<chrono::Utc>,
     /// File name and content of each artifact the run attached.
     pub artifacts: Vec<(String, Vec<u8>)>,
@@ -163,10 +169,11 @@ fn load_state(path: &std::path::Path) -> std::io::Result<State> {
 
 impl Emulator {
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
-        let state = match &config.state_file {
+        let mut state = match &config.state_file {
             Some(path) if path.exists() => load_state(path)?,
             _ => spaces::fresh_state(),
         };
+        state.executions.reindex();
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(&config, state));
@@ -660,7 +667,7 @@ impl Emulator {
                 "TenantId": run.tenant_id, "TaskId": task_id, "Created": time(started),
                 "RunbookSnapshotId": null, "FrozenRunbookProcessId": null,
             }));
-            state.executions.tasks.push(tasks::Task {
+            state.executions.push_task(tasks::Task {
                 number: tasks::number_of(&task_id),
                 id: task_id.clone(),
                 space_id: run.space_id.clone(),

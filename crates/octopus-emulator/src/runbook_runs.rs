@@ -165,7 +165,7 @@ fn queue(
         "FailureEncountered": false,
     });
     state.executions.runs.push(run);
-    state.executions.tasks.push(Task {
+    state.executions.push_task(Task {
         number: crate::tasks::number_of(&task_id),
         id: task_id.clone(),
         space_id: space_id.to_owned(),
@@ -186,6 +186,15 @@ fn queue(
         log: vec!["Queued by the Executions API.".to_owned()],
     });
     (run_id, task_id)
+}
+
+fn not_connected(tenant: &Value, project: &Value, environment: &Value) -> ApiError {
+    ApiError::bad_request(format!(
+        "The tenant '{}' is not connected to the project '{}' in the environment '{}'.",
+        name_of(tenant),
+        name_of(project),
+        name_of(environment)
+    ))
 }
 
 fn check_tenancy(runbook: &Value, tenanted: bool) -> ApiResult<()> {
@@ -280,17 +289,18 @@ fn create_v1(state: &mut State, space_index: usize, body: Value) -> ApiResult<Va
     let tenanted = !tenant_names.is_empty() || !tenant_tags.is_empty();
     check_tenancy(&runbook, tenanted)?;
     let mut planned = Vec::new();
+    let plan = |environment: &Value, tenant: Option<Value>| Planned {
+        project: project.clone(),
+        runbook: runbook.clone(),
+        snapshot_id: snapshot_id.clone(),
+        frozen_process: frozen_process.clone(),
+        environment: environment.clone(),
+        tenant,
+    };
     for environment in &environments {
         let environment_id = id_of(environment);
         if !tenanted {
-            planned.push(Planned {
-                project: project.clone(),
-                runbook: runbook.clone(),
-                snapshot_id: snapshot_id.clone(),
-                frozen_process: frozen_process.clone(),
-                environment: environment.clone(),
-                tenant: None,
-            });
+            planned.push(plan(environment, None));
             continue;
         }
         let mut chosen: Vec<Value> = Vec::new();
@@ -306,12 +316,7 @@ fn create_v1(state: &mut State, space_index: usize, body: Value) -> ApiResult<Va
                     ApiError::bad_request(format!("The tenant '{name}' was not found."))
                 })?;
                 if !connected(tenant, &project_id, environment_id) {
-                    return Err(ApiError::bad_request(format!(
-                        "The tenant '{}' is not connected to the project '{}' in the environment '{}'.",
-                        name_of(tenant),
-                        name_of(&project),
-                        name_of(environment)
-                    )));
+                    return Err(not_connected(tenant, &project, environment));
                 }
                 vec![tenant]
             };
@@ -339,14 +344,7 @@ fn create_v1(state: &mut State, space_index: usize, body: Value) -> ApiResult<Va
             )));
         }
         for tenant in chosen {
-            planned.push(Planned {
-                project: project.clone(),
-                runbook: runbook.clone(),
-                snapshot_id: snapshot_id.clone(),
-                frozen_process: frozen_process.clone(),
-                environment: environment.clone(),
-                tenant: Some(tenant),
-            });
+            planned.push(plan(environment, Some(tenant)));
         }
     }
     let tasks: Vec<Value> = planned
@@ -395,12 +393,7 @@ fn create_legacy(state: &mut State, space_index: usize, body: Value) -> ApiResul
                     ApiError::bad_request(format!("The tenant '{id}' was not found."))
                 })?;
             if !connected(&tenant, &project_id, &environment_id) {
-                return Err(ApiError::bad_request(format!(
-                    "The tenant '{}' is not connected to the project '{}' in the environment '{}'.",
-                    name_of(&tenant),
-                    name_of(&project),
-                    name_of(&environment)
-                )));
+                return Err(not_connected(&tenant, &project, &environment));
             }
             Some(tenant)
         }
@@ -499,7 +492,7 @@ pub fn route(
     body: Value,
 ) -> ApiResult<Reply> {
     let space_id = state.spaces[space_index].id().to_owned();
-    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower = crate::tasks::lowered(segments);
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     match (verb, lower.as_slice()) {
         ("POST", ["runbook-runs", "create", "v1"]) => Ok(Reply::ok(create_v1(state, space_index, body)?)),

@@ -199,7 +199,7 @@ pub fn route(
     body: Value,
 ) -> ApiResult<Reply> {
     let space_id = state.spaces[space_index].id().to_owned();
-    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower = crate::tasks::lowered(segments);
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     let by = |key: &'static str, value: String| {
         move |doc: &Value| str_field(doc, key).is_some_and(|v| same_id(v, &value))

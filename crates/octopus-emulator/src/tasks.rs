@@ -85,9 +85,37 @@ pub struct Executions {
     /// Emulator-only: see [`crate::TaskRule`].
     #[serde(default)]
     pub rules: Vec<crate::TaskRule>,
+    /// Lower-cased tenant ID → positions of its tasks in `tasks`, oldest first: what a server's
+    /// database index does for `tenant=` queries over a long history. Rebuilt after a load.
+    #[serde(skip)]
+    by_tenant: std::collections::HashMap<String, Vec<usize>>,
 }
 
 impl Executions {
+    /// Add a new task (its number the highest yet).
+    pub fn push_task(&mut self, task: Task) {
+        if let Some(tenant) = &task.tenant_id {
+            self.by_tenant
+                .entry(tenant.to_ascii_lowercase())
+                .or_default()
+                .push(self.tasks.len());
+        }
+        self.tasks.push(task);
+    }
+
+    /// Rebuild the tenant index (after the state was loaded from a file).
+    pub fn reindex(&mut self) {
+        self.by_tenant.clear();
+        for (at, task) in self.tasks.iter().enumerate() {
+            if let Some(tenant) = &task.tenant_id {
+                self.by_tenant
+                    .entry(tenant.to_ascii_lowercase())
+                    .or_default()
+                    .push(at);
+            }
+        }
+    }
+
     /// Tasks are kept in the order of their numbers (each new one gets the next): found by a
     /// binary search, as a year of history is a long list.
     fn position(&self, id: &str) -> Option<usize> {
@@ -106,6 +134,11 @@ impl Executions {
     pub fn task_mut(&mut self, id: &str) -> Option<&mut Task> {
         self.position(id).map(move |at| &mut self.tasks[at])
     }
+}
+
+/// Path segments lower-cased, for matching routes without regard to case.
+pub fn lowered(segments: &[String]) -> Vec<String> {
+    segments.iter().map(|s| s.to_ascii_lowercase()).collect()
 }
 
 /// `ServerTasks-N` → N.
@@ -263,11 +296,20 @@ pub fn list(state: &State, space_id: Option<&str>, query: &Query) -> Value {
             .map(|key| (key, query.list(key)))
             .collect(),
     };
-    let matching: Vec<&Task> = state
-        .executions
-        .tasks
-        .iter()
-        .rev()
+    let executions = &state.executions;
+    // With a tenant filter only that tenant's tasks are looked at.
+    let candidates: Box<dyn Iterator<Item = &Task>> = match query.get("tenant") {
+        Some(tenant) => Box::new(
+            executions
+                .by_tenant
+                .get(&tenant.to_ascii_lowercase())
+                .into_iter()
+                .flat_map(|positions| positions.iter().rev())
+                .map(|&at| &executions.tasks[at]),
+        ),
+        None => Box::new(executions.tasks.iter().rev()),
+    };
+    let matching: Vec<&Task> = candidates
         .filter(|task| space_id.is_none_or(|space| same_id(space, &task.space_id)))
         .filter(|task| matches(task, &filters))
         .collect();
@@ -373,7 +415,7 @@ pub fn route(
     segments: &[String],
     query: &Query,
 ) -> ApiResult<Reply> {
-    let lower: Vec<String> = segments.iter().map(|s| s.to_ascii_lowercase()).collect();
+    let lower = crate::tasks::lowered(segments);
     let lower: Vec<&str> = lower.iter().map(String::as_str).collect();
     match (verb, lower.as_slice()) {
         ("GET", ["tasks"]) => Ok(Reply::ok(list(state, space_id, query))),
@@ -427,11 +469,13 @@ mod tests {
     #[test]
     fn the_list_filters_by_ids_states_and_owners_newest_first() {
         let mut state = State::default();
-        state.executions.tasks = vec![
+        for task in [
             task(1, "Success", "Tenants-1"),
             task(2, "Failed", "Tenants-2"),
             task(3, "Executing", "Tenants-1"),
-        ];
+        ] {
+            state.executions.push_task(task);
+        }
         let ids = |query: &str| -> Vec<String> {
             list(&state, Some("Spaces-1"), &Query::parse(query))["Items"]
                 .as_array()

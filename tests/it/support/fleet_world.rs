@@ -4,7 +4,7 @@
 //! scripts (published), its template package in the built-in feed, and the emulator's executor
 //! playing the workers: each run is the real `octofleet` with that tenant's variables.
 
-use super::calamari::{lines_at, template, LogLevel};
+use super::calamari::{binary_dir, lines_at, run_like_calamari_in, template, LogLevel};
 use super::harness::{api_post, emulator, Fleet, Run, API_KEY};
 use octofleet_sandbox::{seed_management_space, MANAGEMENT_SPACE};
 use octopus_emulator::{ExecutorConfig, JobStep, RunbookJob};
@@ -288,6 +288,32 @@ impl FleetWorld {
             .filter(|(name, _)| name.ends_with(".json"))
             .map(|(_, bytes)| serde_json::from_slice(&bytes).unwrap())
             .collect()
+    }
+
+    /// Run `file`'s step template the Calamari way, untenanted in the management space, the
+    /// management API key bound, with `overrides` on its parameters; in a working directory kept
+    /// as long as the returned directory lives.
+    pub async fn run_template(
+        &self,
+        file: &str,
+        overrides: &[(&str, &str)],
+    ) -> (Run, tempfile::TempDir) {
+        let template = template(file);
+        let mut given = vec![(
+            "Octofleet.Management.ApiKey",
+            "#{Management.Octopus.ApiKey}",
+        )];
+        given.extend_from_slice(overrides);
+        let parameters = template.bind(&self.management_variables(), &given);
+        let work = tempfile::tempdir().unwrap();
+        let run = run_like_calamari_in(
+            work.path(),
+            template.script_body(),
+            &parameters,
+            Some(binary_dir()),
+        )
+        .await;
+        (run, work)
     }
 
     /// The variables a step of the management space sees (untenanted, in Sync).
