@@ -108,6 +108,88 @@ pub enum Command {
     Deploy(Box<DeployArgs>),
     /// What deploy would change, per resource, without writing (exit 3 when there are changes).
     Plan(Box<DeployArgs>),
+    /// One page (and its JSON) for every tenant of a template project: package deployed against
+    /// the newest, drift, merge state, last run; read from the tasks and reports of its runbooks.
+    Fleet(Box<FleetArgs>),
+    /// Run a runbook of the template project for its tenants in waves on Octopus's task queue,
+    /// stop after too many failures, resume on a re-run; end with the fleet report.
+    Rollout(Box<RolloutArgs>),
+}
+
+/// What fleet reads: the management server, the template project and which tenants.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FleetArgs {
+    /// The management server, where the template project, its tenants and their tasks are.
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Extra CA certificate (PEM) to trust for the management server.
+    #[arg(
+        long = inputs::CA_CERTIFICATE.flag,
+        env = inputs::CA_CERTIFICATE.env,
+        value_name = "FILE"
+    )]
+    pub ca_certificate: Option<String>,
+
+    /// The template project (exact name).
+    #[arg(
+        long = inputs::PROJECT_NAME.flag,
+        env = inputs::PROJECT_NAME.env,
+        value_name = "NAME"
+    )]
+    pub project_name: Option<String>,
+
+    /// The template package in the built-in feed (default: the sanitized project name).
+    #[arg(long = inputs::PACKAGE_ID.flag, env = inputs::PACKAGE_ID.env, value_name = "ID")]
+    pub package_id: Option<String>,
+
+    /// Only the project's tenants with these tags, comma separated (`Tag Set/Tag`).
+    #[arg(long = inputs::TENANT_TAGS.flag, env = inputs::TENANT_TAGS.env, value_name = "TAGS")]
+    pub tenant_tags: Option<String>,
+
+    /// Exit 3 when a tenant needs attention.
+    #[arg(long = inputs::FAIL_ON_ATTENTION.flag, env = inputs::FAIL_ON_ATTENTION.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub fail_on_attention: Option<String>,
+
+    /// Write the fleet report (HTML and JSON) into this directory and attach it to the Octopus task (default under Octopus: the step's working directory).
+    #[arg(long = inputs::REPORT_DIR.flag, env = inputs::REPORT_DIR.env, value_name = "DIR")]
+    pub report_dir: Option<String>,
+
+    /// Write no report (and attach none).
+    #[arg(long = inputs::NO_REPORT.flag, env = inputs::NO_REPORT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub no_report: Option<String>,
+}
+
+/// What rollout reads besides the fleet's inputs.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RolloutArgs {
+    /// The fleet it rolls out to.
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    /// The runbook of the template project to run for each tenant.
+    #[arg(long = inputs::ROLLOUT_RUNBOOK.flag, env = inputs::ROLLOUT_RUNBOOK.env, value_name = "NAME")]
+    pub runbook: Option<String>,
+
+    /// The environment the runbook runs in (e.g. Sync).
+    #[arg(long = inputs::ROLLOUT_ENVIRONMENT.flag, env = inputs::ROLLOUT_ENVIRONMENT.env, value_name = "NAME")]
+    pub environment: Option<String>,
+
+    /// Tenant tags, one wave each in this order, comma separated; the other tenants run last.
+    #[arg(long = inputs::ROLLOUT_WAVES.flag, env = inputs::ROLLOUT_WAVES.env, value_name = "TAGS")]
+    pub waves: Option<String>,
+
+    /// At most this many tenants per wave.
+    #[arg(long = inputs::ROLLOUT_BATCH_SIZE.flag, env = inputs::ROLLOUT_BATCH_SIZE.env, value_name = "N")]
+    pub batch_size: Option<String>,
+
+    /// Failed tenants the rollout goes on after (default 0).
+    #[arg(long = inputs::ROLLOUT_MAX_FAILURES.flag, env = inputs::ROLLOUT_MAX_FAILURES.env, value_name = "N")]
+    pub max_failures: Option<String>,
+
+    /// Cancel the tasks not finished when the deadline passes.
+    #[arg(long = inputs::ROLLOUT_CANCEL_ON_TIMEOUT.flag, env = inputs::ROLLOUT_CANCEL_ON_TIMEOUT.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub cancel_on_timeout: Option<String>,
 }
 
 /// The managed space's Octopus server (`ManagedTenant.*`).

@@ -82,6 +82,14 @@ inputs! {
     GIT_CACHE_DIR = "Octofleet.Git.CacheDir", "OCTOFLEET_GIT_CACHEDIR", "git-cache-dir";
     TIMEOUT = "Octofleet.Timeout", "OCTOFLEET_TIMEOUT", "timeout";
     LOG_FORMAT = "Octofleet.Log.Format", "OCTOFLEET_LOG_FORMAT", "log-format";
+    TENANT_TAGS = "Octofleet.TenantTags", "OCTOFLEET_TENANTTAGS", "tenant-tags";
+    FAIL_ON_ATTENTION = "Octofleet.FailOnAttention", "OCTOFLEET_FAILONATTENTION", "fail-on-attention";
+    ROLLOUT_RUNBOOK = "Octofleet.Rollout.Runbook", "OCTOFLEET_ROLLOUT_RUNBOOK", "runbook";
+    ROLLOUT_ENVIRONMENT = "Octofleet.Rollout.Environment", "OCTOFLEET_ROLLOUT_ENVIRONMENT", "environment";
+    ROLLOUT_WAVES = "Octofleet.Rollout.Waves", "OCTOFLEET_ROLLOUT_WAVES", "waves";
+    ROLLOUT_BATCH_SIZE = "Octofleet.Rollout.BatchSize", "OCTOFLEET_ROLLOUT_BATCHSIZE", "batch-size";
+    ROLLOUT_MAX_FAILURES = "Octofleet.Rollout.MaxFailures", "OCTOFLEET_ROLLOUT_MAXFAILURES", "max-failures";
+    ROLLOUT_CANCEL_ON_TIMEOUT = "Octofleet.Rollout.CancelOnTimeout", "OCTOFLEET_ROLLOUT_CANCELONTIMEOUT", "cancel-on-timeout";
 }
 
 impl Input {

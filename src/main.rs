@@ -1,9 +1,12 @@
 //! The `octofleet` binary: parse, run one action, print the error chain once, exit with its code.
 
-use octofleet::actions::{create_space, deploy, fork, merge, serialize, ActionError, Report};
+use octofleet::actions::{
+    create_space, deploy, fleet, fork, merge, rollout, serialize, ActionError, Report,
+};
 use octofleet::cli::{Cli, Command, OutputFormat};
 use octofleet::config::{
-    self, ConfigError, CreateSpaceConfig, DeployConfig, ForkConfig, MergeConfig, SerializeConfig,
+    self, ConfigError, CreateSpaceConfig, DeployConfig, FleetConfig, ForkConfig, MergeConfig,
+    RolloutConfig, SerializeConfig,
 };
 use octofleet::log_format;
 use octofleet::service_messages::{emit, ServiceMessage};
@@ -69,6 +72,24 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
             let name = if plan { "plan" } else { "deploy" };
             let report = within(timeout, name, deploy::run(&config)).await?;
             publish(&report, cli.output)
+        }
+        Command::Fleet(args) => {
+            let (config, timeout) = with_timeout(FleetConfig::from_args(args), timeout)?;
+            let report = within(timeout, "fleet", fleet::run(&config)).await?;
+            publish(&report, cli.output)
+        }
+        Command::Rollout(args) => {
+            let (config, timeout) = with_timeout(RolloutConfig::from_args(args), timeout)?;
+            let report = within(timeout, "rollout", rollout::run(&config, timeout)).await?;
+            let code = publish(&report, cli.output);
+            // A rollout that stopped has printed what it did; its reason is the final error (on
+            // stderr and in the task summary), except in JSON, where the summary says it.
+            match report.failure() {
+                Some(reason) if cli.output == OutputFormat::Text => {
+                    return Err(ActionError::failed(reason))
+                }
+                _ => code,
+            }
         }
     })
 }

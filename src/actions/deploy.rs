@@ -2,7 +2,7 @@
 //! the portable project through the REST API, report. Orchestration only.
 
 use super::server::find_space;
-use super::{ActionError, Report, Server, EXIT_CHANGES, GIVE_ID_OR_NAME};
+use super::{ActionError, Report, Server, SpaceName, EXIT_CHANGES, GIVE_ID_OR_NAME};
 use crate::apply::deploy::{DeployError, DeployOptions};
 use crate::apply::project::deploy;
 use crate::apply::Summary;
@@ -10,13 +10,16 @@ use crate::config::{DeployConfig, PackageSource};
 use crate::inputs::{quoted, GIT_URL};
 use crate::log_format::progress;
 use crate::octopus::feed;
-use crate::package::{self, PackageContents, PackageLimits};
+use crate::package::{self, PackageContents, PackageLimits, PackageName};
 use crate::report::deploy::{project_url, DeployReport};
 use crate::report::ReportTarget;
 use crate::service_messages::ServiceMessage;
 
 impl Report for DeployReport {
-    /// `ProjectId`, only when something was deployed (a plan writes nothing).
+    /// `ProjectId`, only when something was deployed (a plan writes nothing); the gates a runbook
+    /// can put a step condition on: `HasChanges`, the counts, and `OverwritesDownstream` (something
+    /// the managed space holds would be, or was, replaced or removed: an update or a removal, not
+    /// only additions).
     fn output_variables(&self) -> Vec<ServiceMessage> {
         let mut messages = match &self.project_id {
             Some(project_id) if !self.dry_run => {
@@ -24,6 +27,22 @@ impl Report for DeployReport {
             }
             _ => Vec::new(),
         };
+        let flag = |value: bool| if value { "True" } else { "False" };
+        let summary = &self.summary;
+        for (name, value) in [
+            ("HasChanges", flag(self.changes).to_owned()),
+            ("CreatedCount", summary.created.to_string()),
+            ("UpdatedCount", summary.updated.to_string()),
+            ("RemovedCount", summary.removed.to_string()),
+            ("UnchangedCount", summary.unchanged.to_string()),
+            ("KeptCount", summary.kept.to_string()),
+            (
+                "OverwritesDownstream",
+                flag(summary.updated + summary.removed > 0).to_owned(),
+            ),
+        ] {
+            messages.push(ServiceMessage::set_variable(name, &value));
+        }
         if let Some(files) = &self.report_files {
             messages.extend(files.artifacts());
         }
@@ -57,7 +76,7 @@ impl Report for DeployReport {
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     progress(0, "Reading the template package");
-    let (contents, package_name) = load_package(&config.source).await?;
+    let (contents, package_name) = load_package(config).await?;
     tracing::debug!(
         "read {package_name}: {} files, {} secrets",
         contents.file_count,
@@ -71,7 +90,10 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     }
     progress(20, "Finding the managed space");
     let target = Server::managed(&config.target)?;
-    let space_id = find_space(&target, &config.space).await?;
+    let SpaceName {
+        id: space_id,
+        name: space_name,
+    } = find_space(&target, &config.space).await?;
     let project_name = config
         .project_name
         .clone()
@@ -117,6 +139,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),
     })?;
     let server = crate::origin::display(&config.target.url);
+    let space_url = format!("{}/app#/{space_id}", server.trim_end_matches('/'));
     let project_url = result
         .project_id
         .as_ref()
@@ -126,8 +149,11 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         changes: result.outcomes.iter().any(|o| o.action.is_change()),
         project: project_name,
         project_id: result.project_id,
+        tenant: config.space.tenant_name.clone(),
         space_id,
+        space_name,
         server,
+        space_url,
         project_url,
         package: package_name,
         dry_run: config.dry_run,
@@ -142,6 +168,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
                 .tenant_name
                 .clone()
                 .unwrap_or_else(|| report.space_id.clone()),
+            tenant: config.space.tenant_name.clone(),
         };
         let action = if config.dry_run { "plan" } else { "deploy" };
         let secrets: Vec<&str> = contents.secrets.values().map(|s| s.expose()).collect();
@@ -152,12 +179,19 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     Ok(report)
 }
 
-async fn load_package(source: &PackageSource) -> Result<(PackageContents, String), ActionError> {
+async fn load_package(
+    config: &DeployConfig,
+) -> Result<(PackageContents, PackageName), ActionError> {
     let limits = PackageLimits::default();
-    match source {
+    match &config.source {
         PackageSource::Dir(dir) => {
             let contents = package::read_dir(dir, &limits).map_err(ActionError::input)?;
-            Ok((contents, dir.display().to_string()))
+            let name = PackageName {
+                id: config.package_id.clone(),
+                version: config.package_version.clone(),
+                directory: Some(dir.display().to_string()),
+            };
+            Ok((contents, name))
         }
         PackageSource::Feed {
             server,
@@ -180,7 +214,12 @@ async fn load_package(source: &PackageSource) -> Result<(PackageContents, String
                 .map_err(server.error())?
                 .ok_or_else(|| ActionError::failed(format!("package {package_id} version {version} is not in the built-in feed of {space_id} on {name}")))?;
             let contents = package::read_zip(&bytes, &limits).map_err(ActionError::input)?;
-            Ok((contents, format!("{package_id} {version}")))
+            let name = PackageName {
+                id: Some(package_id.clone()),
+                version: Some(version),
+                directory: None,
+            };
+            Ok((contents, name))
         }
     }
 }

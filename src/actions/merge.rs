@@ -172,7 +172,7 @@ async fn downstream_of_project(
     use crate::octopus::resources::Project;
     use crate::octopus::Api;
     let server = Server::managed(&lookup.server)?;
-    let space_id = find_space(&server, &lookup.space).await?;
+    let space_id = find_space(&server, &lookup.space).await?.id;
     let project = Api::<Project>::new(&server.client, Some(&space_id))
         .find_by_name(&lookup.project)
         .await

@@ -3,13 +3,15 @@
 
 pub mod create_space;
 pub mod deploy;
+pub mod fleet;
 pub mod fork;
 pub mod merge;
 mod repository;
+pub mod rollout;
 pub mod serialize;
 mod server;
 
-pub(crate) use server::{Server, GIVE_ID_OR_NAME};
+pub(crate) use server::{Server, SpaceName, GIVE_ID_OR_NAME};
 
 use crate::apply::space_blueprint::ConvergeError;
 use crate::config::ConfigError;

@@ -135,6 +135,7 @@ pub(super) fn write_repository_report(
             .tenant_name
             .clone()
             .unwrap_or_else(|| repository.new_repo.clone()),
+        tenant: repository.tenant_name.clone(),
     };
     crate::report::write(&target, action, html, data, &[]).map_err(ActionError::failed)
 }

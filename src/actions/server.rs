@@ -48,6 +48,11 @@ impl Server {
 
     /// The ID of a space given by ID or by exact name; `hint` says what to do when it is not there.
     pub async fn space_id(&self, id_or_name: &str, hint: &str) -> Result<String, ActionError> {
+        self.space(id_or_name, hint).await.map(|space| space.id)
+    }
+
+    /// A space given by ID or by exact name, with both; `hint` says what to do when it is not there.
+    pub async fn space(&self, id_or_name: &str, hint: &str) -> Result<SpaceName, ActionError> {
         let found = Api::<Space>::new(&self.client, None)
             .resolve(id_or_name)
             .await
@@ -55,8 +60,8 @@ impl Server {
         self.found(found, id_or_name, hint)
     }
 
-    /// The ID of the space with this exact name (never taken as an ID).
-    pub async fn space_id_named(&self, name: &str, hint: &str) -> Result<String, ActionError> {
+    /// The space with this exact name (never taken as an ID).
+    pub async fn space_named(&self, name: &str, hint: &str) -> Result<SpaceName, ActionError> {
         let found = Api::<Space>::new(&self.client, None)
             .find_by_name(name)
             .await
@@ -64,8 +69,19 @@ impl Server {
         self.found(found, name, hint)
     }
 
-    fn found(&self, space: Option<Space>, wanted: &str, hint: &str) -> Result<String, ActionError> {
-        space.and_then(|space| space.id).ok_or_else(|| {
+    fn found(
+        &self,
+        space: Option<Space>,
+        wanted: &str,
+        hint: &str,
+    ) -> Result<SpaceName, ActionError> {
+        let named = space.and_then(|space| {
+            space.id.map(|id| SpaceName {
+                id,
+                name: space.name,
+            })
+        });
+        named.ok_or_else(|| {
             ActionError::input(format!(
                 "space {} was not found on {}: {hint}",
                 crate::inputs::quoted(wanted),
@@ -75,6 +91,15 @@ impl Server {
     }
 }
 
+/// A space by ID and name, as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpaceName {
+    /// `Spaces-N`.
+    pub id: String,
+    /// The space's name.
+    pub name: String,
+}
+
 /// The hint for a space given as an input by ID or name.
 pub const GIVE_ID_OR_NAME: &str = "give its ID (Spaces-N) or exact name";
 
@@ -82,15 +107,15 @@ pub const GIVE_ID_OR_NAME: &str = "give its ID (Spaces-N) or exact name";
 pub(super) async fn find_space(
     server: &Server,
     space: &TargetSpace,
-) -> Result<String, ActionError> {
+) -> Result<SpaceName, ActionError> {
     match (&space.id, &space.tenant_name) {
         (Some(id), _) => {
             let hint = format!("check {}", MANAGED_SPACE_ID.octopus);
-            server.space_id(id, &hint).await
+            server.space(id, &hint).await
         }
         (None, Some(name)) => {
             let hint = "it is named after the tenant: run create-space for this tenant first";
-            server.space_id_named(name, hint).await
+            server.space_named(name, hint).await
         }
         (None, None) => Err(ActionError::input("no managed space was given")),
     }

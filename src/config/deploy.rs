@@ -27,8 +27,14 @@ pub(crate) const INPUTS: &[(Input, &str)] = &[
     ),
     (SPACE_ID, "system variable: the space running the step"),
     (PROJECT_NAME, "default package ID (sanitized)"),
-    (PACKAGE_ID, "the package in the feed"),
-    (PACKAGE_VERSION, "default: the latest"),
+    (
+        PACKAGE_ID,
+        "the package in the feed; with a package directory, the ID the report names it by (the step templates pass Octopus's `Octopus.Action.Package[Octofleet.Package].PackageId`)",
+    ),
+    (
+        PACKAGE_VERSION,
+        "default: the latest; with a package directory, the version the report names (`….PackageVersion`)",
+    ),
     (
         EXPORTED_PROJECT_NAME,
         "the downstream project's name; default: the package's",
@@ -94,6 +100,10 @@ pub struct DeployConfig {
     pub(crate) dry_run: bool,
     /// Where to write the report (see [`report_dir`]).
     pub(crate) report_dir: Option<PathBuf>,
+    /// With a package directory: the package's ID, for the report (the feed's is in `source`).
+    pub(crate) package_id: Option<String>,
+    /// With a package directory: the package's version, for the report.
+    pub(crate) package_version: Option<String>,
 }
 
 /// The URL a Config-as-Code project is pointed at.
@@ -108,12 +118,20 @@ impl DeployConfig {
         let mut reader = Reader::default();
         let target = server::target(&mut reader, &args.target);
         let space = target_space(&mut reader, &args.managed_space_id, &args.tenant_name);
+        let (mut package_id, mut package_version) = (None, None);
         let source = match reader.optional(PACKAGE_DIR, &args.package_dir) {
             Some(dir) => {
                 let dir = PathBuf::from(dir);
                 if !dir.is_dir() {
                     reader.add(PACKAGE_DIR, format!("{} is not a directory: give the directory Octopus extracted the package into", dir.display()));
                 }
+                // Only names for the report: the package is the directory.
+                package_id = reader.optional_as(PACKAGE_ID, &args.package_id, values::package_id);
+                package_version = reader.optional_as(
+                    PACKAGE_VERSION,
+                    &args.package_version,
+                    values::package_version,
+                );
                 Some(PackageSource::Dir(dir))
             }
             None => feed(&mut reader, args, target.as_ref()),
@@ -149,6 +167,8 @@ impl DeployConfig {
             overwrite_variables,
             dry_run,
             report_dir,
+            package_id,
+            package_version,
         })
     }
 }

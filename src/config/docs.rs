@@ -11,6 +11,8 @@ pub const ACTIONS: &[(&str, &[(Input, &str)])] = &[
     ("deploy` and `plan", super::deploy::INPUTS),
     ("fork", super::fork::INPUTS),
     ("merge", super::merge::INPUTS),
+    ("fleet", super::fleet::FLEET_INPUTS),
+    ("rollout", super::fleet::ROLLOUT_INPUTS),
 ];
 
 /// The markdown of `docs/inputs.md`.

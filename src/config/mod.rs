@@ -11,6 +11,7 @@
 mod create_space;
 mod deploy;
 pub mod docs;
+mod fleet;
 mod fork;
 mod merge;
 mod serialize;
@@ -19,6 +20,7 @@ pub(crate) mod values;
 
 pub use create_space::CreateSpaceConfig;
 pub use deploy::{DeployConfig, PackageSource, TargetSpace};
+pub use fleet::{FleetConfig, RolloutConfig, Waves};
 pub use fork::{ForkConfig, RepositoryConfig};
 pub use merge::{DownstreamLookup, MergeConfig};
 pub use serialize::SerializeConfig;

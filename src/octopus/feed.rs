@@ -78,6 +78,8 @@ pub struct FeedPackage {
     pub version: Option<String>,
     /// SHA-1 of the stored file, hex.
     pub hash: Option<String>,
+    /// When the version reached the feed (the server's clock).
+    pub published: Option<String>,
 }
 
 /// The built-in feed's file name for a package version.
@@ -159,6 +161,17 @@ pub async fn latest_version(
     space_id: &str,
     package_id: &str,
 ) -> Result<Option<String>, OctopusError> {
+    Ok(latest(client, space_id, package_id)
+        .await?
+        .and_then(|package| package.version))
+}
+
+/// The newest version of `package_id` in the built-in feed, with when it was published.
+pub async fn latest(
+    client: &OctopusClient,
+    space_id: &str,
+    package_id: &str,
+) -> Result<Option<FeedPackage>, OctopusError> {
     let request = ApiRequest::get(format!("api/{space_id}/packages"))
         .query("nuGetPackageId", package_id)
         .query("take", 1);
@@ -166,17 +179,13 @@ pub async fn latest_version(
     Ok(newest_of(page.items, package_id))
 }
 
-/// The first listed package's version when it is `package_id` (the filter matches by prefix).
-fn newest_of(items: Vec<FeedPackage>, package_id: &str) -> Option<String> {
-    items
-        .into_iter()
-        .next()
-        .filter(|item| {
-            item.package_id
-                .as_deref()
-                .is_some_and(|id| id.eq_ignore_ascii_case(package_id))
-        })
-        .and_then(|item| item.version)
+/// The first listed package when it is `package_id` (the filter matches by prefix).
+fn newest_of(items: Vec<FeedPackage>, package_id: &str) -> Option<FeedPackage> {
+    items.into_iter().next().filter(|item| {
+        item.package_id
+            .as_deref()
+            .is_some_and(|id| id.eq_ignore_ascii_case(package_id))
+    })
 }
 
 #[cfg(test)]
@@ -201,9 +210,12 @@ mod tests {
             package_id: Some(id.into()),
             version: Some(version.into()),
             hash: None,
+            published: None,
         };
         assert_eq!(
-            newest_of(vec![item("hello_world", "2")], "Hello_World").as_deref(),
+            newest_of(vec![item("hello_world", "2")], "Hello_World")
+                .and_then(|p| p.version)
+                .as_deref(),
             Some("2")
         );
         assert_eq!(

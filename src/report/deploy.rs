@@ -4,6 +4,7 @@
 use super::html::{Cell, Page, Row};
 use super::ReportFiles;
 use crate::outcome::{Outcome, OutcomeAction, Summary};
+use crate::package::PackageName;
 use serde::Serialize;
 
 /// What a deploy (or plan) did, or would do, to each resource of the project.
@@ -13,14 +14,20 @@ pub struct DeployReport {
     pub project: String,
     /// Its ID in the managed space, once it exists.
     pub project_id: Option<String>,
-    /// The managed space.
+    /// The tenant the step ran for (`Octopus.Deployment.Tenant.Name`).
+    pub tenant: Option<String>,
+    /// The managed space's ID.
     pub space_id: String,
+    /// The managed space's name.
+    pub space_name: String,
     /// The managed space's server, as shown to people (no credentials).
     pub server: String,
+    /// The managed space in the web UI (`<server>/app#/<space>`).
+    pub space_url: String,
     /// The project in the managed space's web UI, once it exists.
     pub project_url: Option<String>,
-    /// `<id> <version>`, or the directory the package was read from.
-    pub package: String,
+    /// The template package by ID and version.
+    pub package: PackageName,
     /// A plan: nothing was written.
     pub dry_run: bool,
     /// The counts of `resources` by what happened.
@@ -38,8 +45,9 @@ impl std::fmt::Display for DeployReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "project `{}` in {} from {}: {}{}",
+            "project `{}` in {} ({}) from {}: {}{}",
             self.project,
+            self.space_name,
             self.space_id,
             self.package,
             self.summary,
@@ -120,11 +128,21 @@ impl DeployReport {
             Some(url) => Cell::link(&self.project, url),
             None => Cell::text(&format!("{} (not created yet)", self.project)),
         };
-        page.facts(vec![
+        let mut facts = Vec::new();
+        if let Some(tenant) = &self.tenant {
+            facts.push(("tenant", Cell::text(tenant)));
+        }
+        facts.extend([
             ("project", project),
-            ("managed space", Cell::code(&self.space_id)),
+            (
+                "managed space",
+                Cell::link(
+                    &format!("{} ({})", self.space_name, self.space_id),
+                    &self.space_url,
+                ),
+            ),
             ("server", Cell::code(&self.server)),
-            ("package", Cell::code(&self.package)),
+            ("package", Cell::code(&self.package.to_string())),
             (
                 "run",
                 Cell::text(if self.dry_run {
@@ -134,6 +152,7 @@ impl DeployReport {
                 }),
             ),
         ]);
+        page.facts(facts);
         let is_listed = |action: &OutcomeAction| {
             matches!(action, OutcomeAction::Created | OutcomeAction::Unchanged)
         };
@@ -246,14 +265,21 @@ mod tests {
         DeployReport {
             project: "Big".into(),
             project_id: Some("Projects-1".into()),
+            tenant: Some("Europe".into()),
             space_id: "Spaces-2".into(),
+            space_name: "Europe".into(),
             server: "https://octopus.example.com/".into(),
+            space_url: "https://octopus.example.com/app#/Spaces-2".into(),
             project_url: Some(project_url(
                 &"https://octopus.example.com/".parse().unwrap(),
                 "Spaces-2",
                 "Projects-1",
             )),
-            package: "Big 1.0.0".into(),
+            package: PackageName {
+                id: Some("Big".into()),
+                version: Some("1.0.0".into()),
+                directory: None,
+            },
             dry_run: true,
             summary: Summary::of(&resources),
             changes: true,

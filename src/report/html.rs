@@ -119,6 +119,9 @@ table.facts td, table.facts code { overflow-wrap: anywhere; }
 .updated, .resent, .ahead { background: #fffbea; }
 .removed, .diverged-conflicts, .refused, .failed { background: #fde8e8; }
 .kept { background: #eaf2ff; }
+.st-failed, .st-conflicted { background: #fde8e8; }
+.st-drifted, .st-behind, .st-never-run { background: #fffbea; }
+.st-up-to-date { background: #e3f9e5; }
 .none { color: #7b8794; font-style: italic; }
 details { margin: 0.3em 0; padding: 0.2em 0.5em; border-radius: 4px; }
 summary { cursor: pointer; }

@@ -2,6 +2,7 @@
 //! by side as `octofleet-<action>-<subject>.{html,json}` and attached to the task as artifacts.
 
 pub mod deploy;
+pub mod fleet;
 pub mod fork;
 pub mod html;
 pub mod merge;
@@ -12,6 +13,8 @@ use serde::Serialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+pub use crate::fleet::reports::{ReportHeader, FORMAT_VERSION};
+
 /// Where a report goes and whom it is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReportTarget {
@@ -19,6 +22,8 @@ pub struct ReportTarget {
     pub dir: PathBuf,
     /// The tenant when known, else the repository or space: the file names' last part.
     pub subject: String,
+    /// The tenant the step ran for, named in the JSON's header.
+    pub tenant: Option<String>,
 }
 
 /// One written file: its absolute path and size.
@@ -113,7 +118,8 @@ pub fn write(
     std::fs::create_dir_all(&target.dir).map_err(failed)?;
     let dir = std::path::absolute(&target.dir).map_err(failed)?;
     let stem = file_stem(action, &target.subject);
-    let json = serde_json::to_string_pretty(data).expect("reports serialize");
+    let json = serde_json::to_string_pretty(&with_header(data, action, target.tenant.clone()))
+        .expect("reports serialize");
     let html = mask(html, secrets, html::escape);
     let json = mask(&json, secrets, |secret| {
         let quoted = serde_json::to_string(secret).expect("strings serialize");
@@ -123,6 +129,27 @@ pub fn write(
     let json = place(&dir, &format!("{stem}.json"), &json).map_err(failed)?;
     tracing::info!("{action} report: {}", html.path);
     Ok(ReportFiles { html, json })
+}
+
+/// `data` as JSON with the [`ReportHeader`] first.
+fn with_header(data: &impl Serialize, action: &str, tenant: Option<String>) -> serde_json::Value {
+    let header = ReportHeader {
+        format_version: FORMAT_VERSION,
+        action: action.to_owned(),
+        tenant,
+    };
+    let mut object = serde_json::Map::new();
+    object.insert(
+        "report".to_owned(),
+        serde_json::to_value(header).expect("the header serializes"),
+    );
+    match serde_json::to_value(data).expect("reports serialize") {
+        serde_json::Value::Object(fields) => object.extend(fields),
+        other => {
+            object.insert("data".to_owned(), other);
+        }
+    }
+    serde_json::Value::Object(object)
 }
 
 /// Secrets shorter than this are not searched for: masking every "on" or "1" would garble the
@@ -175,6 +202,7 @@ mod tests {
         let target = ReportTarget {
             dir: dir.path().join("reports"),
             subject: "Europe".into(),
+            tenant: Some("Europe".into()),
         };
         let data = serde_json::json!({"note": "pa\"ss<word>"});
         let files = write(
@@ -196,6 +224,10 @@ mod tests {
             "{html}{json}"
         );
         assert!(html.contains(crate::outcome::MASKED));
+        let data: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(data["report"]["format_version"], FORMAT_VERSION);
+        assert_eq!(data["report"]["action"], "plan");
+        assert_eq!(data["report"]["tenant"], "Europe");
         assert_eq!(files.html.bytes, html.len() as u64);
         let names: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
             .unwrap()

@@ -134,6 +134,38 @@ async fn the_sandbox_demo_runs_to_the_end() {
             "1 created, 0 updated, 9 unchanged",
         ],
     );
+    // The rollout: the canary first, Africa's failure stops it, the re-run resumes.
+    check(
+        "roll Hello World",
+        &[
+            "2 waves (Rollout/Canary: 2, the rest: 3)",
+            "America: started http://",
+            "America: succeeded",
+            "Africa: failed",
+            "Asia: not started",
+            "Europe: not started",
+            "Oceania: not started",
+            "rollout exit code 1",
+        ],
+    );
+    check(
+        "Africa's tenant variable gets the new key",
+        &[
+            "America: skipped, its latest run succeeded on",
+            "Africa: started http://",
+            "Asia: succeeded",
+            "Europe: succeeded",
+            "Oceania: succeeded",
+            "rollout exit code 0",
+        ],
+    );
+    let page = text
+        .lines()
+        .rev()
+        .find_map(|line| line.strip_prefix("fleet report: "))
+        .expect("the demo ends with the fleet report's path");
+    let html = std::fs::read_to_string(page).unwrap();
+    assert!(html.contains("Oceania"), "{html}");
     assert!(!text.contains("sandbox-git-token"), "{text}");
 }
 

@@ -403,12 +403,15 @@ fn scripts_read_every_parameter_and_export_only_known_inputs() {
             .iter()
             .map(|parameter| parameter["Name"].as_str().unwrap().to_owned())
             .collect();
-        // Octopus sets `Octopus.Action.Package[<reference>].ExtractedPath` for each package the
-        // step references: reading it is how the script uses a `Package` parameter.
+        // Octopus sets `Octopus.Action.Package[<reference>].ExtractedPath`, `.PackageId` and
+        // `.PackageVersion` for each package the step references (Calamari `PackageVariables.cs`):
+        // reading them is how the script uses a `Package` parameter.
         let mut read: BTreeSet<String> = BTreeSet::new();
         for name in read_names(script) {
             let package = package_references(&template).into_iter().find(|reference| {
-                name == format!("Octopus.Action.Package[{reference}].ExtractedPath")
+                ["ExtractedPath", "PackageId", "PackageVersion"]
+                    .iter()
+                    .any(|part| name == format!("Octopus.Action.Package[{reference}].{part}"))
             });
             read.insert(package.unwrap_or(name));
         }

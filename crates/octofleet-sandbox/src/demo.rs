@@ -2,7 +2,9 @@
 //! in-process, seeds the article's management space, and runs the real `octofleet` binary for
 //! each tenant with the environment a step template would export, reporting what happened:
 //! create-space for each tenant (and again), serialize for each template project, deploy and
-//! plan, a step added upstream, then fork and deploy of the Config-as-Code project.
+//! plan, a step added upstream, then fork and deploy of the Config-as-Code project, merges of
+//! upstream changes, and a rollout of a new template version to five tenants in two waves on the
+//! emulator's task queue (a failure stops it, a re-run resumes), ending with the fleet report.
 //! `cargo run --release -p octofleet-sandbox` runs it; `tests/it/sandbox.rs` runs it as a test.
 
 use crate::{
@@ -70,6 +72,7 @@ macro_rules! say {
 }
 
 mod merge_step;
+mod rollout_step;
 
 /// The whole workflow against the emulators with the real `octofleet` binary: each step's
 /// outcome is said on `log`, and its reports go into `reports`; the first failure ends it.
@@ -377,7 +380,18 @@ pub async fn run(octofleet: &Path, reports: &Path, log: &Log) -> Result<(), Stri
         );
     }
     merge_step::merge_upstream_changes(log, &octofleet, &forge, &fork_envs).await?;
+    let fleet_page = rollout_step::roll_out(
+        log,
+        &octofleet,
+        &emulator,
+        &management,
+        &templates,
+        &hello_world.1,
+        reports,
+    )
+    .await?;
     print_reports(log, reports)?;
+    say!(log, "\nfleet report: {}", fleet_page.display());
     forge.shutdown().await;
     emulator.shutdown().await;
     Ok(())

@@ -10,10 +10,12 @@
 //! a client serde bug cannot be mirrored here.
 
 mod accounts;
+mod artifacts;
 mod certificates;
 mod collections;
 mod config_as_code;
 mod documents;
+mod executor;
 mod faults;
 mod kinds;
 mod packages;
@@ -22,11 +24,14 @@ mod processes;
 mod projects;
 mod reply;
 mod routes;
+mod runbook_runs;
+mod runbook_snapshots;
 mod secrets;
 mod server;
 mod spaces;
 mod state;
 mod system;
+mod tasks;
 mod tenant_variables;
 mod variables;
 
@@ -40,6 +45,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub use executor::{ExecutorConfig, JobStep, RunbookJob, TaskEffect, TaskRule};
 pub use faults::FaultRule;
 pub use reply::{PROBLEM, UNAUTHORIZED};
 
@@ -93,6 +99,27 @@ impl Default for EmulatorConfig {
             legacy_tenant_variables: false,
         }
     }
+}
+
+/// A finished runbook run for [`Emulator::seed_runbook_run`].
+#[derive(Debug, Clone)]
+pub struct SeededRun {
+    /// The space it ran in.
+    pub space_id: String,
+    /// The runbook's project.
+    pub project_id: String,
+    /// The runbook.
+    pub runbook_id: String,
+    /// The environment it ran in.
+    pub environment_id: String,
+    /// The tenant it ran for, if any.
+    pub tenant_id: Option<String>,
+    /// `Success`, `Failed`, `Canceled` or `TimedOut`.
+    pub state: String,
+    /// When it ended (it started five seconds before).
+    pub completed: chrono::DateTime<chrono::Utc>,
+    /// File name and content of each artifact the run attached.
+    pub artifacts: Vec<(String, Vec<u8>)>,
 }
 
 /// One request as the emulator saw it. `status` is what the server answered, or for a
@@ -155,10 +182,11 @@ impl Emulator {
     /// Start a server (from `state_file` when it exists, else a fresh server) on a task of the
     /// current runtime.
     pub async fn start(config: EmulatorConfig) -> std::io::Result<Emulator> {
-        let state = match &config.state_file {
+        let mut state = match &config.state_file {
             Some(path) if path.exists() => load_state(path)?,
             _ => spaces::fresh_state(),
         };
+        state.executions.reindex();
         let listener = tokio::net::TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared::new(&config, state));
@@ -523,6 +551,165 @@ impl Emulator {
     /// The whole state (what `--state` persists), secrets included.
     pub fn state_json(&self) -> Value {
         serde_json::to_value(&*self.shared().state()).unwrap_or(Value::Null)
+    }
+
+    /// Start the task executor ([`ExecutorConfig`]): from now on queued runbook runs are taken
+    /// and run, at most `task_cap` at once, until the emulator shuts down. Without it tasks
+    /// stay queued, as on a server whose task queue is stopped.
+    pub fn start_executor(&self, config: ExecutorConfig) {
+        tokio::spawn(executor::run(
+            self.running.shared.clone(),
+            Arc::new(config),
+            self.url(),
+            self.running.shutdown.subscribe(),
+        ));
+    }
+
+    /// Emulator-only: the next `shots` tasks (`None`: all) of `tenant` (name or ID; `None`: any)
+    /// running `runbook` (name or ID; `None`: any) fail when they start.
+    pub fn fail_tasks(&self, tenant: Option<&str>, runbook: Option<&str>, shots: Option<usize>) {
+        self.add_task_rule(tenant, runbook, TaskEffect::Fail, shots);
+    }
+
+    /// Emulator-only: the next `shots` matching tasks start and then hang, holding their worker,
+    /// until they are cancelled.
+    pub fn hang_tasks(&self, tenant: Option<&str>, runbook: Option<&str>, shots: Option<usize>) {
+        self.add_task_rule(tenant, runbook, TaskEffect::Hang, shots);
+    }
+
+    fn add_task_rule(
+        &self,
+        tenant: Option<&str>,
+        runbook: Option<&str>,
+        effect: TaskEffect,
+        shots: Option<usize>,
+    ) {
+        self.shared().state().executions.rules.push(TaskRule {
+            tenant: tenant.map(str::to_owned),
+            runbook: runbook.map(str::to_owned),
+            effect,
+            shots,
+            fired: 0,
+        });
+    }
+
+    /// Every task rule with how often it fired (also `GET /_emulator/task-rules`).
+    pub fn task_rules(&self) -> Vec<TaskRule> {
+        self.shared().state().executions.rules.clone()
+    }
+
+    /// Cancel a task as a person would in the web UI (`POST /api/tasks/{id}/cancel`).
+    pub fn cancel_task(&self, task_id: &str) -> Option<Value> {
+        let cancelled = tasks::cancel(&mut self.shared().state(), task_id).ok();
+        self.seeded();
+        cancelled
+    }
+
+    /// Every task, oldest first, as `GET /api/tasks/{id}` returns it.
+    pub fn tasks(&self) -> Vec<Value> {
+        self.shared()
+            .state()
+            .executions
+            .tasks
+            .iter()
+            .map(tasks::render)
+            .collect()
+    }
+
+    /// Every runbook run, oldest first, as stored (`TaskId`, `TenantId`, `RunbookId`, …).
+    pub fn runbook_runs(&self) -> Vec<Value> {
+        self.shared().state().executions.runs.clone()
+    }
+
+    /// The artifacts a task attached: file name and content.
+    pub fn artifacts_of(&self, task_id: &str) -> Vec<(String, Vec<u8>)> {
+        self.shared()
+            .state()
+            .executions
+            .artifacts
+            .iter()
+            .filter(|a| documents::same_id(&a.server_task_id, task_id))
+            .map(|a| (a.filename.clone(), a.content.clone()))
+            .collect()
+    }
+
+    /// Create a runbook snapshot of `runbook_id` and publish it, as `POST
+    /// /api/{space}/runbookSnapshots?publish=true` would. Returns the snapshot.
+    pub fn seed_published_snapshot(&self, space_id: &str, runbook_id: &str, name: &str) -> Value {
+        let snapshot = {
+            let mut state = self.shared().state();
+            let index = Self::space_index(&state, space_id);
+            let project = state.spaces[index]
+                .docs("runbooks")
+                .iter()
+                .find(|r| documents::same_id(documents::id_of(r), runbook_id))
+                .and_then(|r| r.get("ProjectId").cloned())
+                .unwrap_or(Value::Null);
+            let body =
+                serde_json::json!({"Name": name, "ProjectId": project, "RunbookId": runbook_id});
+            let reply = runbook_snapshots::route(
+                &mut state,
+                "POST",
+                index,
+                &["runbookSnapshots".to_owned()],
+                &paging::Query::parse("publish=true"),
+                body,
+            )
+            .unwrap_or_else(|e| panic!("seed_published_snapshot({runbook_id}): {:?}", e.body()));
+            match reply.body {
+                reply::ReplyBody::Json(value) => value,
+                _ => Value::Null,
+            }
+        };
+        self.seeded();
+        snapshot
+    }
+
+    /// Add a finished runbook run to the task history without running it (benchmarks' year of
+    /// history, tests' past runs): the run, its task ended in `run.state` at `run.completed`,
+    /// and its artifacts. Returns the task's ID.
+    pub fn seed_runbook_run(&self, run: SeededRun) -> String {
+        let task_id = {
+            let mut state = self.shared().state();
+            let run_id = state.ids.next("RunbookRuns");
+            let task_id = state.ids.next("ServerTasks");
+            let time = |at: chrono::DateTime<chrono::Utc>| {
+                at.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+            };
+            let started = run.completed - chrono::Duration::seconds(5);
+            state.executions.runs.push(serde_json::json!({
+                "Id": run_id, "SpaceId": run.space_id, "ProjectId": run.project_id,
+                "RunbookId": run.runbook_id, "EnvironmentId": run.environment_id,
+                "TenantId": run.tenant_id, "TaskId": task_id, "Created": time(started),
+                "RunbookSnapshotId": null, "FrozenRunbookProcessId": null,
+            }));
+            state.executions.push_task(tasks::Task {
+                number: tasks::number_of(&task_id),
+                id: task_id.clone(),
+                space_id: run.space_id.clone(),
+                name: tasks::RUNBOOK_RUN.to_owned(),
+                description: "Seeded runbook run".to_owned(),
+                arguments: serde_json::json!({"RunbookRunId": run_id}),
+                state: run.state.clone(),
+                project_id: Some(run.project_id.clone()),
+                runbook_id: Some(run.runbook_id.clone()),
+                tenant_id: run.tenant_id.clone(),
+                environment_id: Some(run.environment_id.clone()),
+                queue_time: time(started),
+                start_time: Some(time(started)),
+                completed_time: Some(time(run.completed)),
+                last_updated_time: time(run.completed),
+                error_message: (run.state != "Success").then(|| "Seeded failure".to_owned()),
+                has_warnings_or_errors: false,
+                log: Vec::new(),
+            });
+            for (name, content) in run.artifacts {
+                artifacts::attach(&mut state, &task_id, &name, "seeded", content);
+            }
+            task_id
+        };
+        self.seeded();
+        task_id
     }
 
     /// Stop accepting connections, close open ones and wait for the server task.

@@ -78,16 +78,33 @@ pub fn page(
     template: &str,
     query: &Query,
 ) -> Value {
+    let total = items.len();
+    let items: Vec<Value> = items
+        .into_iter()
+        .skip(query.skip())
+        .take(query.take())
+        .collect();
+    page_of(total, items, item_type, base, template, query)
+}
+
+/// The envelope of one page whose items are already cut out of `total` matches (large
+/// server-generated collections such as tasks render only the page they answer).
+pub fn page_of(
+    total: usize,
+    items: Vec<Value>,
+    item_type: &str,
+    base: &str,
+    template: &str,
+    query: &Query,
+) -> Value {
     let skip = query.skip();
     let take = query.take();
-    let total = items.len();
     let pages = if take == 0 {
         1
     } else {
         total.div_ceil(take).max(1)
     };
     let last_page = pages - 1;
-    let items: Vec<Value> = items.into_iter().skip(skip).take(take).collect();
     let at = |skip: usize| format!("{base}?skip={skip}&take={take}");
 
     let mut links = Map::new();

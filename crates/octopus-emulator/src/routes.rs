@@ -175,7 +175,7 @@ fn server_route(state: &mut State, call: &Call) -> ApiResult<Reply> {
             Ok(Reply::ok(system::feature_toggles(true)))
         }
         ("GET", ["users", "me"]) => Ok(Reply::ok(system::current_user())),
-        ("GET", ["tasks", _]) => Ok(Reply::ok(system::task(&s[1]))),
+        (_, ["tasks", ..]) => crate::tasks::route(state, call.verb(), None, s, q),
         ("GET", ["teams"]) => Ok(Reply::ok(spaces::list_teams(state, None, q))),
         ("GET", ["teams", _]) => spaces::teams(state, None)
             .into_iter()
@@ -194,6 +194,20 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
     let q = &call.query;
     let space_id = state.spaces[index].id().to_string();
     match (call.verb(), l.as_slice()) {
+        // The task queue (tasks.rs, artifacts.rs, runbook_runs.rs, runbook_snapshots.rs).
+        (verb, ["tasks", ..]) => crate::tasks::route(state, verb, Some(&space_id), s, q),
+        (verb, ["artifacts", ..]) => {
+            crate::artifacts::route(state, verb, &space_id, s, q, &call.body)
+        }
+        (verb, ["runbook-runs", ..] | ["runbookruns", ..] | ["projects", _, "runbookruns"]) => {
+            crate::runbook_runs::route(state, verb, index, s, q, call.json()?)
+        }
+        (
+            verb,
+            ["runbooksnapshots", ..]
+            | ["projects", _, "runbooksnapshots", ..]
+            | ["runbooks", _, "runbooksnapshots"],
+        ) => crate::runbook_snapshots::route(state, verb, index, s, q, call.json()?),
         ("GET", []) => Ok(Reply::ok(system::space_root(&space_id))),
         ("GET", ["teams"]) => Ok(Reply::ok(spaces::list_teams(state, Some(&space_id), q))),
 

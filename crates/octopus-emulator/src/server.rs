@@ -203,7 +203,8 @@ async fn handle(
     let raw_query = parts.uri.query().unwrap_or_default().to_string();
     let segments = split_path(&path);
     if segments.first().is_some_and(|s| s == "_emulator") {
-        return to_response(control(&shared, &parts.method, &segments[1..]));
+        let query = Query::parse(&raw_query);
+        return to_response(control(&shared, &parts.method, &segments[1..], &query));
     }
 
     let latency = *lock(&shared.latency);
@@ -329,7 +330,7 @@ async fn answer(
 
 /// `/_emulator/*`: the request log, the fault rules and how often each fired, and a state dump;
 /// never delayed, faulted or logged.
-fn control(shared: &Shared, method: &Method, segments: &[String]) -> Reply {
+fn control(shared: &Shared, method: &Method, segments: &[String], query: &Query) -> Reply {
     match (method.as_str(), segments.first().map(String::as_str)) {
         ("GET", Some("requests")) => Reply::ok(json!(*shared.log())),
         ("DELETE", Some("requests")) => {
@@ -337,6 +338,7 @@ fn control(shared: &Shared, method: &Method, segments: &[String]) -> Reply {
             Reply::empty_object()
         }
         ("GET", Some("faults")) => Reply::ok(json!(shared.faults().report())),
+        (_, Some("task-rules")) => crate::executor::control(shared, method.as_str(), query),
         ("GET", Some("state")) => {
             Reply::ok(serde_json::to_value(&*shared.state()).unwrap_or(Value::Null))
         }

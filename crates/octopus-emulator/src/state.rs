@@ -12,6 +12,9 @@ pub struct State {
     pub installation_id: String,
     pub ids: IdCounters,
     pub spaces: Vec<SpaceStore>,
+    /// Tasks, runbook runs and snapshots, artifacts (`tasks.rs`).
+    #[serde(default)]
+    pub executions: crate::tasks::Executions,
 }
 
 /// Per-kind counters, global across spaces like the real server (`Environments-7` is unique server-wide).
@@ -139,7 +142,7 @@ impl State {
 }
 
 /// Package bytes travel through the state file as base64.
-mod base64_bytes {
+pub(crate) mod base64_bytes {
     use base64::Engine;
     use serde::{Deserialize, Deserializer, Serializer};
 

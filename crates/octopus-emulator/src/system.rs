@@ -64,6 +64,16 @@ const SPACE_LINKS: &[(&str, &str)] = &[
     ),
     ("TenantVariables", "/tenantvariables/all{?projectId}"),
     ("Variables", "/variables{/id}{?ids}"),
+    // The task queue's collections (go-octopusdeploy `pkg/constants/constants_api_replies.go`).
+    (
+        "Artifacts",
+        "/artifacts{/id}{?skip,take,regarding,ids,partialName,order}",
+    ),
+    (
+        "RunbookRuns",
+        "/runbookRuns{/id}{?skip,take,ids,projects,environments,tenants,runbooks,taskState,partialName}",
+    ),
+    ("RunbookSnapshots", "/runbookSnapshots{/id}{?skip,take,ids,publish}"),
     (
         "WorkerPools",
         "/workerpools{/id}{?skip,ids,take,partialName}",
@@ -135,16 +145,5 @@ pub fn current_user() -> Value {
         "IsService": false, "EmailAddress": "admin@example.com", "CanPasswordBeEdited": true,
         "IsRequestor": true, "Identities": [],
         "Links": {"Self": "/api/users/Users-1", "Permissions": "/api/users/Users-1/permissions", "ApiKeys": "/api/users/Users-1/apikeys{/id}{?skip,take}"}
-    })
-}
-
-/// The emulator runs no tasks; any `ServerTasks-N` reads as finished successfully.
-pub fn task(id: &str) -> Value {
-    let now = crate::documents::now();
-    json!({
-        "Id": id, "SpaceId": null, "Name": "Emulated", "Description": "Task completed by the Octopus emulator",
-        "State": "Success", "IsCompleted": true, "FinishedSuccessfully": true, "HasWarningsOrErrors": false,
-        "ErrorMessage": null, "QueueTime": now, "StartTime": now, "CompletedTime": now, "Duration": "1 second",
-        "Arguments": {}, "Links": {"Self": format!("/api/tasks/{id}"), "Details": format!("/api/tasks/{id}/details"), "Raw": format!("/api/tasks/{id}/raw")}
     })
 }

@@ -41,6 +41,8 @@ macro_rules! space_resource {
 #[allow(missing_docs)]
 mod account;
 #[allow(missing_docs)]
+mod artifact;
+#[allow(missing_docs)]
 mod certificate;
 #[allow(missing_docs)]
 mod channel;
@@ -63,7 +65,11 @@ mod project_group;
 #[allow(missing_docs)]
 mod runbook;
 #[allow(missing_docs)]
+mod runbook_run;
+#[allow(missing_docs)]
 mod sensitive;
+#[allow(missing_docs)]
+mod server_task;
 #[allow(missing_docs)]
 mod space;
 #[allow(missing_docs)]
@@ -80,6 +86,7 @@ mod variable_set;
 mod worker_pool;
 
 pub use account::Account;
+pub use artifact::Artifact;
 pub use certificate::Certificate;
 pub use channel::{Channel, ChannelActionPackage, ChannelRule};
 pub use deployment_process::{
@@ -99,7 +106,9 @@ pub use project_group::ProjectGroup;
 pub use runbook::{
     pair_with_processes, processes_by_ids as runbook_processes_by_ids, RunRetentionPolicy, Runbook,
 };
+pub use runbook_run::{RunRunbook, RunRunbookResponse, RunbookRunServerTask};
 pub use sensitive::{PropertyValue, SensitiveValue};
+pub use server_task::{ServerTask, COMPLETED_STATES};
 pub use space::{is_space_id, Space};
 pub use tag_set::{Tag, TagSet};
 pub use team::Team;

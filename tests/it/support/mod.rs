@@ -3,6 +3,8 @@
 //!
 //! - [`fault_rules`]: what a test that arms faults asserts: every rule fired, no resource POSTed
 //!   twice.
+//! - [`fleet_world`]: a fleet on Octopus's task queue (tenants with managed spaces, a template
+//!   project with published tenanted runbooks, the emulator's executor) for fleet and rollout.
 //! - [`forge`]: the forge emulator as the fork and merge tests set it up, and `fork`/`merge` runs
 //!   against it.
 //! - [`harness`]: an emulator per test, the `Fleet` (the article's management space), and the
@@ -22,6 +24,7 @@
 
 pub mod calamari;
 pub mod fault_rules;
+pub mod fleet_world;
 pub mod forge;
 pub mod harness;
 pub mod packages;
