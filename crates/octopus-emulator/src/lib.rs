@@ -28,6 +28,7 @@ mod spaces;
 mod state;
 mod system;
 mod tenant_variables;
+mod triggers;
 mod variables;
 
 use std::net::SocketAddr;
