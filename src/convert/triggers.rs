@@ -11,6 +11,7 @@ use crate::octopus::resources::{
     AUTO_CREATE_RELEASE, RELEASE_CREATION_STRATEGY,
 };
 use crate::octopus::space_index::{Names, SpaceIndex};
+use crate::portable::trigger::slug_of;
 use crate::portable::{self, PortableProject};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -256,20 +257,6 @@ fn portable_filter(
 
 fn action_slug(action: &crate::octopus::resources::ProcessAction) -> Option<&str> {
     action.extra.get("Slug").and_then(serde_json::Value::as_str)
-}
-
-/// The slug Octopus gives an action of this name: lower case, each run of other characters one
-/// `-` (the server's slugs of step and action names; the emulator's `documents::slugify`).
-pub fn slug_of(name: &str) -> String {
-    let mut slug = String::new();
-    for c in name.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_alphanumeric() {
-            slug.push(c);
-        } else if !slug.is_empty() && !slug.ends_with('-') {
-            slug.push('-');
-        }
-    }
-    slug.trim_end_matches('-').to_owned()
 }
 
 /// The built-in feed trigger, when the template project has it on: the channel by name, the

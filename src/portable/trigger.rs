@@ -177,3 +177,18 @@ pub struct BuiltInTrigger {
     #[serde(default)]
     pub package_reference: String,
 }
+
+/// The slug Octopus gives a step or action of this name: lower case, each run of other
+/// characters one `-` (as the server slugs names; the emulator's `documents::slugify`). Feed
+/// triggers name actions by slug.
+pub fn slug_of(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.is_empty() && !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
