@@ -2,7 +2,8 @@
 //! one file each, `projecttrigger_<p>_<t>.tf`: scheduled triggers as
 //! `octopusdeploy_project_scheduled_trigger`, deployment target triggers as
 //! `octopusdeploy_project_deployment_target_trigger`, external feed triggers as
-//! `octopusdeploy_external_feed_create_release_trigger`, and the built-in feed trigger as
+//! `octopusdeploy_external_feed_create_release_trigger`, git triggers as `octopusdeploy_git_trigger`,
+//! and the built-in feed trigger as
 //! `octopusdeploy_built_in_trigger`. What the provider cannot express is left out with a comment.
 
 use super::emit::{self, BlockWriter};
@@ -29,6 +30,7 @@ impl Writer<'_> {
                 | "CronExpressionSchedule" => self.scheduled_trigger(trigger, stem, &file),
                 "MachineFilter" => Some(self.deployment_target_trigger(trigger, stem, &file)),
                 "FeedFilter" => Some(self.feed_trigger(trigger, stem)),
+                "GitFilter" => self.git_trigger(trigger, stem),
                 _ => None,
             };
             match written {
@@ -204,6 +206,54 @@ impl Writer<'_> {
             resource = resource.attr("depends_on", emit::list([emit::bare(order)]));
         }
         resource.build()
+    }
+
+    /// The filter's `Sources` (carried as the server wrote them: slugs and a git dependency's
+    /// name, no ids) as the provider's `sources` list.
+    fn git_trigger(&mut self, trigger: &Trigger, stem: String) -> Option<Block> {
+        let sources = trigger.filter.extra.get("Sources")?.as_array()?;
+        let text = |source: &serde_json::Value, key: &str| {
+            emit::text(source.get(key).and_then(|v| v.as_str()).unwrap_or_default())
+        };
+        let paths = |source: &serde_json::Value, key: &str| {
+            emit::list(
+                source
+                    .get(key)
+                    .and_then(|v| v.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|path| path.as_str())
+                    .map(emit::text),
+            )
+        };
+        let sources = emit::list(sources.iter().map(|source| {
+            emit::object(vec![
+                (
+                    "deployment_action_slug",
+                    text(source, "DeploymentActionSlug"),
+                ),
+                ("git_dependency_name", text(source, "GitDependencyName")),
+                ("include_file_paths", paths(source, "IncludeFilePaths")),
+                ("exclude_file_paths", paths(source, "ExcludeFilePaths")),
+            ])
+        }));
+        let label = self.claim_label("octopusdeploy_git_trigger", stem);
+        let channel = self.trigger_channel(trigger.action.channel.as_ref());
+        let mut resource = BlockWriter::new("resource", &["octopusdeploy_git_trigger", &label])
+            .attr("space_id", emit::reference(SPACE_ID))
+            .attr("name", emit::text(&trigger.name))
+            .opt(
+                "description",
+                trigger.description.as_deref().map(emit::text),
+            )
+            .attr("project_id", emit::reference(&self.project_id()))
+            .opt("channel_id", channel.as_deref().map(emit::reference))
+            .attr("is_disabled", trigger.is_disabled.into())
+            .attr("sources", sources);
+        if let Some(order) = &self.deployment_steps_order {
+            resource = resource.attr("depends_on", emit::list([emit::bare(order)]));
+        }
+        Some(resource.build())
     }
 
     fn write_built_in_trigger(&mut self) {
