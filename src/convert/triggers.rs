@@ -199,6 +199,8 @@ pub fn portable_triggers(
             extra: carried(&trigger.extra, SERVER_OWNED),
         });
     }
+    // The server lists each category apart: by name, the same project gives the same bytes.
+    carried_triggers.sort_by(|a, b| a.name.cmp(&b.name));
     carried_triggers
 }
 
@@ -740,13 +742,13 @@ mod tests {
         let portable = portable_triggers(&api, &sources, &mut warnings);
         assert_eq!(
             portable.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-            ["Nightly", "Promote", "New target"]
+            ["New target", "Nightly", "Promote"]
         );
-        assert_eq!(portable[0].action.runbook.as_deref(), Some("Backup"));
-        assert_eq!(portable[0].action.environments, ["Production"]);
-        assert_eq!(portable[1].action.channel.as_deref(), Some("Hotfix"));
-        assert_eq!(portable[1].tenants_left_out, 1);
-        assert_eq!(portable[2].filter.environments, ["Development"]);
+        assert_eq!(portable[1].action.runbook.as_deref(), Some("Backup"));
+        assert_eq!(portable[1].action.environments, ["Production"]);
+        assert_eq!(portable[2].action.channel.as_deref(), Some("Hotfix"));
+        assert_eq!(portable[2].tenants_left_out, 1);
+        assert_eq!(portable[0].filter.environments, ["Development"]);
         assert!(
             warnings.iter().any(|w| w.contains("`Hook`")),
             "{warnings:?}"
@@ -764,7 +766,8 @@ mod tests {
             runbooks: &runbook_names,
             action_slugs: &BTreeMap::new(),
         };
-        for (existing, trigger) in api.iter().zip(&portable) {
+        for trigger in &portable {
+            let existing = api.iter().find(|t| t.name == trigger.name).unwrap();
             for onto in [Some(existing), None] {
                 let written = desired_trigger(
                     onto,

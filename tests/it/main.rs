@@ -23,3 +23,4 @@ mod server_rules;
 mod step_templates;
 mod support;
 mod terraform;
+mod triggers;

@@ -93,7 +93,41 @@ pub fn trigger_rule(
     let action_type = one_of(action, "ActionType", ACTION_TYPES)?;
     check_filter(store, project, &filter_type, filter)?;
     check_action(store, &project_id, &action_type, action)?;
+    fill_lists(doc, "Filter", filter_lists(&filter_type));
+    fill_lists(doc, "Action", action_lists(&action_type));
     Ok(())
+}
+
+/// The lists a filter of this type always has: the resource's constructor makes them empty
+/// (OctopusClients `MachineFilterResource`: `= new ReferenceCollection()`), so the server
+/// returns `[]` where a client sent none.
+fn filter_lists(filter_type: &str) -> &'static [&'static str] {
+    match filter_type {
+        "MachineFilter" => &["EnvironmentIds", "Roles", "EventGroups", "EventCategories"],
+        _ => &[],
+    }
+}
+
+/// As [`filter_lists`], for actions (OctopusClients `RunRunbookActionResource` and
+/// `ScopedDeploymentActionResource` constructors).
+fn action_lists(action_type: &str) -> &'static [&'static str] {
+    match action_type {
+        "RunRunbook" => &["EnvironmentIds", "TenantIds", "TenantTags"],
+        "DeployLatestRelease" | "DeployNewRelease" | "DeployLatestReleaseToEnvironment" => {
+            &["TenantIds", "TenantTags"]
+        }
+        _ => &[],
+    }
+}
+
+fn fill_lists(doc: &mut Map<String, Value>, field: &str, lists: &[&str]) {
+    if let Some(part) = doc.get_mut(field).and_then(Value::as_object_mut) {
+        for list in lists {
+            if part.get(*list).is_none_or(Value::is_null) {
+                part.insert((*list).to_string(), Value::Array(Vec::new()));
+            }
+        }
+    }
 }
 
 fn object<'a>(doc: &'a Map<String, Value>, field: &str) -> ApiResult<&'a Map<String, Value>> {
