@@ -260,6 +260,12 @@ async fn triggers_reach_a_fresh_managed_space_by_name() {
     assert_eq!(target["Filter"]["Roles"], json!(["web"]));
     assert_eq!(target["Action"]["ActionType"], "AutoDeploy");
 
+    // Every field made it: the managed space's project serializes to the same triggers.
+    let (run, read_back) = serialize_run(&fleet, &america, PROJECT, &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let read_back = project_json(extract(&read_back.unwrap()).path());
+    assert_eq!(read_back["triggers"], package["triggers"]);
+
     let plan = run_in(&fleet, "plan", "America", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     fleet.emulator.clear_requests();
