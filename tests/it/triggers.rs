@@ -628,7 +628,7 @@ async fn a_trigger_holding_an_id_it_cannot_name_is_a_serialize_error() {
 }
 
 /// The emulator refuses what the server refuses: a cron expression that does not parse, an
-/// unknown day, a runbook of another project.
+/// unknown day, a runbook of another project, a feed trigger on a step the process lacks.
 #[tokio::test]
 async fn the_server_refuses_an_invalid_trigger() {
     let fleet = Fleet::start().await;
@@ -679,6 +679,12 @@ async fn the_server_refuses_an_invalid_trigger() {
         body.contains("could not be found in this project"),
         "{body}"
     );
+    let (status, body) = post(json!({"Name": "New image", "ProjectId": template,
+        "Filter": {"FilterType": "FeedFilter", "Packages": [{"DeploymentActionSlug": "no-such-step", "PackageReference": ""}]},
+        "Action": {"ActionType": "CreateRelease"}}))
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("no-such-step"), "{body}");
     let (status, body) = post(json!({"Name": "Someday", "ProjectId": template,
         "Filter": {"FilterType": "OnceDailySchedule", "StartTime": "2024-03-22T09:00:00", "DaysOfWeek": ["Someday"]},
         "Action": {"ActionType": "DeployNewRelease", "EnvironmentId": environment(&fleet, MANAGEMENT_SPACE, "Test")}}))
