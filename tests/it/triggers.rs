@@ -4,8 +4,8 @@
 //! managed space's. Everything is read back through the emulator's API, never from octofleet's
 //! own output.
 
-use crate::support::packages::{extract, serialize_run};
-use crate::support::{api_get, octofleet, Fleet, Run, API_KEY};
+use crate::support::packages::{extract, run_on_package, serialize_run};
+use crate::support::{api_get, Fleet, Run, API_KEY};
 use octofleet_sandbox::MANAGEMENT_SPACE;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -130,26 +130,17 @@ async fn serialize(fleet: &Fleet) -> (Run, tempfile::TempDir) {
     (run, extract(&package.unwrap()))
 }
 
-async fn run_in(fleet: &Fleet, action: &str, tenant: &str, dir: &Path, extra: &[&str]) -> Run {
-    let url = fleet.emulator.url();
-    let env = [
-        ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
-        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
-        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant),
-    ];
-    let mut args = vec![
-        action,
-        "--package-dir",
-        dir.to_str().unwrap(),
-        "--no-report",
-    ];
-    args.extend_from_slice(extra);
-    octofleet(&args, &env).await
-}
-
 async fn managed_space(fleet: &Fleet, tenant: &str) -> String {
     assert_eq!(fleet.create_space(tenant, &[], &[]).await.code, 0);
     fleet.space_named(tenant).unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The id of the downstream project in `space`.
+fn project_id(fleet: &Fleet, space: &str) -> String {
+    fleet.project_named(space, PROJECT)["Id"]
         .as_str()
         .unwrap()
         .to_owned()
@@ -218,15 +209,19 @@ async fn triggers_reach_a_fresh_managed_space_by_name() {
     }
 
     let america = managed_space(&fleet, "America").await;
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
 
-    let project_id = fleet.project_named(&america, PROJECT)["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project_id = project_id(&fleet, &america);
     let downstream = triggers_of(&fleet, &america, &project_id).await;
     assert_eq!(downstream.len(), 3, "{downstream:?}");
+    // Without a category the server lists no runbook trigger (octoterra reads both for this).
+    let uncategorised = api_get(
+        &fleet.emulator,
+        &format!("/api/{america}/projects/{project_id}/triggers"),
+    )
+    .await;
+    assert_eq!(uncategorised["TotalResults"], 2, "{uncategorised}");
     let production = environment(&fleet, &america, "Production");
     assert_ne!(
         production,
@@ -266,10 +261,10 @@ async fn triggers_reach_a_fresh_managed_space_by_name() {
     let read_back = project_json(extract(&read_back.unwrap()).path());
     assert_eq!(read_back["triggers"], package["triggers"]);
 
-    let plan = run_in(&fleet, "plan", "America", dir.path(), &[]).await;
+    let plan = run_on_package(&fleet, "plan", "America", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     fleet.emulator.clear_requests();
-    let again = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let again = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(writes(&fleet), Vec::<String>::new());
 }
@@ -282,7 +277,7 @@ async fn a_trigger_changed_upstream_shows_in_plan_and_deploy_updates_it() {
     let (_, dir) = serialize(&fleet).await;
     let america = managed_space(&fleet, "America").await;
     assert_eq!(
-        run_in(&fleet, "deploy", "America", dir.path(), &[])
+        run_on_package(&fleet, "deploy", "America", dir.path(), &[])
             .await
             .code,
         0
@@ -300,7 +295,7 @@ async fn a_trigger_changed_upstream_shows_in_plan_and_deploy_updates_it() {
     );
     let (_, dir) = serialize(&fleet).await;
 
-    let plan = run_in(&fleet, "plan", "America", dir.path(), &["--output", "json"]).await;
+    let plan = run_on_package(&fleet, "plan", "America", dir.path(), &["--output", "json"]).await;
     assert_eq!(plan.code, 3, "{}\n{}", plan.stdout, plan.stderr);
     let report: Value = serde_json::from_str(&plan.stdout).unwrap();
     let changed: Vec<&Value> = report["resources"]
@@ -317,18 +312,15 @@ async fn a_trigger_changed_upstream_shows_in_plan_and_deploy_updates_it() {
         json!([{"field": "Filter.CronExpression", "before": "0 0 2 * * *", "after": "0 30 3 * * Mon-Fri"}])
     );
 
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
-    let project_id = fleet.project_named(&america, PROJECT)["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project_id = project_id(&fleet, &america);
     let downstream = triggers_of(&fleet, &america, &project_id).await;
     assert_eq!(
         named(&downstream, "Nightly backup")["Filter"]["CronExpression"],
         "0 30 3 * * Mon-Fri"
     );
-    let plan = run_in(&fleet, "plan", "America", dir.path(), &[]).await;
+    let plan = run_on_package(&fleet, "plan", "America", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 }
 
@@ -341,15 +333,12 @@ async fn a_trigger_disabled_downstream_stays_disabled() {
     let (_, dir) = serialize(&fleet).await;
     let america = managed_space(&fleet, "America").await;
     assert_eq!(
-        run_in(&fleet, "deploy", "America", dir.path(), &[])
+        run_on_package(&fleet, "deploy", "America", dir.path(), &[])
             .await
             .code,
         0
     );
-    let project_id = fleet.project_named(&america, PROJECT)["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project_id = project_id(&fleet, &america);
     let nightly = |triggers: &[Value]| named(triggers, "Nightly backup").clone();
     let downstream = nightly(&triggers_of(&fleet, &america, &project_id).await);
     fleet.emulator.seed_update(
@@ -359,7 +348,7 @@ async fn a_trigger_disabled_downstream_stays_disabled() {
         json!({"IsDisabled": true}),
     );
 
-    let plan = run_in(&fleet, "plan", "America", dir.path(), &[]).await;
+    let plan = run_on_package(&fleet, "plan", "America", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
     assert!(
         format!("{}{}", plan.stdout, plan.stderr)
@@ -368,7 +357,7 @@ async fn a_trigger_disabled_downstream_stays_disabled() {
         plan.stderr
     );
     fleet.emulator.clear_requests();
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
     assert_eq!(writes(&fleet), Vec::<String>::new());
 
@@ -383,13 +372,13 @@ async fn a_trigger_disabled_downstream_stays_disabled() {
         json!({"Filter": filter}),
     );
     let (_, dir) = serialize(&fleet).await;
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
     let now = nightly(&triggers_of(&fleet, &america, &project_id).await);
     assert_eq!(now["Filter"]["CronExpression"], "0 0 4 * * *");
     assert_eq!(now["IsDisabled"], true);
 
-    let deploy = run_in(
+    let deploy = run_on_package(
         &fleet,
         "deploy",
         "America",
@@ -443,7 +432,7 @@ async fn tenant_tags_travel_tenants_do_not() {
 
     let europe = managed_space(&fleet, "Europe").await;
     fleet.emulator.clear_requests();
-    let deploy = run_in(&fleet, "deploy", "Europe", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "Europe", dir.path(), &[]).await;
     assert_eq!(deploy.code, 2, "{}", deploy.stderr);
     assert!(
         deploy.stderr.contains("tag `Region/EU`"),
@@ -453,7 +442,7 @@ async fn tenant_tags_travel_tenants_do_not() {
     assert_eq!(writes(&fleet), Vec::<String>::new());
 
     emulator.seed(&europe, "tagsets", tag_set);
-    let deploy = run_in(&fleet, "deploy", "Europe", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "Europe", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
     assert!(
         deploy
@@ -462,10 +451,7 @@ async fn tenant_tags_travel_tenants_do_not() {
         "{}",
         deploy.stderr
     );
-    let project_id = fleet.project_named(&europe, PROJECT)["Id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let project_id = project_id(&fleet, &europe);
     let downstream = triggers_of(&fleet, &europe, &project_id).await;
     let nightly = named(&downstream, "Nightly backup");
     assert_eq!(nightly["Action"]["TenantTags"], json!(["Region/EU"]));
@@ -539,7 +525,7 @@ async fn feed_and_built_in_feed_triggers_travel() {
 
     let america = managed_space(&fleet, "America").await;
     // create-space's default blueprint gives it the "Docker Hub" feed.
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
     let project = fleet.project_named(&america, PROJECT);
     let project_id = project["Id"].as_str().unwrap();
@@ -565,7 +551,7 @@ async fn feed_and_built_in_feed_triggers_travel() {
         new_image["Filter"]["Packages"],
         json!([{"DeploymentActionSlug": "deploy-api", "PackageReference": ""}])
     );
-    let plan = run_in(&fleet, "plan", "America", dir.path(), &[]).await;
+    let plan = run_on_package(&fleet, "plan", "America", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 
     // Turned off downstream: kept off.
@@ -575,9 +561,9 @@ async fn feed_and_built_in_feed_triggers_travel() {
         project_id,
         json!({"AutoCreateRelease": false}),
     );
-    let plan = run_in(&fleet, "plan", "America", dir.path(), &[]).await;
+    let plan = run_on_package(&fleet, "plan", "America", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
     assert_eq!(
         fleet.project_named(&america, PROJECT)["AutoCreateRelease"],
@@ -708,7 +694,7 @@ async fn a_trigger_naming_what_the_package_lacks_is_refused_before_any_write() {
     .unwrap();
     managed_space(&fleet, "America").await;
     fleet.emulator.clear_requests();
-    let deploy = run_in(&fleet, "deploy", "America", dir.path(), &[]).await;
+    let deploy = run_on_package(&fleet, "deploy", "America", dir.path(), &[]).await;
     assert_eq!(deploy.code, 2, "{}", deploy.stderr);
     assert!(
         deploy

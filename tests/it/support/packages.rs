@@ -94,3 +94,28 @@ pub fn extract(package: &[u8]) -> tempfile::TempDir {
     }
     dir
 }
+
+/// `action` (deploy, plan) of the package extracted in `dir`, for the space named after `tenant`
+/// on the fleet's emulator, without a report, with `extra` arguments.
+pub async fn run_on_package(
+    fleet: &Fleet,
+    action: &str,
+    tenant: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> Run {
+    let url = fleet.emulator.url();
+    let env = [
+        ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant),
+    ];
+    let mut args = vec![
+        action,
+        "--package-dir",
+        dir.to_str().unwrap(),
+        "--no-report",
+    ];
+    args.extend_from_slice(extra);
+    octofleet(&args, &env).await
+}
