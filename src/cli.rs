@@ -700,6 +700,10 @@ pub struct DeployArgs {
     #[arg(long = inputs::OVERWRITE_VARIABLES.flag, env = inputs::OVERWRITE_VARIABLES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub overwrite_variables: Option<String>,
 
+    /// Enable triggers a tenant disabled downstream, as the package has them.
+    #[arg(long = inputs::OVERWRITE_TRIGGERS.flag, env = inputs::OVERWRITE_TRIGGERS.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub overwrite_triggers: Option<String>,
+
     /// Show what would change and write nothing (as `plan`).
     #[arg(long = inputs::DRY_RUN.flag, env = inputs::DRY_RUN.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub dry_run: Option<String>,

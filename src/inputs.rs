@@ -61,6 +61,7 @@ inputs! {
     PACKAGE_DIR = "Octofleet.Package.Dir", "OCTOFLEET_PACKAGE_DIR", "package-dir";
     GIT_URL = "Octofleet.Git.Url", "OCTOFLEET_GIT_URL", "git-url";
     OVERWRITE_VARIABLES = "Octofleet.OverwriteVariables", "OCTOFLEET_OVERWRITEVARIABLES", "overwrite-variables";
+    OVERWRITE_TRIGGERS = "Octofleet.OverwriteTriggers", "OCTOFLEET_OVERWRITETRIGGERS", "overwrite-triggers";
     DRY_RUN = "Octofleet.DryRun", "OCTOFLEET_DRYRUN", "dry-run";
     GIT_PLATFORM = "Git.Platform", "GIT_PLATFORM", "git-platform";
     GIT_PROTOCOL = "Git.Url.Protocol", "GIT_URL_PROTOCOL", "git-protocol";

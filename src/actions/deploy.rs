@@ -117,6 +117,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     let options = DeployOptions {
         project_name: project_name.clone(),
         overwrite_variables: config.overwrite_variables,
+        overwrite_triggers: config.overwrite_triggers,
         git_url: config.git_url.clone(),
         dry_run: config.dry_run,
     };

@@ -12,13 +12,21 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Before any request: a package may add settings, never override a modelled one.
 pub(super) fn check_package(package: &PortableProject) -> Result<(), DeployError> {
-    match crate::convert::fields::overriding_fields(package)
+    let overriding = crate::convert::fields::overriding_fields(package)
         .into_iter()
-        .next()
-    {
-        Some(first) => Err(DeployError::OverridingField(first)),
-        None => Ok(()),
+        .chain(crate::convert::triggers::overriding_trigger_fields(package));
+    if let Some(first) = overriding.into_iter().next() {
+        return Err(DeployError::OverridingField(first));
     }
+    let dangling = crate::convert::triggers::dangling_references(package);
+    if dangling.is_empty() {
+        return Ok(());
+    }
+    Err(DeployError::Unsupported(format!(
+        "the package's triggers name what the package does not hold; nothing was written. Re-serialize the \
+         template project (`octofleet serialize`):\n  - {}",
+        dangling.join("\n  - ")
+    )))
 }
 
 /// Secrets and version control. A plan reports unsubstituted secrets ("not created") instead of

@@ -11,6 +11,8 @@ pub struct DeployOptions {
     pub project_name: String,
     /// Make variables equal to the package instead of keeping downstream values.
     pub overwrite_variables: bool,
+    /// Enable triggers (and automatic release creation) a tenant disabled downstream.
+    pub overwrite_triggers: bool,
     /// Config-as-Code: the downstream repository (the fork), instead of the package's URL.
     pub git_url: Option<String>,
     /// Plan only: read and compare, never write.

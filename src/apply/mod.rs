@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod project;
 pub mod resolve;
 pub mod space_blueprint;
+pub mod triggers;
 
 // What converging did is plain data below `convert`, so both can name it.
 pub use crate::outcome::{Outcome, OutcomeAction, Summary};

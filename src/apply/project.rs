@@ -1,6 +1,6 @@
 //! Deploy (or plan) a portable project into a space: read what exists, check every dependency
-//! and secret before writing, then converge the project, its channels, process, runbooks and
-//! variables, each built from what the server has so ids and server fields survive.
+//! and secret before writing, then converge the project, its channels, process, runbooks,
+//! variables and triggers, each built from what the server has so ids and server fields survive.
 
 use super::converge::{ResendSecrets, WantedProcess, Writer};
 use super::deploy::{DeployError, DeployOptions, DeployResult};
@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
 /// The phases, in order: read, check (nothing is written before every check passed), project,
-/// channels, process, runbooks, variables.
+/// channels, process, runbooks, variables, triggers.
 pub async fn deploy(
     client: &OctopusClient,
     space_id: &str,
@@ -81,6 +81,17 @@ pub async fn deploy(
     deploy
         .variables(&project, &current, &scopes, &mut outcomes)
         .await?;
+    let triggers = super::triggers::TriggerPhase {
+        writer: &deploy.writer,
+        package,
+        index: &index,
+        options,
+        current: &current,
+        project: &project,
+        channels: &context.channels,
+        runbooks: &runbook_ids,
+    };
+    super::triggers::converge_triggers(triggers, &mut outcomes).await?;
     Ok(DeployResult {
         project_id: project.id.clone(),
         outcomes,

@@ -95,6 +95,13 @@ pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Ve
             need(kind.noun(), names_of(index, kind).has_name(name), name);
         }
     }
+    for (kind, name) in crate::convert::triggers::shared_names(&project.triggers) {
+        let has = match kind {
+            "tag" => index.tags.contains(name),
+            _ => index.environments.has_name(name),
+        };
+        need(kind, has, name);
+    }
     missing.into_iter().collect()
 }
 

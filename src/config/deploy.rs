@@ -44,6 +44,10 @@ pub(crate) const INPUTS: &[(Input, &str)] = &[
         "Config-as-Code: the tenant's fork; a `#{…}` counts as unset, with a warning only for a Config-as-Code package",
     ),
     (OVERWRITE_VARIABLES, "True/False"),
+    (
+        OVERWRITE_TRIGGERS,
+        "`False` (default): a trigger disabled in the managed space (and automatic release creation turned off there) stays so; `True`: enable it again as the package has it",
+    ),
     (DRY_RUN, "True/False (`plan` implies it)"),
     (REPORT_DIR, REPORT_DIR_PURPOSE),
     (NO_REPORT, NO_REPORT_PURPOSE),
@@ -97,6 +101,7 @@ pub struct DeployConfig {
     /// step ran): unset, and worth a warning only for a Config-as-Code package.
     pub(crate) git_url_unsubstituted: Option<String>,
     pub(crate) overwrite_variables: bool,
+    pub(crate) overwrite_triggers: bool,
     pub(crate) dry_run: bool,
     /// Where to write the report (see [`report_dir`]).
     pub(crate) report_dir: Option<PathBuf>,
@@ -150,6 +155,7 @@ impl DeployConfig {
                 }
             };
         let overwrite_variables = reader.flag(OVERWRITE_VARIABLES, &args.overwrite_variables);
+        let overwrite_triggers = reader.flag(OVERWRITE_TRIGGERS, &args.overwrite_triggers);
         let dry_run = plan || reader.flag(DRY_RUN, &args.dry_run);
         let report_dir = report_dir(&mut reader, &args.report_dir, &args.no_report, process_env);
         let project_name = reader.optional_as(
@@ -165,6 +171,7 @@ impl DeployConfig {
             git_url,
             git_url_unsubstituted,
             overwrite_variables,
+            overwrite_triggers,
             dry_run,
             report_dir,
             package_id,

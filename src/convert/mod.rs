@@ -11,6 +11,7 @@ pub mod process;
 pub mod project;
 pub mod references;
 pub mod server_rewrites;
+pub mod triggers;
 pub mod variables;
 
 use crate::octopus::project_export::ProjectDocuments;
@@ -121,7 +122,6 @@ pub fn read(
         .collect();
 
     let mut settings = project::project_settings(project, documents, filters, &lookups);
-    warnings.extend(project::release_creation_warning(project));
     let mut deployment_process = documents
         .parts
         .deployment_process
@@ -174,6 +174,19 @@ pub fn read(
         );
     }
 
+    let trigger_sources = triggers::TriggerSources {
+        context: &lookups,
+        runbooks: &documents.parts.runbooks,
+        excluded_runbooks: &excluded_runbook_names,
+        runbooks_unread: project.conversion_state("RunbooksAreInGit")
+            && documents.parts.git_ref.is_none(),
+        process: documents.parts.deployment_process.as_ref(),
+    };
+    let project_triggers =
+        triggers::portable_triggers(&documents.parts.triggers, &trigger_sources, &mut warnings);
+    let built_in_trigger =
+        triggers::portable_built_in_trigger(project, &trigger_sources, &mut warnings);
+
     let project = PortableProject {
         format_version: FORMAT_VERSION,
         source: portable::Source {
@@ -191,6 +204,8 @@ pub fn read(
         channels,
         variables,
         runbooks,
+        triggers: project_triggers,
+        built_in_trigger,
     };
     let left = references::ids_left_named(&project, &documents.index);
     if !left.is_empty() {

@@ -41,22 +41,9 @@ pub const SERVER_OWNED: &[&str] = &[
     "ProjectTemplateDetails",
 ];
 
+/// Carried as the package's `built_in_trigger` (convert/triggers.rs), with the release
+/// creation strategy it needs, never as a setting of its own.
 const AUTO_CREATE_RELEASE: &str = "AutoCreateRelease";
-
-/// Automatic release creation is left off downstream (issue 10, item 11): its strategy names a
-/// channel and a package step by id, and a real server refuses it without one. Said once, at
-/// serialize, when the template project has it on.
-pub fn release_creation_warning(project: &Project) -> Option<String> {
-    let on = project
-        .extra
-        .get(AUTO_CREATE_RELEASE)
-        .and_then(serde_json::Value::as_bool)
-        == Some(true);
-    on.then(|| format!(
-        "project `{}` creates releases automatically; that is not carried to the managed spaces (its release creation strategy names a channel and a package step of this space): turn it on in each downstream project if it is wanted there",
-        project.name
-    ))
-}
 
 /// Whether a Config-as-Code project's package carries what `flag` (a `ConversionState` flag)
 /// says may have moved to git: it has not (the server still keeps it in the database, as after

@@ -5,8 +5,8 @@
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
 use super::resources::{
-    pair_with_processes, runbook_processes_by_ids, Api, Channel, DeploymentProcess, Project,
-    Runbook, VariableSet,
+    pair_with_processes, runbook_processes_by_ids, triggers_of_project, Api, Channel,
+    DeploymentProcess, Project, ProjectTrigger, Runbook, VariableSet,
 };
 
 /// Which runbooks to read.
@@ -28,6 +28,8 @@ pub struct ReadOptions {
     /// the default branch (octoterra's `-ignoreCacManagedValues=false`).
     pub git_values: bool,
     pub runbooks: Runbooks,
+    /// The project's triggers (a project just created has none).
+    pub triggers: bool,
 }
 
 impl ReadOptions {
@@ -40,6 +42,7 @@ impl ReadOptions {
             } else {
                 Runbooks::Skip
             },
+            triggers: with_runbooks,
         }
     }
 
@@ -48,6 +51,7 @@ impl ReadOptions {
         ReadOptions {
             git_values,
             runbooks: Runbooks::AsStored,
+            triggers: true,
         }
     }
 }
@@ -69,6 +73,8 @@ pub struct ProjectParts {
     pub channels: Vec<Channel>,
     /// Each runbook with its process.
     pub runbooks: Vec<(Runbook, Option<DeploymentProcess>)>,
+    /// The project triggers (Config-as-Code projects keep them in the database too).
+    pub triggers: Vec<ProjectTrigger>,
 }
 
 /// The project named exactly `name` in the space, or `None`.
@@ -178,13 +184,21 @@ pub async fn read(
             .list_all::<Runbook>(ApiRequest::get(path).query("take", 1000))
             .await
     };
-    let (process, variables, git_variables, settings, channels, runbooks) = tokio::try_join!(
+    let triggers = async {
+        if options.triggers {
+            triggers_of_project(client, space_id, &project_id).await
+        } else {
+            Ok(Vec::new())
+        }
+    };
+    let (process, variables, git_variables, settings, channels, runbooks, triggers) = tokio::try_join!(
         process,
         variables,
         git_variables,
         settings,
         channels,
-        runbooks
+        runbooks,
+        triggers
     )?;
     let processes = runbook_processes(
         client,
@@ -204,6 +218,7 @@ pub async fn read(
         git_ref: if read_git { git_ref } else { None },
         channels,
         runbooks: pair_with_processes(runbooks, &processes),
+        triggers,
     })
 }
 

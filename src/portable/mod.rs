@@ -12,6 +12,7 @@ pub mod naming;
 pub mod reader;
 pub mod reference_kind;
 pub mod references;
+pub mod trigger;
 pub mod upgrade;
 pub mod validate;
 

@@ -5,6 +5,7 @@
 //! newer server's settings survive the trip.
 
 pub use super::reference_kind::{ReferenceKind, ResourceReference};
+pub use super::trigger::{BuiltInTrigger, Trigger, TriggerAction, TriggerFilter, TriggerPackage};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -41,6 +42,13 @@ pub struct PortableProject {
     pub variables: Vec<Variable>,
     #[serde(default)]
     pub runbooks: Vec<Runbook>,
+    /// Project triggers (scheduled, deployment target, feed), by name. Absent in packages of
+    /// octofleets that did not carry triggers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub triggers: Vec<Trigger>,
+    /// The built-in feed trigger (automatic release creation), when the template has it on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub built_in_trigger: Option<BuiltInTrigger>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -207,7 +207,57 @@ pub fn ids_left(project: &PortableProject) -> Vec<IdLeft> {
             }
         }
     }
+    for trigger in &project.triggers {
+        scan_trigger(&mut scan, trigger);
+    }
+    if let Some(channel) = project
+        .built_in_trigger
+        .as_ref()
+        .and_then(|t| t.channel.as_ref())
+    {
+        scan("the built-in feed trigger's channel".into(), channel);
+    }
     left
+}
+
+fn scan_trigger(scan: &mut impl FnMut(String, &str), trigger: &super::model::Trigger) {
+    let at = format!("trigger `{}`", trigger.name);
+    let (filter, action) = (&trigger.filter, &trigger.action);
+    let named = [
+        ("runbook", &action.runbook),
+        ("channel", &action.channel),
+        ("environment", &action.environment),
+        ("destination environment", &action.destination_environment),
+    ];
+    for (what, name) in named {
+        if let Some(name) = name {
+            scan(format!("{at} {what}"), name);
+        }
+    }
+    let lists = [
+        ("environments", &action.environments),
+        ("source environments", &action.source_environments),
+        ("filter environments", &filter.environments),
+    ];
+    for (what, names) in lists {
+        for name in names {
+            scan(format!("{at} {what}"), name);
+        }
+    }
+    let extras = [
+        ("", &trigger.extra),
+        (" filter", &filter.extra),
+        (" action", &action.extra),
+    ];
+    for (what, extra) in extras {
+        for (key, value) in extra {
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            scan(format!("{at}{what} `{key}`"), &text);
+        }
+    }
 }
 
 fn scan_template(scan: &mut impl FnMut(String, &str), what: &str, template: &Template) {

@@ -39,6 +39,12 @@ pub fn problems(project: &PortableProject) -> Vec<Problem> {
             &runbook.process,
         );
     }
+    unique(
+        &mut found,
+        "triggers",
+        "trigger",
+        project.triggers.iter().map(|t| t.name.as_str()),
+    );
     for (index, variable) in project.variables.iter().enumerate() {
         check_name(
             &mut found,

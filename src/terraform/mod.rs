@@ -13,6 +13,8 @@
 //! - processes: `process_<owner>.tf`, `process_step_<owner>_<step>.tf`,
 //!   `process_child_step_<owner>_<action>.tf`, `process_step_order_<owner>.tf`,
 //!   `process_child_step_order_<owner>_<step>.tf`; the owner is `<p>`, or `<p>_<r>` for a runbook.
+//! - triggers: `projecttrigger_<p>_<t>.tf` (octoterra's), the built-in feed trigger
+//!   `projecttrigger_<p>_built_in_feed.tf`.
 //! - variables: `project_variable_<label>.tf`, and `project_variable_sensitive_<label>.tf` for
 //!   secrets and every other sensitive Terraform variable: only files matching
 //!   `project_variable_sensitive*.tf` get Octostache substitution in the apply step.
@@ -23,6 +25,7 @@ pub mod naming;
 mod process;
 mod project;
 mod provider;
+mod triggers;
 mod variables;
 
 use crate::portable::{PortableProject, PropertyValue, SensitiveProperty};
@@ -156,6 +159,7 @@ impl<'a> Writer<'a> {
         self.write_runbooks();
         self.write_versioning_strategy();
         self.write_variables();
+        self.write_triggers();
         // Last: only now is it known whether anything refers to the default channel.
         self.write_channels();
     }

@@ -25,3 +25,4 @@ mod server_rules;
 mod step_templates;
 mod support;
 mod terraform;
+mod triggers;

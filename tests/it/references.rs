@@ -3,8 +3,8 @@
 //! then deployed into managed spaces whose same-named resources have other ids. Everything is
 //! read back through the emulator, never from octofleet's own output.
 
-use crate::support::packages::{extract, serialize_package};
-use crate::support::{octofleet, Fleet, Run, API_KEY};
+use crate::support::packages::{extract, run_on_package, serialize_package};
+use crate::support::{Fleet, Run};
 use octofleet_sandbox::MANAGEMENT_SPACE;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -158,22 +158,7 @@ fn value_in(fleet: &Fleet, space: &str, owner: &Value, name: &str) -> Value {
 }
 
 async fn run_in(fleet: &Fleet, action: &str, tenant: &str, dir: &Path) -> Run {
-    let url = fleet.emulator.url();
-    let env = [
-        ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
-        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
-        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant),
-    ];
-    octofleet(
-        &[
-            action,
-            "--package-dir",
-            dir.to_str().unwrap(),
-            "--no-report",
-        ],
-        &env,
-    )
-    .await
+    run_on_package(fleet, action, tenant, dir, &[]).await
 }
 
 fn space_of(fleet: &Fleet, tenant: &str) -> String {

@@ -282,10 +282,10 @@ async fn a_config_as_code_deploy_needs_the_forks_url_and_keeps_it() {
 }
 
 /// Automatic release creation needs a release creation strategy that names a channel and a
-/// package step by id (a real server refuses it without one, issue 10 item 11): it is left off
-/// downstream, and serialize says so.
+/// package step (a real server refuses it without one, issue 10 item 11): it travels as the
+/// package's built-in feed trigger, by name (issue 23), and is on downstream with its strategy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn automatic_release_creation_is_left_off_downstream_with_a_warning() {
+async fn automatic_release_creation_travels_as_the_built_in_feed_trigger() {
     let fleet = Fleet::start().await;
     let templates = seed_template_projects(
         &fleet.emulator,
@@ -313,8 +313,16 @@ async fn automatic_release_creation_is_left_off_downstream_with_a_warning() {
         "{}",
         project["project"]
     );
+    assert_eq!(
+        project["built_in_trigger"],
+        json!({"deployment_action": "Hello World", "package_reference": ""})
+    );
     let deploy = run(&fleet, "deploy", dir.path()).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
     let (_, downstream) = america_project(&fleet, "Hello World");
-    assert_eq!(downstream["AutoCreateRelease"], json!(false));
+    assert_eq!(downstream["AutoCreateRelease"], json!(true));
+    assert_eq!(
+        downstream["ReleaseCreationStrategy"]["ReleaseCreationPackage"],
+        json!({"DeploymentAction": "Hello World", "PackageReference": ""})
+    );
 }

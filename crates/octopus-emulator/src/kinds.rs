@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use crate::documents::{assign_guid_ids, guid, is_missing, name_of, str_field};
 use crate::reply::{ApiError, ApiResult};
 use crate::state::SpaceMut;
-use crate::{accounts, certificates, projects, variables};
+use crate::{accounts, certificates, projects, triggers, variables};
 
 /// How the obsolete `name` query parameter matches on this collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,6 +259,21 @@ pub static KINDS: &[Kind] = &[
         rule: Some(projects::runbook_rule),
         created: Some(projects::runbook_created),
         cascade: Some(projects::runbook_cascade),
+        ..BASE
+    },
+    Kind {
+        collection: triggers::COLLECTION,
+        id_prefix: "ProjectTriggers",
+        item_type: "ProjectTrigger",
+        noun: "trigger",
+        required: &["Name", "ProjectId", "Filter", "Action"],
+        defaults: r#"{"Description":"","IsDisabled":false}"#,
+        unique: Unique::InProject,
+        // The space root's `ProjectTriggers` link (tests/fixtures/octopus-payloads/api-root__*).
+        query_template: "{/id}{?skip,take,ids,runbooks}",
+        field_filters: &[("projectId", "ProjectId")],
+        links: &[("Project", "/api/{space}/projects/{ProjectId}")],
+        rule: Some(triggers::trigger_rule),
         ..BASE
     },
     Kind {

@@ -33,6 +33,7 @@ mod state;
 mod system;
 mod tasks;
 mod tenant_variables;
+mod triggers;
 mod variables;
 
 use std::net::SocketAddr;

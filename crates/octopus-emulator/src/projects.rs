@@ -227,7 +227,7 @@ pub fn project_cascade(space: &mut SpaceMut<'_>, project: &Value) {
     let owned = |d: &Value| same_id(str_field(d, "ProjectId").unwrap_or_default(), &id);
     let store = &mut *space.space;
     store.processes.retain(|p| !owned(p));
-    for collection in ["channels", "runbooks"] {
+    for collection in ["channels", "runbooks", crate::triggers::COLLECTION] {
         store.docs_mut(collection).retain(|d| !owned(d));
     }
     variables::remove_set(store, &id);

@@ -543,6 +543,12 @@ fn project_route(
                 _ => Err(call.not_allowed()),
             }
         }
+        ("GET", ["triggers"]) => Ok(Reply::ok(crate::triggers::list_for_project(
+            &state.spaces[index],
+            &pid,
+            q,
+            &format!("{base}/triggers"),
+        ))),
         ("GET", ["channels", _]) => Ok(Reply::ok(collections::get(
             &state.spaces[index],
             kind("channels").expect("kind"),

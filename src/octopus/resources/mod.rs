@@ -63,6 +63,8 @@ mod project;
 #[allow(missing_docs)]
 mod project_group;
 #[allow(missing_docs)]
+mod project_trigger;
+#[allow(missing_docs)]
 mod runbook;
 #[allow(missing_docs)]
 mod runbook_run;
@@ -103,8 +105,14 @@ pub use project::{
     ProjectVersioningStrategy,
 };
 pub use project_group::ProjectGroup;
+pub use project_trigger::{
+    built_in_trigger_of, trigger_action_category, triggers_of_project, ProjectTrigger,
+    ReleaseCreationPackage, ReleaseCreationStrategy, TriggerAction, TriggerFilter, TriggerPackage,
+    AUTO_CREATE_RELEASE, RELEASE_CREATION_STRATEGY,
+};
 pub use runbook::{
-    pair_with_processes, processes_by_ids as runbook_processes_by_ids, RunRetentionPolicy, Runbook,
+    pair_with_processes, processes_by_ids as runbook_processes_by_ids, runbooks_in_branch,
+    RunRetentionPolicy, Runbook,
 };
 pub use runbook_run::{RunRunbook, RunRunbookResponse, RunbookRunServerTask};
 pub use sensitive::{PropertyValue, SensitiveValue};
@@ -148,6 +156,8 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static
     const SPACE_SCOPED: bool = true;
     /// Whether POST answers with the whole resource (git credentials answer `{Id, Links}`).
     const CREATE_RETURNS_RESOURCE: bool = true;
+    /// The owner project's route segment for its items (`/projects/{id}/runbooks`).
+    const OWNER_COLLECTION: &'static str = Self::COLLECTION;
 
     /// The server's ID (`None` before it is created).
     fn id(&self) -> Option<&str>;
@@ -159,6 +169,11 @@ pub trait Resource: Serialize + DeserializeOwned + Clone + Send + Sync + 'static
     /// another project's runbook of the same name would be adopted and overwritten.
     fn owner_project(&self) -> Option<&str> {
         None
+    }
+
+    /// Query parameters the owner's collection needs to list this item (a trigger's category).
+    fn owner_query(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
     }
 }
 
@@ -243,14 +258,17 @@ impl<T: Resource> Api<T> {
         let space = self.space_id.as_deref().ok_or_else(|| {
             OctopusError::Url(format!("a {} needs a space to be looked up in", T::KIND))
         })?;
-        let request = ApiRequest::get(format!(
+        let mut request = ApiRequest::get(format!(
             "api/{space}/projects/{}/{}",
             encode_segment(owner),
-            T::COLLECTION
+            T::OWNER_COLLECTION
         ))
         .query("skip", 0)
         .query("take", 1000)
         .query("partialName", resource.name());
+        for (key, value) in resource.owner_query() {
+            request = request.query(key, value);
+        }
         let mut items: Vec<T> = self.client.list_all(request).await?;
         items.retain(|item| item.owner_project() == Some(owner));
         Ok(position_by_name(&items, resource.name()).map(|at| items.swap_remove(at)))

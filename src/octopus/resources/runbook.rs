@@ -89,3 +89,19 @@ pub fn pair_with_processes(
         })
         .collect()
 }
+
+/// The runbooks a Config-as-Code project keeps in git, on branch `git_ref`
+/// (`/projects/{id}/{gitRef}/runbooks`, the project's `Runbooks` link once they are migrated).
+pub async fn runbooks_in_branch(
+    client: &crate::octopus::OctopusClient,
+    space_id: &str,
+    project_id: &str,
+    git_ref: &str,
+) -> Result<Vec<Runbook>, crate::octopus::OctopusError> {
+    let git_ref: String = url::form_urlencoded::byte_serialize(git_ref.as_bytes()).collect();
+    let request = crate::octopus::ApiRequest::get(format!(
+        "api/{space_id}/projects/{project_id}/{git_ref}/runbooks"
+    ))
+    .query("take", 1000);
+    client.list_all(request).await
+}

@@ -40,6 +40,19 @@ pub async fn serialize_package(
     project: &str,
     extra_args: &[&str],
 ) -> Result<Vec<u8>, Run> {
+    match serialize_run(fleet, space, project, extra_args).await {
+        (run, Some(package)) if run.code == 0 => Ok(package),
+        (run, _) => Err(run),
+    }
+}
+
+/// As [`serialize_package`], with the run (its log) beside the package it wrote.
+pub async fn serialize_run(
+    fleet: &Fleet,
+    space: &str,
+    project: &str,
+    extra_args: &[&str],
+) -> (Run, Option<Vec<u8>>) {
     let out = tempfile::tempdir().unwrap();
     let url = fleet.emulator.url();
     let env = [
@@ -59,7 +72,7 @@ pub async fn serialize_package(
     args.extend_from_slice(extra_args);
     let run = octofleet(&args, &env).await;
     if run.code != 0 {
-        return Err(run);
+        return (run, None);
     }
     let zip = std::fs::read_dir(out.path())
         .unwrap()
@@ -67,7 +80,8 @@ pub async fn serialize_package(
         .unwrap()
         .unwrap()
         .path();
-    Ok(std::fs::read(zip).unwrap())
+    let package = std::fs::read(zip).unwrap();
+    (run, Some(package))
 }
 
 /// A package's files written into a new directory, as Octopus extracts it for a step.
@@ -79,4 +93,29 @@ pub fn extract(package: &[u8]) -> tempfile::TempDir {
         std::fs::write(path, bytes).unwrap();
     }
     dir
+}
+
+/// `action` (deploy, plan) of the package extracted in `dir`, for the space named after `tenant`
+/// on the fleet's emulator, without a report, with `extra` arguments.
+pub async fn run_on_package(
+    fleet: &Fleet,
+    action: &str,
+    tenant: &str,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> Run {
+    let url = fleet.emulator.url();
+    let env = [
+        ("MANAGEDTENANT_OCTOPUS_URL", url.as_str()),
+        ("MANAGEDTENANT_OCTOPUS_APIKEY", API_KEY),
+        ("OCTOPUS_DEPLOYMENT_TENANT_NAME", tenant),
+    ];
+    let mut args = vec![
+        action,
+        "--package-dir",
+        dir.to_str().unwrap(),
+        "--no-report",
+    ];
+    args.extend_from_slice(extra);
+    octofleet(&args, &env).await
 }
