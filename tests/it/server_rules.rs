@@ -49,10 +49,20 @@ fn with_steps_a_server_rewrites(dir: &Path) {
         json!({"Octopus.Action.RunOnServer": "false", "Octopus.Action.Manual.Instructions": "Approve?"}),
         json!([]),
     ));
+    // A step that runs inside a container gets OctopusUseBundledTooling "False", whatever its
+    // type (the provider's acceptance test uses an Octopus.Script step)...
+    let mut in_container = step(
+        "Script in a container",
+        "Octopus.Script",
+        json!({"Octopus.Action.Script.ScriptBody": "echo hi", "Octopus.Action.Script.Syntax": "Bash"}),
+        json!([]),
+    );
+    in_container["actions"][0]["container"] = json!({"image": "octopusdeploy/worker-tools:latest"});
+    steps.push(in_container);
+    // ...and one that does not, of a type octoterra's list names, gets nothing.
     steps.push(step(
         "Apply manifests",
         "Octopus.KubernetesDeployRawYaml",
-        // OctopusUseBundledTooling is defaulted to "False".
         json!({"Octopus.Action.KubernetesContainers.CustomResourceYaml": "kind: ConfigMap"}),
         json!([]),
     ));
@@ -141,8 +151,12 @@ async fn a_redeploy_after_the_servers_rewrites_writes_nothing_and_plan_is_clean(
     };
     assert_eq!(properties("Approve")["Octopus.Action.RunOnServer"], "true");
     assert_eq!(
-        properties("Apply manifests")["OctopusUseBundledTooling"],
+        properties("Script in a container")["OctopusUseBundledTooling"],
         "False"
+    );
+    assert_eq!(
+        properties("Apply manifests").get("OctopusUseBundledTooling"),
+        None
     );
     assert_eq!(
         properties("Deploy package")["Octopus.Action.Package.FeedId"],

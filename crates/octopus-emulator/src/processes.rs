@@ -200,22 +200,30 @@ const RUNS_ONLY_ON_SERVER: [&str; 9] = [
     "Octopus.AwsApplyCloudFormationChangeSet",
 ];
 
-/// Action types the server gives `OctopusUseBundledTooling = "False"` when it is absent. Source:
-/// octoterra's `FixOctopusUseBundledTooling` (same file: the provider saw the property
-/// "appear" after apply); the real k8s payload in tests/fixtures/octopus-payloads carries it on
-/// a container step too.
-const BUNDLED_TOOLING_DEFAULTED: [&str; 5] = [
-    "Octopus.Kubernetes.Kustomize",
-    "Octopus.KubernetesDeployRawYaml",
-    "Octopus.KubernetesDeployContainers",
-    "Octopus.AzurePowerShell",
-    "Octopus.HelmChartUpgrade",
-];
+/// Whether an action runs inside a container (`Container.Image` set): the server then injects
+/// `OctopusUseBundledTooling = "False"` into its properties when it is absent, whatever the
+/// action type. Source: the provider's `resource_process_step.go` ("The server automatically
+/// injects OctopusUseBundledTooling into a step's execution properties when the step runs inside
+/// a container") and its acceptance test `TestAccOctopusDeployProcessStepContainerBundledTooling`
+/// (an `Octopus.Script` step with a `container` block), OctopusDeploy/terraform-provider-octopusdeploy
+/// octopusdeploy_framework/resource_process_step{,_test}.go; the real k8s payload in
+/// tests/fixtures/octopus-payloads (deploymentprocess-k8s__octopus-docs-cloud-2023.json) shows
+/// `"OctopusUseBundledTooling": "False"` beside a `Container` with an image. The value injected
+/// is "False", as that payload and the provider's documented workaround both show. (octoterra's
+/// `FixOctopusUseBundledTooling` adds it by action type, but for its own Terraform output, whose
+/// steps of those types usually run in a container: not a statement of the server's rule.)
+fn runs_in_container(action: &Map<String, Value>) -> bool {
+    action
+        .get("Container")
+        .and_then(|c| c.get("Image"))
+        .and_then(Value::as_str)
+        .is_some_and(|image| !image.trim().is_empty())
+}
 
 /// What a real server rewrites in an action's `Properties` on save:
 /// - `Octopus.Action.RunOnServer` in lower case (`"True"` → `"true"`; the provider normalises
 ///   boolean casing for the same reason), and `"true"` for server-only action types;
-/// - `OctopusUseBundledTooling` defaulted for the types above;
+/// - `OctopusUseBundledTooling` defaulted for an action that runs in a container (above);
 /// - `Octopus.Action.Package.FeedId` / `PackageId` / `DownloadOnTentacle` kept in step with the
 ///   primary package (the 2018 payload deploymentprocess__octopusdeployutilities-2018.11.2.json
 ///   shows all three beside a `Packages` entry named "").
@@ -237,6 +245,7 @@ fn rewrite_properties(action: &mut Map<String, Value>) {
             })
         })
         .cloned();
+    let in_container = runs_in_container(action);
     let Some(Value::Object(properties)) = action.get_mut("Properties") else {
         return;
     };
@@ -249,7 +258,7 @@ fn rewrite_properties(action: &mut Map<String, Value>) {
     if RUNS_ONLY_ON_SERVER.contains(&&*action_type) {
         properties.insert("Octopus.Action.RunOnServer".into(), json!("true"));
     }
-    if BUNDLED_TOOLING_DEFAULTED.contains(&&*action_type) {
+    if in_container {
         properties
             .entry("OctopusUseBundledTooling")
             .or_insert_with(|| json!("False"));

@@ -96,6 +96,9 @@ pub fn project_rule(
             ))
         }
         Some(old) if is_version_controlled(old) => {
+            // The body was checked for deployment settings (`routes::check_project_put`); the
+            // defaults filled in for the fields it left out are not the project's.
+            clear_settings_fields(doc);
             if !wants_git {
                 // Omitted settings (filled with the Database default) keep the stored ones.
                 doc.insert("PersistenceSettings".into(), old["PersistenceSettings"].clone());
@@ -128,6 +131,63 @@ pub fn project_rule(
     assign_guid_ids(&mut templates, "Templates");
     doc.insert("Templates".into(), templates["Templates"].take());
     Ok(())
+}
+
+/// The deployment-settings fields of a project document and the value each has once the
+/// settings live in git: what the provider sends on `PUT /projects/{id}` for a Config-as-Code
+/// project, because "the server rejects these deployment settings fields on the base project
+/// endpoint" (OctopusDeploy/terraform-provider-octopusdeploy,
+/// octopusdeploy_framework/resource_project.go, `Update`: `DefaultGuidedFailureMode =
+/// "EnvironmentDefault"`, the two templates "" and `ConnectivityPolicy` and
+/// `VersioningStrategy` nil, all `omitempty` in go-octopusdeploy's `Project`, so left out); it
+/// then writes them with `PUT /projects/{id}/{gitRef}/deploymentsettings`.
+/// `DefaultToSkipIfAlreadyInstalled` is not among them (the provider sends it as it is).
+const GIT_SETTINGS_FIELDS: [(&str, Value); 5] = [
+    ("DefaultGuidedFailureMode", Value::Null),
+    ("DeploymentChangesTemplate", Value::Null),
+    ("ReleaseNotesTemplate", Value::Null),
+    ("ProjectConnectivityPolicy", Value::Null),
+    ("VersioningStrategy", Value::Null),
+];
+
+/// What the provider's cleared `DefaultGuidedFailureMode` is.
+const GUIDED_FAILURE_DEFAULT: &str = "EnvironmentDefault";
+
+/// A version-controlled project's `PUT` carrying a deployment setting (anything but the cleared
+/// values above) is refused: those go to `/{gitRef}/deploymentsettings`. The message is ours: the
+/// provider's comment says the server rejects them without quoting it (searched:
+/// OctopusDeploy/Issues, go-octopusdeploy, OctopusClients).
+pub fn settings_fields_on_a_version_controlled_project(doc: &Value) -> ApiResult<()> {
+    let carried: Vec<&str> = GIT_SETTINGS_FIELDS
+        .iter()
+        .map(|(field, _)| *field)
+        .filter(|field| match doc.get(*field) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(text)) if *field == "DefaultGuidedFailureMode" => {
+                text != GUIDED_FAILURE_DEFAULT
+            }
+            Some(Value::String(text)) => !text.is_empty(),
+            Some(_) => true,
+        })
+        .collect();
+    if carried.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "The project is version controlled: its deployment settings ({}) are saved with PUT /projects/{{id}}/{{gitRef}}/deploymentsettings, not on the project.",
+        carried.join(", ")
+    )))
+}
+
+/// The project document once its deployment settings moved to git (on conversion).
+pub fn clear_settings_fields(project: &mut Map<String, Value>) {
+    for (field, cleared) in &GIT_SETTINGS_FIELDS {
+        project.insert(field.to_string(), cleared.clone());
+    }
+    project.insert(
+        "DefaultGuidedFailureMode".into(),
+        json!(GUIDED_FAILURE_DEFAULT),
+    );
 }
 
 /// A versioning strategy takes a version template or a donor package, never both ("Only one of
@@ -231,7 +291,8 @@ pub fn project_cascade(space: &mut SpaceMut<'_>, project: &Value) {
         store.docs_mut(collection).retain(|d| !owned(d));
     }
     variables::remove_set(store, &id);
-    store.repos.remove(&id);
+    // Its repository stays: the files are in git, not in Octopus (OctopusDeploy/Issues#7330:
+    // a project recreated on the same repository and base path finds them).
     store.tenant_values.retain(|v| !same_id(&v.owner_id, &id));
 }
 

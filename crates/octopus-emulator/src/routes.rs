@@ -226,7 +226,20 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
             let set_id = id_of(&space.variable_sets[position]).to_string();
             match verb {
                 "GET" => {}
-                "PUT" => variables::replace(space, &set_id, call.json()?)?,
+                "PUT" => {
+                    let body = call.json()?;
+                    let owner = str_field(&space.variable_sets[position], "OwnerId")
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Some(project) = space
+                        .docs("projects")
+                        .iter()
+                        .find(|p| same_id(id_of(p), &owner))
+                    {
+                        cac::check_database_variables(project, &body)?;
+                    }
+                    variables::replace(space, &set_id, body)?
+                }
                 _ => return Err(call.not_allowed()),
             }
             let set = &space.variable_sets[position];
@@ -388,6 +401,23 @@ fn process_by_id(
     let position = processes::position(space, id)
         .filter(|&i| processes::is_runbook_process(&space.processes[i]) == runbook)
         .ok_or_else(|| ApiError::not_found(id))?;
+    // A version-controlled project's deployment process (and, once runbooks are in git, its
+    // runbook processes) live in git: the database route is refused.
+    let owner = str_field(&space.processes[position], "ProjectId").unwrap_or_default();
+    if let Some(project) = space
+        .docs("projects")
+        .iter()
+        .find(|p| same_id(id_of(p), owner))
+    {
+        let in_git = if runbook {
+            cac::runbooks_in_git(project)
+        } else {
+            is_version_controlled(project)
+        };
+        if in_git {
+            return Err(cac::non_version_control_route());
+        }
+    }
     match verb {
         "GET" => {}
         "PUT" => {
@@ -445,8 +475,7 @@ fn project_route(
         (_, ["deploymentprocesses"] | ["deploymentsettings"])
             if is_version_controlled(&project) =>
         {
-            let branch = cac::default_branch(&project);
-            git_route(state, call, index, &project, &branch, &l)
+            Err(cac::non_version_control_route())
         }
         (_, ["deploymentprocesses"]) => {
             let space = &mut state.spaces[index];
@@ -494,7 +523,9 @@ fn project_route(
                     )))
                 }
                 "PUT" => {
-                    variables::replace(space, &pid, call.json()?)?;
+                    let body = call.json()?;
+                    cac::check_database_variables(&project, &body)?;
+                    variables::replace(space, &pid, body)?;
                     Ok(Reply::empty_object())
                 }
                 _ => Err(call.not_allowed()),
@@ -503,8 +534,7 @@ fn project_route(
         (_, ["channels" | "runbooks"]) => {
             let kind = kind(l[0]).expect("nested kind");
             if kind.collection == "runbooks" && cac::runbooks_in_git(&project) {
-                let branch = cac::default_branch(&project);
-                return git_route(state, call, index, &project, &branch, &l);
+                return Err(cac::non_version_control_route());
             }
             match verb {
                 "GET" => {
@@ -534,28 +564,63 @@ fn project_route(
             kind("channels").expect("kind"),
             &tail[1],
         )?)),
+        // The project-nested routes of one runbook and of its process: the official TypeScript
+        // client's `RunbookRepository` (base `/projects/{projectId}/runbooks`: `get`, `modify`,
+        // `del` from BasicRepository) and `RunbookProcessRepository` (`get` and `update` on
+        // `/projects/{projectId}/runbookProcesses{/id}`), OctopusDeploy/api-client.ts
+        // src/features/projects/runbooks/runbookRepository.ts:17,
+        // src/features/basicRepository.ts:39-59 and runbookProcessRepository.ts:19,38. A runbook
+        // of another project is not found here.
+        (_, ["runbooks", _] | ["runbookprocesses", _]) if cac::runbooks_in_git(&project) => {
+            Err(cac::non_version_control_route())
+        }
+        (verb, ["runbooks", _]) => {
+            let runbooks = kind("runbooks").expect("kind");
+            let runbook = collections::stored(&state.spaces[index], runbooks, &tail[1])?;
+            if !same_id(str_field(runbook, "ProjectId").unwrap_or_default(), &pid) {
+                return Err(ApiError::not_found(&tail[1]));
+            }
+            let id = id_of(runbook).to_string();
+            by_id(state, call, index, runbooks, &id, verb)
+        }
+        (verb, ["runbookprocesses", _]) => {
+            let space = &state.spaces[index];
+            let owned = processes::position(space, &tail[1]).is_some_and(|at| {
+                same_id(
+                    str_field(&space.processes[at], "ProjectId").unwrap_or_default(),
+                    &pid,
+                )
+            });
+            if !owned {
+                return Err(ApiError::not_found(&tail[1]));
+            }
+            process_by_id(state, call, index, &tail[1], true, verb)
+        }
         ("GET", ["summary"]) => Ok(Reply::ok(
             json!({"HasRunbooks": false, "HasDeploymentProcess": true}),
         )),
-        ("GET", ["git", "branches"]) => {
-            Ok(Reply::ok(cac::branches(&state.spaces[index], &project, q)?))
-        }
+        ("GET", ["git", "branches"]) => Ok(Reply::ok(cac::branches(
+            &space_id,
+            &state.repositories,
+            &project,
+            q,
+        )?)),
         ("POST", ["git", "branches"] | ["git", "branches", "v2"]) => Ok(Reply::ok(
-            cac::create_branch(&mut state.spaces[index], &project, call.json()?)?,
+            cac::create_branch(&space_id, &mut state.repositories, &project, call.json()?)?,
         )),
         ("GET", ["git", "branches", ..]) => Ok(Reply::ok(cac::get_branch(
-            &state.spaces[index],
+            &space_id,
+            &state.repositories,
             &project,
             &tail[2..].join("/"),
         )?)),
         ("POST", ["git", "migrate-variables"]) => {
-            cac::migrate_variables(&mut state.spaces[index], position)?;
+            cac::migrate_variables(state, index, position)?;
             Ok(Reply::empty_object())
         }
-        ("POST", ["git", "migrate-runbooks"]) => Ok(Reply::ok(cac::migrate_runbooks(
-            &mut state.spaces[index],
-            position,
-        )?)),
+        ("POST", ["git", "migrate-runbooks"]) => {
+            Ok(Reply::ok(cac::migrate_runbooks(state, index, position)?))
+        }
         ("POST", ["git", "connectivity-test"]) => Ok(Reply::ok(
             json!({"Messages": [{"Category": "Info", "Message": "The connection to the repository was successful."}]}),
         )),
@@ -589,10 +654,10 @@ fn git_route(
     let space_id = state.spaces[index].id().to_string();
     let branch = cac::branch_name(git_ref);
     let pid = id_of(project).to_string();
-    cac::branch(&state.spaces[index], project, &branch)?;
+    cac::branch(&state.repositories, project, &branch)?;
     match (verb, route) {
         (_, ["deploymentprocesses"]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, &branch)?;
+            let docs = cac::branch_mut(&mut state.repositories, project, &branch)?;
             let stored = docs
                 .deployment_process
                 .as_ref()
@@ -613,7 +678,7 @@ fn git_route(
             )))
         }
         (_, ["deploymentsettings"]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, &branch)?;
+            let docs = cac::branch_mut(&mut state.repositories, project, &branch)?;
             let stored = docs
                 .deployment_settings
                 .clone()
@@ -634,13 +699,13 @@ fn git_route(
         }
         (_, ["variables"]) if cac::variables_in_git(project) => {
             if verb == "PUT" {
-                let docs = cac::branch_mut(&mut state.spaces[index], project, &branch)?;
+                let docs = cac::branch_mut(&mut state.repositories, project, &branch)?;
                 cac::put_variables(docs, call.json()?)?;
             } else if verb != "GET" {
                 return Err(call.not_allowed());
             }
             let space = &state.spaces[index];
-            let set = cac::branch(space, project, &branch)?
+            let set = cac::branch(&state.repositories, project, &branch)?
                 .variables
                 .clone()
                 .unwrap_or(json!({}));
@@ -708,7 +773,7 @@ fn git_runbooks(
     let verb = call.verb();
     match (verb, route) {
         ("GET", ["runbooks"]) => {
-            let docs = cac::branch(&state.spaces[index], project, branch)?;
+            let docs = cac::branch(&state.repositories, project, branch)?;
             let mut query = call.query.clone();
             query.push("projectIds", &pid);
             let filtered = collections::filter(runbooks, &docs.runbooks, &query);
@@ -732,7 +797,9 @@ fn git_runbooks(
         ("POST", ["runbooks"] | ["runbooks", "v2"]) => {
             let body = crate::documents::into_object(call.json()?)?;
             crate::documents::require(&body, &["Name"])?;
-            let State { ids, spaces, .. } = state;
+            let State {
+                ids, repositories, ..
+            } = state;
             let id = ids.next(runbooks.id_prefix);
             let mut doc = crate::documents::with_envelope(body, &id, Some(&space_id));
             crate::documents::fill_defaults(&mut doc, &runbooks.default_values());
@@ -743,14 +810,14 @@ fn git_runbooks(
             );
             crate::documents::stamp_modified(&mut doc);
             let doc = Value::Object(doc);
-            let docs = cac::branch_mut(&mut spaces[index], project, branch)?;
+            let docs = cac::branch_mut(repositories, project, branch)?;
             docs.runbooks.push(doc.clone());
             docs.runbook_processes
                 .push(processes::new_process(&space_id, &pid, Some(&id)));
             Ok(Reply::created(render(&space_id, runbooks, &doc)))
         }
         (verb, ["runbooks", id]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, branch)?;
+            let docs = cac::branch_mut(&mut state.repositories, project, branch)?;
             let at = crate::documents::position_by_id(&docs.runbooks, id)
                 .ok_or_else(|| ApiError::not_found(id))?;
             match verb {
@@ -779,7 +846,7 @@ fn git_runbooks(
             Ok(Reply::ok(render(&space_id, runbooks, &docs.runbooks[at])))
         }
         (verb, ["runbookprocesses", id]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, branch)?;
+            let docs = cac::branch_mut(&mut state.repositories, project, branch)?;
             let at = crate::documents::position_by_id(&docs.runbook_processes, id)
                 .ok_or_else(|| ApiError::not_found(id))?;
             match verb {
@@ -861,16 +928,24 @@ async fn convert(
         cac::check_url(&shared.http, &check).await?;
     }
     let mut state = shared.state();
-    let space = &mut state.spaces[index];
+    let space = &state.spaces[index];
     let position = collections::position(space, projects_kind, project_ref)
         .ok_or_else(|| ApiError::not_found(project_ref))?;
     let settings = cac::persistence_settings(space, &sent, None)?;
-    cac::convert(space, position, settings, initial.as_deref())?;
+    cac::convert(
+        &mut state,
+        index,
+        position,
+        settings,
+        initial.as_deref(),
+        true,
+    )?;
     Ok(Reply::empty_object())
 }
 
-/// PUT of a version-controlled project with new persistence settings: no other project may hold
-/// that repository and base path, and (when configured) the URL must answer.
+/// PUT of a version-controlled project: no deployment setting on the project itself, and with new
+/// persistence settings no other project may hold that repository and base path, and (when
+/// configured) the URL must answer.
 async fn check_project_put(
     shared: &Shared,
     call: &Call,
@@ -887,6 +962,9 @@ async fn check_project_put(
         else {
             return Ok(());
         };
+        if is_version_controlled(project) {
+            projects::settings_fields_on_a_version_controlled_project(&body)?;
+        }
         let sent = body
             .pointer("/PersistenceSettings")
             .cloned()

@@ -12,6 +12,12 @@ pub struct State {
     pub installation_id: String,
     pub ids: IdCounters,
     pub spaces: Vec<SpaceStore>,
+    /// The git repositories Config-as-Code projects read and write, by repository URL and base
+    /// path (`config_as_code::repository_key`). They live outside Octopus: deleting a project
+    /// leaves its files in git, and a project converted onto a repository that already holds
+    /// OCL connects to it (OctopusDeploy/Issues#7330).
+    #[serde(default)]
+    pub repositories: BTreeMap<String, GitRepo>,
 }
 
 /// Per-kind counters, global across spaces like the real server (`Environments-7` is unique server-wide).
@@ -48,8 +54,6 @@ pub struct SpaceStore {
     pub tenant_values_version: u64,
     /// Built-in feed packages.
     pub packages: Vec<StoredPackage>,
-    /// Config-as-Code documents per project ID.
-    pub repos: BTreeMap<String, GitRepo>,
 }
 
 impl SpaceStore {
@@ -98,7 +102,7 @@ pub struct StoredPackage {
     pub bytes: Vec<u8>,
 }
 
-/// A Config-as-Code project's repository as the emulator models it: documents per branch.
+/// A repository (at one base path) as the emulator models it: the OCL documents per branch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GitRepo {
     pub branches: BTreeMap<String, BranchDocs>,
@@ -108,7 +112,7 @@ pub struct GitRepo {
 pub struct BranchDocs {
     pub deployment_process: Option<Value>,
     pub deployment_settings: Option<Value>,
-    /// Text variables, once migrated (`ConversionState.VariablesAreInGit`).
+    /// Text variables (`variables.ocl`), once in git (`ConversionState.VariablesAreInGit`).
     pub variables: Option<Value>,
     /// Runbooks and their processes, once migrated (`ConversionState.RunbooksAreInGit`).
     pub runbooks: Vec<Value>,
