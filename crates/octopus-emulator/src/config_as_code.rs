@@ -253,9 +253,10 @@ pub fn convert(
         set["Variables"] = Value::Array(text);
         set
     });
+    let text_variables = text_variables.map(|set| commit(space, set));
     let docs = BranchDocs {
-        deployment_process: Some(process),
-        deployment_settings: Some(settings_from_project(space.id(), &project)),
+        deployment_process: Some(commit(space, process)),
+        deployment_settings: Some(commit(space, settings_from_project(space.id(), &project))),
         variables: if variables_to_git {
             text_variables.clone()
         } else {
@@ -498,6 +499,7 @@ pub fn migrate_variables(state: &mut State, index: usize, project_index: usize) 
         .filter(|v| !is_sensitive_variable(v))
         .collect();
     text["Variables"] = Value::Array(kept);
+    let text = commit(space, text);
     if let Some(repo) = state
         .repositories
         .get_mut(&project_repository_key(&project))
@@ -527,14 +529,14 @@ pub fn migrate_runbooks(state: &mut State, index: usize, project_index: usize) -
         .docs("runbooks")
         .iter()
         .filter(owned)
-        .cloned()
+        .map(|doc| commit(space, doc.clone()))
         .collect();
     let runbook_processes: Vec<Value> = space
         .processes
         .iter()
         .filter(owned)
         .filter(|p| processes::is_runbook_process(p))
-        .cloned()
+        .map(|doc| commit(space, doc.clone()))
         .collect();
     if let Some(repo) = state
         .repositories
@@ -560,8 +562,9 @@ pub fn render_variables(space: &SpaceStore, set: &Value, project: &Value, branch
     variables::render(space, set, &href)
 }
 
-/// PUT of a branch's text variables: sensitive variables stay in the database.
-pub fn put_variables(docs: &mut BranchDocs, body: Value) -> ApiResult<()> {
+/// PUT of a branch's text variables (the server commits them as `variables.ocl`): sensitive
+/// variables stay in the database.
+pub fn put_variables(space: &SpaceStore, docs: &mut BranchDocs, body: Value) -> ApiResult<()> {
     let sent = body.get("Variables").cloned().unwrap_or(json!([]));
     if sent
         .as_array()
@@ -571,18 +574,16 @@ pub fn put_variables(docs: &mut BranchDocs, body: Value) -> ApiResult<()> {
             "Sensitive variables cannot be saved to version control. Save them through the project's database variables route.",
         ));
     }
-    let set = docs.variables.as_mut().ok_or_else(|| {
+    let stored = docs.variables.as_mut().ok_or_else(|| {
         ApiError::bad_request("The variables of this project are not in version control.")
     })?;
-    let old = set
-        .get("Variables")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut set = checkout(space, stored.clone());
+    let old = variable_list(&set);
     let normalized = variables::normalize(sent, &old)?;
     let version = set.get("Version").and_then(Value::as_i64).unwrap_or(0) + 1;
     set["Variables"] = Value::Array(normalized);
     set["Version"] = json!(version);
+    *stored = commit(space, set);
     Ok(())
 }
 
@@ -680,4 +681,63 @@ pub fn check_database_variables(project: &Value, body: &Value) -> ApiResult<()> 
         return Err(non_version_control_route());
     }
     Ok(())
+}
+
+/// What marks a reference in a document as the repository holds it: OCL names the space's
+/// resources (environments, channels, feeds, worker pools, accounts, …) by slug, never by the
+/// space-scoped id (OctopusDeploy/Issues#7704: OCL written before 2022.3.4517 holds names,
+/// later OCL slugs; the Octopus docs' Config-as-Code reference likewise), so a repository
+/// forked into another space reads there with that space's ids.
+const OCL_REFERENCE: &str = "\u{1}ocl:";
+
+/// A document as the repository holds it: every id of one of the space's resources becomes a
+/// reference by slug (or name, for resources without one).
+pub fn commit(space: &SpaceStore, mut doc: Value) -> Value {
+    let mut by_id = std::collections::HashMap::new();
+    for (collection, docs) in &space.collections {
+        for item in docs {
+            let key = str_field(item, "Slug").or_else(|| str_field(item, "Name"));
+            if let (id, Some(key)) = (id_of(item), key) {
+                if !id.is_empty() {
+                    by_id.insert(
+                        id.to_ascii_lowercase(),
+                        format!("{OCL_REFERENCE}{collection}:{key}"),
+                    );
+                }
+            }
+        }
+    }
+    map_strings(&mut doc, &|text| {
+        by_id.get(&text.to_ascii_lowercase()).cloned()
+    });
+    doc
+}
+
+/// A document of the repository as a project of `space` reads it: references by slug become
+/// that space's ids (a slug the space lacks stays as the slug, as OCL holds it).
+pub fn checkout(space: &SpaceStore, mut doc: Value) -> Value {
+    map_strings(&mut doc, &|text| {
+        let reference = text.strip_prefix(OCL_REFERENCE)?;
+        let (collection, key) = reference.split_once(':')?;
+        let found = space.docs(collection).iter().find(|item| {
+            str_field(item, "Slug")
+                .or_else(|| str_field(item, "Name"))
+                .is_some_and(|k| k.eq_ignore_ascii_case(key))
+        });
+        Some(found.map_or_else(|| key.to_string(), |item| id_of(item).to_string()))
+    });
+    doc
+}
+
+fn map_strings(value: &mut Value, map: &dyn Fn(&str) -> Option<String>) {
+    match value {
+        Value::String(text) => {
+            if let Some(mapped) = map(text) {
+                *text = mapped;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| map_strings(item, map)),
+        Value::Object(fields) => fields.values_mut().for_each(|v| map_strings(v, map)),
+        _ => {}
+    }
 }

@@ -447,19 +447,21 @@ impl Emulator {
         let project = collections::stored(space, projects, project_id).ok()?;
         let branch = config_as_code::branch_name(git_ref);
         let docs = config_as_code::branch(&state.repositories, project, &branch).ok()?;
+        let checkout = |doc: &Value| config_as_code::checkout(space, doc.clone());
         match what {
-            "deploymentprocesses" => docs.deployment_process.as_ref().map(|doc| {
-                let link = config_as_code::process_link(space.id(), project, &branch, doc);
-                processes::render(space.id(), doc, &link)
+            "deploymentprocesses" => docs.deployment_process.as_ref().map(checkout).map(|doc| {
+                let link = config_as_code::process_link(space.id(), project, &branch, &doc);
+                processes::render(space.id(), &doc, &link)
             }),
-            "deploymentsettings" => docs.deployment_settings.as_ref().map(|doc| {
+            "deploymentsettings" => docs.deployment_settings.as_ref().map(checkout).map(|doc| {
                 let link = config_as_code::settings_link(space.id(), project, &branch);
-                projects::render_settings(doc, &link)
+                projects::render_settings(&doc, &link)
             }),
             "variables" => docs
                 .variables
                 .as_ref()
-                .map(|set| config_as_code::render_variables(space, set, project, &branch)),
+                .map(checkout)
+                .map(|set| config_as_code::render_variables(space, &set, project, &branch)),
             _ => None,
         }
     }

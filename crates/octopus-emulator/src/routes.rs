@@ -640,8 +640,9 @@ fn project_route(
     }
 }
 
-/// Documents of one branch of a Config-as-Code project. Variables and runbooks stay in the
-/// database until migrated.
+/// Documents of one branch of a Config-as-Code project, read from and written to its
+/// repository (`cac::commit` / `cac::checkout`: references by slug there, this space's ids
+/// here). Variables and runbooks live in the database until in git.
 fn git_route(
     state: &mut State,
     call: &Call,
@@ -655,66 +656,74 @@ fn git_route(
     let branch = cac::branch_name(git_ref);
     let pid = id_of(project).to_string();
     cac::branch(&state.repositories, project, &branch)?;
+    let State {
+        spaces,
+        repositories,
+        ..
+    } = state;
+    let space = &spaces[index];
     match (verb, route) {
         (_, ["deploymentprocesses"]) => {
-            let docs = cac::branch_mut(&mut state.repositories, project, &branch)?;
+            let docs = cac::branch_mut(repositories, project, &branch)?;
             let stored = docs
                 .deployment_process
                 .as_ref()
+                .map(|doc| cac::checkout(space, doc.clone()))
                 .ok_or_else(|| ApiError::not_found(&branch))?;
-            match verb {
-                "GET" => {}
+            let doc = match verb {
+                "GET" => stored,
                 "PUT" => {
-                    docs.deployment_process =
-                        Some(processes::replaced(stored, call.json()?, false)?)
+                    let replaced = processes::replaced(&stored, call.json()?, false)?;
+                    docs.deployment_process = Some(cac::commit(space, replaced.clone()));
+                    replaced
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            let doc = docs.deployment_process.as_ref().expect("present");
+            };
             Ok(Reply::ok(processes::render(
                 &space_id,
-                doc,
-                &cac::process_link(&space_id, project, &branch, doc),
+                &doc,
+                &cac::process_link(&space_id, project, &branch, &doc),
             )))
         }
         (_, ["deploymentsettings"]) => {
-            let docs = cac::branch_mut(&mut state.repositories, project, &branch)?;
+            let docs = cac::branch_mut(repositories, project, &branch)?;
             let stored = docs
                 .deployment_settings
-                .clone()
+                .as_ref()
+                .map(|doc| cac::checkout(space, doc.clone()))
                 .ok_or_else(|| ApiError::not_found(&branch))?;
-            match verb {
-                "GET" => {}
+            let doc = match verb {
+                "GET" => stored,
                 "PUT" => {
-                    docs.deployment_settings =
-                        Some(projects::merged_settings(&stored, call.json()?)?)
+                    let merged = projects::merged_settings(&stored, call.json()?)?;
+                    docs.deployment_settings = Some(cac::commit(space, merged.clone()));
+                    merged
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            let doc = docs.deployment_settings.as_ref().expect("present");
+            };
             Ok(Reply::ok(projects::render_settings(
-                doc,
+                &doc,
                 &cac::settings_link(&space_id, project, &branch),
             )))
         }
         (_, ["variables"]) if cac::variables_in_git(project) => {
             if verb == "PUT" {
-                let docs = cac::branch_mut(&mut state.repositories, project, &branch)?;
-                cac::put_variables(docs, call.json()?)?;
+                let docs = cac::branch_mut(repositories, project, &branch)?;
+                cac::put_variables(space, docs, call.json()?)?;
             } else if verb != "GET" {
                 return Err(call.not_allowed());
             }
-            let space = &state.spaces[index];
-            let set = cac::branch(&state.repositories, project, &branch)?
+            let set = cac::branch(repositories, project, &branch)?
                 .variables
-                .clone()
+                .as_ref()
+                .map(|set| cac::checkout(space, set.clone()))
                 .unwrap_or(json!({}));
             Ok(Reply::ok(cac::render_variables(
                 space, &set, project, &branch,
             )))
         }
         (_, ["variables"]) => {
-            let space = &mut state.spaces[index];
+            let space = &mut spaces[index];
             if verb == "PUT" {
                 variables::replace(space, &pid, call.json()?)?;
             } else if verb != "GET" {
@@ -771,12 +780,24 @@ fn git_runbooks(
     let space_id = state.spaces[index].id().to_string();
     let pid = id_of(project).to_string();
     let verb = call.verb();
+    let State {
+        ids,
+        spaces,
+        repositories,
+        ..
+    } = state;
+    let space = &spaces[index];
     match (verb, route) {
         ("GET", ["runbooks"]) => {
-            let docs = cac::branch(&state.repositories, project, branch)?;
+            let docs = cac::branch(repositories, project, branch)?;
+            let checked_out: Vec<Value> = docs
+                .runbooks
+                .iter()
+                .map(|doc| cac::checkout(space, doc.clone()))
+                .collect();
             let mut query = call.query.clone();
             query.push("projectIds", &pid);
-            let filtered = collections::filter(runbooks, &docs.runbooks, &query);
+            let filtered = collections::filter(runbooks, &checked_out, &query);
             let items = filtered
                 .iter()
                 .map(|d| render(&space_id, runbooks, d))
@@ -797,9 +818,6 @@ fn git_runbooks(
         ("POST", ["runbooks"] | ["runbooks", "v2"]) => {
             let body = crate::documents::into_object(call.json()?)?;
             crate::documents::require(&body, &["Name"])?;
-            let State {
-                ids, repositories, ..
-            } = state;
             let id = ids.next(runbooks.id_prefix);
             let mut doc = crate::documents::with_envelope(body, &id, Some(&space_id));
             crate::documents::fill_defaults(&mut doc, &runbooks.default_values());
@@ -811,26 +829,30 @@ fn git_runbooks(
             crate::documents::stamp_modified(&mut doc);
             let doc = Value::Object(doc);
             let docs = cac::branch_mut(repositories, project, branch)?;
-            docs.runbooks.push(doc.clone());
-            docs.runbook_processes
-                .push(processes::new_process(&space_id, &pid, Some(&id)));
+            docs.runbooks.push(cac::commit(space, doc.clone()));
+            docs.runbook_processes.push(cac::commit(
+                space,
+                processes::new_process(&space_id, &pid, Some(&id)),
+            ));
             Ok(Reply::created(render(&space_id, runbooks, &doc)))
         }
         (verb, ["runbooks", id]) => {
-            let docs = cac::branch_mut(&mut state.repositories, project, branch)?;
+            let docs = cac::branch_mut(repositories, project, branch)?;
             let at = crate::documents::position_by_id(&docs.runbooks, id)
                 .ok_or_else(|| ApiError::not_found(id))?;
-            match verb {
-                "GET" => {}
+            let old = cac::checkout(space, docs.runbooks[at].clone());
+            let doc = match verb {
+                "GET" => old,
                 "PUT" => {
-                    let old = docs.runbooks[at].clone();
                     let body = crate::documents::into_object(call.json()?)?;
                     let mut doc =
                         crate::documents::with_envelope(body, id_of(&old), Some(&space_id));
                     doc.insert("ProjectId".into(), old["ProjectId"].clone());
                     doc.insert("RunbookProcessId".into(), old["RunbookProcessId"].clone());
                     crate::documents::stamp_modified(&mut doc);
-                    docs.runbooks[at] = Value::Object(doc);
+                    let doc = Value::Object(doc);
+                    docs.runbooks[at] = cac::commit(space, doc.clone());
+                    doc
                 }
                 "DELETE" => {
                     let old = docs.runbooks.remove(at);
@@ -842,26 +864,27 @@ fn git_runbooks(
                     return Ok(Reply::no_content());
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            Ok(Reply::ok(render(&space_id, runbooks, &docs.runbooks[at])))
+            };
+            Ok(Reply::ok(render(&space_id, runbooks, &doc)))
         }
         (verb, ["runbookprocesses", id]) => {
-            let docs = cac::branch_mut(&mut state.repositories, project, branch)?;
+            let docs = cac::branch_mut(repositories, project, branch)?;
             let at = crate::documents::position_by_id(&docs.runbook_processes, id)
                 .ok_or_else(|| ApiError::not_found(id))?;
-            match verb {
-                "GET" => {}
+            let stored = cac::checkout(space, docs.runbook_processes[at].clone());
+            let doc = match verb {
+                "GET" => stored,
                 "PUT" => {
-                    docs.runbook_processes[at] =
-                        processes::replaced(&docs.runbook_processes[at], call.json()?, false)?
+                    let replaced = processes::replaced(&stored, call.json()?, false)?;
+                    docs.runbook_processes[at] = cac::commit(space, replaced.clone());
+                    replaced
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            let doc = &docs.runbook_processes[at];
+            };
             Ok(Reply::ok(processes::render(
                 &space_id,
-                doc,
-                &cac::process_link(&space_id, project, branch, doc),
+                &doc,
+                &cac::process_link(&space_id, project, branch, &doc),
             )))
         }
         _ => Err(ApiError::unknown_route()),
