@@ -9,6 +9,7 @@ mod client;
 mod create_space;
 mod deploy;
 mod faults;
+mod forge_limits;
 mod fork;
 mod hostile_input;
 mod image;
