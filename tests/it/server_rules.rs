@@ -306,12 +306,18 @@ async fn automatic_release_creation_is_left_off_downstream_with_a_warning() {
         &fleet.management,
         "https://git.example.com/o/r.git",
     );
+    let channel = fleet
+        .emulator
+        .list("Spaces-1", "channels")
+        .into_iter()
+        .find(|c| c["ProjectId"] == json!(templates.hello_world))
+        .unwrap();
     fleet.emulator.seed_update(
         "Spaces-1",
         "projects",
         &templates.hello_world,
         json!({"AutoCreateRelease": true,
-               "ReleaseCreationStrategy": {"ChannelId": null, "ReleaseCreationPackageStepId": null,
+               "ReleaseCreationStrategy": {"ChannelId": channel["Id"], "ReleaseCreationPackageStepId": null,
                                            "ReleaseCreationPackage": {"DeploymentAction": "Hello World", "PackageReference": ""}}}),
     );
     assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);

@@ -232,8 +232,10 @@ pub async fn serve(
 /// push that rewrites or deletes it is refused by the pre-receive hook, and the client sees
 /// `! [remote rejected] main -> main (pre-receive hook declined)` with the reason on the side
 /// band: "GitLab: You are not allowed to force push code to a protected branch on this
-/// project." (gitlabhq/gitlabhq#10405). The deletion message is unverified. A fast-forward, a
-/// new branch and other branches pass. `git config emulator.allowForcePush true` (see
+/// project." (gitlabhq/gitlabhq#10405). Deleting the default branch is refused before any
+/// protection check with "The default branch of a project cannot be deleted." (gitlab-org/gitlab
+/// `lib/gitlab/checks/change_access.rb`, `ERROR_MESSAGES[:delete_default_branch]`, checked
+/// first in `branch_checks`). A fast-forward, a new branch and other branches pass. `git config emulator.allowForcePush true` (see
 /// `ForgeEmulator::allow_force_push`) lifts it. The repository's own `hooks/pre-receive` (a
 /// test's refusing hook) runs first, since `core.hooksPath` replaces the hooks directory.
 /// `git config emulator.pushDeniedByRole true` (see `ForgeEmulator::deny_pushes_by_role`)
@@ -263,7 +265,7 @@ printf '%s
   [ "$ref" = "$head" ] || continue
   [ "$old" = "$zero" ] && continue
   if [ "$new" = "$zero" ]; then
-    echo "GitLab: You are not allowed to delete protected branches from this project." >&2
+    echo "GitLab: The default branch of a project cannot be deleted." >&2
     exit 1
   fi
   if ! git merge-base --is-ancestor "$old" "$new"; then

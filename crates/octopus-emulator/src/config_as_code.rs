@@ -12,9 +12,11 @@ use crate::state::{BranchDocs, GitRepo, SpaceStore, State};
 use crate::{processes, variables};
 use std::collections::BTreeMap;
 
-/// The start of the 400 answer when a repository URL does not answer (convert, persistence
-/// settings with `check_git_urls`).
-pub const UNREACHABLE: &str = "Unable to connect to the specified Git repository.";
+/// The 400 answer when a repository URL does not answer (convert, persistence settings with
+/// `check_git_urls`): `updateProject`'s text in the server's swagger (2020.5), OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`; the emulator adds what the remote
+/// said after it.
+pub const UNREACHABLE: &str =
+    "Unable to connect to the specified Git repository. Please use the test button to validate the connection details.";
 
 /// `main`, `refs/heads/main` and (decoded) `refs%2Fheads%2Fmain` all name branch `main`.
 pub fn branch_name(git_ref: &str) -> String {

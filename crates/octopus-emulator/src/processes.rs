@@ -11,9 +11,14 @@ use crate::secrets::{absorb, redact};
 use crate::state::SpaceStore;
 use crate::variables::check_version;
 
-/// The answer to a process written with a stale `Version`.
+/// The answer to a deployment process written with a stale `Version`: the 400 text of
+/// `updateDeploymentProcess` in the server's swagger (2020.5), OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`.
 pub const VERSION_CONFLICT: &str =
-    "The document has been modified by another user since you last retrieved it. Please reload and try again.";
+    "Changes to this deployment process could not be saved, because another user has made changes to the deployment process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.";
+
+/// The same for a runbook process (`updateRunbookProcess`, same swagger).
+pub const RUNBOOK_VERSION_CONFLICT: &str =
+    "Changes to this process could not be saved, because another user has made changes to the process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.";
 
 const STEP_DEFAULTS: &str = r#"{"PackageRequirement":"LetOctopusDecide","Properties":{},"Condition":"Success","StartTrigger":"StartAfterPrevious","Actions":[]}"#;
 const ACTION_DEFAULTS: &str = r#"{"IsDisabled":false,"CanBeUsedForProjectVersioning":false,"IsRequired":false,"WorkerPoolId":null,"WorkerPoolVariable":null,"Container":{"FeedId":null,"Image":null},"Environments":[],"ExcludedEnvironments":[],"Channels":[],"TenantTags":[],"Packages":[],"GitDependencies":[],"Condition":"Success","Notes":null,"Properties":{},"Links":{}}"#;
@@ -132,7 +137,12 @@ pub fn list(space: &SpaceStore, query: &Query, runbooks: bool) -> Value {
 /// completed, secrets absorbed, `Version` incremented. `check` enforces the sent `Version`.
 pub fn replaced(stored: &Value, body: Value, check: bool) -> ApiResult<Value> {
     if check {
-        check_version(stored, &body, VERSION_CONFLICT)?;
+        let conflict = if is_runbook_process(stored) {
+            RUNBOOK_VERSION_CONFLICT
+        } else {
+            VERSION_CONFLICT
+        };
+        check_version(stored, &body, conflict)?;
     }
     let body = into_object(body)?;
     let mut steps = body.get("Steps").cloned().unwrap_or(json!([]));

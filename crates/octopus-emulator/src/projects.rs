@@ -117,7 +117,7 @@ pub fn project_rule(
         }
     }
     versioning_rule(space.space, doc, change.id)?;
-    release_creation_rule(doc)?;
+    release_creation_rule(space.space, doc, change.id)?;
     // Server-owned references.
     doc.insert(
         "VariableSetId".into(),
@@ -247,24 +247,45 @@ fn versioning_rule(
     Ok(())
 }
 
-/// Automatic release creation needs a release creation strategy (a channel and a package step):
-/// without one the server answers 400 (issue 10, item 11, from the independent review; the
-/// provider's `release_creation_strategy` block exists for this reason). The text is a guess.
-fn release_creation_rule(doc: &Map<String, Value>) -> ApiResult<()> {
+/// Automatic release creation needs a release creation strategy naming a channel of this
+/// project and a package step. The texts are the 400 answers of `createProject` and
+/// `updateProject` in the server's swagger (2020.5), OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`: "A channel ID must be provided to enable Automatic Release
+/// Creation.", "A package step must be provided to enable Automatic Release Creation.", "The
+/// specified Automatic Release Creation channel belongs to a different project.".
+fn release_creation_rule(
+    space: &SpaceStore,
+    doc: &Map<String, Value>,
+    project_id: &str,
+) -> ApiResult<()> {
     if doc.get("AutoCreateRelease").and_then(Value::as_bool) != Some(true) {
         return Ok(());
     }
     let strategy = doc.get("ReleaseCreationStrategy");
+    let channel = strategy
+        .and_then(|s| s.get("ChannelId"))
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty());
+    let Some(channel) = channel else {
+        return Err(ApiError::bad_request(
+            "A channel ID must be provided to enable Automatic Release Creation.",
+        ));
+    };
     let has_package = strategy
         .and_then(|s| s.get("ReleaseCreationPackage"))
         .is_some_and(|p| p.is_object());
-    if has_package {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "Automatic release creation requires a release creation strategy: choose the package step that triggers it.",
-        ))
+    if !has_package {
+        return Err(ApiError::bad_request(
+            "A package step must be provided to enable Automatic Release Creation.",
+        ));
     }
+    let ours = find_by_id(space.docs("channels"), channel)
+        .is_some_and(|c| same_id(str_field(c, "ProjectId").unwrap_or_default(), project_id));
+    if !ours {
+        return Err(ApiError::bad_request(
+            "The specified Automatic Release Creation channel belongs to a different project.",
+        ));
+    }
+    Ok(())
 }
 
 /// A new project gets its variable set, an empty deployment process (Version 0) and a `Default` channel.

@@ -532,8 +532,8 @@ async fn sensitive_properties_and_template_defaults_rotate_and_are_never_returne
 
 /// A PUT of a deployment process or a variable set whose `Version` is not the stored one is
 /// refused: the server rejects edits that are not to the latest version (OctopusDeploy/Issues#716).
-/// The texts of the refusals are the emulator's (`VERSION_CONFLICT` in `src/processes.rs` and
-/// `src/variables.rs`); no public capture of them was found.
+/// The texts are the 400s of `updateDeploymentProcess` and `updateVariableSet` in the server's
+/// swagger (go-octopusdeploy `api/octopus_deploy.json`).
 #[tokio::test]
 async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     let api = Api::start().await;
@@ -552,9 +552,9 @@ async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     assert_eq!(saved["Steps"][0]["Slug"], "run-a-script");
     let (status, body) = api.put(&path, process).await;
     assert_eq!(status, 400);
-    assert!(
-        errors(&body)[0].contains("modified by another user"),
-        "{body}"
+    assert_eq!(
+        errors(&body)[0],
+        "Changes to this deployment process could not be saved, because another user has made changes to the deployment process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes."
     );
 
     let variables = format!(
@@ -568,7 +568,10 @@ async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     assert_eq!(saved["Version"], 1);
     let (status, body) = api.put(&variables, set.clone()).await;
     assert_eq!(status, 400);
-    assert!(errors(&body)[0].contains("another user has made changes to the variables"));
+    assert_eq!(
+        errors(&body)[0],
+        "Changes to these variables could not be saved, because another user has made changes to the variables between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes."
+    );
 
     set["Version"] = json!(1);
     set["Variables"] = json!([{"Name": "A", "Value": "1"}]);
@@ -1517,10 +1520,9 @@ async fn two_projects_cannot_share_a_repository_and_base_path() {
     assert_eq!(status, 400, "{body}");
 }
 
-/// Automatic release creation without a release creation strategy is refused. Source of the
-/// rule: octofleet's issue 10 review, and the Terraform provider's `release_creation_strategy`
-/// block, which exists for it (`src/projects.rs`); the refusal's text is a guess, no public capture
-/// was found.
+/// Automatic release creation needs a strategy naming a channel of the project and a package
+/// step; the texts are the `createProject`/`updateProject` 400s of the server's swagger
+/// (go-octopusdeploy `api/octopus_deploy.json`).
 #[tokio::test]
 async fn automatic_release_creation_needs_a_strategy() {
     let api = Api::start().await;
@@ -1531,10 +1533,52 @@ async fn automatic_release_creation_needs_a_strategy() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        errors(&body)[0].contains("release creation strategy"),
-        "{body}"
+    assert_eq!(
+        errors(&body)[0],
+        "A channel ID must be provided to enable Automatic Release Creation."
     );
+    let project = api.project("Auto").await;
+    let pid = project["Id"].as_str().unwrap();
+    let other = api.project("Other").await;
+    let mut channels = Vec::new();
+    for owner in [pid, other["Id"].as_str().unwrap()] {
+        let (_, listed) = api
+            .get(&format!("/api/Spaces-1/projects/{owner}/channels"))
+            .await;
+        channels.push(listed["Items"][0]["Id"].as_str().unwrap().to_owned());
+    }
+    let (ours, theirs) = (channels[0].clone(), channels[1].clone());
+    let with = |channel: &str, package: Value| {
+        let mut sent = project.clone();
+        sent["AutoCreateRelease"] = json!(true);
+        sent["ReleaseCreationStrategy"] =
+            json!({"ChannelId": channel, "ReleaseCreationPackage": package});
+        sent
+    };
+    let package = json!({"DeploymentAction": "Deploy", "PackageReference": ""});
+    for (sent, text) in [
+        (
+            with(&ours, Value::Null),
+            "A package step must be provided to enable Automatic Release Creation.",
+        ),
+        (
+            with(&theirs, package.clone()),
+            "The specified Automatic Release Creation channel belongs to a different project.",
+        ),
+    ] {
+        let (status, body) = api
+            .put(&format!("/api/Spaces-1/projects/{pid}"), sent)
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(errors(&body)[0], text);
+    }
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/projects/{pid}"),
+            with(&ours, package),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// A versioning strategy is a template or a donor package, and a donor names a step the process
