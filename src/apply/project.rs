@@ -153,11 +153,22 @@ impl Deploy<'_> {
         let deferred = if self.writer.dry_run {
             None
         } else {
-            crate::convert::project::defer_donor_versioning(
+            let deferred = crate::convert::project::defer_donor_versioning(
                 &mut desired,
                 current.project.as_ref(),
                 current.deployment_process.as_ref(),
-            )
+            );
+            // The process this deploy writes: a donor it drops must not stay set across the write.
+            if let (false, Some(process)) = (self.is_cac(), &self.package.deployment_process) {
+                crate::convert::project::donor_kept_loadable(&mut desired, |action| {
+                    process
+                        .steps
+                        .iter()
+                        .flat_map(|step| step.actions.iter())
+                        .any(|a| a.name == action)
+                });
+            }
+            deferred
         };
         // `--overwrite-variables` sends held template defaults again; they compare as kept.
         let mut send = desired.clone();
@@ -223,6 +234,11 @@ impl Deploy<'_> {
             return Ok(project);
         }
         let mut desired = project.clone();
+        let mut strategy = strategy;
+        crate::convert::project::clear_template_for_a_donor(
+            project.versioning_strategy.as_ref(),
+            &mut strategy,
+        );
         desired.versioning_strategy = Some(strategy);
         let (project, outcome) = self.writer.converge(Some(&project), desired).await?;
         if outcome.action.is_change() {

@@ -5,9 +5,6 @@
 use super::model::{Action, PortableProject, Process, PropertyValue, Step, Template, Variable};
 pub use super::reference_kind::{ReferenceKind, ResourceReference};
 use regex::Regex;
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 /// The kind of value a variable holds a reference in: its type's, else its prompt's control type.
@@ -275,6 +272,7 @@ fn scan_action(scan: &mut impl FnMut(String, &str), at: &str, action: &Action) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     #[test]
     fn ids_are_found_whole_in_lists_and_in_json_but_not_in_free_text() {

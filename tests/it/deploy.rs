@@ -2132,3 +2132,86 @@ async fn new_text_variables_are_committed_and_downstream_edits_kept() {
         "no text variable in the database set"
     );
 }
+
+/// The donor package of a versioning strategy moves to a renamed step (issue 18, item 6). A
+/// process write that drops the donor's step leaves the project unloadable on a real server
+/// (OctopusDeploy/Issues#7230, #7521), so the deploy versions by a template across the write and
+/// sets the new donor after it; and servers before 2024.1.1085 keep a template sent as `null`
+/// (#8455), so the switch back to a donor clears it with `""`. Both kinds of server; a deploy
+/// stopped at the project write leaves the project loadable, and a re-run converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_moving_to_a_renamed_step_never_dangles_on_old_or_new_servers() {
+    for keeps_template_on_null in [false, true] {
+        let fleet = fleet_with(EmulatorConfig {
+            keeps_template_on_null,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        seed_rich_dependencies(&fleet.emulator, "Spaces-1");
+        seed_rich_project(&fleet.emulator, "Spaces-1");
+        seed_rich_dependencies(&fleet.emulator, &america(&fleet));
+        let dir = extracted_package(&fleet, "Rich", true).await;
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let space = america(&fleet);
+        let project = fleet.project_named(&space, "Rich");
+        let pid = project["Id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            project["VersioningStrategy"]["DonorPackage"]["DeploymentAction"],
+            "Deploy API"
+        );
+
+        // Upstream renamed the donor's step; the donor follows it.
+        let path = dir.path().join("project.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"Deploy API\"", "\"Deploy API v2\"")).unwrap();
+
+        // A deploy stopped at its first project write: nothing dangles.
+        fleet
+            .emulator
+            .deny("PUT", &format!("/projects/{pid}"), "ProjectEdit");
+        let stopped = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(stopped.code, 1, "{}", stopped.stderr);
+        let loaded = reqwest::Client::new()
+            .get(format!(
+                "{}/api/{space}/projects/{pid}",
+                fleet.emulator.url()
+            ))
+            .header("X-Octopus-ApiKey", API_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded.status().as_u16(),
+            200,
+            "keeps_template_on_null {keeps_template_on_null}: the project must stay loadable: {}",
+            loaded.text().await.unwrap()
+        );
+
+        fleet.emulator.clear_faults();
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(
+            run.code, 0,
+            "keeps_template_on_null {keeps_template_on_null}: {}",
+            run.stderr
+        );
+        let project = fleet.project_named(&space, "Rich");
+        let strategy = &project["VersioningStrategy"];
+        assert_eq!(
+            strategy["DonorPackage"]["DeploymentAction"],
+            "Deploy API v2"
+        );
+        assert!(
+            strategy["Template"].as_str().unwrap_or_default().is_empty(),
+            "{strategy}"
+        );
+        fleet.emulator.clear_requests();
+        let again = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(
+            fleet.emulator.writes().is_empty(),
+            "re-deploy wrote: {:?}",
+            fleet.emulator.writes()
+        );
+    }
+}

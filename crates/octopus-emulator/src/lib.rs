@@ -78,6 +78,11 @@ pub struct EmulatorConfig {
     /// Behave like a server before 2025.2: no scoped tenant-variable routes
     /// (`commonvariables`/`projectvariables` are unknown routes) and the scoping toggle off.
     pub legacy_tenant_variables: bool,
+    /// Behave like a server before 2024.1.1085: a project PUT whose `VersioningStrategy.Template`
+    /// is `null` keeps the stored template instead of clearing it (OctopusDeploy/Issues#8455:
+    /// "sending a `null` template, Octopus does not clear the current template", fixed in
+    /// 2024.1.1085; workaround: send `""`).
+    pub keeps_template_on_null: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -91,6 +96,7 @@ impl Default for EmulatorConfig {
             state_file: None,
             check_git_urls: false,
             legacy_tenant_variables: false,
+            keeps_template_on_null: false,
         }
     }
 }

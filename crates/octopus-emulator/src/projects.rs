@@ -190,6 +190,58 @@ pub fn clear_settings_fields(project: &mut Map<String, Value>) {
     );
 }
 
+/// What a server before 2024.1.1085 makes of a project PUT: a `VersioningStrategy` whose
+/// `Template` is `null` (or left out) keeps the stored template (OctopusDeploy/Issues#8455, "When
+/// updating a project's VersioningStrategy via API client and sending a `null` template, Octopus
+/// does not clear the current template"; fixed in 2024.1.1085). With a donor package beside it
+/// the strategy then holds both, which `versioning_rule` refuses, as #8455's error shows.
+pub fn template_kept_on_null(space: &SpaceStore, project_ref: &str, mut body: Value) -> Value {
+    let Some(stored) = collections::position(space, kind("projects").expect("kind"), project_ref)
+        .map(|at| &space.docs("projects")[at])
+    else {
+        return body;
+    };
+    let stored_template = stored
+        .pointer("/VersioningStrategy/Template")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    if let (Some(template), Some(strategy)) = (
+        stored_template,
+        body.get_mut("VersioningStrategy").filter(|s| s.is_object()),
+    ) {
+        if strategy.get("Template").is_none_or(Value::is_null) {
+            strategy["Template"] = json!(template);
+        }
+    }
+    body
+}
+
+/// A project whose versioning strategy names a donor action its deployment process no longer
+/// has cannot be loaded: the server answers 404 "The resource '<action>' was not found." for it,
+/// and for the lists that hold it (OctopusDeploy/Issues#7230: "This causes the project to fail to
+/// load ... The resource '<New Step Name>' was not found."; #7521: `projects/<name>`,
+/// `projects/all` and `projects?take=10` all 404 with "The resource 'Run a Script' was not
+/// found."). A process write may leave it so (#7230, #7448); a strategy write cannot
+/// (`versioning_rule`).
+pub fn unloadable(space: &SpaceStore, project: &Value) -> Option<ApiError> {
+    let action = project
+        .pointer("/VersioningStrategy/DonorPackage/DeploymentAction")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())?;
+    if is_version_controlled(project) {
+        return None;
+    }
+    let process = crate::processes::position(space, &deployment_process_id(id_of(project)))
+        .map(|at| &space.processes[at])?;
+    let present = process["Steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["Actions"].as_array().into_iter().flatten())
+        .any(|a| a["Name"].as_str() == Some(action) || a["Id"].as_str() == Some(action));
+    (!present).then(|| ApiError::not_found(action))
+}
+
 /// A versioning strategy takes a version template or a donor package, never both ("Only one of
 /// either a donor package step or a version template may be provided": the server's validation
 /// text quoted in issue 10, item 7, from OctopusDeploy/Issues#8455's discussion), and a donor

@@ -127,6 +127,19 @@ async fn route_checked(shared: &Shared, call: &Call) -> ApiResult<Reply> {
         ("POST", ["projects", _, "git", "convert"]) => convert(shared, call, index, &rest[1]).await,
         ("PUT", ["projects", _]) => {
             check_project_put(shared, call, index, &rest[1]).await?;
+            if shared.keeps_template_on_null {
+                let mut state = shared.state();
+                let body =
+                    projects::template_kept_on_null(&state.spaces[index], &rest[1], call.json()?);
+                let call = Call {
+                    method: call.method.clone(),
+                    segments: call.segments.clone(),
+                    query: call.query.clone(),
+                    body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+                    content_type: call.content_type.clone(),
+                };
+                return space_route(&mut state, &call, index, &rest);
+            }
             space_route(&mut shared.state(), call, index, &rest)
         }
         _ => space_route(&mut shared.state(), call, index, &rest),
@@ -331,13 +344,17 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
         (verb, [collection]) => {
             let kind = kind(collection).ok_or_else(ApiError::unknown_route)?;
             match verb {
-                "GET" => Ok(Reply::ok(collections::list(&state.spaces[index], kind, q))),
+                "GET" => {
+                    every_project_loads(&state.spaces[index], kind)?;
+                    Ok(Reply::ok(collections::list(&state.spaces[index], kind, q)))
+                }
                 "POST" => create(state, index, kind, call.json()?),
                 _ => Err(call.not_allowed()),
             }
         }
         ("GET", [collection, "all"]) if kind(collection).is_some() => {
             let kind = kind(collection).expect("checked");
+            every_project_loads(&state.spaces[index], kind)?;
             Ok(Reply::ok(collections::all(&state.spaces[index], kind, q)))
         }
         (verb, [collection, _]) => {
@@ -345,6 +362,22 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
             by_id(state, call, index, kind, &s[1], verb)
         }
         _ => Err(ApiError::unknown_route()),
+    }
+}
+
+/// A list of projects fails as a whole when one of them cannot be loaded (see
+/// `projects::unloadable`).
+fn every_project_loads(space: &crate::state::SpaceStore, kind: &Kind) -> ApiResult<()> {
+    if kind.collection != "projects" {
+        return Ok(());
+    }
+    match space
+        .docs("projects")
+        .iter()
+        .find_map(|project| projects::unloadable(space, project))
+    {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 
@@ -369,7 +402,17 @@ fn by_id(
 ) -> ApiResult<Reply> {
     let space_id = state.spaces[index].id().to_string();
     match verb {
-        "GET" => Ok(Reply::ok(collections::get(&state.spaces[index], kind, id)?)),
+        "GET" => {
+            if kind.collection == "projects" {
+                let space = &state.spaces[index];
+                if let Some(error) =
+                    projects::unloadable(space, collections::stored(space, kind, id)?)
+                {
+                    return Err(error);
+                }
+            }
+            Ok(Reply::ok(collections::get(&state.spaces[index], kind, id)?))
+        }
         "PUT" => {
             let doc = collections::update(&mut state.space_mut(index), kind, id, call.json()?)?;
             Ok(match kind.write_reply {

@@ -2277,3 +2277,56 @@ async fn bundled_tooling_is_injected_for_a_step_in_a_container() {
     assert_eq!(properties(0)["OctopusUseBundledTooling"], "False");
     assert_eq!(properties(1).get("OctopusUseBundledTooling"), None);
 }
+
+/// A process write that drops the donor's step is taken, and the project then cannot be loaded,
+/// alone or in a list (OctopusDeploy/Issues#7230, #7521: "The resource '<step>' was not
+/// found."); a server before 2024.1.1085 keeps a template sent as `null` (#8455), so a switch to a
+/// donor must send `""`.
+#[tokio::test]
+async fn a_dangling_donor_makes_the_project_unloadable_and_old_servers_keep_a_null_template() {
+    for keeps_template_on_null in [false, true] {
+        let api = Api::with(EmulatorConfig {
+            keeps_template_on_null,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let pid = api.project_with_step("Donor", "Deploy").await;
+        let (_, project) = api.get(&format!("/api/Spaces-1/projects/{pid}")).await;
+        let donor = json!({"DeploymentAction": "Deploy", "PackageReference": ""});
+        let mut sent = project.clone();
+        sent["VersioningStrategy"] = json!({"Template": null, "DonorPackage": donor});
+        let (status, body) = api
+            .put(&format!("/api/Spaces-1/projects/{pid}"), sent.clone())
+            .await;
+        if keeps_template_on_null {
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(
+                errors(&body)[0],
+                "Only one of either a donor package step or a version template may be provided."
+            );
+            sent["VersioningStrategy"]["Template"] = json!("");
+            let (status, body) = api
+                .put(&format!("/api/Spaces-1/projects/{pid}"), sent)
+                .await;
+            assert_eq!(status, 200, "{body}");
+        } else {
+            assert_eq!(status, 200, "{body}");
+        }
+
+        let path = format!("/api/Spaces-1/projects/{pid}/deploymentprocesses");
+        let (_, mut process) = api.get(&path).await;
+        process["Steps"][0]["Name"] = json!("Deploy v2");
+        process["Steps"][0]["Actions"][0]["Name"] = json!("Deploy v2");
+        let (status, body) = api.put(&path, process).await;
+        assert_eq!(status, 200, "{body}");
+        for route in [
+            format!("/api/Spaces-1/projects/{pid}"),
+            "/api/Spaces-1/projects".to_owned(),
+            "/api/Spaces-1/projects/all".to_owned(),
+        ] {
+            let (status, body) = api.get(&route).await;
+            assert_eq!(status, 404, "{route}: {body}");
+            assert_eq!(body["ErrorMessage"], "The resource 'Deploy' was not found.");
+        }
+    }
+}
