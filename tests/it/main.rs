@@ -8,6 +8,7 @@ mod bad_input;
 mod client;
 mod create_space;
 mod deploy;
+mod emulator_payloads;
 mod faults;
 mod forge_limits;
 mod fork;
