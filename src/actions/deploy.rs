@@ -114,7 +114,8 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         | DeployError::UnsubstitutedSecrets(_)
         | DeployError::Unsupported(_)
         | DeployError::OverridingField(_)
-        | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),
+        | DeployError::ForkUrlMissing(_)
+        | DeployError::ProcessTemplates(_)) => ActionError::input(invalid),
     })?;
     let server = crate::origin::display(&config.target.url);
     let project_url = result

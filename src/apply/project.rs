@@ -3,8 +3,8 @@
 //! variables, each built from what the server has so ids and server fields survive.
 
 use super::converge::{ResendSecrets, WantedProcess, Writer};
-use super::deploy::{DeployError, DeployOptions, DeployResult};
-use super::resolve::missing_dependencies;
+use super::deploy::{DeployError, DeployOptions, DeployResult, TemplateProblem};
+use super::resolve::{missing_dependencies, process_template_usages};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::process::resend_held_property_secrets;
 use crate::convert::project::{
@@ -12,6 +12,7 @@ use crate::convert::project::{
 };
 use crate::convert::variables::{apply_variables, ScopeIds};
 use crate::convert::Context;
+use crate::octopus::process_templates;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
@@ -100,6 +101,7 @@ async fn read(
     if !missing.is_empty() {
         return Err(DeployError::MissingDependencies(missing));
     }
+    check_process_templates(client, space_id, package).await?;
     let current = project_parts::read_by_name(
         client,
         space_id,
@@ -108,6 +110,33 @@ async fn read(
     )
     .await?;
     Ok((index, current))
+}
+
+/// Every Platform Hub process template the package's steps run must be on this instance, shared
+/// with the space and published at the step's version mask: a deploy (or plan) refuses before
+/// any write, naming each one (exit 2), on a managed space and a managed instance alike.
+async fn check_process_templates(
+    client: &OctopusClient,
+    space_id: &str,
+    package: &PortableProject,
+) -> Result<(), DeployError> {
+    let mut problems = Vec::new();
+    for (slug, mask) in process_template_usages(package) {
+        let unusable =
+            process_templates::unusable(client, space_id, &slug, mask.as_deref()).await?;
+        if let Some(unusable) = unusable {
+            problems.push(TemplateProblem {
+                slug,
+                space_id: space_id.to_owned(),
+                unusable,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DeployError::ProcessTemplates(problems))
+    }
 }
 
 /// What every writing phase shares.

@@ -17,6 +17,7 @@ mod image;
 mod key_scoping;
 mod merge;
 mod payloads;
+mod process_templates;
 mod references;
 mod report_checks;
 mod sandbox;

@@ -18,6 +18,7 @@ mod faults;
 mod kinds;
 mod packages;
 mod paging;
+mod platform_hub;
 mod processes;
 mod projects;
 mod reply;
@@ -412,6 +413,30 @@ impl Emulator {
                 .unwrap_or_else(|e| panic!("seed_convert({project_id}): {:?}", e.body()));
             config_as_code::convert(&mut state, index, position, settings, None, false)
                 .unwrap_or_else(|e| panic!("seed_convert({project_id}): {:?}", e.body()));
+        }
+        self.seeded();
+    }
+
+    /// A Platform Hub process template of this instance: `slug`, its `name`, its published
+    /// `versions` (`1.0.0`, …), and the spaces it is shared with (all of them, or `space_ids`).
+    pub fn seed_process_template(
+        &self,
+        slug: &str,
+        name: &str,
+        versions: &[&str],
+        shared_to_all: bool,
+        space_ids: &[&str],
+    ) {
+        {
+            let mut state = self.shared().state();
+            state.process_templates.retain(|t| t["Slug"] != slug);
+            state.process_templates.push(serde_json::json!({
+                "Slug": slug,
+                "Name": name,
+                "Versions": versions.iter().map(|v| serde_json::json!({"Version": v})).collect::<Vec<_>>(),
+                "SharedToAllSpaces": shared_to_all,
+                "IndividuallySharedSpaceIds": space_ids,
+            }));
         }
         self.seeded();
     }

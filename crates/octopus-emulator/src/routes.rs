@@ -78,7 +78,9 @@ fn resolve(state: &State, segments: &[String]) -> ApiResult<Target> {
     match lower.first().map(String::as_str) {
         None => Ok(Target::Server),
         Some("spaces") if segments.len() > 2 => space(&segments[1], &segments[2..]),
-        Some("spaces" | "configuration" | "users" | "tasks" | "teams") => Ok(Target::Server),
+        Some("spaces" | "configuration" | "users" | "tasks" | "teams" | "platformhub") => {
+            Ok(Target::Server)
+        }
         Some(first) if is_space_id(first) => space(&segments[0], &segments[1..]),
         Some(_) => {
             let index = state
@@ -188,6 +190,12 @@ fn server_route(state: &mut State, call: &Call) -> ApiResult<Reply> {
             Ok(Reply::ok(system::feature_toggles(true)))
         }
         ("GET", ["users", "me"]) => Ok(Reply::ok(system::current_user())),
+        ("GET", ["platformhub", "processtemplates", _, "share"]) => Ok(Reply::ok(
+            crate::platform_hub::share(&state.process_templates, &s[2])?,
+        )),
+        ("GET", ["platformhub", "processtemplates", _, "versions"]) => Ok(Reply::ok(
+            crate::platform_hub::versions(&state.process_templates, &s[2], q)?,
+        )),
         ("GET", ["tasks", _]) => Ok(Reply::ok(system::task(&s[1]))),
         ("GET", ["teams"]) => Ok(Reply::ok(spaces::list_teams(state, None, q))),
         ("GET", ["teams", _]) => spaces::teams(state, None)

@@ -18,6 +18,9 @@ pub struct State {
     /// OCL connects to it (OctopusDeploy/Issues#7330).
     #[serde(default)]
     pub repositories: BTreeMap<String, GitRepo>,
+    /// Platform Hub process templates (instance-wide; see `platform_hub`).
+    #[serde(default)]
+    pub process_templates: Vec<Value>,
 }
 
 /// Per-kind counters, global across spaces like the real server (`Environments-7` is unique server-wide).
