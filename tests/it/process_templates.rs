@@ -6,7 +6,7 @@
 //! the mask), naming it.
 
 use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
-use crate::support::packages::{extract, serialize_package};
+use crate::support::packages::{extract, serialize_package, substitute_every_secret};
 use crate::support::two_servers::TwoServers;
 use octofleet_sandbox::seed_template_projects;
 use serde_json::{json, Value};
@@ -69,14 +69,7 @@ async fn run(fleet: &Fleet, action: &str, dir: &Path) -> Run {
 
 /// The package's secrets.json substituted, as Octopus leaves it in the `Sync` environment.
 fn substitute_secrets(dir: &Path) {
-    let path = dir.join("secrets.json");
-    let secrets: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let substituted: serde_json::Map<String, Value> = secrets
-        .into_iter()
-        .map(|(key, _)| (key, json!("s3cret")))
-        .collect();
-    std::fs::write(&path, serde_json::to_string(&substituted).unwrap()).unwrap();
+    substitute_every_secret(dir, "s3cret");
 }
 
 fn usage_action(project_json: &Value) -> Value {

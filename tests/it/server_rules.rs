@@ -5,7 +5,7 @@
 //! 403, one repository per Config-as-Code project, and automatic release creation.
 
 use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
-use crate::support::packages::{extract, serialize_package};
+use crate::support::packages::{extract, serialize_package, substitute_every_secret};
 use octofleet_sandbox::seed_template_projects;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -80,14 +80,7 @@ fn with_steps_a_server_rewrites(dir: &Path) {
 
 /// As Octopus's file substitution leaves secrets.json in the Sync environment.
 fn with_substituted_secrets(dir: &Path) {
-    let secrets_path = dir.join("secrets.json");
-    let secrets: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
-    let substituted: serde_json::Map<String, Value> = secrets
-        .into_iter()
-        .map(|(key, _)| (key, json!("s3cret")))
-        .collect();
-    std::fs::write(&secrets_path, serde_json::to_string(&substituted).unwrap()).unwrap();
+    substitute_every_secret(dir, "s3cret");
 }
 
 /// America's space id and its project named `name`, as the server holds them.
