@@ -74,7 +74,11 @@ impl RateLimitRule {
         }
     }
 
-    /// The platform's refusal, its headers timed from now.
+    /// The platform's refusal, its headers timed from now. GitHub's docs ("Rate limits for the REST
+    /// API") give the statuses and headers and say the message "indicates that you exceeded a
+    /// secondary rate limit" without quoting it: the two GitHub texts below are ours, worded so
+    /// (octofleet matches only "secondary rate limit"). GitLab's body is the one
+    /// gitlab-org/gitlab#199738 shows.
     fn reply(&self) -> Reply {
         let now = chrono::Utc::now().timestamp().max(0) as u64;
         let mut headers: Vec<(header::HeaderName, String)> = Vec::new();

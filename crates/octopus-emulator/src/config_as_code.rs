@@ -218,15 +218,20 @@ pub fn project_repository_key(project: &Value) -> String {
 /// - `variables_to_git`: text variables move to git on conversion, as on current servers: the
 ///   Octopus docs (projects/version-control/converting/migrating-variables) say "All newly
 ///   configured Git projects will automatically have variables migrated when converting the
-///   project to Git", and converting/index lists `variables.ocl` in the first commit; sensitive
+///   project to Git", and converting/index lists `variables.ocl` in the first commit (as the
+///   first commit in OctopusDeploy/docs PR #3135 shows); sensitive
 ///   variables stay in the database. False models a project converted by a server from before
 ///   Git variables (2022.1–2022.3), which keeps them in the database until `migrate-variables`.
 ///   A repository that already holds `variables.ocl` keeps it; one without gets the project's
 ///   text variables (none for a project just created).
-/// - `RunbooksAreInGit` stays false: no source was found either way (searched: the Octopus docs
-///   on converting and on Config-as-Code runbooks, the provider's `resource_project.go`,
-///   go-octopusdeploy's `convert_to_vcs.go`, OctopusClients); runbooks move with
-///   `migrate-runbooks`.
+/// - `RunbooksAreInGit` stays false: no source says a conversion moves runbooks. Searched: the
+///   Octopus docs (the Config-as-Code reference lists runbook processes and settings among what
+///   Git can hold, and says nothing of conversion; converting/migrating-variables), the
+///   provider's `resource_project.go` and OctopusDeploy/Issues. The one real first commit found,
+///   of a project converted in 2026 (OctopusDeploy/docs PR #3135, "Initial commit of project
+///   configuration"), holds `deployment_process.ocl`, `deployment_settings.ocl`,
+///   `schema_version.ocl` and `variables.ocl` and no runbooks: consistent with this. Runbooks
+///   move with `migrate-runbooks`.
 pub fn convert(
     state: &mut State,
     index: usize,
@@ -274,10 +279,10 @@ pub fn convert(
         .and_then(Value::as_bool)
         == Some(true);
     // A protected default branch takes the initial commit on a side branch, which the client
-    // names (a commit to the protected branch itself would be refused by the git host). The
-    // message is ours: no server text for a missing `InitialCommitBranchName` was found
-    // (searched: OctopusDeploy/Issues for "InitialCommitBranchName" and "protected", the
-    // provider's and go-octopusdeploy's convert code). Checked before anything is stored.
+    // names: the Octopus CLI's `project convert --git-initial-commit-branch` is "Only required if
+    // 'git-branch' is listed as a 'git-protected-branch-pattern'" (octopus.com/docs, octopus
+    // project convert). The message is ours: the server's text for a missing one was not found
+    // (no search beyond that page). Checked before anything is stored.
     let side_branch = if protected {
         Some(
             initial_branch

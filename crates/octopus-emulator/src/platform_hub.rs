@@ -14,9 +14,9 @@
 //! `Octopus.Action.ProcessTemplate.Reference.Slug` and `.VersionMask` (the provider's
 //! docs/resources/process.md, "Using Process Templates", and its
 //! `resource-process-template-usage.tf`). The emulator stores that step as any action: whether a
-//! real server checks the template when the process is saved is not in our sources (searched:
-//! the provider's process docs and examples, the API reference page above, OctopusDeploy/Issues),
-//! so it does not refuse it there.
+//! real server checks the template when the process is saved is not in what was read (the
+//! provider's process docs and example, the API reference page above), so it does not refuse it
+//! there.
 
 use serde_json::{json, Value};
 

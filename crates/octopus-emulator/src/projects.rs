@@ -155,8 +155,8 @@ const GUIDED_FAILURE_DEFAULT: &str = "EnvironmentDefault";
 
 /// A version-controlled project's `PUT` carrying a deployment setting (anything but the cleared
 /// values above) is refused: those go to `/{gitRef}/deploymentsettings`. The message is ours: the
-/// provider's comment says the server rejects them without quoting it (searched:
-/// OctopusDeploy/Issues, go-octopusdeploy, OctopusClients).
+/// provider's comment says the server rejects them without quoting the server's text, and no
+/// other source of it was looked for.
 pub fn settings_fields_on_a_version_controlled_project(doc: &Value) -> ApiResult<()> {
     let carried: Vec<&str> = GIT_SETTINGS_FIELDS
         .iter()
