@@ -12,7 +12,7 @@ use octofleet::log_format;
 use octofleet::service_messages::{emit, ServiceMessage};
 use std::future::Future;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
     let cli = octofleet::cli::parse();
@@ -58,11 +58,13 @@ async fn run(cli: &Cli) -> Result<u8, ActionError> {
         }
         Command::Fork(args) => {
             let (config, timeout) = with_timeout(ForkConfig::from_args(args), timeout)?;
+            let config = config.with_deadline(Instant::now() + timeout);
             let report = within(timeout, "fork", fork::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Merge(args) => {
             let (config, timeout) = with_timeout(MergeConfig::from_args(args), timeout)?;
+            let config = config.with_deadline(Instant::now() + timeout);
             let report = within(timeout, "merge", merge::run(&config)).await?;
             publish(&report, cli.output)
         }

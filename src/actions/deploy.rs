@@ -137,7 +137,8 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         | DeployError::UnsubstitutedSecrets(_)
         | DeployError::Unsupported(_)
         | DeployError::OverridingField(_)
-        | DeployError::ForkUrlMissing(_)) => ActionError::input(invalid),
+        | DeployError::ForkUrlMissing(_)
+        | DeployError::ProcessTemplates(_)) => ActionError::input(invalid),
     })?;
     let server = crate::origin::display(&config.target.url);
     let space_url = format!("{}/app#/{space_id}", server.trim_end_matches('/'));

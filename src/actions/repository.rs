@@ -104,6 +104,7 @@ pub(super) fn forge_access(config: &RepositoryConfig) -> Result<ForgeAccess, Act
         username: config.username.clone(),
         password: config.password.clone(),
         ca_file: config.ca_file.clone(),
+        deadline: config.deadline,
     })
 }
 

@@ -100,12 +100,25 @@ impl Writer<'_> {
         &self,
         id: Option<&str>,
         read: Option<VariableSet>,
+        change: impl FnMut(&mut VariableSet) -> bool,
+    ) -> Result<VariableSetWrite, OctopusError> {
+        let sets = VariableSets::new(self.client, self.space_id);
+        self.modify_variables_at(id.map(|id| sets.path(id)), read, change)
+            .await
+    }
+
+    /// As [`Writer::modify_variables`], for the set served at `path` (a Config-as-Code
+    /// project's text variables on its git ref); `None` (or a plan) only previews.
+    pub async fn modify_variables_at(
+        &self,
+        path: Option<String>,
+        read: Option<VariableSet>,
         mut change: impl FnMut(&mut VariableSet) -> bool,
     ) -> Result<VariableSetWrite, OctopusError> {
-        match id.filter(|_| !self.dry_run) {
-            Some(id) => {
+        match path.filter(|_| !self.dry_run) {
+            Some(path) => {
                 VariableSets::new(self.client, self.space_id)
-                    .modify_from(id, read, change)
+                    .modify_at(&path, read, change)
                     .await
             }
             None => {

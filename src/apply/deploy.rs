@@ -2,6 +2,7 @@
 //! `project.rs`, which runs it, and `checks.rs`, which refuses before any write.
 
 use super::resolve::Missing;
+use crate::octopus::process_templates::Unusable;
 use crate::octopus::OctopusError;
 use crate::outcome::Outcome;
 
@@ -59,6 +60,44 @@ pub enum DeployError {
         git_url = crate::inputs::GIT_URL
     )]
     ForkUrlMissing(String),
+    /// Steps run Platform Hub process templates the target space cannot use.
+    #[error(
+        "the project's steps run Platform Hub process templates this space cannot use; nothing was written:\n  - {}",
+        .0.iter().map(TemplateProblem::to_string).collect::<Vec<_>>().join("\n  - ")
+    )]
+    ProcessTemplates(Vec<TemplateProblem>),
     #[error(transparent)]
     Octopus(#[from] OctopusError),
+}
+
+/// A process template a step runs, and why the target space cannot use it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateProblem {
+    /// The template's slug (`Octopus.Action.ProcessTemplate.Reference.Slug`).
+    pub slug: String,
+    /// The target space.
+    pub space_id: String,
+    /// Why not.
+    pub unusable: Unusable,
+}
+
+impl std::fmt::Display for TemplateProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let slug = &self.slug;
+        match &self.unusable {
+            Unusable::NotOnTheInstance => write!(
+                f,
+                "process template `{slug}`: this Octopus instance has none of that slug (publish it in this instance's Platform Hub; a managed instance needs its own copy)"
+            ),
+            Unusable::NotShared => write!(
+                f,
+                "process template `{slug}`: not shared with space {} (share it with the space in Platform Hub → Process Templates)",
+                self.space_id
+            ),
+            Unusable::NoVersion(mask) => write!(
+                f,
+                "process template `{slug}`: no published version matches the step's version mask `{mask}`"
+            ),
+        }
+    }
 }

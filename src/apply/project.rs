@@ -3,8 +3,8 @@
 //! variables and triggers, each built from what the server has so ids and server fields survive.
 
 use super::converge::{ResendSecrets, WantedProcess, Writer};
-use super::deploy::{DeployError, DeployOptions, DeployResult};
-use super::resolve::missing_dependencies;
+use super::deploy::{DeployError, DeployOptions, DeployResult, TemplateProblem};
+use super::resolve::{missing_dependencies, process_template_usages};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
 use crate::convert::process::resend_held_property_secrets;
 use crate::convert::project::{
@@ -12,10 +12,11 @@ use crate::convert::project::{
 };
 use crate::convert::variables::{apply_variables, ScopeIds};
 use crate::convert::Context;
+use crate::octopus::process_templates;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
 use crate::octopus::resources::{
-    DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, Runbook,
+    Api, DeploymentProcess, ProcessKind, Project, ProjectVersioningStrategy, Runbook,
 };
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::octopus::{OctopusClient, OctopusError};
@@ -111,6 +112,7 @@ async fn read(
     if !missing.is_empty() {
         return Err(DeployError::MissingDependencies(missing));
     }
+    check_process_templates(client, space_id, package).await?;
     let current = project_parts::read_by_name(
         client,
         space_id,
@@ -119,6 +121,33 @@ async fn read(
     )
     .await?;
     Ok((index, current))
+}
+
+/// Every Platform Hub process template the package's steps run must be on this instance, shared
+/// with the space and published at the step's version mask: a deploy (or plan) refuses before
+/// any write, naming each one (exit 2), on a managed space and a managed instance alike.
+async fn check_process_templates(
+    client: &OctopusClient,
+    space_id: &str,
+    package: &PortableProject,
+) -> Result<(), DeployError> {
+    let mut problems = Vec::new();
+    for (slug, mask) in process_template_usages(package) {
+        let unusable =
+            process_templates::unusable(client, space_id, &slug, mask.as_deref()).await?;
+        if let Some(unusable) = unusable {
+            problems.push(TemplateProblem {
+                slug,
+                space_id: space_id.to_owned(),
+                unusable,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(DeployError::ProcessTemplates(problems))
+    }
 }
 
 /// What every writing phase shares.
@@ -164,11 +193,22 @@ impl Deploy<'_> {
         let deferred = if self.writer.dry_run {
             None
         } else {
-            crate::convert::project::defer_donor_versioning(
+            let deferred = crate::convert::project::defer_donor_versioning(
                 &mut desired,
                 current.project.as_ref(),
                 current.deployment_process.as_ref(),
-            )
+            );
+            // The process this deploy writes: a donor it drops must not stay set across the write.
+            if let (false, Some(process)) = (self.is_cac(), &self.package.deployment_process) {
+                crate::convert::project::donor_kept_loadable(&mut desired, |action| {
+                    process
+                        .steps
+                        .iter()
+                        .flat_map(|step| step.actions.iter())
+                        .any(|a| a.name == action)
+                });
+            }
+            deferred
         };
         // `--overwrite-variables` sends held template defaults again; they compare as kept.
         let mut send = desired.clone();
@@ -187,17 +227,31 @@ impl Deploy<'_> {
             outcome.action = OutcomeAction::SecretResent;
         }
         outcomes.push(outcome);
+        let mut converted = false;
         if let Some(outcome) = self.version_control(&project).await? {
+            converted = outcome.action == OutcomeAction::Created;
             outcomes.push(outcome);
         }
-        if current.project.is_none() && !self.writer.dry_run {
+        let created = current.project.is_none();
+        if (created || converted) && !self.writer.dry_run {
+            // A conversion changes where the server keeps things (the process and deployment
+            // settings in git, and on current servers the text variables: `VariablesAreInGit`):
+            // every later phase works from the project as the server now has it.
+            let project = if converted {
+                Api::<Project>::new(self.writer.client, Some(self.writer.space_id))
+                    .get(project.id.as_deref().unwrap_or_default())
+                    .await?
+            } else {
+                project
+            };
             *current = project_parts::read(
                 self.writer.client,
                 self.writer.space_id,
                 project.clone(),
-                ReadOptions::for_deploy(false),
+                ReadOptions::for_deploy(!created),
             )
             .await?;
+            return Ok((project, deferred));
         }
         Ok((project, deferred))
     }
@@ -213,7 +267,18 @@ impl Deploy<'_> {
         let Some(strategy) = deferred else {
             return Ok(project);
         };
+        // A Config-as-Code project keeps its versioning strategy in git's deployment settings
+        // (the fork's): the server refuses it on the project (the provider's
+        // `resource_project.go` sends it to `/{gitRef}/deploymentsettings`).
+        if project.is_config_as_code() {
+            return Ok(project);
+        }
         let mut desired = project.clone();
+        let mut strategy = strategy;
+        crate::convert::project::clear_template_for_a_donor(
+            project.versioning_strategy.as_ref(),
+            &mut strategy,
+        );
         desired.versioning_strategy = Some(strategy);
         let (project, outcome) = self.writer.converge(Some(&project), desired).await?;
         if outcome.action.is_change() {
@@ -459,9 +524,18 @@ impl Deploy<'_> {
         Ok(Some(outcome))
     }
 
-    /// Variables: one read-modify-write of the project's set. A Config-as-Code project whose
-    /// variables were migrated to git keeps its text variables there: only secrets are written
-    /// here; until then the server keeps them all in this set.
+    /// Variables: one read-modify-write of the project's database set, and for a
+    /// Config-as-Code project whose text variables live in git (`VariablesAreInGit`, as after
+    /// every conversion on a current server) one of its text variables on the default branch.
+    ///
+    /// The database set then holds only secrets (it refuses text variables: OctopusDeploy/
+    /// Issues#7555). The package's text variables go to the branch-scoped route
+    /// (`/projects/{id}/{gitRef}/variables`, where the server commits them as `variables.ocl`)
+    /// when the package carries them (`carries_text_variables`: the template kept them in its
+    /// database, so the fork has no `variables.ocl`); otherwise the fork's `variables.ocl`
+    /// already holds them and nothing is written. Writing through the server, rather than
+    /// committing OCL to the fork from `fork`, keeps the server the only writer of its OCL
+    /// format and reuses the same keep/`--overwrite-variables` rules and scope ids.
     async fn variables(
         &self,
         project: &Project,
@@ -470,12 +544,22 @@ impl Deploy<'_> {
         outcomes: &mut Vec<Outcome>,
     ) -> Result<(), OctopusError> {
         let text_in_git = self.in_git(project, "VariablesAreInGit");
-        let variables: Vec<&portable::Variable> = self
+        let carries_text = self
+            .package
+            .project
+            .version_control
+            .as_ref()
+            .is_some_and(|vcs| vcs.carries_text_variables);
+        let (secrets, text): (Vec<&portable::Variable>, Vec<&portable::Variable>) = self
             .package
             .variables
             .iter()
-            .filter(|v| !text_in_git || v.is_sensitive())
-            .collect();
+            .partition(|v| v.is_sensitive());
+        let database: Vec<&portable::Variable> = if text_in_git {
+            secrets
+        } else {
+            self.package.variables.iter().collect()
+        };
         let overwrite = self.options.overwrite_variables;
         let mut applied = Vec::new();
         self.writer
@@ -483,12 +567,24 @@ impl Deploy<'_> {
                 project.variable_set_id.as_deref(),
                 current.variables.clone(),
                 |set| {
-                    applied = apply_variables(set, &variables, self.secrets, scopes, overwrite);
+                    applied = apply_variables(set, &database, self.secrets, scopes, overwrite);
                     applied.iter().any(|o| o.action.needs_write())
                 },
             )
             .await?;
         outcomes.extend(applied);
+        if text_in_git && carries_text {
+            let mut applied = Vec::new();
+            let path = project_parts::default_branch_route(self.writer.space_id, project)
+                .map(|route| format!("{route}/variables"));
+            self.writer
+                .modify_variables_at(path, current.git_variables.clone(), |set| {
+                    applied = apply_variables(set, &text, self.secrets, scopes, overwrite);
+                    applied.iter().any(|o| o.action.needs_write())
+                })
+                .await?;
+            outcomes.extend(applied);
+        }
         Ok(())
     }
 }

@@ -183,3 +183,25 @@ fn process_dependencies(
         }
     }
 }
+
+/// The Platform Hub process templates the package's steps run (deployment process and
+/// runbooks): each `Octopus.ProcessTemplate` action's slug, with its version mask when set.
+pub fn process_template_usages(project: &PortableProject) -> BTreeSet<(String, Option<String>)> {
+    use crate::octopus::process_templates::{SLUG, STEP_TYPE, VERSION_MASK};
+    let text = |value: Option<&PropertyValue>| match value {
+        Some(PropertyValue::Text(text)) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+        _ => None,
+    };
+    project
+        .deployment_process
+        .iter()
+        .chain(project.runbooks.iter().map(|runbook| &runbook.process))
+        .flat_map(|process| process.steps.iter())
+        .flat_map(|step| step.actions.iter())
+        .filter(|action| action.action_type == STEP_TYPE)
+        .filter_map(|action| {
+            let slug = text(action.properties.get(SLUG))?;
+            Some((slug, text(action.properties.get(VERSION_MASK))))
+        })
+        .collect()
+}

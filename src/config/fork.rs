@@ -50,6 +50,14 @@ pub struct ForkConfig {
     pub(crate) report_dir: Option<std::path::PathBuf>,
 }
 
+impl ForkConfig {
+    /// The same settings, bound to finish by `deadline` (the action's `Octofleet.Timeout`).
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
+        self.repository.deadline = Some(deadline);
+        self
+    }
+}
+
 impl std::ops::Deref for ForkConfig {
     type Target = RepositoryConfig;
     fn deref(&self) -> &RepositoryConfig {
@@ -88,6 +96,9 @@ pub struct RepositoryConfig {
     pub(crate) upstream_credentials: Option<GitCredentials>,
     /// Extra CA certificate (PEM) for the forge, the upstream and the management server.
     pub(crate) ca_file: Option<PathBuf>,
+    /// When the action must have finished (`Octofleet.Timeout` from its start): a forge's rate
+    /// limit is waited out only when its wait ends before it.
+    pub(crate) deadline: Option<std::time::Instant>,
 }
 
 /// `Git.Url.Upstream`: a credential in it would go to whatever host it names.
@@ -273,6 +284,7 @@ impl RepositoryConfig {
             password: password.expect("no problems means a password"),
             upstream_credentials,
             ca_file,
+            deadline: None,
         })
     }
 }

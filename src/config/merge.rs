@@ -70,6 +70,14 @@ pub struct MergeConfig {
     pub(crate) git_cache_dir: Option<std::path::PathBuf>,
 }
 
+impl MergeConfig {
+    /// The same settings, bound to finish by `deadline` (the action's `Octofleet.Timeout`).
+    pub fn with_deadline(mut self, deadline: std::time::Instant) -> Self {
+        self.repository.deadline = Some(deadline);
+        self
+    }
+}
+
 impl std::ops::Deref for MergeConfig {
     type Target = RepositoryConfig;
     fn deref(&self) -> &RepositoryConfig {

@@ -8,7 +8,7 @@ use super::{Context, Filters};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{
     ActionTemplateParameter, ConnectivityPolicy, DonorPackage, Extra, GitPersistenceCredentials,
-    PersistenceSettings, Project, PropertyValue, SensitiveValue,
+    PersistenceSettings, Project, ProjectVersioningStrategy, PropertyValue, SensitiveValue,
 };
 use crate::octopus::space_index::SpaceIndex;
 use crate::portable::naming::{property_secret_key, template_secret_name};
@@ -348,6 +348,7 @@ pub fn desired_project(
                 Some(_) => None,
                 None => strategy.template.clone(),
             };
+            clear_template_for_a_donor(project.versioning_strategy.as_ref(), &mut desired);
             project.versioning_strategy = Some(desired);
         }
     }
@@ -527,6 +528,51 @@ pub fn desired_version_control(
     desired
 }
 
+/// The version template of a new project, as real servers give it (the project payloads in
+/// tests/fixtures/octopus-payloads, 2018 to 2024, hold it).
+pub const DEFAULT_VERSION_TEMPLATE: &str =
+    "#{Octopus.Version.LastMajor}.#{Octopus.Version.LastMinor}.#{Octopus.Version.NextPatch}";
+
+/// A switch to a donor package sends `Template: ""` where the server holds a template: servers
+/// before 2024.1.1085 keep the template when sent `null` and then refuse the strategy ("Only one
+/// of either a donor package step or a version template may be provided"; OctopusDeploy/Issues
+/// #8455, whose workaround is "Set the value to \"\" rather than null"). Where the server holds
+/// none (null or ""), what it holds is sent back, so a re-deploy compares equal.
+pub fn clear_template_for_a_donor(
+    current: Option<&ProjectVersioningStrategy>,
+    desired: &mut ProjectVersioningStrategy,
+) {
+    if desired.donor_package.is_none() {
+        return;
+    }
+    let held = current.and_then(|c| c.template.clone());
+    desired.template = match held {
+        Some(template) if !template.is_empty() => Some(String::new()),
+        held => held,
+    };
+}
+
+/// Keep the project loadable across the process write: a donor the written process will not
+/// have (`kept` says which action names it will have) dangles, and a server then cannot load
+/// the project (OctopusDeploy/Issues#7230, #7448, #7521: "The resource '<step>' was not
+/// found."). Such a donor gives way to a template first (the package's, else the default); the
+/// package's donor is set once the process holds its step (`defer_donor_versioning`).
+pub fn donor_kept_loadable(desired: &mut Project, kept: impl Fn(&str) -> bool) {
+    let Some(strategy) = desired.versioning_strategy.as_mut() else {
+        return;
+    };
+    let dangles = strategy
+        .donor_package
+        .as_ref()
+        .and_then(|donor| donor.deployment_action.as_deref())
+        .is_some_and(|action| !kept(action));
+    if dangles {
+        strategy.donor_package = None;
+        strategy.donor_package_step_id = None;
+        strategy.template = Some(DEFAULT_VERSION_TEMPLATE.to_owned());
+    }
+}
+
 /// A donor-package versioning strategy names an action of the deployment process, and the server
 /// refuses (or stores an unloadable project with) a donor that is not there yet
 /// (OctopusDeploy/Issues#6947, #7230). When `process` lacks the donor action, the strategy is
@@ -536,8 +582,8 @@ pub fn defer_donor_versioning(
     desired: &mut Project,
     existing: Option<&Project>,
     process: Option<&crate::octopus::resources::DeploymentProcess>,
-) -> Option<crate::octopus::resources::ProjectVersioningStrategy> {
-    let has_action = |strategy: &crate::octopus::resources::ProjectVersioningStrategy| {
+) -> Option<ProjectVersioningStrategy> {
+    let has_action = |strategy: &ProjectVersioningStrategy| {
         let Some(action) = strategy
             .donor_package
             .as_ref()

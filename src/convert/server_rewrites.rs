@@ -5,8 +5,10 @@
 //! Sources: octoterra's `FixRunOnServer` and `FixOctopusUseBundledTooling`
 //! (OctopusSolutionsEngineering/OctopusTerraformExport,
 //! cmd/internal/converters/octopus_action_processor.go), the provider's boolean-casing
-//! normalisation, and the real payloads in tests/fixtures/octopus-payloads (the package mirror
-//! keys beside a primary package; `OctopusUseBundledTooling` on a container step).
+//! normalisation and its note on `OctopusUseBundledTooling` (injected when a step runs inside a
+//! container: octopusdeploy_framework/resource_process_step.go), and the real payloads in
+//! tests/fixtures/octopus-payloads (the package mirror keys beside a primary package;
+//! `OctopusUseBundledTooling` on a container step).
 
 use crate::octopus::resources::{ProcessAction, PropertyValue};
 
@@ -28,14 +30,19 @@ const RUNS_ONLY_ON_SERVER: [&str; 9] = [
     "Octopus.AwsApplyCloudFormationChangeSet",
 ];
 
-/// Action types stored with `OctopusUseBundledTooling = "False"` when it is absent.
-const BUNDLED_TOOLING_DEFAULTED: [&str; 5] = [
-    "Octopus.Kubernetes.Kustomize",
-    "Octopus.KubernetesDeployRawYaml",
-    "Octopus.KubernetesDeployContainers",
-    "Octopus.AzurePowerShell",
-    "Octopus.HelmChartUpgrade",
-];
+/// Whether the action runs inside a container: the server then stores
+/// `OctopusUseBundledTooling = "False"` when it is absent, whatever the action type (the
+/// provider: "The server automatically injects OctopusUseBundledTooling into a step's execution
+/// properties when the step runs inside a container", OctopusDeploy/terraform-provider-octopusdeploy
+/// octopusdeploy_framework/resource_process_step.go, and its acceptance test
+/// `TestAccOctopusDeployProcessStepContainerBundledTooling` on an `Octopus.Script` step).
+fn runs_in_container(action: &ProcessAction) -> bool {
+    action
+        .container
+        .as_ref()
+        .and_then(|c| c.image.as_deref())
+        .is_some_and(|image| !image.trim().is_empty())
+}
 
 fn text(value: &str) -> PropertyValue {
     PropertyValue::Text(value.to_owned())
@@ -43,6 +50,7 @@ fn text(value: &str) -> PropertyValue {
 
 /// Apply the server's rewrites to `action` (its type, properties and packages already set).
 pub fn as_the_server_stores(action: &mut ProcessAction) {
+    let in_container = runs_in_container(action);
     let action_type = action.action_type.as_str();
     let properties = &mut action.properties;
     if let Some(PropertyValue::Text(value)) = properties.get_mut(RUN_ON_SERVER) {
@@ -53,7 +61,7 @@ pub fn as_the_server_stores(action: &mut ProcessAction) {
     if RUNS_ONLY_ON_SERVER.contains(&action_type) {
         properties.insert(RUN_ON_SERVER.into(), text("true"));
     }
-    if BUNDLED_TOOLING_DEFAULTED.contains(&action_type) {
+    if in_container {
         properties
             .entry(USE_BUNDLED_TOOLING.into())
             .or_insert_with(|| text("False"));
@@ -76,7 +84,7 @@ pub fn as_the_server_stores(action: &mut ProcessAction) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::octopus::resources::ActionPackageReference;
+    use crate::octopus::resources::{ActionContainer, ActionPackageReference};
 
     fn action(action_type: &str, properties: &[(&str, &str)]) -> ProcessAction {
         ProcessAction {
@@ -123,11 +131,12 @@ mod tests {
                 Some("true"),
             ),
             ("Octopus.Email", &[], RUN_ON_SERVER, Some("true")),
+            // Without a container nothing is injected, whatever the action type.
             (
                 "Octopus.KubernetesDeployRawYaml",
                 &[],
                 USE_BUNDLED_TOOLING,
-                Some("False"),
+                None,
             ),
             ("Octopus.Script", &[], USE_BUNDLED_TOOLING, None),
         ];
@@ -141,11 +150,44 @@ mod tests {
             );
         }
         let mut kept = action("Octopus.HelmChartUpgrade", &[(USE_BUNDLED_TOOLING, "True")]);
+        kept.container = Some(in_worker_tools());
         as_the_server_stores(&mut kept);
         assert_eq!(
             property(&kept, USE_BUNDLED_TOOLING).as_deref(),
             Some("True")
         );
+    }
+
+    fn in_worker_tools() -> ActionContainer {
+        ActionContainer {
+            feed_id: Some("Feeds-1".into()),
+            image: Some("octopusdeploy/worker-tools:latest".into()),
+            ..Default::default()
+        }
+    }
+
+    /// The provider's acceptance test: an `Octopus.Script` step with a container gets it; the
+    /// same step without one (or with an empty image) does not.
+    #[test]
+    fn bundled_tooling_follows_the_container_not_the_action_type() {
+        for action_type in ["Octopus.Script", "Octopus.KubernetesDeployRawYaml"] {
+            let mut in_container = action(action_type, &[]);
+            in_container.container = Some(in_worker_tools());
+            as_the_server_stores(&mut in_container);
+            assert_eq!(
+                property(&in_container, USE_BUNDLED_TOOLING).as_deref(),
+                Some("False"),
+                "{action_type}"
+            );
+        }
+        let mut no_image = action("Octopus.Script", &[]);
+        no_image.container = Some(ActionContainer {
+            feed_id: Some("Feeds-1".into()),
+            image: Some(String::new()),
+            ..Default::default()
+        });
+        as_the_server_stores(&mut no_image);
+        assert_eq!(property(&no_image, USE_BUNDLED_TOOLING), None);
     }
 
     #[test]

@@ -3,14 +3,14 @@
 
 use super::{ForgeAccess, Platform, PullRequest, Repository};
 use crate::inputs::{
-    CA_CERTIFICATE, GIT_HOST, GIT_ORGANIZATION, GIT_PASSWORD, GIT_PROTOCOL, GIT_USERNAME,
+    CA_CERTIFICATE, GIT_HOST, GIT_ORGANIZATION, GIT_PASSWORD, GIT_PROTOCOL, GIT_USERNAME, TIMEOUT,
 };
 use crate::origin::{self, CrossOrigin};
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +38,15 @@ pub enum ForgeError {
         platform: Platform,
         url: String,
         refused: CrossOrigin,
+    },
+    /// The platform rate-limited the call and asks for a wait that would end after the
+    /// action's deadline (or it kept refusing until the deadline).
+    #[error("{platform} rate-limited {method} {url} and asks to wait {}s more, which would end after the action's deadline ({}): run it again later, or raise {}", .wait.as_secs(), TIMEOUT.octopus, TIMEOUT.octopus)]
+    RateLimited {
+        platform: Platform,
+        method: String,
+        url: String,
+        wait: Duration,
     },
     #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", CA_CERTIFICATE, .path.display())]
     CaFile { path: PathBuf, problem: String },
@@ -69,6 +78,7 @@ pub struct ApiClient {
     pub platform: Platform,
     auth: Auth,
     extra_headers: Vec<(&'static str, &'static str)>,
+    deadline: Option<std::time::Instant>,
 }
 
 pub struct ApiResponse {
@@ -155,6 +165,7 @@ impl ApiClient {
             platform: access.platform,
             auth,
             extra_headers,
+            deadline: access.deadline,
         })
     }
 
@@ -173,6 +184,7 @@ impl ApiClient {
         let url = self.url(path);
         let retriable = method != Method::POST;
         let mut attempt = 0;
+        let mut rate_limited = 0;
         loop {
             attempt += 1;
             let mut request = self.http.request(method.clone(), &url);
@@ -219,6 +231,26 @@ impl ApiClient {
                 }
             };
             let status = response.status();
+            // A rate limit refused the call before doing anything: any method may be sent again
+            // once the wait the platform asks for is over (never past the deadline).
+            let mut wait = rate_limit_wait(status, response.headers(), SystemTime::now());
+            let response = if wait.is_none() && status == StatusCode::FORBIDDEN {
+                // GitHub's secondary rate limit may come with no header: its message names it.
+                let bytes = response.bytes().await.unwrap_or_default();
+                if names_a_secondary_rate_limit(&bytes) {
+                    wait = Some(SECONDARY_RATE_LIMIT_WAIT);
+                }
+                Err(bytes)
+            } else {
+                Ok(response)
+            };
+            if let Some(wait) = wait {
+                rate_limited += 1;
+                self.wait_out_rate_limit(&method, &url, wait, rate_limited)
+                    .await?;
+                attempt -= 1;
+                continue;
+            }
             if retriable
                 && attempt < ATTEMPTS
                 && (status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS)
@@ -232,7 +264,10 @@ impl ApiClient {
                     url,
                 });
             }
-            let bytes = response.bytes().await.unwrap_or_default();
+            let bytes = match response {
+                Ok(response) => response.bytes().await.unwrap_or_default(),
+                Err(bytes) => bytes,
+            };
             let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
                 Value::String(String::from_utf8_lossy(&bytes).chars().take(500).collect())
             });
@@ -246,6 +281,96 @@ impl ApiClient {
         }
     }
 }
+
+impl ApiClient {
+    /// Sleep for a rate limit's `wait`, or fail at once when it would end after the deadline.
+    async fn wait_out_rate_limit(
+        &self,
+        method: &Method,
+        url: &str,
+        wait: Duration,
+        times: usize,
+    ) -> Result<(), ForgeError> {
+        let past_deadline = self
+            .deadline
+            .is_some_and(|deadline| std::time::Instant::now() + wait >= deadline);
+        if past_deadline || times > MAX_RATE_LIMIT_WAITS {
+            return Err(ForgeError::RateLimited {
+                platform: self.platform,
+                method: method.to_string(),
+                url: url.to_owned(),
+                wait,
+            });
+        }
+        tracing::warn!(
+            "{} rate-limited {method} {url}: waiting {}s as it asks",
+            self.platform,
+            wait.as_secs_f32().ceil()
+        );
+        tokio::time::sleep(wait).await;
+        Ok(())
+    }
+}
+
+/// How long a rate-limited answer asks the client to wait, by its headers, or `None` when they
+/// name no wait (a 403 without them, unless its message names a secondary rate limit, is a
+/// refusal of permission and stays one).
+///
+/// - GitHub: 403 or 429 with `retry-after` (seconds), or with `x-ratelimit-remaining: 0` until
+///   `x-ratelimit-reset` (UTC epoch seconds); a secondary rate limit named in the message with
+///   neither header: at least one minute (GitHub docs, "Rate limits for the REST API" →
+///   "Exceeding the rate limit", and "Troubleshooting the REST API").
+/// - GitLab: 429 with `Retry-After`, or `RateLimit-Reset` (Unix time) (GitLab docs, "Rate
+///   limits" / "User and IP rate limits": the `RateLimit-*` response headers; gitlab-org/gitlab
+///   #199738 shows a 429 with `RateLimit-Reset` and no `Retry-After`).
+/// - Gitea (and any 429): `Retry-After` when sent; a 429 without a wait is retried as before
+///   (idempotent calls, short backoff).
+pub fn rate_limit_wait(
+    status: StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    now: SystemTime,
+) -> Option<Duration> {
+    if status != StatusCode::FORBIDDEN && status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+    };
+    let until_epoch = |epoch: Option<&str>| {
+        let epoch = epoch?.parse::<u64>().ok()?;
+        let now = now.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        Some(Duration::from_secs(epoch.saturating_sub(now).max(1)))
+    };
+    if let Some(seconds) = header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
+        return Some(Duration::from_secs(seconds.max(1)));
+    }
+    if header("x-ratelimit-remaining") == Some("0") {
+        return until_epoch(header("x-ratelimit-reset")).or(Some(SECONDARY_RATE_LIMIT_WAIT));
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return until_epoch(header("ratelimit-reset"));
+    }
+    None
+}
+
+/// A 403 whose message says it is GitHub's secondary rate limit ("You have exceeded a secondary
+/// rate limit", as the docs' "an error message that indicates that you exceeded a secondary rate
+/// limit").
+fn names_a_secondary_rate_limit(body: &[u8]) -> bool {
+    String::from_utf8_lossy(body)
+        .to_ascii_lowercase()
+        .contains("secondary rate limit")
+}
+
+/// A platform that keeps refusing gets this many waits, then the call fails.
+const MAX_RATE_LIMIT_WAITS: usize = 10;
+
+/// GitHub's "wait for at least one minute before retrying" when a secondary rate limit names
+/// no wait.
+const SECONDARY_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
 
 /// Where a platform's pull request JSON keeps its number and its web page.
 #[derive(Debug, Clone, Copy)]

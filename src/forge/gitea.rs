@@ -126,7 +126,9 @@ impl Forge for Gitea {
             )
             .await?;
         // 422 "org does not exist" (or 404 when not visible): the owner may be the user itself.
-        if response.is(422) || response.is(404) {
+        // A 422 about a field ("[Name]: AlphaDashDot", Gitea's binding errors) is no such thing.
+        let field_error = response.message().starts_with('[');
+        if (response.is(422) && !field_error) || response.is(404) {
             let login = self.login().await?;
             if login.is_some_and(|login| login.eq_ignore_ascii_case(owner)) {
                 response = self

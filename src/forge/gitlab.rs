@@ -87,7 +87,9 @@ impl Forge for GitLab {
 
     /// `POST /projects/:id/merge_requests` with `source_branch`, `target_branch`, `title`,
     /// `description` → 201 (docs.gitlab.com/api/merge_requests, "Create MR"); 409 "Another open
-    /// merge request already exists for this source branch: !N".
+    /// merge request already exists for this source branch: !N". The API answers every
+    /// `validate_branches` error of the model with 409 (`handle_merge_request_errors!`), so only
+    /// that text means "it exists"; a source equal to its target is a 422 (`branch_conflict`).
     async fn create_pull_request(
         &self,
         repository: &Repository,
@@ -103,7 +105,7 @@ impl Forge for GitLab {
         match self
             .api
             .create_pull_request(&path, &request, MERGE_REQUEST_KEYS, |response| {
-                response.is(409)
+                response.is(409) && response.message().contains("already exists")
             })
             .await?
         {

@@ -1,7 +1,9 @@
 //! Why a git mirror, fetch or push failed, said for people: which side, which input to check,
 //! what the server said. Below `transport`, `mirror` and `merge`, which all return it.
 
-use crate::inputs::{FORK_FORCE, GIT_MAIN_LINE, GIT_ORGANIZATION, GIT_TEMPLATE, GIT_UPSTREAM};
+use crate::inputs::{
+    FORK_FORCE, GIT_MAIN_LINE, GIT_ORGANIZATION, GIT_TEMPLATE, GIT_UPSTREAM, GIT_USERNAME,
+};
 
 /// A ref whose downstream value is not behind upstream's and not equal to it.
 #[derive(Debug, Clone)]
@@ -86,13 +88,25 @@ fn remote_text(messages: &str) -> String {
     }
 }
 
-/// A refusal by branch protection (GitLab protects the default branch and forbids force pushes
-/// to it by default) says so, and what would let the push through.
-fn protection_hint(messages: &str) -> &'static str {
-    if messages.to_ascii_lowercase().contains("protected branch") {
-        "\nthe branch is protected on the platform and the push would rewrite it: let force pushes through for it there (GitLab: Settings → Repository → Protected branches → Allowed to force push; GitHub: the branch protection rule's \"Allow force pushes\"), or merge upstream into it (octofleet merge) instead of --force"
+/// A refusal by branch protection says so, and what would let the push through. GitLab's
+/// texts (gitlab-org/gitlab `lib/gitlab/checks/branch_check.rb` and `change_access.rb`'s
+/// `ERROR_MESSAGES`, as their specs quote them): "The default branch of a project cannot be
+/// deleted." for a deletion of the default branch, checked before any protection;
+/// "You are not allowed to push code to protected branches on this project." when the
+/// credential's role is not among the branch's "Allowed to push and merge" (a plain push
+/// refused by role), and "You are not allowed to force push code to a protected branch on this
+/// project." when the push would rewrite it (GitLab protects the default branch and forbids
+/// force pushes to it by default).
+fn protection_hint(messages: &str) -> String {
+    let messages = messages.to_ascii_lowercase();
+    if messages.contains("default branch of a project cannot be deleted") {
+        "\nGitLab never deletes a project's default branch: make another branch the default first (Settings → Repository → Branch defaults), or keep the branch upstream".to_owned()
+    } else if messages.contains("not allowed to push code to protected branches") {
+        format!("\nthe branch is protected on the platform and the credential's role may not push to it: give the user of {} a role the branch allows (GitLab: Settings → Repository → Protected branches → Allowed to push and merge, e.g. Maintainers, or make the user a Maintainer), or use a credential whose user has that role", GIT_USERNAME.octopus)
+    } else if messages.contains("protected branch") {
+        "\nthe branch is protected on the platform and the push would rewrite it: let force pushes through for it there (GitLab: Settings → Repository → Protected branches → Allowed to force push; GitHub: the branch protection rule's \"Allow force pushes\"), or merge upstream into it (octofleet merge) instead of --force".to_owned()
     } else {
-        ""
+        String::new()
     }
 }
 
@@ -119,6 +133,12 @@ mod tests {
         assert!(protected.contains("refused refs/heads/main (pre-receive hook declined)"));
         assert!(protected.contains("the server said: GitLab: You are not allowed"));
         assert!(protected.contains("Allowed to force push"), "{protected}");
+        let by_role = refused(
+            "GitLab: You are not allowed to push code to protected branches on this project.\n",
+        );
+        assert!(by_role.contains("role may not push"), "{by_role}");
+        assert!(by_role.contains("Allowed to push and merge"), "{by_role}");
+        assert!(!by_role.contains("force push"), "{by_role}");
         let frozen = refused("pushes are frozen\n");
         assert!(!frozen.contains("protected"), "{frozen}");
     }

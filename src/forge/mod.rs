@@ -122,6 +122,9 @@ pub struct ForgeAccess {
     pub password: Secret,
     /// Extra CA certificate (PEM) to trust, besides the system's.
     pub ca_file: Option<std::path::PathBuf>,
+    /// When the action must be done (`Octofleet.Timeout`): a rate limit whose wait would end
+    /// after it is an error at once instead of a wait. `None`: no deadline of ours.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The downstream repository as the platform reports it.

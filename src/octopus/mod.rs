@@ -4,6 +4,7 @@ pub mod client;
 pub mod error;
 pub(crate) mod feed;
 pub mod paging;
+pub(crate) mod process_templates;
 pub(crate) mod project_export;
 pub(crate) mod project_parts;
 pub mod resources;

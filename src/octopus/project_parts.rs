@@ -14,10 +14,9 @@ use super::resources::{
 pub enum Runbooks {
     /// None (a project just created has none).
     Skip,
-    /// The database runbooks (`/projects/{id}/runbooks`), wherever the project keeps them.
-    Database,
     /// Where the project keeps them: the database, or for runbooks in git the git ref (only
-    /// when its values are read, else none).
+    /// when its values are read, else none). Never the database route for runbooks in git:
+    /// real servers refuse it (OctopusDeploy/Issues#7555).
     AsStored,
 }
 
@@ -27,18 +26,24 @@ pub struct ReadOptions {
     /// Config-as-Code: read the process, text variables, deployment settings and runbooks from
     /// the default branch (octoterra's `-ignoreCacManagedValues=false`).
     pub git_values: bool,
+    /// Config-as-Code with text variables in git: read them from the default branch, though
+    /// the rest of the git values are not read (deploy and plan compare the package's text
+    /// variables with them).
+    pub git_variables: bool,
     pub runbooks: Runbooks,
     /// The project's triggers (a project just created has none).
     pub triggers: bool,
 }
 
 impl ReadOptions {
-    /// Deploy and plan: the database parts a deploy writes.
+    /// Deploy and plan: the parts a deploy writes, each where the project keeps it (text
+    /// variables in git from the default branch).
     pub fn for_deploy(with_runbooks: bool) -> ReadOptions {
         ReadOptions {
             git_values: false,
+            git_variables: true,
             runbooks: if with_runbooks {
-                Runbooks::Database
+                Runbooks::AsStored
             } else {
                 Runbooks::Skip
             },
@@ -50,6 +55,7 @@ impl ReadOptions {
     pub fn for_export(git_values: bool) -> ReadOptions {
         ReadOptions {
             git_values,
+            git_variables: git_values,
             runbooks: Runbooks::AsStored,
             triggers: true,
         }
@@ -151,7 +157,7 @@ pub async fn read(
         client.get::<VariableSet>(&path).await.map(Some)
     };
     let git_variables = async {
-        if read_git && variables_in_git {
+        if cac && (read_git || options.git_variables) && variables_in_git {
             client
                 .get::<VariableSet>(&in_git("variables"))
                 .await
@@ -178,7 +184,7 @@ pub async fn read(
             Runbooks::Skip => return Ok(Vec::new()),
             Runbooks::AsStored if runbooks_in_git && !read_git => return Ok(Vec::new()),
             Runbooks::AsStored if runbooks_in_git => in_git("runbooks"),
-            _ => format!("{base}/runbooks"),
+            Runbooks::AsStored => format!("{base}/runbooks"),
         };
         client
             .list_all::<Runbook>(ApiRequest::get(path).query("take", 1000))
@@ -220,6 +226,25 @@ pub async fn read(
         runbooks: pair_with_processes(runbooks, &processes),
         triggers,
     })
+}
+
+/// Where a Config-as-Code project's documents on its default branch are served:
+/// `api/{space}/projects/{id}/{gitRef}` (the branch name URL-encoded, as the `{gitRef}` links
+/// take it). `None` for a database project.
+pub fn default_branch_route(space_id: &str, project: &Project) -> Option<String> {
+    if !project.is_config_as_code() {
+        return None;
+    }
+    let branch = project
+        .persistence_settings
+        .as_ref()
+        .and_then(|s| s.default_branch.clone())
+        .unwrap_or_else(|| "main".to_owned());
+    let encoded: String = url::form_urlencoded::byte_serialize(branch.as_bytes()).collect();
+    Some(format!(
+        "api/{space_id}/projects/{}/{encoded}",
+        project.id.as_deref().unwrap_or_default()
+    ))
 }
 
 /// Database runbooks' processes in one request (`runbookProcesses?ids=`); runbooks kept in git

@@ -771,11 +771,20 @@ async fn config_as_code_projects_point_at_the_fork_and_carry_their_secrets() {
         Some(SEEDED_SECRETS[1])
     );
 
-    // After `git/convert` the server keeps text variables in its database until they are
-    // migrated: the deploy wrote them there, as the template project has them.
+    // A current server moves text variables to git on `git/convert` (VariablesAreInGit): the
+    // database set keeps the secret, and the deploy committed the package's text variable
+    // through the branch-scoped route.
+    assert_eq!(
+        project["PersistenceSettings"]["ConversionState"]["VariablesAreInGit"],
+        json!(true)
+    );
     assert_eq!(
         project_variables(&fleet, &space, project_id),
-        ["\"Slack.Channel\"=\"#deployments\"", "\"Slack.Token\"=null"]
+        ["\"Slack.Token\"=null"]
+    );
+    assert_eq!(
+        git_variables(&fleet, &space, project_id),
+        ["\"Slack.Channel\"=\"#deployments\""]
     );
 
     fleet.emulator.clear_requests();
@@ -803,6 +812,20 @@ fn project_variables(fleet: &Fleet, space: &str, project_id: &str) -> Vec<String
         .emulator
         .get(space, "variables", project_id)
         .expect("the project's variable set");
+    variable_values(&set)
+}
+
+/// `"Name"=value` of each text variable a Config-as-Code project holds on `main`, as the
+/// server returns them from `/projects/{id}/main/variables`, sorted.
+fn git_variables(fleet: &Fleet, space: &str, project_id: &str) -> Vec<String> {
+    let set = fleet
+        .emulator
+        .git_document(space, project_id, "main", "variables")
+        .expect("the project's variables on main");
+    variable_values(&set)
+}
+
+fn variable_values(set: &Value) -> Vec<String> {
     let mut names: Vec<String> = set["Variables"]
         .as_array()
         .unwrap()
@@ -813,35 +836,33 @@ fn project_variables(fleet: &Fleet, space: &str, project_id: &str) -> Vec<String
     names
 }
 
+/// A template whose text variables live in git: its package carries only the secrets (the
+/// fork's `variables.ocl` holds the text ones), so a deploy writes no text variable anywhere;
+/// the downstream's own git text variables stay as they are.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn config_as_code_variables_migrated_to_git_downstream_get_only_their_secrets() {
+async fn config_as_code_text_variables_in_git_upstream_are_left_to_the_fork() {
     let fleet = fleet_with(EmulatorConfig::default()).await;
     let dir = extracted_package(&fleet, "Hello World CaC", true).await;
     let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let space = america(&fleet);
-    let project = fleet.project_named(&space, "Hello World CaC");
-    let project_id = project["Id"].as_str().unwrap().to_owned();
-    api_post(
-        &fleet.emulator,
-        &format!("/api/{space}/projects/{project_id}/git/migrate-variables"),
-        &json!({}),
-    )
-    .await;
-    let before = project_variables(&fleet, &space, &project_id);
+    let project_id = fleet.project_named(&space, "Hello World CaC")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let before = git_variables(&fleet, &space, &project_id);
 
-    // The template's text variables changed and grew: the downstream keeps its text variables
-    // in git now, so the deploy writes none of them (a database downstream would get the new
-    // `Slack.Icon`).
+    // The package of a template that migrated its variables: secrets only, and it says so.
     let (path, mut package) = project_json(dir.path());
-    let variables = package["variables"].as_array_mut().unwrap();
-    for variable in variables.iter_mut() {
-        if variable["name"] == "Slack.Channel" {
-            variable["value"] = json!("#changed");
-        }
-    }
-    variables.push(json!({"name": "Slack.Icon", "type": "String", "value": ":rocket:"}));
+    package["project"]["version_control"]
+        .as_object_mut()
+        .unwrap()
+        .remove("carries_text_variables");
+    package["variables"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| v["type"] == "Sensitive");
     std::fs::write(&path, serde_json::to_string_pretty(&package).unwrap()).unwrap();
     fleet.emulator.clear_requests();
     let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork]).await;
@@ -852,8 +873,11 @@ async fn config_as_code_variables_migrated_to_git_downstream_get_only_their_secr
         .into_iter()
         .filter(|w| w.path.contains("variables"))
         .collect();
-    assert!(writes.is_empty(), "text variables are in git: {writes:?}");
-    assert_eq!(project_variables(&fleet, &space, &project_id), before);
+    assert!(
+        writes.is_empty(),
+        "text variables are in the fork: {writes:?}"
+    );
+    assert_eq!(git_variables(&fleet, &space, &project_id), before);
     assert_eq!(
         fleet
             .emulator
@@ -1064,35 +1088,6 @@ async fn round_trip_of_a_project_using_every_field() {
         fleet.emulator.writes().is_empty(),
         "re-deploy wrote: {:?}",
         fleet.emulator.writes()
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn round_trip_of_a_config_as_code_project() {
-    let fleet = fleet_with(EmulatorConfig::default()).await;
-    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
-    let upstream: PortableProject =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("project.json")).unwrap())
-            .unwrap();
-    let fork = "https://git.example.com/octopuscac/america_hello_world_cac.git";
-    assert_eq!(
-        run_deploy(&fleet, "deploy", dir.path(), &["--git-url", fork])
-            .await
-            .code,
-        0
-    );
-    // The process lives in git (the fork), so neither view has one from the database.
-    assert_server_views_equal(&fleet, "Hello World CaC", |upstream| {
-        // Deployed to point at the fork, not the template's repository.
-        upstream["settings"]["PersistenceSettings"]["Url"] = json!(fork);
-    });
-    let downstream = read_back(&fleet, &america(&fleet), "Hello World CaC").await;
-    let mut expected = comparable(&upstream);
-    expected["project"]["version_control"]["url"] = json!(fork);
-    assert_eq!(
-        comparable(&downstream),
-        expected,
-        "equal apart from the repository, which is the fork"
     );
 }
 
@@ -1933,4 +1928,290 @@ async fn a_sensitive_action_property_is_rotated_with_overwrite_variables() {
         .filter(|write| write.path.ends_with(&process_id))
         .count();
     assert_eq!(process_writes, 1, "{:?}", fleet.emulator.writes());
+}
+
+// Config-as-Code deploys as a real server runs them (issue 18): the fork already holds the
+// upstream's OCL, the conversion connects to it, text variables live in git from the
+// conversion on, and a package that carries text variables commits them through the
+// branch-scoped route.
+
+/// The fork `octofleet fork` made of the template's repository (same base path).
+const FORK: &str = "https://git.example.com/octopuscac/america_hello_world_cac.git";
+const BASE_PATH: &str = ".octopus/hello_world_cac";
+
+/// The template's repository forked for America, as `octofleet fork` leaves it.
+fn fork_the_template(fleet: &Fleet) {
+    fleet
+        .emulator
+        .fork_repository((CAC_URL, BASE_PATH), (FORK, BASE_PATH));
+}
+
+/// `project` serialized from `space` with its git values (`--include-cac-values`), with the
+/// default filters (the template) or none (the downstream, read back).
+async fn with_git_values(
+    fleet: &Fleet,
+    space: &str,
+    project: &str,
+    no_filters: bool,
+) -> PortableProject {
+    let mut args = vec!["--include-cac-values"];
+    if no_filters {
+        args.extend([
+            "--exclude-runbooks",
+            "-",
+            "--exclude-library-variable-sets",
+            "-",
+        ]);
+    }
+    let mut archive = serialized(fleet, space, project, &args).await;
+    let mut text = String::new();
+    archive
+        .by_name("project.json")
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn step_names(process: &Value) -> Vec<&str> {
+    process["Steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["Name"].as_str().unwrap())
+        .collect()
+}
+
+/// The "Done when" of issue 18: the template keeps its text variables in its database (a
+/// project converted before Git variables: `carries_text_variables`), the fork has no
+/// `variables.ocl`; after deploy the downstream, as the server returns it, holds them in git,
+/// its secret in the database, and the process the fork holds; a re-deploy writes nothing and
+/// a plan is clean; both sides serialized with their git values are the same project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_with_database_text_variables_ends_with_them_in_the_downstreams_git() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    let (_, package) = project_json(dir.path());
+    assert_eq!(
+        package["project"]["version_control"]["carries_text_variables"],
+        json!(true)
+    );
+    fork_the_template(&fleet);
+
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", FORK]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let project = fleet.project_named(&space, "Hello World CaC");
+    let pid = project["Id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        project["PersistenceSettings"]["ConversionState"],
+        json!({"VariablesAreInGit": true, "RunbooksAreInGit": false})
+    );
+    // As the server returns them over its API.
+    let in_git = api_get(
+        &fleet.emulator,
+        &format!("/api/{space}/projects/{pid}/refs%2Fheads%2Fmain/variables"),
+    )
+    .await;
+    let text: Vec<(&str, &str)> = in_git["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["Name"].as_str().unwrap(), v["Value"].as_str().unwrap()))
+        .collect();
+    assert_eq!(text, [("Slack.Channel", "#deployments")]);
+    assert_eq!(
+        project_variables(&fleet, &space, &pid),
+        ["\"Slack.Token\"=null"]
+    );
+    assert_eq!(
+        fleet
+            .emulator
+            .secret_value(&space, &pid, "Slack.Token")
+            .as_deref(),
+        Some(SEEDED_SECRETS[1])
+    );
+    // The conversion connected to the fork's OCL instead of committing the new project's
+    // empty database process over it.
+    let process = api_get(
+        &fleet.emulator,
+        &format!("/api/{space}/projects/{pid}/main/deploymentprocesses"),
+    )
+    .await;
+    assert_eq!(step_names(&process), ["Approve Production", "Hello World"]);
+    let writes = fleet.emulator.writes();
+    let git_writes: Vec<&str> = writes
+        .iter()
+        .filter(|w| {
+            w.path.contains("/main/variables") || w.path.contains("refs%2Fheads%2Fmain/variables")
+        })
+        .map(|w| w.method.as_str())
+        .collect();
+    assert_eq!(git_writes, ["PUT"], "one commit of the text variables");
+
+    // Both sides as the server returns them: the process from each one's git, variables
+    // from wherever each keeps them.
+    assert_server_views_equal(&fleet, "Hello World CaC", |upstream| {
+        upstream["settings"]["PersistenceSettings"]["Url"] = json!(FORK);
+        // Converted by a current server downstream: text variables in git.
+        upstream["settings"]["PersistenceSettings"]["ConversionState"]["VariablesAreInGit"] =
+            json!(true);
+    });
+    let upstream = with_git_values(&fleet, "Spaces-1", "Hello World CaC", false).await;
+    let downstream = with_git_values(&fleet, &space, "Hello World CaC", true).await;
+    let mut expected = comparable(&upstream);
+    expected["project"]["version_control"]["url"] = json!(FORK);
+    assert_eq!(comparable(&downstream), expected);
+
+    fleet.emulator.clear_requests();
+    let again = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", FORK]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "re-deploy wrote: {:?}",
+        fleet.emulator.writes()
+    );
+    let plan = run_deploy(&fleet, "plan", dir.path(), &["--git-url", FORK]).await;
+    assert_eq!(plan.code, 0, "{}{}", plan.stdout, plan.stderr);
+}
+
+/// A text variable the template adds reaches the downstream's git; one the downstream edited
+/// keeps its value unless `--overwrite-variables` (the same rules as the database set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_text_variables_are_committed_and_downstream_edits_kept() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    let dir = extracted_package(&fleet, "Hello World CaC", true).await;
+    fork_the_template(&fleet);
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", FORK]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let space = america(&fleet);
+    let pid = fleet.project_named(&space, "Hello World CaC")["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (path, mut package) = project_json(dir.path());
+    let variables = package["variables"].as_array_mut().unwrap();
+    for variable in variables.iter_mut() {
+        if variable["name"] == "Slack.Channel" {
+            variable["value"] = json!("#changed");
+        }
+    }
+    variables.push(json!({"name": "Slack.Icon", "type": "String", "value": ":rocket:"}));
+    std::fs::write(&path, serde_json::to_string_pretty(&package).unwrap()).unwrap();
+
+    let plan = run_deploy(&fleet, "plan", dir.path(), &["--git-url", FORK]).await;
+    assert_eq!(plan.code, 3, "{}{}", plan.stdout, plan.stderr);
+    let run = run_deploy(&fleet, "deploy", dir.path(), &["--git-url", FORK]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        git_variables(&fleet, &space, &pid),
+        [
+            "\"Slack.Channel\"=\"#deployments\"",
+            "\"Slack.Icon\"=\":rocket:\""
+        ]
+    );
+    let run = run_deploy(
+        &fleet,
+        "deploy",
+        dir.path(),
+        &["--git-url", FORK, "--overwrite-variables"],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        git_variables(&fleet, &space, &pid),
+        [
+            "\"Slack.Channel\"=\"#changed\"",
+            "\"Slack.Icon\"=\":rocket:\""
+        ]
+    );
+    assert_eq!(
+        project_variables(&fleet, &space, &pid),
+        ["\"Slack.Token\"=null"],
+        "no text variable in the database set"
+    );
+}
+
+/// The donor package of a versioning strategy moves to a renamed step (issue 18, item 6). A
+/// process write that drops the donor's step leaves the project unloadable on a real server
+/// (OctopusDeploy/Issues#7230, #7521), so the deploy versions by a template across the write and
+/// sets the new donor after it; and servers before 2024.1.1085 keep a template sent as `null`
+/// (#8455), so the switch back to a donor clears it with `""`. Both kinds of server; a deploy
+/// stopped at the project write leaves the project loadable, and a re-run converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_donor_moving_to_a_renamed_step_never_dangles_on_old_or_new_servers() {
+    for keeps_template_on_null in [false, true] {
+        let fleet = fleet_with(EmulatorConfig {
+            keeps_template_on_null,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        seed_rich_dependencies(&fleet.emulator, "Spaces-1");
+        seed_rich_project(&fleet.emulator, "Spaces-1");
+        seed_rich_dependencies(&fleet.emulator, &america(&fleet));
+        let dir = extracted_package(&fleet, "Rich", true).await;
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let space = america(&fleet);
+        let project = fleet.project_named(&space, "Rich");
+        let pid = project["Id"].as_str().unwrap().to_owned();
+        assert_eq!(
+            project["VersioningStrategy"]["DonorPackage"]["DeploymentAction"],
+            "Deploy API"
+        );
+
+        // Upstream renamed the donor's step; the donor follows it.
+        let path = dir.path().join("project.json");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.replace("\"Deploy API\"", "\"Deploy API v2\"")).unwrap();
+
+        // A deploy stopped at its first project write: nothing dangles.
+        fleet
+            .emulator
+            .deny("PUT", &format!("/projects/{pid}"), "ProjectEdit");
+        let stopped = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(stopped.code, 1, "{}", stopped.stderr);
+        let loaded = reqwest::Client::new()
+            .get(format!(
+                "{}/api/{space}/projects/{pid}",
+                fleet.emulator.url()
+            ))
+            .header("X-Octopus-ApiKey", API_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            loaded.status().as_u16(),
+            200,
+            "keeps_template_on_null {keeps_template_on_null}: the project must stay loadable: {}",
+            loaded.text().await.unwrap()
+        );
+
+        fleet.emulator.clear_faults();
+        let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(
+            run.code, 0,
+            "keeps_template_on_null {keeps_template_on_null}: {}",
+            run.stderr
+        );
+        let project = fleet.project_named(&space, "Rich");
+        let strategy = &project["VersioningStrategy"];
+        assert_eq!(
+            strategy["DonorPackage"]["DeploymentAction"],
+            "Deploy API v2"
+        );
+        assert!(
+            strategy["Template"].as_str().unwrap_or_default().is_empty(),
+            "{strategy}"
+        );
+        fleet.emulator.clear_requests();
+        let again = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert!(
+            fleet.emulator.writes().is_empty(),
+            "re-deploy wrote: {:?}",
+            fleet.emulator.writes()
+        );
+    }
 }

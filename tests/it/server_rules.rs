@@ -5,7 +5,7 @@
 //! 403, one repository per Config-as-Code project, and automatic release creation.
 
 use crate::support::harness::{octofleet, Fleet, Run, API_KEY};
-use crate::support::packages::{extract, serialize_package};
+use crate::support::packages::{extract, serialize_package, substitute_every_secret};
 use octofleet_sandbox::seed_template_projects;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -49,10 +49,20 @@ fn with_steps_a_server_rewrites(dir: &Path) {
         json!({"Octopus.Action.RunOnServer": "false", "Octopus.Action.Manual.Instructions": "Approve?"}),
         json!([]),
     ));
+    // A step that runs inside a container gets OctopusUseBundledTooling "False", whatever its
+    // type (the provider's acceptance test uses an Octopus.Script step)...
+    let mut in_container = step(
+        "Script in a container",
+        "Octopus.Script",
+        json!({"Octopus.Action.Script.ScriptBody": "echo hi", "Octopus.Action.Script.Syntax": "Bash"}),
+        json!([]),
+    );
+    in_container["actions"][0]["container"] = json!({"image": "octopusdeploy/worker-tools:latest"});
+    steps.push(in_container);
+    // ...and one that does not, of a type octoterra's list names, gets nothing.
     steps.push(step(
         "Apply manifests",
         "Octopus.KubernetesDeployRawYaml",
-        // OctopusUseBundledTooling is defaulted to "False".
         json!({"Octopus.Action.KubernetesContainers.CustomResourceYaml": "kind: ConfigMap"}),
         json!([]),
     ));
@@ -70,14 +80,7 @@ fn with_steps_a_server_rewrites(dir: &Path) {
 
 /// As Octopus's file substitution leaves secrets.json in the Sync environment.
 fn with_substituted_secrets(dir: &Path) {
-    let secrets_path = dir.join("secrets.json");
-    let secrets: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(&secrets_path).unwrap()).unwrap();
-    let substituted: serde_json::Map<String, Value> = secrets
-        .into_iter()
-        .map(|(key, _)| (key, json!("s3cret")))
-        .collect();
-    std::fs::write(&secrets_path, serde_json::to_string(&substituted).unwrap()).unwrap();
+    substitute_every_secret(dir, "s3cret");
 }
 
 /// America's space id and its project named `name`, as the server holds them.
@@ -141,8 +144,12 @@ async fn a_redeploy_after_the_servers_rewrites_writes_nothing_and_plan_is_clean(
     };
     assert_eq!(properties("Approve")["Octopus.Action.RunOnServer"], "true");
     assert_eq!(
-        properties("Apply manifests")["OctopusUseBundledTooling"],
+        properties("Script in a container")["OctopusUseBundledTooling"],
         "False"
+    );
+    assert_eq!(
+        properties("Apply manifests").get("OctopusUseBundledTooling"),
+        None
     );
     assert_eq!(
         properties("Deploy package")["Octopus.Action.Package.FeedId"],
@@ -292,12 +299,18 @@ async fn automatic_release_creation_travels_as_the_built_in_feed_trigger() {
         &fleet.management,
         "https://git.example.com/o/r.git",
     );
+    let channel = fleet
+        .emulator
+        .list("Spaces-1", "channels")
+        .into_iter()
+        .find(|c| c["ProjectId"] == json!(templates.hello_world))
+        .unwrap();
     fleet.emulator.seed_update(
         "Spaces-1",
         "projects",
         &templates.hello_world,
         json!({"AutoCreateRelease": true,
-               "ReleaseCreationStrategy": {"ChannelId": null, "ReleaseCreationPackageStepId": null,
+               "ReleaseCreationStrategy": {"ChannelId": channel["Id"], "ReleaseCreationPackageStepId": null,
                                            "ReleaseCreationPackage": {"DeploymentAction": "Hello World", "PackageReference": ""}}}),
     );
     assert_eq!(fleet.create_space("America", &[], &[]).await.code, 0);

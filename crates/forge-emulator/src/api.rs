@@ -516,9 +516,14 @@ fn repo_error_gitea(error: RepoError, shared: &Shared) -> Reply {
             "The repository with the same name already exists.",
             shared,
         ),
+        // Gitea's API answers a binding error as "[Field]: Rule" (as "[Name]: Required" above):
+        // `CreateRepoOption.Name` is `binding:"Required;AlphaDashDot;MaxSize(100)"`
+        // (modules/structs/repo.go), so a name outside it is "[Name]: AlphaDashDot", 422, as
+        // Forgejo's `fj repo create` reports it ("validation failed: [Name]: AlphaDashDot") and
+        // Gitea API clients' fixtures record it (`{"message": "[Name]: AlphaDashDot"}`).
         RepoError::InvalidName => gitea_error(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "[Name]: should contain only alphanumeric, dash ('-'), underscore ('_') and dot ('.') characters",
+            "[Name]: AlphaDashDot",
             shared,
         ),
         RepoError::OwnerMissing => gitea_error(
@@ -527,9 +532,7 @@ fn repo_error_gitea(error: RepoError, shared: &Shared) -> Reply {
             shared,
         ),
         RepoError::AlreadyForked => gitea_error(StatusCode::CONFLICT, "already forked", shared),
-        RepoError::Git(message) => {
-            gitea_error(StatusCode::INTERNAL_SERVER_ERROR, &message, shared)
-        }
+        RepoError::Git(message) => gitea_error(StatusCode::INTERNAL_SERVER_ERROR, &message, shared),
     }
 }
 
@@ -1035,7 +1038,9 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
                     StatusCode::CREATED,
                     gitlab_merge_request(shared, &repo, &pull),
                 ),
-                // As clients logged it: voxpupuli/modulesync#195, renovatebot/renovate#17391.
+                // As clients logged it: voxpupuli/modulesync#195, renovatebot/renovate#17391; the
+                // model's `:validate_branches` error, which the API answers with `conflict!` (409)
+                // (lib/api/helpers/merge_requests_helpers.rb, `handle_merge_request_errors!`).
                 Err(PullError::Exists(pull)) => gitlab_message(
                     StatusCode::CONFLICT,
                     json!([format!(
@@ -1052,6 +1057,12 @@ pub fn gitlab(shared: &Shared, call: &Call) -> Reply {
                         if which == "head" { "Source" } else { "Target" }
                     )]),
                 ),
+                // `MergeRequest#validate_branches` adds this as `:branch_conflict`, which the API
+                // answers 422 (`handle_merge_request_errors!`: `error!(errors[:branch_conflict],
+                // 422)`, now `UNPROCESSABLE_ERROR_KEYS`); only `:validate_branches` (the
+                // "Another open merge request already exists…" text above) is `conflict!`, 409
+                // (gitlab-org/gitlab app/models/merge_request.rb, lib/api/helpers/
+                // merge_requests_helpers.rb). Older GitLab spelled it "You can not use…".
                 Err(PullError::SameBranch) => gitlab_message(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     json!(["You can't use same project/branch for source and target"]),

@@ -232,25 +232,40 @@ pub async fn serve(
 /// push that rewrites or deletes it is refused by the pre-receive hook, and the client sees
 /// `! [remote rejected] main -> main (pre-receive hook declined)` with the reason on the side
 /// band: "GitLab: You are not allowed to force push code to a protected branch on this
-/// project." (gitlabhq/gitlabhq#10405). The deletion message is unverified. A fast-forward, a
-/// new branch and other branches pass. `git config emulator.allowForcePush true` (see
+/// project." (gitlabhq/gitlabhq#10405). Deleting the default branch is refused before any
+/// protection check with "The default branch of a project cannot be deleted." (gitlab-org/gitlab
+/// `lib/gitlab/checks/change_access.rb`, `ERROR_MESSAGES[:delete_default_branch]`, checked
+/// first in `branch_checks`). A fast-forward, a new branch and other branches pass. `git config emulator.allowForcePush true` (see
 /// `ForgeEmulator::allow_force_push`) lifts it. The repository's own `hooks/pre-receive` (a
 /// test's refusing hook) runs first, since `core.hooksPath` replaces the hooks directory.
+/// `git config emulator.pushDeniedByRole true` (see `ForgeEmulator::deny_pushes_by_role`)
+/// refuses every push to the default branch, as GitLab does when the user's role is not
+/// allowed to push there: "GitLab: You are not allowed to push code to protected branches on
+/// this project." (gitlab-org/gitlab `lib/gitlab/checks/branch_check.rb`, as its spec quotes it).
 const GITLAB_PRE_RECEIVE: &str = r#"#!/bin/sh
 input=$(cat)
 if [ -x hooks/pre-receive ]; then
   printf '%s
 ' "$input" | hooks/pre-receive || exit 1
 fi
-[ "$(git config --bool emulator.allowForcePush)" = "true" ] && exit 0
 head=$(git symbolic-ref -q HEAD) || exit 0
+if [ "$(git config --bool emulator.pushDeniedByRole)" = "true" ]; then
+  printf '%s
+' "$input" | while read -r old new ref; do
+    if [ "$ref" = "$head" ]; then
+      echo "GitLab: You are not allowed to push code to protected branches on this project." >&2
+      exit 1
+    fi
+  done || exit 1
+fi
+[ "$(git config --bool emulator.allowForcePush)" = "true" ] && exit 0
 zero=$(printf '%040d' 0)
 printf '%s
 ' "$input" | while read -r old new ref; do
   [ "$ref" = "$head" ] || continue
   [ "$old" = "$zero" ] && continue
   if [ "$new" = "$zero" ]; then
-    echo "GitLab: You are not allowed to delete protected branches from this project." >&2
+    echo "GitLab: The default branch of a project cannot be deleted." >&2
     exit 1
   fi
   if ! git merge-base --is-ancestor "$old" "$new"; then

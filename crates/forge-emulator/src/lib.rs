@@ -117,6 +117,34 @@ pub struct FaultRule {
     pub fired: usize,
 }
 
+/// How a platform refuses a call for going too fast (see [`ForgeEmulator::rate_limit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimit {
+    /// GitHub's secondary rate limit: 403, a message naming it, `retry-after` when given
+    /// (GitHub docs, "Rate limits for the REST API": "you will receive a 403 or 429 response and
+    /// an error message that indicates that you exceeded a secondary rate limit. If the
+    /// retry-after response header is present, you should not retry your request until after
+    /// that many seconds has elapsed ... Otherwise, wait for at least one minute").
+    GitHubSecondary {
+        /// `retry-after`, in seconds.
+        retry_after: Option<u64>,
+    },
+    /// GitHub's primary rate limit: 403 with `x-ratelimit-remaining: 0` and
+    /// `x-ratelimit-reset` (UTC epoch seconds) this many seconds from now (same page).
+    GitHubPrimary {
+        /// Seconds from now to `x-ratelimit-reset`.
+        reset_in: u64,
+    },
+    /// GitLab: 429 with the `RateLimit-*` headers, `RateLimit-Reset` (Unix time) this many
+    /// seconds from now and no `Retry-After`, and the body gitlab-org/gitlab#199738 shows
+    /// (`{"message":{"error":"This endpoint has been requested too many times. Try again
+    /// later."}}`).
+    GitLab {
+        /// Seconds from now to `RateLimit-Reset`.
+        reset_in: u64,
+    },
+}
+
 impl std::fmt::Display for FaultRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} (fired {})", self.rule, self.fired)
@@ -332,6 +360,23 @@ impl ForgeEmulator {
             .into_iter()
             .filter(|rule| rule.fired == 0)
             .collect()
+    }
+
+    /// Refuse the next `times` API calls whose method is `method` and whose path contains
+    /// `path_contains` as the platform does when they come too fast ([`RateLimit`]); each
+    /// refusal is logged with its status like any request.
+    pub fn rate_limit(&self, method: &str, path_contains: &str, times: usize, limit: RateLimit) {
+        self.shared()
+            .rate_limit(method, path_contains, times, limit);
+    }
+
+    /// GitLab mode: the default branch of `owner/name` takes no push from the forge user's
+    /// role (its "Allowed to push and merge" names a role above it, e.g. Maintainers for a
+    /// Developer): every push to it is refused with GitLab's text "You are not allowed to push
+    /// code to protected branches on this project." (gitlab-org/gitlab
+    /// `lib/gitlab/checks/branch_check.rb`, as its spec quotes it).
+    pub fn deny_pushes_by_role(&self, owner: &str, name: &str) {
+        repos::deny_pushes_by_role(&self.existing(owner, name)).expect("git config is written");
     }
 
     /// Install a `pre-receive` hook that refuses every push with `message`.

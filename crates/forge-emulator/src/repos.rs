@@ -664,6 +664,17 @@ pub fn allow_force_push(path: &Path) -> Result<(), String> {
     .map(drop)
 }
 
+/// GitLab's "Allowed to push and merge" on the default branch without the user's role (read by
+/// the GitLab pre-receive hook).
+pub fn deny_pushes_by_role(path: &Path) -> Result<(), String> {
+    git(
+        Some(path),
+        &["config", "emulator.pushDeniedByRole", "true"],
+        None,
+    )
+    .map(drop)
+}
+
 pub fn install_refusing_hook(path: &Path, message: &str) -> std::io::Result<()> {
     let hooks = path.join("hooks");
     std::fs::create_dir_all(&hooks)?;

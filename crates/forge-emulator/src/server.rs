@@ -15,7 +15,9 @@ use tokio::sync::watch;
 
 use crate::auth::{self, caller, Caller, Surface};
 use crate::repos::Repos;
-use crate::{api, git_http, CredentialsSeen, FaultRule, ForgeConfig, Platform, RequestRecord};
+use crate::{
+    api, git_http, CredentialsSeen, FaultRule, ForgeConfig, Platform, RateLimit, RequestRecord,
+};
 
 /// API request bodies are small JSON documents.
 const API_BODY_LIMIT: usize = 1024 * 1024;
@@ -48,6 +50,80 @@ pub struct Shared {
     pub gitlab_hooks: Option<tempfile::TempDir>,
     log: Mutex<Vec<LogEntry>>,
     gathers: Mutex<Vec<Gather>>,
+    rate_limits: Mutex<Vec<RateLimitRule>>,
+}
+
+/// API calls refused as too fast, `left` more times.
+struct RateLimitRule {
+    method: String,
+    path_contains: String,
+    limit: RateLimit,
+    times: usize,
+    left: usize,
+}
+
+impl RateLimitRule {
+    fn report(&self) -> FaultRule {
+        FaultRule {
+            rule: format!(
+                "{} …{}: rate-limited ({:?})",
+                self.method, self.path_contains, self.limit
+            ),
+            shots: Some(self.times),
+            fired: self.times - self.left,
+        }
+    }
+
+    /// The platform's refusal, its headers timed from now. GitHub's docs ("Rate limits for the REST
+    /// API") give the statuses and headers and say the message "indicates that you exceeded a
+    /// secondary rate limit" without quoting it: the two GitHub texts below are ours, worded so
+    /// (octofleet matches only "secondary rate limit"). GitLab's body is the one
+    /// gitlab-org/gitlab#199738 shows.
+    fn reply(&self) -> Reply {
+        let now = chrono::Utc::now().timestamp().max(0) as u64;
+        let mut headers: Vec<(header::HeaderName, String)> = Vec::new();
+        let mut add = |name: &'static str, value: String| {
+            headers.push((header::HeaderName::from_static(name), value));
+        };
+        let (status, body) = match self.limit {
+            RateLimit::GitHubSecondary { retry_after } => {
+                if let Some(seconds) = retry_after {
+                    add("retry-after", seconds.to_string());
+                }
+                (
+                    StatusCode::FORBIDDEN,
+                    json!({"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+                           "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}),
+                )
+            }
+            RateLimit::GitHubPrimary { reset_in } => {
+                add("x-ratelimit-limit", "5000".to_owned());
+                add("x-ratelimit-remaining", "0".to_owned());
+                add("x-ratelimit-used", "5000".to_owned());
+                add("x-ratelimit-reset", (now + reset_in).to_string());
+                (
+                    StatusCode::FORBIDDEN,
+                    json!({"message": "API rate limit exceeded for user.",
+                           "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"}),
+                )
+            }
+            RateLimit::GitLab { reset_in } => {
+                add("ratelimit-limit", "600".to_owned());
+                add("ratelimit-observed", "601".to_owned());
+                add("ratelimit-remaining", "0".to_owned());
+                add("ratelimit-reset", (now + reset_in).to_string());
+                (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"message": {"error": "This endpoint has been requested too many times. Try again later."}}),
+                )
+            }
+        };
+        Reply {
+            status,
+            body,
+            headers,
+        }
+    }
 }
 
 /// Requests held until `count` of them have arrived, so two clients' requests are handled at the
@@ -90,7 +166,35 @@ impl Shared {
             },
             log: Mutex::new(Vec::new()),
             gathers: Mutex::new(Vec::new()),
+            rate_limits: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Refuse the next `times` API calls matching `method` and `path_contains` with `limit`.
+    pub fn rate_limit(&self, method: &str, path_contains: &str, times: usize, limit: RateLimit) {
+        self.rate_limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(RateLimitRule {
+                method: method.to_ascii_uppercase(),
+                path_contains: path_contains.to_owned(),
+                limit,
+                times,
+                left: times,
+            });
+    }
+
+    /// The refusal of an API call a rate-limit rule still has shots for.
+    fn rate_limited(&self, method: &str, path: &str) -> Option<Reply> {
+        let mut rules = self
+            .rate_limits
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let rule = rules.iter_mut().find(|rule| {
+            rule.left > 0 && rule.method == method && path.contains(&rule.path_contains)
+        })?;
+        rule.left -= 1;
+        Some(rule.reply())
     }
 
     /// Hold the next `count` requests matching `method` and `path_contains` until all have
@@ -111,12 +215,21 @@ impl Shared {
 
     /// Every rule armed, with whether it fired.
     pub fn rules(&self) -> Vec<FaultRule> {
-        self.gathers
+        let mut rules: Vec<FaultRule> = self
+            .gathers
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
             .map(Gather::report)
-            .collect()
+            .collect();
+        rules.extend(
+            self.rate_limits
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .map(RateLimitRule::report),
+        );
+        rules
     }
 
     /// Wait here while a gather this request belongs to is still waiting for others.
@@ -253,7 +366,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request<Body>) -> Re
     let scheme = auth::scheme(request.headers(), &shared.password);
     shared.wait_for_others(&method, &path).await;
     let counters = Counters::default();
-    let response = route(&shared, request, parts, &counters).await;
+    let limited = match surface {
+        Surface::Api => shared.rate_limited(&method, &path),
+        Surface::Git => None,
+    };
+    let response = match limited {
+        Some(reply) => reply.into_response(),
+        None => route(&shared, request, parts, &counters).await,
+    };
     shared.log().push(LogEntry {
         method,
         path,

@@ -555,6 +555,14 @@ async fn pull_requests_on_every_platform() {
         body["message"][0],
         "Another open merge request already exists for this source branch: !1"
     );
+    // A source equal to its target is the model's `branch_conflict`: 422, not 409.
+    let request = json!({"source_branch": "main", "target_branch": "main", "title": "t"});
+    let (status, body) = call(&forge, Method::POST, gitlab, Some(request), &gitlab_auth).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        body["message"][0],
+        "You can't use same project/branch for source and target"
+    );
 
     assert_eq!(forge.pull_requests("octopuscac", "tenant").len(), 1);
     // Without credentials: 401 everywhere.
@@ -681,6 +689,7 @@ async fn each_platform_derives_or_refuses_a_path_from_a_name_with_spaces() {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["message"], "[Name]: AlphaDashDot");
 }
 
 /// `default_branch` in a create body: Gitea makes it HEAD (go-gitea/gitea
@@ -967,6 +976,12 @@ async fn gitlab_refuses_a_force_push_to_the_protected_default_branch() {
         let tip = forge.rev_parse("octopuscac", "tenant", "main").unwrap();
         let deleted = in_clone(&["push", &url, ":refs/heads/main"]);
         assert!(!deleted.status.success());
+        assert!(
+            String::from_utf8_lossy(&deleted.stderr)
+                .contains("GitLab: The default branch of a project cannot be deleted."),
+            "{}",
+            String::from_utf8_lossy(&deleted.stderr)
+        );
         assert_eq!(forge.rev_parse("octopuscac", "tenant", "main"), Some(tip));
         // "Allowed to force push" on: the rewrite passes.
         forge.allow_force_push("octopuscac", "tenant");

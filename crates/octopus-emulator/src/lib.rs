@@ -20,6 +20,7 @@ mod faults;
 mod kinds;
 mod packages;
 mod paging;
+mod platform_hub;
 mod processes;
 mod projects;
 mod reply;
@@ -85,6 +86,11 @@ pub struct EmulatorConfig {
     /// Behave like a server before 2025.2: no scoped tenant-variable routes
     /// (`commonvariables`/`projectvariables` are unknown routes) and the scoping toggle off.
     pub legacy_tenant_variables: bool,
+    /// Behave like a server before 2024.1.1085: a project PUT whose `VersioningStrategy.Template`
+    /// is `null` keeps the stored template instead of clearing it (OctopusDeploy/Issues#8455:
+    /// "sending a `null` template, Octopus does not clear the current template", fixed in
+    /// 2024.1.1085; workaround: send `""`).
+    pub keeps_template_on_null: bool,
 }
 
 impl Default for EmulatorConfig {
@@ -98,6 +104,7 @@ impl Default for EmulatorConfig {
             state_file: None,
             check_git_urls: false,
             legacy_tenant_variables: false,
+            keeps_template_on_null: false,
         }
     }
 }
@@ -418,23 +425,105 @@ impl Emulator {
         rendered
     }
 
-    /// Put a project under version control as `POST …/git/convert` would (its database process
-    /// and settings become the default branch), without checking the repository URL.
-    /// `settings` is the `VersionControlSettings` body.
+    /// Put a project under version control as `POST …/git/convert` did on a server from before
+    /// Git variables (2022.1–2022.3): its database process and settings become the default
+    /// branch, its variables and runbooks stay in the database (`ConversionState` both false),
+    /// as on the older template projects a platform team still has. No check of the repository
+    /// URL. `settings` is the `VersionControlSettings` body.
     pub fn seed_convert(&self, space_id: &str, project_id: &str, settings: Value) {
         {
             let mut state = self.shared().state();
             let index = Self::space_index(&state, space_id);
-            let space = &mut state.spaces[index];
+            let space = &state.spaces[index];
             let projects = kinds::kind("projects").expect("the projects kind");
             let position = collections::position(space, projects, project_id)
                 .unwrap_or_else(|| panic!("no project {project_id}"));
             let settings = config_as_code::persistence_settings(space, &settings, None)
                 .unwrap_or_else(|e| panic!("seed_convert({project_id}): {:?}", e.body()));
-            config_as_code::convert(space, position, settings, None)
+            config_as_code::convert(&mut state, index, position, settings, None, false)
                 .unwrap_or_else(|e| panic!("seed_convert({project_id}): {:?}", e.body()));
         }
         self.seeded();
+    }
+
+    /// A Platform Hub process template of this instance: `slug`, its `name`, its published
+    /// `versions` (`1.0.0`, …), and the spaces it is shared with (all of them, or `space_ids`).
+    pub fn seed_process_template(
+        &self,
+        slug: &str,
+        name: &str,
+        versions: &[&str],
+        shared_to_all: bool,
+        space_ids: &[&str],
+    ) {
+        {
+            let mut state = self.shared().state();
+            state.process_templates.retain(|t| t["Slug"] != slug);
+            state.process_templates.push(serde_json::json!({
+                "Slug": slug,
+                "Name": name,
+                "Versions": versions.iter().map(|v| serde_json::json!({"Version": v})).collect::<Vec<_>>(),
+                "SharedToAllSpaces": shared_to_all,
+                "IndividuallySharedSpaceIds": space_ids,
+            }));
+        }
+        self.seeded();
+    }
+
+    /// What `octofleet fork` does to the git world this server reads: the repository at `to`
+    /// holds every branch of the one at `from` (each URL with its base path), so a project
+    /// converted onto `to` finds the upstream's OCL there. Panics when `from` holds nothing.
+    pub fn fork_repository(&self, from: (&str, &str), to: (&str, &str)) {
+        {
+            let mut state = self.shared().state();
+            let key = |(url, base_path): (&str, &str)| {
+                config_as_code::repository_key(
+                    &serde_json::json!({"Url": url, "BasePath": base_path}),
+                )
+            };
+            let repo = state
+                .repositories
+                .get(&key(from))
+                .cloned()
+                .unwrap_or_else(|| panic!("no repository at {from:?}"));
+            state.repositories.insert(key(to), repo);
+        }
+        self.seeded();
+    }
+
+    /// A version-controlled project's document on a git ref as `GET
+    /// /projects/{id}/{gitRef}/{what}` returns it: `what` is `deploymentprocesses`,
+    /// `deploymentsettings` or `variables`. `None` when the branch or the document is missing.
+    pub fn git_document(
+        &self,
+        space_id: &str,
+        project_id: &str,
+        git_ref: &str,
+        what: &str,
+    ) -> Option<Value> {
+        let state = self.shared().state();
+        let space = &state.spaces[state.space_index(space_id)?];
+        let projects = kinds::kind("projects").expect("the projects kind");
+        let project = collections::stored(space, projects, project_id).ok()?;
+        let branch = config_as_code::branch_name(git_ref);
+        let docs = config_as_code::branch(&state.repositories, project, &branch).ok()?;
+        let checkout = |doc: &Value| config_as_code::checkout(space, doc.clone());
+        match what {
+            "deploymentprocesses" => docs.deployment_process.as_ref().map(checkout).map(|doc| {
+                let link = config_as_code::process_link(space.id(), project, &branch, &doc);
+                processes::render(space.id(), &doc, &link)
+            }),
+            "deploymentsettings" => docs.deployment_settings.as_ref().map(checkout).map(|doc| {
+                let link = config_as_code::settings_link(space.id(), project, &branch);
+                projects::render_settings(&doc, &link)
+            }),
+            "variables" => docs
+                .variables
+                .as_ref()
+                .map(checkout)
+                .map(|set| config_as_code::render_variables(space, &set, project, &branch)),
+            _ => None,
+        }
     }
 
     /// Set a tenant's unscoped common variable value for a library variable set template, by

@@ -36,6 +36,9 @@ struct Args {
     /// Act like a server before 2025.2: only the legacy tenant variables API.
     #[arg(long)]
     legacy_tenant_variables: bool,
+    /// Act like a server before 2024.1.1085: `VersioningStrategy.Template: null` keeps the template.
+    #[arg(long)]
+    keeps_template_on_null: bool,
 }
 
 async fn terminated() {
@@ -70,6 +73,7 @@ async fn main() -> std::process::ExitCode {
         state_file: args.state,
         check_git_urls: args.check_git_urls,
         legacy_tenant_variables: args.legacy_tenant_variables,
+        keeps_template_on_null: args.keeps_template_on_null,
     };
     let emulator = match Emulator::start(config).await {
         Ok(emulator) => emulator,

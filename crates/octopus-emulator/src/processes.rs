@@ -11,9 +11,14 @@ use crate::secrets::{absorb, redact};
 use crate::state::SpaceStore;
 use crate::variables::check_version;
 
-/// The answer to a process written with a stale `Version`.
+/// The answer to a deployment process written with a stale `Version`: the 400 text of
+/// `updateDeploymentProcess` in the server's swagger (2020.5), OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`.
 pub const VERSION_CONFLICT: &str =
-    "The document has been modified by another user since you last retrieved it. Please reload and try again.";
+    "Changes to this deployment process could not be saved, because another user has made changes to the deployment process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.";
+
+/// The same for a runbook process (`updateRunbookProcess`, same swagger).
+pub const RUNBOOK_VERSION_CONFLICT: &str =
+    "Changes to this process could not be saved, because another user has made changes to the process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.";
 
 const STEP_DEFAULTS: &str = r#"{"PackageRequirement":"LetOctopusDecide","Properties":{},"Condition":"Success","StartTrigger":"StartAfterPrevious","Actions":[]}"#;
 const ACTION_DEFAULTS: &str = r#"{"IsDisabled":false,"CanBeUsedForProjectVersioning":false,"IsRequired":false,"WorkerPoolId":null,"WorkerPoolVariable":null,"Container":{"FeedId":null,"Image":null},"Environments":[],"ExcludedEnvironments":[],"Channels":[],"TenantTags":[],"Packages":[],"GitDependencies":[],"Condition":"Success","Notes":null,"Properties":{},"Links":{}}"#;
@@ -132,7 +137,12 @@ pub fn list(space: &SpaceStore, query: &Query, runbooks: bool) -> Value {
 /// completed, secrets absorbed, `Version` incremented. `check` enforces the sent `Version`.
 pub fn replaced(stored: &Value, body: Value, check: bool) -> ApiResult<Value> {
     if check {
-        check_version(stored, &body, VERSION_CONFLICT)?;
+        let conflict = if is_runbook_process(stored) {
+            RUNBOOK_VERSION_CONFLICT
+        } else {
+            VERSION_CONFLICT
+        };
+        check_version(stored, &body, conflict)?;
     }
     let body = into_object(body)?;
     let mut steps = body.get("Steps").cloned().unwrap_or(json!([]));
@@ -200,22 +210,30 @@ const RUNS_ONLY_ON_SERVER: [&str; 9] = [
     "Octopus.AwsApplyCloudFormationChangeSet",
 ];
 
-/// Action types the server gives `OctopusUseBundledTooling = "False"` when it is absent. Source:
-/// octoterra's `FixOctopusUseBundledTooling` (same file: the provider saw the property
-/// "appear" after apply); the real k8s payload in tests/fixtures/octopus-payloads carries it on
-/// a container step too.
-const BUNDLED_TOOLING_DEFAULTED: [&str; 5] = [
-    "Octopus.Kubernetes.Kustomize",
-    "Octopus.KubernetesDeployRawYaml",
-    "Octopus.KubernetesDeployContainers",
-    "Octopus.AzurePowerShell",
-    "Octopus.HelmChartUpgrade",
-];
+/// Whether an action runs inside a container (`Container.Image` set): the server then injects
+/// `OctopusUseBundledTooling = "False"` into its properties when it is absent, whatever the
+/// action type. Source: the provider's `resource_process_step.go` ("The server automatically
+/// injects OctopusUseBundledTooling into a step's execution properties when the step runs inside
+/// a container") and its acceptance test `TestAccOctopusDeployProcessStepContainerBundledTooling`
+/// (an `Octopus.Script` step with a `container` block), OctopusDeploy/terraform-provider-octopusdeploy
+/// octopusdeploy_framework/resource_process_step{,_test}.go; the real k8s payload in
+/// tests/fixtures/octopus-payloads (deploymentprocess-k8s__octopus-docs-cloud-2023.json) shows
+/// `"OctopusUseBundledTooling": "False"` beside a `Container` with an image. The value injected
+/// is "False", as that payload and the provider's documented workaround both show. (octoterra's
+/// `FixOctopusUseBundledTooling` adds it by action type, but for its own Terraform output, whose
+/// steps of those types usually run in a container: not a statement of the server's rule.)
+fn runs_in_container(action: &Map<String, Value>) -> bool {
+    action
+        .get("Container")
+        .and_then(|c| c.get("Image"))
+        .and_then(Value::as_str)
+        .is_some_and(|image| !image.trim().is_empty())
+}
 
 /// What a real server rewrites in an action's `Properties` on save:
 /// - `Octopus.Action.RunOnServer` in lower case (`"True"` → `"true"`; the provider normalises
 ///   boolean casing for the same reason), and `"true"` for server-only action types;
-/// - `OctopusUseBundledTooling` defaulted for the types above;
+/// - `OctopusUseBundledTooling` defaulted for an action that runs in a container (above);
 /// - `Octopus.Action.Package.FeedId` / `PackageId` / `DownloadOnTentacle` kept in step with the
 ///   primary package (the 2018 payload deploymentprocess__octopusdeployutilities-2018.11.2.json
 ///   shows all three beside a `Packages` entry named "").
@@ -237,6 +255,7 @@ fn rewrite_properties(action: &mut Map<String, Value>) {
             })
         })
         .cloned();
+    let in_container = runs_in_container(action);
     let Some(Value::Object(properties)) = action.get_mut("Properties") else {
         return;
     };
@@ -249,7 +268,7 @@ fn rewrite_properties(action: &mut Map<String, Value>) {
     if RUNS_ONLY_ON_SERVER.contains(&&*action_type) {
         properties.insert("Octopus.Action.RunOnServer".into(), json!("true"));
     }
-    if BUNDLED_TOOLING_DEFAULTED.contains(&&*action_type) {
+    if in_container {
         properties
             .entry("OctopusUseBundledTooling")
             .or_insert_with(|| json!("False"));

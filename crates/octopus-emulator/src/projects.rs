@@ -96,6 +96,9 @@ pub fn project_rule(
             ))
         }
         Some(old) if is_version_controlled(old) => {
+            // The body was checked for deployment settings (`routes::check_project_put`); the
+            // defaults filled in for the fields it left out are not the project's.
+            clear_settings_fields(doc);
             if !wants_git {
                 // Omitted settings (filled with the Database default) keep the stored ones.
                 doc.insert("PersistenceSettings".into(), old["PersistenceSettings"].clone());
@@ -114,7 +117,7 @@ pub fn project_rule(
         }
     }
     versioning_rule(space.space, doc, change.id)?;
-    release_creation_rule(doc)?;
+    release_creation_rule(space.space, doc, change.id)?;
     // Server-owned references.
     doc.insert(
         "VariableSetId".into(),
@@ -128,6 +131,115 @@ pub fn project_rule(
     assign_guid_ids(&mut templates, "Templates");
     doc.insert("Templates".into(), templates["Templates"].take());
     Ok(())
+}
+
+/// The deployment-settings fields of a project document and the value each has once the
+/// settings live in git: what the provider sends on `PUT /projects/{id}` for a Config-as-Code
+/// project, because "the server rejects these deployment settings fields on the base project
+/// endpoint" (OctopusDeploy/terraform-provider-octopusdeploy,
+/// octopusdeploy_framework/resource_project.go, `Update`: `DefaultGuidedFailureMode =
+/// "EnvironmentDefault"`, the two templates "" and `ConnectivityPolicy` and
+/// `VersioningStrategy` nil, all `omitempty` in go-octopusdeploy's `Project`, so left out); it
+/// then writes them with `PUT /projects/{id}/{gitRef}/deploymentsettings`.
+/// `DefaultToSkipIfAlreadyInstalled` is not among them (the provider sends it as it is).
+const GIT_SETTINGS_FIELDS: [(&str, Value); 5] = [
+    ("DefaultGuidedFailureMode", Value::Null),
+    ("DeploymentChangesTemplate", Value::Null),
+    ("ReleaseNotesTemplate", Value::Null),
+    ("ProjectConnectivityPolicy", Value::Null),
+    ("VersioningStrategy", Value::Null),
+];
+
+/// What the provider's cleared `DefaultGuidedFailureMode` is.
+const GUIDED_FAILURE_DEFAULT: &str = "EnvironmentDefault";
+
+/// A version-controlled project's `PUT` carrying a deployment setting (anything but the cleared
+/// values above) is refused: those go to `/{gitRef}/deploymentsettings`. The message is ours: the
+/// provider's comment says the server rejects them without quoting the server's text, and no
+/// other source of it was looked for.
+pub fn settings_fields_on_a_version_controlled_project(doc: &Value) -> ApiResult<()> {
+    let carried: Vec<&str> = GIT_SETTINGS_FIELDS
+        .iter()
+        .map(|(field, _)| *field)
+        .filter(|field| match doc.get(*field) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(text)) if *field == "DefaultGuidedFailureMode" => {
+                text != GUIDED_FAILURE_DEFAULT
+            }
+            Some(Value::String(text)) => !text.is_empty(),
+            Some(_) => true,
+        })
+        .collect();
+    if carried.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(format!(
+        "The project is version controlled: its deployment settings ({}) are saved with PUT /projects/{{id}}/{{gitRef}}/deploymentsettings, not on the project.",
+        carried.join(", ")
+    )))
+}
+
+/// The project document once its deployment settings moved to git (on conversion).
+pub fn clear_settings_fields(project: &mut Map<String, Value>) {
+    for (field, cleared) in &GIT_SETTINGS_FIELDS {
+        project.insert(field.to_string(), cleared.clone());
+    }
+    project.insert(
+        "DefaultGuidedFailureMode".into(),
+        json!(GUIDED_FAILURE_DEFAULT),
+    );
+}
+
+/// What a server before 2024.1.1085 makes of a project PUT: a `VersioningStrategy` whose
+/// `Template` is `null` (or left out) keeps the stored template (OctopusDeploy/Issues#8455, "When
+/// updating a project's VersioningStrategy via API client and sending a `null` template, Octopus
+/// does not clear the current template"; fixed in 2024.1.1085). With a donor package beside it
+/// the strategy then holds both, which `versioning_rule` refuses, as #8455's error shows.
+pub fn template_kept_on_null(space: &SpaceStore, project_ref: &str, mut body: Value) -> Value {
+    let Some(stored) = collections::position(space, kind("projects").expect("kind"), project_ref)
+        .map(|at| &space.docs("projects")[at])
+    else {
+        return body;
+    };
+    let stored_template = stored
+        .pointer("/VersioningStrategy/Template")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty());
+    if let (Some(template), Some(strategy)) = (
+        stored_template,
+        body.get_mut("VersioningStrategy").filter(|s| s.is_object()),
+    ) {
+        if strategy.get("Template").is_none_or(Value::is_null) {
+            strategy["Template"] = json!(template);
+        }
+    }
+    body
+}
+
+/// A project whose versioning strategy names a donor action its deployment process no longer
+/// has cannot be loaded: the server answers 404 "The resource '<action>' was not found." for it,
+/// and for the lists that hold it (OctopusDeploy/Issues#7230: "This causes the project to fail to
+/// load ... The resource '<New Step Name>' was not found."; #7521: `projects/<name>`,
+/// `projects/all` and `projects?take=10` all 404 with "The resource 'Run a Script' was not
+/// found."). A process write may leave it so (#7230, #7448); a strategy write cannot
+/// (`versioning_rule`).
+pub fn unloadable(space: &SpaceStore, project: &Value) -> Option<ApiError> {
+    let action = project
+        .pointer("/VersioningStrategy/DonorPackage/DeploymentAction")
+        .and_then(Value::as_str)
+        .filter(|a| !a.is_empty())?;
+    if is_version_controlled(project) {
+        return None;
+    }
+    let process = crate::processes::position(space, &deployment_process_id(id_of(project)))
+        .map(|at| &space.processes[at])?;
+    let present = process["Steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|step| step["Actions"].as_array().into_iter().flatten())
+        .any(|a| a["Name"].as_str() == Some(action) || a["Id"].as_str() == Some(action));
+    (!present).then(|| ApiError::not_found(action))
 }
 
 /// A versioning strategy takes a version template or a donor package, never both ("Only one of
@@ -187,24 +299,45 @@ fn versioning_rule(
     Ok(())
 }
 
-/// Automatic release creation needs a release creation strategy (a channel and a package step):
-/// without one the server answers 400 (issue 10, item 11, from the independent review; the
-/// provider's `release_creation_strategy` block exists for this reason). The text is a guess.
-fn release_creation_rule(doc: &Map<String, Value>) -> ApiResult<()> {
+/// Automatic release creation needs a release creation strategy naming a channel of this
+/// project and a package step. The texts are the 400 answers of `createProject` and
+/// `updateProject` in the server's swagger (2020.5), OctopusDeploy/go-octopusdeploy `api/octopus_deploy.json`: "A channel ID must be provided to enable Automatic Release
+/// Creation.", "A package step must be provided to enable Automatic Release Creation.", "The
+/// specified Automatic Release Creation channel belongs to a different project.".
+fn release_creation_rule(
+    space: &SpaceStore,
+    doc: &Map<String, Value>,
+    project_id: &str,
+) -> ApiResult<()> {
     if doc.get("AutoCreateRelease").and_then(Value::as_bool) != Some(true) {
         return Ok(());
     }
     let strategy = doc.get("ReleaseCreationStrategy");
+    let channel = strategy
+        .and_then(|s| s.get("ChannelId"))
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty());
+    let Some(channel) = channel else {
+        return Err(ApiError::bad_request(
+            "A channel ID must be provided to enable Automatic Release Creation.",
+        ));
+    };
     let has_package = strategy
         .and_then(|s| s.get("ReleaseCreationPackage"))
         .is_some_and(|p| p.is_object());
-    if has_package {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "Automatic release creation requires a release creation strategy: choose the package step that triggers it.",
-        ))
+    if !has_package {
+        return Err(ApiError::bad_request(
+            "A package step must be provided to enable Automatic Release Creation.",
+        ));
     }
+    let ours = find_by_id(space.docs("channels"), channel)
+        .is_some_and(|c| same_id(str_field(c, "ProjectId").unwrap_or_default(), project_id));
+    if !ours {
+        return Err(ApiError::bad_request(
+            "The specified Automatic Release Creation channel belongs to a different project.",
+        ));
+    }
+    Ok(())
 }
 
 /// A new project gets its variable set, an empty deployment process (Version 0) and a `Default` channel.
@@ -231,7 +364,8 @@ pub fn project_cascade(space: &mut SpaceMut<'_>, project: &Value) {
         store.docs_mut(collection).retain(|d| !owned(d));
     }
     variables::remove_set(store, &id);
-    store.repos.remove(&id);
+    // Its repository stays: the files are in git, not in Octopus (OctopusDeploy/Issues#7330:
+    // a project recreated on the same repository and base path finds them).
     store.tenant_values.retain(|v| !same_id(&v.owner_id, &id));
 }
 

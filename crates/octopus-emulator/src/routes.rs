@@ -78,7 +78,9 @@ fn resolve(state: &State, segments: &[String]) -> ApiResult<Target> {
     match lower.first().map(String::as_str) {
         None => Ok(Target::Server),
         Some("spaces") if segments.len() > 2 => space(&segments[1], &segments[2..]),
-        Some("spaces" | "configuration" | "users" | "tasks" | "teams") => Ok(Target::Server),
+        Some("spaces" | "configuration" | "users" | "tasks" | "teams" | "platformhub") => {
+            Ok(Target::Server)
+        }
         Some(first) if is_space_id(first) => space(&segments[0], &segments[1..]),
         Some(_) => {
             let index = state
@@ -127,6 +129,19 @@ async fn route_checked(shared: &Shared, call: &Call) -> ApiResult<Reply> {
         ("POST", ["projects", _, "git", "convert"]) => convert(shared, call, index, &rest[1]).await,
         ("PUT", ["projects", _]) => {
             check_project_put(shared, call, index, &rest[1]).await?;
+            if shared.keeps_template_on_null {
+                let mut state = shared.state();
+                let body =
+                    projects::template_kept_on_null(&state.spaces[index], &rest[1], call.json()?);
+                let call = Call {
+                    method: call.method.clone(),
+                    segments: call.segments.clone(),
+                    query: call.query.clone(),
+                    body: Bytes::from(serde_json::to_vec(&body).unwrap_or_default()),
+                    content_type: call.content_type.clone(),
+                };
+                return space_route(&mut state, &call, index, &rest);
+            }
             space_route(&mut shared.state(), call, index, &rest)
         }
         _ => space_route(&mut shared.state(), call, index, &rest),
@@ -175,6 +190,12 @@ fn server_route(state: &mut State, call: &Call) -> ApiResult<Reply> {
             Ok(Reply::ok(system::feature_toggles(true)))
         }
         ("GET", ["users", "me"]) => Ok(Reply::ok(system::current_user())),
+        ("GET", ["platformhub", "processtemplates", _, "share"]) => Ok(Reply::ok(
+            crate::platform_hub::share(&state.process_templates, &s[2])?,
+        )),
+        ("GET", ["platformhub", "processtemplates", _, "versions"]) => Ok(Reply::ok(
+            crate::platform_hub::versions(&state.process_templates, &s[2], q)?,
+        )),
         (_, ["tasks", ..]) => crate::tasks::route(state, call.verb(), None, s, q),
         ("GET", ["teams"]) => Ok(Reply::ok(spaces::list_teams(state, None, q))),
         ("GET", ["teams", _]) => spaces::teams(state, None)
@@ -240,7 +261,20 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
             let set_id = id_of(&space.variable_sets[position]).to_string();
             match verb {
                 "GET" => {}
-                "PUT" => variables::replace(space, &set_id, call.json()?)?,
+                "PUT" => {
+                    let body = call.json()?;
+                    let owner = str_field(&space.variable_sets[position], "OwnerId")
+                        .unwrap_or_default()
+                        .to_string();
+                    if let Some(project) = space
+                        .docs("projects")
+                        .iter()
+                        .find(|p| same_id(id_of(p), &owner))
+                    {
+                        cac::check_database_variables(project, &body)?;
+                    }
+                    variables::replace(space, &set_id, body)?
+                }
                 _ => return Err(call.not_allowed()),
             }
             let set = &space.variable_sets[position];
@@ -332,13 +366,17 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
         (verb, [collection]) => {
             let kind = kind(collection).ok_or_else(ApiError::unknown_route)?;
             match verb {
-                "GET" => Ok(Reply::ok(collections::list(&state.spaces[index], kind, q))),
+                "GET" => {
+                    every_project_loads(&state.spaces[index], kind)?;
+                    Ok(Reply::ok(collections::list(&state.spaces[index], kind, q)))
+                }
                 "POST" => create(state, index, kind, call.json()?),
                 _ => Err(call.not_allowed()),
             }
         }
         ("GET", [collection, "all"]) if kind(collection).is_some() => {
             let kind = kind(collection).expect("checked");
+            every_project_loads(&state.spaces[index], kind)?;
             Ok(Reply::ok(collections::all(&state.spaces[index], kind, q)))
         }
         (verb, [collection, _]) => {
@@ -346,6 +384,22 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
             by_id(state, call, index, kind, &s[1], verb)
         }
         _ => Err(ApiError::unknown_route()),
+    }
+}
+
+/// A list of projects fails as a whole when one of them cannot be loaded (see
+/// `projects::unloadable`).
+fn every_project_loads(space: &crate::state::SpaceStore, kind: &Kind) -> ApiResult<()> {
+    if kind.collection != "projects" {
+        return Ok(());
+    }
+    match space
+        .docs("projects")
+        .iter()
+        .find_map(|project| projects::unloadable(space, project))
+    {
+        Some(error) => Err(error),
+        None => Ok(()),
     }
 }
 
@@ -370,7 +424,17 @@ fn by_id(
 ) -> ApiResult<Reply> {
     let space_id = state.spaces[index].id().to_string();
     match verb {
-        "GET" => Ok(Reply::ok(collections::get(&state.spaces[index], kind, id)?)),
+        "GET" => {
+            if kind.collection == "projects" {
+                let space = &state.spaces[index];
+                if let Some(error) =
+                    projects::unloadable(space, collections::stored(space, kind, id)?)
+                {
+                    return Err(error);
+                }
+            }
+            Ok(Reply::ok(collections::get(&state.spaces[index], kind, id)?))
+        }
         "PUT" => {
             let doc = collections::update(&mut state.space_mut(index), kind, id, call.json()?)?;
             Ok(match kind.write_reply {
@@ -402,6 +466,23 @@ fn process_by_id(
     let position = processes::position(space, id)
         .filter(|&i| processes::is_runbook_process(&space.processes[i]) == runbook)
         .ok_or_else(|| ApiError::not_found(id))?;
+    // A version-controlled project's deployment process (and, once runbooks are in git, its
+    // runbook processes) live in git: the database route is refused.
+    let owner = str_field(&space.processes[position], "ProjectId").unwrap_or_default();
+    if let Some(project) = space
+        .docs("projects")
+        .iter()
+        .find(|p| same_id(id_of(p), owner))
+    {
+        let in_git = if runbook {
+            cac::runbooks_in_git(project)
+        } else {
+            is_version_controlled(project)
+        };
+        if in_git {
+            return Err(cac::non_version_control_route());
+        }
+    }
     match verb {
         "GET" => {}
         "PUT" => {
@@ -459,8 +540,7 @@ fn project_route(
         (_, ["deploymentprocesses"] | ["deploymentsettings"])
             if is_version_controlled(&project) =>
         {
-            let branch = cac::default_branch(&project);
-            git_route(state, call, index, &project, &branch, &l)
+            Err(cac::non_version_control_route())
         }
         (_, ["deploymentprocesses"]) => {
             let space = &mut state.spaces[index];
@@ -508,7 +588,9 @@ fn project_route(
                     )))
                 }
                 "PUT" => {
-                    variables::replace(space, &pid, call.json()?)?;
+                    let body = call.json()?;
+                    cac::check_database_variables(&project, &body)?;
+                    variables::replace(space, &pid, body)?;
                     Ok(Reply::empty_object())
                 }
                 _ => Err(call.not_allowed()),
@@ -517,8 +599,7 @@ fn project_route(
         (_, ["channels" | "runbooks"]) => {
             let kind = kind(l[0]).expect("nested kind");
             if kind.collection == "runbooks" && cac::runbooks_in_git(&project) {
-                let branch = cac::default_branch(&project);
-                return git_route(state, call, index, &project, &branch, &l);
+                return Err(cac::non_version_control_route());
             }
             match verb {
                 "GET" => {
@@ -554,28 +635,63 @@ fn project_route(
             kind("channels").expect("kind"),
             &tail[1],
         )?)),
+        // The project-nested routes of one runbook and of its process: the official TypeScript
+        // client's `RunbookRepository` (base `/projects/{projectId}/runbooks`: `get`, `modify`,
+        // `del` from BasicRepository) and `RunbookProcessRepository` (`get` and `update` on
+        // `/projects/{projectId}/runbookProcesses{/id}`), OctopusDeploy/api-client.ts
+        // src/features/projects/runbooks/runbookRepository.ts:17,
+        // src/features/basicRepository.ts:39-59 and runbookProcessRepository.ts:19,38. A runbook
+        // of another project is not found here.
+        (_, ["runbooks", _] | ["runbookprocesses", _]) if cac::runbooks_in_git(&project) => {
+            Err(cac::non_version_control_route())
+        }
+        (verb, ["runbooks", _]) => {
+            let runbooks = kind("runbooks").expect("kind");
+            let runbook = collections::stored(&state.spaces[index], runbooks, &tail[1])?;
+            if !same_id(str_field(runbook, "ProjectId").unwrap_or_default(), &pid) {
+                return Err(ApiError::not_found(&tail[1]));
+            }
+            let id = id_of(runbook).to_string();
+            by_id(state, call, index, runbooks, &id, verb)
+        }
+        (verb, ["runbookprocesses", _]) => {
+            let space = &state.spaces[index];
+            let owned = processes::position(space, &tail[1]).is_some_and(|at| {
+                same_id(
+                    str_field(&space.processes[at], "ProjectId").unwrap_or_default(),
+                    &pid,
+                )
+            });
+            if !owned {
+                return Err(ApiError::not_found(&tail[1]));
+            }
+            process_by_id(state, call, index, &tail[1], true, verb)
+        }
         ("GET", ["summary"]) => Ok(Reply::ok(
             json!({"HasRunbooks": false, "HasDeploymentProcess": true}),
         )),
-        ("GET", ["git", "branches"]) => {
-            Ok(Reply::ok(cac::branches(&state.spaces[index], &project, q)?))
-        }
+        ("GET", ["git", "branches"]) => Ok(Reply::ok(cac::branches(
+            &space_id,
+            &state.repositories,
+            &project,
+            q,
+        )?)),
         ("POST", ["git", "branches"] | ["git", "branches", "v2"]) => Ok(Reply::ok(
-            cac::create_branch(&mut state.spaces[index], &project, call.json()?)?,
+            cac::create_branch(&space_id, &mut state.repositories, &project, call.json()?)?,
         )),
         ("GET", ["git", "branches", ..]) => Ok(Reply::ok(cac::get_branch(
-            &state.spaces[index],
+            &space_id,
+            &state.repositories,
             &project,
             &tail[2..].join("/"),
         )?)),
         ("POST", ["git", "migrate-variables"]) => {
-            cac::migrate_variables(&mut state.spaces[index], position)?;
+            cac::migrate_variables(state, index, position)?;
             Ok(Reply::empty_object())
         }
-        ("POST", ["git", "migrate-runbooks"]) => Ok(Reply::ok(cac::migrate_runbooks(
-            &mut state.spaces[index],
-            position,
-        )?)),
+        ("POST", ["git", "migrate-runbooks"]) => {
+            Ok(Reply::ok(cac::migrate_runbooks(state, index, position)?))
+        }
         ("POST", ["git", "connectivity-test"]) => Ok(Reply::ok(
             json!({"Messages": [{"Category": "Info", "Message": "The connection to the repository was successful."}]}),
         )),
@@ -595,8 +711,9 @@ fn project_route(
     }
 }
 
-/// Documents of one branch of a Config-as-Code project. Variables and runbooks stay in the
-/// database until migrated.
+/// Documents of one branch of a Config-as-Code project, read from and written to its
+/// repository (`cac::commit` / `cac::checkout`: references by slug there, this space's ids
+/// here). Variables and runbooks live in the database until in git.
 fn git_route(
     state: &mut State,
     call: &Call,
@@ -609,67 +726,75 @@ fn git_route(
     let space_id = state.spaces[index].id().to_string();
     let branch = cac::branch_name(git_ref);
     let pid = id_of(project).to_string();
-    cac::branch(&state.spaces[index], project, &branch)?;
+    cac::branch(&state.repositories, project, &branch)?;
+    let State {
+        spaces,
+        repositories,
+        ..
+    } = state;
+    let space = &spaces[index];
     match (verb, route) {
         (_, ["deploymentprocesses"]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, &branch)?;
+            let docs = cac::branch_mut(repositories, project, &branch)?;
             let stored = docs
                 .deployment_process
                 .as_ref()
+                .map(|doc| cac::checkout(space, doc.clone()))
                 .ok_or_else(|| ApiError::not_found(&branch))?;
-            match verb {
-                "GET" => {}
+            let doc = match verb {
+                "GET" => stored,
                 "PUT" => {
-                    docs.deployment_process =
-                        Some(processes::replaced(stored, call.json()?, false)?)
+                    let replaced = processes::replaced(&stored, call.json()?, false)?;
+                    docs.deployment_process = Some(cac::commit(space, replaced.clone()));
+                    replaced
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            let doc = docs.deployment_process.as_ref().expect("present");
+            };
             Ok(Reply::ok(processes::render(
                 &space_id,
-                doc,
-                &cac::process_link(&space_id, project, &branch, doc),
+                &doc,
+                &cac::process_link(&space_id, project, &branch, &doc),
             )))
         }
         (_, ["deploymentsettings"]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, &branch)?;
+            let docs = cac::branch_mut(repositories, project, &branch)?;
             let stored = docs
                 .deployment_settings
-                .clone()
+                .as_ref()
+                .map(|doc| cac::checkout(space, doc.clone()))
                 .ok_or_else(|| ApiError::not_found(&branch))?;
-            match verb {
-                "GET" => {}
+            let doc = match verb {
+                "GET" => stored,
                 "PUT" => {
-                    docs.deployment_settings =
-                        Some(projects::merged_settings(&stored, call.json()?)?)
+                    let merged = projects::merged_settings(&stored, call.json()?)?;
+                    docs.deployment_settings = Some(cac::commit(space, merged.clone()));
+                    merged
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            let doc = docs.deployment_settings.as_ref().expect("present");
+            };
             Ok(Reply::ok(projects::render_settings(
-                doc,
+                &doc,
                 &cac::settings_link(&space_id, project, &branch),
             )))
         }
         (_, ["variables"]) if cac::variables_in_git(project) => {
             if verb == "PUT" {
-                let docs = cac::branch_mut(&mut state.spaces[index], project, &branch)?;
-                cac::put_variables(docs, call.json()?)?;
+                let docs = cac::branch_mut(repositories, project, &branch)?;
+                cac::put_variables(space, docs, call.json()?)?;
             } else if verb != "GET" {
                 return Err(call.not_allowed());
             }
-            let space = &state.spaces[index];
-            let set = cac::branch(space, project, &branch)?
+            let set = cac::branch(repositories, project, &branch)?
                 .variables
-                .clone()
+                .as_ref()
+                .map(|set| cac::checkout(space, set.clone()))
                 .unwrap_or(json!({}));
             Ok(Reply::ok(cac::render_variables(
                 space, &set, project, &branch,
             )))
         }
         (_, ["variables"]) => {
-            let space = &mut state.spaces[index];
+            let space = &mut spaces[index];
             if verb == "PUT" {
                 variables::replace(space, &pid, call.json()?)?;
             } else if verb != "GET" {
@@ -726,12 +851,24 @@ fn git_runbooks(
     let space_id = state.spaces[index].id().to_string();
     let pid = id_of(project).to_string();
     let verb = call.verb();
+    let State {
+        ids,
+        spaces,
+        repositories,
+        ..
+    } = state;
+    let space = &spaces[index];
     match (verb, route) {
         ("GET", ["runbooks"]) => {
-            let docs = cac::branch(&state.spaces[index], project, branch)?;
+            let docs = cac::branch(repositories, project, branch)?;
+            let checked_out: Vec<Value> = docs
+                .runbooks
+                .iter()
+                .map(|doc| cac::checkout(space, doc.clone()))
+                .collect();
             let mut query = call.query.clone();
             query.push("projectIds", &pid);
-            let filtered = collections::filter(runbooks, &docs.runbooks, &query);
+            let filtered = collections::filter(runbooks, &checked_out, &query);
             let items = filtered
                 .iter()
                 .map(|d| render(&space_id, runbooks, d))
@@ -752,7 +889,6 @@ fn git_runbooks(
         ("POST", ["runbooks"] | ["runbooks", "v2"]) => {
             let body = crate::documents::into_object(call.json()?)?;
             crate::documents::require(&body, &["Name"])?;
-            let State { ids, spaces, .. } = state;
             let id = ids.next(runbooks.id_prefix);
             let mut doc = crate::documents::with_envelope(body, &id, Some(&space_id));
             crate::documents::fill_defaults(&mut doc, &runbooks.default_values());
@@ -763,27 +899,31 @@ fn git_runbooks(
             );
             crate::documents::stamp_modified(&mut doc);
             let doc = Value::Object(doc);
-            let docs = cac::branch_mut(&mut spaces[index], project, branch)?;
-            docs.runbooks.push(doc.clone());
-            docs.runbook_processes
-                .push(processes::new_process(&space_id, &pid, Some(&id)));
+            let docs = cac::branch_mut(repositories, project, branch)?;
+            docs.runbooks.push(cac::commit(space, doc.clone()));
+            docs.runbook_processes.push(cac::commit(
+                space,
+                processes::new_process(&space_id, &pid, Some(&id)),
+            ));
             Ok(Reply::created(render(&space_id, runbooks, &doc)))
         }
         (verb, ["runbooks", id]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, branch)?;
+            let docs = cac::branch_mut(repositories, project, branch)?;
             let at = crate::documents::position_by_id(&docs.runbooks, id)
                 .ok_or_else(|| ApiError::not_found(id))?;
-            match verb {
-                "GET" => {}
+            let old = cac::checkout(space, docs.runbooks[at].clone());
+            let doc = match verb {
+                "GET" => old,
                 "PUT" => {
-                    let old = docs.runbooks[at].clone();
                     let body = crate::documents::into_object(call.json()?)?;
                     let mut doc =
                         crate::documents::with_envelope(body, id_of(&old), Some(&space_id));
                     doc.insert("ProjectId".into(), old["ProjectId"].clone());
                     doc.insert("RunbookProcessId".into(), old["RunbookProcessId"].clone());
                     crate::documents::stamp_modified(&mut doc);
-                    docs.runbooks[at] = Value::Object(doc);
+                    let doc = Value::Object(doc);
+                    docs.runbooks[at] = cac::commit(space, doc.clone());
+                    doc
                 }
                 "DELETE" => {
                     let old = docs.runbooks.remove(at);
@@ -795,26 +935,27 @@ fn git_runbooks(
                     return Ok(Reply::no_content());
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            Ok(Reply::ok(render(&space_id, runbooks, &docs.runbooks[at])))
+            };
+            Ok(Reply::ok(render(&space_id, runbooks, &doc)))
         }
         (verb, ["runbookprocesses", id]) => {
-            let docs = cac::branch_mut(&mut state.spaces[index], project, branch)?;
+            let docs = cac::branch_mut(repositories, project, branch)?;
             let at = crate::documents::position_by_id(&docs.runbook_processes, id)
                 .ok_or_else(|| ApiError::not_found(id))?;
-            match verb {
-                "GET" => {}
+            let stored = cac::checkout(space, docs.runbook_processes[at].clone());
+            let doc = match verb {
+                "GET" => stored,
                 "PUT" => {
-                    docs.runbook_processes[at] =
-                        processes::replaced(&docs.runbook_processes[at], call.json()?, false)?
+                    let replaced = processes::replaced(&stored, call.json()?, false)?;
+                    docs.runbook_processes[at] = cac::commit(space, replaced.clone());
+                    replaced
                 }
                 _ => return Err(call.not_allowed()),
-            }
-            let doc = &docs.runbook_processes[at];
+            };
             Ok(Reply::ok(processes::render(
                 &space_id,
-                doc,
-                &cac::process_link(&space_id, project, branch, doc),
+                &doc,
+                &cac::process_link(&space_id, project, branch, &doc),
             )))
         }
         _ => Err(ApiError::unknown_route()),
@@ -881,16 +1022,24 @@ async fn convert(
         cac::check_url(&shared.http, &check).await?;
     }
     let mut state = shared.state();
-    let space = &mut state.spaces[index];
+    let space = &state.spaces[index];
     let position = collections::position(space, projects_kind, project_ref)
         .ok_or_else(|| ApiError::not_found(project_ref))?;
     let settings = cac::persistence_settings(space, &sent, None)?;
-    cac::convert(space, position, settings, initial.as_deref())?;
+    cac::convert(
+        &mut state,
+        index,
+        position,
+        settings,
+        initial.as_deref(),
+        true,
+    )?;
     Ok(Reply::empty_object())
 }
 
-/// PUT of a version-controlled project with new persistence settings: no other project may hold
-/// that repository and base path, and (when configured) the URL must answer.
+/// PUT of a version-controlled project: no deployment setting on the project itself, and with new
+/// persistence settings no other project may hold that repository and base path, and (when
+/// configured) the URL must answer.
 async fn check_project_put(
     shared: &Shared,
     call: &Call,
@@ -907,6 +1056,9 @@ async fn check_project_put(
         else {
             return Ok(());
         };
+        if is_version_controlled(project) {
+            projects::settings_fields_on_a_version_controlled_project(&body)?;
+        }
         let sent = body
             .pointer("/PersistenceSettings")
             .cloned()

@@ -30,6 +30,8 @@ pub struct Shared {
     pub api_key: String,
     pub check_git_urls: bool,
     pub legacy_tenant_variables: bool,
+    /// A server before 2024.1.1085 (see `EmulatorConfig::keeps_template_on_null`).
+    pub keeps_template_on_null: bool,
     pub state_file: Option<PathBuf>,
     pub http: reqwest::Client,
     state: Mutex<State>,
@@ -50,6 +52,7 @@ impl Shared {
             api_key: config.api_key.clone(),
             check_git_urls: config.check_git_urls,
             legacy_tenant_variables: config.legacy_tenant_variables,
+            keeps_template_on_null: config.keeps_template_on_null,
             state_file: config.state_file.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(15))

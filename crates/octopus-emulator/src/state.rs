@@ -15,6 +15,15 @@ pub struct State {
     /// Tasks, runbook runs and snapshots, artifacts (`tasks.rs`).
     #[serde(default)]
     pub executions: crate::tasks::Executions,
+    /// The git repositories Config-as-Code projects read and write, by repository URL and base
+    /// path (`config_as_code::repository_key`). They live outside Octopus: deleting a project
+    /// leaves its files in git, and a project converted onto a repository that already holds
+    /// OCL connects to it (OctopusDeploy/Issues#7330).
+    #[serde(default)]
+    pub repositories: BTreeMap<String, GitRepo>,
+    /// Platform Hub process templates (instance-wide; see `platform_hub`).
+    #[serde(default)]
+    pub process_templates: Vec<Value>,
 }
 
 /// Per-kind counters, global across spaces like the real server (`Environments-7` is unique server-wide).
@@ -51,8 +60,6 @@ pub struct SpaceStore {
     pub tenant_values_version: u64,
     /// Built-in feed packages.
     pub packages: Vec<StoredPackage>,
-    /// Config-as-Code documents per project ID.
-    pub repos: BTreeMap<String, GitRepo>,
 }
 
 impl SpaceStore {
@@ -76,6 +83,9 @@ impl SpaceStore {
 pub struct SpaceMut<'a> {
     pub ids: &'a mut IdCounters,
     pub space: &'a mut SpaceStore,
+    /// The git repositories of Config-as-Code projects (instance-wide), for rules that look at
+    /// what a project keeps in git.
+    pub repositories: &'a BTreeMap<String, GitRepo>,
 }
 
 /// One tenant variable value: a common value (owner = library variable set) or a project value
@@ -101,7 +111,7 @@ pub struct StoredPackage {
     pub bytes: Vec<u8>,
 }
 
-/// A Config-as-Code project's repository as the emulator models it: documents per branch.
+/// A repository (at one base path) as the emulator models it: the OCL documents per branch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct GitRepo {
     pub branches: BTreeMap<String, BranchDocs>,
@@ -111,7 +121,7 @@ pub struct GitRepo {
 pub struct BranchDocs {
     pub deployment_process: Option<Value>,
     pub deployment_settings: Option<Value>,
-    /// Text variables, once migrated (`ConversionState.VariablesAreInGit`).
+    /// Text variables (`variables.ocl`), once in git (`ConversionState.VariablesAreInGit`).
     pub variables: Option<Value>,
     /// Runbooks and their processes, once migrated (`ConversionState.RunbooksAreInGit`).
     pub runbooks: Vec<Value>,
@@ -131,6 +141,7 @@ impl State {
         SpaceMut {
             ids: &mut self.ids,
             space: &mut self.spaces[index],
+            repositories: &self.repositories,
         }
     }
 

@@ -12,7 +12,8 @@ use crate::documents::{find_by_id, id_of, name_of, same_id, str_field, string_li
 use crate::kinds::Change;
 use crate::paging::{page, Query};
 use crate::reply::{ApiError, ApiResult};
-use crate::state::{SpaceMut, SpaceStore};
+use crate::state::{GitRepo, SpaceMut, SpaceStore};
+use std::collections::BTreeMap;
 
 /// The collection's route segment.
 pub const COLLECTION: &str = "projecttriggers";
@@ -92,7 +93,7 @@ pub fn trigger_rule(
     let filter_type = one_of(filter, "FilterType", FILTER_TYPES)?;
     let action_type = one_of(action, "ActionType", ACTION_TYPES)?;
     check_filter(store, project, &filter_type, filter)?;
-    check_action(store, &project_id, &action_type, action)?;
+    check_action(store, space.repositories, project, &action_type, action)?;
     fill_lists(doc, "Filter", filter_lists(&filter_type));
     fill_lists(doc, "Action", action_lists(&action_type));
     Ok(())
@@ -260,10 +261,12 @@ fn check_feed_packages(
 
 fn check_action(
     store: &SpaceStore,
-    project_id: &str,
+    repositories: &BTreeMap<String, GitRepo>,
+    project: &Value,
     action_type: &str,
     action: &Map<String, Value>,
 ) -> ApiResult<()> {
+    let project_id = &crate::documents::id_of(project);
     if action_type == "RunRunbook" {
         let runbook = action
             .get("RunbookId")
@@ -271,7 +274,7 @@ fn check_action(
             .unwrap_or_default();
         let owned = find_by_id(store.docs("runbooks"), runbook)
             .is_some_and(|r| same_id(str_field(r, "ProjectId").unwrap_or_default(), project_id))
-            || in_git(store, project_id, runbook);
+            || in_git(repositories, project, runbook);
         let by_tags = action
             .get("RunbookTags")
             .and_then(Value::as_array)
@@ -314,13 +317,15 @@ fn check_action(
     Ok(())
 }
 
-/// A runbook of a Config-as-Code project kept in its default branch.
-fn in_git(store: &SpaceStore, project_id: &str, runbook: &str) -> bool {
-    store.repos.get(project_id).is_some_and(|repo| {
-        repo.branches
-            .values()
-            .any(|branch| find_by_id(&branch.runbooks, runbook).is_some())
-    })
+/// A runbook of a Config-as-Code project kept in one of its repository's branches.
+fn in_git(repositories: &BTreeMap<String, GitRepo>, project: &Value, runbook: &str) -> bool {
+    repositories
+        .get(&crate::config_as_code::project_repository_key(project))
+        .is_some_and(|repo| {
+            repo.branches
+                .values()
+                .any(|branch| find_by_id(&branch.runbooks, runbook).is_some())
+        })
 }
 
 fn exists(store: &SpaceStore, collection: &str, id: &str, what: &str) -> ApiResult<()> {

@@ -12,8 +12,10 @@ use crate::reply::{ApiError, ApiResult};
 use crate::secrets::{absorb_variable, redact};
 use crate::state::SpaceStore;
 
-/// The answer to a variable set written with a stale `Version`.
-pub const VERSION_CONFLICT: &str = "The variables could not be saved because another user has made changes to the variables since you last retrieved them. Please reload the variables and try again.";
+/// The answer to a variable set written with a stale `Version`: the 400 text of
+/// `updateVariableSet` in the server's swagger (2020.5), OctopusDeploy/go-octopusdeploy
+/// `api/octopus_deploy.json`.
+pub const VERSION_CONFLICT: &str = "Changes to these variables could not be saved, because another user has made changes to the variables between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes.";
 
 const NULL_REFERENCE: &str = "System.NullReferenceException: Object reference not set to an instance of an object.\r\n   at Octopus.Server.Web.Controllers.Variables.VariableSetValidator.ValidateVariableTypes(VariableSetResource resource)\r\n   at Octopus.Server.Web.Controllers.Variables.UpdateVariableSetResponder.ExecuteAsync(OctoContext context)";
 

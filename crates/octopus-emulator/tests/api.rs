@@ -532,8 +532,8 @@ async fn sensitive_properties_and_template_defaults_rotate_and_are_never_returne
 
 /// A PUT of a deployment process or a variable set whose `Version` is not the stored one is
 /// refused: the server rejects edits that are not to the latest version (OctopusDeploy/Issues#716).
-/// The texts of the refusals are the emulator's (`VERSION_CONFLICT` in `src/processes.rs` and
-/// `src/variables.rs`); no public capture of them was found.
+/// The texts are the 400s of `updateDeploymentProcess` and `updateVariableSet` in the server's
+/// swagger (go-octopusdeploy `api/octopus_deploy.json`).
 #[tokio::test]
 async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     let api = Api::start().await;
@@ -552,9 +552,9 @@ async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     assert_eq!(saved["Steps"][0]["Slug"], "run-a-script");
     let (status, body) = api.put(&path, process).await;
     assert_eq!(status, 400);
-    assert!(
-        errors(&body)[0].contains("modified by another user"),
-        "{body}"
+    assert_eq!(
+        errors(&body)[0],
+        "Changes to this deployment process could not be saved, because another user has made changes to the deployment process between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes."
     );
 
     let variables = format!(
@@ -568,7 +568,10 @@ async fn stale_versions_of_processes_and_variable_sets_are_refused() {
     assert_eq!(saved["Version"], 1);
     let (status, body) = api.put(&variables, set.clone()).await;
     assert_eq!(status, 400);
-    assert!(errors(&body)[0].contains("another user has made changes to the variables"));
+    assert_eq!(
+        errors(&body)[0],
+        "Changes to these variables could not be saved, because another user has made changes to the variables between when you started editing and when you saved your changes. Please reload or open a new tab to make your changes."
+    );
 
     set["Version"] = json!(1);
     set["Variables"] = json!([{"Name": "A", "Value": "1"}]);
@@ -1517,10 +1520,9 @@ async fn two_projects_cannot_share_a_repository_and_base_path() {
     assert_eq!(status, 400, "{body}");
 }
 
-/// Automatic release creation without a release creation strategy is refused. Source of the
-/// rule: octofleet's issue 10 review, and the Terraform provider's `release_creation_strategy`
-/// block, which exists for it (`src/projects.rs`); the refusal's text is a guess, no public capture
-/// was found.
+/// Automatic release creation needs a strategy naming a channel of the project and a package
+/// step; the texts are the `createProject`/`updateProject` 400s of the server's swagger
+/// (go-octopusdeploy `api/octopus_deploy.json`).
 #[tokio::test]
 async fn automatic_release_creation_needs_a_strategy() {
     let api = Api::start().await;
@@ -1531,10 +1533,52 @@ async fn automatic_release_creation_needs_a_strategy() {
         )
         .await;
     assert_eq!(status, 400, "{body}");
-    assert!(
-        errors(&body)[0].contains("release creation strategy"),
-        "{body}"
+    assert_eq!(
+        errors(&body)[0],
+        "A channel ID must be provided to enable Automatic Release Creation."
     );
+    let project = api.project("Auto").await;
+    let pid = project["Id"].as_str().unwrap();
+    let other = api.project("Other").await;
+    let mut channels = Vec::new();
+    for owner in [pid, other["Id"].as_str().unwrap()] {
+        let (_, listed) = api
+            .get(&format!("/api/Spaces-1/projects/{owner}/channels"))
+            .await;
+        channels.push(listed["Items"][0]["Id"].as_str().unwrap().to_owned());
+    }
+    let (ours, theirs) = (channels[0].clone(), channels[1].clone());
+    let with = |channel: &str, package: Value| {
+        let mut sent = project.clone();
+        sent["AutoCreateRelease"] = json!(true);
+        sent["ReleaseCreationStrategy"] =
+            json!({"ChannelId": channel, "ReleaseCreationPackage": package});
+        sent
+    };
+    let package = json!({"DeploymentAction": "Deploy", "PackageReference": ""});
+    for (sent, text) in [
+        (
+            with(&ours, Value::Null),
+            "A package step must be provided to enable Automatic Release Creation.",
+        ),
+        (
+            with(&theirs, package.clone()),
+            "The specified Automatic Release Creation channel belongs to a different project.",
+        ),
+    ] {
+        let (status, body) = api
+            .put(&format!("/api/Spaces-1/projects/{pid}"), sent)
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(errors(&body)[0], text);
+    }
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/projects/{pid}"),
+            with(&ours, package),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// A versioning strategy is a template or a donor package, and a donor names a step the process
@@ -1840,4 +1884,449 @@ async fn certificate_uploads_give_the_thumbprint_and_stay_secret() {
     assert_eq!(status, 200, "{updated}");
     assert_eq!(updated["Notes"], "rotated yearly");
     assert_eq!(updated["Thumbprint"], LEAF_THUMBPRINT);
+}
+
+fn convert_body(url: &str, extra: Value) -> Value {
+    let mut settings = json!({"Type": "VersionControlled", "Url": url, "DefaultBranch": "main",
+                              "BasePath": ".octopus", "Credentials": {"Type": "Anonymous"}});
+    if let (Value::Object(settings), Value::Object(extra)) = (&mut settings, extra) {
+        settings.extend(extra);
+    }
+    json!({"CommitMessage": "Initial", "VersionControlSettings": settings})
+}
+
+impl Api {
+    async fn delete(&self, path: &str) -> (u16, Value) {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// A project whose database process has one script step named `step`.
+    async fn project_with_step(&self, name: &str, step: &str) -> String {
+        let project = self.project(name).await;
+        let pid = project["Id"].as_str().unwrap().to_owned();
+        let path = format!("/api/Spaces-1/projects/{pid}/deploymentprocesses");
+        let (_, mut process) = self.get(&path).await;
+        process["Steps"] = json!([{"Name": step, "Actions": [{"Name": step,
+            "ActionType": "Octopus.Script", "Properties": {"Octopus.Action.Script.ScriptBody": step}}]}]);
+        let (status, body) = self.put(&path, process).await;
+        assert_eq!(status, 200, "{body}");
+        pid
+    }
+
+    async fn convert(&self, pid: &str, body: Value) {
+        let (status, answer) = self
+            .post(&format!("/api/Spaces-1/projects/{pid}/git/convert"), body)
+            .await;
+        assert_eq!((status, answer), (200, json!({})));
+    }
+
+    /// The step names of a project's process on `git_ref`, or the status when it is not served.
+    async fn git_steps(&self, pid: &str, git_ref: &str) -> Result<Vec<String>, u16> {
+        let (status, process) = self
+            .get(&format!(
+                "/api/Spaces-1/projects/{pid}/{git_ref}/deploymentprocesses"
+            ))
+            .await;
+        if status != 200 {
+            return Err(status);
+        }
+        Ok(process["Steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Name"].as_str().unwrap().to_owned())
+            .collect())
+    }
+}
+
+fn names(set: &Value) -> Vec<String> {
+    let mut names: Vec<String> = set["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["Name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// A conversion on a current server commits the text variables as `variables.ocl` and sets
+/// `VariablesAreInGit` (Octopus docs, projects/version-control/converting/migrating-variables:
+/// "All newly configured Git projects will automatically have variables migrated when
+/// converting the project to Git"); sensitive ones stay in the database set, which now takes
+/// no text variable (#7555's refusal; OctopusClients reads it as `SensitiveVariables`).
+/// `RunbooksAreInGit` stays false (no source either way).
+#[tokio::test]
+async fn a_conversion_moves_text_variables_to_git_and_keeps_secrets_in_the_database() {
+    let api = Api::start().await;
+    let pid = api.project_with_step("Git Variables", "Hello").await;
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/projects/{pid}/variables"),
+            json!({"Version": 0, "Variables": [
+                {"Name": "Greeting", "Value": "hi", "Type": "String"},
+                {"Name": "Token", "Value": "s3cret", "Type": "Sensitive", "IsSensitive": true}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    api.convert(
+        &pid,
+        convert_body("https://git.example.com/o/vars.git", json!({})),
+    )
+    .await;
+
+    let (_, project) = api.get(&format!("/api/Spaces-1/projects/{pid}")).await;
+    assert_eq!(
+        project["PersistenceSettings"]["ConversionState"],
+        json!({"VariablesAreInGit": true, "RunbooksAreInGit": false})
+    );
+    assert_eq!(
+        project["Links"]["Variables"],
+        format!("/api/Spaces-1/projects/{pid}/{{gitRef}}/variables")
+    );
+    let (status, in_git) = api
+        .get(&format!("/api/Spaces-1/projects/{pid}/main/variables"))
+        .await;
+    assert_eq!(status, 200, "{in_git}");
+    assert_eq!(names(&in_git), ["Greeting"]);
+    assert_eq!(in_git["Variables"][0]["Value"], "hi");
+    let (_, database) = api
+        .get(&format!("/api/Spaces-1/projects/{pid}/variables"))
+        .await;
+    assert_eq!(names(&database), ["Token"]);
+
+    // The database route takes secrets only; the git-ref route takes the text ones.
+    let mut with_text = database.clone();
+    with_text["Variables"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"Name": "Greeting", "Value": "hello", "Type": "String"}));
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/projects/{pid}/variables"),
+            with_text.clone(),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(errors(&body)[0].starts_with(
+        "We received a request for a version-controlled resource on a non-version control route"
+    ));
+    let set_id = project["VariableSetId"].as_str().unwrap();
+    let (status, _) = api
+        .put(&format!("/api/Spaces-1/variables/{set_id}"), with_text)
+        .await;
+    assert_eq!(status, 400);
+    let mut git_set = in_git.clone();
+    git_set["Variables"][0]["Value"] = json!("hello");
+    let (status, body) = api
+        .put(
+            &format!("/api/Spaces-1/projects/{pid}/main/variables"),
+            git_set,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, in_git) = api
+        .get(&format!("/api/Spaces-1/projects/{pid}/main/variables"))
+        .await;
+    assert_eq!(in_git["Variables"][0]["Value"], "hello");
+    assert_eq!(
+        api.emulator
+            .secret_value("Spaces-1", &pid, "Token")
+            .as_deref(),
+        Some("s3cret")
+    );
+}
+
+/// A repository that already holds OCL at the base path is connected to, not overwritten with
+/// the database copy (OctopusDeploy/Issues#7330: a project recreated on the repository of a
+/// deleted one "should be updated to point at that repo"; #7789); with a protected default
+/// branch and an empty repository the initial commit goes only to `InitialCommitBranchName`
+/// (#7830: the default branch then has no OCL).
+#[tokio::test]
+async fn a_conversion_connects_to_the_ocl_a_repository_already_holds() {
+    let api = Api::start().await;
+    let url = "https://git.example.com/o/existing.git";
+    let first = api.project_with_step("First", "From Git").await;
+    api.convert(&first, convert_body(url, json!({}))).await;
+    let (status, _) = api.delete(&format!("/api/Spaces-1/projects/{first}")).await;
+    assert!((200..300).contains(&status), "{status}");
+
+    let second = api.project_with_step("Second", "From the database").await;
+    api.convert(&second, convert_body(url, json!({}))).await;
+    assert_eq!(
+        api.git_steps(&second, "main").await,
+        Ok(vec!["From Git".to_owned()]),
+        "the repository's OCL, not the database copy"
+    );
+
+    // The fork of a repository holds its branches: the same holds there.
+    api.emulator.fork_repository(
+        (url, ".octopus"),
+        ("https://git.example.com/t/fork.git", ".octopus"),
+    );
+    let third = api.project_with_step("Third", "Database").await;
+    api.convert(
+        &third,
+        convert_body("https://git.example.com/t/fork.git", json!({})),
+    )
+    .await;
+    assert_eq!(
+        api.git_steps(&third, "main").await,
+        Ok(vec!["From Git".to_owned()])
+    );
+
+    let protected = api.project_with_step("Protected", "Initial").await;
+    api.convert(
+        &protected,
+        convert_body(
+            "https://git.example.com/o/empty.git",
+            json!({"ProtectedDefaultBranch": true}),
+        )
+        .as_object()
+        .cloned()
+        .map(|mut body| {
+            body.insert(
+                "InitialCommitBranchName".into(),
+                json!("octopus-vcs-conversion"),
+            );
+            Value::Object(body)
+        })
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(api.git_steps(&protected, "main").await, Err(404));
+    assert_eq!(
+        api.git_steps(&protected, "octopus-vcs-conversion").await,
+        Ok(vec!["Initial".to_owned()])
+    );
+}
+
+/// Real servers refuse what a version-controlled project keeps in git on the database routes
+/// (OctopusDeploy/Issues#7555: "We received a request for a version-controlled resource on a
+/// non-version control route..."), and its deployment settings on `PUT /projects/{id}` (the
+/// provider's `resource_project.go` clears them there and PUTs them to
+/// `/{gitRef}/deploymentsettings`).
+#[tokio::test]
+async fn version_controlled_resources_are_refused_on_database_routes() {
+    let api = Api::start().await;
+    let pid = api.project_with_step("Routes", "Hello").await;
+    api.convert(
+        &pid,
+        convert_body("https://git.example.com/o/routes.git", json!({})),
+    )
+    .await;
+    let (_, project) = api.get(&format!("/api/Spaces-1/projects/{pid}")).await;
+    for path in [
+        format!("/api/Spaces-1/projects/{pid}/deploymentprocesses"),
+        format!("/api/Spaces-1/projects/{pid}/deploymentsettings"),
+        format!(
+            "/api/Spaces-1/deploymentprocesses/{}",
+            project["DeploymentProcessId"].as_str().unwrap()
+        ),
+    ] {
+        let (status, body) = api.get(&path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    // The project as read back (its deployment settings cleared) is accepted again...
+    let (status, body) = api
+        .put(&format!("/api/Spaces-1/projects/{pid}"), project.clone())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // ...but not with a deployment setting on it.
+    for (field, value) in [
+        ("ReleaseNotesTemplate", json!("Notes")),
+        ("DefaultGuidedFailureMode", json!("On")),
+        (
+            "VersioningStrategy",
+            json!({"Template": "1.0.#{Octopus.Version.NextPatch}"}),
+        ),
+        (
+            "ProjectConnectivityPolicy",
+            json!({"SkipMachineBehavior": "None"}),
+        ),
+    ] {
+        let mut sent = project.clone();
+        sent[field] = value;
+        let (status, body) = api
+            .put(&format!("/api/Spaces-1/projects/{pid}"), sent)
+            .await;
+        assert_eq!(status, 400, "{field}: {body}");
+        assert!(errors(&body)[0].contains(field), "{body}");
+    }
+    // Runbooks in git: the database runbook routes are refused too.
+    let (status, _) = api
+        .post(
+            &format!("/api/Spaces-1/projects/{pid}/git/migrate-runbooks"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = api
+        .get(&format!("/api/Spaces-1/projects/{pid}/runbooks"))
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = api
+        .get(&format!("/api/Spaces-1/projects/{pid}/main/runbooks"))
+        .await;
+    assert_eq!(status, 200);
+}
+
+/// The official TypeScript client's runbook operations on the project-nested routes, request by
+/// request as it sends them (OctopusDeploy/api-client.ts): `resolveSpaceId` (src/spaceResolver.ts:17,
+/// `GET /api/spaces?partialName=…&skip=0&take=2147483647`), then `RunbookRepository` with base
+/// `/api/{spaceId}/projects/{projectId}/runbooks` (src/features/projects/runbooks/runbookRepository.ts:17):
+/// `create` (POST the new runbook), `list` (`{?skip,take,ids,partialName}`), `get` (GET
+/// `/{id}`), `modify` (PUT `/{id}` with the whole runbook), `del` (DELETE `/{id}`)
+/// (src/features/basicRepository.ts:39-59, spaceScopedBasicRepository.ts:25-47); and
+/// `RunbookProcessRepository` `get` / `update` on `/projects/{projectId}/runbookProcesses{/id}`
+/// with the runbook's `RunbookProcessId` (runbookProcessRepository.ts:19,38).
+#[tokio::test]
+async fn the_typescript_clients_runbook_operations_succeed_on_the_project_routes() {
+    let api = Api::start().await;
+    let (status, spaces) = api
+        .get("/api/spaces?partialName=Default&skip=0&take=2147483647")
+        .await;
+    assert_eq!(status, 200);
+    let space = spaces["Items"][0]["Id"].as_str().unwrap().to_owned();
+    let pid = api.project("TS Client").await["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let base = format!("/api/{space}/projects/{pid}/runbooks");
+
+    let (status, created) = api
+        .post(
+            &base,
+            json!({"Name": "Restart", "ProjectId": pid, "Description": "", "SpaceId": space}),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["Id"].as_str().unwrap().to_owned();
+    let (status, listed) = api
+        .get(&format!("{base}?skip=0&take=30&partialName=Rest"))
+        .await;
+    assert_eq!(
+        (status, listed["Items"][0]["Id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+
+    let (status, mut runbook) = api.get(&format!("{base}/{id}")).await;
+    assert_eq!(status, 200, "get: {runbook}");
+    runbook["Description"] = json!("Restarts the service");
+    let (status, modified) = api.put(&format!("{base}/{id}"), runbook.clone()).await;
+    assert_eq!(status, 200, "modify: {modified}");
+    assert_eq!(modified["Description"], "Restarts the service");
+
+    let process_path = format!(
+        "/api/{space}/projects/{pid}/runbookProcesses/{}",
+        runbook["RunbookProcessId"].as_str().unwrap()
+    );
+    let (status, mut process) = api.get(&process_path).await;
+    assert_eq!(status, 200, "runbook process get: {process}");
+    process["Steps"] = json!([{"Name": "Restart", "Actions": [{"Name": "Restart",
+        "ActionType": "Octopus.Script", "Properties": {"Octopus.Action.Script.ScriptBody": "restart"}}]}]);
+    let (status, updated) = api.put(&process_path, process).await;
+    assert_eq!(status, 200, "runbook process update: {updated}");
+    assert_eq!(updated["Steps"][0]["Name"], "Restart");
+
+    // Another project's runbook is not reachable through this project.
+    let other = api.project("Other").await["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = api
+        .get(&format!("/api/{space}/projects/{other}/runbooks/{id}"))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .get(&format!(
+            "/api/{space}/projects/{other}/runbookProcesses/{}",
+            runbook["RunbookProcessId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, _) = api.delete(&format!("{base}/{id}")).await;
+    assert!((200..300).contains(&status), "del: {status}");
+    let (status, _) = api.get(&format!("{base}/{id}")).await;
+    assert_eq!(status, 404);
+}
+
+/// `OctopusUseBundledTooling` is injected when an action runs inside a container, whatever its
+/// type, and not by type (the provider's resource_process_step.go and its acceptance test
+/// `TestAccOctopusDeployProcessStepContainerBundledTooling`, an `Octopus.Script` step).
+#[tokio::test]
+async fn bundled_tooling_is_injected_for_a_step_in_a_container() {
+    let api = Api::start().await;
+    let pid = api.project("Containers").await["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/Spaces-1/projects/{pid}/deploymentprocesses");
+    let (_, mut process) = api.get(&path).await;
+    process["Steps"] = json!([
+        {"Name": "In a container", "Actions": [{"Name": "In a container", "ActionType": "Octopus.Script",
+            "Container": {"Image": "octopusdeploy/worker-tools:latest", "FeedId": null},
+            "Properties": {"Octopus.Action.Script.ScriptBody": "echo"}}]},
+        {"Name": "Raw YAML", "Actions": [{"Name": "Raw YAML", "ActionType": "Octopus.KubernetesDeployRawYaml",
+            "Properties": {"Octopus.Action.KubernetesContainers.CustomResourceYaml": "kind: ConfigMap"}}]}
+    ]);
+    let (status, saved) = api.put(&path, process).await;
+    assert_eq!(status, 200, "{saved}");
+    let properties = |i: usize| saved["Steps"][i]["Actions"][0]["Properties"].clone();
+    assert_eq!(properties(0)["OctopusUseBundledTooling"], "False");
+    assert_eq!(properties(1).get("OctopusUseBundledTooling"), None);
+}
+
+/// A process write that drops the donor's step is taken, and the project then cannot be loaded,
+/// alone or in a list (OctopusDeploy/Issues#7230, #7521: "The resource '<step>' was not
+/// found."); a server before 2024.1.1085 keeps a template sent as `null` (#8455), so a switch to a
+/// donor must send `""`.
+#[tokio::test]
+async fn a_dangling_donor_makes_the_project_unloadable_and_old_servers_keep_a_null_template() {
+    for keeps_template_on_null in [false, true] {
+        let api = Api::with(EmulatorConfig {
+            keeps_template_on_null,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let pid = api.project_with_step("Donor", "Deploy").await;
+        let (_, project) = api.get(&format!("/api/Spaces-1/projects/{pid}")).await;
+        let donor = json!({"DeploymentAction": "Deploy", "PackageReference": ""});
+        let mut sent = project.clone();
+        sent["VersioningStrategy"] = json!({"Template": null, "DonorPackage": donor});
+        let (status, body) = api
+            .put(&format!("/api/Spaces-1/projects/{pid}"), sent.clone())
+            .await;
+        if keeps_template_on_null {
+            assert_eq!(status, 400, "{body}");
+            assert_eq!(
+                errors(&body)[0],
+                "Only one of either a donor package step or a version template may be provided."
+            );
+            sent["VersioningStrategy"]["Template"] = json!("");
+            let (status, body) = api
+                .put(&format!("/api/Spaces-1/projects/{pid}"), sent)
+                .await;
+            assert_eq!(status, 200, "{body}");
+        } else {
+            assert_eq!(status, 200, "{body}");
+        }
+
+        let path = format!("/api/Spaces-1/projects/{pid}/deploymentprocesses");
+        let (_, mut process) = api.get(&path).await;
+        process["Steps"][0]["Name"] = json!("Deploy v2");
+        process["Steps"][0]["Actions"][0]["Name"] = json!("Deploy v2");
+        let (status, body) = api.put(&path, process).await;
+        assert_eq!(status, 200, "{body}");
+        for route in [
+            format!("/api/Spaces-1/projects/{pid}"),
+            "/api/Spaces-1/projects".to_owned(),
+            "/api/Spaces-1/projects/all".to_owned(),
+        ] {
+            let (status, body) = api.get(&route).await;
+            assert_eq!(status, 404, "{route}: {body}");
+            assert_eq!(body["ErrorMessage"], "The resource 'Deploy' was not found.");
+        }
+    }
 }

@@ -97,7 +97,8 @@ impl VariableSets {
         }
     }
 
-    fn path(&self, id: &str) -> String {
+    /// The database route of the set `id`.
+    pub fn path(&self, id: &str) -> String {
         format!("api/{}/variables/{id}", self.space_id)
     }
 
@@ -122,27 +123,40 @@ impl VariableSets {
     pub async fn modify_from(
         &self,
         id: &str,
+        read: Option<VariableSet>,
+        change: impl FnMut(&mut VariableSet) -> bool,
+    ) -> Result<VariableSetWrite, OctopusError> {
+        self.modify_at(&self.path(id), read, change).await
+    }
+
+    /// As [`VariableSets::modify_from`], for the set served at `path`: a database set's route,
+    /// or a Config-as-Code project's text variables on a git ref
+    /// (`api/{space}/projects/{id}/{gitRef}/variables`, where a PUT commits them).
+    pub async fn modify_at(
+        &self,
+        path: &str,
         mut read: Option<VariableSet>,
         mut change: impl FnMut(&mut VariableSet) -> bool,
     ) -> Result<VariableSetWrite, OctopusError> {
         const ATTEMPTS: u32 = 8;
+        let id = path;
         let mut attempt = 1;
         loop {
             let mut set = match read.take() {
                 Some(set) => set,
-                None => self.get(id).await?,
+                None => self.client.get(path).await?,
             };
             let read_version = set.version;
             if !change(&mut set) {
                 return Ok(VariableSetWrite::Unchanged);
             }
-            match self.client.put(&self.path(id), &set).await {
+            match self.client.put(path, &set).await {
                 Ok(_) => return Ok(VariableSetWrite::Updated),
                 Err(error)
                     if error.status() == Some(reqwest::StatusCode::BAD_REQUEST)
                         && attempt < ATTEMPTS =>
                 {
-                    let now = self.get(id).await?;
+                    let now: VariableSet = self.client.get(path).await?;
                     if now.version == read_version {
                         return Err(error);
                     }

@@ -119,3 +119,16 @@ pub async fn run_on_package(
     args.extend_from_slice(extra);
     octofleet(&args, &env).await
 }
+
+/// Every `secrets.json` entry of an extracted package set to `value`, as Octopus's file
+/// substitution leaves it in the `Sync` environment.
+pub fn substitute_every_secret(dir: &std::path::Path, value: &str) {
+    let path = dir.join("secrets.json");
+    let secrets: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let substituted: serde_json::Map<String, serde_json::Value> = secrets
+        .into_iter()
+        .map(|(key, _)| (key, serde_json::Value::String(value.to_owned())))
+        .collect();
+    std::fs::write(&path, serde_json::to_string(&substituted).unwrap()).unwrap();
+}

@@ -1,7 +1,8 @@
 //! A project as the server returns it (the emulator's raw JSON, not our serialize), made
 //! comparable across spaces: settings, deployment process, variables, channels, runbooks and
 //! their processes, with server-owned fields stripped and every id inside a value replaced by
-//! `<collection>:<name>` of what it points at in that space.
+//! `<collection>:<name>` of what it points at in that space. A Config-as-Code project's process
+//! and (once in git) text variables are read from its default branch, as the server serves them.
 
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -65,26 +66,23 @@ pub fn server_view(emulator: &octopus_emulator::Emulator, space: &str, project: 
         let process = emulator
             .get(space, "deploymentprocesses", process_id)
             .unwrap_or_else(|| panic!("no process {process_id}"));
-        for step in process["Steps"].as_array().into_iter().flatten() {
-            names.insert(
-                step["Id"].as_str().unwrap().to_owned(),
-                format!("step:{}", step["Name"].as_str().unwrap()),
-            );
-            for action in step["Actions"].as_array().into_iter().flatten() {
-                names.insert(
-                    action["Id"].as_str().unwrap().to_owned(),
-                    format!("action:{}", action["Name"].as_str().unwrap()),
-                );
-            }
-        }
+        name_steps(&process, names);
         process
     };
-    let deployment_process = in_database.then(|| {
-        process(
+    let default_branch = settings["PersistenceSettings"]["DefaultBranch"]
+        .as_str()
+        .unwrap_or("main")
+        .to_owned();
+    let deployment_process = if in_database {
+        Some(process(
             settings["DeploymentProcessId"].as_str().unwrap(),
             &mut names,
-        )
-    });
+        ))
+    } else {
+        emulator
+            .git_document(space, &id, &default_branch, "deploymentprocesses")
+            .inspect(|process| name_steps(process, &mut names))
+    };
     let mut runbooks: Vec<Value> = emulator
         .list(space, "runbooks")
         .into_iter()
@@ -102,10 +100,17 @@ pub fn server_view(emulator: &octopus_emulator::Emulator, space: &str, project: 
         .filter(|c| c["ProjectId"] == id.as_str())
         .collect();
     channels.sort_by_key(|c| c["Name"].to_string());
+    let text_in_git = !in_database
+        && settings["PersistenceSettings"]["ConversionState"]["VariablesAreInGit"] == true;
+    let git_variables = text_in_git
+        .then(|| emulator.git_document(space, &id, &default_branch, "variables"))
+        .flatten();
     let variables: Vec<Value> = emulator
         .get(space, "variables", &id)
-        .map(|set| set["Variables"].as_array().cloned().unwrap_or_default())
-        .unwrap_or_default()
+        .into_iter()
+        .chain(git_variables)
+        .flat_map(|set| set["Variables"].as_array().cloned().unwrap_or_default())
+        .collect::<Vec<Value>>()
         .into_iter()
         .map(|mut variable| {
             // The API never returns a secret: a sensitive one compares by whether the server
@@ -128,6 +133,22 @@ pub fn server_view(emulator: &octopus_emulator::Emulator, space: &str, project: 
     normalise(&mut view, &names);
     canonical(&mut view);
     view
+}
+
+/// Each step's and action's id → `step:<name>` / `action:<name>`.
+fn name_steps(process: &Value, names: &mut BTreeMap<String, String>) {
+    for step in process["Steps"].as_array().into_iter().flatten() {
+        names.insert(
+            step["Id"].as_str().unwrap().to_owned(),
+            format!("step:{}", step["Name"].as_str().unwrap()),
+        );
+        for action in step["Actions"].as_array().into_iter().flatten() {
+            names.insert(
+                action["Id"].as_str().unwrap().to_owned(),
+                format!("action:{}", action["Name"].as_str().unwrap()),
+            );
+        }
+    }
 }
 
 /// Keys sorted throughout and variables (a set) sorted by their whole text: call again after
