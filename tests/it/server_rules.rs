@@ -328,14 +328,25 @@ async fn automatic_release_creation_travels_as_the_built_in_feed_trigger() {
     );
     assert_eq!(
         project["built_in_trigger"],
-        json!({"deployment_action": "Hello World", "package_reference": ""})
+        json!({"channel": "Default", "deployment_action": "Hello World", "package_reference": ""})
     );
     let deploy = run(&fleet, "deploy", dir.path()).await;
     assert_eq!(deploy.code, 0, "{}", deploy.stderr);
-    let (_, downstream) = america_project(&fleet, "Hello World");
+    let (space, downstream) = america_project(&fleet, "Hello World");
     assert_eq!(downstream["AutoCreateRelease"], json!(true));
     assert_eq!(
         downstream["ReleaseCreationStrategy"]["ReleaseCreationPackage"],
         json!({"DeploymentAction": "Hello World", "PackageReference": ""})
+    );
+    // The channel by the managed space's id of the project's own Default channel.
+    let default_channel = fleet
+        .emulator
+        .list(&space, "channels")
+        .into_iter()
+        .find(|c| c["ProjectId"] == downstream["Id"] && c["Name"] == "Default")
+        .unwrap();
+    assert_eq!(
+        downstream["ReleaseCreationStrategy"]["ChannelId"],
+        default_channel["Id"]
     );
 }
