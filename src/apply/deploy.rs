@@ -31,6 +31,14 @@ pub enum DeployError {
         .0.iter().map(|m| format!("{} `{}`", m.kind, m.name)).collect::<Vec<_>>().join("\n  - ")
     )]
     MissingDependencies(Vec<Missing>),
+    /// Step templates or script modules of the package whose same-named copy in the space can
+    /// never hold the package's definition.
+    #[error(
+        "the managed space holds resources named like what the project runs that cannot become it; nothing \
+         was written:\n  - {}",
+        .0.join("\n  - ")
+    )]
+    Unreconcilable(Vec<String>),
     #[error(
         "secret{} {} still hold{} an unsubstituted placeholder and do{} not exist downstream yet; nothing was \
          written. Run the deploy step in the environment the secrets are scoped to (the article's `Sync`) with \

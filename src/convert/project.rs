@@ -3,7 +3,7 @@
 
 use super::fields::{merge, set_text};
 use super::process::portable_property;
-use super::references::{id_of, reference_to};
+use super::references::{desired_json, id_of, portable_text_property, reference_to};
 use super::{Context, Filters};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{
@@ -229,6 +229,8 @@ pub fn portable_template(
                 portable::PropertyValue::Reference,
             ))
         }
+        // Any other text naming resources by id (a package parameter's JSON) names them.
+        (Some(PropertyValue::Text(text)), _) => Some(portable_text_property(index, "", text)),
         (value, _) => value.as_ref().map(portable_property),
     };
     portable::Template {
@@ -396,6 +398,9 @@ pub fn desired_templates(
                 // Deploy refused a missing one before writing (`apply::resolve`).
                 Some(portable::PropertyValue::Reference(reference)) => {
                     id_of(index, reference).map(PropertyValue::Text)
+                }
+                Some(portable::PropertyValue::Json(json)) => {
+                    desired_json(index, json).map(PropertyValue::Text)
                 }
                 Some(portable::PropertyValue::Sensitive(sensitive)) => {
                     let held = matches!(

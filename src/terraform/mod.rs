@@ -224,6 +224,17 @@ impl<'a> Writer<'a> {
             PropertyValue::Reference(reference) => {
                 emit::reference(&self.lookup(reference.kind.into(), &reference.name))
             }
+            // A JSON value naming resources: `jsonencode` of it with each lookup in place.
+            PropertyValue::Json(json) => {
+                let replaced = crate::portable::references::json_references(json)
+                    .into_iter()
+                    .map(|(pointer, reference)| {
+                        let id = self.lookup(reference.kind.into(), &reference.name);
+                        (pointer.to_owned(), emit::bare(&id))
+                    })
+                    .collect();
+                emit::json_encode(&json.json, &replaced)
+            }
             PropertyValue::Sensitive(secret) => {
                 let name = self.secret_variable(variable_stem, secret, description);
                 emit::reference(&format!("var.{name}"))
