@@ -12,6 +12,9 @@ pub struct State {
     pub installation_id: String,
     pub ids: IdCounters,
     pub spaces: Vec<SpaceStore>,
+    /// The community Library as the instance synchronised it (server-wide, see `step_templates`).
+    #[serde(default)]
+    pub community_templates: Vec<Value>,
 }
 
 /// Per-kind counters, global across spaces like the real server (`Environments-7` is unique server-wide).
