@@ -754,6 +754,7 @@ mod tests {
                 ..Default::default()
             },
             index: index.clone(),
+            ..Default::default()
         };
         crate::convert::read(
             &documents,

@@ -82,7 +82,10 @@ pub fn portable_json(index: &SpaceIndex, text: &str) -> Option<JsonWithReference
     let mut json: Value = serde_json::from_str(text).ok()?;
     let mut references = BTreeMap::new();
     name_ids(index, &mut json, String::new(), &mut references);
-    (!references.is_empty()).then_some(JsonWithReferences { json, references })
+    (!references.is_empty()).then(|| JsonWithReferences {
+        json: json.to_string(),
+        references,
+    })
 }
 
 fn name_ids(
@@ -119,7 +122,7 @@ fn name_ids(
 /// A JSON value downstream: its text with each named resource's id in `index`; `None` when one
 /// is missing (deploy has refused that before writing, `apply::resolve`).
 pub fn desired_json(index: &SpaceIndex, value: &JsonWithReferences) -> Option<String> {
-    let mut json = value.json.clone();
+    let mut json: Value = serde_json::from_str(&value.json).ok()?;
     for (pointer, kind) in &value.references {
         let slot = json.pointer_mut(pointer)?;
         let name = slot.as_str()?.to_owned();
@@ -278,7 +281,7 @@ mod tests {
         else {
             panic!("a JSON value with an id");
         };
-        assert_eq!(json.json["FeedId"], "Docker Hub");
+        assert_eq!(json.json, r#"{"PackageId":"acme","FeedId":"Docker Hub"}"#);
         assert_eq!(
             json_references(&json),
             [(

@@ -222,12 +222,13 @@ pub enum PropertyValue {
 
 /// A JSON value (a property's or a default's text) whose strings at `references` name shared
 /// resources: upstream they held the resources' ids, here they hold their names
-/// (`{"json": {"PackageId": "acme", "FeedId": "Docker Hub"}, "references": {"/FeedId": "Feed"}}`).
+/// (`{"json": "{\"PackageId\":\"acme\",\"FeedId\":\"Docker Hub\"}", "references": {"/FeedId": "Feed"}}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonWithReferences {
-    /// The value, each referenced id replaced by the resource's name.
-    pub json: serde_json::Value,
+    /// The JSON text, each referenced id replaced by the resource's name (kept as text, so its
+    /// keys keep their order).
+    pub json: String,
     /// JSON pointer (RFC 6901, `/FeedId`) of each string that names a resource → its kind.
     pub references: BTreeMap<String, ReferenceKind>,
 }

@@ -35,11 +35,12 @@ pub fn is_reference_value(value: &str) -> bool {
 
 /// The resources a JSON value names: each reference pointer with the kind and the name there.
 pub fn json_references(value: &JsonWithReferences) -> Vec<(&str, ResourceReference)> {
+    let json: serde_json::Value = serde_json::from_str(&value.json).unwrap_or_default();
     value
         .references
         .iter()
         .filter_map(|(pointer, kind)| {
-            let name = value.json.pointer(pointer)?.as_str()?;
+            let name = json.pointer(pointer)?.as_str()?;
             Some((
                 pointer.as_str(),
                 ResourceReference {
@@ -261,7 +262,10 @@ fn scan_value(scan: &mut impl FnMut(String, &str), at: String, value: &PropertyV
 /// The strings of `value.json` that are not at one of its reference pointers.
 fn unnamed_strings(value: &JsonWithReferences) -> Vec<String> {
     let mut found = Vec::new();
-    let mut stack = vec![(String::new(), &value.json)];
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&value.json) else {
+        return vec![value.json.clone()];
+    };
+    let mut stack = vec![(String::new(), &json)];
     while let Some((pointer, json)) = stack.pop() {
         match json {
             serde_json::Value::String(text) if !value.references.contains_key(&pointer) => {

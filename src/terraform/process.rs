@@ -260,10 +260,33 @@ impl Writer<'_> {
         }
 
         if let Some(template) = &action.step_template {
-            let template_id = self.lookup(Shared::StepTemplate, &template.name);
+            // A carried template: the space's or the one the module creates, at its version
+            // where the step used the template's current one, else 0 (an update is offered, as
+            // octoterra's `ReplaceStepTemplateVersion` does).
+            let carried = self
+                .model
+                .step_templates
+                .iter()
+                .find(|t| t.name == template.name);
+            let (template_id, version) =
+                match (carried, self.carried_template(&template.name, "id")) {
+                    (Some(carried), Some(id)) => {
+                        let version = match self.carried_template(&template.name, "version") {
+                            Some(version) if carried.version == template.version => {
+                                emit::bare(&version)
+                            }
+                            _ => Expression::from(0),
+                        };
+                        (emit::bare(&id), version)
+                    }
+                    _ => (
+                        emit::reference(&self.lookup(Shared::StepTemplate, &template.name)),
+                        template.version.into(),
+                    ),
+                };
             block = block
-                .attr("template_id", emit::reference(&template_id))
-                .attr("template_version", template.version.into())
+                .attr("template_id", template_id)
+                .attr("template_version", version)
                 .collection("parameters", emit::map(parameters));
         } else {
             block = block.attr("type", emit::text(&action.action_type));

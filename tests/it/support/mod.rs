@@ -1,6 +1,8 @@
 //! What the integration test modules share. Test modules import only from here, never from each
 //! other.
 //!
+//! - [`definitions`]: step template and script module tests: a package pushed to the feed and
+//!   extracted with its secrets substituted, deploy and plan runs of it.
 //! - [`fault_rules`]: what a test that arms faults asserts: every rule fired, no resource POSTed
 //!   twice.
 //! - [`forge`]: the forge emulator as the fork and merge tests set it up, and `fork`/`merge` runs
@@ -21,6 +23,7 @@
 //!   for the emulator.
 
 pub mod calamari;
+pub mod definitions;
 pub mod fault_rules;
 pub mod forge;
 pub mod harness;
