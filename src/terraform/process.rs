@@ -273,11 +273,11 @@ impl Writer<'_> {
                     (Some(carried), Some(id)) => {
                         let version = match self.carried_template(&template.name, "version") {
                             Some(version) if carried.version == template.version => {
-                                emit::bare(&version)
+                                emit::reference(&version)
                             }
                             _ => Expression::from(0),
                         };
-                        (emit::bare(&id), version)
+                        (emit::reference(&id), version)
                     }
                     _ => (
                         emit::reference(&self.lookup(Shared::StepTemplate, &template.name)),
