@@ -10,7 +10,6 @@ use super::converge::Writer;
 use crate::octopus::OctopusError;
 use crate::outcome::{changed_fields, value_changes, Outcome, OutcomeAction};
 use crate::portable::definitions::{verdict, Definition, Verdict};
-use crate::portable::PortableProject;
 
 /// One kind of carried definition as a managed space holds it: where its copies are, how one
 /// compares with the package's definition, and how it is written.
@@ -20,18 +19,26 @@ pub(super) trait Carrier {
     /// What the space holds for one definition.
     type Copy: Clone;
 
-    /// The definitions of this kind the package carries.
-    fn wanted(package: &PortableProject) -> &[Self::Wanted];
-
     /// The copy the space holds under `name` (Octopus compares names without case).
     fn copy(&self, name: &str) -> Option<&Self::Copy>;
 
     /// The copy in the portable form, named through the managed space, to compare.
     fn portable(&self, copy: &Self::Copy) -> Self::Wanted;
 
-    /// Why `copy` can never hold `wanted` (it is another kind of resource, or one the server does
-    /// not let anyone edit), when that is so: deploy refuses before any write.
-    fn refusal(&self, copy: &Self::Copy, wanted: &Self::Wanted) -> Option<String>;
+    /// Why `wanted` cannot be reconciled with `copy` (the copy is another kind of resource, or
+    /// one the server does not let anyone edit; or, with no copy, there is nothing to create it
+    /// from), when that is so: nothing is written then.
+    fn refusal(&self, copy: Option<&Self::Copy>, wanted: &Self::Wanted) -> Option<String>;
+
+    /// What a report compares for an update or a kept edit: the copy's side and the package's;
+    /// by default both definitions.
+    fn comparison(
+        &self,
+        copy: &Self::Copy,
+        wanted: &Self::Wanted,
+    ) -> (serde_json::Value, serde_json::Value) {
+        (self.portable(copy).comparable(), wanted.comparable())
+    }
 
     /// What to do; by default the fingerprint rule of `portable::definitions`.
     fn verdict(
@@ -61,26 +68,24 @@ pub(super) struct Planned<C: Carrier> {
     outcome: Outcome,
 }
 
-/// Every definition of the kind the package carries, with its verdict and outcome; what cannot
-/// be reconciled goes to `refusals` instead.
+/// Every definition of `wanted` (a package's, a blueprint's), with its verdict and outcome;
+/// what cannot be reconciled goes to `refusals` instead.
 pub(super) fn plan<C: Carrier>(
     carrier: &C,
-    package: &PortableProject,
+    wanted: &[C::Wanted],
     overwrite: bool,
     refusals: &mut Vec<String>,
 ) -> Vec<Planned<C>> {
     let mut planned = Vec::new();
-    for wanted in C::wanted(package) {
+    for wanted in wanted {
         let copy = carrier.copy(wanted.name()).cloned();
-        if let Some(reason) = copy.as_ref().and_then(|copy| carrier.refusal(copy, wanted)) {
+        if let Some(reason) = carrier.refusal(copy.as_ref(), wanted) {
             refusals.push(reason);
             continue;
         }
         let verdict = carrier.verdict(copy.as_ref(), wanted, overwrite);
-        let before = copy
-            .as_ref()
-            .map(|copy| carrier.portable(copy).comparable());
-        let outcome = outcome::<C::Wanted>(wanted, before.as_ref(), verdict);
+        let compared = copy.as_ref().map(|copy| carrier.comparison(copy, wanted));
+        let outcome = outcome::<C::Wanted>(wanted, compared, verdict);
         planned.push(Planned {
             wanted: wanted.clone(),
             copy,
@@ -94,12 +99,11 @@ pub(super) fn plan<C: Carrier>(
 /// The outcome line of a verdict: what differs, by path, for an update or a kept edit.
 fn outcome<D: Definition>(
     wanted: &D,
-    before: Option<&serde_json::Value>,
+    compared: Option<(serde_json::Value, serde_json::Value)>,
     verdict: Verdict,
 ) -> Outcome {
-    let after = wanted.comparable();
     let differences = || {
-        let before = before.cloned().unwrap_or_default();
+        let (before, after) = compared.clone().unwrap_or_default();
         let mut fields = changed_fields(&before, &after);
         // Only the version moves (a Library template updated to the Library's newer one).
         if fields.is_empty() {

@@ -14,6 +14,14 @@ use crate::portable::PortableProject;
 use crate::secret::Secret;
 use std::collections::BTreeMap;
 
+/// The definitions to reconcile, and whether a copy that differs is replaced whatever it is (a
+/// blueprint's, or deploy's overwrite) or only when an earlier package delivered it.
+pub(super) struct Wanted<'w> {
+    pub(super) templates: &'w [crate::portable::StepTemplate],
+    pub(super) modules: &'w [crate::portable::ScriptModule],
+    pub(super) overwrite: bool,
+}
+
 /// What the space holds of the package's definitions, and what deploy will do with each.
 pub(super) struct Definitions<'a> {
     templates: StepTemplates<'a>,
@@ -23,8 +31,8 @@ pub(super) struct Definitions<'a> {
 }
 
 impl<'a> Definitions<'a> {
-    /// Read the copies the space holds and decide; every copy that cannot be reconciled is
-    /// refused at once, before any write.
+    /// Read the copies the space holds of a package's definitions and decide; every one that
+    /// cannot be reconciled is refused at once, before any write.
     pub(super) async fn read(
         client: &OctopusClient,
         space_id: &str,
@@ -33,22 +41,45 @@ impl<'a> Definitions<'a> {
         secrets: &'a BTreeMap<String, Secret>,
         overwrite: bool,
     ) -> Result<Definitions<'a>, DeployError> {
+        let wanted = Wanted {
+            templates: &package.step_templates,
+            modules: &package.script_modules,
+            overwrite,
+        };
+        Self::read_wanted(client, space_id, wanted, index, secrets)
+            .await?
+            .map_err(DeployError::Unreconcilable)
+    }
+
+    /// As [`Definitions::read`], for any definitions (a blueprint's): the refusals as `Err`.
+    pub(super) async fn read_wanted(
+        client: &OctopusClient,
+        space_id: &str,
+        wanted: Wanted<'_>,
+        index: &SpaceIndex,
+        secrets: &'a BTreeMap<String, Secret>,
+    ) -> Result<Result<Definitions<'a>, Vec<String>>, OctopusError> {
         let (templates, modules) = tokio::try_join!(
-            StepTemplates::read(client, space_id, package, index, secrets),
-            ScriptModules::read(client, space_id, package),
+            StepTemplates::read(client, space_id, wanted.templates, index, secrets),
+            ScriptModules::read(client, space_id, wanted.modules),
         )?;
         let mut refusals = Vec::new();
-        let template_plan = plan(&templates, package, overwrite, &mut refusals);
-        let module_plan = plan(&modules, package, overwrite, &mut refusals);
+        let template_plan = plan(
+            &templates,
+            wanted.templates,
+            wanted.overwrite,
+            &mut refusals,
+        );
+        let module_plan = plan(&modules, wanted.modules, wanted.overwrite, &mut refusals);
         if !refusals.is_empty() {
-            return Err(DeployError::Unreconcilable(refusals));
+            return Ok(Err(refusals));
         }
-        Ok(Definitions {
+        Ok(Ok(Definitions {
             templates,
             template_plan,
             modules,
             module_plan,
-        })
+        }))
     }
 
     /// The Octopus variables of the sensitive template values a write needs and whose

@@ -12,7 +12,7 @@ use crate::octopus::resources::{LibraryVariableSet, VariableSet, VariableSets};
 use crate::octopus::space_index::SpaceIndex;
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{changed_fields, Outcome};
-use crate::portable::{self, PortableProject};
+use crate::portable;
 use futures::future::try_join_all;
 
 /// The space's library variable sets named like the package's modules, each script module with
@@ -28,17 +28,16 @@ impl ScriptModules {
     pub(super) async fn read(
         client: &OctopusClient,
         space_id: &str,
-        package: &PortableProject,
+        wanted: &[portable::ScriptModule],
     ) -> Result<ScriptModules, OctopusError> {
-        if package.script_modules.is_empty() {
+        if wanted.is_empty() {
             return Ok(ScriptModules { held: Vec::new() });
         }
         let sets: Vec<LibraryVariableSet> = Api::<LibraryVariableSet>::list_in(client, space_id)
             .await?
             .into_iter()
             .filter(|set| {
-                package
-                    .script_modules
+                wanted
                     .iter()
                     .any(|m| m.name.to_lowercase() == set.name.to_lowercase())
             })
@@ -64,10 +63,6 @@ impl Carrier for ScriptModules {
     type Wanted = portable::ScriptModule;
     type Copy = (LibraryVariableSet, Option<VariableSet>);
 
-    fn wanted(package: &PortableProject) -> &[portable::ScriptModule] {
-        &package.script_modules
-    }
-
     fn copy(&self, name: &str) -> Option<&Self::Copy> {
         self.held
             .iter()
@@ -83,7 +78,8 @@ impl Carrier for ScriptModules {
         portable_script_module(set, &variables.clone().unwrap_or_default())
     }
 
-    fn refusal(&self, (set, _): &Self::Copy, _: &portable::ScriptModule) -> Option<String> {
+    fn refusal(&self, copy: Option<&Self::Copy>, _: &portable::ScriptModule) -> Option<String> {
+        let (set, _) = copy?;
         (!is_script_module(set)).then(|| {
             format!(
                 "library variable set `{}` in the managed space holds variables (content type `{}`), and the \

@@ -16,10 +16,12 @@ use crate::octopus::resources::{
 use crate::octopus::space_index::{SpaceIndex, StepTemplate};
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{Outcome, OutcomeAction};
-use crate::portable::definitions::{verdict, Verdict};
+use crate::portable;
+use crate::portable::definitions::Definition;
+use crate::portable::definitions::{verdict, Verdict, LIBRARY_LATEST};
 use crate::portable::naming::step_template_secret_name;
-use crate::portable::{self, PortableProject};
 use crate::secret::Secret;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// The space's step templates and (when the package carries a Library template) the instance's
@@ -38,7 +40,7 @@ impl<'a> StepTemplates<'a> {
     pub(super) async fn read(
         client: &OctopusClient,
         space_id: &str,
-        package: &PortableProject,
+        wanted: &[portable::StepTemplate],
         index: &SpaceIndex,
         secrets: &'a BTreeMap<String, Secret>,
     ) -> Result<StepTemplates<'a>, OctopusError> {
@@ -48,10 +50,10 @@ impl<'a> StepTemplates<'a> {
             held: Vec::new(),
             library: Vec::new(),
         };
-        if package.step_templates.is_empty() {
+        if wanted.is_empty() {
             return Ok(templates);
         }
-        let wants_library = package.step_templates.iter().any(|t| t.community.is_some());
+        let wants_library = wanted.iter().any(|t| t.community.is_some());
         let (held, library) =
             tokio::try_join!(Api::<ActionTemplate>::list_in(client, space_id), async {
                 if wants_library {
@@ -211,10 +213,6 @@ impl Carrier for StepTemplates<'_> {
     type Wanted = portable::StepTemplate;
     type Copy = ActionTemplate;
 
-    fn wanted(package: &PortableProject) -> &[portable::StepTemplate] {
-        &package.step_templates
-    }
-
     fn copy(&self, name: &str) -> Option<&ActionTemplate> {
         self.held.iter().find(|t| t.name == name).or_else(|| {
             self.held
@@ -227,8 +225,35 @@ impl Carrier for StepTemplates<'_> {
         portable_step_template(copy, None, &self.index)
     }
 
-    fn refusal(&self, copy: &ActionTemplate, wanted: &portable::StepTemplate) -> Option<String> {
-        if !copy.action_type.eq_ignore_ascii_case(&wanted.action_type) {
+    fn refusal(
+        &self,
+        copy: Option<&ActionTemplate>,
+        wanted: &portable::StepTemplate,
+    ) -> Option<String> {
+        // A blueprint's Library template names only its Library page: the Library gives the rest.
+        let from_library = wanted.action_type.is_empty();
+        let Some(copy) = copy else {
+            return (from_library && self.installable(wanted).is_none()).then(|| {
+                format!(
+                    "step template `{}`: this instance's community Library has no template at {}: turn on \
+                     community step templates (Configuration → Features), or give the template's definition",
+                    wanted.name,
+                    wanted
+                        .community
+                        .as_ref()
+                        .and_then(|c| c.website.as_deref())
+                        .unwrap_or("its page")
+                )
+            });
+        };
+        if from_library && !copy.is_community() {
+            return Some(format!(
+                "step template `{}` in the managed space is a custom template, and the blueprint installs \
+                 one of that name from the community Library: rename one of them",
+                copy.name
+            ));
+        }
+        if !from_library && !copy.action_type.eq_ignore_ascii_case(&wanted.action_type) {
             // `ActionType` is writeable on create only (OctopusClients `[WriteableOnCreate]`).
             return Some(format!(
                 "step template `{}` in the managed space is a `{}` step, the package's is a `{}` step, and \
@@ -250,6 +275,19 @@ impl Carrier for StepTemplates<'_> {
         None
     }
 
+    /// A Library template compares by version (its definition is the Library's).
+    fn comparison(&self, copy: &ActionTemplate, wanted: &portable::StepTemplate) -> (Value, Value) {
+        if copy.is_community() && self.same_library_template(copy, wanted) {
+            let library = self.installable(wanted).and_then(|entry| entry.version);
+            let target = match wanted.version {
+                LIBRARY_LATEST => library.unwrap_or(wanted.version),
+                version => version,
+            };
+            return (json!({"version": copy.version}), json!({"version": target}));
+        }
+        (self.portable(copy).comparable(), wanted.comparable())
+    }
+
     fn verdict(
         &self,
         copy: Option<&ActionTemplate>,
@@ -268,7 +306,8 @@ impl Carrier for StepTemplates<'_> {
                     .unwrap_or(held);
                 if wanted.version > held && library > held {
                     Verdict::Update
-                } else if wanted.version > held {
+                } else if wanted.version > held && wanted.version != LIBRARY_LATEST {
+                    // The package's version is newer than this instance's Library has.
                     Verdict::KeepDownstream
                 } else {
                     Verdict::Unchanged

@@ -17,11 +17,6 @@ pub const SCRIPT_MODULE: &str = "ScriptModule";
 /// offered others (octoterra: "An empty script language is assumed to be PowerShell").
 pub const DEFAULT_SYNTAX: &str = "PowerShell";
 
-/// The languages a script module may be written in: the provider's `octopusdeploy_script_module`
-/// validates `syntax` against these, case-insensitively
-/// (`octopusdeploy_framework/schemas/script_modules.go`, `OneOfCaseInsensitive`).
-pub const SYNTAXES: [&str; 5] = ["Bash", "CSharp", "FSharp", "PowerShell", "Python"];
-
 const BODY_PREFIX: &str = "Octopus.Script.Module[";
 const SYNTAX_PREFIX: &str = "Octopus.Script.Module.Language[";
 

@@ -19,6 +19,17 @@ use sha2::{Digest, Sha256};
 /// reported; overwrite replaces it).
 pub const MAX_EARLIER: usize = 200;
 
+/// The languages a script module may be written in: the provider's `octopusdeploy_script_module`
+/// validates `syntax` against these, case-insensitively
+/// (`octopusdeploy_framework/schemas/script_modules.go`, `OneOfCaseInsensitive`). OctopusClients'
+/// `ScriptSyntax` has all but `FSharp`, which Octopus no longer runs; a module in it is carried
+/// as it is.
+pub const SCRIPT_SYNTAXES: [&str; 5] = ["Bash", "CSharp", "FSharp", "PowerShell", "Python"];
+
+/// The `version` of a community template that follows the instance's Library (a blueprint's):
+/// whatever version the Library has is wanted.
+pub const LIBRARY_LATEST: i64 = i64::MAX;
+
 /// A definition a package carries and deploy reconciles by name.
 pub trait Definition {
     /// What people call this kind ("step template").

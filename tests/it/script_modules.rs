@@ -283,3 +283,75 @@ async fn a_same_named_variable_set_is_refused_before_any_write() {
         fleet.emulator.writes()
     );
 }
+
+/// create-space's blueprint declares script modules, the body inline or from a file beside the
+/// blueprint; a second run writes nothing; a bad language is one clear error (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blueprint_declares_script_modules_inline_or_from_a_file() {
+    let fleet = Fleet::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("modules")).unwrap();
+    std::fs::write(
+        dir.path().join("modules/helpers.ps1"),
+        "function Write-Deploy { 'deploying' }\n",
+    )
+    .unwrap();
+    let blueprint = dir.path().join("blueprint.yaml");
+    std::fs::write(&blueprint, format!(
+        "script_modules:\n  - name: {BASH}\n    syntax: bash\n    body: |\n      deploy_helper() {{ echo hi; }}\n  - name: {POWERSHELL}\n    description: From a file.\n    syntax: PowerShell\n    body_file: modules/helpers.ps1\n"
+    )).unwrap();
+    let path = blueprint.to_str().unwrap();
+    let run = fleet
+        .create_space("America", &["--blueprint", path], &[])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let america = space_id(&fleet, "America");
+    let bash = module_view(&fleet, &america, BASH);
+    assert_eq!(bash["ContentType"], "ScriptModule");
+    assert!(
+        bash["Variables"].as_array().unwrap().contains(&json!([
+            format!("Octopus.Script.Module.Language[{BASH}]"),
+            "Bash"
+        ])),
+        "{bash}"
+    );
+    let powershell = module_view(&fleet, &america, POWERSHELL);
+    assert!(
+        powershell["Variables"]
+            .as_array()
+            .unwrap()
+            .contains(&json!([
+                format!("Octopus.Script.Module[{POWERSHELL}]"),
+                "function Write-Deploy { 'deploying' }\n"
+            ])),
+        "{powershell}"
+    );
+
+    fleet.emulator.clear_requests();
+    let again = fleet
+        .create_space("America", &["--blueprint", path], &[])
+        .await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let writes: Vec<_> = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|w| !w.path.contains("/tenants/"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+
+    std::fs::write(
+        &blueprint,
+        format!("script_modules:\n  - name: {BASH}\n    syntax: Ruby\n    body: puts 1\n"),
+    )
+    .unwrap();
+    let bad = fleet
+        .create_space("America", &["--blueprint", path], &[])
+        .await;
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("syntax `Ruby` is not one of"),
+        "{}",
+        bad.stderr
+    );
+}

@@ -619,3 +619,123 @@ async fn a_same_named_template_of_another_step_type_is_refused_before_any_write(
         fleet.emulator.writes()
     );
 }
+
+/// create-space's blueprint holds step templates: a custom one with its definition, and a
+/// community one installed from the instance's Library by its page; a second run writes nothing;
+/// a Library page this instance's Library lacks is refused before any write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blueprint_holds_custom_and_community_templates() {
+    let fleet = Fleet::start().await;
+    fleet
+        .emulator
+        .seed_community_template(library_smtp(5, "Test-Smtp"));
+    let dir = tempfile::tempdir().unwrap();
+    let blueprint = dir.path().join("blueprint.yaml");
+    let write = |page: &str| {
+        std::fs::write(&blueprint, format!(
+            "step_templates:\n  - name: {NOTIFY}\n    action_type: Octopus.Script\n    properties:\n      Octopus.Action.Script.Syntax: Bash\n      Octopus.Action.Script.ScriptBody: echo hi\n    parameters:\n      - name: Notify.Url\n        label: URL\n  - name: {SMTP}\n    community: {page}\n"
+        )).unwrap();
+    };
+    write(SMTP_PAGE);
+    let path = blueprint.to_str().unwrap();
+    let run = fleet
+        .create_space("America", &["--blueprint", path], &[])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let america = space_id(&fleet, "America");
+    let notify = named(&fleet, &america, "actiontemplates", NOTIFY);
+    assert_eq!(notify["Parameters"][0]["Name"], "Notify.Url");
+    let smtp = named(&fleet, &america, "actiontemplates", SMTP);
+    assert!(smtp["CommunityActionTemplateId"].is_string());
+    assert_eq!(smtp["Version"], 5);
+
+    fleet.emulator.clear_requests();
+    assert_eq!(
+        fleet
+            .create_space("America", &["--blueprint", path], &[])
+            .await
+            .code,
+        0
+    );
+    let writes: Vec<_> = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|w| !w.path.contains("/tenants/"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+
+    // The Library moves on: the next run brings the space's installation along.
+    fleet
+        .emulator
+        .seed_community_template(library_smtp(6, "Test-Smtp v6"));
+    let run = fleet
+        .create_space("America", &["--blueprint", path], &[])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        named(&fleet, &america, "actiontemplates", SMTP)["Version"],
+        6
+    );
+
+    write("https://library.octopus.com/step-templates/not-in-this-library");
+    std::fs::write(
+        &blueprint,
+        std::fs::read_to_string(&blueprint)
+            .unwrap()
+            .replace(SMTP, "Elsewhere"),
+    )
+    .unwrap();
+    fleet.emulator.clear_requests();
+    let refused = fleet
+        .create_space("America", &["--blueprint", path], &[])
+        .await;
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("community Library has no template at https://library.octopus.com/step-templates/not-in-this-library"), "{}", refused.stderr);
+    let writes: Vec<_> = fleet
+        .emulator
+        .writes()
+        .into_iter()
+        .filter(|w| !w.path.contains("/tenants/"))
+        .collect();
+    assert!(writes.is_empty(), "{writes:?}");
+}
+
+/// A new template's sensitive default whose secret was never substituted (the deploy step ran
+/// outside `Sync`): deploy refuses before any write, naming the Octopus variable that supplies
+/// it; plan reports it and exits 0 for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unsubstituted_template_secret_is_refused_before_any_write() {
+    let fleet = fleet_with_templated_project().await;
+    let dir = serialize_and_push(&fleet, PROJECT, "1.0.0", SUBSTITUTED).await;
+    // Put the placeholder back, as Octopus leaves it outside the secret's scope.
+    let path = dir.path().join("secrets.json");
+    let mut secrets: Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let variable = "Octofleet.Secret[Step Templates/Notify Team].Notify.Token";
+    for value in secrets.as_object_mut().unwrap().values_mut() {
+        *value = json!(format!("#{{{variable} | JsonEscape}}"));
+    }
+    std::fs::write(&path, secrets.to_string()).unwrap();
+    fleet.emulator.clear_requests();
+    let run = deploy_run(&fleet, "deploy", dir.path(), "America", &[]).await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("`{variable}`")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        fleet.emulator.writes().is_empty(),
+        "{:?}",
+        fleet.emulator.writes()
+    );
+    let plan = deploy_run(&fleet, "plan", dir.path(), "America", &[]).await;
+    assert!(
+        drift_lines(&plan)
+            .iter()
+            .any(|l| l.contains(&format!("keep step template `{NOTIFY} / Notify.Token`"))),
+        "{:#?}",
+        drift_lines(&plan)
+    );
+}
