@@ -222,10 +222,10 @@ mod tests {
     fn a_copy_an_earlier_package_delivered_is_updated_and_an_edited_one_kept() {
         let v1 = module("echo 1");
         let mut v2 = module("echo 2");
-        carry_history(std::slice::from_mut(&mut v2), &[v1.clone()]);
+        carry_history(std::slice::from_mut(&mut v2), std::slice::from_ref(&v1));
         assert_eq!(v2.earlier_definitions, [fingerprint(&v1)]);
         let mut v3 = module("echo 3");
-        carry_history(std::slice::from_mut(&mut v3), &[v2.clone()]);
+        carry_history(std::slice::from_mut(&mut v3), std::slice::from_ref(&v2));
         assert_eq!(v3.earlier_definitions, [fingerprint(&v2), fingerprint(&v1)]);
 
         assert_eq!(verdict(None, &v3, false), Verdict::Create);
@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(verdict(Some(&edited), &v3, true), Verdict::Update);
         // A revert upstream drops the reverted-to definition from the history.
         let mut back = module("echo 1");
-        carry_history(std::slice::from_mut(&mut back), &[v3.clone()]);
+        carry_history(std::slice::from_mut(&mut back), std::slice::from_ref(&v3));
         assert!(!back.earlier_definitions.contains(&fingerprint(&v1)));
         assert_eq!(back.earlier_definitions[0], fingerprint(&v3));
     }
