@@ -58,17 +58,7 @@ pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Ve
         property_references(&template.properties, index, &mut need);
         template_references(&template.parameters, index, &mut need);
         package_feeds(&template.packages, index, &mut need);
-        for credential in template
-            .git_dependencies
-            .iter()
-            .filter_map(git_dependency_credential)
-        {
-            need(
-                "git credential",
-                index.git_credentials.has_name(credential),
-                credential,
-            );
-        }
+        git_credentials(&template.git_dependencies, index, &mut need);
     }
     if let Some(vcs) = &settings.version_control {
         if let (Some(name), "Reference") = (&vcs.credentials.name, vcs.credentials.kind.as_str()) {
@@ -167,6 +157,20 @@ fn template_references(
     }
 }
 
+fn git_credentials(
+    dependencies: &[serde_json::Value],
+    index: &SpaceIndex,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    for credential in dependencies.iter().filter_map(git_dependency_credential) {
+        need(
+            "git credential",
+            index.git_credentials.has_name(credential),
+            credential,
+        );
+    }
+}
+
 fn package_feeds(
     packages: &[PackageReference],
     index: &SpaceIndex,
@@ -188,17 +192,7 @@ fn process_dependencies(
     }
     for action in process.steps.iter().flat_map(|step| &step.actions) {
         property_references(&action.properties, index, need);
-        for credential in action
-            .git_dependencies
-            .iter()
-            .filter_map(git_dependency_credential)
-        {
-            need(
-                "git credential",
-                index.git_credentials.has_name(credential),
-                credential,
-            );
-        }
+        git_credentials(&action.git_dependencies, index, need);
         for environment in action
             .environments
             .iter()

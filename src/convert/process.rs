@@ -62,17 +62,10 @@ pub fn assign_property_secrets(
 ) {
     let mut assign = |owner: &str, properties: &mut BTreeMap<String, portable::PropertyValue>| {
         for (property, value) in properties.iter_mut() {
-            let portable::PropertyValue::Sensitive(sensitive) = value else {
-                continue;
-            };
-            let name = property_secret_name(owner, property);
-            let key = (1..)
-                .map(|n| property_secret_key(project_name, runbook, &name, n))
-                .find(|key| !secrets.contains_key(key))
-                .expect("an unused occurrence number");
-            secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
-            names.insert(key.clone(), name);
-            sensitive.secret = Some(key);
+            if let portable::PropertyValue::Sensitive(sensitive) = value {
+                let name = property_secret_name(owner, property);
+                sensitive.secret = Some(assign_secret(project_name, runbook, name, secrets, names));
+            }
         }
     };
     for step in &mut process.steps {
@@ -81,6 +74,25 @@ pub fn assign_property_secrets(
             assign(&action.name, &mut action.properties);
         }
     }
+}
+
+/// A `secrets.json` entry for the Octopus variable `name`: its key (the variables' rule, the next
+/// occurrence number when taken), the placeholder `#{<name> | JsonEscape}` as its value, and
+/// key → `name` in `names` (the Terraform module's defaults). Returns the key.
+pub fn assign_secret(
+    project_name: &str,
+    runbook: Option<&str>,
+    name: String,
+    secrets: &mut BTreeMap<String, String>,
+    names: &mut BTreeMap<String, String>,
+) -> String {
+    let key = (1..)
+        .map(|n| property_secret_key(project_name, runbook, &name, n))
+        .find(|key| !secrets.contains_key(key))
+        .expect("an unused occurrence number");
+    secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
+    names.insert(key.clone(), name);
+    key
 }
 
 pub fn portable_process(process: &DeploymentProcess, context: &Context<'_>) -> portable::Process {

@@ -11,7 +11,7 @@ use crate::octopus::resources::{
     PersistenceSettings, Project, PropertyValue, SensitiveValue,
 };
 use crate::octopus::space_index::SpaceIndex;
-use crate::portable::naming::{property_secret_key, template_secret_name};
+use crate::portable::naming::template_secret_name;
 use crate::portable::references::is_reference_value;
 use crate::portable::{self, PortableProject, ReferenceKind};
 use crate::secret::Secret;
@@ -260,13 +260,13 @@ pub fn assign_template_secrets(
             continue;
         };
         let name = template_secret_name(&template.name);
-        let key = (1..)
-            .map(|n| property_secret_key(project_name, None, &name, n))
-            .find(|key| !secrets.contains_key(key))
-            .expect("an unused occurrence number");
-        secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
-        names.insert(key.clone(), name);
-        sensitive.secret = Some(key);
+        sensitive.secret = Some(super::process::assign_secret(
+            project_name,
+            None,
+            name,
+            secrets,
+            names,
+        ));
     }
 }
 

@@ -4,14 +4,14 @@
 
 use super::fields::set_text;
 use super::process::{
-    desired_packages, desired_properties, portable_packages, portable_property_in,
+    assign_secret, desired_packages, desired_properties, portable_packages, portable_property_in,
 };
 use super::project::{desired_templates, portable_template};
 use super::references::{desired_git_dependency, portable_git_dependency};
 use super::Context;
 use crate::octopus::resources::{ActionTemplate, CommunityActionTemplate};
 use crate::octopus::space_index::SpaceIndex;
-use crate::portable::naming::{property_secret_key, step_template_secret_name};
+use crate::portable::naming::step_template_secret_name;
 use crate::portable::{self, PropertyValue};
 use crate::secret::Secret;
 use std::collections::BTreeMap;
@@ -90,13 +90,7 @@ pub fn assign_step_template_secrets(
                 continue;
             };
             let name = step_template_secret_name(&template.name, key);
-            let secret_key = (1..)
-                .map(|n| property_secret_key(project_name, None, &name, n))
-                .find(|candidate| !secrets.contains_key(candidate))
-                .expect("an unused occurrence number");
-            secrets.insert(secret_key.clone(), format!("#{{{name} | JsonEscape}}"));
-            names.insert(secret_key.clone(), name);
-            sensitive.secret = Some(secret_key);
+            sensitive.secret = Some(assign_secret(project_name, None, name, secrets, names));
         }
     }
 }

@@ -300,30 +300,15 @@ impl Writer<'_> {
     fn template_git_dependencies(&mut self, template: &StepTemplate) -> Vec<Expression> {
         let mut out = Vec::new();
         for dependency in &template.git_dependencies {
-            let field = |key: &str| {
-                dependency
-                    .get(key)
-                    .and_then(|value| value.as_str())
-                    .map(str::to_owned)
-            };
-            let (Some(repository_uri), Some(default_branch), Some(credential_type)) = (
-                field("RepositoryUri"),
-                field("DefaultBranch"),
-                field("GitCredentialType"),
-            ) else {
-                continue;
-            };
-            let mut fields = vec![
-                ("name", emit::text(&field("Name").unwrap_or_default())),
-                ("repository_uri", emit::text(&repository_uri)),
-                ("default_branch", emit::text(&default_branch)),
-                ("git_credential_type", emit::text(&credential_type)),
-            ];
-            if let Some(credential) = field("GitCredentialName") {
-                let id = self.lookup(super::lookups::Shared::GitCredential, &credential);
-                fields.push(("git_credential_id", emit::reference(&id)));
+            let name = dependency
+                .get("Name")
+                .and_then(|value| value.as_str())
+                .unwrap_or_default();
+            if let Some(fields) = self.git_dependency_fields(dependency) {
+                let mut all = vec![("name", emit::text(name))];
+                all.extend(fields);
+                out.push(emit::object(all));
             }
-            out.push(emit::object(fields));
         }
         out
     }

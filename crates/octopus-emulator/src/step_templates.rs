@@ -42,11 +42,7 @@ pub fn action_template_rule(
     doc: &mut Map<String, Value>,
     change: &Change<'_>,
 ) -> ApiResult<()> {
-    let mut parameters = Value::Object(doc.clone());
-    assign_guid_ids(&mut parameters, "Parameters");
-    if let Some(p) = parameters.get("Parameters") {
-        doc.insert("Parameters".into(), p.clone());
-    }
+    parameter_ids(doc);
     if let Some(properties) = doc.get_mut("Properties").and_then(Value::as_object_mut) {
         for dropped in DROPPED_PROPERTIES {
             properties.remove(dropped);
@@ -296,9 +292,18 @@ fn installed(state: &State, index: usize, entry: &Value) -> Option<usize> {
         })
 }
 
-/// The template fields an installation copies from the Library entry: its definition, its
-/// version (the Library's), and the link back.
-fn from_library(entry: &Value, doc: &mut Map<String, Value>) {
+/// Parameters get GUID ids where they have none, as on every save.
+fn parameter_ids(doc: &mut Map<String, Value>) {
+    let mut parameters = Value::Object(doc.clone());
+    assign_guid_ids(&mut parameters, "Parameters");
+    if let Some(p) = parameters.get("Parameters") {
+        doc.insert("Parameters".into(), p.clone());
+    }
+}
+
+/// An installation saves what it copies from the Library entry: its definition, its version
+/// (the Library's), and the link back; the save is a version kept as any other.
+fn from_library(space: &mut SpaceMut<'_>, id: &str, entry: &Value, doc: &mut Map<String, Value>) {
     doc.insert("Name".into(), entry["Name"].clone());
     doc.insert("Description".into(), entry["Description"].clone());
     doc.insert("ActionType".into(), entry["Type"].clone());
@@ -313,6 +318,9 @@ fn from_library(entry: &Value, doc: &mut Map<String, Value>) {
     if doc.get("Properties").is_some_and(Value::is_array) {
         doc.insert("Properties".into(), json!({}));
     }
+    parameter_ids(doc);
+    crate::documents::stamp_modified(doc);
+    keep_version(space, id, doc);
 }
 
 /// "Installs community step template" (201 with the template; 400 "Action Template already
@@ -335,14 +343,7 @@ fn install(state: &mut State, index: usize, entry: &Value) -> ApiResult<Reply> {
     }
     let id = space.ids.next(templates.id_prefix);
     let mut doc = with_envelope(Map::new(), &id, Some(&space_id));
-    from_library(entry, &mut doc);
-    let mut parameters = Value::Object(doc.clone());
-    assign_guid_ids(&mut parameters, "Parameters");
-    if let Some(p) = parameters.get("Parameters") {
-        doc.insert("Parameters".into(), p.clone());
-    }
-    crate::documents::stamp_modified(&mut doc);
-    keep_version(&mut space, &id, &doc);
+    from_library(&mut space, &id, entry, &mut doc);
     let doc = Value::Object(doc);
     space.space.docs_mut(templates.collection).push(doc.clone());
     Ok(Reply::created(collections::render(
@@ -360,15 +361,8 @@ fn update_installation(state: &mut State, index: usize, entry: &Value) -> ApiRes
     let mut space = state.space_mut(index);
     let stored = space.space.docs(templates.collection)[at].clone();
     let mut doc = stored.as_object().cloned().unwrap_or_default();
-    from_library(entry, &mut doc);
-    let mut parameters = Value::Object(doc.clone());
-    assign_guid_ids(&mut parameters, "Parameters");
-    if let Some(p) = parameters.get("Parameters") {
-        doc.insert("Parameters".into(), p.clone());
-    }
-    crate::documents::stamp_modified(&mut doc);
     let id = id_of(&stored).to_string();
-    keep_version(&mut space, &id, &doc);
+    from_library(&mut space, &id, entry, &mut doc);
     let doc = Value::Object(doc);
     space.space.docs_mut(templates.collection)[at] = doc.clone();
     Ok(Reply::ok(collections::render(&space_id, templates, &doc)))
