@@ -47,6 +47,58 @@ pub struct Blueprint {
     /// Certificates the projects' typed variables refer to (by name).
     #[serde(default)]
     pub certificates: Vec<CertificateSpec>,
+    /// Step templates the space starts with: a platform team's own (with their definition) and
+    /// the community Library's (by their Library page).
+    #[serde(default)]
+    pub step_templates: Vec<StepTemplateSpec>,
+    /// Script modules the space starts with (library variable sets of content type
+    /// `ScriptModule`).
+    #[serde(default)]
+    pub script_modules: Vec<ScriptModuleSpec>,
+}
+
+/// A step template: a custom one with its definition (`action_type`, `properties`,
+/// `parameters`), or, with `community`, one installed from the instance's community Library and
+/// kept at the Library's version. Created when missing and made equal to the blueprint when it
+/// drifts (as every blueprint resource).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StepTemplateSpec {
+    /// The template's name: how projects' steps refer to it.
+    pub name: String,
+    /// A community template's Library page (`https://library.octopus.com/step-templates/<id>`):
+    /// the Library gives its definition.
+    pub community: Option<String>,
+    /// The step type (`Octopus.Script`, …) of a custom template.
+    pub action_type: Option<String>,
+    /// Free text.
+    pub description: Option<String>,
+    /// The step's settings (`Octopus.Action.Script.ScriptBody`, `Octopus.Action.Script.Syntax`, …).
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+    /// A file (relative to the blueprint) whose text is the script body
+    /// (`Octopus.Action.Script.ScriptBody`).
+    pub script_file: Option<PathBuf>,
+    /// The template's parameters (no sensitive defaults: a blueprint holds no secret values).
+    #[serde(default)]
+    pub parameters: Vec<TemplateSpec>,
+}
+
+/// A script module: its language and its body, inline or from a file (relative to the
+/// blueprint). Created when missing and made equal to the blueprint when it drifts.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptModuleSpec {
+    /// The module's name (its library variable set's).
+    pub name: String,
+    /// Free text.
+    pub description: Option<String>,
+    /// `PowerShell`, `Bash`, `CSharp`, `FSharp` or `Python`.
+    pub syntax: String,
+    /// The module's code; exactly one of `body` and `body_file`.
+    pub body: Option<String>,
+    /// A file whose text is the module's code.
+    pub body_file: Option<PathBuf>,
 }
 
 /// Fields left out are not managed: octofleet neither sets nor resets them.
@@ -516,6 +568,7 @@ impl Blueprint {
             .map_err(|error| vec![format!("blueprint {shown}: {error}")])?;
         let mut problems = blueprint.check();
         problems.extend(blueprint.resolve_secrets(env));
+        problems.extend(blueprint.read_files(path.parent().unwrap_or(Path::new("."))));
         if problems.is_empty() {
             Ok(blueprint)
         } else {
@@ -661,6 +714,58 @@ impl Blueprint {
             self.certificates.iter().map(|c| c.name.as_str()),
             &mut problems,
         );
+        unique(
+            "step template",
+            self.step_templates.iter().map(|t| t.name.as_str()),
+            &mut problems,
+        );
+        unique(
+            "script module",
+            self.script_modules.iter().map(|m| m.name.as_str()),
+            &mut problems,
+        );
+        for template in &self.step_templates {
+            let custom = template.action_type.is_some()
+                || !template.properties.is_empty()
+                || template.script_file.is_some()
+                || !template.parameters.is_empty();
+            match (&template.community, custom) {
+                (Some(_), true) => problems.push(format!("step template `{}`: a community template takes its definition from the Library; give community or action_type (with properties and parameters), not both", template.name)),
+                (None, _) if template.action_type.is_none() => problems.push(format!("step template `{}`: give its action_type (a custom template) or its community Library page", template.name)),
+                _ => {}
+            }
+            if template.script_file.is_some()
+                && template
+                    .properties
+                    .contains_key("Octopus.Action.Script.ScriptBody")
+            {
+                problems.push(format!("step template `{}`: give the script body in properties or script_file, not both", template.name));
+            }
+            unique(
+                &format!("parameter of step template `{}`", template.name),
+                template.parameters.iter().map(|p| p.name.as_str()),
+                &mut problems,
+            );
+        }
+        for module in &self.script_modules {
+            if module.body.is_some() == module.body_file.is_some() {
+                problems.push(format!(
+                    "script module `{}`: give exactly one of body and body_file",
+                    module.name
+                ));
+            }
+            if !crate::portable::definitions::SCRIPT_SYNTAXES
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(&module.syntax))
+            {
+                problems.push(format!(
+                    "script module `{}`: syntax `{}` is not one of {}",
+                    module.name,
+                    module.syntax,
+                    crate::portable::definitions::SCRIPT_SYNTAXES.join(", ")
+                ));
+            }
+        }
         for account in &self.accounts {
             let (required, optional) = account.kind.fields();
             let set = account.set_fields();
@@ -680,6 +785,49 @@ impl Blueprint {
                         account.name,
                         account.kind.api_name()
                     ));
+                }
+            }
+        }
+        problems
+    }
+
+    /// Read every `body_file` and `script_file` (relative to `base`, at most 1 MiB each) into the
+    /// module's body or the template's script body.
+    pub fn read_files(&mut self, base: &Path) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut read = |place: String, file: &Path| -> Option<String> {
+            let path = base.join(file);
+            let shown = path.display();
+            match std::fs::metadata(&path) {
+                Ok(metadata) if metadata.len() > MAX_BLUEPRINT_BYTES => {
+                    problems.push(format!("{place}: {shown} is larger than 1 MiB"));
+                    None
+                }
+                Ok(_) => std::fs::read_to_string(&path)
+                    .map_err(|error| {
+                        problems.push(format!("{place}: cannot read {shown}: {error}"))
+                    })
+                    .ok(),
+                Err(error) => {
+                    problems.push(format!("{place}: cannot read {shown}: {error}"));
+                    None
+                }
+            }
+        };
+        for module in &mut self.script_modules {
+            if let Some(file) = module.body_file.clone() {
+                module.body = read(format!("script module `{}` body_file", module.name), &file);
+            }
+        }
+        for template in &mut self.step_templates {
+            if let Some(file) = template.script_file.clone() {
+                if let Some(body) = read(
+                    format!("step template `{}` script_file", template.name),
+                    &file,
+                ) {
+                    template
+                        .properties
+                        .insert("Octopus.Action.Script.ScriptBody".to_owned(), body);
                 }
             }
         }
@@ -798,6 +946,8 @@ impl Blueprint {
                 .into_iter()
                 .collect(),
             library_variable_sets: Vec::new(),
+            step_templates: Vec::new(),
+            script_modules: Vec::new(),
             tag_sets: Vec::new(),
             accounts: Vec::new(),
             certificates: Vec::new(),

@@ -696,7 +696,8 @@ pub struct DeployArgs {
     #[arg(long = inputs::GIT_URL.flag, env = inputs::GIT_URL.env, value_name = "URL")]
     pub git_url: Option<String>,
 
-    /// Make variables equal to the package instead of keeping downstream edits.
+    /// Make variables, and the step templates and script modules the package carries, equal to
+    /// the package instead of keeping downstream edits.
     #[arg(long = inputs::OVERWRITE_VARIABLES.flag, env = inputs::OVERWRITE_VARIABLES.env, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub overwrite_variables: Option<String>,
 

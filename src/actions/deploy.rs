@@ -134,6 +134,7 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         // The managed space cannot take the package until someone creates what it lacks: the
         // run cannot succeed as it is (exit 2, as issue 22 asks), nothing was written.
         invalid @ (DeployError::MissingDependencies(_)
+        | DeployError::Unreconcilable(_)
         | DeployError::UnsubstitutedSecrets(_)
         | DeployError::Unsupported(_)
         | DeployError::OverridingField(_)

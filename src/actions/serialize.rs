@@ -7,6 +7,7 @@ use crate::convert;
 use crate::octopus::feed::{self, OverwriteMode, PackageError, UploadOutcome};
 use crate::octopus::project_export::{fetch_project, ExportOptions, FetchError};
 use crate::package;
+use crate::portable::definitions::carry_history;
 use crate::service_messages::ServiceMessage;
 use crate::terraform::{write_module, ModuleOptions};
 use serde::Serialize;
@@ -101,7 +102,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
     })?;
     let now = chrono::Utc::now();
     let exported_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let read = convert::read(
+    let mut read = convert::read(
         &documents,
         &config.filters,
         env!("CARGO_PKG_VERSION"),
@@ -112,6 +113,16 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
         tracing::warn!("{warning}");
         crate::log_format::emit_warning(warning);
     }
+
+    let package_id = config
+        .package_id
+        .clone()
+        .unwrap_or_else(|| package::package_id_for(&read.project.project.name));
+    let feed_space = match &config.upload_space {
+        Some(space) => server.space_id(space, GIVE_ID_OR_NAME).await?,
+        None => space_id.clone(),
+    };
+    carry_definition_history(client, &feed_space, &package_id, &mut read).await;
 
     let module = write_module(
         &read.project,
@@ -128,10 +139,6 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
             ..ModuleOptions::default()
         },
     );
-    let package_id = config
-        .package_id
-        .clone()
-        .unwrap_or_else(|| package::package_id_for(&read.project.project.name));
     let version = config
         .package_version
         .clone()
@@ -149,10 +156,7 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
         None => None,
     };
     let (upload, upload_space_id) = if config.push {
-        let upload_space = match &config.upload_space {
-            Some(space) => server.space_id(space, GIVE_ID_OR_NAME).await?,
-            None => space_id.clone(),
-        };
+        let upload_space = feed_space;
         let outcome = feed::upload(
             client,
             &upload_space,
@@ -190,6 +194,57 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
         zip_path,
         warnings: read.warnings,
     })
+}
+
+/// The step templates and script modules remember the definitions the previous package of this
+/// project carried (the latest version in the feed): deploy updates a downstream copy equal to
+/// one of them, and keeps any other as a tenant's edit (`portable::definitions`). Without a
+/// previous package (the first one, or a feed that cannot be read: a warning) nothing is
+/// remembered, and a copy that differs is kept until deploy is asked to overwrite.
+async fn carry_definition_history(
+    client: &crate::octopus::OctopusClient,
+    feed_space: &str,
+    package_id: &str,
+    read: &mut convert::ReadResult,
+) {
+    let project = &mut read.project;
+    if project.step_templates.is_empty() && project.script_modules.is_empty() {
+        return;
+    }
+    let previous = async {
+        let Some(version) = feed::latest_version(client, feed_space, package_id)
+            .await
+            .map_err(|error| error.to_string())?
+        else {
+            return Ok::<_, String>(None);
+        };
+        let Some(bytes) = feed::download(client, feed_space, package_id, &version)
+            .await
+            .map_err(|error| error.to_string())?
+        else {
+            return Ok(None);
+        };
+        package::read_zip(&bytes, &package::PackageLimits::default())
+            .map(|contents| Some(contents.project))
+            .map_err(|error| format!("{package_id} {version}: {error}"))
+    };
+    match previous.await {
+        Ok(Some(previous)) => {
+            carry_history(&mut project.step_templates, &previous.step_templates);
+            carry_history(&mut project.script_modules, &previous.script_modules);
+        }
+        Ok(None) => {}
+        Err(error) => {
+            let warning = format!(
+                "the previous package could not be read ({error}), so this one does not know the step \
+                 templates' and script modules' earlier definitions: a managed space's copy that differs is \
+                 kept (as a downstream edit) until a deploy with overwrite"
+            );
+            tracing::warn!("{warning}");
+            crate::log_format::emit_warning(&warning);
+            read.warnings.push(warning);
+        }
+    }
 }
 
 /// Write atomically (temporary file, then rename) so a crash never leaves half a zip.

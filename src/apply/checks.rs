@@ -37,9 +37,10 @@ pub(super) fn check(
     index: &SpaceIndex,
     current: &ProjectParts,
     options: &DeployOptions,
+    carried: &[String],
 ) -> Result<(), DeployError> {
     if !options.dry_run {
-        check_secrets(package, secrets, current)?;
+        check_secrets(package, secrets, current, carried)?;
     }
     check_version_control(package, index)?;
     check_fork_url(package, current, options)
@@ -74,11 +75,13 @@ pub(super) fn check_fork_url(
 /// kept); for a new one it is an error, found before anything is written. The same rule holds
 /// for sensitive step and action properties and template defaults: one the server holds a value
 /// for keeps it, one it holds none for (a new step, action or template) is an error, named by
-/// the `Octofleet.Secret[…]` variable that supplies it.
+/// the `Octofleet.Secret[…]` variable that supplies it; `carried` adds the step templates' (see
+/// `definitions::Definitions::unsubstituted`).
 pub(super) fn check_secrets(
     package: &PortableProject,
     secrets: &BTreeMap<String, Secret>,
     current: &ProjectParts,
+    carried: &[String],
 ) -> Result<(), DeployError> {
     let existing: Option<&VariableSet> = current.variables.as_ref();
     let existing_secrets: BTreeSet<&str> = existing
@@ -99,9 +102,12 @@ pub(super) fn check_secrets(
         .map(|v| v.name.clone())
         .collect();
     unsubstituted.dedup();
-    for property in unsubstituted_property_secrets(package, secrets, current) {
-        if !unsubstituted.contains(&property.variable) {
-            unsubstituted.push(property.variable);
+    let properties = unsubstituted_property_secrets(package, secrets, current)
+        .into_iter()
+        .map(|property| property.variable);
+    for variable in properties.chain(carried.iter().cloned()) {
+        if !unsubstituted.contains(&variable) {
+            unsubstituted.push(variable);
         }
     }
     if unsubstituted.is_empty() {

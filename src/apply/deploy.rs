@@ -26,14 +26,47 @@ pub struct DeployResult {
     pub outcomes: Vec<Outcome>,
 }
 
+/// The kinds create-space's blueprint can hold (docs/blueprint.md): what else a package needs is
+/// made in the space by other means.
+const BLUEPRINT_KINDS: [&str; 12] = [
+    "environment",
+    "lifecycle",
+    "project group",
+    "feed",
+    "git credential",
+    "library variable set",
+    "tag",
+    "account",
+    "certificate",
+    "step template",
+    "script module",
+    "tag set",
+];
+
+/// Where a missing dependency comes from.
+fn remedy(kind: &str) -> String {
+    if BLUEPRINT_KINDS.contains(&kind) {
+        "create-space's blueprint can hold it".to_owned()
+    } else {
+        format!("create it in the space; a blueprint holds no {kind}s")
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DeployError {
     #[error(
-        "the target space lacks what the project needs; nothing was written. Create these first \
-         (create-space's blueprint can hold them):\n  - {}",
-        .0.iter().map(|m| format!("{} `{}`", m.kind, m.name)).collect::<Vec<_>>().join("\n  - ")
+        "the target space lacks what the project needs; nothing was written. Create these first:\n  - {}",
+        .0.iter().map(|m| format!("{} `{}` ({})", m.kind, m.name, remedy(m.kind))).collect::<Vec<_>>().join("\n  - ")
     )]
     MissingDependencies(Vec<Missing>),
+    /// Step templates or script modules of the package whose same-named copy in the space can
+    /// never hold the package's definition.
+    #[error(
+        "the managed space holds resources named like what the project runs that cannot become it; nothing \
+         was written:\n  - {}",
+        .0.join("\n  - ")
+    )]
+    Unreconcilable(Vec<String>),
     #[error(
         "secret{} {} still hold{} an unsubstituted placeholder and do{} not exist downstream yet; nothing was \
          written. Run the deploy step in the environment the secrets are scoped to (the article's `Sync`) with \
@@ -99,5 +132,36 @@ impl std::fmt::Display for TemplateProblem {
                 "process template `{slug}`: no published version matches the step's version mask `{mask}`"
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error points at the blueprint only for what a blueprint can hold.
+    #[test]
+    fn missing_dependencies_say_where_each_comes_from() {
+        let error = DeployError::MissingDependencies(vec![
+            Missing {
+                kind: "worker pool",
+                name: "Linux".into(),
+            },
+            Missing {
+                kind: "step template",
+                name: "Notify Team".into(),
+            },
+        ])
+        .to_string();
+        assert!(
+            error.contains(
+                "worker pool `Linux` (create it in the space; a blueprint holds no worker pools)"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("step template `Notify Team` (create-space's blueprint can hold it)"),
+            "{error}"
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! variables and triggers, each built from what the server has so ids and server fields survive.
 
 use super::converge::{ResendSecrets, WantedProcess, Writer};
+use super::definitions::Definitions;
 use super::deploy::{DeployError, DeployOptions, DeployResult, TemplateProblem};
 use super::resolve::{missing_dependencies, process_template_usages};
 use crate::convert::channel_runbook::{desired_channel, desired_runbook};
@@ -26,8 +27,9 @@ use crate::secret::Secret;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use std::collections::BTreeMap;
 
-/// The phases, in order: read, check (nothing is written before every check passed), project,
-/// channels, process, runbooks, variables, triggers.
+/// The phases, in order: read, check (nothing is written before every check passed), the step
+/// templates and script modules the package carries, project, channels, process, runbooks,
+/// variables, triggers.
 pub async fn deploy(
     client: &OctopusClient,
     space_id: &str,
@@ -36,8 +38,18 @@ pub async fn deploy(
     options: &DeployOptions,
 ) -> Result<DeployResult, DeployError> {
     super::checks::check_package(package)?;
-    let (index, mut current) = read(client, space_id, package, options).await?;
-    super::checks::check(package, secrets, &index, &current, options)?;
+    let (mut index, mut current) = read(client, space_id, package, options).await?;
+    let definitions = Definitions::read(
+        client,
+        space_id,
+        package,
+        &index,
+        secrets,
+        options.overwrite_variables,
+    )
+    .await?;
+    let carried = definitions.unsubstituted();
+    super::checks::check(package, secrets, &index, &current, options, &carried)?;
     let mut outcomes = Vec::new();
     if options.dry_run {
         // A plan reports what a deploy would refuse, as it does for new secret variables.
@@ -52,12 +64,16 @@ pub async fn deploy(
             ));
         }
     }
+    let writer = Writer {
+        client,
+        space_id,
+        dry_run: options.dry_run,
+    };
+    definitions
+        .converge(&writer, &mut index, &mut outcomes)
+        .await?;
     let deploy = Deploy {
-        writer: Writer {
-            client,
-            space_id,
-            dry_run: options.dry_run,
-        },
+        writer,
         package,
         secrets,
         index: &index,

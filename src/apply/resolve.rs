@@ -3,8 +3,10 @@
 
 use crate::convert::references::{git_dependency_credential, names_of};
 pub use crate::octopus::space_index::SpaceIndex;
-use crate::portable::references::variable_reference;
-use crate::portable::{PortableProject, Process, PropertyValue, ResourceReference};
+use crate::portable::references::{json_references, variable_reference};
+use crate::portable::{
+    PackageReference, PortableProject, Process, PropertyValue, ResourceReference, Template,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One thing the space lacks: its kind and name.
@@ -14,8 +16,13 @@ pub struct Missing {
     pub name: String,
 }
 
-/// Everything `project` refers to that `index` lacks, each once, sorted.
+/// Everything `project` refers to that `index` lacks, each once, sorted. The step templates and
+/// script modules the package carries are not among them (deploy creates them), but what they
+/// refer to is.
 pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Vec<Missing> {
+    let same = |a: &str, b: &str| a.to_lowercase() == b.to_lowercase();
+    let template_carried = |name: &str| project.step_templates.iter().any(|t| same(&t.name, name));
+    let module_carried = |name: &str| project.script_modules.iter().any(|m| same(&m.name, name));
     let mut missing = BTreeSet::new();
     let mut need = |kind: &'static str, map_has: bool, name: &str| {
         if !map_has {
@@ -39,17 +46,19 @@ pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Ve
     for set in &settings.included_library_variable_sets {
         need(
             "library variable set",
-            index.library_variable_sets.has_name(set),
+            module_carried(set) || index.library_variable_sets.has_name(set),
             set,
         );
     }
     for tag in &settings.project_tags {
         need("tag", index.tags.contains(tag), tag);
     }
-    for template in &settings.templates {
-        if let Some(PropertyValue::Reference(reference)) = &template.default_value {
-            need_reference(index, reference, &mut need);
-        }
+    template_references(&settings.templates, index, &mut need);
+    for template in &project.step_templates {
+        property_references(&template.properties, index, &mut need);
+        template_references(&template.parameters, index, &mut need);
+        package_feeds(&template.packages, index, &mut need);
+        git_credentials(&template.git_dependencies, index, &mut need);
     }
     if let Some(vcs) = &settings.version_control {
         if let (Some(name), "Reference") = (&vcs.credentials.name, vcs.credentials.kind.as_str()) {
@@ -69,7 +78,7 @@ pub fn missing_dependencies(project: &PortableProject, index: &SpaceIndex) -> Ve
         .iter()
         .chain(project.runbooks.iter().map(|runbook| &runbook.process));
     for process in processes {
-        process_dependencies(process, index, &mut need);
+        process_dependencies(process, index, &template_carried, &mut need);
     }
     for runbook in &project.runbooks {
         for environment in &runbook.environments {
@@ -118,21 +127,71 @@ fn need_reference(
     );
 }
 
+/// The resources a value names: a reference, or each one a JSON value names.
+fn value_references(
+    value: &PropertyValue,
+    index: &SpaceIndex,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    match value {
+        PropertyValue::Reference(reference) => need_reference(index, reference, need),
+        PropertyValue::Json(json) => {
+            for (_, reference) in json_references(json) {
+                need_reference(index, &reference, need);
+            }
+        }
+        PropertyValue::Text(_) | PropertyValue::Sensitive(_) => {}
+    }
+}
+
 fn property_references(
     properties: &BTreeMap<String, PropertyValue>,
     index: &SpaceIndex,
     need: &mut impl FnMut(&'static str, bool, &str),
 ) {
     for value in properties.values() {
-        if let PropertyValue::Reference(reference) = value {
-            need_reference(index, reference, need);
-        }
+        value_references(value, index, need);
+    }
+}
+
+fn template_references(
+    templates: &[Template],
+    index: &SpaceIndex,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    for value in templates.iter().filter_map(|t| t.default_value.as_ref()) {
+        value_references(value, index, need);
+    }
+}
+
+fn git_credentials(
+    dependencies: &[serde_json::Value],
+    index: &SpaceIndex,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    for credential in dependencies.iter().filter_map(git_dependency_credential) {
+        need(
+            "git credential",
+            index.git_credentials.has_name(credential),
+            credential,
+        );
+    }
+}
+
+fn package_feeds(
+    packages: &[PackageReference],
+    index: &SpaceIndex,
+    need: &mut impl FnMut(&'static str, bool, &str),
+) {
+    for package in packages {
+        need("feed", index.feeds.has_name(&package.feed), &package.feed);
     }
 }
 
 fn process_dependencies(
     process: &Process,
     index: &SpaceIndex,
+    template_carried: &impl Fn(&str) -> bool,
     need: &mut impl FnMut(&'static str, bool, &str),
 ) {
     for step in &process.steps {
@@ -140,17 +199,7 @@ fn process_dependencies(
     }
     for action in process.steps.iter().flat_map(|step| &step.actions) {
         property_references(&action.properties, index, need);
-        for credential in action
-            .git_dependencies
-            .iter()
-            .filter_map(git_dependency_credential)
-        {
-            need(
-                "git credential",
-                index.git_credentials.has_name(credential),
-                credential,
-            );
-        }
+        git_credentials(&action.git_dependencies, index, need);
         for environment in action
             .environments
             .iter()
@@ -168,13 +217,12 @@ fn process_dependencies(
         if let Some(feed) = action.container.as_ref().and_then(|c| c.feed.as_ref()) {
             need("feed", index.feeds.has_name(feed), feed);
         }
-        for package in &action.packages {
-            need("feed", index.feeds.has_name(&package.feed), &package.feed);
-        }
+        package_feeds(&action.packages, index, need);
         if let Some(template) = &action.step_template {
             need(
                 "step template",
-                index.step_template_named(&template.name).is_some(),
+                template_carried(&template.name)
+                    || index.step_template_named(&template.name).is_some(),
                 &template.name,
             );
         }

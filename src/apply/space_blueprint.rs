@@ -2,11 +2,13 @@
 //! each resource's desired state (`convert::blueprint`, pure), then write only what differs, independent writes at once.
 
 use super::converge::Writer;
+use super::definitions::{Definitions, Wanted};
 use crate::blueprint::{Blueprint, LibraryVariableSetSpec, VariableTypeSpec};
 use crate::convert::blueprint::{
-    apply_variables, desired_account, desired_certificate, desired_environment, desired_feed,
-    desired_git_credential, desired_library_variable_set, desired_lifecycle, desired_project_group,
-    desired_tag_set, SpaceIds,
+    apply_variables, blueprint_script_modules, blueprint_step_templates, desired_account,
+    desired_certificate, desired_environment, desired_feed, desired_git_credential,
+    desired_library_variable_set, desired_lifecycle, desired_project_group, desired_tag_set,
+    SpaceIds,
 };
 use crate::octopus::resources::{
     Account, Certificate, Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle,
@@ -266,7 +268,7 @@ pub fn conflicts(blueprint: &Blueprint, state: &SpaceState) -> Vec<String> {
 
 /// Converge the space. Environments, project groups, feeds, git credentials and tag sets are
 /// written first (at once); lifecycles and library variable sets, which refer to environments,
-/// after them.
+/// after them; step templates and script modules last.
 pub async fn converge(
     client: &OctopusClient,
     space_id: &str,
@@ -277,7 +279,29 @@ pub async fn converge(
     if !unknown.is_empty() {
         return Err(ConvergeError::UnknownReferences(unknown));
     }
-    let conflicting = conflicts(blueprint, &state);
+    let mut conflicting = conflicts(blueprint, &state);
+    // Step templates and script modules: deploy's mechanism, decided before any write; the
+    // blueprint is what the space must hold, so a copy that differs is made equal to it.
+    let templates = blueprint_step_templates(&blueprint.step_templates);
+    let modules = blueprint_script_modules(&blueprint.script_modules);
+    let no_secrets = std::collections::BTreeMap::new();
+    let definitions = if templates.is_empty() && modules.is_empty() {
+        None
+    } else {
+        let index = crate::octopus::space_index::SpaceIndex::read(client, space_id).await?;
+        let wanted = Wanted {
+            templates: &templates,
+            modules: &modules,
+            overwrite: true,
+        };
+        match Definitions::read_wanted(client, space_id, wanted, &index, &no_secrets).await? {
+            Ok(definitions) => Some((definitions, index)),
+            Err(refusals) => {
+                conflicting.extend(refusals);
+                None
+            }
+        }
+    };
     if !conflicting.is_empty() {
         return Err(ConvergeError::Conflicts(conflicting));
     }
@@ -387,6 +411,12 @@ pub async fn converge(
         )
     });
     let sets = try_join_all(set_writes).await?;
+    let mut definition_outcomes = Vec::new();
+    if let Some((definitions, mut index)) = definitions {
+        definitions
+            .converge(writer, &mut index, &mut definition_outcomes)
+            .await?;
+    }
 
     fn outcomes<T>(written: Vec<(T, Outcome)>) -> impl Iterator<Item = Outcome> {
         written.into_iter().map(|(_, outcome)| outcome)
@@ -403,6 +433,7 @@ pub async fn converge(
     all.extend(outcomes(accounts));
     all.extend(outcomes(certificates));
     all.extend(sets);
+    all.extend(definition_outcomes);
     Ok(all)
 }
 

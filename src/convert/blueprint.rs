@@ -1,16 +1,20 @@
 //! Blueprint spec → the desired state of each space resource, PURE: each built from what the
-//! server holds (ids, unknown fields and held secrets survive), names → ids through what was read.
+//! server holds (ids, unknown fields and held secrets survive), names → ids through what was read;
+//! step templates and script modules → the definitions deploy's mechanism reconciles.
 
 use crate::blueprint::{
     AccountSpec, CertificateSpec, EnvironmentSpec, FeedSpec, GitCredentialSpec,
     LibraryVariableSetSpec, LibraryVariableSpec, LifecycleSpec, PhaseSpec, ProjectGroupSpec,
-    RetentionSpec, SecretRef, TagSetSpec, TemplateSpec, VariableTypeSpec,
+    RetentionSpec, ScriptModuleSpec, SecretRef, StepTemplateSpec, TagSetSpec, TemplateSpec,
+    VariableTypeSpec,
 };
 use crate::octopus::resources::{
     Account, ActionTemplateParameter, Certificate, Environment, Extra, Feed, GitCredential,
     GitCredentialDetails, LibraryVariableSet, Lifecycle, Phase, ProjectGroup, PropertyValue,
     RepositoryRestrictions, RetentionPolicy, SensitiveValue, Tag, TagSet, Variable, VariableSet,
 };
+use crate::portable;
+use crate::portable::definitions::{LIBRARY_LATEST, SCRIPT_SYNTAXES};
 use crate::secret::Secret;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -473,20 +477,87 @@ fn apply_template(spec: &TemplateSpec, template: &mut ActionTemplateParameter) {
     if let Some(default) = &spec.default_value {
         template.default_value = Some(PropertyValue::Text(default.clone()));
     }
-    template.display_settings.insert(
+    template.display_settings.extend(display_settings(spec));
+}
+
+/// The display settings a template spec sets: its control type and a select's options.
+fn display_settings(spec: &TemplateSpec) -> BTreeMap<String, String> {
+    let mut settings = BTreeMap::from([(
         "Octopus.ControlType".to_owned(),
         spec.control_type.api_name().to_owned(),
-    );
+    )]);
     if !spec.select_options.is_empty() {
         let options: Vec<String> = spec
             .select_options
             .iter()
             .map(|o| format!("{}|{}", o.value, o.label))
             .collect();
-        template
-            .display_settings
-            .insert("Octopus.SelectOptions".to_owned(), options.join("\n"));
+        settings.insert("Octopus.SelectOptions".to_owned(), options.join("\n"));
     }
+    settings
+}
+
+/// The blueprint's step templates as definitions deploy's mechanism reconciles (`apply::carried`):
+/// a custom one with its definition, a community one by its Library page, at the Library's
+/// version.
+pub fn blueprint_step_templates(specs: &[StepTemplateSpec]) -> Vec<portable::StepTemplate> {
+    specs
+        .iter()
+        .map(|spec| match &spec.community {
+            Some(website) => portable::StepTemplate {
+                name: spec.name.clone(),
+                version: LIBRARY_LATEST,
+                community: Some(portable::CommunityTemplate {
+                    id: String::new(),
+                    website: Some(website.clone()),
+                }),
+                ..portable::StepTemplate::default()
+            },
+            None => portable::StepTemplate {
+                name: spec.name.clone(),
+                description: spec.description.clone(),
+                action_type: spec.action_type.clone().unwrap_or_default(),
+                properties: spec
+                    .properties
+                    .iter()
+                    .map(|(key, value)| (key.clone(), portable::PropertyValue::Text(value.clone())))
+                    .collect(),
+                parameters: spec
+                    .parameters
+                    .iter()
+                    .map(|parameter| portable::Template {
+                        name: parameter.name.clone(),
+                        label: parameter.label.clone(),
+                        help_text: parameter.help_text.clone(),
+                        default_value: parameter
+                            .default_value
+                            .clone()
+                            .map(portable::PropertyValue::Text),
+                        display_settings: display_settings(parameter),
+                    })
+                    .collect(),
+                ..portable::StepTemplate::default()
+            },
+        })
+        .collect()
+}
+
+/// The blueprint's script modules as definitions (`apply::carried`).
+pub fn blueprint_script_modules(specs: &[ScriptModuleSpec]) -> Vec<portable::ScriptModule> {
+    specs
+        .iter()
+        .map(|spec| portable::ScriptModule {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+            // The language as the provider spells it, whatever case the blueprint used.
+            syntax: SCRIPT_SYNTAXES
+                .iter()
+                .find(|s| s.eq_ignore_ascii_case(&spec.syntax))
+                .map_or_else(|| spec.syntax.clone(), |s| (*s).to_owned()),
+            body: spec.body.clone().unwrap_or_default(),
+            earlier_definitions: Vec::new(),
+        })
+        .collect()
 }
 
 /// Make the set hold each blueprint variable; returns the names of variables added or changed.

@@ -10,7 +10,9 @@ pub mod fields;
 pub mod process;
 pub mod project;
 pub mod references;
+pub mod script_modules;
 pub mod server_rewrites;
+pub mod step_templates;
 pub mod triggers;
 pub mod variables;
 
@@ -186,6 +188,20 @@ pub fn read(
         triggers::portable_triggers(&documents.parts.triggers, &trigger_sources, &mut warnings);
     let built_in_trigger =
         triggers::portable_built_in_trigger(project, &trigger_sources, &mut warnings);
+    let mut step_templates = used_step_templates(documents, deployment_process.as_ref(), &runbooks);
+    step_templates::assign_step_template_secrets(
+        &mut step_templates,
+        &project.name,
+        &mut secrets,
+        &mut property_secrets,
+    );
+    let script_modules = documents
+        .definitions
+        .script_modules
+        .iter()
+        .filter(|(set, _)| settings.included_library_variable_sets.contains(&set.name))
+        .map(|(set, variables)| script_modules::portable_script_module(set, variables))
+        .collect();
 
     let project = PortableProject {
         format_version: FORMAT_VERSION,
@@ -206,6 +222,8 @@ pub fn read(
         runbooks,
         triggers: project_triggers,
         built_in_trigger,
+        step_templates,
+        script_modules,
     };
     let left = references::ids_left_named(&project, &documents.index);
     if !left.is_empty() {
@@ -217,6 +235,32 @@ pub fn read(
         property_secrets,
         warnings,
     })
+}
+
+/// The step templates the exported processes use (those of excluded runbooks left out), in the
+/// order the server returned them.
+fn used_step_templates(
+    documents: &ProjectDocuments,
+    deployment_process: Option<&portable::Process>,
+    runbooks: &[portable::Runbook],
+) -> Vec<portable::StepTemplate> {
+    let used: Vec<&str> = deployment_process
+        .into_iter()
+        .chain(runbooks.iter().map(|runbook| &runbook.process))
+        .flat_map(|process| &process.steps)
+        .flat_map(|step| &step.actions)
+        .filter_map(|action| action.step_template.as_ref())
+        .map(|template| template.name.as_str())
+        .collect();
+    documents
+        .definitions
+        .step_templates
+        .iter()
+        .filter(|(template, _)| used.contains(&template.name.as_str()))
+        .map(|(template, community)| {
+            step_templates::portable_step_template(template, community.as_ref(), &documents.index)
+        })
+        .collect()
 }
 
 /// Shared by the conversion tests: real payloads and an index that names every id they hold.

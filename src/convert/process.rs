@@ -3,14 +3,14 @@
 
 use super::fields::{carried, merge, set_text};
 use super::references::{
-    desired_git_dependency, id_of, portable_git_dependency, portable_text_property,
+    desired_git_dependency, desired_json, id_of, portable_git_dependency, portable_text_property,
 };
 use super::Context;
 use crate::octopus::resources::{
     ActionContainer, ActionPackageReference, DeploymentProcess, ProcessAction, ProcessStep,
     PropertyValue, SensitiveValue,
 };
-use crate::octopus::space_index::BUILT_IN_FEED_ID;
+use crate::octopus::space_index::{SpaceIndex, BUILT_IN_FEED_ID};
 use crate::portable;
 use crate::portable::naming::{property_secret_key, property_secret_name};
 use crate::secret::Secret;
@@ -62,17 +62,10 @@ pub fn assign_property_secrets(
 ) {
     let mut assign = |owner: &str, properties: &mut BTreeMap<String, portable::PropertyValue>| {
         for (property, value) in properties.iter_mut() {
-            let portable::PropertyValue::Sensitive(sensitive) = value else {
-                continue;
-            };
-            let name = property_secret_name(owner, property);
-            let key = (1..)
-                .map(|n| property_secret_key(project_name, runbook, &name, n))
-                .find(|key| !secrets.contains_key(key))
-                .expect("an unused occurrence number");
-            secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
-            names.insert(key.clone(), name);
-            sensitive.secret = Some(key);
+            if let portable::PropertyValue::Sensitive(sensitive) = value {
+                let name = property_secret_name(owner, property);
+                sensitive.secret = Some(assign_secret(project_name, runbook, name, secrets, names));
+            }
         }
     };
     for step in &mut process.steps {
@@ -81,6 +74,25 @@ pub fn assign_property_secrets(
             assign(&action.name, &mut action.properties);
         }
     }
+}
+
+/// A `secrets.json` entry for the Octopus variable `name`: its key (the variables' rule, the next
+/// occurrence number when taken), the placeholder `#{<name> | JsonEscape}` as its value, and
+/// key → `name` in `names` (the Terraform module's defaults). Returns the key.
+pub fn assign_secret(
+    project_name: &str,
+    runbook: Option<&str>,
+    name: String,
+    secrets: &mut BTreeMap<String, String>,
+    names: &mut BTreeMap<String, String>,
+) -> String {
+    let key = (1..)
+        .map(|n| property_secret_key(project_name, runbook, &name, n))
+        .find(|key| !secrets.contains_key(key))
+        .expect("an unused occurrence number");
+    secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
+    names.insert(key.clone(), name);
+    key
 }
 
 pub fn portable_process(process: &DeploymentProcess, context: &Context<'_>) -> portable::Process {
@@ -194,23 +206,7 @@ pub fn portable_action(action: &ProcessAction, context: &Context<'_>) -> portabl
                     .map(|id| context.index.feeds.name(id)),
                 image: container.image.clone(),
             }),
-        packages: action
-            .packages
-            .iter()
-            .map(|package| portable::PackageReference {
-                name: package.name.clone(),
-                package_id: package.package_id.clone(),
-                feed: context
-                    .index
-                    .feeds
-                    .name(package.feed_id.as_deref().unwrap_or(BUILT_IN_FEED_ID)),
-                acquisition_location: package
-                    .acquisition_location
-                    .clone()
-                    .unwrap_or_else(|| "Server".to_owned()),
-                properties: package.properties.clone(),
-            })
-            .collect(),
+        packages: portable_packages(&action.packages, context.index),
         git_dependencies: action
             .git_dependencies
             .iter()
@@ -220,6 +216,55 @@ pub fn portable_action(action: &ProcessAction, context: &Context<'_>) -> portabl
         properties,
         extra: carried(&action.extra, &["Id", "Slug", "Links", "StepPackageId"]),
     }
+}
+
+/// Package references by feed name (an action's, a step template's).
+pub fn portable_packages(
+    packages: &[ActionPackageReference],
+    index: &SpaceIndex,
+) -> Vec<portable::PackageReference> {
+    packages
+        .iter()
+        .map(|package| portable::PackageReference {
+            name: package.name.clone(),
+            package_id: package.package_id.clone(),
+            feed: index
+                .feeds
+                .name(package.feed_id.as_deref().unwrap_or(BUILT_IN_FEED_ID)),
+            acquisition_location: package
+                .acquisition_location
+                .clone()
+                .unwrap_or_else(|| "Server".to_owned()),
+            properties: package.properties.clone(),
+        })
+        .collect()
+}
+
+/// The package references `packages` name, by the managed space's feed ids; one whose name
+/// matches a `current` one keeps its id and the server's extra fields.
+pub fn desired_packages(
+    current: &[ActionPackageReference],
+    packages: &[portable::PackageReference],
+    index: &SpaceIndex,
+) -> Vec<ActionPackageReference> {
+    packages
+        .iter()
+        .map(|package| {
+            let mut desired = current
+                .iter()
+                .find(|p| p.name == package.name)
+                .cloned()
+                .unwrap_or(ActionPackageReference {
+                    name: package.name.clone(),
+                    ..Default::default()
+                });
+            desired.package_id = package.package_id.clone();
+            desired.feed_id = index.feeds.id(&package.feed).cloned();
+            desired.acquisition_location = Some(package.acquisition_location.clone());
+            desired.properties = package.properties.clone();
+            desired
+        })
+        .collect()
 }
 
 /// The package's steps in the package's order; a step or action whose name matches an existing
@@ -297,6 +342,9 @@ pub fn desired_properties(
             let value = match value {
                 portable::PropertyValue::Reference(reference) => {
                     PropertyValue::Text(id_of(context.index, reference)?)
+                }
+                portable::PropertyValue::Json(json) => {
+                    PropertyValue::Text(desired_json(context.index, json)?)
                 }
                 portable::PropertyValue::Text(text) => PropertyValue::Text(text.clone()),
                 portable::PropertyValue::Sensitive(sensitive) => match existing.get(key) {
@@ -381,6 +429,21 @@ pub fn resend_held_property_secrets(
     steps
 }
 
+/// The version of the managed space's template a step is pinned to: the template's own where the
+/// step used the template project's current one (or the package carries no template to tell),
+/// else 0, so Octopus offers the update downstream as it did upstream (octoterra
+/// `octopus_action_processor.go`, `ReplaceStepTemplateVersion`: "set the version to 0 to allow
+/// the newly created step to show that an update is available").
+fn template_version(
+    template: &portable::StepTemplateRef,
+    downstream: &crate::octopus::space_index::StepTemplate,
+) -> i64 {
+    match downstream.carried_version {
+        Some(current) if current != template.version => 0,
+        _ => downstream.version.unwrap_or(0),
+    }
+}
+
 pub fn desired_action(
     existing: Option<&ProcessAction>,
     action: &portable::Action,
@@ -433,26 +496,7 @@ pub fn desired_action(
             }
         }
     }
-    let current_packages = std::mem::take(&mut desired.packages);
-    desired.packages = action
-        .packages
-        .iter()
-        .map(|package| {
-            let mut desired_package = current_packages
-                .iter()
-                .find(|p| p.name == package.name)
-                .cloned()
-                .unwrap_or(ActionPackageReference {
-                    name: package.name.clone(),
-                    ..Default::default()
-                });
-            desired_package.package_id = package.package_id.clone();
-            desired_package.feed_id = index.feeds.id(&package.feed).cloned();
-            desired_package.acquisition_location = Some(package.acquisition_location.clone());
-            desired_package.properties = package.properties.clone();
-            desired_package
-        })
-        .collect();
+    desired.packages = desired_packages(&desired.packages, &action.packages, index);
     desired.git_dependencies = action
         .git_dependencies
         .iter()
@@ -460,15 +504,14 @@ pub fn desired_action(
         .collect();
     let mut properties = desired_properties(&desired.properties, &action.properties, context);
     if let Some(template) = &action.step_template {
-        if let Some(template_ref) = index.step_template_named(&template.name) {
-            let id = &template_ref.id;
+        if let Some(downstream) = index.step_template_named(&template.name) {
             properties.insert(
                 "Octopus.Action.Template.Id".into(),
-                PropertyValue::Text(id.clone()),
+                PropertyValue::Text(downstream.id.clone()),
             );
             properties.insert(
                 "Octopus.Action.Template.Version".into(),
-                PropertyValue::Text(template.version.to_string()),
+                PropertyValue::Text(template_version(template, downstream).to_string()),
             );
         }
     }

@@ -3,7 +3,7 @@
 
 use super::fields::{merge, set_text};
 use super::process::portable_property;
-use super::references::{id_of, reference_to};
+use super::references::{desired_json, id_of, portable_text_property, reference_to};
 use super::{Context, Filters};
 use crate::octopus::project_export::ProjectDocuments;
 use crate::octopus::resources::{
@@ -11,7 +11,7 @@ use crate::octopus::resources::{
     PersistenceSettings, Project, ProjectVersioningStrategy, PropertyValue, SensitiveValue,
 };
 use crate::octopus::space_index::SpaceIndex;
-use crate::portable::naming::{property_secret_key, template_secret_name};
+use crate::portable::naming::template_secret_name;
 use crate::portable::references::is_reference_value;
 use crate::portable::{self, PortableProject, ReferenceKind};
 use crate::secret::Secret;
@@ -216,6 +216,8 @@ pub fn portable_template(
                 portable::PropertyValue::Reference,
             ))
         }
+        // Any other text naming resources by id (a package parameter's JSON) names them.
+        (Some(PropertyValue::Text(text)), _) => Some(portable_text_property(index, "", text)),
         (value, _) => value.as_ref().map(portable_property),
     };
     portable::Template {
@@ -245,13 +247,13 @@ pub fn assign_template_secrets(
             continue;
         };
         let name = template_secret_name(&template.name);
-        let key = (1..)
-            .map(|n| property_secret_key(project_name, None, &name, n))
-            .find(|key| !secrets.contains_key(key))
-            .expect("an unused occurrence number");
-        secrets.insert(key.clone(), format!("#{{{name} | JsonEscape}}"));
-        names.insert(key.clone(), name);
-        sensitive.secret = Some(key);
+        sensitive.secret = Some(super::process::assign_secret(
+            project_name,
+            None,
+            name,
+            secrets,
+            names,
+        ));
     }
 }
 
@@ -384,6 +386,9 @@ pub fn desired_templates(
                 // Deploy refused a missing one before writing (`apply::resolve`).
                 Some(portable::PropertyValue::Reference(reference)) => {
                     id_of(index, reference).map(PropertyValue::Text)
+                }
+                Some(portable::PropertyValue::Json(json)) => {
+                    desired_json(index, json).map(PropertyValue::Text)
                 }
                 Some(portable::PropertyValue::Sensitive(sensitive)) => {
                     let held = matches!(
@@ -782,6 +787,7 @@ mod tests {
                 ..Default::default()
             },
             index: index.clone(),
+            ..Default::default()
         };
         crate::convert::read(
             &documents,

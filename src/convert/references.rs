@@ -4,8 +4,11 @@
 
 use crate::octopus::space_index::{Names, SpaceIndex};
 use crate::portable::references::{ids_left, is_reference_value, space_id, IdLeft};
-use crate::portable::{self, PortableProject, ReferenceKind, ResourceReference};
+use crate::portable::{
+    self, JsonWithReferences, PortableProject, ReferenceKind, ResourceReference,
+};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// The property that mirrors the primary package's feed; its value is a feed id even where it
 /// does not look like one (`feeds-builtin`).
@@ -61,8 +64,72 @@ pub fn portable_text_property(
     };
     match kind.and_then(|kind| reference_to(index, kind, text.trim())) {
         Some(reference) => portable::PropertyValue::Reference(reference),
-        None => portable::PropertyValue::Text(text.to_owned()),
+        None => match portable_json(index, text) {
+            Some(json) => portable::PropertyValue::Json(json),
+            None => portable::PropertyValue::Text(text.to_owned()),
+        },
     }
+}
+
+/// A JSON object or array whose strings include ids of kinds octofleet carries (a package
+/// parameter's `{"PackageId":"acme","FeedId":"Feeds-5"}`), with each id `index` knows replaced
+/// by its name, as octoterra's `replaceFeedIds` does for feeds; `None` for anything else. An id
+/// the space does not know stays, and serialize refuses it ([`ids_left_named`]).
+pub fn portable_json(index: &SpaceIndex, text: &str) -> Option<JsonWithReferences> {
+    if !text.trim_start().starts_with(['{', '[']) {
+        return None;
+    }
+    let mut json: Value = serde_json::from_str(text).ok()?;
+    let mut references = BTreeMap::new();
+    name_ids(index, &mut json, String::new(), &mut references);
+    (!references.is_empty()).then(|| JsonWithReferences {
+        json: json.to_string(),
+        references,
+    })
+}
+
+fn name_ids(
+    index: &SpaceIndex,
+    value: &mut Value,
+    pointer: String,
+    references: &mut BTreeMap<String, ReferenceKind>,
+) {
+    match value {
+        Value::String(text) => {
+            let reference = space_id(text)
+                .and_then(|(prefix, _)| ReferenceKind::of_id_prefix(prefix))
+                .and_then(|kind| reference_to(index, kind, text.trim()));
+            if let Some(reference) = reference {
+                *text = reference.name;
+                references.insert(pointer, reference.kind);
+            }
+        }
+        Value::Array(items) => {
+            for (at, item) in items.iter_mut().enumerate() {
+                name_ids(index, item, format!("{pointer}/{at}"), references);
+            }
+        }
+        Value::Object(map) => {
+            for (key, item) in map.iter_mut() {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                name_ids(index, item, format!("{pointer}/{escaped}"), references);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A JSON value downstream: its text with each named resource's id in `index`; `None` when one
+/// is missing (deploy has refused that before writing, `apply::resolve`).
+pub fn desired_json(index: &SpaceIndex, value: &JsonWithReferences) -> Option<String> {
+    let mut json: Value = serde_json::from_str(&value.json).ok()?;
+    for (pointer, kind) in &value.references {
+        let slot = json.pointer_mut(pointer)?;
+        let name = slot.as_str()?.to_owned();
+        let id = id_of(index, &ResourceReference { kind: *kind, name })?;
+        *slot = Value::String(id);
+    }
+    Some(json.to_string())
 }
 
 /// A reference-typed value (a typed variable's, a template default's): the name of the resource
@@ -165,6 +232,7 @@ pub fn ids_left_named(project: &PortableProject, index: &SpaceIndex) -> Vec<Name
 mod tests {
     use super::*;
     use crate::octopus::space_index::Names;
+    use crate::portable::references::json_references;
 
     fn index() -> SpaceIndex {
         let mut index = SpaceIndex {
@@ -178,7 +246,7 @@ mod tests {
 
     #[test]
     fn ids_become_references_and_back() {
-        let index = index();
+        let mut index = index();
         let reference =
             portable_text_property(&index, "Octopus.Action.Azure.AccountId", "Accounts-12");
         let expected = ResourceReference {
@@ -202,6 +270,38 @@ mod tests {
         for text in ["Accounts-99", "Production", "#{Azure.Account}"] {
             assert_eq!(
                 portable_text_property(&index, "Some.Property", text),
+                portable::PropertyValue::Text(text.into())
+            );
+        }
+        // A package parameter's JSON names its feed; the feed's id comes back downstream.
+        index.feeds.insert("Feeds-5", "Docker Hub");
+        let text = r#"{"PackageId":"acme","FeedId":"Feeds-5"}"#;
+        let portable::PropertyValue::Json(json) =
+            portable_text_property(&index, "Notify.Package", text)
+        else {
+            panic!("a JSON value with an id");
+        };
+        assert_eq!(json.json, r#"{"PackageId":"acme","FeedId":"Docker Hub"}"#);
+        assert_eq!(
+            json_references(&json),
+            [(
+                "/FeedId",
+                ResourceReference {
+                    kind: ReferenceKind::Feed,
+                    name: "Docker Hub".into()
+                }
+            )]
+        );
+        assert_eq!(desired_json(&index, &json).as_deref(), Some(text));
+        // Without the feed downstream there is nothing to write.
+        assert_eq!(desired_json(&SpaceIndex::default(), &json), None);
+        // JSON naming no known id stays text (an unknown id is refused later).
+        for text in [
+            r#"{"PackageId":"acme","FeedId":"feeds-builtin"}"#,
+            r#"{"FeedId":"Feeds-99"}"#,
+        ] {
+            assert_eq!(
+                portable_text_property(&index, "P", text),
                 portable::PropertyValue::Text(text.into())
             );
         }

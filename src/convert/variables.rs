@@ -559,6 +559,7 @@ mod tests {
                 ..Default::default()
             },
             index: SpaceIndex::default(),
+            ..Default::default()
         };
         let filters = Filters {
             excluded_variable_environments: Vec::new(),
@@ -674,6 +675,7 @@ mod tests {
                 ..Default::default()
             },
             index: upstream,
+            ..Default::default()
         };
         let (portable, _) = portable_variables(
             &documents,
@@ -789,6 +791,7 @@ mod tests {
                     ..Default::default()
                 },
                 index: SpaceIndex::default(),
+                ..Default::default()
             };
             let (variables, _) = portable_variables(
                 &documents,

@@ -9,6 +9,7 @@ pub(crate) mod project_export;
 pub(crate) mod project_parts;
 pub mod resources;
 pub(crate) mod retry;
+pub(crate) mod run_definitions;
 pub(crate) mod space_index;
 pub(crate) mod task_queue;
 pub(crate) mod tenant_variables;

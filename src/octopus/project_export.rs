@@ -1,10 +1,12 @@
 //! Fetch everything a portable project needs from one space: the project's parts
-//! (`project_parts`), the space and its index, read concurrently.
+//! (`project_parts`), the space and its index, read concurrently, then what the project runs
+//! (`run_definitions`).
 
 use super::client::OctopusClient;
 use super::error::OctopusError;
 use super::project_parts::{self, ProjectParts, ReadOptions};
 use super::resources::{Api, Project, Space};
+use super::run_definitions::{self, RunDefinitions};
 use super::space_index::SpaceIndex;
 
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +79,8 @@ pub struct ProjectDocuments {
     pub space: Option<Space>,
     pub parts: ProjectParts,
     pub index: SpaceIndex,
+    /// The step templates and script modules the project runs.
+    pub definitions: RunDefinitions,
 }
 
 /// Find the project by exact name and read it with everything it refers to.
@@ -109,11 +113,13 @@ pub async fn fetch_project(
         ),
         SpaceIndex::read(client, space_id),
     )?;
+    let definitions = run_definitions::read(client, space_id, &parts).await?;
     Ok(ProjectDocuments {
         server: client.base_url().to_string(),
         space: Some(space),
         parts,
         index,
+        definitions,
     })
 }
 

@@ -90,6 +90,9 @@ pub struct StepTemplate {
     pub id: String,
     pub name: String,
     pub version: Option<i64>,
+    /// Deploy: the version of the template project's template this one stands for (the
+    /// package's `step_templates[].version`), when the package carries it.
+    pub carried_version: Option<i64>,
 }
 
 /// Name ↔ id for each kind the portable model refers to.
@@ -156,6 +159,7 @@ impl SpaceIndex {
                         id: t.id?,
                         name: t.name,
                         version: t.version,
+                        carried_version: None,
                     })
                 })
                 .collect(),

@@ -42,6 +42,16 @@ pub struct PortableProject {
     pub variables: Vec<Variable>,
     #[serde(default)]
     pub runbooks: Vec<Runbook>,
+    /// The step templates the deployment process and runbooks use, each with its definition, so
+    /// deploy can give a managed space the ones it lacks (absent in packages written before
+    /// octofleet carried them: such a package needs the templates downstream already).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_templates: Vec<StepTemplate>,
+    /// The script modules the project includes, each with its body and language, so deploy can
+    /// give a managed space the ones it lacks (absent in packages written before octofleet
+    /// carried them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub script_modules: Vec<ScriptModule>,
     /// Project triggers (scheduled, deployment target, feed), by name. Absent in packages of
     /// octofleets that did not carry triggers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -212,6 +222,23 @@ pub enum PropertyValue {
     /// `{"kind": "Account", "name": "Azure Production"}`: deploy writes the id the managed space
     /// gives that name.
     Reference(ResourceReference),
+    /// A JSON value holding references inside it, such as a package parameter
+    /// `{"PackageId":"acme","FeedId":"Feeds-5"}`: deploy writes it back with the managed space's
+    /// ids.
+    Json(JsonWithReferences),
+}
+
+/// A JSON value (a property's or a default's text) whose strings at `references` name shared
+/// resources: upstream they held the resources' ids, here they hold their names
+/// (`{"json": "{\"PackageId\":\"acme\",\"FeedId\":\"Docker Hub\"}", "references": {"/FeedId": "Feed"}}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonWithReferences {
+    /// The JSON text, each referenced id replaced by the resource's name (kept as text, so its
+    /// keys keep their order).
+    pub json: String,
+    /// JSON pointer (RFC 6901, `/FeedId`) of each string that names a resource → its kind.
+    pub references: BTreeMap<String, ReferenceKind>,
 }
 
 /// A sensitive property: its value is never exported. `secret` names the entry in
@@ -470,4 +497,84 @@ pub struct RunRetention {
     pub should_keep_forever: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+}
+
+/// A step template the project runs, carried with its definition (the API's `ActionTemplate`,
+/// by name): deploy finds it by name in the managed space, creates it where it is missing (a
+/// community template through the instance's Library when it has one), and updates a copy an
+/// earlier package delivered (see `earlier_definitions`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepTemplate {
+    /// The template's name: its identity in every space.
+    pub name: String,
+    /// The template's description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The step type it is based on (`Octopus.Script`); the server never changes it after
+    /// creation.
+    pub action_type: String,
+    /// The template's version in the template project's space. A step pinned to this version
+    /// (`Action.step_template.version`) uses the template as it is; an older pin is kept older
+    /// downstream, as octoterra does.
+    pub version: i64,
+    /// For step-package steps, the step package's id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_package_id: Option<String>,
+    /// Set for a template installed from the community Library.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub community: Option<CommunityTemplate>,
+    /// The step's settings (`Octopus.Action.Script.ScriptBody`, …); sensitive ones are secrets
+    /// (see `secrets.json`).
+    #[serde(default)]
+    pub properties: BTreeMap<String, PropertyValue>,
+    /// The template's parameters; a sensitive default is a secret (see `secrets.json`).
+    #[serde(default)]
+    pub parameters: Vec<Template>,
+    /// Packages the template references, feeds by name.
+    #[serde(default)]
+    pub packages: Vec<PackageReference>,
+    /// Git dependencies, credentials by name (`GitCredentialName`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub git_dependencies: Vec<serde_json::Value>,
+    /// Fingerprints of the definitions earlier packages of this project carried (newest first):
+    /// a downstream copy equal to one of them was delivered by octofleet and not edited since, so
+    /// deploy updates it; a copy equal to none was edited downstream and is kept unless
+    /// overwrite is asked for. See `portable::definitions`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_definitions: Vec<String>,
+}
+
+/// Where a community step template comes from: the Library, as the template project's
+/// instance knows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommunityTemplate {
+    /// The community template's id on the template project's instance
+    /// (`CommunityActionTemplates-123`).
+    pub id: String,
+    /// Its Library page (`https://library.octopus.com/step-templates/<guid>`): the same on every
+    /// instance, so deploy finds the Library's template by it (as octoterra's data source does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+}
+
+/// A script module the project includes: a library variable set of content type
+/// `ScriptModule`, whose body and language are its variables `Octopus.Script.Module[<name>]` and
+/// `Octopus.Script.Module.Language[<name>]`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptModule {
+    /// The module's (library variable set's) name: its identity in every space.
+    pub name: String,
+    /// The library variable set's description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The module's language: `PowerShell`, `Bash`, `CSharp`, `FSharp` or `Python`.
+    pub syntax: String,
+    /// The module's code.
+    pub body: String,
+    /// Fingerprints of the definitions earlier packages carried, as for step templates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_definitions: Vec<String>,
 }

@@ -31,6 +31,18 @@ pub fn template_secret_name(template: &str) -> String {
     property_secret_name(PROJECT_TEMPLATES, template)
 }
 
+/// Where step templates are, in the Octopus UI (Library → Step Templates): with the template's
+/// name, the `<step or action>` part of a step template's sensitive value's
+/// [`property_secret_name`].
+pub const STEP_TEMPLATES: &str = "Step Templates";
+
+/// The Octopus variable that supplies a step template's sensitive property or parameter
+/// default: `Octofleet.Secret[Step Templates/<template>].<property or parameter>`, e.g.
+/// `Octofleet.Secret[Step Templates/Notify Team].Notify.Token`.
+pub fn step_template_secret_name(template: &str, key: &str) -> String {
+    property_secret_name(&format!("{STEP_TEMPLATES}/{template}"), key)
+}
+
 /// The `secrets.json` key of a sensitive property, named like a variable's secret
 /// ([`secret_key`] of its [`property_secret_name`]) and, for a runbook's process,
 /// `<project>_runbook_<runbook>_<name>_<n>`, so the deployment process and each runbook have

@@ -2,7 +2,10 @@
 //! space is left in a portable project: ids are space-scoped (`Accounts-12` is another account,
 //! or none, in the managed space), only names travel.
 
-use super::model::{Action, PortableProject, Process, PropertyValue, Step, Template, Variable};
+use super::model::{
+    Action, JsonWithReferences, PackageReference, PortableProject, Process, PropertyValue, Step,
+    StepTemplate, Template, Variable,
+};
 pub use super::reference_kind::{ReferenceKind, ResourceReference};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -28,6 +31,25 @@ pub fn variable_reference(variable: &Variable) -> Option<(ReferenceKind, &str)> 
 /// expressions (`#{Azure.Account}`) are carried as they are.
 pub fn is_reference_value(value: &str) -> bool {
     !value.trim().is_empty() && !value.contains("#{")
+}
+
+/// The resources a JSON value names: each reference pointer with the kind and the name there.
+pub fn json_references(value: &JsonWithReferences) -> Vec<(&str, ResourceReference)> {
+    let json: serde_json::Value = serde_json::from_str(&value.json).unwrap_or_default();
+    value
+        .references
+        .iter()
+        .filter_map(|(pointer, kind)| {
+            let name = json.pointer(pointer)?.as_str()?;
+            Some((
+                pointer.as_str(),
+                ResourceReference {
+                    kind: *kind,
+                    name: name.to_owned(),
+                },
+            ))
+        })
+        .collect()
 }
 
 /// Id prefixes of the server's space-scoped documents, with what people call them: the kinds
@@ -217,6 +239,9 @@ pub fn ids_left(project: &PortableProject) -> Vec<IdLeft> {
     {
         scan("the built-in feed trigger's channel".into(), channel);
     }
+    for template in &project.step_templates {
+        scan_step_template(&mut scan, template);
+    }
     left
 }
 
@@ -261,8 +286,69 @@ fn scan_trigger(scan: &mut impl FnMut(String, &str), trigger: &super::model::Tri
 }
 
 fn scan_template(scan: &mut impl FnMut(String, &str), what: &str, template: &Template) {
-    if let Some(PropertyValue::Text(value)) = &template.default_value {
-        scan(format!("{what} `{}` default value", template.name), value);
+    if let Some(value) = &template.default_value {
+        scan_value(
+            scan,
+            format!("{what} `{}` default value", template.name),
+            value,
+        );
+    }
+}
+
+/// A property's or default's text, or the strings of a JSON value other than those it names
+/// resources by.
+fn scan_value(scan: &mut impl FnMut(String, &str), at: String, value: &PropertyValue) {
+    match value {
+        PropertyValue::Text(text) => scan(at, text),
+        PropertyValue::Json(json) => {
+            for text in unnamed_strings(json) {
+                scan(at.clone(), &text);
+            }
+        }
+        PropertyValue::Sensitive(_) | PropertyValue::Reference(_) => {}
+    }
+}
+
+/// The strings of `value.json` that are not at one of its reference pointers.
+fn unnamed_strings(value: &JsonWithReferences) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&value.json) else {
+        return vec![value.json.clone()];
+    };
+    let mut stack = vec![(String::new(), &json)];
+    while let Some((pointer, json)) = stack.pop() {
+        match json {
+            serde_json::Value::String(text) if !value.references.contains_key(&pointer) => {
+                found.push(text.clone())
+            }
+            serde_json::Value::Array(items) => stack.extend(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| (format!("{pointer}/{i}"), item)),
+            ),
+            serde_json::Value::Object(map) => stack.extend(map.iter().map(|(key, item)| {
+                let escaped = key.replace('~', "~0").replace('/', "~1");
+                (format!("{pointer}/{escaped}"), item)
+            })),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// A step template: its properties, parameter defaults, packages and git dependencies.
+fn scan_step_template(scan: &mut impl FnMut(String, &str), template: &StepTemplate) {
+    let at = format!("step template `{}`", template.name);
+    for (key, value) in &template.properties {
+        scan_value(scan, format!("{at}, property `{key}`"), value);
+    }
+    for parameter in &template.parameters {
+        scan_template(scan, &format!("{at}, parameter"), parameter);
+    }
+    scan_packages(scan, &at, &template.packages);
+    for dependency in &template.git_dependencies {
+        scan(format!("{at}, git dependencies"), &dependency.to_string());
     }
 }
 
@@ -275,20 +361,30 @@ fn scan_process(scan: &mut impl FnMut(String, &str), what: &str, process: &Proce
 fn scan_step(scan: &mut impl FnMut(String, &str), what: &str, step: &Step) {
     let at = format!("{what}, step `{}`", step.name);
     for (key, value) in &step.properties {
-        if let PropertyValue::Text(text) = value {
-            scan(format!("{at}, property `{key}`"), text);
-        }
+        scan_value(scan, format!("{at}, property `{key}`"), value);
     }
     for action in &step.actions {
         scan_action(scan, &format!("{at}, action `{}`", action.name), action);
     }
 }
 
+fn scan_packages(scan: &mut impl FnMut(String, &str), at: &str, packages: &[PackageReference]) {
+    for package in packages {
+        let name = if package.name.is_empty() {
+            "the primary package".to_owned()
+        } else {
+            format!("package `{}`", package.name)
+        };
+        scan(format!("{at}, {name} feed"), &package.feed);
+        for (key, value) in &package.properties {
+            scan(format!("{at}, {name} property `{key}`"), value);
+        }
+    }
+}
+
 fn scan_action(scan: &mut impl FnMut(String, &str), at: &str, action: &Action) {
     for (key, value) in &action.properties {
-        if let PropertyValue::Text(text) = value {
-            scan(format!("{at}, property `{key}`"), text);
-        }
+        scan_value(scan, format!("{at}, property `{key}`"), value);
     }
     if let Some(pool) = &action.worker_pool {
         scan(format!("{at}, worker pool"), pool);
@@ -303,17 +399,7 @@ fn scan_action(scan: &mut impl FnMut(String, &str), at: &str, action: &Action) {
     if let Some(feed) = action.container.as_ref().and_then(|c| c.feed.as_ref()) {
         scan(format!("{at}, container feed"), feed);
     }
-    for package in &action.packages {
-        let name = if package.name.is_empty() {
-            "the primary package".to_owned()
-        } else {
-            format!("package `{}`", package.name)
-        };
-        scan(format!("{at}, {name} feed"), &package.feed);
-        for (key, value) in &package.properties {
-            scan(format!("{at}, {name} property `{key}`"), value);
-        }
-    }
+    scan_packages(scan, at, &action.packages);
     for dependency in &action.git_dependencies {
         scan(format!("{at}, git dependencies"), &dependency.to_string());
     }

@@ -45,6 +45,18 @@ pub fn problems(project: &PortableProject) -> Vec<Problem> {
         "trigger",
         project.triggers.iter().map(|t| t.name.as_str()),
     );
+    unique(
+        &mut found,
+        "step_templates",
+        "step template",
+        project.step_templates.iter().map(|t| t.name.as_str()),
+    );
+    unique(
+        &mut found,
+        "script_modules",
+        "script module",
+        project.script_modules.iter().map(|m| m.name.as_str()),
+    );
     for (index, variable) in project.variables.iter().enumerate() {
         check_name(
             &mut found,

@@ -51,6 +51,56 @@ pub fn map(entries: BTreeMap<String, Expression>) -> Expression {
     Expression::Object(object)
 }
 
+/// `jsonencode(<value>)`: a JSON value, each string at a pointer of `replaced` replaced by that
+/// (writer-built) expression, so a looked-up id lands where the server's id was.
+pub fn json_encode(
+    value: &serde_json::Value,
+    replaced: &BTreeMap<String, Expression>,
+) -> Expression {
+    fn convert(
+        value: &serde_json::Value,
+        pointer: String,
+        replaced: &BTreeMap<String, Expression>,
+    ) -> Expression {
+        if let Some(expression) = replaced.get(&pointer) {
+            return expression.clone();
+        }
+        match value {
+            serde_json::Value::Null => Expression::Null,
+            serde_json::Value::Bool(flag) => Expression::Bool(*flag),
+            serde_json::Value::Number(number) => match number.as_f64() {
+                Some(_) => number.to_string().parse().unwrap_or(Expression::Null),
+                None => Expression::Null,
+            },
+            serde_json::Value::String(string) => text(string),
+            serde_json::Value::Array(items) => list(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(at, item)| convert(item, format!("{pointer}/{at}"), replaced)),
+            ),
+            serde_json::Value::Object(map) => {
+                let object: Object<ObjectKey, Expression> = map
+                    .iter()
+                    .map(|(key, item)| {
+                        let escaped = key.replace('~', "~0").replace('/', "~1");
+                        (
+                            ObjectKey::Expression(Expression::String(key.clone())),
+                            convert(item, format!("{pointer}/{escaped}"), replaced),
+                        )
+                    })
+                    .collect();
+                Expression::Object(object)
+            }
+        }
+    }
+    Expression::FuncCall(Box::new(
+        hcl::expr::FuncCall::builder("jsonencode")
+            .arg(convert(value, String::new(), replaced))
+            .build(),
+    ))
+}
+
 /// An object with identifier keys, in the given order (nested attribute values).
 pub fn object(entries: Vec<(&str, Expression)>) -> Expression {
     let object: Object<ObjectKey, Expression> = entries

@@ -8,6 +8,9 @@
 //!   `projectgroup_project_group_<g>.tf`, `feed_<n>.tf`, `gitcredential_<n>.tf`,
 //!   `workerpool_<n>.tf`, `library_variable_set_<n>.tf`, `steptemplate_<n>.tf`, `account_<n>.tf`,
 //!   `certificate_<n>.tf`, `target_<n>.tf`.
+//! - what the project runs, with its definition, created where the space lacks it:
+//!   `steptemplate_<n>.tf` (and a Library template's `communitysteptemplate_<n>` blocks in it),
+//!   `library_variable_set_scriptmodule_<n>.tf`.
 //! - `project_project_<p>.tf` (project + `project_<p>_name`/`_git_url` variables),
 //!   `project_versioning_strategy_<p>.tf`, `channel_<p>_<c>.tf`, `runbook_<p>_<r>.tf`.
 //! - processes: `process_<owner>.tf`, `process_step_<owner>_<step>.tf`,
@@ -19,6 +22,7 @@
 //!   secrets and every other sensitive Terraform variable: only files matching
 //!   `project_variable_sensitive*.tf` get Octostache substitution in the apply step.
 
+mod definitions;
 mod emit;
 mod lookups;
 pub mod naming;
@@ -114,6 +118,10 @@ struct Writer<'a> {
     /// The resource every channel and the versioning strategy wait for: the deployment process's
     /// step order (octoterra: channel rules name steps that must exist first).
     deployment_steps_order: Option<String>,
+    /// Step template name → the labels of its blocks (the templates the package carries).
+    template_labels: BTreeMap<String, definitions::TemplateLabels>,
+    /// Script module name → its blocks' label.
+    module_labels: BTreeMap<String, String>,
 }
 
 impl<'a> Writer<'a> {
@@ -144,6 +152,8 @@ impl<'a> Writer<'a> {
             referenced_channels: BTreeSet::new(),
             runbook_ids: BTreeMap::new(),
             deployment_steps_order: None,
+            template_labels: BTreeMap::new(),
+            module_labels: BTreeMap::new(),
         }
     }
 
@@ -154,6 +164,8 @@ impl<'a> Writer<'a> {
         // IDs first: steps reference channels, variables reference steps, channels and runbooks.
         self.plan_channels();
         self.plan_runbooks();
+        self.plan_definitions();
+        self.write_definitions();
         self.write_project();
         self.write_processes();
         self.write_runbooks();
@@ -227,6 +239,18 @@ impl<'a> Writer<'a> {
             // The id of the same-named resource in the target space, as octoterra's lookups.
             PropertyValue::Reference(reference) => {
                 emit::reference(&self.lookup(reference.kind.into(), &reference.name))
+            }
+            // A JSON value naming resources: `jsonencode` of it with each lookup in place.
+            PropertyValue::Json(json) => {
+                let replaced = crate::portable::references::json_references(json)
+                    .into_iter()
+                    .map(|(pointer, reference)| {
+                        let id = self.lookup(reference.kind.into(), &reference.name);
+                        (pointer.to_owned(), emit::bare(&id))
+                    })
+                    .collect();
+                let value = serde_json::from_str(&json.json).unwrap_or_default();
+                emit::json_encode(&value, &replaced)
             }
             PropertyValue::Sensitive(secret) => {
                 let name = self.secret_variable(variable_stem, secret, description);

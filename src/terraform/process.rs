@@ -260,10 +260,33 @@ impl Writer<'_> {
         }
 
         if let Some(template) = &action.step_template {
-            let template_id = self.lookup(Shared::StepTemplate, &template.name);
+            // A carried template: the space's or the one the module creates, at its version
+            // where the step used the template's current one, else 0 (an update is offered, as
+            // octoterra's `ReplaceStepTemplateVersion` does).
+            let carried = self
+                .model
+                .step_templates
+                .iter()
+                .find(|t| t.name == template.name);
+            let (template_id, version) =
+                match (carried, self.carried_template(&template.name, "id")) {
+                    (Some(carried), Some(id)) => {
+                        let version = match self.carried_template(&template.name, "version") {
+                            Some(version) if carried.version == template.version => {
+                                emit::reference(&version)
+                            }
+                            _ => Expression::from(0),
+                        };
+                        (emit::reference(&id), version)
+                    }
+                    _ => (
+                        emit::reference(&self.lookup(Shared::StepTemplate, &template.name)),
+                        template.version.into(),
+                    ),
+                };
             block = block
-                .attr("template_id", emit::reference(&template_id))
-                .attr("template_version", template.version.into())
+                .attr("template_id", template_id)
+                .attr("template_version", version)
                 .collection("parameters", emit::map(parameters));
         } else {
             block = block.attr("type", emit::text(&action.action_type));
@@ -383,48 +406,22 @@ impl Writer<'_> {
     fn git_dependencies(&mut self, action: &Action, file: &str) -> BTreeMap<String, Expression> {
         let mut out = BTreeMap::new();
         for dependency in &action.git_dependencies {
-            let field = |key: &str| {
-                dependency
-                    .get(key)
-                    .and_then(|value| value.as_str())
-                    .map(str::to_owned)
-            };
-            let name = field("Name").unwrap_or_default();
-            let (Some(repository_uri), Some(default_branch), Some(credential_type)) = (
-                field("RepositoryUri"),
-                field("DefaultBranch"),
-                field("GitCredentialType"),
-            ) else {
+            let name = dependency
+                .get("Name")
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let Some(fields) = self.git_dependency_fields(dependency) else {
                 self.add_comment(
                     file,
                     format!("Git dependency {name:?} of {:?} left out: it lacks a repository, branch or credential type.", action.name),
                 );
                 continue;
             };
-            let filters: Vec<String> = dependency
-                .get("FilePathFilters")
-                .and_then(|value| value.as_array())
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|item| item.as_str().map(str::to_owned))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let mut fields = vec![
-                ("repository_uri", emit::text(&repository_uri)),
-                ("default_branch", emit::text(&default_branch)),
-                ("git_credential_type", emit::text(&credential_type)),
-            ];
-            if !filters.is_empty() {
-                fields.push(("file_path_filters", emit::text_list(&filters)));
-            }
-            if let Some(credential) = field("GitCredentialName") {
-                fields.push((
-                    "git_credential_id",
-                    emit::reference(&self.lookup(Shared::GitCredential, &credential)),
-                ));
-            } else if credential_type == "Library" {
+            let named = dependency.get("GitCredentialName").is_some();
+            if !named
+                && dependency.get("GitCredentialType").and_then(|t| t.as_str()) == Some("Library")
+            {
                 self.add_comment(
                     file,
                     format!("Git dependency {name:?} of {:?}: its credential is not named; set git_credential_id.", action.name),
@@ -433,5 +430,51 @@ impl Writer<'_> {
             out.insert(name, emit::object(fields));
         }
         out
+    }
+
+    /// A git dependency's attributes (repository, branch, credential type, path filters, the
+    /// shared credential looked up by name), or `None` when it lacks a required one.
+    pub(super) fn git_dependency_fields(
+        &mut self,
+        dependency: &serde_json::Value,
+    ) -> Option<Vec<(&'static str, Expression)>> {
+        let field = |key: &str| {
+            dependency
+                .get(key)
+                .and_then(|value| value.as_str())
+                .map(str::to_owned)
+        };
+        let (Some(repository_uri), Some(default_branch), Some(credential_type)) = (
+            field("RepositoryUri"),
+            field("DefaultBranch"),
+            field("GitCredentialType"),
+        ) else {
+            return None;
+        };
+        let filters: Vec<String> = dependency
+            .get("FilePathFilters")
+            .and_then(|value| value.as_array())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut fields = vec![
+            ("repository_uri", emit::text(&repository_uri)),
+            ("default_branch", emit::text(&default_branch)),
+            ("git_credential_type", emit::text(&credential_type)),
+        ];
+        if !filters.is_empty() {
+            fields.push(("file_path_filters", emit::text_list(&filters)));
+        }
+        if let Some(credential) = field("GitCredentialName") {
+            fields.push((
+                "git_credential_id",
+                emit::reference(&self.lookup(Shared::GitCredential, &credential)),
+            ));
+        }
+        Some(fields)
     }
 }

@@ -35,7 +35,10 @@ impl Writer<'_> {
         library_sets.dedup();
         let library_set_ids: Vec<String> = library_sets
             .iter()
-            .map(|set| self.lookup(Shared::LibraryVariableSet, set))
+            .map(|set| {
+                self.carried_module(set)
+                    .unwrap_or_else(|| self.lookup(Shared::LibraryVariableSet, set))
+            })
             .collect();
         let mut project_tags = settings.project_tags.clone();
         project_tags.sort();

@@ -206,6 +206,12 @@ async fn the_example_blueprint_converges_and_is_idempotent() {
     );
     assert!(names(&fleet.emulator, &space_id, "projectgroups")
         .contains(&"Template Projects".to_owned()));
+    assert_eq!(
+        names(&fleet.emulator, &space_id, "actiontemplates"),
+        ["Notify Team"]
+    );
+    assert!(names(&fleet.emulator, &space_id, "libraryvariablesets")
+        .contains(&"Deploy Helpers".to_owned()));
     let tag_set = fleet
         .emulator
         .list(&space_id, "tagsets")

@@ -2,6 +2,7 @@
 //! deploy into a managed space → read back.
 
 use crate::support::calamari::{octostache, octostache_names};
+use crate::support::definitions::drift_lines;
 use crate::support::fault_rules::{assert_each_resource_posted_once, assert_every_fault_fired};
 use crate::support::packages::serialize_package;
 use crate::support::seeds::{seed_rich_dependencies, seed_rich_project};
@@ -1327,7 +1328,6 @@ async fn a_process_that_keeps_changing_underneath_fails_the_deploy() {
     assert_every_fault_fired(&fleet.emulator);
 }
 
-/// The drift lines a plan printed (`+ create`, `~ update`, `- remove`, `keep`), trimmed.
 /// Someone edits Hello World's `App.Greeting` in America's space.
 async fn edit_greeting_downstream(fleet: &Fleet, value: &str) {
     let set_path = format!(
@@ -1342,19 +1342,6 @@ async fn edit_greeting_downstream(fleet: &Fleet, value: &str) {
         }
     }
     crate::support::api_put(&fleet.emulator, &set_path, &set).await;
-}
-
-fn drift_lines(plan: &Run) -> Vec<String> {
-    plan.stderr
-        .lines()
-        .map(|line| line.trim().trim_start_matches("INFO").trim())
-        .filter(|line| {
-            ["+ create ", "~ update ", "- remove ", "keep "]
-                .iter()
-                .any(|prefix| line.starts_with(prefix))
-        })
-        .map(str::to_owned)
-        .collect()
 }
 
 /// Each kind of drift gets its line in a plan (exit 3): a step edited upstream (`~ update`), a

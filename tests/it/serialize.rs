@@ -779,12 +779,19 @@ async fn every_field_of_a_rich_project_is_read_by_name() {
             .step_template
             .as_ref()
             .map(|t| (t.name.as_str(), t.version)),
-        Some(("Slack - Notify", 7))
+        Some(("Slack - Notify", 0))
     );
     assert!(
         !notify.properties.contains_key("Octopus.Action.Template.Id"),
         "no source-space ids"
     );
+    // The template travels with its definition (issue 21).
+    let carried: Vec<(&str, i64)> = project
+        .step_templates
+        .iter()
+        .map(|t| (t.name.as_str(), t.version))
+        .collect();
+    assert_eq!(carried, [("Slack - Notify", 0)]);
 
     let channel = project
         .channels

@@ -5,7 +5,9 @@ use serde_json::{json, Map, Value};
 use crate::documents::{assign_guid_ids, guid, is_missing, name_of, str_field};
 use crate::reply::{ApiError, ApiResult};
 use crate::state::SpaceMut;
-use crate::{accounts, certificates, projects, triggers, variables};
+use crate::{
+    accounts, certificates, projects, script_modules, step_templates, triggers, variables,
+};
 
 /// How the obsolete `name` query parameter matches on this collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,13 +339,15 @@ pub static KINDS: &[Kind] = &[
         item_type: "ActionTemplate",
         noun: "step template",
         required: &["Name", "ActionType"],
-        defaults: r#"{"Description":"","Version":1,"CommunityActionTemplateId":null,"Packages":[],"Parameters":[],"Properties":{}}"#,
+        defaults: r#"{"Description":"","Version":0,"CommunityActionTemplateId":null,"Packages":[],"GitDependencies":[],"Parameters":[],"Properties":{}}"#,
+        // The served links of `api/action_template_example.json` (go-octopusdeploy).
         links: &[
             ("Usage", "{self}/usage"),
-            ("Versions", "{self}/versions"),
+            ("Versions", "{self}/versions/{version}"),
             ("Logo", "{self}/logo"),
         ],
-        rule: Some(action_template_rule),
+        rule: Some(step_templates::action_template_rule),
+        cascade: Some(step_templates::action_template_cascade),
         ..BASE
     },
 ];
@@ -450,6 +454,7 @@ fn library_variable_set_rule(
     doc: &mut Map<String, Value>,
     change: &Change<'_>,
 ) -> ApiResult<()> {
+    script_modules::content_type_rule(doc, change)?;
     let set_id = variables::set_id_for(change.id);
     doc.insert("VariableSetId".into(), json!(set_id));
     let mut templates = Value::Object(doc.clone());
@@ -528,24 +533,6 @@ fn git_credential_rule(
         if !details.contains_key("Password") {
             return Err(ApiError::required("Password"));
         }
-    }
-    Ok(())
-}
-
-/// Saving a step template makes a new version, as on the real server.
-fn action_template_rule(
-    _: &mut SpaceMut<'_>,
-    doc: &mut Map<String, Value>,
-    change: &Change<'_>,
-) -> ApiResult<()> {
-    let mut parameters = Value::Object(doc.clone());
-    assign_guid_ids(&mut parameters, "Parameters");
-    if let Some(p) = parameters.get("Parameters") {
-        doc.insert("Parameters".into(), p.clone());
-    }
-    if let Some(old) = change.old {
-        let version = old.get("Version").and_then(Value::as_u64).unwrap_or(0) + 1;
-        doc.insert("Version".into(), json!(version));
     }
     Ok(())
 }

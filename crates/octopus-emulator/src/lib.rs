@@ -27,10 +27,12 @@ mod reply;
 mod routes;
 mod runbook_runs;
 mod runbook_snapshots;
+mod script_modules;
 mod secrets;
 mod server;
 mod spaces;
 mod state;
+mod step_templates;
 mod system;
 mod tasks;
 mod tenant_variables;
@@ -363,6 +365,16 @@ impl Emulator {
                 .unwrap_or_else(|e| panic!("seed({collection}): {:?}", e.body()));
             collections::render(state.spaces[index].id(), kind, &stored)
         };
+        self.seeded();
+        rendered
+    }
+
+    /// Add a template to the instance's community Library, as the Library sync does
+    /// (`Name`, `Type`, `Version`, `Website`, `Properties`, `Parameters`, `Packages`…); a
+    /// template with the same `Website` is replaced. Returns it as
+    /// `GET /api/communityactiontemplates/{id}` does.
+    pub fn seed_community_template(&self, doc: Value) -> Value {
+        let rendered = step_templates::seed_community(&mut self.shared().state(), doc);
         self.seeded();
         rendered
     }

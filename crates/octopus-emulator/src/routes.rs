@@ -78,9 +78,15 @@ fn resolve(state: &State, segments: &[String]) -> ApiResult<Target> {
     match lower.first().map(String::as_str) {
         None => Ok(Target::Server),
         Some("spaces") if segments.len() > 2 => space(&segments[1], &segments[2..]),
-        Some("spaces" | "configuration" | "users" | "tasks" | "teams" | "platformhub") => {
-            Ok(Target::Server)
-        }
+        Some(
+            "spaces"
+            | "configuration"
+            | "users"
+            | "tasks"
+            | "teams"
+            | "platformhub"
+            | "communityactiontemplates",
+        ) => Ok(Target::Server),
         Some(first) if is_space_id(first) => space(&segments[0], &segments[1..]),
         Some(_) => {
             let index = state
@@ -185,6 +191,9 @@ fn server_route(state: &mut State, call: &Call) -> ApiResult<Reply> {
                 }
                 _ => Err(call.not_allowed()),
             }
+        }
+        (verb, ["communityactiontemplates", ..]) => {
+            crate::step_templates::community_route(state, s, verb, q)
         }
         ("GET", ["configuration", "feature-toggles"]) => {
             Ok(Reply::ok(system::feature_toggles(true)))
@@ -332,6 +341,9 @@ fn space_route(state: &mut State, call: &Call, index: usize, rest: &[String]) ->
         }
 
         (_, ["projects", _, _, ..]) => project_route(state, call, index, &s[1], &s[2..]),
+        (verb, ["actiontemplates", _, "versions" | "usage", ..]) => {
+            crate::step_templates::route(state, index, s, verb)
+        }
 
         // Advertised in every space root as `EnvironmentSortOrder` (and `PUT /tagsets/sortorder`
         // beside it): the body is the IDs in their new order, every ID of the space

@@ -24,6 +24,9 @@ pub struct State {
     /// Platform Hub process templates (instance-wide; see `platform_hub`).
     #[serde(default)]
     pub process_templates: Vec<Value>,
+    /// The community Library as the instance synchronised it (server-wide, see `step_templates`).
+    #[serde(default)]
+    pub community_templates: Vec<Value>,
 }
 
 /// Per-kind counters, global across spaces like the real server (`Environments-7` is unique server-wide).

@@ -41,6 +41,8 @@ macro_rules! space_resource {
 #[allow(missing_docs)]
 mod account;
 #[allow(missing_docs)]
+mod action_template;
+#[allow(missing_docs)]
 mod artifact;
 #[allow(missing_docs)]
 mod certificate;
@@ -88,6 +90,10 @@ mod variable_set;
 mod worker_pool;
 
 pub use account::Account;
+pub use action_template::{
+    install_community_template, update_community_installation, ActionTemplate,
+    CommunityActionTemplate,
+};
 pub use artifact::Artifact;
 pub use certificate::Certificate;
 pub use channel::{Channel, ChannelActionPackage, ChannelRule};
@@ -126,7 +132,7 @@ pub use tenant_variables::{
     LegacyTenantVariables,
 };
 pub use variable_set::{Variable, VariableSet, VariableSetWrite, VariableSets};
-pub use worker_pool::{ActionTemplate, WorkerPool};
+pub use worker_pool::WorkerPool;
 
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;

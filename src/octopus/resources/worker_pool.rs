@@ -1,4 +1,4 @@
-//! Worker pools and step templates (action templates): read to turn ids into names.
+//! Worker pools: read to turn ids into names.
 
 use super::Extra;
 use serde::{Deserialize, Serialize};
@@ -14,17 +14,3 @@ pub struct WorkerPool {
 }
 
 space_resource!(WorkerPool, "worker pool", "workerpools");
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "PascalCase")]
-pub struct ActionTemplate {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    pub name: String,
-    #[serde(default)]
-    pub version: Option<i64>,
-    #[serde(flatten)]
-    pub extra: Extra,
-}
-
-space_resource!(ActionTemplate, "step template", "actiontemplates");

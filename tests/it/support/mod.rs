@@ -1,6 +1,8 @@
 //! What the integration test modules share. Test modules import only from here, never from each
 //! other.
 //!
+//! - [`definitions`]: step template and script module tests: a package pushed to the feed and
+//!   extracted with its secrets substituted, deploy and plan runs of it.
 //! - [`fault_rules`]: what a test that arms faults asserts: every rule fired, no resource POSTed
 //!   twice.
 //! - [`fleet_world`]: a fleet on Octopus's task queue (tenants with managed spaces, a template
@@ -23,6 +25,7 @@
 //!   for the emulator.
 
 pub mod calamari;
+pub mod definitions;
 pub mod fault_rules;
 pub mod fleet_world;
 pub mod forge;

@@ -23,7 +23,7 @@ pub fn seed_rich_dependencies(emulator: &octopus_emulator::Emulator, space: &str
         ),
         (
             "actiontemplates",
-            json!({"Name": "Slack - Notify", "ActionType": "Octopus.Script", "Version": 7, "Properties": {}, "Parameters": []}),
+            json!({"Name": "Slack - Notify", "ActionType": "Octopus.Script", "Properties": {}, "Parameters": []}),
         ),
         (
             "tagsets",
@@ -103,7 +103,7 @@ pub fn seed_rich_project(emulator: &octopus_emulator::Emulator, space: &str) {
                 },
                 {
                     "Name": "Notify", "ActionType": "Octopus.Script", "WorkerPoolVariable": "Pool",
-                    "Properties": {"Octopus.Action.Template.Id": template, "Octopus.Action.Template.Version": "7", "Slack.Channel": "#ops"}
+                    "Properties": {"Octopus.Action.Template.Id": template, "Octopus.Action.Template.Version": "0", "Slack.Channel": "#ops"}
                 }
             ]
         }

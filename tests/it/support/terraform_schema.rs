@@ -40,7 +40,7 @@ struct Declarations {
     addresses: BTreeSet<String>,
 }
 
-const FUNCTIONS: [&str; 4] = ["trimspace", "length", "try", "lower"];
+const FUNCTIONS: [&str; 5] = ["trimspace", "length", "try", "lower", "jsonencode"];
 const META_ARGUMENTS: [&str; 4] = ["depends_on", "count", "for_each", "provider"];
 const VARIABLE_ARGUMENTS: [&str; 5] = ["type", "default", "description", "sensitive", "nullable"];
 const PROVIDER_ARGUMENTS: [&str; 4] = ["address", "api_key", "access_token", "space_id"];
@@ -395,6 +395,11 @@ impl Schema {
         declarations: &Declarations,
         report: &mut dyn FnMut(String),
     ) {
+        if key == "count" {
+            // Created only where the space lacks it (octoterra's stateless resources).
+            self.check_expr(expr, &Scope::default(), declarations, report);
+            return;
+        }
         if key != "depends_on" {
             report(format!(
                 "{place}: meta-argument {key} is not used by this writer"
@@ -583,7 +588,13 @@ impl Schema {
             },
             kind if kind.starts_with("octopusdeploy_") => match attribute(0) {
                 Some(label) if declarations.addresses.contains(&format!("{kind}.{label}")) => {
-                    self.check_result_attribute("resources", kind, attribute(1), report);
+                    // A resource with `count` is read through its instance: `X.label[0].id`.
+                    let counted = matches!(
+                        operators.get(1),
+                        Some(TraversalOperator::Index(_) | TraversalOperator::LegacyIndex(_))
+                    );
+                    let read = if counted { attribute(2) } else { attribute(1) };
+                    self.check_result_attribute("resources", kind, read, report);
                 }
                 other => report(format!("{kind}.{other:?} is not declared")),
             },
