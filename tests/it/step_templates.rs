@@ -406,8 +406,15 @@ fn scripts_read_every_parameter_and_export_only_known_inputs() {
         // Octopus sets `Octopus.Action.Package[<reference>].ExtractedPath`, `.PackageId` and
         // `.PackageVersion` for each package the step references (Calamari `PackageVariables.cs`):
         // reading them is how the script uses a `Package` parameter.
+        // The blueprint-secrets loop reads and exports names the user lists
+        // (`get_octopusvariable "$variable"`, `export "$name=$value"`): those two dynamic forms
+        // are allowed in the template that declares that parameter, and nowhere else.
+        let dynamic = declared.contains("Octofleet.Blueprint.Secrets");
         let mut read: BTreeSet<String> = BTreeSet::new();
         for name in read_names(script) {
+            if dynamic && name == "$variable" {
+                continue;
+            }
             let package = package_references(&template).into_iter().find(|reference| {
                 ["ExtractedPath", "PackageId", "PackageVersion"]
                     .iter()
@@ -423,7 +430,10 @@ fn scripts_read_every_parameter_and_export_only_known_inputs() {
         );
         assert!(unread.is_empty(), "{file}: never reads {unread:?}");
 
-        let exported = exported_names(script);
+        let exported: Vec<String> = exported_names(script)
+            .into_iter()
+            .filter(|name| !(dynamic && name == "\"$name"))
+            .collect();
         assert!(!exported.is_empty(), "{file}: exports nothing");
         for name in &exported {
             assert!(
@@ -1526,4 +1536,137 @@ async fn the_log_format_follows_calamari_and_the_flags() {
         "{}",
         run.stdout
     );
+}
+
+/// A blueprint's `{from_env: NAME}` secrets under Octopus: "Blueprint secrets" maps each NAME to
+/// an Octopus variable, the step exports it, and the value the server stored is that variable's
+/// (read from the emulator's own store: the public API hides it). Nothing is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_space_template_passes_blueprint_secrets_from_octopus_variables() {
+    let fleet = Fleet::start().await;
+    let template = template("octofleet-create-managed-space.json");
+    let certificate = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/certificates/leaf-with-key.pem"
+    ))
+    .unwrap();
+    let mut variables = article_variables(&fleet, "Europe");
+    variables.insert("Feeds.NuGet.Password", "nuget-from-octopus".to_owned());
+    variables.insert("Blueprint.Database.Password", "db-from-octopus".to_owned());
+    variables.insert("Blueprint.Aws.SecretKey", "aws-from-octopus".to_owned());
+    variables.insert("Blueprint.Payments.Certificate", certificate);
+    let mut parameters = template.bind(
+        &variables,
+        &[
+            (
+                "Octofleet.Blueprint",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/examples/blueprint.yaml"),
+            ),
+            (
+                "Octofleet.Blueprint.Secrets",
+                // As a user types it: a comment, a blank line, spaces and a Windows line end.
+                "# the example blueprint's secrets\r\nNUGET_PASSWORD=Feeds.NuGet.Password\r\n\n  DATABASE_PASSWORD = Blueprint.Database.Password\nAWS_SECRET_ACCESS_KEY=Blueprint.Aws.SecretKey\nPAYMENTS_TLS_CERTIFICATE=Blueprint.Payments.Certificate",
+            ),
+        ],
+    );
+    // Calamari's variables file holds every variable of the deployment, not only the step's.
+    for (name, value) in &variables {
+        parameters
+            .entry(name.to_string())
+            .or_insert_with(|| value.clone());
+    }
+    let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+    assert_clean_success(&run);
+    for secret in ["nuget-from-octopus", "db-from-octopus", "aws-from-octopus"] {
+        assert!(!run.all_output().contains(secret), "{secret} was printed");
+    }
+    let space_id = fleet.space_named("Europe").unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id_of = |collection: &str, name: &str| {
+        fleet
+            .emulator
+            .list(&space_id, collection)
+            .into_iter()
+            .find(|doc| doc["Name"] == name)
+            .unwrap_or_else(|| panic!("no {collection} `{name}`"))["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let stored = |owner: &str, name: &str| fleet.emulator.secret_value(&space_id, owner, name);
+    assert_eq!(
+        stored(&id_of("feeds", "Company NuGet"), "Password").as_deref(),
+        Some("nuget-from-octopus")
+    );
+    assert_eq!(
+        {
+            let set = fleet
+                .emulator
+                .list(&space_id, "libraryvariablesets")
+                .into_iter()
+                .find(|s| s["Name"] == "Shared Settings")
+                .unwrap();
+            stored(set["VariableSetId"].as_str().unwrap(), "Database.Password")
+        }
+        .as_deref(),
+        Some("db-from-octopus")
+    );
+    assert_eq!(
+        fleet
+            .emulator
+            .list(&space_id, "certificates")
+            .iter()
+            .filter(|c| c["Name"] == "Payments TLS" && c["HasPrivateKey"] == true)
+            .count(),
+        1,
+        "the certificate from its Octopus variable"
+    );
+}
+
+/// Bad "Blueprint secrets" lines stop the step before octofleet runs: exit code 2, the line and
+/// what to do in the task summary and on stderr, and no space created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_space_template_refuses_bad_blueprint_secret_lines() {
+    let fleet = Fleet::start().await;
+    let template = template("octofleet-create-managed-space.json");
+    let cases = [
+        ("NUGET_PASSWORD", "line 1: write NAME=Octopus.Variable.Name"),
+        (
+            "# secrets\nNUGET-PASSWORD=Feeds.NuGet.Password",
+            "line 2: `NUGET-PASSWORD` is not an environment variable name",
+        ),
+        (
+            "MANAGEDTENANT_OCTOPUS_APIKEY=Feeds.NuGet.Password",
+            "MANAGEDTENANT_OCTOPUS_APIKEY is already set",
+        ),
+        ("PATH=Feeds.NuGet.Password", "PATH is already set"),
+        (
+            "LD_PRELOAD=Feeds.NuGet.Password",
+            "LD_PRELOAD is already set",
+        ),
+        (
+            "NUGET_PASSWORD=",
+            "name the Octopus variable that holds NUGET_PASSWORD",
+        ),
+        (
+            "NUGET_PASSWORD=Feeds.NuGet.Missing",
+            "the Octopus variable Feeds.NuGet.Missing is empty or not defined",
+        ),
+    ];
+    for (lines, expected) in cases {
+        let parameters = template.bind(
+            &article_variables(&fleet, "Europe"),
+            &[("Octofleet.Blueprint.Secrets", lines)],
+        );
+        let run = run_like_calamari(template.script_body(), &parameters, Some(binary_dir())).await;
+        let message = assert_failure_on_stderr(&run, 2);
+        assert!(message.contains("Octofleet.Blueprint.Secrets"), "{message}");
+        assert!(message.contains(expected), "{lines:?}: {message}");
+        assert!(
+            fleet.space_named("Europe").is_none(),
+            "{lines:?}: nothing is written"
+        );
+    }
 }
