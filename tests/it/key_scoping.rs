@@ -114,3 +114,74 @@ async fn each_key_goes_only_to_its_own_server() {
         );
     }
 }
+
+/// fork and merge read the template project's Config-as-Code repository from the management
+/// server with the management key; fork never calls the managed server, though the step's
+/// environment holds the managed key too, and merge sends it only there. The forge sees only its
+/// own user's credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fork_and_merge_send_the_management_key_only_to_the_management_server() {
+    use crate::support::forge::{forge, run_action, ORG};
+    use forge_emulator::{CredentialsSeen, UpstreamSpec};
+
+    let servers = TwoServers::start().await;
+    let forge = forge().await;
+    forge.create_upstream(ORG, "cac_templates", &UpstreamSpec::main_line("main", 2));
+    let upstream = format!("{}/{ORG}/cac_templates.git", forge.url());
+    seed_template_projects(&servers.management, &servers.space, &upstream);
+
+    let space = servers.run("America", &["create-space"], &[]).await;
+    assert_eq!(space.code, 0, "{}", space.all_output());
+    let env: Vec<(String, String)> = servers.step_env("America");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    // merge also reads the tenant's managed space (whether the project there is on the fork).
+    for (action, asked) in [("fork", Asked::Management), ("merge", Asked::Both)] {
+        servers.clear_requests();
+        forge.clear_requests();
+        let run = run_action(&forge, action, "gitea", &[], &env).await;
+        assert!(matches!(run.code, 0 | 3), "{action}: {}", run.all_output());
+        assert!(
+            run.all_output().contains(&upstream),
+            "{action} read the upstream from the management server: {}",
+            run.all_output()
+        );
+        servers.assert_each_saw_only_its_own_key(action, asked);
+        if action == "fork" {
+            // The tenant's project as a deploy leaves it: in its space, on the fork.
+            let space_id = servers
+                .managed
+                .list("", "spaces")
+                .into_iter()
+                .find(|s| s["Name"] == "America")
+                .unwrap()["Id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let first =
+                |collection: &str| servers.managed.list(&space_id, collection)[0]["Id"].clone();
+            let project = servers.managed.seed(
+                &space_id,
+                "projects",
+                serde_json::json!({"Name": "Hello World CaC", "LifecycleId": first("lifecycles"), "ProjectGroupId": first("projectgroups")}),
+            );
+            servers.managed.seed_convert(
+                &space_id,
+                project["Id"].as_str().unwrap(),
+                serde_json::json!({
+                    "Type": "VersionControlled", "Url": format!("{}/{ORG}/america_hello_world_cac.git", forge.url()),
+                    "DefaultBranch": "main", "BasePath": ".octopus", "Credentials": {"Type": "Anonymous"},
+                }),
+            );
+        }
+        let foreign: Vec<_> = forge
+            .requests()
+            .into_iter()
+            .filter(|request| request.credentials == CredentialsSeen::Rejected)
+            .map(|request| format!("{} {}", request.method, request.path))
+            .collect();
+        assert!(
+            foreign.is_empty(),
+            "{action}: other credentials reached the forge: {foreign:?}"
+        );
+    }
+}
