@@ -106,3 +106,23 @@ pub fn build(settings: &HttpSettings) -> Result<reqwest::Client, ClientBuildErro
         }
     }
 }
+
+/// What to add to the error of a request to `url` that failed: when the server's certificate
+/// was not trusted (rustls says "invalid peer certificate: UnknownIssuer" somewhere in the
+/// chain), the input that makes it trusted; else nothing.
+pub fn untrusted_certificate_hint(url: &str, error: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = Some(error);
+    let mut about_certificate = false;
+    while let Some(current) = cause {
+        about_certificate |= current
+            .to_string()
+            .to_ascii_lowercase()
+            .contains("certificate");
+        cause = current.source();
+    }
+    if about_certificate && url.starts_with("https://") {
+        format!(": if the server's certificate comes from a private CA, set {CA_CERTIFICATE} to that CA's PEM file")
+    } else {
+        String::new()
+    }
+}

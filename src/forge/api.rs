@@ -48,7 +48,7 @@ pub enum ForgeError {
         wait: Duration,
     },
     #[error(
-        "cannot reach {platform} at {url}: {source} — check {} and {}",
+        "cannot reach {platform} at {url}: {source} — check {} and {}{hint}",
         GIT_PROTOCOL.octopus,
         GIT_HOST.octopus
     )]
@@ -57,6 +57,8 @@ pub enum ForgeError {
         url: String,
         #[source]
         source: reqwest::Error,
+        /// What to set when the platform's certificate was not trusted, else empty.
+        hint: String,
     },
 }
 
@@ -195,19 +197,11 @@ impl ApiClient {
                             url,
                             refused,
                         },
-                        None => ForgeError::Transport {
-                            platform: self.platform,
-                            url,
-                            source: source.without_url(),
-                        },
+                        None => transport_error(self.platform, url, source),
                     })
                 }
                 Err(source) if !retriable || attempt >= ATTEMPTS => {
-                    return Err(ForgeError::Transport {
-                        platform: self.platform,
-                        url,
-                        source: source.without_url(),
-                    })
+                    return Err(transport_error(self.platform, url, source))
                 }
                 Err(_) => {
                     backoff(attempt).await;
@@ -428,6 +422,16 @@ fn cross_origin(error: &reqwest::Error) -> Option<CrossOrigin> {
         cause = current.source();
     }
     None
+}
+
+fn transport_error(platform: Platform, url: String, source: reqwest::Error) -> ForgeError {
+    let hint = crate::http_client::untrusted_certificate_hint(&url, &source);
+    ForgeError::Transport {
+        platform,
+        url,
+        source: source.without_url(),
+        hint,
+    }
 }
 
 async fn backoff(attempt: usize) {

@@ -23,7 +23,8 @@
 //! base URL for the rest of the operation (libgit2's `git_net_url_apply_redirect`, git's
 //! `http.followRedirects=initial`); the client's policy refuses any that leaves the origin.
 
-use crate::inputs::{CA_CERTIFICATE, TIMEOUT};
+use crate::http_client;
+use crate::inputs::TIMEOUT;
 use crate::origin;
 use crate::secret::Secret;
 use git2::transport::{Service, SmartSubtransport, SmartSubtransportStream, Transport};
@@ -457,15 +458,8 @@ impl Operation {
                 )
             });
         }
-        let text = chain(error);
-        let hint = if url.scheme() == "https" && text.to_ascii_lowercase().contains("certificate") {
-            format!(
-                ": if the server's certificate comes from a private CA, set {CA_CERTIFICATE} to that CA's PEM file"
-            )
-        } else {
-            String::new()
-        };
-        io::Error::other(format!("{doing} {shown}: {text}{hint}"))
+        let hint = http_client::untrusted_certificate_hint(url.as_str(), &error);
+        io::Error::other(format!("{doing} {shown}: {}{hint}", chain(error)))
     }
 }
 
