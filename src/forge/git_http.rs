@@ -164,14 +164,11 @@ fn register_transports() -> Result<(), git2::Error> {
         })
 }
 
-/// libgit2's transport factory: the calling thread's operation, or a refusal (fail closed: a
-/// remote call outside [`GitHttp::run`] has no credential scope and no deadline).
+/// libgit2's transport factory: the calling thread's operation, if any. Without one (a remote
+/// call outside [`GitHttp::run`]: no credential scope, no deadline) every action fails; failing
+/// there rather than here keeps the message (git2 passes on only the code of a factory's error).
 fn transport(remote: &git2::Remote<'_>) -> Result<Transport, git2::Error> {
-    let operation = CURRENT
-        .with(|current| current.borrow().clone())
-        .ok_or_else(|| {
-            git2::Error::from_str("git over HTTP is used only inside an octofleet git operation")
-        })?;
+    let operation = CURRENT.with(|current| current.borrow().clone());
     Transport::smart(
         remote,
         true,
@@ -184,7 +181,7 @@ fn transport(remote: &git2::Remote<'_>) -> Result<Transport, git2::Error> {
 
 /// The stateless (RPC) subtransport of one remote: one HTTP request per action.
 struct Subtransport {
-    operation: Arc<Operation>,
+    operation: Option<Arc<Operation>>,
     /// Where a redirect of the first request moved the repository, for the requests after it.
     redirected_base: Arc<Mutex<Option<Url>>>,
 }
@@ -195,6 +192,9 @@ impl SmartSubtransport for Subtransport {
         url: &str,
         action: Service,
     ) -> Result<Box<dyn SmartSubtransportStream>, git2::Error> {
+        let operation = self.operation.clone().ok_or_else(|| {
+            git2::Error::from_str("git over HTTP is used only inside an octofleet git operation")
+        })?;
         let redirected = self
             .redirected_base
             .lock()
@@ -213,7 +213,7 @@ impl SmartSubtransport for Subtransport {
             Service::ReceivePack => ("receive-pack", false),
         };
         Ok(Box::new(Exchange {
-            operation: self.operation.clone(),
+            operation,
             redirected_base: self.redirected_base.clone(),
             url: service_url(&base, service, advertisement),
             service,
@@ -493,4 +493,85 @@ fn cross_origin(error: &reqwest::Error) -> Option<origin::CrossOrigin> {
         cause = current.source();
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http_client::{self, HttpSettings};
+
+    #[test]
+    fn service_urls_and_a_moved_repository() {
+        let base = Url::parse("https://git.example.com/org/repo.git/").unwrap();
+        assert_eq!(
+            service_url(&base, "upload-pack", true).as_str(),
+            "https://git.example.com/org/repo.git/info/refs?service=git-upload-pack"
+        );
+        assert_eq!(
+            service_url(&base, "receive-pack", false).as_str(),
+            "https://git.example.com/org/repo.git/git-receive-pack"
+        );
+        let moved = Url::parse("https://git.example.com/new/repo.git/info/refs?service=x").unwrap();
+        assert_eq!(
+            base_of_advertisement(&moved).unwrap().as_str(),
+            "https://git.example.com/new/repo.git"
+        );
+        let login = Url::parse("https://git.example.com/login?next=/org/repo.git").unwrap();
+        assert_eq!(base_of_advertisement(&login), None);
+    }
+
+    /// A git server that accepts the connection and never answers: the request is cut at the
+    /// action's deadline (Octofleet.Timeout), not after the client's 30 s of silence or later.
+    #[test]
+    fn a_git_request_is_cut_at_the_deadline() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/org/repo.git", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for connection in listener.incoming() {
+                held.push(connection);
+            }
+        });
+        let http = http_client::build(&HttpSettings::new(None)).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(1);
+        let git = runtime.block_on(async { GitHttp::new(http, Some(deadline)) });
+        let started = Instant::now();
+        let outcome = runtime
+            .block_on(runtime.spawn_blocking(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let scratch = git2::Repository::init_bare(dir.path()).unwrap();
+                let mut remote = scratch.remote_anonymous(&url).unwrap();
+                git.run(None, || {
+                    remote.connect(git2::Direction::Fetch)?;
+                    Ok(())
+                })
+                .0
+            }))
+            .unwrap();
+        let error = outcome.unwrap_err();
+        assert!(error.message().contains("Octofleet.Timeout"), "{error}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "cut after {:?}",
+            started.elapsed()
+        );
+    }
+
+    /// A remote call outside `GitHttp::run` gets no transport: no credential scope, no deadline.
+    #[test]
+    fn git_over_http_outside_an_operation_is_refused() {
+        register_transports().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let scratch = git2::Repository::init_bare(dir.path()).unwrap();
+        let mut remote = scratch
+            .remote_anonymous("http://127.0.0.1:9/org/repo.git")
+            .unwrap();
+        let error = remote.connect(git2::Direction::Fetch).unwrap_err();
+        assert!(error.message().contains("only inside"), "{error}");
+    }
 }
