@@ -199,3 +199,38 @@ async fn a_git_redirect_to_another_origin_is_refused_and_gets_no_credential() {
     );
     assert_eq!(main_of(&forge, NEW_REPO), None);
 }
+
+/// The platform names clone URLs on another origin than `Git.Url.Protocol://Git.Url.Host` (a
+/// Gitea whose ROOT_URL points elsewhere): git asks there with no credential, and the error says
+/// which inputs to align. The forge's credential goes only to the forge's origin, request by
+/// request, whatever URL the platform hands out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_url_on_another_origin_gets_no_credential() {
+    let forge = forge_with_upstream().await;
+    let elsewhere = TinyServer::start(|_| {
+        Some(http_response(
+            "401 Unauthorized",
+            &[("WWW-Authenticate", "Basic realm=\"elsewhere\"")],
+            "",
+        ))
+    })
+    .await;
+    forge.serve_as(&elsewhere.url);
+    let run = run_action(&forge, "fork", "gitea", &[], &[]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&elsewhere.url)
+            && run.stderr.contains("Git.Url.Host")
+            && run.stderr.contains("none it may send there"),
+        "{}",
+        run.stderr
+    );
+    let asked = elsewhere.heads();
+    assert!(!asked.is_empty(), "git asked the clone URL's host");
+    assert!(
+        asked
+            .iter()
+            .all(|head| !head.to_ascii_lowercase().contains("authorization")),
+        "a credential reached another origin: {asked:#?}"
+    );
+}
