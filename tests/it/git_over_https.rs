@@ -234,3 +234,44 @@ async fn a_clone_url_on_another_origin_gets_no_credential() {
         "a credential reached another origin: {asked:#?}"
     );
 }
+
+/// git goes through the proxy the environment names, as the API calls do (reqwest reads
+/// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`): here the upstream (the forge under another name, so
+/// another origin) through a proxy that refuses, the platform's API direct by `NO_PROXY`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn git_requests_go_through_the_environments_proxy() {
+    let forge = forge_with_upstream().await;
+    let proxy = TinyServer::start(|_| Some(http_response("502 Bad Gateway", &[], ""))).await;
+    let port = forge.host().rsplit(':').next().unwrap().to_owned();
+    let upstream_url = format!("http://localhost:{port}/{ORG}/{UPSTREAM}.git");
+    let password = forge.password().to_owned();
+    let run = run_action(
+        &forge,
+        "fork",
+        "gitea",
+        &[],
+        &[
+            ("GIT_URL_UPSTREAM", upstream_url.as_str()),
+            ("GIT_UPSTREAM_CREDENTIALS_USERNAME", "octopus"),
+            ("GIT_UPSTREAM_CREDENTIALS_PASSWORD", password.as_str()),
+            ("HTTP_PROXY", proxy.url.as_str()),
+            ("NO_PROXY", "127.0.0.1"),
+        ],
+    )
+    .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("502"), "{}", run.stderr);
+    let through_proxy = proxy.heads();
+    let expected = format!("GET {upstream_url}/info/refs?service=git-upload-pack ");
+    assert!(
+        through_proxy.iter().any(|head| head.starts_with(&expected)),
+        "{through_proxy:#?}"
+    );
+    assert!(
+        forge
+            .requests()
+            .iter()
+            .any(|request| request.path.starts_with("/api/")),
+        "the API went direct"
+    );
+}
