@@ -8,6 +8,7 @@ pub mod config;
 mod convert;
 pub mod fleet;
 pub mod forge;
+mod http_client;
 pub mod inputs;
 pub mod log_format;
 pub mod octopus;

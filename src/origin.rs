@@ -36,21 +36,22 @@ pub fn check(kind: &'static str, allowed: &Url, from: &Url, to: &Url) -> Result<
     }
 }
 
-/// A reqwest redirect policy that follows redirects within `allowed`'s origin only.
-/// reqwest strips `Authorization` and cookies across hosts but not custom headers such as
-/// `X-Octopus-ApiKey` or `PRIVATE-TOKEN`, so the policy must refuse the hop itself.
-pub fn redirect_policy(allowed: &Url) -> reqwest::redirect::Policy {
-    let allowed = allowed.clone();
-    reqwest::redirect::Policy::custom(move |attempt| {
-        if attempt.previous().len() >= MAX_REDIRECTS {
+/// A reqwest redirect policy that follows redirects only within the origin of the request that
+/// started the chain (the origin its credential was configured for: every client sends requests
+/// to one configured origin, and git's to the side's own). reqwest strips `Authorization` and
+/// cookies across hosts but not custom headers such as `X-Octopus-ApiKey` or `PRIVATE-TOKEN`, so
+/// the policy must refuse the hop itself.
+pub fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() > MAX_REDIRECTS {
             return attempt.error(format!("more than {MAX_REDIRECTS} redirects"));
         }
-        let from = attempt
-            .previous()
-            .last()
-            .cloned()
-            .unwrap_or_else(|| allowed.clone());
-        match check("a redirect", &allowed, &from, attempt.url()) {
+        // reqwest lists every URL of the chain so far, the first request's included.
+        let (Some(allowed), Some(from)) = (attempt.previous().first(), attempt.previous().last())
+        else {
+            return attempt.error("a redirect with no request before it");
+        };
+        match check("a redirect", allowed, from, attempt.url()) {
             Ok(()) => attempt.follow(),
             Err(refused) => attempt.error(refused),
         }

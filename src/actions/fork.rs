@@ -10,7 +10,7 @@ use crate::config::ForkConfig;
 use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
-use crate::forge::mirror::{self, MirrorRequest};
+use crate::forge::mirror::{self, GitHttp, MirrorRequest};
 use crate::forge::{Forge, Platform};
 use crate::log_format::progress;
 use crate::report::fork::ForkReport;
@@ -37,19 +37,24 @@ pub async fn run(config: &ForkConfig) -> Result<ForkReport, ActionError> {
         ..config.clone()
     };
     let access = forge_access(config)?;
+    // git over the same client as the platform's API, within the action's deadline.
+    let git = GitHttp::new(access.http.clone(), access.deadline);
     match config.platform {
-        Platform::Gitea => fork_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
-        Platform::GitHub => fork_on(&GitHub::new(&access).map_err(forge_error)?, config).await,
-        Platform::GitLab => fork_on(&GitLab::new(&access).map_err(forge_error)?, config).await,
+        Platform::Gitea => fork_on(&Gitea::new(&access).map_err(forge_error)?, config, &git).await,
+        Platform::GitHub => {
+            fork_on(&GitHub::new(&access).map_err(forge_error)?, config, &git).await
+        }
+        Platform::GitLab => {
+            fork_on(&GitLab::new(&access).map_err(forge_error)?, config, &git).await
+        }
     }
 }
 
-async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport, ActionError> {
-    // The forge's client has read the file as PEM by now; git loads it before anything is
-    // written on the platform, so a file it cannot use changes nothing.
-    if let Some(path) = &config.ca_file {
-        mirror::trust_ca_file(path).map_err(ActionError::input)?;
-    }
+async fn fork_on<F: Forge>(
+    forge: &F,
+    config: &ForkConfig,
+    git: &GitHttp,
+) -> Result<ForkReport, ActionError> {
     tracing::info!(
         platform = %config.platform,
         "forking {} into {}/{}",
@@ -101,10 +106,13 @@ async fn fork_on<F: Forge>(forge: &F, config: &ForkConfig) -> Result<ForkReport,
         ),
     );
     // git2 blocks: run it off the async workers.
-    let mirrored = tokio::task::spawn_blocking(move || mirror::mirror(&request, &credentials))
-        .await
-        .map_err(|error| ActionError::failed(While::new("the git mirror stopped", error)))?
-        .map_err(ActionError::failed)?;
+    let mirrored = tokio::task::spawn_blocking({
+        let git = git.clone();
+        move || mirror::mirror(&request, &credentials, &git)
+    })
+    .await
+    .map_err(|error| ActionError::failed(While::new("the git mirror stopped", error)))?
+    .map_err(ActionError::failed)?;
     for outcome in &mirrored.refs {
         tracing::info!("{}: {}", outcome.name, outcome.action);
     }

@@ -13,7 +13,8 @@ use crate::forge::gitea::Gitea;
 use crate::forge::github::GitHub;
 use crate::forge::gitlab::GitLab;
 use crate::forge::merge::{self, BranchMerge, MergeRequest, Outcome};
-use crate::forge::{mirror, Forge, Platform};
+use crate::forge::mirror::GitHttp;
+use crate::forge::{Forge, Platform};
 use crate::inputs::{quoted, EXPORTED_PROJECT_NAME, GIT_HOST, GIT_NEW_REPO};
 use crate::log_format::progress;
 use crate::report::merge::{BranchPullRequest, MergeSummary};
@@ -137,10 +138,16 @@ pub async fn run(config: &MergeConfig) -> Result<MergeSummary, ActionError> {
         ..config.clone()
     };
     let access = forge_access(config)?;
+    // git over the same client as the platform's API, within the action's deadline.
+    let git = GitHttp::new(access.http.clone(), access.deadline);
     match config.platform {
-        Platform::Gitea => merge_on(&Gitea::new(&access).map_err(forge_error)?, config).await,
-        Platform::GitHub => merge_on(&GitHub::new(&access).map_err(forge_error)?, config).await,
-        Platform::GitLab => merge_on(&GitLab::new(&access).map_err(forge_error)?, config).await,
+        Platform::Gitea => merge_on(&Gitea::new(&access).map_err(forge_error)?, config, &git).await,
+        Platform::GitHub => {
+            merge_on(&GitHub::new(&access).map_err(forge_error)?, config, &git).await
+        }
+        Platform::GitLab => {
+            merge_on(&GitLab::new(&access).map_err(forge_error)?, config, &git).await
+        }
     }
 }
 
@@ -235,10 +242,11 @@ fn downstream_path(url: &str, protocol: &str, host: &str) -> Result<(String, Str
     }
 }
 
-async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSummary, ActionError> {
-    if let Some(path) = &config.ca_file {
-        mirror::trust_ca_file(path).map_err(ActionError::input)?;
-    }
+async fn merge_on<F: Forge>(
+    forge: &F,
+    config: &MergeConfig,
+    git: &GitHttp,
+) -> Result<MergeSummary, ActionError> {
     progress(
         0,
         &format!("Finding {}/{}", config.organization, config.new_repo),
@@ -274,10 +282,13 @@ async fn merge_on<F: Forge>(forge: &F, config: &MergeConfig) -> Result<MergeSumm
     let credentials = git_credentials(config)?;
     progress(20, "Comparing upstream with the downstream repository");
     // git2 blocks: run it off the async workers.
-    let merged = tokio::task::spawn_blocking(move || merge::merge(&request, &credentials))
-        .await
-        .map_err(|error| ActionError::failed(While::new("the git merge stopped", error)))?
-        .map_err(ActionError::failed)?;
+    let merged = tokio::task::spawn_blocking({
+        let git = git.clone();
+        move || merge::merge(&request, &credentials, &git)
+    })
+    .await
+    .map_err(|error| ActionError::failed(While::new("the git merge stopped", error)))?
+    .map_err(ActionError::failed)?;
 
     progress(80, "Pull requests for conflicts");
     let mut pull_requests = Vec::new();

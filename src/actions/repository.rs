@@ -6,6 +6,7 @@ use super::{ActionError, Server, While, GIVE_ID_OR_NAME};
 use crate::config::{Management, RepositoryConfig};
 use crate::forge::mirror::{self, MirrorCredentials};
 use crate::forge::{ForgeAccess, ForgeError};
+use crate::http_client::{self, HttpSettings};
 use crate::inputs::{
     quoted, GIT_HOST, GIT_UPSTREAM, GIT_UPSTREAM_PASSWORD, GIT_UPSTREAM_USERNAME, PROJECT_NAME,
 };
@@ -77,10 +78,7 @@ async fn upstream_of_project(
 }
 
 pub(super) fn forge_error(error: ForgeError) -> ActionError {
-    match error {
-        ForgeError::CaFile { .. } => ActionError::input(error),
-        _ => ActionError::failed(error),
-    }
+    ActionError::failed(error)
 }
 
 /// The repositories with the upstream resolved: with management inputs, where the template
@@ -93,8 +91,11 @@ pub(super) async fn resolved(config: &RepositoryConfig) -> Result<RepositoryConf
     Ok(config)
 }
 
-/// How to reach the platform's API.
+/// How to reach the platform's API and its git: the run's one HTTP client (a CA file it cannot
+/// use is an input error here, before anything is written).
 pub(super) fn forge_access(config: &RepositoryConfig) -> Result<ForgeAccess, ActionError> {
+    let http = http_client::build(&HttpSettings::new(config.ca_file.clone()))
+        .map_err(ActionError::input)?;
     Ok(ForgeAccess {
         platform: config.platform,
         api_base: config
@@ -103,7 +104,7 @@ pub(super) fn forge_access(config: &RepositoryConfig) -> Result<ForgeAccess, Act
             .map_err(|error| ActionError::input(While::new(GIT_HOST.octopus, error)))?,
         username: config.username.clone(),
         password: config.password.clone(),
-        ca_file: config.ca_file.clone(),
+        http,
         deadline: config.deadline,
     })
 }

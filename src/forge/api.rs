@@ -3,13 +3,12 @@
 
 use super::{ForgeAccess, Platform, PullRequest, Repository};
 use crate::inputs::{
-    CA_CERTIFICATE, GIT_HOST, GIT_ORGANIZATION, GIT_PASSWORD, GIT_PROTOCOL, GIT_USERNAME, TIMEOUT,
+    GIT_HOST, GIT_ORGANIZATION, GIT_PASSWORD, GIT_PROTOCOL, GIT_USERNAME, TIMEOUT,
 };
-use crate::origin::{self, CrossOrigin};
+use crate::origin::CrossOrigin;
 use crate::secret::Secret;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 use url::Url;
 
@@ -48,10 +47,8 @@ pub enum ForgeError {
         url: String,
         wait: Duration,
     },
-    #[error("invalid input: {}: {} {problem}: give the path of a PEM certificate", CA_CERTIFICATE, .path.display())]
-    CaFile { path: PathBuf, problem: String },
     #[error(
-        "cannot reach {platform} at {url}: {source} — check {} and {}",
+        "cannot reach {platform} at {url}: {source} — check {} and {}{hint}",
         GIT_PROTOCOL.octopus,
         GIT_HOST.octopus
     )]
@@ -60,6 +57,8 @@ pub enum ForgeError {
         url: String,
         #[source]
         source: reqwest::Error,
+        /// What to set when the platform's certificate was not trusted, else empty.
+        hint: String,
     },
 }
 
@@ -143,22 +142,9 @@ impl ApiClient {
         auth: Auth,
         extra_headers: Vec<(&'static str, &'static str)>,
     ) -> Result<ApiClient, ForgeError> {
-        let mut builder = reqwest::Client::builder()
-            // GitHub refuses requests without a User-Agent; the others log it.
-            .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")))
-            .timeout(Duration::from_secs(60))
-            // The token is a custom header (PRIVATE-TOKEN, …) that reqwest would carry to any host.
-            .redirect(origin::redirect_policy(&access.api_base));
-        if let Some(path) = &access.ca_file {
-            for certificate in ca_certificates(path)? {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let http = builder.build().map_err(|source| ForgeError::Transport {
-            platform: access.platform,
-            url: access.api_base.to_string(),
-            source,
-        })?;
+        // The run's one client (crate::http_client): its trust, same-origin redirects and
+        // timeouts; git uses the same one.
+        let http = access.http.clone();
         Ok(ApiClient {
             http,
             base: access.api_base.clone(),
@@ -211,19 +197,11 @@ impl ApiClient {
                             url,
                             refused,
                         },
-                        None => ForgeError::Transport {
-                            platform: self.platform,
-                            url,
-                            source: source.without_url(),
-                        },
+                        None => transport_error(self.platform, url, source),
                     })
                 }
                 Err(source) if !retriable || attempt >= ATTEMPTS => {
-                    return Err(ForgeError::Transport {
-                        platform: self.platform,
-                        url,
-                        source: source.without_url(),
-                    })
+                    return Err(transport_error(self.platform, url, source))
                 }
                 Err(_) => {
                     backoff(attempt).await;
@@ -446,16 +424,13 @@ fn cross_origin(error: &reqwest::Error) -> Option<CrossOrigin> {
     None
 }
 
-/// The certificates of a PEM file (a bundle may hold several); none is an error.
-fn ca_certificates(path: &PathBuf) -> Result<Vec<reqwest::Certificate>, ForgeError> {
-    let problem = |problem: String| ForgeError::CaFile {
-        path: path.clone(),
-        problem,
-    };
-    let pem = std::fs::read(path).map_err(|error| problem(format!("cannot be read ({error})")))?;
-    match reqwest::Certificate::from_pem_bundle(&pem) {
-        Ok(certificates) if !certificates.is_empty() => Ok(certificates),
-        _ => Err(problem("holds no usable PEM certificate".to_owned())),
+fn transport_error(platform: Platform, url: String, source: reqwest::Error) -> ForgeError {
+    let hint = crate::http_client::untrusted_certificate_hint(&url, &source);
+    ForgeError::Transport {
+        platform,
+        url,
+        source: source.without_url(),
+        hint,
     }
 }
 

@@ -8,6 +8,7 @@
 //! Nothing is ever force-pushed: a downstream that moved meanwhile refuses the push. With
 //! `check`, the same outcome is computed and nothing is pushed.
 
+use super::git_http::GitHttp;
 use super::mirror_error::MirrorError;
 use super::object_cache;
 use super::transport::MirrorCredentials;
@@ -223,8 +224,9 @@ pub fn conflict_branch(upstream: &str) -> String {
 pub fn merge(
     request: &MergeRequest,
     credentials: &MirrorCredentials,
+    http: &GitHttp,
 ) -> Result<MergeReport, MergeError> {
-    let work = |repository: &Repository| merge_in(repository, request, credentials);
+    let work = |repository: &Repository| merge_in(repository, request, credentials, http);
     if let Some(cache_dir) = &request.cache_dir {
         let cached = object_cache::with_cached_repository(
             cache_dir,
@@ -289,18 +291,21 @@ fn merge_in(
     repository: &Repository,
     request: &MergeRequest,
     credentials: &MirrorCredentials,
+    http: &GitHttp,
 ) -> Result<MergeReport, MergeError> {
     let upstream = Side::new(
         "upstream",
         &request.upstream_url,
         credentials,
         &request.upstream_url,
+        http,
     );
     let downstream = Side::new(
         "downstream",
         &request.downstream_url,
         credentials,
         &request.upstream_url,
+        http,
     );
     let main_line = request.branch.as_str();
     let heads = |refs: Vec<(String, Oid)>| -> Vec<(String, Oid)> {

@@ -4,9 +4,10 @@
 //! The git2 plumbing (credentials scoped per origin, the temporary repository, fetch, push) is
 //! in `transport`, shared with `merge`.
 
+pub use super::git_http::GitHttp;
 pub use super::mirror_error::{Divergence, MirrorError};
 use super::transport::{self, advertised, fetch, push, refs_under, Side};
-pub use super::transport::{trust_ca_file, GitCredentials, MirrorCredentials};
+pub use super::transport::{GitCredentials, MirrorCredentials};
 use git2::{Oid, Repository};
 use serde::Serialize;
 use std::fmt;
@@ -118,16 +119,21 @@ fn decide(
 pub fn mirror(
     request: &MirrorRequest,
     credentials: &MirrorCredentials,
+    http: &GitHttp,
 ) -> Result<MirrorReport, MirrorError> {
-    transport::in_scratch("fork", |scratch| mirror_in(scratch, request, credentials))
+    transport::in_scratch("fork", |scratch| {
+        mirror_in(scratch, request, credentials, http)
+    })
 }
 
 fn mirror_in(
     scratch: &Repository,
     request: &MirrorRequest,
     credentials: &MirrorCredentials,
+    http: &GitHttp,
 ) -> Result<MirrorReport, MirrorError> {
-    let side = |name: &'static str, url| Side::new(name, url, credentials, &request.upstream_url);
+    let side =
+        |name: &'static str, url| Side::new(name, url, credentials, &request.upstream_url, http);
     let upstream = side("upstream", &request.upstream_url);
     let downstream = side("downstream", &request.downstream_url);
     let branch = &request.branch;

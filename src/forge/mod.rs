@@ -2,6 +2,7 @@
 //! platform's REST API (Gitea, GitHub, GitLab) and mirror the upstream's refs into it with git2.
 
 mod api;
+mod git_http;
 pub(crate) mod gitea;
 pub(crate) mod github;
 pub(crate) mod gitlab;
@@ -120,8 +121,9 @@ pub struct ForgeAccess {
     pub username: String,
     /// A password or an access token.
     pub password: Secret,
-    /// Extra CA certificate (PEM) to trust, besides the system's.
-    pub ca_file: Option<std::path::PathBuf>,
+    /// The run's one HTTP client (built by `http_client::build` with the CA input): the API
+    /// calls and git (see `git_http`) both go through it.
+    pub http: reqwest::Client,
     /// When the action must be done (`Octofleet.Timeout`): a rate limit whose wait would end
     /// after it is an error at once instead of a wait. `None`: no deadline of ours.
     pub deadline: Option<std::time::Instant>,

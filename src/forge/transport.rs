@@ -2,20 +2,18 @@
 //! repository, ref advertisements, fetches into it and pushes of explicit refspecs with every
 //! ref's status checked.
 //!
-//! Credentials go through git2's credentials callback only, never into a URL or a config file,
-//! and the temporary repository is removed when the work ends, whatever the outcome. The
-//! callback offers a credential only to the origin (scheme, host, port) it is meant for: the
-//! forge's to `Git.Url.Protocol://Git.Url.Host`, the upstream's own to the upstream's origin.
+//! Every call that talks to a remote goes through `git_http` (the run's one HTTP client), which
+//! offers a side's credential only to that side's origin (scheme, host, port): the forge's to
+//! `Git.Url.Protocol://Git.Url.Host`, the upstream's own to the upstream's origin. Credentials
+//! never go into a URL or a config file, and the temporary repository is removed when the work
+//! ends, whatever the outcome.
 
+use super::git_http::{GitHttp, OriginCredential, WireFailure};
 use super::mirror_error::MirrorError;
 use crate::origin;
 use crate::secret::Secret;
-use git2::{
-    AutotagOption, Cred, CredentialType, Direction, ErrorClass, FetchOptions, Oid, PushOptions,
-    RemoteCallbacks, Repository,
-};
+use git2::{AutotagOption, Direction, FetchOptions, Oid, PushOptions, RemoteCallbacks, Repository};
 use std::cell::{Cell, RefCell};
-use std::path::Path;
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -81,120 +79,69 @@ impl MirrorCredentials {
     }
 }
 
-/// Trust the PEM certificates in `path` for git over https, besides the system's.
-///
-/// libgit2 (vendored, with vendored OpenSSL) passes the file to `SSL_CTX_load_verify_locations`
-/// on its one SSL context, which adds to the default verify paths rather than replacing them;
-/// git2 has pointed those at the system store (openssl-probe sets `SSL_CERT_FILE`/`SSL_CERT_DIR`).
-// The workspace's one exception to `unsafe_code`: git2 offers the CA file only as an unsafe global
-// option. Temporary: git over our own client stack (issue #20) removes it.
-#[allow(unsafe_code)]
-pub fn trust_ca_file(path: &Path) -> Result<(), MirrorError> {
-    // SAFETY: libgit2's global options are not synchronised; fork calls this once, before any
-    // other git2 call of the run can be under way (it runs before the mirror task starts).
-    unsafe { git2::opts::set_ssl_cert_file(path) }.map_err(|source| MirrorError::Git {
-        context: format!(
-            "invalid input: {}: git cannot load {}",
-            crate::inputs::CA_CERTIFICATE,
-            path.display()
-        ),
-        source,
-    })
-}
-
-/// What the credentials callback saw, for the error that follows.
-#[derive(Default)]
-struct AuthOutcome {
-    /// Asked a second time: the server refused what we offered.
-    refused: Cell<bool>,
-    /// Asked by a URL outside the credential's origin (or on a side with none): nothing offered.
-    withheld: Cell<bool>,
-}
-
-/// Callbacks with the side's credential, offered only to its origin: libgit2 passes the URL it
-/// is talking to (after any redirect), so a hop to another host gets nothing. libgit2 asks again
-/// while the server keeps answering 401; the second ask means the credentials were refused.
-fn callbacks<'a>(scope: Option<&'a Scoped<'a>>, outcome: &'a AuthOutcome) -> RemoteCallbacks<'a> {
-    let mut callbacks = RemoteCallbacks::new();
-    let mut asked = 0;
-    callbacks.credentials(move |url, _username_from_url, allowed| {
-        let in_scope = Url::parse(url)
-            .ok()
-            .and_then(|url| scope.filter(|scope| origin::same_origin(&scope.origin, &url)));
-        let Some(scope) = in_scope else {
-            outcome.withheld.set(true);
-            return Err(git2::Error::from_str(
-                "no credential may be sent to this server",
-            ));
-        };
-        asked += 1;
-        if asked > 1 {
-            outcome.refused.set(true);
-            return Err(git2::Error::from_str("the server refused the credentials"));
-        }
-        if !allowed.contains(CredentialType::USER_PASS_PLAINTEXT) {
-            return Err(git2::Error::from_str(
-                "the server asks for a kind of credentials other than a username and password",
-            ));
-        }
-        Cred::userpass_plaintext(
-            &scope.credentials.username,
-            scope.credentials.password.expose(),
-        )
-    });
-    callbacks
-}
-
 /// One side (upstream or downstream): its URL and the credential it may be offered.
 pub struct Side<'a> {
     pub name: &'static str,
     pub url: &'a str,
     scope: Option<Scoped<'a>>,
     credentials: &'a MirrorCredentials,
+    http: &'a GitHttp,
 }
 
 impl Side<'_> {
-    fn classify(&self, error: git2::Error, outcome: &AuthOutcome, context: &str) -> MirrorError {
+    /// Run one git2 call that talks to this side's remote, with the side's credential offered
+    /// to its origin only; a failure becomes the error that says what to check.
+    fn talk<T>(
+        &self,
+        context: &str,
+        work: impl FnOnce() -> Result<T, git2::Error>,
+    ) -> Result<T, MirrorError> {
+        let credential = self.scope.as_ref().map(|scope| OriginCredential {
+            origin: scope.origin.clone(),
+            username: scope.credentials.username.clone(),
+            password: scope.credentials.password.clone(),
+        });
+        let (outcome, failure) = self.http.run(credential, work);
+        outcome.map_err(|error| self.classify(error, failure, context))
+    }
+
+    fn classify(
+        &self,
+        error: git2::Error,
+        failure: Option<WireFailure>,
+        context: &str,
+    ) -> MirrorError {
         let url = origin::display_text(self.url);
-        if outcome.refused.get() {
-            return MirrorError::Unauthorized {
+        match failure {
+            Some(WireFailure::Refused) => MirrorError::Unauthorized {
                 url,
                 inputs: self
                     .scope
                     .as_ref()
                     .map_or(FORGE_INPUTS, |scope| scope.inputs),
-            };
-        }
-        if outcome.withheld.get() {
-            return MirrorError::CredentialsWithheld {
+            },
+            Some(WireFailure::Withheld) => MirrorError::CredentialsWithheld {
                 side: self.name,
                 url,
                 hint: self.credentials.missing_hint(self.name),
-            };
+            },
+            Some(WireFailure::NotFound) => MirrorError::RepositoryMissing {
+                side: self.name,
+                url,
+            },
+            None => MirrorError::Git {
+                context: format!("{context} {url}"),
+                source: error,
+            },
         }
-        classify(error, self.name, &url, context)
-    }
-}
-
-fn classify(error: git2::Error, side: &'static str, url: &str, context: &str) -> MirrorError {
-    if error.class() == ErrorClass::Http && error.message().contains("404") {
-        return MirrorError::RepositoryMissing {
-            side,
-            url: url.to_owned(),
-        };
-    }
-    MirrorError::Git {
-        context: format!("{context} {url}"),
-        source: error,
     }
 }
 
 /// Fetch `refspecs` from `url` into the scratch repository; returns the bytes received.
 pub fn fetch(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<usize, MirrorError> {
-    let outcome = AuthOutcome::default();
     let mut remote = side.remote(scratch)?;
     let received = Cell::new(0usize);
-    let mut callbacks = callbacks(side.scope.as_ref(), &outcome);
+    let mut callbacks = RemoteCallbacks::new();
     // libgit2 counts received bytes only while a progress callback is registered.
     callbacks.transfer_progress(|progress| {
         received.set(progress.received_bytes());
@@ -208,9 +155,9 @@ pub fn fetch(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<u
         .download_tags(AutotagOption::None)
         .update_fetchhead(false);
     let specs: Vec<&str> = refspecs.iter().map(String::as_str).collect();
-    remote
-        .fetch(&specs, Some(&mut options), None)
-        .map_err(|error| side.classify(error, &outcome, "fetching from"))?;
+    side.talk("fetching from", || {
+        remote.fetch(&specs, Some(&mut options), None)
+    })?;
     Ok(received.get().max(remote.stats().received_bytes()))
 }
 
@@ -227,25 +174,20 @@ impl Side<'_> {
 
 /// The refs `url` advertises, as `(name under refs/, oid)`, without fetching any object.
 pub fn advertised(scratch: &Repository, side: &Side) -> Result<Vec<(String, Oid)>, MirrorError> {
-    let outcome = AuthOutcome::default();
     let mut remote = side.remote(scratch)?;
-    let connection = remote
-        .connect_auth(
-            Direction::Fetch,
-            Some(callbacks(side.scope.as_ref(), &outcome)),
-            None,
-        )
-        .map_err(|error| side.classify(error, &outcome, "connecting to"))?;
-    let heads = connection
-        .list()
-        .map_err(|error| side.classify(error, &outcome, "listing the refs of"))?;
+    let heads = side.talk("listing the refs of", || {
+        let connection = remote.connect_auth(Direction::Fetch, None, None)?;
+        let heads = connection
+            .list()?
+            .iter()
+            .map(|head| (head.name().to_owned(), head.oid()))
+            .collect::<Vec<_>>();
+        Ok(heads)
+    })?;
     Ok(heads
-        .iter()
-        .filter(|head| !head.name().ends_with("^{}"))
-        .filter_map(|head| {
-            let name = head.name().strip_prefix("refs/")?;
-            Some((name.to_owned(), head.oid()))
-        })
+        .into_iter()
+        .filter(|(name, _)| !name.ends_with("^{}"))
+        .filter_map(|(name, oid)| Some((name.strip_prefix("refs/")?.to_owned(), oid)))
         .collect())
 }
 
@@ -275,13 +217,12 @@ pub fn refs_under(
 /// Push explicit refspecs (libgit2 cannot push globs) and check each ref's status: `push`
 /// returns Ok even when the server refuses a ref.
 pub fn push(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<usize, MirrorError> {
-    let outcome = AuthOutcome::default();
     let statuses: RefCell<Vec<(String, Option<String>)>> = RefCell::new(Vec::new());
     let remote_messages = RefCell::new(String::new());
     let bytes = Cell::new(0usize);
     let mut remote = side.remote(scratch)?;
     {
-        let mut callbacks = callbacks(side.scope.as_ref(), &outcome);
+        let mut callbacks = RemoteCallbacks::new();
         callbacks.push_update_reference(|name, status| {
             statuses
                 .borrow_mut()
@@ -299,9 +240,7 @@ pub fn push(scratch: &Repository, side: &Side, refspecs: &[String]) -> Result<us
         let mut options = PushOptions::new();
         options.remote_callbacks(callbacks);
         let specs: Vec<&str> = refspecs.iter().map(String::as_str).collect();
-        remote
-            .push(&specs, Some(&mut options))
-            .map_err(|error| side.classify(error, &outcome, "pushing to"))?;
+        side.talk("pushing to", || remote.push(&specs, Some(&mut options)))?;
     }
     let statuses = statuses.into_inner();
     let mut refused_refs: Vec<(String, String)> = statuses
@@ -353,12 +292,14 @@ impl<'a> Side<'a> {
         url: &'a str,
         credentials: &'a MirrorCredentials,
         upstream_url: &str,
+        http: &'a GitHttp,
     ) -> Side<'a> {
         Side {
             name,
             url,
             scope: credentials.for_side(name, upstream_url),
             credentials,
+            http,
         }
     }
 }

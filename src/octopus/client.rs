@@ -4,6 +4,7 @@
 use super::error::{truncate, ErrorBody, OctopusError, RequestLine, MAX_ERROR_TEXT_CHARS};
 use super::paging::Page;
 use super::retry::{parse_retry_after, RetryPolicy};
+use crate::http_client::{self, HttpSettings};
 use crate::origin;
 use crate::secret::Secret;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, RETRY_AFTER};
@@ -46,42 +47,24 @@ pub const PACKAGE_BODY_LIMIT: u64 = 256 << 20;
 impl ClientConfig {
     /// The defaults for `base_url` with `api_key`: no extra CA, the timeouts below, the default retries.
     pub fn new(base_url: Url, api_key: Secret) -> Self {
+        let defaults = HttpSettings::new(None);
         ClientConfig {
             base_url,
             api_key,
             ca_file: None,
-            connect_timeout: Duration::from_secs(5),
-            // A silent server costs 30 s per attempt and a timed-out request is tried twice
-            // (RetryPolicy::max_attempts_after_timeout), so about a minute; one still sending
-            // is cut at 60 s per attempt. The action's deadline (Octofleet.Timeout) bounds the rest.
-            read_timeout: Duration::from_secs(30),
-            request_timeout: Duration::from_secs(60),
+            // The shared defaults (5 s to connect, 30 s of silence, 60 s per request). A
+            // timed-out request is tried twice (RetryPolicy::max_attempts_after_timeout), so a
+            // silent server costs about a minute; the action's deadline (Octofleet.Timeout)
+            // bounds the rest.
+            connect_timeout: defaults.connect_timeout,
+            read_timeout: defaults.read_timeout,
+            request_timeout: defaults.request_timeout,
             retry: RetryPolicy::default(),
         }
     }
 }
 
-/// Why a client could not be set up (all of them input problems: the CA file, the TLS setup).
-#[derive(Debug, thiserror::Error)]
-pub enum ClientBuildError {
-    /// The CA certificate file could not be read.
-    #[error("cannot read the CA certificate file {path}: {source}")]
-    CaFile {
-        /// The file as given.
-        path: PathBuf,
-        /// Why it could not be read.
-        source: std::io::Error,
-    },
-    /// The CA certificate file holds no certificate rustls can use.
-    #[error("the CA certificate file {path} holds no usable PEM certificate")]
-    CaPem {
-        /// The file as given.
-        path: PathBuf,
-    },
-    /// The HTTP client itself could not be built.
-    #[error("cannot set up the HTTP client: {0}")]
-    Http(#[source] reqwest::Error),
-}
+pub use crate::http_client::ClientBuildError;
 
 /// A cheap-to-clone handle to one Octopus server.
 #[derive(Clone)]
@@ -182,44 +165,12 @@ impl OctopusClient {
     /// same-origin redirect policy and the retry policy.
     pub fn new(config: ClientConfig) -> Result<Self, ClientBuildError> {
         let base = normalized_base(&config.base_url);
-        let mut certificates = Vec::new();
-        if let Some(path) = &config.ca_file {
-            let pem = std::fs::read(path).map_err(|source| ClientBuildError::CaFile {
-                path: path.clone(),
-                source,
-            })?;
-            certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|_| ClientBuildError::CaPem { path: path.clone() })?;
-            if certificates.is_empty() {
-                return Err(ClientBuildError::CaPem { path: path.clone() });
-            }
-        }
-        let builder = |native_roots: bool| {
-            let mut builder = reqwest::Client::builder()
-                .connect_timeout(config.connect_timeout)
-                .read_timeout(config.read_timeout)
-                .timeout(config.request_timeout)
-                // reqwest would carry X-Octopus-ApiKey to any host a redirect names.
-                .redirect(origin::redirect_policy(&base))
-                .tls_built_in_native_certs(native_roots)
-                .user_agent(concat!("octofleet/", env!("CARGO_PKG_VERSION")));
-            for certificate in &certificates {
-                builder = builder.add_root_certificate(certificate.clone());
-            }
-            builder.build()
-        };
-        // An OS store that holds only certificates rustls cannot parse fails the build; the
-        // bundled roots and the CA file still work without it, so that is a warning, not a stop.
-        let http = match builder(true) {
-            Ok(http) => http,
-            Err(error) => {
-                tracing::warn!(
-                    "the OS certificate store cannot be used ({error}); trusting the bundled roots{} only",
-                    if certificates.is_empty() { "" } else { " and the CA certificate file" }
-                );
-                builder(false).map_err(ClientBuildError::Http)?
-            }
-        };
+        let http = http_client::build(&HttpSettings {
+            ca_file: config.ca_file,
+            connect_timeout: config.connect_timeout,
+            read_timeout: config.read_timeout,
+            request_timeout: config.request_timeout,
+        })?;
         Ok(OctopusClient {
             inner: Arc::new(Inner {
                 http,

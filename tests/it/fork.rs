@@ -100,10 +100,10 @@ async fn fork_lifecycle(platform: &str) {
         } else {
             git_scheme
         };
-        // git's first request of each connection goes without credentials, to be challenged.
-        if request.status != 401 {
-            assert_eq!(request.scheme.as_deref(), Some(expected), "{request:?}");
-        }
+        // git offers the credential with each request to the forge's origin: no 401 challenge
+        // first (octofleet's git transport, forge/git_http.rs).
+        assert_eq!(request.scheme.as_deref(), Some(expected), "{request:?}");
+        assert_ne!(request.status, 401, "{request:?}");
     }
     let expected_url = format!("{}/{ORG}/{NEW_REPO}.git", forge.url());
     assert_eq!(

@@ -13,6 +13,7 @@ mod faults;
 mod fleet;
 mod forge_limits;
 mod fork;
+mod git_over_https;
 mod hostile_input;
 mod image;
 mod key_scoping;

@@ -216,7 +216,7 @@ fn set_default_branch(shared: &Shared, repo: &RepoRecord, branch: &str) -> bool 
 fn gitea_error(status: StatusCode, message: &str, shared: &Shared) -> Reply {
     Reply::json(
         status,
-        json!({"message": message, "url": format!("{}/api/swagger", shared.base_url)}),
+        json!({"message": message, "url": format!("{}/api/swagger", shared.base_url())}),
     )
 }
 
@@ -247,9 +247,9 @@ fn gitea_repo(shared: &Shared, repo: &RepoRecord) -> Value {
         "template": false,
         "parent": parent,
         "mirror": false,
-        "html_url": format!("{}/{full_name}", shared.base_url),
+        "html_url": format!("{}/{full_name}", shared.base_url()),
         "ssh_url": format!("git@127.0.0.1:{full_name}.git"),
-        "clone_url": format!("{}/{full_name}.git", shared.base_url),
+        "clone_url": format!("{}/{full_name}.git", shared.base_url()),
         "default_branch": disk.default_branch.unwrap_or_else(|| "main".to_owned()),
         "archived": false,
         "created_at": repo.created_at,
@@ -487,7 +487,7 @@ fn gitea_pull(shared: &Shared, repo: &RepoRecord, pull: &PullRecord) -> Value {
             "repo_id": repo.id, "repo": gitea_repo(shared, repo),
         })
     };
-    let html_url = format!("{}/{full_name}/pulls/{}", shared.base_url, pull.number);
+    let html_url = format!("{}/{full_name}/pulls/{}", shared.base_url(), pull.number);
     json!({
         "id": pull.id,
         "number": pull.number,
@@ -587,10 +587,10 @@ fn github_repo(shared: &Shared, repo: &RepoRecord) -> Value {
         "private": repo.private,
         "visibility": if repo.private { "private" } else { "public" },
         "owner": github_owner(&repo.owner),
-        "html_url": format!("{}/{full_name}", shared.base_url),
+        "html_url": format!("{}/{full_name}", shared.base_url()),
         "description": repo.description,
         "fork": repo.parent.is_some(),
-        "clone_url": format!("{}/{full_name}.git", shared.base_url),
+        "clone_url": format!("{}/{full_name}.git", shared.base_url()),
         "git_url": format!("git://127.0.0.1/{full_name}.git"),
         "ssh_url": format!("git@127.0.0.1:{full_name}.git"),
         "size": if disk.empty { 0 } else { 1 },
@@ -742,8 +742,8 @@ fn github_pull(shared: &Shared, repo: &RepoRecord, pull: &PullRecord) -> Value {
         "id": pull.id,
         "node_id": format!("PR_{}", pull.id),
         "number": pull.number,
-        "url": format!("{}/api/v3/repos/{full_name}/pulls/{}", shared.base_url, pull.number),
-        "html_url": format!("{}/{full_name}/pull/{}", shared.base_url, pull.number),
+        "url": format!("{}/api/v3/repos/{full_name}/pulls/{}", shared.base_url(), pull.number),
+        "html_url": format!("{}/{full_name}/pull/{}", shared.base_url(), pull.number),
         "state": pull.state,
         "locked": false,
         "title": pull.title,
@@ -806,7 +806,7 @@ fn gitlab_namespace(shared: &Shared, owner: &Owner) -> Value {
         "kind": if owner.kind == OwnerKind::Org { "group" } else { "user" },
         "full_path": owner.name,
         "parent_id": null,
-        "web_url": format!("{}/{}", shared.base_url, owner.name),
+        "web_url": format!("{}/{}", shared.base_url(), owner.name),
     })
 }
 
@@ -827,9 +827,9 @@ fn gitlab_project(shared: &Shared, repo: &RepoRecord) -> Value {
         "default_branch": if disk.empty { Value::Null } else { json!(disk.default_branch) },
         "empty_repo": disk.empty,
         "visibility": if repo.private { "private" } else { "public" },
-        "http_url_to_repo": format!("{}/{full_path}.git", shared.base_url),
+        "http_url_to_repo": format!("{}/{full_path}.git", shared.base_url()),
         "ssh_url_to_repo": format!("git@127.0.0.1:{full_path}.git"),
-        "web_url": format!("{}/{full_path}", shared.base_url),
+        "web_url": format!("{}/{full_path}", shared.base_url()),
         "import_status": "none",
         "created_at": repo.created_at,
     })
@@ -853,7 +853,7 @@ fn gitlab_merge_request(shared: &Shared, repo: &RepoRecord, pull: &PullRecord) -
         "sha": repos::rev_parse(&path, &format!("refs/heads/{}", pull.head)),
         "merge_status": "cannot_be_merged",
         "draft": false,
-        "web_url": format!("{}/{full_path}/-/merge_requests/{}", shared.base_url, pull.number),
+        "web_url": format!("{}/{full_path}/-/merge_requests/{}", shared.base_url(), pull.number),
         "created_at": pull.created_at,
         "updated_at": pull.created_at,
     })

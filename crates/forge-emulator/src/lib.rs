@@ -223,6 +223,15 @@ impl ForgeEmulator {
         self.running.addr.to_string()
     }
 
+    /// Served behind `public_url` (`https://127.0.0.1:PORT`, a TLS front relaying to [`url`]):
+    /// the API's clone URLs and web links name it from now on, as a platform behind a
+    /// terminating proxy names its public address (Gitea's `ROOT_URL`, GitLab's `external_url`).
+    ///
+    /// [`url`]: ForgeEmulator::url
+    pub fn serve_as(&self, public_url: &str) {
+        self.shared().set_base_url(public_url);
+    }
+
     /// The one user's name.
     pub fn username(&self) -> &str {
         &self.shared().username

@@ -42,8 +42,9 @@ struct LogEntry {
 pub struct Shared {
     pub username: String,
     pub password: String,
-    /// `http://127.0.0.1:PORT`, the root of clone URLs.
-    pub base_url: String,
+    /// `http://127.0.0.1:PORT`, the root of clone URLs and web links, until a front (a TLS
+    /// terminator in a test) is announced in its place: see `ForgeEmulator::serve_as`.
+    base_url: Mutex<String>,
     pub repos: Repos,
     pub platform: Option<Platform>,
     /// GitLab mode: the hooks every push runs (`core.hooksPath`), see `git_http`.
@@ -157,7 +158,7 @@ impl Shared {
         Ok(Shared {
             username: config.username.clone(),
             password: config.password.clone(),
-            base_url,
+            base_url: Mutex::new(base_url),
             repos: Repos::new(&config.username)?,
             platform: config.platform,
             gitlab_hooks: match config.platform {
@@ -168,6 +169,20 @@ impl Shared {
             gathers: Mutex::new(Vec::new()),
             rate_limits: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The root of clone URLs and web links, no trailing slash.
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Name `url` as the root of clone URLs and web links from now on.
+    pub fn set_base_url(&self, url: &str) {
+        *self.base_url.lock().unwrap_or_else(PoisonError::into_inner) =
+            url.trim_end_matches('/').to_owned();
     }
 
     /// Refuse the next `times` API calls matching `method` and `path_contains` with `limit`.
