@@ -197,7 +197,9 @@ fn run_with(
         .env("MANAGEDTENANT_OCTOPUS_SPACEID", target)
         .env("OCTOFLEET_PACKAGE_DIR", package);
     // A plan that finds no change exits 0; deploys must succeed.
+    let started = emulator.clock_us();
     let measure = measure::run_expecting(&mut command, action, exit_code);
+    measure::request_rounds(action, &emulator.requests(), started, emulator.clock_us());
     let size = |extension: &str| {
         std::fs::metadata(
             reports

@@ -40,8 +40,11 @@ fn main() {
             .env("OCTOPUS_PROJECT_NAME", "Large Project")
             .env("OCTOFLEET_PACKAGE_VERSION", format!("1.0.{round}"))
             .env("OCTOFLEET_OUTPUTDIR", output.path());
+        let started = emulator.clock_us();
         let measure = measure::run(&mut command, "serialize");
-        rounds.push((measure, emulator.requests().len()));
+        let requests = emulator.requests();
+        measure::request_rounds("serialize", &requests, started, emulator.clock_us());
+        rounds.push((measure, requests.len()));
     }
     let zip = std::fs::read(output.path().join("Large_Project.1.0.0.zip"))
         .expect("serialize wrote the package");

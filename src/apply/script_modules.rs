@@ -13,7 +13,7 @@ use crate::octopus::space_index::SpaceIndex;
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{changed_fields, Outcome};
 use crate::portable;
-use futures::future::try_join_all;
+use crate::octopus::in_order::all_in_order;
 
 /// The space's library variable sets named like the package's modules, each script module with
 /// its variables.
@@ -43,7 +43,7 @@ impl ScriptModules {
             })
             .collect();
         let variable_sets = VariableSets::new(client, space_id);
-        let variables = try_join_all(sets.iter().map(|set| {
+        let variables = all_in_order(sets.iter().map(|set| {
             let variable_sets = &variable_sets;
             async move {
                 match (&set.variable_set_id, is_script_module(set)) {

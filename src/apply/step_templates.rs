@@ -13,6 +13,7 @@ use crate::octopus::resources::{
     install_community_template, update_community_installation, ActionTemplate,
     CommunityActionTemplate, PropertyValue,
 };
+use crate::octopus::in_order::InOrder;
 use crate::octopus::space_index::{SpaceIndex, StepTemplate};
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{Outcome, OutcomeAction};
@@ -54,16 +55,16 @@ impl<'a> StepTemplates<'a> {
             return Ok(templates);
         }
         let wants_library = wanted.iter().any(|t| t.community.is_some());
-        let (held, library) =
-            tokio::try_join!(Api::<ActionTemplate>::list_in(client, space_id), async {
-                if wants_library {
-                    Api::<CommunityActionTemplate>::new(client, None)
-                        .list()
-                        .await
-                } else {
-                    Ok(Vec::new())
-                }
-            })?;
+        let (held, library) = tokio::join!(Api::<ActionTemplate>::list_in(client, space_id), async {
+            if wants_library {
+                Api::<CommunityActionTemplate>::new(client, None)
+                    .list()
+                    .await
+            } else {
+                Ok(Vec::new())
+            }
+        })
+        .in_order()?;
         templates.held = held;
         templates.library = library;
         Ok(templates)

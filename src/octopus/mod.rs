@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod error;
+pub(crate) mod in_order;
 pub(crate) mod feed;
 pub mod paging;
 pub(crate) mod process_templates;
