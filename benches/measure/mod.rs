@@ -82,3 +82,19 @@ pub fn request_rounds(
     }
     rounds.iter().map(|(round, _)| *round).max().unwrap_or(0)
 }
+
+/// "≈ N rounds": the wall time divided by the latency, as the goals count round trips.
+pub fn rounds_label(wall: Duration, latency: Duration) -> String {
+    format!("≈ {:.1} rounds", wall.as_secs_f64() / latency.as_secs_f64())
+}
+
+/// The round-trip goal of issue 20: `rounds` latencies and 100 ms of work, and whether `wall`
+/// met it.
+pub fn round_goal(wall: Duration, latency: Duration, rounds: u32) -> String {
+    let goal = latency * rounds + Duration::from_millis(100);
+    format!(
+        "target <= {rounds} rounds + 100 ms = {} ms: {}",
+        goal.as_millis(),
+        if wall <= goal { "met" } else { "NOT met" }
+    )
+}
