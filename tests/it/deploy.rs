@@ -2246,3 +2246,38 @@ async fn a_failed_read_among_concurrent_reads_is_reported_in_program_order() {
     assert!(fleet.emulator.writes().is_empty());
     crate::support::fault_rules::assert_every_fault_fired(&fleet.emulator);
 }
+
+/// Independent reads go out together, yet never more than the client's bound
+/// (`MAX_IN_FLIGHT`, 8) at once: counted from the emulator's log of when each request arrived
+/// and was answered, with a latency long enough for reads sent together to overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_out_together_but_never_more_than_eight_at_once() {
+    let fleet = fleet_with_rich().await;
+    let dir = extracted_package(&fleet, "Rich", true).await;
+    let deployed = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    fleet.emulator.set_latency(std::time::Duration::from_millis(40));
+    fleet.emulator.clear_requests();
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let requests = fleet.emulator.requests();
+    // Answers before arrivals at the same instant: a request that ended frees its place.
+    let mut events: Vec<(u64, i32)> = requests
+        .iter()
+        .flat_map(|r| [(r.received_us, 1), (r.answered_us, -1)])
+        .collect();
+    events.sort();
+    let most = events
+        .iter()
+        .scan(0, |in_flight, (_, step)| {
+            *in_flight += step;
+            Some(*in_flight)
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        (2..=8).contains(&most),
+        "{most} requests were in flight at once (of {})",
+        requests.len()
+    );
+}
