@@ -69,7 +69,10 @@ fn main() {
         shape.steps, shape.variables, shape.environments, shape.runbooks, shape.runbook_steps, shape.library_variable_sets, LATENCY.as_millis()
     );
     let first = run(&emulator, &target, &package, "deploy");
-    assert_eq!(first.requests, FIRST_DEPLOY_REQUESTS, "first deploy's request count changed");
+    assert_eq!(
+        first.requests, FIRST_DEPLOY_REQUESTS,
+        "first deploy's request count changed"
+    );
     let target_ms = LATENCY * 20 + Duration::from_millis(300);
     report(
         "first deploy",
@@ -83,7 +86,10 @@ fn main() {
     );
     // Re-deploy and plan change nothing: each is run REPEATS times, and the median is shown.
     let again = median_of(|| run(&emulator, &target, &package, "deploy"));
-    assert_eq!(again.requests, READ_REQUESTS, "re-deploy's request count changed");
+    assert_eq!(
+        again.requests, READ_REQUESTS,
+        "re-deploy's request count changed"
+    );
     report(
         "re-deploy   ",
         &again,

@@ -158,10 +158,11 @@ async fn check_process_templates(
     package: &PortableProject,
 ) -> Result<(), DeployError> {
     let usages = process_template_usages(package);
-    let verdicts = all_in_order(usages.iter().map(|(slug, mask)| {
-        process_templates::unusable(client, space_id, slug, mask.as_deref())
-    }))
-    .await?;
+    let verdicts =
+        all_in_order(usages.iter().map(|(slug, mask)| {
+            process_templates::unusable(client, space_id, slug, mask.as_deref())
+        }))
+        .await?;
     let problems: Vec<TemplateProblem> = usages
         .into_iter()
         .zip(verdicts)

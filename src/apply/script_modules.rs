@@ -8,12 +8,12 @@ use super::converge::Writer;
 use crate::convert::script_modules::{
     apply_script_module, desired_script_module_set, is_script_module, portable_script_module,
 };
+use crate::octopus::in_order::all_in_order;
 use crate::octopus::resources::{LibraryVariableSet, VariableSet, VariableSets};
 use crate::octopus::space_index::SpaceIndex;
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{changed_fields, Outcome};
 use crate::portable;
-use crate::octopus::in_order::all_in_order;
 
 /// The space's library variable sets named like the package's modules, each script module with
 /// its variables.

@@ -10,13 +10,13 @@ use crate::convert::blueprint::{
     desired_library_variable_set, desired_lifecycle, desired_project_group, desired_tag_set,
     SpaceIds,
 };
+use crate::octopus::in_order::{all_in_order, InOrder};
 use crate::octopus::resources::{
     Account, Certificate, Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle,
     ProjectGroup, TagSet, VariableSetWrite, WorkerPool,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
 use crate::outcome::{Outcome, OutcomeAction};
-use crate::octopus::in_order::{all_in_order, InOrder};
 use std::collections::{BTreeSet, HashMap};
 
 /// What the space holds now, for the kinds a blueprint manages.

@@ -9,11 +9,11 @@ use super::carried::{self, planned_id, Carrier, Planned};
 use super::converge::Writer;
 use crate::convert::step_templates::{desired_step_template, portable_step_template};
 use crate::convert::variables::substituted;
+use crate::octopus::in_order::InOrder;
 use crate::octopus::resources::{
     install_community_template, update_community_installation, ActionTemplate,
     CommunityActionTemplate, PropertyValue,
 };
-use crate::octopus::in_order::InOrder;
 use crate::octopus::space_index::{SpaceIndex, StepTemplate};
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{Outcome, OutcomeAction};
@@ -55,16 +55,17 @@ impl<'a> StepTemplates<'a> {
             return Ok(templates);
         }
         let wants_library = wanted.iter().any(|t| t.community.is_some());
-        let (held, library) = tokio::join!(Api::<ActionTemplate>::list_in(client, space_id), async {
-            if wants_library {
-                Api::<CommunityActionTemplate>::new(client, None)
-                    .list()
-                    .await
-            } else {
-                Ok(Vec::new())
-            }
-        })
-        .in_order()?;
+        let (held, library) =
+            tokio::join!(Api::<ActionTemplate>::list_in(client, space_id), async {
+                if wants_library {
+                    Api::<CommunityActionTemplate>::new(client, None)
+                        .list()
+                        .await
+                } else {
+                    Ok(Vec::new())
+                }
+            })
+            .in_order()?;
         templates.held = held;
         templates.library = library;
         Ok(templates)

@@ -5,12 +5,12 @@
 
 use super::client::OctopusClient;
 use super::error::OctopusError;
+use super::in_order::{all_in_order, InOrder};
 use super::project_parts::ProjectParts;
 use super::resources::{
     ActionTemplate, Api, CommunityActionTemplate, DeploymentProcess, LibraryVariableSet, Project,
     PropertyValue, VariableSet, VariableSets,
 };
-use super::in_order::{all_in_order, InOrder};
 
 /// The property of an action that names the step template it uses.
 pub const TEMPLATE_ID_PROPERTY: &str = "Octopus.Action.Template.Id";

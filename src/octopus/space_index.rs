@@ -3,11 +3,11 @@
 //! (one round of requests): names ↔ ids in both directions. Serialize turns ids into names,
 //! deploy and plan names into ids, and both follow the same built-in-feed rule.
 
+use super::in_order::InOrder;
 use super::resources::{
     Account, ActionTemplate, Api, Certificate, Environment, Feed, GitCredential,
     LibraryVariableSet, Lifecycle, ProjectGroup, Resource, TagSet, WorkerPool,
 };
-use super::in_order::InOrder;
 use super::{OctopusClient, OctopusError};
 use std::collections::{BTreeSet, HashMap};
 

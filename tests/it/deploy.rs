@@ -2256,7 +2256,9 @@ async fn reads_go_out_together_but_never_more_than_eight_at_once() {
     let dir = extracted_package(&fleet, "Rich", true).await;
     let deployed = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(deployed.code, 0, "{}", deployed.stderr);
-    fleet.emulator.set_latency(std::time::Duration::from_millis(40));
+    fleet
+        .emulator
+        .set_latency(std::time::Duration::from_millis(40));
     fleet.emulator.clear_requests();
     let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
     assert_eq!(plan.code, 0, "{}", plan.stderr);
