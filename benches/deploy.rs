@@ -6,6 +6,10 @@
 //! (printed as one, with its formula) of the requests the Terraform provider would need for the
 //! same module. Each run writes its report: the sizes of the HTML pages are printed, with a plan
 //! of the worst case (every variable edited upstream) against the few-hundred-KB target.
+//! Round trips (issue 20): each run's request count is asserted unchanged, and printed with the
+//! rounds the emulator saw and the wall time divided by the latency, against the goals (first
+//! deploy ≤ 12 rounds + 100 ms, re-deploy and plan ≤ 5 rounds + 100 ms; re-deploy and plan are the
+//! median of 5 runs). `OCTOFLEET_BENCH_TRACE=1` prints every request with its round.
 //! Run: `cargo bench --bench deploy`.
 
 mod measure;
@@ -20,6 +24,11 @@ use std::time::Duration;
 const API_KEY: &str = "API-BENCH0000000000000000000000";
 const LATENCY: Duration = Duration::from_millis(20);
 const NAME: &str = "Large Project";
+/// The request counts before issue 20's round trips, which concurrency must keep.
+const FIRST_DEPLOY_REQUESTS: usize = 60;
+const READ_REQUESTS: usize = 20;
+/// Runs of each repeatable measurement (re-deploy, plan); the median is shown.
+const REPEATS: usize = 5;
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
@@ -60,6 +69,10 @@ fn main() {
         shape.steps, shape.variables, shape.environments, shape.runbooks, shape.runbook_steps, shape.library_variable_sets, LATENCY.as_millis()
     );
     let first = run(&emulator, &target, &package, "deploy");
+    assert_eq!(
+        first.requests, FIRST_DEPLOY_REQUESTS,
+        "first deploy's request count changed"
+    );
     let target_ms = LATENCY * 20 + Duration::from_millis(300);
     report(
         "first deploy",
@@ -71,7 +84,12 @@ fn main() {
             verdict(first.measure.wall <= target_ms)
         ),
     );
-    let again = run(&emulator, &target, &package, "deploy");
+    // Re-deploy and plan change nothing: each is run REPEATS times, and the median is shown.
+    let again = median_of(|| run(&emulator, &target, &package, "deploy"));
+    assert_eq!(
+        again.requests, READ_REQUESTS,
+        "re-deploy's request count changed"
+    );
     report(
         "re-deploy   ",
         &again,
@@ -80,7 +98,8 @@ fn main() {
             verdict(again.requests <= 20 && again.writes == 0)
         ),
     );
-    let plan = run(&emulator, &target, &package, "plan");
+    let plan = median_of(|| run(&emulator, &target, &package, "plan"));
+    assert_eq!(plan.requests, READ_REQUESTS, "plan's request count changed");
     report(
         "plan        ",
         &plan,
@@ -90,6 +109,20 @@ fn main() {
             verdict(plan.writes == 0)
         ),
     );
+
+    for (label, round, goal) in [
+        ("first deploy", &first, 12),
+        ("re-deploy   ", &again, 5),
+        ("plan        ", &plan, 5),
+    ] {
+        println!(
+            "{label}: {} requests (unchanged), {} request rounds as the emulator saw them, {} ({})",
+            round.requests,
+            round.request_rounds,
+            measure::rounds_label(round.measure.wall, LATENCY),
+            measure::round_goal(round.measure.wall, LATENCY, goal)
+        );
+    }
 
     print_report_sizes("first deploy", &first);
     print_report_sizes("plan        ", &plan);
@@ -139,11 +172,20 @@ fn main() {
 
 struct Round {
     measure: measure::Measure,
+    /// The rounds of requests the emulator saw (`octopus_emulator::rounds_of`).
+    request_rounds: usize,
     requests: usize,
     writes: usize,
     /// The HTML report's size, and its JSON twin's.
     report_bytes: Option<u64>,
     report_json_bytes: Option<u64>,
+}
+
+/// The median by wall time of [`REPEATS`] runs.
+fn median_of(mut run: impl FnMut() -> Round) -> Round {
+    let mut runs: Vec<Round> = (0..REPEATS).map(|_| run()).collect();
+    runs.sort_by_key(|round| round.measure.wall);
+    runs.swap_remove(REPEATS / 2)
 }
 
 fn print_report_sizes(label: &str, round: &Round) {
@@ -197,7 +239,10 @@ fn run_with(
         .env("MANAGEDTENANT_OCTOPUS_SPACEID", target)
         .env("OCTOFLEET_PACKAGE_DIR", package);
     // A plan that finds no change exits 0; deploys must succeed.
+    let started = emulator.clock_us();
     let measure = measure::run_expecting(&mut command, action, exit_code);
+    let request_rounds =
+        measure::request_rounds(action, &emulator.requests(), started, emulator.clock_us());
     let size = |extension: &str| {
         std::fs::metadata(
             reports
@@ -209,6 +254,7 @@ fn run_with(
     };
     Round {
         measure,
+        request_rounds,
         requests: emulator.requests().len(),
         writes: emulator.writes().len(),
         report_bytes: size("html"),

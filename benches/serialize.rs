@@ -1,7 +1,10 @@
 //! Benchmark: `octofleet serialize` of a generated large project (100 steps, 2,000 variables
 //! scoped over 20 environments, 20 runbooks of 10 steps, 10 library variable sets) against the
 //! emulator at 20 ms latency, package upload included. Prints requests, wall time and peak RSS
-//! against the targets (≤ 40 requests, ≤ 10 × latency + 200 ms, ≤ 50 MB).
+//! against the targets (≤ 40 requests, ≤ 10 × latency + 200 ms, ≤ 50 MB), and the round trips:
+//! the request count (asserted unchanged), the rounds the emulator saw, the wall time divided by
+//! the latency, against issue 20's goal of 6 rounds + 100 ms. `OCTOFLEET_BENCH_TRACE=1` prints
+//! every request with its round.
 //! Run: `cargo bench --bench serialize`.
 
 mod measure;
@@ -13,6 +16,7 @@ use std::time::Duration;
 const API_KEY: &str = "API-BENCH0000000000000000000000";
 const LATENCY: Duration = Duration::from_millis(20);
 const ROUNDS: usize = 5;
+const REQUESTS: usize = 22;
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime starts");
@@ -40,12 +44,19 @@ fn main() {
             .env("OCTOPUS_PROJECT_NAME", "Large Project")
             .env("OCTOFLEET_PACKAGE_VERSION", format!("1.0.{round}"))
             .env("OCTOFLEET_OUTPUTDIR", output.path());
+        let started = emulator.clock_us();
         let measure = measure::run(&mut command, "serialize");
-        rounds.push((measure, emulator.requests().len()));
+        let requests = emulator.requests();
+        let request_rounds =
+            measure::request_rounds("serialize", &requests, started, emulator.clock_us());
+        rounds.push((measure, requests.len(), request_rounds));
     }
     let zip = std::fs::read(output.path().join("Large_Project.1.0.0.zip"))
         .expect("serialize wrote the package");
-    let (median, requests) = measure::median(&mut rounds, |(m, _)| m.wall);
+    let (median, requests, request_rounds) = measure::median(&mut rounds, |(m, _, _)| m.wall);
+    // Concurrency must not add requests: 23 before issue 20's round trips, 22 since (the space
+    // is no longer read twice).
+    assert_eq!(*requests, REQUESTS, "serialize's request count changed");
     let wall_target = LATENCY * 10 + Duration::from_millis(200);
     let rss_mib = median.peak_rss_kib as f64 / 1024.0;
     println!(
@@ -60,5 +71,10 @@ fn main() {
         if median.wall <= wall_target { "met" } else { "MISSED" },
         if rss_mib * 1.048_576 <= 50.0 { "met" } else { "MISSED" },
         zip.len() / 1024
+    );
+    println!(
+        "round trips: {requests} requests (unchanged: {REQUESTS}) in {request_rounds} rounds as the emulator saw them, {} ({})",
+        measure::rounds_label(median.wall, LATENCY),
+        measure::round_goal(median.wall, LATENCY, 6)
     );
 }

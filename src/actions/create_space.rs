@@ -6,6 +6,7 @@ use crate::apply::space_blueprint;
 use crate::apply::{Outcome, OutcomeAction, Summary};
 use crate::config::{CreateSpaceConfig, WriteBackConfig};
 use crate::inputs::{MANAGED_SPACE_ID, SPACE_MANAGERS};
+use crate::octopus::in_order::InOrder;
 use crate::octopus::resources::{Space, Team};
 use crate::octopus::tenant_variables::{self, TenantVariableWrite};
 use crate::octopus::Api;
@@ -86,7 +87,7 @@ pub async fn run(config: &CreateSpaceConfig) -> Result<CreateSpaceReport, Action
             None => Ok(None),
         }
     };
-    let (resources, tenant_write) = tokio::try_join!(converge, write_back)?;
+    let (resources, tenant_write) = tokio::join!(converge, write_back).in_order()?;
     for outcome in &resources {
         tracing::info!("{outcome}");
     }

@@ -9,6 +9,7 @@ use crate::fleet::reports::{self, ReadReport};
 use crate::fleet::{self, FleetView, Links, Run, Tenant, TenantHistory};
 use crate::inputs::{quoted, PROJECT_NAME};
 use crate::log_format::progress;
+use crate::octopus::in_order::InOrder;
 use crate::octopus::resources::{DeploymentProcess, Project, Runbook, ServerTask};
 use crate::octopus::task_queue::{self, RunsQuery};
 use crate::octopus::{feed, project_parts};
@@ -330,7 +331,7 @@ pub async fn read_view(
 ) -> Result<FleetView, ActionError> {
     progress(0, "Reading the template project's tenants and runbooks");
     let project_id = project.id.clone().unwrap_or_default();
-    let (tenants, runbooks, newest) = futures::try_join!(
+    let (tenants, runbooks, newest) = tokio::join!(
         fleet_tenants(server, space_id, project, &config.tenant_tags),
         fleet_runbooks(server, space_id, project),
         async {
@@ -338,7 +339,8 @@ pub async fn read_view(
                 .await
                 .map_err(server.error())
         }
-    )?;
+    )
+    .in_order()?;
     let names: Vec<&str> = runbooks.iter().map(|r| r.name.as_str()).collect();
     tracing::info!(
         "{} tenants; runbooks read: {}",

@@ -5,7 +5,8 @@ use super::{ActionError, Report, Server, While, GIVE_ID_OR_NAME};
 use crate::config::SerializeConfig;
 use crate::convert;
 use crate::octopus::feed::{self, OverwriteMode, PackageError, UploadOutcome};
-use crate::octopus::project_export::{fetch_project, ExportOptions, FetchError};
+use crate::octopus::project_export::{fetch_project, find_project, ExportOptions, FetchError};
+use crate::octopus::resources::is_space_id;
 use crate::package;
 use crate::portable::definitions::carry_history;
 use crate::service_messages::ServiceMessage;
@@ -84,22 +85,41 @@ impl Report for SerializeReport {
 pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionError> {
     let server = Server::management(&config.source)?;
     let client = &server.client;
-    let space_id = server.space_id(&config.space, GIVE_ID_OR_NAME).await?;
+    let fetch_error = |error| match error {
+        FetchError::Octopus(source) => server.error()(source),
+        missing @ FetchError::ProjectMissing { .. } => ActionError::input(missing),
+    };
+    // A space given by ID is most likely that space: the project is looked up in it while the
+    // space is read (one round instead of two). The space's answer is taken first, and a lookup
+    // made in another space than the one found (an ID that was a space's name) is made again.
+    let guessed_space = is_space_id(&config.space).then_some(config.space.as_str());
+    let (space, guessed_project) = tokio::join!(
+        server.space_resource(&config.space, GIVE_ID_OR_NAME),
+        async {
+            match guessed_space {
+                Some(space_id) => Some(find_project(client, space_id, &config.project_name).await),
+                None => None,
+            }
+        }
+    );
+    let space = space?;
+    let space_id = space.id.clone().unwrap_or_default();
     tracing::info!(project = %config.project_name, space = %space_id, "reading template project");
-
+    let project = match guessed_project {
+        Some(found) if guessed_space == Some(space_id.as_str()) => found,
+        _ => find_project(client, &space_id, &config.project_name).await,
+    }
+    .map_err(fetch_error)?;
     let documents = fetch_project(
         client,
-        &space_id,
-        &config.project_name,
+        space,
+        project,
         ExportOptions {
             include_cac_values: config.include_cac_values,
         },
     )
     .await
-    .map_err(|error| match error {
-        FetchError::Octopus(source) => server.error()(source),
-        missing @ FetchError::ProjectMissing { .. } => ActionError::input(missing),
-    })?;
+    .map_err(fetch_error)?;
     let now = chrono::Utc::now();
     let exported_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut read = convert::read(

@@ -60,6 +60,18 @@ impl Server {
         self.found(found, id_or_name, hint)
     }
 
+    /// A space given by ID or by exact name, as the server describes it.
+    pub async fn space_resource(&self, id_or_name: &str, hint: &str) -> Result<Space, ActionError> {
+        let found = Api::<Space>::new(&self.client, None)
+            .resolve(id_or_name)
+            .await
+            .map_err(self.error())?;
+        match found {
+            Some(space) if space.id.is_some() => Ok(space),
+            _ => Err(self.not_found(id_or_name, hint)),
+        }
+    }
+
     /// The space with this exact name (never taken as an ID).
     pub async fn space_named(&self, name: &str, hint: &str) -> Result<SpaceName, ActionError> {
         let found = Api::<Space>::new(&self.client, None)
@@ -81,13 +93,15 @@ impl Server {
                 name: space.name,
             })
         });
-        named.ok_or_else(|| {
-            ActionError::input(format!(
-                "space {} was not found on {}: {hint}",
-                crate::inputs::quoted(wanted),
-                self.label
-            ))
-        })
+        named.ok_or_else(|| self.not_found(wanted, hint))
+    }
+
+    fn not_found(&self, wanted: &str, hint: &str) -> ActionError {
+        ActionError::input(format!(
+            "space {} was not found on {}: {hint}",
+            crate::inputs::quoted(wanted),
+            self.label
+        ))
     }
 }
 

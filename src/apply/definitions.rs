@@ -7,6 +7,7 @@ use super::converge::Writer;
 use super::deploy::DeployError;
 use super::script_modules::{self, ScriptModules};
 use super::step_templates::{self, StepTemplates};
+use crate::octopus::in_order::InOrder;
 use crate::octopus::space_index::SpaceIndex;
 use crate::octopus::{OctopusClient, OctopusError};
 use crate::outcome::Outcome;
@@ -59,10 +60,11 @@ impl<'a> Definitions<'a> {
         index: &SpaceIndex,
         secrets: &'a BTreeMap<String, Secret>,
     ) -> Result<Result<Definitions<'a>, Vec<String>>, OctopusError> {
-        let (templates, modules) = tokio::try_join!(
+        let (templates, modules) = tokio::join!(
             StepTemplates::read(client, space_id, wanted.templates, index, secrets),
             ScriptModules::read(client, space_id, wanted.modules),
-        )?;
+        )
+        .in_order()?;
         let mut refusals = Vec::new();
         let template_plan = plan(
             &templates,

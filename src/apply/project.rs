@@ -13,6 +13,7 @@ use crate::convert::project::{
 };
 use crate::convert::variables::{apply_variables, ScopeIds};
 use crate::convert::Context;
+use crate::octopus::in_order::all_in_order;
 use crate::octopus::process_templates;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
@@ -115,50 +116,64 @@ pub async fn deploy(
     })
 }
 
-/// The space's index, then (only when the space has everything the package needs) the project
-/// with its parts, as the server holds them.
+/// The space's index and the project with its parts, as the server holds them, read together
+/// (they do not depend on each other); what they say is then checked in the order a reader
+/// expects: the index's errors, the dependencies the space lacks, the process templates, and
+/// only then the project's errors. A deploy refused for a missing dependency has read the
+/// project too (reads only: nothing is written before every check passed).
 async fn read(
     client: &OctopusClient,
     space_id: &str,
     package: &PortableProject,
     options: &DeployOptions,
 ) -> Result<(SpaceIndex, ProjectParts), DeployError> {
-    let index = SpaceIndex::read(client, space_id).await?;
+    // Listed first, the project goes out first: its parts (then its runbooks' processes) wait
+    // for it, while nothing waits for the index (requests take turns, `MAX_IN_FLIGHT`).
+    let (current, templates, index) = tokio::join!(
+        project_parts::read_by_name(
+            client,
+            space_id,
+            &options.project_name,
+            ReadOptions::for_deploy(true),
+        ),
+        check_process_templates(client, space_id, package),
+        SpaceIndex::read(client, space_id),
+    );
+    let index = index?;
     let missing = missing_dependencies(package, &index);
     if !missing.is_empty() {
         return Err(DeployError::MissingDependencies(missing));
     }
-    check_process_templates(client, space_id, package).await?;
-    let current = project_parts::read_by_name(
-        client,
-        space_id,
-        &options.project_name,
-        ReadOptions::for_deploy(true),
-    )
-    .await?;
-    Ok((index, current))
+    templates?;
+    Ok((index, current?))
 }
 
 /// Every Platform Hub process template the package's steps run must be on this instance, shared
 /// with the space and published at the step's version mask: a deploy (or plan) refuses before
-/// any write, naming each one (exit 2), on a managed space and a managed instance alike.
+/// any write, naming each one (exit 2), on a managed space and a managed instance alike. The
+/// templates are looked up together; problems and errors keep the steps' order.
 async fn check_process_templates(
     client: &OctopusClient,
     space_id: &str,
     package: &PortableProject,
 ) -> Result<(), DeployError> {
-    let mut problems = Vec::new();
-    for (slug, mask) in process_template_usages(package) {
-        let unusable =
-            process_templates::unusable(client, space_id, &slug, mask.as_deref()).await?;
-        if let Some(unusable) = unusable {
-            problems.push(TemplateProblem {
+    let usages = process_template_usages(package);
+    let verdicts =
+        all_in_order(usages.iter().map(|(slug, mask)| {
+            process_templates::unusable(client, space_id, slug, mask.as_deref())
+        }))
+        .await?;
+    let problems: Vec<TemplateProblem> = usages
+        .into_iter()
+        .zip(verdicts)
+        .filter_map(|((slug, _), unusable)| {
+            Some(TemplateProblem {
                 slug,
                 space_id: space_id.to_owned(),
-                unusable,
-            });
-        }
-    }
+                unusable: unusable?,
+            })
+        })
+        .collect();
     if problems.is_empty() {
         Ok(())
     } else {

@@ -8,12 +8,12 @@ use super::converge::Writer;
 use crate::convert::script_modules::{
     apply_script_module, desired_script_module_set, is_script_module, portable_script_module,
 };
+use crate::octopus::in_order::all_in_order;
 use crate::octopus::resources::{LibraryVariableSet, VariableSet, VariableSets};
 use crate::octopus::space_index::SpaceIndex;
 use crate::octopus::{Api, OctopusClient, OctopusError};
 use crate::outcome::{changed_fields, Outcome};
 use crate::portable;
-use futures::future::try_join_all;
 
 /// The space's library variable sets named like the package's modules, each script module with
 /// its variables.
@@ -43,7 +43,7 @@ impl ScriptModules {
             })
             .collect();
         let variable_sets = VariableSets::new(client, space_id);
-        let variables = try_join_all(sets.iter().map(|set| {
+        let variables = all_in_order(sets.iter().map(|set| {
             let variable_sets = &variable_sets;
             async move {
                 match (&set.variable_set_id, is_script_module(set)) {

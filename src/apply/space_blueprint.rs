@@ -10,13 +10,13 @@ use crate::convert::blueprint::{
     desired_library_variable_set, desired_lifecycle, desired_project_group, desired_tag_set,
     SpaceIds,
 };
+use crate::octopus::in_order::{all_in_order, InOrder};
 use crate::octopus::resources::{
     Account, Certificate, Environment, Feed, GitCredential, LibraryVariableSet, Lifecycle,
     ProjectGroup, TagSet, VariableSetWrite, WorkerPool,
 };
 use crate::octopus::{Api, OctopusClient, OctopusError, Resource};
 use crate::outcome::{Outcome, OutcomeAction};
-use futures::future::try_join_all;
 use std::collections::{BTreeSet, HashMap};
 
 /// What the space holds now, for the kinds a blueprint manages.
@@ -112,7 +112,7 @@ pub async fn read_state(
         accounts,
         certificates,
         worker_pools,
-    ) = tokio::try_join!(
+    ) = tokio::join!(
         list_if::<Environment>(client, space_id, needs_environments),
         list_if::<Lifecycle>(client, space_id, !blueprint.lifecycles.is_empty()),
         list_if::<ProjectGroup>(client, space_id, !blueprint.project_groups.is_empty()),
@@ -127,7 +127,8 @@ pub async fn read_state(
         list_if::<Account>(client, space_id, needs_accounts),
         list_if::<Certificate>(client, space_id, needs_certificates),
         list_if::<WorkerPool>(client, space_id, needs_worker_pools),
-    )?;
+    )
+    .in_order()?;
     Ok(SpaceState {
         environments,
         lifecycles,
@@ -346,13 +347,14 @@ pub async fn converge(
         let desired = desired_tag_set(spec, existing, space_id);
         writer.converge(existing, desired)
     });
-    let (environments, groups, feeds, credentials, tag_sets) = tokio::try_join!(
-        try_join_all(environment_writes),
-        try_join_all(group_writes),
-        try_join_all(feed_writes),
-        try_join_all(credential_writes),
-        try_join_all(tag_set_writes),
-    )?;
+    let (environments, groups, feeds, credentials, tag_sets) = tokio::join!(
+        all_in_order(environment_writes),
+        all_in_order(group_writes),
+        all_in_order(feed_writes),
+        all_in_order(credential_writes),
+        all_in_order(tag_set_writes),
+    )
+    .in_order()?;
 
     // Ids by name, including what was just created: for phases, scopes and typed variables.
     let mut ids = SpaceIds {
@@ -384,11 +386,12 @@ pub async fn converge(
         let (compare, send) = desired_certificate(spec, existing, space_id, &ids);
         writer.converge_keeping_secrets(existing, compare, send)
     });
-    let (lifecycles, accounts, certificates) = tokio::try_join!(
-        try_join_all(lifecycle_writes),
-        try_join_all(account_writes),
-        try_join_all(certificate_writes),
-    )?;
+    let (lifecycles, accounts, certificates) = tokio::join!(
+        all_in_order(lifecycle_writes),
+        all_in_order(account_writes),
+        all_in_order(certificate_writes),
+    )
+    .in_order()?;
     for (account, _) in &accounts {
         if let Some(id) = &account.id {
             ids.accounts.insert(account.name.clone(), id.clone());
@@ -410,7 +413,7 @@ pub async fn converge(
             &ids,
         )
     });
-    let sets = try_join_all(set_writes).await?;
+    let sets = all_in_order(set_writes).await?;
     let mut definition_outcomes = Vec::new();
     if let Some((definitions, mut index)) = definitions {
         definitions

@@ -9,6 +9,7 @@ use super::carried::{self, planned_id, Carrier, Planned};
 use super::converge::Writer;
 use crate::convert::step_templates::{desired_step_template, portable_step_template};
 use crate::convert::variables::substituted;
+use crate::octopus::in_order::InOrder;
 use crate::octopus::resources::{
     install_community_template, update_community_installation, ActionTemplate,
     CommunityActionTemplate, PropertyValue,
@@ -55,7 +56,7 @@ impl<'a> StepTemplates<'a> {
         }
         let wants_library = wanted.iter().any(|t| t.community.is_some());
         let (held, library) =
-            tokio::try_join!(Api::<ActionTemplate>::list_in(client, space_id), async {
+            tokio::join!(Api::<ActionTemplate>::list_in(client, space_id), async {
                 if wants_library {
                     Api::<CommunityActionTemplate>::new(client, None)
                         .list()
@@ -63,7 +64,8 @@ impl<'a> StepTemplates<'a> {
                 } else {
                     Ok(Vec::new())
                 }
-            })?;
+            })
+            .in_order()?;
         templates.held = held;
         templates.library = library;
         Ok(templates)

@@ -44,6 +44,10 @@ pub const JSON_BODY_LIMIT: u64 = 64 << 20;
 /// uncompressed when it is read, so its zip is well below this.
 pub const PACKAGE_BODY_LIMIT: u64 = 256 << 20;
 
+/// The most requests one client has in flight to its server at once; more wait their turn, in the
+/// order they were sent. See docs/actions.md ("Requests sent together") for why this number.
+pub const MAX_IN_FLIGHT: usize = 8;
+
 impl ClientConfig {
     /// The defaults for `base_url` with `api_key`: no extra CA, the timeouts below, the default retries.
     pub fn new(base_url: Url, api_key: Secret) -> Self {
@@ -81,6 +85,9 @@ struct Inner {
     /// Requests sent, retries included: the benchmarks and tests read it.
     requests_sent: AtomicU64,
     writes_sent: AtomicU64,
+    /// [`MAX_IN_FLIGHT`] permits, one taken per attempt for as long as it is on the wire (never
+    /// during a retry's wait); tokio's semaphore is fair, so requests go out in the order sent.
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl fmt::Debug for OctopusClient {
@@ -179,6 +186,7 @@ impl OctopusClient {
                 retry: config.retry,
                 requests_sent: AtomicU64::new(0),
                 writes_sent: AtomicU64::new(0),
+                in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
             }),
         })
     }
@@ -249,6 +257,13 @@ impl OctopusClient {
         line: RequestLine,
         http_request: reqwest::Request,
     ) -> Result<RawResponse, OctopusError> {
+        // Held until the body is read: the request is on the wire until then.
+        let _turn = self
+            .inner
+            .in_flight
+            .acquire()
+            .await
+            .expect("the in-flight semaphore is never closed");
         self.inner.requests_sent.fetch_add(1, Ordering::Relaxed);
         if line.method != Method::GET && line.method != Method::HEAD {
             self.inner.writes_sent.fetch_add(1, Ordering::Relaxed);

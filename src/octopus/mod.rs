@@ -3,6 +3,7 @@
 pub mod client;
 pub mod error;
 pub(crate) mod feed;
+pub(crate) mod in_order;
 pub mod paging;
 pub(crate) mod process_templates;
 pub(crate) mod project_export;

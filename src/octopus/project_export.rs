@@ -1,9 +1,10 @@
 //! Fetch everything a portable project needs from one space: the project's parts
-//! (`project_parts`), the space and its index, read concurrently, then what the project runs
-//! (`run_definitions`).
+//! (`project_parts`), the space's index and its script modules, read concurrently, then what the
+//! project runs (`run_definitions`).
 
 use super::client::OctopusClient;
 use super::error::OctopusError;
+use super::in_order::InOrder;
 use super::project_parts::{self, ProjectParts, ReadOptions};
 use super::resources::{Api, Project, Space};
 use super::run_definitions::{self, RunDefinitions};
@@ -83,37 +84,50 @@ pub struct ProjectDocuments {
     pub definitions: RunDefinitions,
 }
 
-/// Find the project by exact name and read it with everything it refers to.
-pub async fn fetch_project(
+/// The project named exactly `project_name` in `space_id`, or (when there is none) the error that
+/// says so with the names closest to it.
+pub async fn find_project(
     client: &OctopusClient,
     space_id: &str,
     project_name: &str,
-    options: ExportOptions,
-) -> Result<ProjectDocuments, FetchError> {
+) -> Result<Project, FetchError> {
     let projects = Api::<Project>::new(client, Some(space_id));
-    let project = match projects.find_by_name(project_name).await? {
-        Some(project) => project,
+    match projects.find_by_name(project_name).await? {
+        Some(project) => Ok(project),
         None => {
             let names: Vec<String> = projects.list().await?.into_iter().map(|p| p.name).collect();
-            return Err(FetchError::ProjectMissing {
+            Err(FetchError::ProjectMissing {
                 name: project_name.to_owned(),
                 space: space_id.to_owned(),
                 suggestions: close_names(project_name, &names),
-            });
+            })
         }
-    };
-    let spaces = Api::<Space>::new(client, None);
-    let (space, parts, index) = tokio::try_join!(
-        spaces.get(space_id),
+    }
+}
+
+/// Read `project` of `space` with everything it refers to: its parts, the space's index and the
+/// script modules of the space at once, then what its processes run.
+pub async fn fetch_project(
+    client: &OctopusClient,
+    space: Space,
+    project: Project,
+    options: ExportOptions,
+) -> Result<ProjectDocuments, FetchError> {
+    let space_id = space.id.clone().unwrap_or_default();
+    // The parts first: the runbooks' processes wait for them (requests take turns, at most
+    // `MAX_IN_FLIGHT` at once), nothing waits for the index.
+    let (parts, modules, index) = tokio::join!(
         project_parts::read(
             client,
-            space_id,
-            project,
+            &space_id,
+            project.clone(),
             ReadOptions::for_export(options.include_cac_values)
         ),
-        SpaceIndex::read(client, space_id),
-    )?;
-    let definitions = run_definitions::read(client, space_id, &parts).await?;
+        run_definitions::script_module_sets(client, &space_id, &project),
+        SpaceIndex::read(client, &space_id),
+    )
+    .in_order()?;
+    let definitions = run_definitions::read(client, &space_id, &parts, modules).await?;
     Ok(ProjectDocuments {
         server: client.base_url().to_string(),
         space: Some(space),

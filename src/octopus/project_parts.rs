@@ -1,9 +1,10 @@
 //! ONE read of a project with its channels, process, runbooks (each with its process) and
-//! variables: a fixed number of requests, read concurrently, whatever the number of steps,
-//! variables or runbooks. Serialize, deploy and plan all read a project through here.
+//! variables: a fixed number of requests, read concurrently (errors taken in a fixed order:
+//! `in_order`), whatever the number of steps, variables or runbooks. Serialize, deploy and plan all read a project through here.
 
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
+use super::in_order::{all_in_order, InOrder};
 use super::resources::{
     pair_with_processes, runbook_processes_by_ids, triggers_of_project, Api, Channel,
     DeploymentProcess, Project, ProjectTrigger, Runbook, VariableSet,
@@ -108,6 +109,8 @@ pub async fn read_by_name(
 }
 
 /// Read `project`'s parts concurrently; only the runbook processes wait for the runbooks.
+/// Errors: the process's, the variables', the git variables', the settings', the channels', the
+/// runbooks' (then their processes'), the triggers', whichever answered first.
 pub async fn read(
     client: &OctopusClient,
     space_id: &str,
@@ -179,6 +182,7 @@ pub async fn read(
     let channels =
         client.list_all::<Channel>(ApiRequest::get(format!("{base}/channels")).query("take", 1000));
     let runbooks_from_git = runbooks_in_git && options.runbooks == Runbooks::AsStored;
+    // Each runbook's process as soon as the runbooks are known, not after the other parts.
     let runbooks = async {
         let path = match options.runbooks {
             Runbooks::Skip => return Ok(Vec::new()),
@@ -186,9 +190,19 @@ pub async fn read(
             Runbooks::AsStored if runbooks_in_git => in_git("runbooks"),
             Runbooks::AsStored => format!("{base}/runbooks"),
         };
-        client
+        let runbooks = client
             .list_all::<Runbook>(ApiRequest::get(path).query("take", 1000))
-            .await
+            .await?;
+        let processes = runbook_processes(
+            client,
+            space_id,
+            &base,
+            encoded_ref.as_deref(),
+            runbooks_from_git,
+            &runbooks,
+        )
+        .await?;
+        Ok(pair_with_processes(runbooks, &processes))
     };
     let triggers = async {
         if options.triggers {
@@ -197,24 +211,27 @@ pub async fn read(
             Ok(Vec::new())
         }
     };
-    let (process, variables, git_variables, settings, channels, runbooks, triggers) = tokio::try_join!(
+    // The runbooks go out first (their processes wait for them); errors are still taken in the
+    // order below.
+    let (runbooks, process, variables, git_variables, settings, channels, triggers) = tokio::join!(
+        runbooks,
+        process,
+        variables,
+        git_variables,
+        settings,
+        channels,
+        triggers
+    );
+    let (process, variables, git_variables, settings, channels, runbooks, triggers) = (
         process,
         variables,
         git_variables,
         settings,
         channels,
         runbooks,
-        triggers
-    )?;
-    let processes = runbook_processes(
-        client,
-        space_id,
-        &base,
-        encoded_ref.as_deref(),
-        runbooks_from_git,
-        &runbooks,
+        triggers,
     )
-    .await?;
+        .in_order()?;
     Ok(ProjectParts {
         project: Some(project),
         deployment_process: process,
@@ -223,7 +240,7 @@ pub async fn read(
         deployment_settings: settings,
         git_ref: if read_git { git_ref } else { None },
         channels,
-        runbooks: pair_with_processes(runbooks, &processes),
+        runbooks,
         triggers,
     })
 }
@@ -272,7 +289,7 @@ async fn runbook_processes(
             );
             async move { client.get::<DeploymentProcess>(&path).await }
         });
-        return futures::future::try_join_all(reads).await;
+        return all_in_order(reads).await;
     }
     runbook_processes_by_ids(client, space_id, &ids).await
 }

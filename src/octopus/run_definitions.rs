@@ -5,12 +5,12 @@
 
 use super::client::OctopusClient;
 use super::error::OctopusError;
+use super::in_order::{all_in_order, InOrder};
 use super::project_parts::ProjectParts;
 use super::resources::{
-    ActionTemplate, Api, CommunityActionTemplate, DeploymentProcess, LibraryVariableSet,
+    ActionTemplate, Api, CommunityActionTemplate, DeploymentProcess, LibraryVariableSet, Project,
     PropertyValue, VariableSet, VariableSets,
 };
-use futures::future::try_join_all;
 
 /// The property of an action that names the step template it uses.
 pub const TEMPLATE_ID_PROPERTY: &str = "Octopus.Action.Template.Id";
@@ -44,11 +44,31 @@ pub fn used_template_ids<'a>(
     ids
 }
 
-/// Read what `parts` runs in `space_id`.
+/// The space's script modules, when `project` includes any library variable set (which of
+/// them are modules is known only from this list): it needs only the project, so it is read
+/// beside the project's parts.
+pub async fn script_module_sets(
+    client: &OctopusClient,
+    space_id: &str,
+    project: &Project,
+) -> Result<Vec<LibraryVariableSet>, OctopusError> {
+    if project.included_library_variable_set_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One page of the space's modules: `contentType` filters the collection (swagger
+    // `indexLibraryVariableSets_Spaces`; the provider's script module data source).
+    let request = Api::<LibraryVariableSet>::new(client, Some(space_id))
+        .list_request()
+        .query("contentType", "ScriptModule");
+    client.list_all::<LibraryVariableSet>(request).await
+}
+
+/// Read what `parts` runs in `space_id`; `modules` is [`script_module_sets`] of its project.
 pub async fn read(
     client: &OctopusClient,
     space_id: &str,
     parts: &ProjectParts,
+    modules: Vec<LibraryVariableSet>,
 ) -> Result<RunDefinitions, OctopusError> {
     let processes = parts.deployment_process.iter().chain(
         parts
@@ -63,28 +83,6 @@ pub async fn read(
         .as_ref()
         .map(|project| project.included_library_variable_set_ids.clone())
         .unwrap_or_default();
-    let sets = Api::<LibraryVariableSet>::new(client, Some(space_id));
-    let (step_templates, modules) = tokio::try_join!(
-        try_join_all(template_ids.iter().map(|id| templates.get_opt(id))),
-        async {
-            if included.is_empty() {
-                return Ok(Vec::new());
-            }
-            // One page of the space's modules: `contentType` filters the collection (swagger
-            // `indexLibraryVariableSets_Spaces`; the provider's script module data source).
-            let request = sets.list_request().query("contentType", "ScriptModule");
-            client.list_all::<LibraryVariableSet>(request).await
-        }
-    )?;
-    let step_templates: Vec<ActionTemplate> = step_templates.into_iter().flatten().collect();
-    let community = Api::<CommunityActionTemplate>::new(client, None);
-    let entries = try_join_all(step_templates.iter().map(|template| async {
-        match &template.community_action_template_id {
-            Some(id) if template.is_community() => community.get_opt(id).await,
-            _ => Ok(None),
-        }
-    }))
-    .await?;
     let modules: Vec<LibraryVariableSet> = modules
         .into_iter()
         .filter(|set| {
@@ -94,10 +92,22 @@ pub async fn read(
         })
         .collect();
     let variable_sets = VariableSets::new(client, space_id);
-    let variables = try_join_all(modules.iter().map(|set| {
-        let id = set.variable_set_id.clone().unwrap_or_default();
-        let variable_sets = &variable_sets;
-        async move { variable_sets.get(&id).await }
+    let (step_templates, variables) = tokio::join!(
+        all_in_order(template_ids.iter().map(|id| templates.get_opt(id))),
+        all_in_order(modules.iter().map(|set| {
+            let id = set.variable_set_id.clone().unwrap_or_default();
+            let variable_sets = &variable_sets;
+            async move { variable_sets.get(&id).await }
+        })),
+    )
+    .in_order()?;
+    let step_templates: Vec<ActionTemplate> = step_templates.into_iter().flatten().collect();
+    let community = Api::<CommunityActionTemplate>::new(client, None);
+    let entries = all_in_order(step_templates.iter().map(|template| async {
+        match &template.community_action_template_id {
+            Some(id) if template.is_community() => community.get_opt(id).await,
+            _ => Ok(None),
+        }
     }))
     .await?;
     Ok(RunDefinitions {

@@ -3,6 +3,7 @@
 //! (one round of requests): names ↔ ids in both directions. Serialize turns ids into names,
 //! deploy and plan names into ids, and both follow the same built-in-feed rule.
 
+use super::in_order::InOrder;
 use super::resources::{
     Account, ActionTemplate, Api, Certificate, Environment, Feed, GitCredential,
     LibraryVariableSet, Lifecycle, ProjectGroup, Resource, TagSet, WorkerPool,
@@ -129,7 +130,7 @@ impl SpaceIndex {
             certificates,
             action_templates,
             tag_sets,
-        ) = tokio::try_join!(
+        ) = tokio::join!(
             Api::<Environment>::list_in(client, space_id),
             Api::<Lifecycle>::list_in(client, space_id),
             Api::<ProjectGroup>::list_in(client, space_id),
@@ -141,7 +142,8 @@ impl SpaceIndex {
             Api::<Certificate>::list_in(client, space_id),
             Api::<ActionTemplate>::list_in(client, space_id),
             Api::<TagSet>::list_in(client, space_id),
-        )?;
+        )
+        .in_order()?;
         let mut index = SpaceIndex {
             environments: Names::of_resources(&environments),
             lifecycles: Names::of_resources(&lifecycles),

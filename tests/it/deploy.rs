@@ -2202,3 +2202,84 @@ async fn a_donor_moving_to_a_renamed_step_never_dangles_on_old_or_new_servers() 
         );
     }
 }
+
+/// Reads sent together (issue 20) fail as a sequential read did: one failing read of a group is
+/// named, with the same exit code and nothing written; with two failing, the one first in program
+/// order is reported even when it answers last (here after a retry), never whichever failed first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_read_among_concurrent_reads_is_reported_in_program_order() {
+    let fleet = fleet_with_rich().await;
+    let dir = extracted_package(&fleet, "Rich", true).await;
+    let deployed = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    let space = america(&fleet);
+    let project = fleet.project_named(&space, "Rich");
+    let pid = project["Id"].as_str().unwrap().to_owned();
+
+    // The channels are read beside the process, the variables, the runbooks, the triggers and
+    // the space's index.
+    let channels = format!("/projects/{pid}/channels");
+    fleet.emulator.deny("GET", &channels, "ProjectView");
+    fleet.emulator.clear_requests();
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 1, "{}", plan.stderr);
+    assert!(plan.stderr.contains(&channels), "{}", plan.stderr);
+    assert!(plan.stderr.contains("ProjectView"), "{}", plan.stderr);
+    assert!(fleet.emulator.writes().is_empty());
+
+    // The process read comes before the channels in program order; it fails too, but only
+    // after a retry (a 503 first), so the channels' refusal arrives first.
+    fleet
+        .emulator
+        .refuse("GET", "/deploymentprocesses/", 1, 503);
+    fleet
+        .emulator
+        .deny("GET", "/deploymentprocesses/", "ProcessView");
+    let deploy = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(deploy.code, 1, "{}", deploy.stderr);
+    assert!(
+        deploy.stderr.contains("/deploymentprocesses/") && deploy.stderr.contains("ProcessView"),
+        "the first read in program order is reported: {}",
+        deploy.stderr
+    );
+    assert!(!deploy.stderr.contains(&channels), "{}", deploy.stderr);
+    assert!(fleet.emulator.writes().is_empty());
+    crate::support::fault_rules::assert_every_fault_fired(&fleet.emulator);
+}
+
+/// Independent reads go out together, yet never more than the client's bound
+/// (`MAX_IN_FLIGHT`, 8) at once: counted from the emulator's log of when each request arrived
+/// and was answered, with a latency long enough for reads sent together to overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_go_out_together_but_never_more_than_eight_at_once() {
+    let fleet = fleet_with_rich().await;
+    let dir = extracted_package(&fleet, "Rich", true).await;
+    let deployed = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(deployed.code, 0, "{}", deployed.stderr);
+    fleet
+        .emulator
+        .set_latency(std::time::Duration::from_millis(40));
+    fleet.emulator.clear_requests();
+    let plan = run_deploy(&fleet, "plan", dir.path(), &[]).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    let requests = fleet.emulator.requests();
+    // Answers before arrivals at the same instant: a request that ended frees its place.
+    let mut events: Vec<(u64, i32)> = requests
+        .iter()
+        .flat_map(|r| [(r.received_us, 1), (r.answered_us, -1)])
+        .collect();
+    events.sort();
+    let most = events
+        .iter()
+        .scan(0, |in_flight, (_, step)| {
+            *in_flight += step;
+            Some(*in_flight)
+        })
+        .max()
+        .unwrap_or(0);
+    assert!(
+        (2..=8).contains(&most),
+        "{most} requests were in flight at once (of {})",
+        requests.len()
+    );
+}

@@ -153,6 +153,13 @@ pub struct RequestRecord {
     /// which server, never the key itself.
     #[serde(default)]
     pub key: Option<String>,
+    /// When the request arrived, before its latency, in µs since the emulator started.
+    #[serde(default)]
+    pub received_us: u64,
+    /// When it was answered (or its answer lost), in µs since the emulator started. With
+    /// `received_us`, which requests overlapped: [`rounds_of`] counts the rounds of a run.
+    #[serde(default)]
+    pub answered_us: u64,
 }
 
 /// A short, one-way label of an API key for the request log: `sha1:` and the first 12 hex
@@ -167,6 +174,26 @@ impl RequestRecord {
     pub fn is_write(&self) -> bool {
         !matches!(self.method.as_str(), "GET" | "HEAD") && self.status < 400
     }
+}
+
+/// Each request with its round, in the order they arrived: a request sent after another was
+/// answered is one round later than it (it may have waited for that answer); one sent while
+/// another was still in flight shares its round. The last round is the number of latencies the
+/// client could not avoid paying, whatever its CPU time.
+pub fn rounds_of(records: &[RequestRecord]) -> Vec<(usize, &RequestRecord)> {
+    let mut by_arrival: Vec<&RequestRecord> = records.iter().collect();
+    by_arrival.sort_by_key(|record| record.received_us);
+    let mut rounds: Vec<(usize, &RequestRecord)> = Vec::with_capacity(by_arrival.len());
+    for record in by_arrival {
+        let after = rounds
+            .iter()
+            .filter(|(_, earlier)| earlier.answered_us <= record.received_us)
+            .map(|(round, _)| *round)
+            .max()
+            .unwrap_or(0);
+        rounds.push((after + 1, record));
+    }
+    rounds
 }
 
 struct Running {
@@ -237,6 +264,12 @@ impl Emulator {
             .into_iter()
             .filter(RequestRecord::is_write)
             .collect()
+    }
+
+    /// The request log's clock now (µs since the emulator started), to place a run's start and
+    /// end beside its requests' `received_us` and `answered_us`.
+    pub fn clock_us(&self) -> u64 {
+        self.shared().clock_us()
     }
 
     /// Forget the requests seen so far.

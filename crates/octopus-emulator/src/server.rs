@@ -40,6 +40,8 @@ pub struct Shared {
     log: Mutex<Vec<RequestRecord>>,
     /// Serialises state-file writes so an older snapshot never overwrites a newer one.
     save_lock: Mutex<()>,
+    /// The clock of the request log's times.
+    started: std::time::Instant,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -63,6 +65,7 @@ impl Shared {
             latency: Mutex::new(config.latency),
             log: Mutex::new(Vec::new()),
             save_lock: Mutex::new(()),
+            started: std::time::Instant::now(),
         }
     }
 
@@ -76,6 +79,11 @@ impl Shared {
 
     pub fn set_latency(&self, latency: Duration) {
         *lock(&self.latency) = latency;
+    }
+
+    /// The request log's clock: µs since the emulator started.
+    pub fn clock_us(&self) -> u64 {
+        elapsed_us(&self.started)
     }
 
     pub fn log(&self) -> MutexGuard<'_, Vec<RequestRecord>> {
@@ -145,6 +153,10 @@ async fn connection(
     }
 }
 
+fn elapsed_us(since: &std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
 fn is_read(method: &Method) -> bool {
     method == Method::GET || method == Method::HEAD
 }
@@ -210,6 +222,9 @@ async fn handle(
         return to_response(control(&shared, &parts.method, &segments[1..], &query));
     }
 
+    let received_us = elapsed_us(&shared.started);
+    // Copied out: the lock is never held while sleeping, so requests sent together each wait
+    // their own latency, as on a real network, instead of queueing behind one another.
     let latency = *lock(&shared.latency);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -230,6 +245,8 @@ async fn handle(
         status: status.as_u16(),
         name: name.clone(),
         key: key.clone(),
+        received_us,
+        answered_us: elapsed_us(&shared.started),
     };
     let refusal = shared.faults().take_refusal(parts.method.as_str(), &path);
     if let Some(reply) = refusal {

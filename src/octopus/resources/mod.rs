@@ -222,7 +222,7 @@ impl<T: Resource> Api<T> {
     }
 
     /// Every item of the collection in `space_id`, across all pages (an owned handle, so several
-    /// can be read at once in one `try_join!`).
+    /// can be read at once in one `join!`).
     pub async fn list_in(client: &OctopusClient, space_id: &str) -> Result<Vec<T>, OctopusError> {
         Api::<T>::new(client, Some(space_id)).list().await
     }

@@ -10,6 +10,7 @@
 use super::{null_as_default, Extra};
 use crate::octopus::client::{ApiRequest, OctopusClient};
 use crate::octopus::error::OctopusError;
+use crate::octopus::in_order::InOrder;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -186,10 +187,11 @@ pub async fn triggers_of_project(
             .query("take", 1000);
         client.list_all::<ProjectTrigger>(request)
     };
-    let (deployment, runbook) = tokio::try_join!(
+    let (deployment, runbook) = tokio::join!(
         read(TRIGGER_ACTION_CATEGORIES[0]),
         read(TRIGGER_ACTION_CATEGORIES[1])
-    )?;
+    )
+    .in_order()?;
     let mut all = deployment;
     for trigger in runbook {
         // A server that ignores the category answers the same list twice.
