@@ -43,19 +43,24 @@ own_start = min(u["start"] for u in own)
 total = ended - started
 print(f"total {total:.0f} s ({total / 60:.1f} min): build {total_build:.0f} s, demo and cargo's start {total - total_build:.0f} s")
 print(f"  dependencies: {len(deps)} units, the last done at {deps_done:.0f} s")
-print(f"  workspace crates: from {own_start:.0f} s to {total_build:.0f} s "
-      f"({', '.join(f'{u['name']} {u['target'].strip() or 'lib'} {u['duration']:.0f} s' for u in own)})")
+def unit(u):
+    return "%s%s %.0f s" % (u["name"], u["target"] or " lib", u["duration"])
+print(f"  workspace crates: from {own_start:.0f} s to {total_build:.0f} s ("
+      + ", ".join(unit(u) for u in own) + ")")
 slowest = sorted(units, key=lambda u: -u["duration"])[:5]
-print("  slowest units: " + ", ".join(f"{u['name']}{u['target']} {u['duration']:.0f} s" for u in slowest))
-# A crate built twice for the target would be two units with one name and target kind and
-# different features; build scripts and proc-macros run on the host, apart.
+print("  slowest units: " + ", ".join(unit(u) for u in slowest))
+# Cargo's report does not say host or target: a crate that is both a build-time dependency (of a
+# build script or proc-macro, compiled for the host) and a run-time one is built once for each,
+# which is expected and small. A workspace crate twice, or the `octofleet` binary at all, would be
+# the second build this command must not do.
 seen = collections.defaultdict(list)
 for u in units:
     seen[(u["name"], u["version"], u["target"], u["mode"])].append(u)
-twice = {key: group for key, group in seen.items() if len(group) > 1}
-if twice:
-    for (name, version, target, mode), group in twice.items():
-        print(f"  compiled {len(group)} times: {name} {version}{target} ({mode})")
-else:
-    print("  no crate compiled twice")
+twice = sorted("%s %s%s" % (name, version, target) for (name, version, target, mode), group
+               in seen.items() if len(group) > 1 and mode != "run-custom-build")
+own_twice = [u for u in own if len(seen[(u["name"], u["version"], u["target"], u["mode"])]) > 1]
+octofleet_bin = [u for u in own if u["name"] == "octofleet" and "bin" in u["target"]]
+print("  workspace crates compiled once each, no octofleet binary: "
+      + ("yes" if not own_twice and not octofleet_bin else "NO"))
+print("  built for both host and target: " + (", ".join(twice) or "none"))
 PY

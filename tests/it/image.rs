@@ -245,6 +245,20 @@ fn env_args(env: &[(String, String)]) -> Vec<String> {
         .collect()
 }
 
+/// The `prebuilt` binary this test builds is the one users get only while the Dockerfile's builder
+/// stage runs the same command: checked without podman.
+#[test]
+fn the_builder_stage_builds_the_binary_as_this_test_does() {
+    let dockerfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile")).unwrap();
+    let command = format!("RUN cargo {} octofleet ", DIST_BUILD.join(" "));
+    assert!(
+        dockerfile.contains(&command),
+        "the Dockerfile's builder stage does not run `{command}`"
+    );
+    assert!(dockerfile.contains("install -D -m 0755 target/dist/octofleet /out/octofleet"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
     if !podman_installed() {
@@ -393,13 +407,18 @@ async fn image_builds_offline_and_runs_create_space_and_the_step_template() {
         binary_size as f64 / 1e6,
         started.elapsed()
     ));
-    // The budgets last, so a run over them has still checked (and reported) everything else.
-    assert!(
-        binary_size <= BINARY_BUDGET,
-        "the dist binary is {binary_size} bytes, over its budget of {BINARY_BUDGET}"
-    );
-    assert!(
-        size <= IMAGE_BUDGET,
-        "the image is {size} bytes, over its budget of {IMAGE_BUDGET}"
-    );
+    // The budgets last and together, so a run over them has still checked (and reported)
+    // everything else, and names each budget it exceeds.
+    let mut over = Vec::new();
+    if binary_size > BINARY_BUDGET {
+        over.push(format!(
+            "the dist binary is {binary_size} bytes, over its budget of {BINARY_BUDGET}"
+        ));
+    }
+    if size > IMAGE_BUDGET {
+        over.push(format!(
+            "the image is {size} bytes, over its budget of {IMAGE_BUDGET}"
+        ));
+    }
+    assert!(over.is_empty(), "{}", over.join("; "));
 }
