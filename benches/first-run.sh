@@ -21,7 +21,8 @@ unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 
 echo "cores: $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 started=$(date +%s.%N)
-cargo run --release -p octofleet-sandbox --timings >"$work/demo.log" 2>"$work/cargo.log" || {
+# TMPDIR: the demo's reports directory goes with the rest of this run.
+TMPDIR="$work" cargo run --release -p octofleet-sandbox --timings >"$work/demo.log" 2>"$work/cargo.log" || {
   tail -20 "$work/cargo.log"
   exit 1
 }
