@@ -6,6 +6,7 @@ mod blueprint;
 pub mod cli;
 pub mod config;
 mod convert;
+pub mod entry_point;
 pub mod fleet;
 pub mod forge;
 mod http_client;

@@ -1,5 +1,7 @@
-//! The README's demo, `cargo run --release -p octofleet-sandbox`, run as a test (debug build):
-//! it must succeed and report the outcomes the README shows.
+//! The README's demo, `cargo run --release -p octofleet-sandbox`, run as a test (debug build)
+//! with the `octofleet` binary: it must succeed and report the outcomes the README shows. The
+//! sandbox binary running itself as octofleet is tested in its crate
+//! (`crates/octofleet-sandbox/tests/readme_command.rs`).
 
 use octofleet_sandbox::demo::{self, Log};
 use octofleet_sandbox::{writes_label, LargeProjectShape};
