@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# The README's first command, `cargo run --release -p octofleet-sandbox`, from a fresh clone with
+# The README's first command, `cargo run -p octofleet-sandbox`, from a fresh clone with
 # an empty target directory and the crate cache (~/.cargo/registry) as it is: issue 20's goal is
 # ≤ 4 min on 2 cores with a warm cache. Prints the total and how it splits (the dependencies, the
 # workspace's own crates, the demo run), the machine's load (a shared machine inflates every
 # figure), and every crate cargo compiled more than once for the same platform (there should be
 # none: the sandbox runs itself as octofleet instead of a second cargo build).
 #
-#   benches/first-run.sh [REPOSITORY]     # default: this checkout's committed HEAD
+#   benches/first-run.sh [REPOSITORY] [CARGO FLAGS]  # default: this checkout's committed HEAD, the
+#                                                    # dev profile (`--release` to compare)
 #
 # Needs git, cargo and python3 (to read cargo's --timings report). Run nothing else meanwhile.
 set -euo pipefail
 
 repository=${1:-$(git -C "$(dirname "$0")/.." rev-parse --show-toplevel)}
+shift || true
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$repository" "$work/clone"
@@ -22,7 +24,7 @@ unset CARGO_TARGET_DIR CARGO_BUILD_TARGET_DIR
 echo "cores: $(nproc); load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 started=$(date +%s.%N)
 # TMPDIR: the demo's reports directory goes with the rest of this run.
-TMPDIR="$work" cargo run --release -p octofleet-sandbox --timings >"$work/demo.log" 2>"$work/cargo.log" || {
+TMPDIR="$work" cargo run "$@" -p octofleet-sandbox --timings >"$work/demo.log" 2>"$work/cargo.log" || {
   tail -20 "$work/cargo.log"
   exit 1
 }

@@ -1,4 +1,4 @@
-//! The README's demo, `cargo run --release -p octofleet-sandbox`, run as a test (debug build)
+//! The README's demo, `cargo run -p octofleet-sandbox`, run as a test (debug build)
 //! with the `octofleet` binary: it must succeed and report the outcomes the README shows. The
 //! sandbox binary running itself as octofleet is tested in its crate
 //! (`crates/octofleet-sandbox/tests/readme_command.rs`).

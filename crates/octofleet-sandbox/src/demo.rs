@@ -5,7 +5,7 @@
 //! plan, a step added upstream, then fork and deploy of the Config-as-Code project, merges of
 //! upstream changes, and a rollout of a new template version to five tenants in two waves on the
 //! emulator's task queue (a failure stops it, a re-run resumes), ending with the fleet report.
-//! `cargo run --release -p octofleet-sandbox` runs it; `tests/it/sandbox.rs` runs it as a test.
+//! `cargo run -p octofleet-sandbox` runs it; `tests/it/sandbox.rs` runs it as a test.
 
 use crate::{
     output_variables, seed_management_space, seed_template_projects, ManagementSpace,

@@ -3,7 +3,7 @@
 //! The demo needs the real `octofleet` binary, and this binary already holds all of it (the
 //! sandbox links the octofleet library): started under the name `octofleet` (through a link, as
 //! busybox does), it runs `octofleet::entry_point::main`, the binary's whole flow. So the README's
-//! `cargo run --release -p octofleet-sandbox` compiles every crate once, where a second
+//! `cargo run -p octofleet-sandbox` compiles every crate once, where a second
 //! `cargo build -p octofleet` would build the dependencies again with other features (cargo unifies
 //! features per build) and link the binary under another profile. The name travels in argv[0],
 //! which survives the emptied environment the demo and the emulator's executor give the binary,
