@@ -652,6 +652,42 @@ mod tests {
         }
     }
 
+    /// Downstream variables of the same name and scope pair with the desired ones in order (the
+    /// identity index hands out the first one not taken yet, as the list search did).
+    #[test]
+    fn same_identity_variables_pair_in_order() {
+        let api: VariableSet = payload(
+            r#"{"Id": "variableset-Projects-1", "OwnerId": "Projects-1", "Variables": [
+                {"Id": "a", "Name": "Twice", "Value": "first", "Type": "String", "IsSensitive": false, "Scope": {}},
+                {"Id": "b", "Name": "Twice", "Value": "second", "Type": "String", "IsSensitive": false, "Scope": {}}
+            ]}"#,
+        );
+        let (portable, secrets) = portable_of(&api);
+        let (index, channels, actions, runbooks) = names_of(&api);
+        let context = Context {
+            index: &index,
+            channels,
+            secrets: None,
+        };
+        let scopes = ScopeIds {
+            context: &context,
+            actions: &actions,
+            runbooks: &runbooks,
+            upstream_project: PROJECT,
+            project_id: "Projects-1".into(),
+        };
+        let variables: Vec<&portable::Variable> = portable.iter().collect();
+        let mut onto_itself = api.clone();
+        let outcomes = apply_variables(&mut onto_itself, &variables, &secrets, &scopes, false);
+        assert_eq!(outcomes.len(), 2);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.action == OutcomeAction::Unchanged),
+            "{outcomes:?}"
+        );
+    }
+
     /// A worker pool variable and a prompted text variable whose control type is Certificate
     /// carry names; downstream they get the managed space's ids, an unchanged re-deploy compares
     /// equal, and a drifted value is reported by name.
