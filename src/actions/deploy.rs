@@ -76,7 +76,19 @@ impl Report for DeployReport {
 pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
     super::check_report_dir(config.report_dir.as_deref())?;
     progress(0, "Reading the template package");
-    let (contents, package_name) = load_package(config).await?;
+    // The managed space is looked up while the package is read (about 30 ms of CPU for a large
+    // package, one round trip saved). Errors keep their order: a bad package is reported before
+    // a missing space, as when the two ran one after the other; the lookup only reads.
+    let target = Server::managed(&config.target);
+    let (package, space) = match &target {
+        Ok(target) => {
+            let (package, space) =
+                tokio::join!(load_package(config), find_space(target, &config.space));
+            (package, Some(space))
+        }
+        Err(_) => (load_package(config).await, None),
+    };
+    let (contents, package_name) = package?;
     tracing::debug!(
         "read {package_name}: {} files, {} secrets",
         contents.file_count,
@@ -89,11 +101,11 @@ pub async fn run(config: &DeployConfig) -> Result<DeployReport, ActionError> {
         tracing::warn!("{GIT_URL} is {}, an Octopus variable reference that was never substituted: a Config-as-Code project already downstream keeps its own repository, and a new one needs the fork; run the fork step (named as in the reference) before this one", quoted(placeholder));
     }
     progress(20, "Finding the managed space");
-    let target = Server::managed(&config.target)?;
+    let target = target?;
     let SpaceName {
         id: space_id,
         name: space_name,
-    } = find_space(&target, &config.space).await?;
+    } = space.expect("the space is looked up whenever the server input is valid")?;
     let project_name = config
         .project_name
         .clone()
@@ -188,7 +200,14 @@ async fn load_package(
     let limits = PackageLimits::default();
     match &config.source {
         PackageSource::Dir(dir) => {
-            let contents = package::read_dir(dir, &limits).map_err(ActionError::input)?;
+            // Read on a blocking thread, so that the space lookup beside it can go out meanwhile.
+            let path = dir.clone();
+            let contents = tokio::task::spawn_blocking(move || package::read_dir(&path, &limits))
+                .await
+                .map_err(|_| {
+                    ActionError::failed("reading the package directory stopped unexpectedly")
+                })?
+                .map_err(ActionError::input)?;
             let name = PackageName {
                 id: config.package_id.clone(),
                 version: config.package_version.clone(),

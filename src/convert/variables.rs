@@ -16,7 +16,7 @@ use crate::portable::naming::secret_key;
 use crate::portable::references::variable_reference_kind;
 use crate::portable::ReferenceKind;
 use crate::secret::Secret;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// Scope ids → names through the set's `ScopeValues` (the server's own naming of each id).
 pub fn scope_names(set: &VariableSet) -> HashMap<(String, String), String> {
@@ -325,10 +325,10 @@ pub fn substituted(secrets: &BTreeMap<String, Secret>, key: Option<&str>) -> Opt
 }
 
 /// A variable's identity downstream: its name and its scope, order-insensitive.
-fn identity(
-    name: &str,
-    scope: &BTreeMap<String, Vec<String>>,
-) -> (String, BTreeMap<String, BTreeSet<String>>) {
+/// A variable's name and its non-empty scopes with values lowercased: what makes two variables the same one.
+type VariableIdentity = (String, BTreeMap<String, BTreeSet<String>>);
+
+fn identity(name: &str, scope: &BTreeMap<String, Vec<String>>) -> VariableIdentity {
     (
         name.to_owned(),
         scope
@@ -357,6 +357,17 @@ pub fn apply_variables(
 ) -> Vec<Outcome> {
     let mut outcomes = Vec::new();
     let mut matched: BTreeSet<usize> = BTreeSet::new();
+    // The downstream variables by identity, each list in set order: a desired variable takes the
+    // first one of its identity not taken yet. Indexed once (not searched per variable, which was
+    // quadratic: 4 million identity comparisons for 2,000 variables). Variables created below are
+    // taken as they are pushed, so they never need to be found.
+    let mut unmatched_by_identity: HashMap<VariableIdentity, VecDeque<usize>> = HashMap::new();
+    for (i, existing) in set.variables.iter().enumerate() {
+        unmatched_by_identity
+            .entry(identity(&existing.name, &existing.scope))
+            .or_default()
+            .push_back(i);
+    }
     for variable in variables {
         let scope = scopes.scope(&variable.scope);
         let key = identity(&variable.name, &scope);
@@ -378,11 +389,9 @@ pub fn apply_variables(
                 "DisplaySettings": prompt.display_settings,
             })
         });
-        let position = set
-            .variables
-            .iter()
-            .enumerate()
-            .position(|(i, v)| !matched.contains(&i) && identity(&v.name, &v.scope) == key);
+        let position = unmatched_by_identity
+            .get_mut(&key)
+            .and_then(VecDeque::pop_front);
         let label = describe_scope(&variable.name, &variable.scope);
         match position {
             // Never create a secret without its value: Octopus would store it empty.
@@ -641,6 +650,42 @@ mod tests {
             assert!(outcomes.iter().all(|o| o.action == OutcomeAction::Created));
             assert_eq!(portable_of(&onto_empty).0, portable);
         }
+    }
+
+    /// Downstream variables of the same name and scope pair with the desired ones in order (the
+    /// identity index hands out the first one not taken yet, as the list search did).
+    #[test]
+    fn same_identity_variables_pair_in_order() {
+        let api: VariableSet = payload(
+            r#"{"Id": "variableset-Projects-1", "OwnerId": "Projects-1", "Variables": [
+                {"Id": "a", "Name": "Twice", "Value": "first", "Type": "String", "IsSensitive": false, "Scope": {}},
+                {"Id": "b", "Name": "Twice", "Value": "second", "Type": "String", "IsSensitive": false, "Scope": {}}
+            ]}"#,
+        );
+        let (portable, secrets) = portable_of(&api);
+        let (index, channels, actions, runbooks) = names_of(&api);
+        let context = Context {
+            index: &index,
+            channels,
+            secrets: None,
+        };
+        let scopes = ScopeIds {
+            context: &context,
+            actions: &actions,
+            runbooks: &runbooks,
+            upstream_project: PROJECT,
+            project_id: "Projects-1".into(),
+        };
+        let variables: Vec<&portable::Variable> = portable.iter().collect();
+        let mut onto_itself = api.clone();
+        let outcomes = apply_variables(&mut onto_itself, &variables, &secrets, &scopes, false);
+        assert_eq!(outcomes.len(), 2);
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.action == OutcomeAction::Unchanged),
+            "{outcomes:?}"
+        );
     }
 
     /// A worker pool variable and a prompted text variable whose control type is Certificate
