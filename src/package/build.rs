@@ -21,55 +21,13 @@ pub fn version_at(time: chrono::DateTime<chrono::Utc>) -> String {
 
 /// Zip `files` (path → bytes) so that the same files give the same bytes: entries sorted by
 /// path, a fixed timestamp (1980-01-01) and fixed permissions.
-///
-/// Deflate is most of a large package's build time (2,402 small files: each gets its own
-/// compressor and Huffman tables, about 55 ms on the benchmark project), so the entries are
-/// compressed in [`ZIP_PARTS`] parts on their own threads and the later parts are appended to the
-/// first as they are (`merge_archive` copies compressed entries without re-compressing). The
-/// split depends only on the number of files, so the bytes stay the same for the same files.
 pub fn build_zip(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
-    let entries: Vec<(&String, &Vec<u8>)> = files.iter().collect();
-    let part_size = entries.len().div_ceil(ZIP_PARTS).max(1);
-    let mut parts = std::thread::scope(|scope| {
-        let handles: Vec<_> = entries
-            .chunks(part_size)
-            .map(|part| scope.spawn(move || zip_entries(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().expect("zipping in memory does not panic"))
-            .collect::<Vec<_>>()
-            .into_iter()
-    });
-    let Some(first) = parts.next() else {
-        return zip_entries(&[]).into_inner();
-    };
-    let mut writer =
-        zip::ZipWriter::new_append(first).expect("a zip just written in memory reads back");
-    for part in parts {
-        writer
-            .merge_archive(
-                zip::ZipArchive::new(part).expect("a zip just written in memory reads back"),
-            )
-            .expect("writing to memory cannot fail");
-    }
-    writer
-        .finish()
-        .expect("writing to memory cannot fail")
-        .into_inner()
-}
-
-/// How many threads compress a package: the 2 cores of a small worker.
-const ZIP_PARTS: usize = 2;
-
-/// A complete zip of `entries`, in memory.
-fn zip_entries(entries: &[(&String, &Vec<u8>)]) -> std::io::Cursor<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
-    for (path, bytes) in entries {
+    for (path, bytes) in files {
         writer
             .start_file(path.as_str(), options)
             .expect("writing to memory cannot fail");
@@ -77,7 +35,10 @@ fn zip_entries(entries: &[(&String, &Vec<u8>)]) -> std::io::Cursor<Vec<u8>> {
             .write_all(bytes)
             .expect("writing to memory cannot fail");
     }
-    writer.finish().expect("writing to memory cannot fail")
+    writer
+        .finish()
+        .expect("writing to memory cannot fail")
+        .into_inner()
 }
 
 /// JSON with object keys sorted at every level and a final newline: identical input, identical bytes.
@@ -174,31 +135,6 @@ mod tests {
             .with_timezone(&chrono::Utc);
         assert_eq!(version_at(time), "2026.11.26.090502");
         assert_eq!(file_name("Hello_World", "1.0.0"), "Hello_World.1.0.0.zip");
-    }
-
-    #[test]
-    fn zips_built_in_parts_hold_every_file_in_path_order() {
-        let files: BTreeMap<String, Vec<u8>> = (0..7)
-            .map(|i| {
-                (
-                    format!("dir/{i}.json"),
-                    format!("{{\"n\": {i}}}").repeat(50).into_bytes(),
-                )
-            })
-            .collect();
-        let zip = build_zip(&files);
-        assert_eq!(zip, build_zip(&files));
-        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
-        let names: Vec<String> = archive.file_names().map(str::to_owned).collect();
-        assert_eq!(names, files.keys().cloned().collect::<Vec<_>>());
-        for (path, bytes) in &files {
-            let mut read = Vec::new();
-            std::io::Read::read_to_end(&mut archive.by_name(path).unwrap(), &mut read).unwrap();
-            assert_eq!(&read, bytes, "{path}");
-        }
-        let empty =
-            zip::ZipArchive::new(std::io::Cursor::new(build_zip(&BTreeMap::new()))).unwrap();
-        assert!(empty.is_empty());
     }
 
     #[test]
