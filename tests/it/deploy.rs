@@ -2283,3 +2283,22 @@ async fn reads_go_out_together_but_never_more_than_eight_at_once() {
         requests.len()
     );
 }
+
+/// deploy looks the managed space up while it reads the package, and the errors keep the order
+/// they had one after the other: with a bad package and no space for the tenant, the package is
+/// what is reported (exit 2), not the missing space.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_package_is_reported_before_a_missing_space() {
+    let fleet = Fleet::start().await;
+    assert!(fleet.space_named("America").is_none(), "no space yet");
+    let empty = tempfile::tempdir().unwrap();
+    for action in ["deploy", "plan"] {
+        let run = run_deploy(&fleet, action, empty.path(), &[]).await;
+        assert_eq!(run.code, 2, "{action}: {}", run.all_output());
+        assert!(
+            run.stderr.contains("project.json") && !run.stderr.contains("create-space"),
+            "{action}: the package, not the space: {}",
+            run.stderr
+        );
+    }
+}
