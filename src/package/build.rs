@@ -25,6 +25,10 @@ pub fn build_zip(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
+        // Level 3 (zlib-rs's fast strategy): for the thousands of small entries of a large
+        // project's package, about 70 ms less than the default level 6, for a package under 1%
+        // larger (benches/serialize.rs: 1,135 KiB against 1,125 KiB).
+        .compression_level(Some(3))
         .last_modified_time(zip::DateTime::default())
         .unix_permissions(0o644);
     for (path, bytes) in files {
