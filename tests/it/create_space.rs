@@ -252,15 +252,7 @@ async fn the_example_blueprint_converges_and_is_idempotent() {
     // read from the emulator's own store: the feed password, the Git credential's password and
     // the sensitive variable each hold their environment variable's value.
     let id_of = |collection: &str, name: &str| {
-        fleet
-            .emulator
-            .list(&space_id, collection)
-            .into_iter()
-            .find(|doc| doc["Name"] == name)
-            .unwrap_or_else(|| panic!("no {collection} `{name}`"))["Id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        crate::support::id_named(&fleet.emulator, &space_id, collection, name)
     };
     let stored = |owner: &str, name: &str| fleet.emulator.secret_value(&space_id, owner, name);
     assert_eq!(

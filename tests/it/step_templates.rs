@@ -1585,15 +1585,7 @@ async fn create_space_template_passes_blueprint_secrets_from_octopus_variables()
         .unwrap()
         .to_owned();
     let id_of = |collection: &str, name: &str| {
-        fleet
-            .emulator
-            .list(&space_id, collection)
-            .into_iter()
-            .find(|doc| doc["Name"] == name)
-            .unwrap_or_else(|| panic!("no {collection} `{name}`"))["Id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        crate::support::id_named(&fleet.emulator, &space_id, collection, name)
     };
     let stored = |owner: &str, name: &str| fleet.emulator.secret_value(&space_id, owner, name);
     assert_eq!(

@@ -41,3 +41,20 @@ pub mod two_servers;
 
 pub use harness::*;
 pub use servers::*;
+
+/// The id of the `collection` document named `name` in `space` on `emulator` (panics when none).
+pub fn id_named(
+    emulator: &octopus_emulator::Emulator,
+    space: &str,
+    collection: &str,
+    name: &str,
+) -> String {
+    emulator
+        .list(space, collection)
+        .into_iter()
+        .find(|doc| doc["Name"] == name)
+        .unwrap_or_else(|| panic!("no {collection} `{name}`"))["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
