@@ -611,6 +611,32 @@ mod tests {
         (index, channels, actions, runbooks)
     }
 
+    /// Apply `portable` onto `target` with the names and scopes of `api`'s own project, as a
+    /// deploy from `api`'s space would.
+    fn apply_as_upstream(
+        api: &VariableSet,
+        target: &mut VariableSet,
+        portable: &[portable::Variable],
+        secrets: &BTreeMap<String, Secret>,
+        overwrite: bool,
+    ) -> Vec<Outcome> {
+        let (index, channels, actions, runbooks) = names_of(api);
+        let context = Context {
+            index: &index,
+            channels,
+            secrets: None,
+        };
+        let scopes = ScopeIds {
+            context: &context,
+            actions: &actions,
+            runbooks: &runbooks,
+            upstream_project: PROJECT,
+            project_id: api.owner_id.clone().unwrap_or_default(),
+        };
+        let variables: Vec<&portable::Variable> = portable.iter().collect();
+        apply_variables(target, &variables, secrets, &scopes, overwrite)
+    }
+
     /// `from_api(to_api(x)) == x` on real variable sets: onto the set itself (an unchanged
     /// re-deploy: nothing to write but the secrets, resent) and onto an empty set (a first deploy).
     #[test]
@@ -619,23 +645,8 @@ mod tests {
             let api: VariableSet = payload(text);
             let (portable, secrets) = portable_of(&api);
             assert!(!portable.is_empty());
-            let (index, channels, actions, runbooks) = names_of(&api);
-            let context = Context {
-                index: &index,
-                channels,
-                secrets: None,
-            };
-            let scopes = ScopeIds {
-                context: &context,
-                actions: &actions,
-                runbooks: &runbooks,
-                upstream_project: PROJECT,
-                project_id: api.owner_id.clone().unwrap_or_default(),
-            };
-            let variables: Vec<&portable::Variable> = portable.iter().collect();
-
             let mut onto_itself = api.clone();
-            let outcomes = apply_variables(&mut onto_itself, &variables, &secrets, &scopes, true);
+            let outcomes = apply_as_upstream(&api, &mut onto_itself, &portable, &secrets, true);
             assert!(
                 outcomes.iter().all(|o| !o.action.is_change()),
                 "{outcomes:?}"
@@ -646,7 +657,7 @@ mod tests {
                 extra: api.extra.clone(),
                 ..Default::default()
             };
-            let outcomes = apply_variables(&mut onto_empty, &variables, &secrets, &scopes, true);
+            let outcomes = apply_as_upstream(&api, &mut onto_empty, &portable, &secrets, true);
             assert!(outcomes.iter().all(|o| o.action == OutcomeAction::Created));
             assert_eq!(portable_of(&onto_empty).0, portable);
         }
@@ -663,22 +674,8 @@ mod tests {
             ]}"#,
         );
         let (portable, secrets) = portable_of(&api);
-        let (index, channels, actions, runbooks) = names_of(&api);
-        let context = Context {
-            index: &index,
-            channels,
-            secrets: None,
-        };
-        let scopes = ScopeIds {
-            context: &context,
-            actions: &actions,
-            runbooks: &runbooks,
-            upstream_project: PROJECT,
-            project_id: "Projects-1".into(),
-        };
-        let variables: Vec<&portable::Variable> = portable.iter().collect();
         let mut onto_itself = api.clone();
-        let outcomes = apply_variables(&mut onto_itself, &variables, &secrets, &scopes, false);
+        let outcomes = apply_as_upstream(&api, &mut onto_itself, &portable, &secrets, false);
         assert_eq!(outcomes.len(), 2);
         assert!(
             outcomes
