@@ -3,7 +3,8 @@
 //! client as the platform API; and a git host that redirects elsewhere never passes a credential.
 
 use crate::support::forge::{
-    forge, forge_with_upstream, run_action, NEW_REPO, ORG, UPSTREAM, UPSTREAM_PASSWORD,
+    forge, forge_with_upstream, run_action, separate_edits, NEW_REPO, ORG, UPSTREAM,
+    UPSTREAM_PASSWORD,
 };
 use crate::support::tls::{tls_fixture, tls_proxy};
 use crate::support::{http_response, request_path, TinyServer};
@@ -60,20 +61,7 @@ async fn fork_and_merge_over_https_trust_a_private_ca_only_with_ca_certificate()
     assert!(after_fork > 0);
 
     // Both sides moved: merge fetches both over TLS and pushes a merge commit.
-    forge.commit_files(
-        ORG,
-        NEW_REPO,
-        "main",
-        "Tenant",
-        &[("tenant.txt", Some("mine\n"))],
-    );
-    forge.commit_files(
-        ORG,
-        UPSTREAM,
-        "main",
-        "Upstream",
-        &[("upstream.txt", Some("theirs"))],
-    );
+    separate_edits(&forge);
     let before = main_of(&forge, NEW_REPO);
     forge.clear_requests();
     let refused = run_action(&forge, "merge", "gitea", &[], &over_tls).await;
@@ -136,6 +124,18 @@ async fn an_https_upstream_needs_the_ca_for_git_itself() {
     assert_eq!(main_of(&forge, NEW_REPO), main_of(&forge, UPSTREAM));
 }
 
+/// Another origin, which answers every request with a Basic challenge (and logs what reached it).
+async fn asking_for_credentials() -> TinyServer {
+    TinyServer::start(|_| {
+        Some(http_response(
+            "401 Unauthorized",
+            &[("WWW-Authenticate", "Basic realm=\"elsewhere\"")],
+            "",
+        ))
+    })
+    .await
+}
+
 /// A git host that answers the ref advertisement with a redirect to another origin: the hop is
 /// refused with an error naming it, and nothing (so no credential) reaches the other origin.
 /// git itself follows such a redirect (`http.followRedirects=initial`); octofleet follows only
@@ -143,14 +143,7 @@ async fn an_https_upstream_needs_the_ca_for_git_itself() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_git_redirect_to_another_origin_is_refused_and_gets_no_credential() {
     let forge = forge().await;
-    let elsewhere = TinyServer::start(|_| {
-        Some(http_response(
-            "401 Unauthorized",
-            &[("WWW-Authenticate", "Basic realm=\"elsewhere\"")],
-            "",
-        ))
-    })
-    .await;
+    let elsewhere = asking_for_credentials().await;
     let target = elsewhere.url.clone();
     let git_host = TinyServer::start(move |head| {
         let location = format!("{target}{}", request_path(head));
@@ -207,14 +200,7 @@ async fn a_git_redirect_to_another_origin_is_refused_and_gets_no_credential() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clone_url_on_another_origin_gets_no_credential() {
     let forge = forge_with_upstream().await;
-    let elsewhere = TinyServer::start(|_| {
-        Some(http_response(
-            "401 Unauthorized",
-            &[("WWW-Authenticate", "Basic realm=\"elsewhere\"")],
-            "",
-        ))
-    })
-    .await;
+    let elsewhere = asking_for_credentials().await;
     forge.serve_as(&elsewhere.url);
     let run = run_action(&forge, "fork", "gitea", &[], &[]).await;
     assert_eq!(run.code, 1, "{}", run.stderr);

@@ -7,7 +7,7 @@ use crate::support::calamari::{
 };
 use crate::support::forge::{
     api_writes, forge_with_upstream, forge_with_upstream_on, pushes, run_action as invoke,
-    NEW_REPO, ORG, PASSWORD, PROJECT, TENANT, UPSTREAM,
+    separate_edits, NEW_REPO, ORG, PASSWORD, PROJECT, TENANT, UPSTREAM,
 };
 use crate::support::reports::{assert_renders, assert_self_contained, chromium};
 use crate::support::Run;
@@ -106,25 +106,6 @@ fn conflicting_edits(forge: &ForgeEmulator) {
     };
     edit(NEW_REPO, 30);
     edit(UPSTREAM, 5);
-}
-
-/// The tenant and upstream each add a file of their own: a clean merge. The tenant's commit.
-fn separate_edits(forge: &ForgeEmulator) -> String {
-    let tenant = forge.commit_files(
-        ORG,
-        NEW_REPO,
-        "main",
-        "Tenant",
-        &[("tenant.txt", Some("mine\n"))],
-    );
-    forge.commit_files(
-        ORG,
-        UPSTREAM,
-        "main",
-        "Upstream",
-        &[("upstream.txt", Some("theirs\n"))],
-    );
-    tenant
 }
 
 /// Every case in order on one platform.

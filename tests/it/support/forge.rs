@@ -149,3 +149,22 @@ pub fn api_writes(forge: &ForgeEmulator) -> Vec<String> {
         .map(|request| format!("{} {}", request.method, request.path))
         .collect()
 }
+
+/// The tenant and upstream each add a file of their own: a clean merge. The tenant's commit.
+pub fn separate_edits(forge: &ForgeEmulator) -> String {
+    let tenant = forge.commit_files(
+        ORG,
+        NEW_REPO,
+        "main",
+        "Tenant",
+        &[("tenant.txt", Some("mine\n"))],
+    );
+    forge.commit_files(
+        ORG,
+        UPSTREAM,
+        "main",
+        "Upstream",
+        &[("upstream.txt", Some("theirs\n"))],
+    );
+    tenant
+}
