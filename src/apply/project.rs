@@ -13,7 +13,7 @@ use crate::convert::project::{
 };
 use crate::convert::variables::{apply_variables, ScopeIds};
 use crate::convert::Context;
-use crate::octopus::in_order::all_in_order;
+use crate::octopus::in_order::{all_in_order, InOrder};
 use crate::octopus::process_templates;
 use crate::octopus::project_parts::{self, ProjectParts, ReadOptions};
 use crate::octopus::resources::runbook_processes_by_ids;
@@ -34,12 +34,13 @@ use std::collections::BTreeMap;
 pub async fn deploy(
     client: &OctopusClient,
     space_id: &str,
+    index: Result<SpaceIndex, OctopusError>,
     package: &PortableProject,
     secrets: &BTreeMap<String, Secret>,
     options: &DeployOptions,
 ) -> Result<DeployResult, DeployError> {
     super::checks::check_package(package)?;
-    let (mut index, mut current) = read(client, space_id, package, options).await?;
+    let (mut index, mut current) = read(client, space_id, index, package, options).await?;
     let definitions = Definitions::read(
         client,
         space_id,
@@ -80,15 +81,50 @@ pub async fn deploy(
         index: &index,
         options,
     };
-    let (project, deferred_versioning) = deploy.project(&mut current, &mut outcomes).await?;
-    let context = deploy.channels(&current, &project, &mut outcomes).await?;
-    let mut action_ids = deploy.process(&current, &context, &mut outcomes).await?;
+    let (project, deferred_versioning, reread) = deploy.project(&current, &mut outcomes).await?;
+    // The runbooks need only the project's id: they are created or updated beside the reads of
+    // a new project's parts, its channels and its process (a project just created has no
+    // runbooks; a conversion to Config-as-Code leaves them in the database as they were). Both
+    // sides run to their end; the first error in program order is the one reported.
+    let mut part_outcomes = Vec::new();
+    let (parts, records) = tokio::join!(
+        async {
+            let fresh = match reread {
+                Some(read_options) => Some(
+                    project_parts::read(client, space_id, project.clone(), read_options).await?,
+                ),
+                None => None,
+            };
+            let parts = fresh.as_ref().unwrap_or(&current);
+            let context = deploy.channels(parts, &project, &mut part_outcomes).await?;
+            let action_ids = deploy.process(parts, &context, &mut part_outcomes).await?;
+            Ok::<_, OctopusError>((fresh, context, action_ids))
+        },
+        deploy.runbook_records(&current, &project),
+    );
+    let ((fresh, context, mut action_ids), records) = (parts, records).in_order()?;
+    if let Some(fresh) = fresh {
+        current = fresh;
+    }
+    outcomes.append(&mut part_outcomes);
     let project = deploy
         .versioning(project, deferred_versioning, &mut outcomes)
         .await?;
-    let runbook_ids = deploy
-        .runbooks(&current, &project, &context, &mut action_ids, &mut outcomes)
-        .await?;
+    let runbook_ids = records.ids();
+    // Variables scoped to a runbook's step need the step's id, which the server gives when the
+    // runbook's process is written: then they wait for it; otherwise they go out beside the
+    // runbooks' processes.
+    let mut runbook_outcomes = Vec::new();
+    let mut variable_outcomes = Vec::new();
+    let records = if variables_name_runbook_steps(package) {
+        let runbook_actions = deploy
+            .runbook_processes(records, &context, &mut runbook_outcomes)
+            .await?;
+        action_ids.extend(&runbook_actions);
+        None
+    } else {
+        Some(records)
+    };
     let scopes = ScopeIds {
         context: &context,
         actions: &action_ids,
@@ -96,9 +132,17 @@ pub async fn deploy(
         upstream_project: &package.source.project_name,
         project_id: project.id.clone().unwrap_or_default(),
     };
-    deploy
-        .variables(&project, &current, &scopes, &mut outcomes)
-        .await?;
+    let variables = deploy.variables(&project, &current, &scopes, &mut variable_outcomes);
+    match records {
+        None => variables.await?,
+        Some(records) => {
+            let processes = deploy.runbook_processes(records, &context, &mut runbook_outcomes);
+            let (processes, variables) = tokio::join!(processes, variables);
+            (processes, variables).in_order()?;
+        }
+    }
+    outcomes.append(&mut runbook_outcomes);
+    outcomes.append(&mut variable_outcomes);
     let triggers = super::triggers::TriggerPhase {
         writer: &deploy.writer,
         package,
@@ -116,20 +160,19 @@ pub async fn deploy(
     })
 }
 
-/// The space's index and the project with its parts, as the server holds them, read together
-/// (they do not depend on each other); what they say is then checked in the order a reader
-/// expects: the index's errors, the dependencies the space lacks, the process templates, and
+/// The project with its parts, as the server holds them, read together with the process
+/// templates; the space's index (read by the caller, as soon as the space was known) comes in
+/// as its result. What they say is then checked in the order a reader expects: the index's errors, the dependencies the space lacks, the process templates, and
 /// only then the project's errors. A deploy refused for a missing dependency has read the
 /// project too (reads only: nothing is written before every check passed).
 async fn read(
     client: &OctopusClient,
     space_id: &str,
+    index: Result<SpaceIndex, OctopusError>,
     package: &PortableProject,
     options: &DeployOptions,
 ) -> Result<(SpaceIndex, ProjectParts), DeployError> {
-    // Listed first, the project goes out first: its parts (then its runbooks' processes) wait
-    // for it, while nothing waits for the index (requests take turns, `MAX_IN_FLIGHT`).
-    let (current, templates, index) = tokio::join!(
+    let (current, templates) = tokio::join!(
         project_parts::read_by_name(
             client,
             space_id,
@@ -137,7 +180,6 @@ async fn read(
             ReadOptions::for_deploy(true),
         ),
         check_process_templates(client, space_id, package),
-        SpaceIndex::read(client, space_id),
     );
     let index = index?;
     let missing = missing_dependencies(package, &index);
@@ -181,6 +223,14 @@ async fn check_process_templates(
     }
 }
 
+/// The project as written, the versioning strategy deferred until its process is written, and
+/// how to read its parts again when they changed under it (created or converted).
+type ProjectWritten = (
+    Project,
+    Option<ProjectVersioningStrategy>,
+    Option<ReadOptions>,
+);
+
 /// What every writing phase shares.
 struct Deploy<'a> {
     writer: Writer<'a>,
@@ -205,12 +255,13 @@ impl Deploy<'_> {
     }
 
     /// The project itself and its version control. A project just created gets its Default
-    /// channel, variable set and empty process from the server: they are read into `current`.
+    /// channel, variable set and empty process from the server, and a conversion moves parts to
+    /// git: then the parts are to be read again, as the returned options say.
     async fn project(
         &self,
-        current: &mut ProjectParts,
+        current: &ProjectParts,
         outcomes: &mut Vec<Outcome>,
-    ) -> Result<(Project, Option<ProjectVersioningStrategy>), OctopusError> {
+    ) -> Result<ProjectWritten, OctopusError> {
         let mut desired = desired_project(
             current.project.as_ref(),
             self.package,
@@ -275,16 +326,9 @@ impl Deploy<'_> {
             } else {
                 project
             };
-            *current = project_parts::read(
-                self.writer.client,
-                self.writer.space_id,
-                project.clone(),
-                ReadOptions::for_deploy(!created),
-            )
-            .await?;
-            return Ok((project, deferred));
+            return Ok((project, deferred, Some(ReadOptions::for_deploy(!created))));
         }
-        Ok((project, deferred))
+        Ok((project, deferred, None))
     }
 
     /// A donor-package versioning strategy deferred by `project`: set now that the process has
@@ -408,107 +452,107 @@ impl Deploy<'_> {
             .await
     }
 
-    /// Runbooks and their processes: each runbook's work is independent, so several run at
-    /// once (in package order for the report), and the processes of new runbooks are read in
-    /// one request. Returns the runbooks' names ↔ ids (variables are scoped to them).
-    async fn runbooks(
+    /// The runbooks themselves (their processes are written by [`Deploy::runbook_processes`]):
+    /// each runbook's work is independent, so several run at once, kept in package order for the
+    /// report. Under Config-as-Code with runbooks in git the fork holds them: none is written.
+    async fn runbook_records(
         &self,
         current: &ProjectParts,
         project: &Project,
-        context: &Context<'_>,
-        action_ids: &mut Names,
-        outcomes: &mut Vec<Outcome>,
-    ) -> Result<Names, OctopusError> {
-        const CONCURRENT_RUNBOOKS: usize = 16;
+    ) -> Result<RunbookRecords<'_>, OctopusError> {
         if self.in_git(project, "RunbooksAreInGit") {
-            // The fork holds the runbooks; the database has none to write.
-            return Ok(Names::default());
+            return Ok(RunbookRecords::default());
         }
         let writer = &self.writer;
-        let converged: Vec<(Runbook, Option<DeploymentProcess>, Outcome)> =
-            stream::iter(self.package.runbooks.iter().map(|portable_runbook| {
-                let existing = current
-                    .runbooks
+        let converged = stream::iter(self.package.runbooks.iter().map(|portable_runbook| {
+            let existing = current
+                .runbooks
+                .iter()
+                .find(|(r, _)| r.name == portable_runbook.name);
+            let desired = desired_runbook(
+                existing.map(|(r, _)| r),
+                portable_runbook,
+                project.id.as_deref(),
+                writer.space_id,
+                self.index,
+            );
+            async move {
+                let (runbook, outcome) = writer.converge(existing.map(|(r, _)| r), desired).await?;
+                Ok::<_, OctopusError>(RunbookRecord {
+                    portable: portable_runbook,
+                    runbook,
+                    process: existing.and_then(|(_, process)| process.clone()),
+                    outcome,
+                })
+            }
+        }))
+        .buffered(CONCURRENT_RUNBOOKS)
+        .try_collect()
+        .await?;
+        Ok(RunbookRecords(converged))
+    }
+
+    /// The processes of the runbooks [`Deploy::runbook_records`] converged: those of new
+    /// runbooks are read in one request, then each is written. Each runbook's outcome goes to
+    /// `outcomes` followed by its steps'. Returns the runbooks' actions' names ↔ ids.
+    async fn runbook_processes(
+        &self,
+        records: RunbookRecords<'_>,
+        context: &Context<'_>,
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<Names, OctopusError> {
+        let writer = &self.writer;
+        let unread: Vec<&str> = if writer.dry_run {
+            Vec::new()
+        } else {
+            records
+                .0
+                .iter()
+                .filter(|record| record.process.is_none())
+                .filter_map(|record| record.runbook.runbook_process_id.as_deref())
+                .collect()
+        };
+        let fetched = runbook_processes_by_ids(writer.client, writer.space_id, &unread).await?;
+        let process_of = |record: &RunbookRecord<'_>| -> Option<DeploymentProcess> {
+            record.process.clone().or_else(|| {
+                let id = record.runbook.runbook_process_id.as_deref()?;
+                fetched
                     .iter()
-                    .find(|(r, _)| r.name == portable_runbook.name);
-                let desired = desired_runbook(
-                    existing.map(|(r, _)| r),
-                    portable_runbook,
-                    project.id.as_deref(),
-                    writer.space_id,
-                    self.index,
-                );
+                    .find(|p| {
+                        p.id.as_deref()
+                            .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
+                    })
+                    .cloned()
+            })
+        };
+        let written: Vec<(Option<DeploymentProcess>, Vec<Outcome>)> =
+            stream::iter(records.0.iter().map(|record| {
+                let process = process_of(record);
                 async move {
-                    let (runbook, outcome) =
-                        writer.converge(existing.map(|(r, _)| r), desired).await?;
-                    Ok::<_, OctopusError>((
-                        runbook,
-                        existing.and_then(|(_, process)| process.clone()),
-                        outcome,
-                    ))
+                    let mut local = Vec::new();
+                    let written = self
+                        .converge_process(
+                            ProcessKind::Runbook,
+                            &record.portable.name,
+                            process.as_ref(),
+                            &record.portable.process,
+                            context,
+                            &mut local,
+                        )
+                        .await?;
+                    Ok::<_, OctopusError>((written, local))
                 }
             }))
             .buffered(CONCURRENT_RUNBOOKS)
             .try_collect()
             .await?;
-        let unread: Vec<&str> = if writer.dry_run {
-            Vec::new()
-        } else {
-            converged
-                .iter()
-                .filter(|(_, process, _)| process.is_none())
-                .filter_map(|(runbook, _, _)| runbook.runbook_process_id.as_deref())
-                .collect()
-        };
-        let fetched = runbook_processes_by_ids(writer.client, writer.space_id, &unread).await?;
-        let process_of =
-            |runbook: &Runbook, known: &Option<DeploymentProcess>| -> Option<DeploymentProcess> {
-                known.clone().or_else(|| {
-                    let id = runbook.runbook_process_id.as_deref()?;
-                    fetched
-                        .iter()
-                        .find(|p| {
-                            p.id.as_deref()
-                                .is_some_and(|pid| pid.eq_ignore_ascii_case(id))
-                        })
-                        .cloned()
-                })
-            };
-        let written: Vec<(Option<DeploymentProcess>, Vec<Outcome>)> =
-            stream::iter(self.package.runbooks.iter().zip(&converged).map(
-                |(portable_runbook, (runbook, known, _))| {
-                    let process = process_of(runbook, known);
-                    async move {
-                        let mut local = Vec::new();
-                        let written = self
-                            .converge_process(
-                                ProcessKind::Runbook,
-                                &portable_runbook.name,
-                                process.as_ref(),
-                                &portable_runbook.process,
-                                context,
-                                &mut local,
-                            )
-                            .await?;
-                        Ok::<_, OctopusError>((written, local))
-                    }
-                },
-            ))
-            .buffered(CONCURRENT_RUNBOOKS)
-            .try_collect()
-            .await?;
-        let mut runbook_ids = Names::default();
-        for ((runbook, _, runbook_outcome), (process, step_outcomes)) in
-            converged.into_iter().zip(written)
-        {
-            outcomes.push(runbook_outcome);
+        let mut action_ids = Names::default();
+        for (record, (process, step_outcomes)) in records.0.into_iter().zip(written) {
+            outcomes.push(record.outcome);
             outcomes.extend(step_outcomes);
-            collect_action_ids(process.as_ref(), action_ids);
-            if let Some(id) = runbook.id {
-                runbook_ids.insert(&id, &runbook.name);
-            }
+            collect_action_ids(process.as_ref(), &mut action_ids);
         }
-        Ok(runbook_ids)
+        Ok(action_ids)
     }
 
     /// Point a Config-as-Code project at the downstream repository: convert it when it is not yet
@@ -618,6 +662,54 @@ impl Deploy<'_> {
         }
         Ok(())
     }
+}
+
+/// How many runbooks (or their processes) are converged at once; the client's bound
+/// ([`crate::octopus::client::MAX_IN_FLIGHT`]) still limits what is on the wire.
+const CONCURRENT_RUNBOOKS: usize = 16;
+
+/// One runbook of the package as the server now has it, with its process when already read.
+struct RunbookRecord<'a> {
+    portable: &'a portable::Runbook,
+    runbook: Runbook,
+    process: Option<DeploymentProcess>,
+    outcome: Outcome,
+}
+
+/// The package's runbooks, converged, in package order.
+#[derive(Default)]
+struct RunbookRecords<'a>(Vec<RunbookRecord<'a>>);
+
+impl RunbookRecords<'_> {
+    /// The runbooks' names ↔ ids (variables and triggers are scoped to them).
+    fn ids(&self) -> Names {
+        let mut ids = Names::default();
+        for record in &self.0 {
+            if let Some(id) = &record.runbook.id {
+                ids.insert(id, &record.runbook.name);
+            }
+        }
+        ids
+    }
+}
+
+/// Whether a variable's step scope names a step of one of the package's runbooks (names
+/// compared as [`Names::id`] does, case aside): its id exists only once that runbook's
+/// process is written.
+fn variables_name_runbook_steps(package: &PortableProject) -> bool {
+    let runbook_steps: std::collections::HashSet<String> = package
+        .runbooks
+        .iter()
+        .flat_map(|runbook| runbook.process.steps.iter())
+        .flat_map(|step| step.actions.iter())
+        .map(|action| action.name.to_lowercase())
+        .collect();
+    !runbook_steps.is_empty()
+        && package
+            .variables
+            .iter()
+            .flat_map(|variable| variable.scope.steps.iter())
+            .any(|step| runbook_steps.contains(&step.to_lowercase()))
 }
 
 fn collect_action_ids(process: Option<&DeploymentProcess>, ids: &mut Names) {

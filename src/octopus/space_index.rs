@@ -44,7 +44,23 @@ impl Names {
         self.names.insert(id.to_ascii_lowercase(), name.to_owned());
     }
 
-    /// The id of `name` in this space.
+    /// Add every name ↔ id of `other`, as if inserted here after what this holds (its ids
+    /// replace those of the same names).
+    pub fn extend(&mut self, other: &Names) {
+        self.ids.extend(
+            other
+                .ids
+                .iter()
+                .map(|(name, id)| (name.clone(), id.clone())),
+        );
+        self.names.extend(
+            other
+                .names
+                .iter()
+                .map(|(id, name)| (id.clone(), name.clone())),
+        );
+    }
+
     /// The id of `name`: the exact spelling, else one that differs only in case (Octopus
     /// compares names without case, so it is the same resource to the server).
     pub fn id(&self, name: &str) -> Option<&String> {

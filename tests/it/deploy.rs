@@ -2302,3 +2302,228 @@ async fn a_bad_package_is_reported_before_a_missing_space() {
         );
     }
 }
+
+/// "Ops" (one step; two runbooks of two steps each) in Spaces-1, with `variables` in its set.
+fn seed_ops_with_variables(fleet: &Fleet, variables: impl FnOnce(&Value) -> Value) {
+    let project_id = octofleet_sandbox::seed_large_project(
+        &fleet.emulator,
+        "Spaces-1",
+        "Ops",
+        octofleet_sandbox::LargeProjectShape {
+            steps: 1,
+            variables: 0,
+            environments: 0,
+            runbooks: 2,
+            runbook_steps: 2,
+            library_variable_sets: 0,
+        },
+    );
+    let process = runbook_process(fleet, "Spaces-1", &project_id, "Runbook 01");
+    fleet
+        .emulator
+        .seed_variables("Spaces-1", &project_id, variables(&process));
+}
+
+/// The process of `project_id`'s runbook named `name`, as the emulator holds it.
+fn runbook_process(fleet: &Fleet, space: &str, project_id: &str, name: &str) -> Value {
+    let runbook = fleet
+        .emulator
+        .list(space, "runbooks")
+        .into_iter()
+        .find(|r| r["ProjectId"] == project_id && r["Name"] == name)
+        .unwrap_or_else(|| panic!("{project_id} has a runbook {name}"));
+    fleet
+        .emulator
+        .get(
+            space,
+            "runbookProcesses",
+            runbook["RunbookProcessId"].as_str().unwrap(),
+        )
+        .unwrap()
+}
+
+/// When the emulator received the first request matching `method` and `path` (by substring),
+/// and when it answered the last: from its log, in microseconds.
+fn first_received_last_answered(fleet: &Fleet, method: &str, path: &str) -> (u64, u64) {
+    let matching: Vec<_> = fleet
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == method && r.path.contains(path))
+        .collect();
+    assert!(!matching.is_empty(), "no {method} {path} in the log");
+    (
+        matching.iter().map(|r| r.received_us).min().unwrap(),
+        matching.iter().map(|r| r.answered_us).max().unwrap(),
+    )
+}
+
+/// A variable scoped to a runbook's step needs the step's id downstream, which the server gives
+/// when that runbook's process is written: the variables wait for the runbooks' processes, and
+/// the scope arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_variable_scoped_to_a_runbook_step_waits_for_that_step() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    seed_ops_with_variables(&fleet, |process| {
+        let action = &process["Steps"][1]["Actions"][0];
+        json!([
+            {"Name": "Rotation.Window", "Value": "02:00", "Type": "String", "Scope": {"Action": [action["Id"]]}},
+            {"Name": "Plain", "Value": "p", "Type": "String"}
+        ])
+    });
+    let dir = extracted_package(&fleet, "Ops", false).await;
+    fleet
+        .emulator
+        .set_latency(std::time::Duration::from_millis(20));
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let space = america(&fleet);
+    let project = fleet.project_named(&space, "Ops");
+    let project_id = project["Id"].as_str().unwrap();
+    let process = runbook_process(&fleet, &space, project_id, "Runbook 01");
+    let action = &process["Steps"][1]["Actions"][0];
+    let set = fleet.emulator.get(&space, "variables", project_id).unwrap();
+    let scoped = set["Variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["Name"] == "Rotation.Window")
+        .expect("the scoped variable was deployed");
+    assert_eq!(
+        scoped["Scope"]["Action"],
+        json!([action["Id"]]),
+        "scoped to {} downstream: {scoped}",
+        action["Name"]
+    );
+    let (_, processes_answered) = first_received_last_answered(&fleet, "PUT", "/runbookProcesses/");
+    let (variables_received, _) = first_received_last_answered(&fleet, "PUT", "/variables/");
+    assert!(
+        variables_received >= processes_answered,
+        "the variables went out before the runbooks' processes were written"
+    );
+}
+
+/// With no variable scoped to a runbook's step, a first deploy's independent writes go out
+/// together: the runbooks beside the project's process, the variables beside the runbooks'
+/// processes (timed from the emulator's log, with a latency long enough to tell). The writes
+/// stay ordered where the server needs it: each runbook's process after its runbook, the
+/// process after the project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_deploy_sends_independent_writes_together() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    seed_ops_with_variables(
+        &fleet,
+        |_| json!([{"Name": "Plain", "Value": "p", "Type": "String"}]),
+    );
+    let dir = extracted_package(&fleet, "Ops", false).await;
+    fleet
+        .emulator
+        .set_latency(std::time::Duration::from_millis(60));
+    fleet.emulator.clear_requests();
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let (project_received, project_answered) =
+        first_received_last_answered(&fleet, "POST", "/projects");
+    let (runbooks_received, runbooks_answered) =
+        first_received_last_answered(&fleet, "POST", "/runbooks");
+    let (process_received, process_answered) =
+        first_received_last_answered(&fleet, "PUT", "/deploymentprocesses/");
+    let (runbook_processes_received, runbook_processes_answered) =
+        first_received_last_answered(&fleet, "PUT", "/runbookProcesses/");
+    let (variables_received, _) = first_received_last_answered(&fleet, "PUT", "/variables/");
+    assert!(project_received < project_answered);
+    assert!(runbooks_received >= project_answered && process_received >= project_answered);
+    assert!(runbook_processes_received >= runbooks_answered);
+    assert!(
+        runbooks_received < process_answered,
+        "the runbooks waited for the project's process"
+    );
+    assert!(
+        variables_received < runbook_processes_answered,
+        "the variables waited for the runbooks' processes"
+    );
+}
+
+/// With the managed space's id, its index is read beside the lookup; a space that is not there
+/// is what the deploy reports (as when the lookup went first), not the index's failed reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_space_id_is_reported_before_the_index_reads() {
+    let fleet = fleet_with_rich().await;
+    let dir = extracted_package(&fleet, "Rich", true).await;
+    let mut env = deploy_env(&fleet);
+    env.retain(|(name, _)| name != "OCTOPUS_DEPLOYMENT_TENANT_NAME");
+    env.push(("MANAGEDTENANT_OCTOPUS_SPACEID".into(), "Spaces-404".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    for action in ["deploy", "plan"] {
+        fleet.emulator.clear_requests();
+        let run = octofleet(
+            &[action, "--package-dir", dir.path().to_str().unwrap()],
+            &env,
+        )
+        .await;
+        assert_ne!(run.code, 0, "{action}: {}", run.all_output());
+        assert!(
+            run.stderr.contains("Spaces-404")
+                && run.stderr.contains("ManagedTenant.Octopus.SpaceId")
+                && !run.stderr.contains("environments"),
+            "{action}: the space, not its index: {}",
+            run.stderr
+        );
+        assert!(fleet.emulator.writes().is_empty());
+    }
+}
+
+/// Writes sent together fail as sequential ones did: with the project's process and a runbook
+/// both refused, the process (first in program order) is reported though the runbook's refusal
+/// answers first (the process goes out after the project's parts are read); the other writes
+/// ran to their end, and a second deploy converges.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_among_concurrent_writes_is_reported_in_program_order() {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    seed_ops_with_variables(
+        &fleet,
+        |_| json!([{"Name": "Plain", "Value": "p", "Type": "String"}]),
+    );
+    let dir = extracted_package(&fleet, "Ops", false).await;
+    fleet
+        .emulator
+        .set_latency(std::time::Duration::from_millis(20));
+    fleet
+        .emulator
+        .refuse("PUT", "/deploymentprocesses/", 1, 400);
+    fleet.emulator.refuse("POST", "/runbooks", 1, 400);
+    let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(run.code, 1, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("/deploymentprocesses/") && !run.stderr.contains("/runbooks"),
+        "the first write in program order is reported: {}",
+        run.stderr
+    );
+    assert_every_fault_fired(&fleet.emulator);
+    let refused_runbook = fleet
+        .emulator
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.contains("/runbooks") && r.status == 400)
+        .expect("a runbook was refused")
+        .answered_us;
+    let (_, process_answered) =
+        first_received_last_answered(&fleet, "PUT", "/deploymentprocesses/");
+    assert!(
+        refused_runbook < process_answered,
+        "the runbook's refusal came first"
+    );
+
+    let again = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let space = america(&fleet);
+    let project = fleet.project_named(&space, "Ops");
+    let project_id = project["Id"].as_str().unwrap();
+    for name in ["Runbook 00", "Runbook 01"] {
+        let process = runbook_process(&fleet, &space, project_id, name);
+        assert_eq!(process["Steps"].as_array().unwrap().len(), 2, "{name}");
+    }
+}
