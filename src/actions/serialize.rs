@@ -7,6 +7,7 @@ use crate::convert;
 use crate::octopus::feed::{self, OverwriteMode, PackageError, UploadOutcome};
 use crate::octopus::project_export::{fetch_project, find_project, ExportOptions, FetchError};
 use crate::octopus::resources::is_space_id;
+use crate::octopus::space_index::SpaceIndex;
 use crate::package;
 use crate::portable::definitions::carry_history;
 use crate::service_messages::ServiceMessage;
@@ -89,37 +90,61 @@ pub async fn run(config: &SerializeConfig) -> Result<SerializeReport, ActionErro
         FetchError::Octopus(source) => server.error()(source),
         missing @ FetchError::ProjectMissing { .. } => ActionError::input(missing),
     };
-    // A space given by ID is most likely that space: the project is looked up in it while the
-    // space is read (one round instead of two). The space's answer is taken first, and a lookup
-    // made in another space than the one found (an ID that was a space's name) is made again.
+    // A space given by ID is most likely that space: the project is looked up, and the space's
+    // index read, in it while the space is read (two rounds fewer); the project's parts go out
+    // as soon as the project is found, beside the index's reads. The space's answer is taken
+    // first, and what was read in another space than the one found (an ID that was a space's
+    // name) is read again.
     let guessed_space = is_space_id(&config.space).then_some(config.space.as_str());
-    let (space, guessed_project) = tokio::join!(
-        server.space_resource(&config.space, GIVE_ID_OR_NAME),
-        async {
-            match guessed_space {
-                Some(space_id) => Some(find_project(client, space_id, &config.project_name).await),
-                None => None,
-            }
+    let (index_sender, early_index) = tokio::sync::oneshot::channel();
+    let read_index_early = async {
+        if let Some(space_id) = guessed_space {
+            // Unsent only when the export stopped first: nobody waits for it then.
+            let _ = index_sender.send(SpaceIndex::read(client, space_id).await);
         }
-    );
-    let space = space?;
-    let space_id = space.id.clone().unwrap_or_default();
-    tracing::info!(project = %config.project_name, space = %space_id, "reading template project");
-    let project = match guessed_project {
-        Some(found) if guessed_space == Some(space_id.as_str()) => found,
-        _ => find_project(client, &space_id, &config.project_name).await,
-    }
-    .map_err(fetch_error)?;
-    let documents = fetch_project(
-        client,
-        space,
-        project,
-        ExportOptions {
-            include_cac_values: config.include_cac_values,
-        },
-    )
-    .await
-    .map_err(fetch_error)?;
+    };
+    let export = async {
+        let (space, guessed_project) = tokio::join!(
+            server.space_resource(&config.space, GIVE_ID_OR_NAME),
+            async {
+                match guessed_space {
+                    Some(space_id) => {
+                        Some(find_project(client, space_id, &config.project_name).await)
+                    }
+                    None => None,
+                }
+            }
+        );
+        let space = space?;
+        let space_id = space.id.clone().unwrap_or_default();
+        tracing::info!(project = %config.project_name, space = %space_id, "reading template project");
+        let guessed_right = guessed_space == Some(space_id.as_str());
+        let project = match guessed_project {
+            Some(found) if guessed_right => found,
+            _ => find_project(client, &space_id, &config.project_name).await,
+        }
+        .map_err(fetch_error)?;
+        let index = guessed_right.then_some(async {
+            early_index
+                .await
+                .expect("the early index read sends its result when it was started")
+        });
+        let documents = fetch_project(
+            client,
+            space,
+            project,
+            index,
+            ExportOptions {
+                include_cac_values: config.include_cac_values,
+            },
+        )
+        .await
+        .map_err(fetch_error)?;
+        Ok::<_, ActionError>((space_id, documents))
+    };
+    // Listed first, the space's and the project's lookups go out first.
+    let (exported, ()) = tokio::join!(export, read_index_early);
+    let (space_id, documents) = exported?;
     let now = chrono::Utc::now();
     let exported_at = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut read = convert::read(

@@ -9,6 +9,7 @@ use super::project_parts::{self, ProjectParts, ReadOptions};
 use super::resources::{Api, Project, Space};
 use super::run_definitions::{self, RunDefinitions};
 use super::space_index::SpaceIndex;
+use std::future::Future;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
@@ -107,10 +108,13 @@ pub async fn find_project(
 
 /// Read `project` of `space` with everything it refers to: its parts, the space's index and the
 /// script modules of the space at once, then what its processes run.
+/// `index` is the space's index when the caller started reading it already (beside the
+/// space's lookup); otherwise it is read here. Its errors come after the project's either way.
 pub async fn fetch_project(
     client: &OctopusClient,
     space: Space,
     project: Project,
+    index: Option<impl Future<Output = Result<SpaceIndex, OctopusError>>>,
     options: ExportOptions,
 ) -> Result<ProjectDocuments, FetchError> {
     let space_id = space.id.clone().unwrap_or_default();
@@ -124,7 +128,12 @@ pub async fn fetch_project(
             ReadOptions::for_export(options.include_cac_values)
         ),
         run_definitions::script_module_sets(client, &space_id, &project),
-        SpaceIndex::read(client, &space_id),
+        async {
+            match index {
+                Some(index) => index.await,
+                None => SpaceIndex::read(client, &space_id).await,
+            }
+        },
     )
     .in_order()?;
     let definitions = run_definitions::read(client, &space_id, &parts, modules).await?;

@@ -1043,3 +1043,87 @@ async fn a_different_package_of_the_same_version_is_not_taken_for_the_lost_uploa
         "the feed holds the new package"
     );
 }
+
+/// serialize reads the space's index beside the space's and the project's lookups (issue 20),
+/// and its errors keep their order: a project that is not there is what is reported (exit 2),
+/// though the index's read failed too; with the project there, the index's failure is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_early_index_read_keeps_the_errors_in_order() {
+    let (fleet, _) = fleet().await;
+    fleet
+        .emulator
+        .deny("GET", "/Spaces-1/environments", "EnvironmentView");
+    let missing = serialize(&fleet, "No Such Project", &["--no-push"]).await;
+    assert_eq!(missing.code, 2, "{}", missing.all_output());
+    assert!(
+        missing.stderr.contains("No Such Project") && !missing.stderr.contains("EnvironmentView"),
+        "the missing project, not the index: {}",
+        missing.stderr
+    );
+    let denied = serialize(&fleet, "Hello World", &["--no-push"]).await;
+    assert_eq!(denied.code, 1, "{}", denied.all_output());
+    assert!(
+        denied.stderr.contains("/environments") && denied.stderr.contains("EnvironmentView"),
+        "{}",
+        denied.stderr
+    );
+}
+
+/// A space named like a space ID it does not have: the early reads in the space that ID would
+/// be (the project's lookup, the index) are made again in the space found, so the package's
+/// names come from the right space's index.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_space_named_like_an_id_is_read_again_where_it_is() {
+    let fleet = Fleet::start().await;
+    // A slug of its own: the routes resolve a space by its ID or its slug.
+    let space = api_post(
+        &fleet.emulator,
+        "/api/spaces",
+        &json!({"Name": "Spaces-77", "Slug": "seventy-seven", "SpaceManagersTeams": ["teams-administrators"], "SpaceManagersTeamMembers": []}),
+    )
+    .await;
+    let space_id = space["Id"].as_str().unwrap().to_owned();
+    assert_ne!(space_id, "Spaces-77");
+    for name in ["Development", "Test", "Production"] {
+        fleet
+            .emulator
+            .seed(&space_id, "environments", json!({"Name": name}));
+    }
+    seed_rich_dependencies(&fleet.emulator, &space_id);
+    seed_rich_project(&fleet.emulator, &space_id);
+    let env = [
+        ("OCTOPUS_WEB_SERVERURI", fleet.emulator.url()),
+        ("MANAGEMENT_OCTOPUS_APIKEY", API_KEY.to_owned()),
+        ("OCTOPUS_SPACE_ID", "Spaces-77".to_owned()),
+        ("OCTOPUS_PROJECT_NAME", "Rich".to_owned()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let run = octofleet(
+        &[
+            "serialize",
+            "--no-push",
+            "--output-dir",
+            dir.path().to_str().unwrap(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.all_output());
+    let zip = std::fs::read_dir(dir.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let files = unzip(&std::fs::read(zip).unwrap());
+    let (project, _) = project_json(&files);
+    assert_eq!(project.project.name, "Rich");
+    assert!(
+        project
+            .variables
+            .iter()
+            .any(|v| v.scope.environments.iter().any(|e| e == "Production")),
+        "environment scopes named from the space's own index"
+    );
+}
