@@ -2324,6 +2324,20 @@ fn seed_ops_with_variables(fleet: &Fleet, variables: impl FnOnce(&Value) -> Valu
         .seed_variables("Spaces-1", &project_id, variables(&process));
 }
 
+/// "Ops" with `variables` serialized from Spaces-1, then the emulator answering after `latency`
+/// with its request log cleared: the setup of the tests of writes sent together.
+async fn ops_ready_to_deploy(
+    variables: impl FnOnce(&Value) -> Value,
+    latency: std::time::Duration,
+) -> (Fleet, tempfile::TempDir) {
+    let fleet = fleet_with(EmulatorConfig::default()).await;
+    seed_ops_with_variables(&fleet, variables);
+    let dir = extracted_package(&fleet, "Ops", false).await;
+    fleet.emulator.set_latency(latency);
+    fleet.emulator.clear_requests();
+    (fleet, dir)
+}
+
 /// The process of `project_id`'s runbook named `name`, as the emulator holds it.
 fn runbook_process(fleet: &Fleet, space: &str, project_id: &str, name: &str) -> Value {
     let runbook = fleet
@@ -2363,19 +2377,17 @@ fn first_received_last_answered(fleet: &Fleet, method: &str, path: &str) -> (u64
 /// the scope arrives whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_variable_scoped_to_a_runbook_step_waits_for_that_step() {
-    let fleet = fleet_with(EmulatorConfig::default()).await;
-    seed_ops_with_variables(&fleet, |process| {
-        let action = &process["Steps"][1]["Actions"][0];
-        json!([
-            {"Name": "Rotation.Window", "Value": "02:00", "Type": "String", "Scope": {"Action": [action["Id"]]}},
-            {"Name": "Plain", "Value": "p", "Type": "String"}
-        ])
-    });
-    let dir = extracted_package(&fleet, "Ops", false).await;
-    fleet
-        .emulator
-        .set_latency(std::time::Duration::from_millis(20));
-    fleet.emulator.clear_requests();
+    let (fleet, dir) = ops_ready_to_deploy(
+        |process| {
+            let action = &process["Steps"][1]["Actions"][0];
+            json!([
+                {"Name": "Rotation.Window", "Value": "02:00", "Type": "String", "Scope": {"Action": [action["Id"]]}},
+                {"Name": "Plain", "Value": "p", "Type": "String"}
+            ])
+        },
+        std::time::Duration::from_millis(20),
+    )
+    .await;
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 
@@ -2412,16 +2424,11 @@ async fn a_variable_scoped_to_a_runbook_step_waits_for_that_step() {
 /// process after the project.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_first_deploy_sends_independent_writes_together() {
-    let fleet = fleet_with(EmulatorConfig::default()).await;
-    seed_ops_with_variables(
-        &fleet,
+    let (fleet, dir) = ops_ready_to_deploy(
         |_| json!([{"Name": "Plain", "Value": "p", "Type": "String"}]),
-    );
-    let dir = extracted_package(&fleet, "Ops", false).await;
-    fleet
-        .emulator
-        .set_latency(std::time::Duration::from_millis(60));
-    fleet.emulator.clear_requests();
+        std::time::Duration::from_millis(60),
+    )
+    .await;
     let run = run_deploy(&fleet, "deploy", dir.path(), &[]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
 
@@ -2482,15 +2489,11 @@ async fn a_missing_space_id_is_reported_before_the_index_reads() {
 /// ran to their end, and a second deploy converges.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_write_among_concurrent_writes_is_reported_in_program_order() {
-    let fleet = fleet_with(EmulatorConfig::default()).await;
-    seed_ops_with_variables(
-        &fleet,
+    let (fleet, dir) = ops_ready_to_deploy(
         |_| json!([{"Name": "Plain", "Value": "p", "Type": "String"}]),
-    );
-    let dir = extracted_package(&fleet, "Ops", false).await;
-    fleet
-        .emulator
-        .set_latency(std::time::Duration::from_millis(20));
+        std::time::Duration::from_millis(20),
+    )
+    .await;
     fleet
         .emulator
         .refuse("PUT", "/deploymentprocesses/", 1, 400);
