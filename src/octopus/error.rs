@@ -84,7 +84,7 @@ pub enum OctopusError {
         retry_after: Option<std::time::Duration>,
     },
     /// The request never got an answer: connection refused, reset, DNS, TLS, timeout.
-    #[error("{request} failed: {}", transport_cause(.source))]
+    #[error("{request} failed: {}{}", transport_cause(.source), certificate_hint(.source))]
     Transport {
         /// The request that got no answer.
         request: RequestLine,
@@ -151,8 +151,23 @@ fn permission_hint(status: StatusCode, message: &Option<String>) -> String {
     }
 }
 
+/// Whether the TLS handshake refused the server's certificate (rustls: "invalid peer
+/// certificate: UnknownIssuer", or BadSignature, Expired, …): it fails the same way every time.
+fn is_untrusted_certificate(error: &reqwest::Error) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        if current.to_string().contains("invalid peer certificate") {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
 fn transport_cause(error: &reqwest::Error) -> &'static str {
-    if error.is_timeout() {
+    if is_untrusted_certificate(error) {
+        "the server's TLS certificate was not trusted"
+    } else if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
         "could not connect"
@@ -161,6 +176,13 @@ fn transport_cause(error: &reqwest::Error) -> &'static str {
     } else {
         "the connection failed"
     }
+}
+
+/// A server whose certificate was not trusted: the input that makes it trusted (as the forge's
+/// and git's errors say it).
+fn certificate_hint(error: &reqwest::Error) -> String {
+    let url = error.url().map(|url| url.as_str()).unwrap_or_default();
+    crate::http_client::untrusted_certificate_hint(url, error)
 }
 
 impl OctopusError {
@@ -199,8 +221,10 @@ impl OctopusError {
             OctopusError::Api { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
-            // A refused redirect fails the same way every time.
-            OctopusError::Transport { source, .. } => !source.is_redirect(),
+            // A refused redirect or certificate fails the same way every time.
+            OctopusError::Transport { source, .. } => {
+                !source.is_redirect() && !is_untrusted_certificate(source)
+            }
             _ => false,
         }
     }

@@ -356,3 +356,21 @@ async fn an_oversized_response_is_refused_before_it_is_read() {
     );
     assert_eq!(server.heads().len(), 1, "not retried");
 }
+
+/// A server whose certificate no trusted root signed: the error says so and names the input
+/// that fixes it, and the request is not retried (it would fail the same way every time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_named_with_its_input_and_not_retried() {
+    let url = tls_server().await;
+    let error = client(&url, API_KEY)
+        .get::<serde_json::Value>("api/spaces")
+        .await
+        .unwrap_err();
+    let text = error.to_string();
+    assert!(
+        text.contains("TLS certificate was not trusted")
+            && text.contains("Octofleet.CaCertificateFile"),
+        "{text}"
+    );
+    assert!(!error.is_transient(), "{text}");
+}

@@ -469,8 +469,9 @@ async fn create_space_over_tls_trusts_a_private_ca_only_with_ca_certificate() {
     let refused = fleet.create_space("America", &[], &over_tls).await;
     assert_eq!(refused.code, 1, "{}", refused.stderr);
     assert!(
-        refused.stderr.to_lowercase().contains("certificate"),
-        "a TLS certificate error: {}",
+        refused.stderr.to_lowercase().contains("certificate")
+            && refused.stderr.contains("Octofleet.CaCertificateFile"),
+        "a TLS certificate error naming the input that fixes it: {}",
         refused.stderr
     );
     assert!(
