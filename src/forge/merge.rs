@@ -198,17 +198,15 @@ pub enum MergeError {
     Transport(#[from] MirrorError),
     #[error("the downstream repository {url} has no branch `{branch}`: fork it first (octofleet fork, step template Octofleet - Fork Repository), or check {}", crate::inputs::GIT_MAIN_LINE.octopus)]
     DownstreamBranchMissing { url: String, branch: String },
-    #[error("{context}: {}", .source.message())]
-    Git {
-        context: String,
-        #[source]
-        source: git2::Error,
-    },
+    /// git's message is shown; the error is not chained as a cause, whose text would repeat it
+    /// with libgit2's class and code.
+    #[error("{context}: {}", .error.message())]
+    Git { context: String, error: git2::Error },
 }
 
 fn git(context: impl Into<String>) -> impl FnOnce(git2::Error) -> MergeError {
     let context = context.into();
-    move |source| MergeError::Git { context, source }
+    move |error| MergeError::Git { context, error }
 }
 
 /// The branch in the downstream that carries `upstream`'s commit when merging it needs a person.
@@ -235,10 +233,10 @@ pub fn merge(
             |cache| match work(cache) {
                 // Only reading or writing the local repository fails this way, always before the
                 // push: the cache may be damaged, and a temporary repository does not need it.
-                Err(MergeError::Git { context, source }) => {
+                Err(MergeError::Git { context, error }) => {
                     tracing::warn!(
                         "the git object cache failed ({context}: {}), so this run starts again in a temporary repository; delete {} to start the cache over (it holds only copies of git objects)",
-                        source.message(),
+                        error.message(),
                         object_cache::repository_path(
                             cache_dir,
                             &request.upstream_url,
@@ -264,7 +262,7 @@ pub fn merge(
 /// `refs_under`, with its failure as what it is: reading the local repository.
 fn local_refs(repository: &Repository, namespace: &str) -> Result<Vec<(String, Oid)>, MergeError> {
     refs_under(repository, namespace).map_err(|error| match error {
-        MirrorError::Git { context, source } => MergeError::Git { context, source },
+        MirrorError::Git { context, error } => MergeError::Git { context, error },
         other => other.into(),
     })
 }

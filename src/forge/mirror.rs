@@ -94,9 +94,9 @@ fn decide(
     let descends = |commit: Oid, ancestor: Oid| {
         scratch
             .graph_descendant_of(commit, ancestor)
-            .map_err(|source| MirrorError::Git {
+            .map_err(|error| MirrorError::Git {
                 context: format!("comparing refs/{name}"),
-                source,
+                error,
             })
     };
     if is_branch && descends(upstream, downstream)? {

@@ -35,12 +35,10 @@ pub enum MirrorError {
         refs: Vec<(String, String)>,
         remote_messages: String,
     },
-    #[error("{context}: {}", .source.message())]
-    Git {
-        context: String,
-        #[source]
-        source: git2::Error,
-    },
+    /// git's message is shown; the error is not chained as a cause, whose text would repeat it
+    /// with libgit2's class and code.
+    #[error("{context}: {}", .error.message())]
+    Git { context: String, error: git2::Error },
     #[error("cannot create the temporary repository: {0}")]
     Scratch(#[source] std::io::Error),
 }

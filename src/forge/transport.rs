@@ -131,7 +131,7 @@ impl Side<'_> {
             },
             None => MirrorError::Git {
                 context: format!("{context} {url}"),
-                source: error,
+                error,
             },
         }
     }
@@ -165,9 +165,9 @@ impl Side<'_> {
     fn remote<'r>(&self, scratch: &'r Repository) -> Result<git2::Remote<'r>, MirrorError> {
         scratch
             .remote_anonymous(self.url)
-            .map_err(|source| MirrorError::Git {
+            .map_err(|error| MirrorError::Git {
                 context: format!("{} URL {}", self.name, origin::display_text(self.url)),
-                source,
+                error,
             })
     }
 }
@@ -196,9 +196,9 @@ pub fn refs_under(
     scratch: &Repository,
     namespace: &str,
 ) -> Result<Vec<(String, Oid)>, MirrorError> {
-    let git = |source| MirrorError::Git {
+    let git = |error| MirrorError::Git {
         context: "reading the local repository".to_owned(),
-        source,
+        error,
     };
     let mut found = Vec::new();
     for reference in scratch
@@ -275,9 +275,9 @@ pub fn in_scratch<T, E: From<MirrorError>>(
         .prefix(&format!("octofleet-{what}-"))
         .tempdir()
         .map_err(MirrorError::Scratch)?;
-    let scratch = Repository::init_bare(scratch_dir.path()).map_err(|source| MirrorError::Git {
+    let scratch = Repository::init_bare(scratch_dir.path()).map_err(|error| MirrorError::Git {
         context: "creating the temporary repository".to_owned(),
-        source,
+        error,
     })?;
     let outcome = work(&scratch);
     drop(scratch);

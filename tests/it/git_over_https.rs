@@ -114,6 +114,13 @@ async fn an_https_upstream_needs_the_ca_for_git_itself() {
         "git's certificate error names the input: {}",
         refused.stderr
     );
+    assert_eq!(
+        refused.stderr.matches("Octofleet.CaCertificateFile").count(),
+        1,
+        "said once, not again by a cause that repeats git's message: {}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("class="), "{}", refused.stderr);
     assert_eq!(handshakes.load(Ordering::SeqCst), 0);
     assert_eq!(main_of(&forge, NEW_REPO), None, "nothing pushed");
 
