@@ -156,16 +156,23 @@ fn with_header(data: &impl Serialize, action: &str, tenant: Option<String>) -> s
 /// report while protecting nothing a reader could not guess.
 const MIN_MASKED_LENGTH: usize = 4;
 
+/// Every form of every secret masked in one pass over `text`. Where two overlap, the longest
+/// starting first is masked whole (a secret that is the start of another does not leave the
+/// other's tail in clear, as one replacement after another could).
 fn mask(text: &str, secrets: &[&str], encode: impl Fn(&str) -> String) -> String {
-    let mut text = text.to_owned();
-    for secret in secrets {
-        if secret.chars().count() >= MIN_MASKED_LENGTH {
-            for form in [secret.to_string(), encode(secret)] {
-                text = text.replace(&form, crate::outcome::MASKED);
-            }
-        }
+    let forms: Vec<String> = secrets
+        .iter()
+        .filter(|secret| secret.chars().count() >= MIN_MASKED_LENGTH)
+        .flat_map(|secret| [secret.to_string(), encode(secret)])
+        .collect();
+    if forms.is_empty() {
+        return text.to_owned();
     }
-    text
+    let searcher = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .build(&forms)
+        .expect("a few hundred secrets make a small automaton");
+    searcher.replace_all(text, &vec![crate::outcome::MASKED; forms.len()])
 }
 
 fn place(dir: &Path, name: &str, text: &str) -> std::io::Result<ReportFile> {
@@ -194,6 +201,20 @@ mod tests {
             "octofleet-fork-etc-passwd"
         );
         assert_eq!(file_stem("deploy", "--"), "octofleet-deploy");
+    }
+
+    #[test]
+    fn a_secret_that_starts_another_does_not_leave_the_other_in_clear() {
+        let masked = mask(
+            "key=123456 pin=1234 again 123456",
+            &["1234", "123456"],
+            str::to_owned,
+        );
+        assert_eq!(
+            masked,
+            format!("key={m} pin={m} again {m}", m = crate::outcome::MASKED)
+        );
+        assert_eq!(mask("on and on", &["on"], str::to_owned), "on and on");
     }
 
     #[test]

@@ -115,7 +115,10 @@ async fn an_https_upstream_needs_the_ca_for_git_itself() {
         refused.stderr
     );
     assert_eq!(
-        refused.stderr.matches("Octofleet.CaCertificateFile").count(),
+        refused
+            .stderr
+            .matches("Octofleet.CaCertificateFile")
+            .count(),
         1,
         "said once, not again by a cause that repeats git's message: {}",
         refused.stderr
