@@ -1096,19 +1096,7 @@ async fn round_trip_of_a_project_using_every_field() {
 /// of two steps each) deployed as "Team A" and "Team B".
 async fn two_projects_sharing_runbook_names() -> (Fleet, tempfile::TempDir) {
     let fleet = fleet_with(EmulatorConfig::default()).await;
-    octofleet_sandbox::seed_large_project(
-        &fleet.emulator,
-        "Spaces-1",
-        "Ops",
-        octofleet_sandbox::LargeProjectShape {
-            steps: 1,
-            variables: 0,
-            environments: 0,
-            runbooks: 2,
-            runbook_steps: 2,
-            library_variable_sets: 0,
-        },
-    );
+    seed_ops(&fleet);
     let dir = extracted_package(&fleet, "Ops", false).await;
     (fleet, dir)
 }
@@ -2303,9 +2291,10 @@ async fn a_bad_package_is_reported_before_a_missing_space() {
     }
 }
 
-/// "Ops" (one step; two runbooks of two steps each) in Spaces-1, with `variables` in its set.
-fn seed_ops_with_variables(fleet: &Fleet, variables: impl FnOnce(&Value) -> Value) {
-    let project_id = octofleet_sandbox::seed_large_project(
+/// "Ops" (one step; two runbooks "Runbook 00" and "Runbook 01" of two steps each) in Spaces-1;
+/// returns its ID.
+fn seed_ops(fleet: &Fleet) -> String {
+    octofleet_sandbox::seed_large_project(
         &fleet.emulator,
         "Spaces-1",
         "Ops",
@@ -2317,7 +2306,12 @@ fn seed_ops_with_variables(fleet: &Fleet, variables: impl FnOnce(&Value) -> Valu
             runbook_steps: 2,
             library_variable_sets: 0,
         },
-    );
+    )
+}
+
+/// "Ops" with `variables` in its set (given the process of its "Runbook 01").
+fn seed_ops_with_variables(fleet: &Fleet, variables: impl FnOnce(&Value) -> Value) {
+    let project_id = seed_ops(fleet);
     let process = runbook_process(fleet, "Spaces-1", &project_id, "Runbook 01");
     fleet
         .emulator
