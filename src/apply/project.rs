@@ -162,9 +162,10 @@ pub async fn deploy(
 
 /// The project with its parts, as the server holds them, read together with the process
 /// templates; the space's index (read by the caller, as soon as the space was known) comes in
-/// as its result. What they say is then checked in the order a reader expects: the index's errors, the dependencies the space lacks, the process templates, and
-/// only then the project's errors. A deploy refused for a missing dependency has read the
-/// project too (reads only: nothing is written before every check passed).
+/// as its result. What they say is then checked in the order a reader expects: the index's
+/// errors, the dependencies the space lacks, the process templates, and only then the project's
+/// errors. A deploy refused for a missing dependency has read the project too (reads only:
+/// nothing is written before every check passed).
 async fn read(
     client: &OctopusClient,
     space_id: &str,
