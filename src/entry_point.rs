@@ -23,15 +23,14 @@ pub fn main() -> ExitCode {
     let cli = crate::cli::parse();
     // The format is needed before the log exists; a bad value is reported with the other
     // problems once it does (text on stderr until then).
-    let format = config::parse_log_format(&cli.log_format, cli.output, config::process_env)
-        .unwrap_or_default();
-    log_format::init(&cli.log, format);
+    let format = config::parse_log_format(&cli.log_format, cli.output, config::process_env);
+    log_format::init(&cli.log, format.as_ref().copied().unwrap_or_default());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("the tokio runtime starts");
-    let result = runtime.block_on(run(&cli));
+    let result = runtime.block_on(run(&cli, format));
     // After a missed deadline, work the action spawned may still be pending: leave it behind
     // rather than wait for it on the way out.
     runtime.shutdown_background();
@@ -45,48 +44,49 @@ pub fn main() -> ExitCode {
 }
 
 /// The action's exit code on success: 0, or 3 when a plan found changes or a merge needs a person.
-async fn run(cli: &Cli) -> Result<u8, ActionError> {
-    let timeout = with_problems(
-        config::parse_timeout(&cli.timeout),
-        config::parse_log_format(&cli.log_format, cli.output, config::process_env),
-    );
+/// `log_format` is the log format input as parsed: its problems are reported with the others.
+async fn run(
+    cli: &Cli,
+    log_format: Result<log_format::LogFormat, ConfigError>,
+) -> Result<u8, ActionError> {
+    let timeout = both(config::parse_timeout(&cli.timeout), log_format).map(|(timeout, _)| timeout);
     Ok(match &cli.command {
         Command::CreateSpace(args) => {
-            let (config, timeout) = with_timeout(CreateSpaceConfig::from_args(args), timeout)?;
+            let (config, timeout) = both(CreateSpaceConfig::from_args(args), timeout)?;
             let report = within(timeout, "create-space", create_space::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Serialize(args) => {
-            let (config, timeout) = with_timeout(SerializeConfig::from_args(args), timeout)?;
+            let (config, timeout) = both(SerializeConfig::from_args(args), timeout)?;
             let report = within(timeout, "serialize", serialize::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Fork(args) => {
-            let (config, timeout) = with_timeout(ForkConfig::from_args(args), timeout)?;
+            let (config, timeout) = both(ForkConfig::from_args(args), timeout)?;
             let config = config.with_deadline(Instant::now() + timeout);
             let report = within(timeout, "fork", fork::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Merge(args) => {
-            let (config, timeout) = with_timeout(MergeConfig::from_args(args), timeout)?;
+            let (config, timeout) = both(MergeConfig::from_args(args), timeout)?;
             let config = config.with_deadline(Instant::now() + timeout);
             let report = within(timeout, "merge", merge::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Deploy(args) | Command::Plan(args) => {
             let plan = matches!(cli.command, Command::Plan(_));
-            let (config, timeout) = with_timeout(DeployConfig::from_args(args, plan), timeout)?;
+            let (config, timeout) = both(DeployConfig::from_args(args, plan), timeout)?;
             let name = if plan { "plan" } else { "deploy" };
             let report = within(timeout, name, deploy::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Fleet(args) => {
-            let (config, timeout) = with_timeout(FleetConfig::from_args(args), timeout)?;
+            let (config, timeout) = both(FleetConfig::from_args(args), timeout)?;
             let report = within(timeout, "fleet", fleet::run(&config)).await?;
             publish(&report, cli.output)
         }
         Command::Rollout(args) => {
-            let (config, timeout) = with_timeout(RolloutConfig::from_args(args), timeout)?;
+            let (config, timeout) = both(RolloutConfig::from_args(args), timeout)?;
             let report = within(timeout, "rollout", rollout::run(&config, timeout)).await?;
             let code = publish(&report, cli.output);
             // A rollout that stopped has printed what it did; its reason is the final error (on
@@ -114,28 +114,14 @@ fn publish(report: &impl Report, output: OutputFormat) -> u8 {
     report.exit_code()
 }
 
-/// The action's inputs and the deadline, with the problems of both reported together.
-fn with_timeout<T>(
-    config: Result<T, ConfigError>,
-    timeout: Result<Duration, ConfigError>,
-) -> Result<(T, Duration), ConfigError> {
-    match (config, timeout) {
-        (Ok(config), Ok(timeout)) => Ok((config, timeout)),
-        (Err(mut error), Err(timeout_error)) => {
-            error.problems.extend(timeout_error.problems);
-            Err(error)
-        }
-        (Err(error), _) | (_, Err(error)) => Err(error),
-    }
-}
-
-/// `value`, unless `other` has problems too: then every problem, together.
-fn with_problems<T, U>(
-    value: Result<T, ConfigError>,
-    other: Result<U, ConfigError>,
-) -> Result<T, ConfigError> {
-    match (value, other) {
-        (Ok(value), Ok(_)) => Ok(value),
+/// Both values (an action's inputs and the deadline, the deadline and the log format), or every
+/// problem of either, reported together.
+fn both<T, U>(
+    first: Result<T, ConfigError>,
+    second: Result<U, ConfigError>,
+) -> Result<(T, U), ConfigError> {
+    match (first, second) {
+        (Ok(first), Ok(second)) => Ok((first, second)),
         (Err(mut error), Err(other)) => {
             error.problems.extend(other.problems);
             Err(error)
