@@ -53,11 +53,9 @@ impl Server {
 
     /// A space given by ID or by exact name, with both; `hint` says what to do when it is not there.
     pub async fn space(&self, id_or_name: &str, hint: &str) -> Result<SpaceName, ActionError> {
-        let found = Api::<Space>::new(&self.client, None)
-            .resolve(id_or_name)
+        self.space_resource(id_or_name, hint)
             .await
-            .map_err(self.error())?;
-        self.found(found, id_or_name, hint)
+            .map(SpaceName::of_found)
     }
 
     /// A space given by ID or by exact name, as the server describes it.
@@ -66,10 +64,7 @@ impl Server {
             .resolve(id_or_name)
             .await
             .map_err(self.error())?;
-        match found {
-            Some(space) if space.id.is_some() => Ok(space),
-            _ => Err(self.not_found(id_or_name, hint)),
-        }
+        self.found(found, id_or_name, hint)
     }
 
     /// The space with this exact name (never taken as an ID).
@@ -78,22 +73,14 @@ impl Server {
             .find_by_name(name)
             .await
             .map_err(self.error())?;
-        self.found(found, name, hint)
+        self.found(found, name, hint).map(SpaceName::of_found)
     }
 
-    fn found(
-        &self,
-        space: Option<Space>,
-        wanted: &str,
-        hint: &str,
-    ) -> Result<SpaceName, ActionError> {
-        let named = space.and_then(|space| {
-            space.id.map(|id| SpaceName {
-                id,
-                name: space.name,
-            })
-        });
-        named.ok_or_else(|| self.not_found(wanted, hint))
+    /// The space found, when it has an ID.
+    fn found(&self, space: Option<Space>, wanted: &str, hint: &str) -> Result<Space, ActionError> {
+        space
+            .filter(|space| space.id.is_some())
+            .ok_or_else(|| self.not_found(wanted, hint))
     }
 
     fn not_found(&self, wanted: &str, hint: &str) -> ActionError {
@@ -112,6 +99,16 @@ pub struct SpaceName {
     pub id: String,
     /// The space's name.
     pub name: String,
+}
+
+impl SpaceName {
+    /// A space [`Server::found`] returned, which has an ID.
+    fn of_found(space: Space) -> SpaceName {
+        SpaceName {
+            id: space.id.unwrap_or_default(),
+            name: space.name,
+        }
+    }
 }
 
 /// The hint for a space given as an input by ID or name.
