@@ -1,6 +1,7 @@
 //! ONE read of a project with its channels, process, runbooks (each with its process) and
 //! variables: a fixed number of requests, read concurrently (errors taken in a fixed order:
-//! `in_order`), whatever the number of steps, variables or runbooks. Serialize, deploy and plan all read a project through here.
+//! `in_order`), whatever the number of steps, variables or runbooks. Serialize, deploy and plan
+//! all read a project through here.
 
 use super::client::{ApiRequest, OctopusClient};
 use super::error::OctopusError;
@@ -109,8 +110,9 @@ pub async fn read_by_name(
 }
 
 /// Read `project`'s parts concurrently; only the runbook processes wait for the runbooks.
-/// Errors: the process's, the variables', the git variables', the settings', the channels', the
-/// runbooks' (then their processes'), the triggers', whichever answered first.
+/// Errors are taken in this order, not in the order they answered: the process's, the
+/// variables', the git variables', the settings', the channels', the runbooks' (then their
+/// processes'), the triggers'.
 pub async fn read(
     client: &OctopusClient,
     space_id: &str,
